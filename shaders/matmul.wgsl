@@ -1,0 +1,131 @@
+// Tiled f32 matrix product, batched:  C[b] (+)= alpha · op(A[b]) · op(B[b])
+//   op(A) is M×K: A stored M×K row-major, or K×M when TRANS_A (Aᵀ·B, the weight gradient);
+//   op(B) is K×N: B stored K×N row-major, or N×K when TRANS_B (A·Bᵀ, the input gradient).
+// Each workgroup computes a 64×64 tile of C with 16×16 invocations, 4×4 outputs each.
+// An invocation owns rows ly + 16·i and columns lx + 16·j (strided, not blocked), so
+// neighbouring invocations read neighbouring shared-memory words and write neighbouring
+// addresses of C.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  batch: u32,
+  strideA: u32, // elements between consecutive batch matrices
+  strideB: u32,
+  strideC: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+// Add into C instead of overwriting it (gradient accumulation).
+override ACCUMULATE: bool = false;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> tileA: array<f32, 1024>; // [k][m], TK × TILE
+var<workgroup> tileB: array<f32, 1024>; // [k][n], TK × TILE
+
+fn loadA(base: u32, m: u32, k: u32) -> f32 {
+  if (m >= p.M || k >= p.K) {
+    return 0.0;
+  }
+  if (TRANS_A) {
+    return A[base + k * p.M + m];
+  }
+  return A[base + m * p.K + k];
+}
+
+fn loadB(base: u32, k: u32, n: u32) -> f32 {
+  if (k >= p.K || n >= p.N) {
+    return 0.0;
+  }
+  if (TRANS_B) {
+    return B[base + n * p.K + k];
+  }
+  return B[base + k * p.N + n];
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let b = wid.z;
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let baseA = b * p.strideA;
+  let baseB = b * p.strideB;
+  let tid = lid.y * 16u + lid.x;
+
+  var acc: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) {
+    acc[i] = 0.0;
+  }
+
+  let numTiles = (p.K + TK - 1u) / TK;
+  for (var t = 0u; t < numTiles; t++) {
+    let k0 = t * TK;
+    // 1024 elements per tile, 256 invocations: 4 loads each. The index order follows
+    // the memory order of the stored matrix so that global reads are coalesced.
+    for (var r = 0u; r < 4u; r++) {
+      let idx = tid + r * 256u;
+      if (TRANS_A) {
+        let kk = idx / TILE;
+        let m = idx % TILE;
+        tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
+      } else {
+        let m = idx / TK;
+        let kk = idx % TK;
+        tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
+      }
+      if (TRANS_B) {
+        let n = idx / TK;
+        let kk = idx % TK;
+        tileB[kk * TILE + n] = loadB(baseB, k0 + kk, col0 + n);
+      } else {
+        let kk = idx / TILE;
+        let n = idx % TILE;
+        tileB[kk * TILE + n] = loadB(baseB, k0 + kk, col0 + n);
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      var a: array<f32, 4>;
+      var bv: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = tileA[kk * TILE + lid.y + 16u * i];
+        bv[i] = tileB[kk * TILE + lid.x + 16u * i];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) {
+          acc[i * 4u + j] = fma(a[i], bv[j], acc[i * 4u + j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  let baseC = b * p.strideC;
+  for (var i = 0u; i < 4u; i++) {
+    let row = row0 + lid.y + 16u * i;
+    if (row >= p.M) {
+      continue;
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + lid.x + 16u * j;
+      if (col < p.N) {
+        let at = baseC + row * p.N + col;
+        var value = p.alpha * acc[i * 4u + j];
+        if (ACCUMULATE) {
+          value += C[at];
+        }
+        C[at] = value;
+      }
+    }
+  }
+}

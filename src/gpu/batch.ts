@@ -1,0 +1,214 @@
+// Records kernel dispatches and copies, then submits them as one command buffer.
+//
+// Binding convention for every kernel in shaders/: the uniform block of scalar
+// parameters (if the kernel has one) is @group(0) @binding(0); storage buffers
+// follow at @binding(1), @binding(2), ... in the order given in `buffers`.
+// Pipelines use layout 'auto', so every entry point must statically use every
+// binding it is given (a phony `_ = &name;` counts).
+//
+// All uniforms of a batch live in one buffer (one allocation, one write per submit),
+// and consecutive dispatches share one compute pass: WebGPU orders their storage
+// accesses, so no explicit barriers are needed.
+
+import type { GpuContext, OverrideConstants } from './context.ts';
+import { GpuError } from './errors.ts';
+import type { Tensor } from './tensor.ts';
+
+export type UniformField = number | { f32: number } | { i32: number } | { u32: number };
+
+export interface DispatchSpec {
+  shader: string;
+  entryPoint?: string;
+  constants?: OverrideConstants;
+  /** Scalar parameters, packed as 4-byte words in order. Plain numbers are u32. */
+  uniforms?: readonly UniformField[];
+  buffers: ReadonlyArray<Tensor | GPUBuffer>;
+  workgroups: readonly [number, number?, number?];
+  label?: string;
+}
+
+type Step =
+  | { kind: 'dispatch'; spec: DispatchSpec; uniformOffset: number; uniformBytes: number }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number };
+
+function packUniforms(fields: readonly UniformField[], view: DataView, offset: number): void {
+  fields.forEach((field, i) => {
+    const at = offset + 4 * i;
+    if (typeof field === 'number') {
+      if (!Number.isInteger(field) || field < 0 || field > 0xffffffff) {
+        throw new GpuError(
+          'validation',
+          `Uniform word ${i} is ${field}; plain numbers are u32 (wrap floats as {f32})`,
+        );
+      }
+      view.setUint32(at, field, true);
+    } else if ('f32' in field) view.setFloat32(at, field.f32, true);
+    else if ('i32' in field) view.setInt32(at, field.i32, true);
+    else view.setUint32(at, field.u32, true);
+  });
+}
+
+function bufferOf(b: Tensor | GPUBuffer): GPUBuffer {
+  return 'buffer' in b && 'dtype' in b ? b.buffer : (b as GPUBuffer);
+}
+
+export class CommandBatch {
+  private readonly ctx: GpuContext;
+  private readonly steps: Step[] = [];
+  private uniformBytes = 0;
+  private submitted = false;
+  readonly label: string;
+
+  constructor(ctx: GpuContext, label = 'batch') {
+    this.ctx = ctx;
+    this.label = label;
+  }
+
+  dispatch(spec: DispatchSpec): this {
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const maxDim = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    for (const [axis, n] of [
+      ['x', x],
+      ['y', y],
+      ['z', z],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 0) {
+        throw new GpuError(
+          'validation',
+          `${spec.label ?? spec.shader}: workgroup count ${axis}=${n} is not a whole number`,
+        );
+      }
+      if (n > maxDim) {
+        throw new GpuError(
+          'buffer-too-large',
+          `${spec.label ?? spec.shader}: ${n} workgroups along ${axis} exceed this device's maxComputeWorkgroupsPerDimension (${maxDim})`,
+        );
+      }
+    }
+    if (x === 0 || y === 0 || z === 0) return this; // empty shape: nothing to do
+    const bytes =
+      spec.uniforms && spec.uniforms.length > 0 ? Math.ceil((spec.uniforms.length * 4) / 16) * 16 : 0;
+    const align = this.ctx.limits.minUniformBufferOffsetAlignment;
+    const offset = Math.ceil(this.uniformBytes / align) * align;
+    if (bytes > 0) this.uniformBytes = offset + bytes;
+    this.steps.push({ kind: 'dispatch', spec, uniformOffset: offset, uniformBytes: bytes });
+    return this;
+  }
+
+  copy(src: Tensor | GPUBuffer, dst: Tensor | GPUBuffer, bytes?: number, srcOffset = 0, dstOffset = 0): this {
+    const s = bufferOf(src);
+    const d = bufferOf(dst);
+    const n = bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset);
+    if (n > 0) this.steps.push({ kind: 'copy', src: s, srcOffset, dst: d, dstOffset, bytes: n });
+    return this;
+  }
+
+  /** Sets bytes [offset, offset + bytes) of a buffer to zero (the whole buffer by default). */
+  clear(target: Tensor | GPUBuffer, offset = 0, bytes?: number): this {
+    const b = bufferOf(target);
+    const n = bytes ?? b.size - offset;
+    if (n > 0) this.steps.push({ kind: 'clear', buffer: b, offset, bytes: n });
+    return this;
+  }
+
+  get isEmpty(): boolean {
+    return this.steps.length === 0;
+  }
+
+  /** Encodes and submits everything recorded. The batch cannot be reused. */
+  submit(): void {
+    if (this.submitted) throw new GpuError('validation', `Batch "${this.label}" was already submitted`);
+    this.submitted = true;
+    this.ctx.assertAlive();
+    const device = this.ctx.device;
+    let uniformBuffer: GPUBuffer | null = null;
+    if (this.uniformBytes > 0) {
+      uniformBuffer = device.createBuffer({
+        label: `${this.label}:uniforms`,
+        size: this.uniformBytes,
+        usage: GPUBufferUsage.UNIFORM,
+        mappedAtCreation: true,
+      });
+      const view = new DataView(uniformBuffer.getMappedRange());
+      for (const step of this.steps) {
+        if (step.kind === 'dispatch' && step.uniformBytes > 0)
+          packUniforms(step.spec.uniforms!, view, step.uniformOffset);
+      }
+      uniformBuffer.unmap();
+    }
+
+    const encoder = device.createCommandEncoder({ label: this.label });
+    let pass: GPUComputePassEncoder | null = null;
+    for (const step of this.steps) {
+      if (step.kind === 'dispatch') {
+        const { spec } = step;
+        const pipeline = this.ctx.pipeline(spec.shader, spec.entryPoint ?? 'main', spec.constants);
+        const entries: GPUBindGroupEntry[] = [];
+        if (step.uniformBytes > 0) {
+          entries.push({
+            binding: 0,
+            resource: { buffer: uniformBuffer!, offset: step.uniformOffset, size: step.uniformBytes },
+          });
+        }
+        spec.buffers.forEach((b, i) => {
+          entries.push({ binding: i + 1, resource: { buffer: bufferOf(b) } });
+        });
+        const bindGroup = device.createBindGroup({
+          label: spec.label ?? spec.shader,
+          layout: pipeline.getBindGroupLayout(0),
+          entries,
+        });
+        if (!pass) pass = encoder.beginComputePass({ label: this.label });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        const [x, y = 1, z = 1] = spec.workgroups;
+        pass.dispatchWorkgroups(x, y, z);
+      } else {
+        if (pass) {
+          pass.end();
+          pass = null;
+        }
+        if (step.kind === 'copy')
+          encoder.copyBufferToBuffer(step.src, step.srcOffset, step.dst, step.dstOffset, step.bytes);
+        else encoder.clearBuffer(step.buffer, step.offset, step.bytes);
+      }
+    }
+    if (pass) pass.end();
+    device.queue.submit([encoder.finish()]);
+    // Destroying after submit is allowed: the queued work keeps the memory until it finishes.
+    uniformBuffer?.destroy();
+  }
+}
+
+/** Records with `record`, submits, and resolves once the GPU has finished the work. */
+export async function runBatch(
+  ctx: GpuContext,
+  label: string,
+  record: (batch: CommandBatch) => void,
+): Promise<void> {
+  const batch = new CommandBatch(ctx, label);
+  record(batch);
+  batch.submit();
+  await ctx.device.queue.onSubmittedWorkDone();
+  ctx.assertAlive();
+}
+
+/** Captures WebGPU validation errors raised while `fn` runs and rethrows them as GpuError. */
+export async function withValidation<T>(ctx: GpuContext, what: string, fn: () => T | Promise<T>): Promise<T> {
+  ctx.device.pushErrorScope('validation');
+  ctx.device.pushErrorScope('out-of-memory');
+  let result: T | undefined;
+  let thrown: unknown = null;
+  try {
+    result = await fn();
+  } catch (err) {
+    thrown = err;
+  }
+  const oom = await ctx.device.popErrorScope();
+  const invalid = await ctx.device.popErrorScope();
+  if (oom) throw new GpuError('buffer-too-large', `${what}: the GPU ran out of memory (${oom.message})`);
+  if (invalid) throw new GpuError('validation', `${what}: ${invalid.message}`);
+  if (thrown !== null) throw thrown;
+  return result as T;
+}

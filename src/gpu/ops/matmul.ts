@@ -1,0 +1,49 @@
+// Wrapper for shaders/matmul.wgsl: records C (+)= alpha · op(A) · op(B) into a batch.
+
+import type { CommandBatch } from '../batch.ts';
+import { GpuError } from '../errors.ts';
+import type { MatmulShape } from '../reference/matmul.ts';
+import type { Tensor } from '../tensor.ts';
+
+export const MATMUL_TILE = 64;
+
+export interface MatmulOptions extends MatmulShape {
+  accumulate?: boolean;
+  /** Element offsets between batch matrices; default: densely packed. */
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+}
+
+function need(t: Tensor, elements: number, what: string): void {
+  if (t.length < elements) {
+    throw new GpuError(
+      'invalid-shape',
+      `matmul: ${what} "${t.label}" has ${t.length} elements, needs ${elements}`,
+    );
+  }
+}
+
+export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, options: MatmulOptions): void {
+  const { M, N, K, transA = false, transB = false, alpha = 1, accumulate = false } = options;
+  const count = options.batch ?? 1;
+  const strideA = options.strideA ?? M * K;
+  const strideB = options.strideB ?? K * N;
+  const strideC = options.strideC ?? M * N;
+  if (count === 0 || M === 0 || N === 0) return;
+  need(a, (count - 1) * strideA + M * K, 'A');
+  need(b, (count - 1) * strideB + K * N, 'B');
+  need(c, (count - 1) * strideC + M * N, 'C');
+  if (K === 0 && !accumulate) {
+    batch.clear(c, 0, count * M * N * 4);
+    return;
+  }
+  batch.dispatch({
+    shader: 'matmul',
+    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}`,
+    constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate },
+    uniforms: [M, N, K, count, strideA, strideB, strideC, { f32: alpha }],
+    buffers: [a, b, c],
+    workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), count],
+  });
+}

@@ -1,0 +1,28 @@
+// Seeded pseudo-random numbers (mulberry32): model initialisation, task data and tests
+// must be reproducible from a seed, in the browser and in Node alike.
+
+export type Rng = () => number;
+
+export function rng(seed: number): Rng {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform in [-scale, scale). */
+export function randomArray(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
+
+/** Integer in [0, n). */
+export function randomInt(r: Rng, n: number): number {
+  return Math.floor(r() * n);
+}

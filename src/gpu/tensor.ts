@@ -1,0 +1,162 @@
+// GPU storage buffers with a shape and an element type, plus upload and read-back.
+// Every buffer is STORAGE | COPY_SRC | COPY_DST so any op can read, write or copy it.
+
+import type { GpuContext } from './context.ts';
+import { GpuError } from './errors.ts';
+
+export type DType = 'f32' | 'i32' | 'u32';
+
+export type TypedArrayFor<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : Uint32Array;
+
+export interface Tensor<D extends DType = DType> {
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly dtype: D;
+  /** Number of elements (product of shape). */
+  readonly length: number;
+  readonly label: string;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new GpuError(
+        'invalid-shape',
+        `Shape [${shape.join(', ')}] has a dimension that is not a whole number ≥ 0`,
+      );
+    }
+    n *= d;
+  }
+  return n;
+}
+
+/** Throws a clear error when a buffer of `bytes` would not fit this device. */
+export function checkBufferSize(ctx: GpuContext, bytes: number, label: string): void {
+  const maxBinding = ctx.limits.maxStorageBufferBindingSize;
+  const maxBuffer = ctx.limits.maxBufferSize;
+  const limit = Math.min(maxBinding, maxBuffer);
+  if (bytes > limit) {
+    const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
+    throw new GpuError(
+      'buffer-too-large',
+      `Buffer "${label}" needs ${mib(bytes)}, but this device allows at most ${mib(limit)} per storage buffer ` +
+        `(maxStorageBufferBindingSize ${mib(maxBinding)}, maxBufferSize ${mib(maxBuffer)}). ` +
+        'Use a shorter sequence, a smaller batch or a narrower model.',
+    );
+  }
+}
+
+function arrayFor(dtype: DType, data: ArrayLike<number>): Float32Array | Int32Array | Uint32Array {
+  if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (dtype === 'i32') return data instanceof Int32Array ? data : Int32Array.from(data);
+  return data instanceof Uint32Array ? data : Uint32Array.from(data);
+}
+
+export function createTensor<D extends DType>(
+  ctx: GpuContext,
+  shape: readonly number[],
+  dtype: D,
+  label: string,
+  data?: ArrayLike<number>,
+): Tensor<D> {
+  ctx.assertAlive();
+  const length = elementCount(shape);
+  if (data !== undefined && data.length !== length) {
+    throw new GpuError(
+      'invalid-shape',
+      `Tensor "${label}": ${data.length} values given for shape [${shape.join(', ')}] (${length} elements)`,
+    );
+  }
+  // WebGPU buffers must be non-empty and sized in multiples of 4 bytes.
+  const bytes = Math.max(4, length * 4);
+  checkBufferSize(ctx, bytes, label);
+  const buffer = ctx.device.createBuffer({
+    label,
+    size: bytes,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: data !== undefined && length > 0,
+  });
+  if (data !== undefined && length > 0) {
+    const mapped = buffer.getMappedRange();
+    const view =
+      dtype === 'f32'
+        ? new Float32Array(mapped)
+        : dtype === 'i32'
+          ? new Int32Array(mapped)
+          : new Uint32Array(mapped);
+    view.set(arrayFor(dtype, data));
+    buffer.unmap();
+  }
+  return { buffer, shape: [...shape], dtype, length, label };
+}
+
+export function writeTensor(
+  ctx: GpuContext,
+  tensor: Tensor,
+  data: ArrayLike<number>,
+  offsetElements = 0,
+): void {
+  ctx.assertAlive();
+  if (offsetElements + data.length > tensor.length) {
+    throw new GpuError(
+      'invalid-shape',
+      `writeTensor "${tensor.label}": ${data.length} values at offset ${offsetElements} overflow ${tensor.length} elements`,
+    );
+  }
+  if (data.length === 0) return;
+  const array = arrayFor(tensor.dtype, data);
+  ctx.device.queue.writeBuffer(
+    tensor.buffer,
+    offsetElements * 4,
+    array.buffer,
+    array.byteOffset,
+    array.byteLength,
+  );
+}
+
+/** Copies a tensor back to the CPU. Waits for all work queued before it. */
+export async function readTensor<D extends DType>(
+  ctx: GpuContext,
+  tensor: Tensor<D>,
+): Promise<TypedArrayFor<D>> {
+  ctx.assertAlive();
+  const bytes = tensor.length * 4;
+  const out = (
+    tensor.dtype === 'f32'
+      ? new Float32Array(tensor.length)
+      : tensor.dtype === 'i32'
+        ? new Int32Array(tensor.length)
+        : new Uint32Array(tensor.length)
+  ) as TypedArrayFor<D>;
+  if (bytes === 0) return out;
+  const staging = ctx.device.createBuffer({
+    label: `${tensor.label}:readback`,
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = ctx.device.createCommandEncoder({ label: `read ${tensor.label}` });
+  encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
+  ctx.device.queue.submit([encoder.finish()]);
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+  } catch (err) {
+    ctx.assertAlive();
+    throw err;
+  }
+  const source = staging.getMappedRange();
+  if (tensor.dtype === 'f32') (out as Float32Array).set(new Float32Array(source));
+  else if (tensor.dtype === 'i32') (out as Int32Array).set(new Int32Array(source));
+  else (out as Uint32Array).set(new Uint32Array(source));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+export function destroyTensors(...tensors: Array<Tensor | undefined | null>): void {
+  for (const t of tensors) t?.buffer.destroy();
+}

@@ -1,0 +1,83 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CommandBatch, runBatch } from '../../src/gpu/batch.ts';
+import type { GpuContext } from '../../src/gpu/context.ts';
+import { matmul } from '../../src/gpu/ops/matmul.ts';
+import { matmulReference } from '../../src/gpu/reference/matmul.ts';
+import { createTensor, destroyTensors, readTensor } from '../../src/gpu/tensor.ts';
+import { expectClose, testGpu } from '../harness/gpu.ts';
+import { randomArray } from '../harness/random.ts';
+
+// f32 sums of K products in a different order than the twin: error grows like K·ε·|a||b|.
+// With inputs in [-1, 1] and K ≤ 130, 1e-5 absolute + 1e-4 relative is ~10× above what we see.
+const TOL = { atol: 1e-5, rtol: 1e-4 };
+
+const SHAPES: Array<[number, number, number]> = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [130, 64, 33],
+  [64, 64, 64],
+  [128, 64, 16],
+  [3, 65, 129],
+];
+
+let ctx: GpuContext;
+
+async function runMatmul(
+  M: number,
+  N: number,
+  K: number,
+  opts: { transA?: boolean; transB?: boolean; batch?: number; accumulate?: boolean; alpha?: number },
+  seed: number,
+): Promise<{ got: Float32Array; want: Float32Array }> {
+  const count = opts.batch ?? 1;
+  const a = randomArray(count * M * K, seed);
+  const b = randomArray(count * K * N, seed + 1);
+  const c0 = randomArray(count * M * N, seed + 2);
+  const ta = createTensor(ctx, [count * M * K], 'f32', 'A', a);
+  const tb = createTensor(ctx, [count * K * N], 'f32', 'B', b);
+  const tc = createTensor(ctx, [count * M * N], 'f32', 'C', c0);
+  await runBatch(ctx, 'matmul test', (batch: CommandBatch) =>
+    matmul(batch, ta, tb, tc, { M, N, K, ...opts, batch: count }),
+  );
+  const got = await readTensor(ctx, tc);
+  destroyTensors(ta, tb, tc);
+  const want = matmulReference(
+    a,
+    b,
+    { M, N, K, ...opts, batch: count },
+    opts.accumulate ? c0.slice() : undefined,
+  );
+  return { got, want };
+}
+
+describe('matmul kernel vs CPU twin', () => {
+  it('gets a WebGPU adapter', async () => {
+    ctx = await testGpu();
+    expect(ctx.adapter.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  });
+
+  for (const [M, N, K] of SHAPES) {
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const name = `${M}x${N}x${K} ${transA ? 'Aᵀ·B' : transB ? 'A·Bᵀ' : 'A·B'}`;
+      it(name, async () => {
+        ctx = await testGpu();
+        const { got, want } = await runMatmul(M, N, K, { transA, transB }, M * 1000 + N * 10 + K);
+        expectClose(got, want, TOL, name);
+      });
+    }
+  }
+
+  it('batched with accumulate and alpha', async () => {
+    ctx = await testGpu();
+    const { got, want } = await runMatmul(9, 70, 17, { batch: 3, accumulate: true, alpha: 0.5 }, 77);
+    expectClose(got, want, TOL, 'batched accumulate');
+  });
+
+  afterAll(() => {
+    // The context is shared per process; nothing to free beyond the tensors each test destroyed.
+  });
+});

@@ -1,0 +1,1 @@
+export { randomArray, randomInt, rng } from '../../src/gpu/random.ts';

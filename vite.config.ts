@@ -1,0 +1,18 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+// SharedArrayBuffer (used to hand symbol streams to the ROSA workers without copies)
+// is only available on cross-origin isolated pages, so both servers send COOP/COEP.
+const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [react()],
+  server: { headers: isolationHeaders, host: '127.0.0.1', port: 5173 },
+  preview: { headers: isolationHeaders, host: '127.0.0.1', port: 4173 },
+  worker: { format: 'es' },
+  assetsInclude: ['**/*.wgsl'],
+  build: { target: 'es2022', sourcemap: true },
+});
