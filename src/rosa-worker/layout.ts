@@ -1,0 +1,155 @@
+// The one place that defines how ROSA scan inputs and outputs are laid out in memory.
+// The GPU kernels (shaders/rosa*.wgsl), the CPU twins (src/gpu/reference/rosa.ts),
+// the worker pool and the SharedArrayBuffers between them all follow this file.
+//
+// A "lane" is one (batch element b, route r) pair: lane = b · R + r. Every per-lane
+// array is a contiguous segment; lanes follow each other.
+//
+// Inputs (written by the GPU sign-pack kernel, read by the scan):
+//   qSym, kSym   Uint8   [lane][Tpad]   symbol of route r at time t, < 2^bits (bits ≤ 8).
+//                Tpad = ceil(T / 4) · 4, so the GPU can write whole u32 words (4 time
+//                steps each, little-endian: byte t of the lane is bits 8·(t%4).. of word t/4).
+//
+// Outputs (written by the scan, uploaded to the GPU as i32):
+//   dest         Int32  [lane][T]        time whose v is read at t, or -1 (no match).
+//   qRunId       Int32  [lane][T]        Q-run index u(t) (every t its own run in 'rwkv8').
+//   rcf          Int32  [lane][T][bits][2]  per Q-run u (rows ≥ number of Q-runs are -1):
+//                counterfactual K-run index when bit j of the run's first symbol is
+//                forced to 0 ([..][j][0]) or to 1 ([..][j][1]); -1 for none.
+//   kRunStart    Int32  [lane][T]        start time of K-run l (rows ≥ number of K-runs are -1;
+//                in 'rwkv8' K-run l is the single token l).
+//   destInvOffsets   Int32 [lane][T + 1]    CSR over retrieved time τ: the positions t with
+//   destInvPositions Int32 [lane][T]        dest[t] = τ are destInvPositions[off[τ] .. off[τ+1])
+//                (offsets are relative to the lane's segment, ascending t within a τ).
+//                Lets the V gradient gather instead of scatter-add.
+//   cfInvOffsets     Int32 [lane][T·bits·2 + 1]  CSR over key (l · bits + j) · 2 + β: the
+//   cfInvPositions   Int32 [lane][T·bits·2]      positions t whose counterfactual with bit j
+//                forced to β lands on K-run l, i.e. rcf[qRunId[t]][j][β] = l. Lets the K
+//                gradient gather instead of scatter-add (WGSL has no float atomics).
+
+export type RosaMode = 'rosa-tuning' | 'exact' | 'rwkv8';
+
+export interface ScanShape {
+  /** Number of lanes: batch · routes. */
+  lanes: number;
+  /** Sequence length. */
+  T: number;
+  /** Bits per route (alphabet 2^bits), 1..8. */
+  bits: number;
+}
+
+export function paddedLength(T: number): number {
+  return Math.ceil(T / 4) * 4;
+}
+
+/** Element counts of every array in the layout above. */
+export function scanSizes({ lanes, T, bits }: ScanShape) {
+  return {
+    sym: lanes * paddedLength(T),
+    dest: lanes * T,
+    qRunId: lanes * T,
+    rcf: lanes * T * bits * 2,
+    kRunStart: lanes * T,
+    destInvOffsets: lanes * (T + 1),
+    destInvPositions: lanes * T,
+    cfInvOffsets: lanes * (T * bits * 2 + 1),
+    cfInvPositions: lanes * T * bits * 2,
+  };
+}
+
+export interface ScanOutputs {
+  dest: Int32Array;
+  qRunId: Int32Array;
+  rcf: Int32Array;
+  kRunStart: Int32Array;
+  destInvOffsets: Int32Array;
+  destInvPositions: Int32Array;
+  cfInvOffsets: Int32Array;
+  cfInvPositions: Int32Array;
+}
+
+export function checkScanShape({ lanes, T, bits }: ScanShape): void {
+  if (!Number.isInteger(lanes) || lanes < 0)
+    throw new RangeError(`lanes must be a whole number ≥ 0 (got ${lanes})`);
+  if (!Number.isInteger(T) || T < 0) throw new RangeError(`T must be a whole number ≥ 0 (got ${T})`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
+    throw new RangeError(`bits per route must be 1..8 (got ${bits}): symbols travel as bytes`);
+  }
+}
+
+/**
+ * Fills destInv* and cfInv* of `out` from dest, qRunId and rcf for lanes [laneStart, laneEnd).
+ * Counting sort: O(T · bits) per lane, no allocation.
+ */
+export function buildInverseIndices(
+  out: ScanOutputs,
+  shape: ScanShape,
+  laneStart = 0,
+  laneEnd = shape.lanes,
+): void {
+  const { T, bits } = shape;
+  const keys = T * bits * 2;
+  for (let lane = laneStart; lane < laneEnd; lane++) {
+    const d0 = lane * T;
+    // dest → positions
+    const o0 = lane * (T + 1);
+    const offs = out.destInvOffsets;
+    offs.fill(0, o0, o0 + T + 1);
+    for (let t = 0; t < T; t++) {
+      const tau = out.dest[d0 + t];
+      if (tau >= 0) offs[o0 + tau + 1]++;
+    }
+    for (let i = 0; i < T; i++) offs[o0 + i + 1] += offs[o0 + i];
+    const pos = out.destInvPositions;
+    pos.fill(-1, d0, d0 + T);
+    // Fill by walking t upward; a running cursor per τ is the offset array shifted by one.
+    for (let t = 0; t < T; t++) {
+      const tau = out.dest[d0 + t];
+      if (tau >= 0) pos[d0 + offs[o0 + tau]++] = t;
+    }
+    for (let i = T; i > 0; i--) offs[o0 + i] = offs[o0 + i - 1];
+    offs[o0] = 0;
+
+    // (K-run l, bit j, β) → positions
+    const c0 = lane * (keys + 1);
+    const coffs = out.cfInvOffsets;
+    coffs.fill(0, c0, c0 + keys + 1);
+    const r0 = lane * T * bits * 2;
+    for (let t = 0; t < T; t++) {
+      const u = out.qRunId[d0 + t];
+      for (let jb = 0; jb < bits * 2; jb++) {
+        const l = out.rcf[r0 + u * bits * 2 + jb];
+        if (l >= 0) coffs[c0 + l * bits * 2 + jb + 1]++;
+      }
+    }
+    for (let i = 0; i < keys; i++) coffs[c0 + i + 1] += coffs[c0 + i];
+    const cpos = out.cfInvPositions;
+    const p0 = lane * keys;
+    cpos.fill(-1, p0, p0 + keys);
+    for (let t = 0; t < T; t++) {
+      const u = out.qRunId[d0 + t];
+      for (let jb = 0; jb < bits * 2; jb++) {
+        const l = out.rcf[r0 + u * bits * 2 + jb];
+        if (l >= 0) cpos[p0 + coffs[c0 + l * bits * 2 + jb]++] = t;
+      }
+    }
+    for (let i = keys; i > 0; i--) coffs[c0 + i] = coffs[c0 + i - 1];
+    coffs[c0] = 0;
+  }
+}
+
+export function allocateScanOutputs(shape: ScanShape, shared = false): ScanOutputs {
+  const sizes = scanSizes(shape);
+  const make = (n: number) =>
+    new Int32Array(shared ? new SharedArrayBuffer(Math.max(4, n * 4)) : new ArrayBuffer(n * 4), 0, n);
+  return {
+    dest: make(sizes.dest),
+    qRunId: make(sizes.qRunId),
+    rcf: make(sizes.rcf),
+    kRunStart: make(sizes.kRunStart),
+    destInvOffsets: make(sizes.destInvOffsets),
+    destInvPositions: make(sizes.destInvPositions),
+    cfInvOffsets: make(sizes.cfInvOffsets),
+    cfInvPositions: make(sizes.cfInvPositions),
+  };
+}
