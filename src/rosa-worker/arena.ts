@@ -1,0 +1,70 @@
+// Working memory of one scanning thread, sized once for (T, alphabet) and reused lane after lane:
+// the hot loops never allocate. A worker keeps one arena; it grows only when a longer T arrives.
+
+import { AncestryIndex } from './ancestry.ts';
+import { SuffixAutomaton, stateCapacity } from './automaton.ts';
+
+/**
+ * How the scans keep e(v) and find fallback ancestors:
+ *  'walk'    the reference suffix-link walks (spec §1.1), fastest on ordinary input, quadratic on
+ *            periodic input;
+ *  'indexed' the AncestryIndex (O(log n) per query) from the first symbol;
+ *  'auto'    walk, and redo the lane with the index once the walks exceed a linear budget.
+ * All three give identical outputs.
+ */
+export type ScanStrategy = 'auto' | 'walk' | 'indexed';
+
+/** Walk budget for 'auto': a lane switches once its walk steps exceed base + perSymbol · t. */
+export const WALK_BUDGET = { base: 4096, perSymbol: 48 };
+
+export class ScanArena {
+  readonly maxT: number;
+  readonly alphabet: number;
+  readonly sam: SuffixAutomaton;
+  strategy: ScanStrategy;
+  /** Run symbols of Q and K ('exact' compares their tails). */
+  readonly qRunSym: Int32Array;
+  readonly kRunSym: Int32Array;
+  /** Longest-common-suffix cache per diagonal u − L ('exact'), see scan-kernels.ts. */
+  readonly diagAt: Int32Array;
+  readonly diagLength: Int32Array;
+  /** Lanes that went through the index since the arena was made (for benchmarks and tests). */
+  indexedLanes = 0;
+  private indexStore: AncestryIndex | null = null;
+
+  constructor(maxT: number, alphabet: number, strategy: ScanStrategy = 'auto') {
+    this.maxT = maxT;
+    this.alphabet = alphabet;
+    this.strategy = strategy;
+    this.sam = new SuffixAutomaton(maxT, alphabet);
+    this.qRunSym = new Int32Array(Math.max(1, maxT));
+    this.kRunSym = new Int32Array(Math.max(1, maxT));
+    this.diagAt = new Int32Array(2 * maxT + 1);
+    this.diagLength = new Int32Array(2 * maxT + 1);
+  }
+
+  /** The index is only needed for pathological lanes; allocate it on first use. */
+  get index(): AncestryIndex {
+    this.indexStore ??= new AncestryIndex(stateCapacity(this.maxT), this.alphabet, this.maxT);
+    return this.indexStore;
+  }
+
+  get bytes(): number {
+    return (
+      this.sam.bytes +
+      this.qRunSym.byteLength * 2 +
+      this.diagAt.byteLength * 2 +
+      (this.indexStore ? this.indexStore.bytes : 0)
+    );
+  }
+
+  fits(T: number, alphabet: number): boolean {
+    return T <= this.maxT && alphabet === this.alphabet;
+  }
+}
+
+/** Reuses `arena` when it fits, otherwise makes one for (T, alphabet) with the same strategy. */
+export function arenaFor(arena: ScanArena | undefined, T: number, alphabet: number): ScanArena {
+  if (arena?.fits(T, alphabet)) return arena;
+  return new ScanArena(T, alphabet, arena?.strategy ?? 'auto');
+}

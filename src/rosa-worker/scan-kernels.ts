@@ -1,0 +1,401 @@
+// One lane (one batch element × route) of each ROSA semantics, writing straight into the
+// layout arrays of layout.ts at the given offsets. Shared by the single-route API, the batched
+// `scanLanes` and the workers. The matcher logic is written once per semantics; whether e(v) and
+// the fallback ancestor come from suffix-link walks or from the AncestryIndex is decided per lane
+// (`index` null or not), with identical results.
+
+import type { AncestryIndex } from './ancestry.ts';
+import { type ScanArena, WALK_BUDGET } from './arena.ts';
+import type { SuffixAutomaton } from './automaton.ts';
+
+export type SymbolArray = Uint8Array | Int32Array;
+
+/** Where one lane's outputs go (offsets into the layout arrays). */
+export interface LaneOutputs {
+  dest: Int32Array;
+  qRunId: Int32Array;
+  rcf: Int32Array;
+  kRunStart: Int32Array;
+  /** Offset of the lane's [T] rows in dest, qRunId and kRunStart. */
+  rowOffset: number;
+  /** Offset of the lane's [T][bits][2] block in rcf. */
+  rcfOffset: number;
+  /** Optional per-t matched length ('rwkv8' only; BlinkDL's matchLen). */
+  matchLen?: Int32Array;
+}
+
+export interface LaneInput {
+  q: SymbolArray;
+  qOffset: number;
+  k: SymbolArray;
+  kOffset: number;
+  T: number;
+  bits: number;
+}
+
+export interface LaneResult {
+  numQRuns: number;
+  numKRuns: number;
+}
+
+/** Fallback walks shorter than this stay walks even when an index exists (cheaper than a query). */
+const SHORT_WALK = 8;
+
+/**
+ * Deepest suffix-link ancestor of s (s included) with an a-transition, or -1 if none.
+ * `runs`: the text is a run sequence (never "aa"), so a state ending in a can only fall back to
+ * the root.
+ */
+function fallbackAncestor(
+  sam: SuffixAutomaton,
+  index: AncestryIndex | null,
+  s: number,
+  a: number,
+  runs: boolean,
+): number {
+  const trans = sam.trans;
+  // "Has an a-transition" is closed under taking suffix-link parents, so the root decides.
+  if (trans[a] === -1) return -1;
+  if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
+  const sh = sam.shift;
+  const link = sam.link;
+  let v = s;
+  let steps = 0;
+  while (trans[(v << sh) | a] === -1) {
+    if (index !== null && steps === SHORT_WALK) return index.ancestorWithTransition(v, a);
+    v = link[v];
+    steps++;
+  }
+  sam.work += steps;
+  return v;
+}
+
+function latestEnd(sam: SuffixAutomaton, index: AncestryIndex | null, v: number): number {
+  return index === null ? sam.latest[v] : index.latestEnd(v);
+}
+
+function indexSymbol(sam: SuffixAutomaton, index: AncestryIndex | null, c: number, pos: number): void {
+  sam.extend(c);
+  if (index === null) sam.commitEnd(pos);
+  else index.insert(pos, c);
+}
+
+function overBudget(sam: SuffixAutomaton, t: number): boolean {
+  return sam.work > WALK_BUDGET.base + WALK_BUDGET.perSymbol * t;
+}
+
+/** Rows past the last Q-run / K-run are -1 (layout.ts). */
+function clearTail(out: LaneOutputs, T: number, bits: number, numQRuns: number, numKRuns: number): void {
+  out.rcf.fill(-1, out.rcfOffset + numQRuns * bits * 2, out.rcfOffset + T * bits * 2);
+  out.kRunStart.fill(-1, out.rowOffset + numKRuns, out.rowOffset + T);
+}
+
+/** K-run index reached from matcher state s with symbol a ('rosa-tuning' match_next), or -1. */
+function tuningTarget(
+  sam: SuffixAutomaton,
+  index: AncestryIndex | null,
+  s: number,
+  a: number,
+  lastRun: number,
+): number {
+  const w = fallbackAncestor(sam, index, s, a, true);
+  if (w === -1) return -1;
+  const next = latestEnd(sam, index, sam.trans[(w << sam.shift) | a]) + 1;
+  return next <= lastRun ? next : -1;
+}
+
+/**
+ * 'rosa-tuning': the released 12.29 training scan (spec §1.5), quirks included: K-runs up to the
+ * one holding t are indexed before t is queried; counterfactuals at each Q-run start from the
+ * state before consuming it; the matcher moves at most once per Q-run and is not reset (nor is
+ * its length tracked) when a symbol is missing.
+ * Returns null when the walk budget ran out (only with index === null and a finite budget).
+ */
+function tuningLane(
+  input: LaneInput,
+  out: LaneOutputs,
+  sam: SuffixAutomaton,
+  index: AncestryIndex | null,
+  budgeted: boolean,
+): LaneResult | null {
+  const { q, qOffset, k, kOffset, T, bits } = input;
+  const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
+  sam.reset();
+  let lastRun = -1;
+  let u = -1;
+  let s = 0;
+  let advanced = false;
+  let prevK = -1;
+  let prevQ = -1;
+  for (let t = 0; t < T; t++) {
+    const c = k[kOffset + t];
+    if (c !== prevK) {
+      prevK = c;
+      lastRun++;
+      kRunStart[rowOffset + lastRun] = t;
+      indexSymbol(sam, index, c, lastRun);
+    }
+    const a = q[qOffset + t];
+    const w = fallbackAncestor(sam, index, s, a, true);
+    const ns = w === -1 ? -1 : sam.trans[(w << sam.shift) | a];
+    let run = -1;
+    if (ns !== -1) {
+      const next = latestEnd(sam, index, ns) + 1;
+      if (next <= lastRun) run = next;
+    }
+    if (a !== prevQ) {
+      prevQ = a;
+      u++;
+      advanced = false;
+      const row = rcfOffset + u * bits * 2;
+      for (let j = 0; j < bits; j++) {
+        const bit = 1 << j;
+        if (a & bit) {
+          rcf[row + 2 * j] = tuningTarget(sam, index, s, a & ~bit, lastRun);
+          rcf[row + 2 * j + 1] = run;
+        } else {
+          rcf[row + 2 * j] = run;
+          rcf[row + 2 * j + 1] = tuningTarget(sam, index, s, a | bit, lastRun);
+        }
+      }
+    }
+    qRunId[rowOffset + t] = u;
+    dest[rowOffset + t] = run === -1 ? -1 : kRunStart[rowOffset + run];
+    if (ns !== -1 && !advanced) {
+      s = ns;
+      advanced = true;
+    }
+    if (budgeted && overBudget(sam, t)) return null;
+  }
+  clearTail(out, T, bits, u + 1, lastRun + 1);
+  return { numQRuns: u + 1, numKRuns: lastRun + 1 };
+}
+
+/**
+ * Longest common suffix of qRunSym[0..i] and kRunSym[0..j]. D(i, j) = D(i-1, j-1) + 1 while the
+ * symbols agree, so each diagonal i − j caches its last answer and later queries on that diagonal
+ * only compare the symbols added since (or stop at the first mismatch).
+ */
+function commonSuffix(arena: ScanArena, i: number, j: number, T: number): number {
+  const qs = arena.qRunSym;
+  const ks = arena.kRunSym;
+  const d = i - j + T;
+  const cachedAt = arena.diagAt[d];
+  let n = 0;
+  let result: number;
+  for (;;) {
+    const ii = i - n;
+    const jj = j - n;
+    if (ii < 0 || jj < 0) {
+      result = n;
+      break;
+    }
+    if (ii === cachedAt) {
+      result = n + arena.diagLength[d];
+      break;
+    }
+    if (qs[ii] !== ks[jj]) {
+      result = n;
+      break;
+    }
+    n++;
+  }
+  arena.sam.work += n;
+  arena.diagAt[d] = i;
+  arena.diagLength[d] = result;
+  return result;
+}
+
+/**
+ * 'exact': the idealised rule. At time t, let Qr = the Q-run symbols up to u(t) and Kr = the
+ * K-run symbols up to rcap(t) (the run holding t included). Take the longest suffix of Qr that
+ * occurs in Kr (length ≥ 1) and its latest occurrence, ending at run e; dest = start time of run
+ * e + 1 if that run exists yet, else -1 (no fallback to older or shorter matches); -1 if no
+ * suffix occurs. The matcher (v, h) tracks that suffix exactly: a Q step is ordinary matching
+ * with length tracking; a K step can lengthen it only by an occurrence ending at the new run,
+ * i.e. to the longest common suffix of Qr and Kr.
+ * Counterfactual rcf[u][j][β] = the K-run index (e + 1, or -1) that the same rule gives at the
+ * Q-run start b_u if the run's symbol had bit j forced to β, i.e. one matching step from the
+ * matcher state before consuming it; for β equal to the actual bit it is the actual result at b_u.
+ */
+function exactLane(
+  input: LaneInput,
+  out: LaneOutputs,
+  arena: ScanArena,
+  index: AncestryIndex | null,
+  budgeted: boolean,
+): LaneResult | null {
+  const { q, qOffset, k, kOffset, T, bits } = input;
+  const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
+  const sam = arena.sam;
+  sam.reset();
+  arena.diagAt.fill(-1, 0, 2 * T + 1);
+  const len = sam.len;
+  const link = sam.link;
+  const trans = sam.trans;
+  const sh = sam.shift;
+  let lastRun = -1;
+  let u = -1;
+  let v = 0;
+  let h = 0;
+  let prevK = -1;
+  let prevQ = -1;
+  for (let t = 0; t < T; t++) {
+    const c = k[kOffset + t];
+    if (c !== prevK) {
+      prevK = c;
+      lastRun++;
+      arena.kRunSym[lastRun] = c;
+      kRunStart[rowOffset + lastRun] = t;
+      indexSymbol(sam, index, c, lastRun);
+      // A clone may have taken the shorter strings of v, the matched one among them.
+      if (h > 0) while (len[link[v]] >= h) v = link[v];
+      if (u >= 0 && arena.qRunSym[u] === c) {
+        const g = commonSuffix(arena, u, lastRun, T);
+        if (g > h) {
+          h = g;
+          v = sam.last;
+          while (len[link[v]] >= g) {
+            v = link[v];
+            sam.work++;
+          }
+        }
+      }
+    }
+    const a = q[qOffset + t];
+    const runStart = a !== prevQ;
+    if (runStart) {
+      prevQ = a;
+      u++;
+      arena.qRunSym[u] = a;
+      const row = rcfOffset + u * bits * 2;
+      for (let j = 0; j < bits; j++) {
+        const forced = a ^ (1 << j);
+        const w = fallbackAncestor(sam, index, v, forced, true);
+        let run = -1;
+        if (w !== -1) {
+          const next = latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+          if (next <= lastRun) run = next;
+        }
+        rcf[row + 2 * j + ((forced >> j) & 1)] = run;
+      }
+      const w = fallbackAncestor(sam, index, v, a, true);
+      if (w === -1) {
+        v = 0;
+        h = 0;
+      } else {
+        h = w === v ? h + 1 : len[w] + 1;
+        v = trans[(w << sh) | a];
+      }
+    }
+    let run = -1;
+    if (h > 0) {
+      const next = latestEnd(sam, index, v) + 1;
+      if (next <= lastRun) run = next;
+    }
+    if (runStart) {
+      const row = rcfOffset + u * bits * 2;
+      for (let j = 0; j < bits; j++) rcf[row + 2 * j + ((a >> j) & 1)] = run;
+    }
+    qRunId[rowOffset + t] = u;
+    dest[rowOffset + t] = run === -1 ? -1 : kRunStart[rowOffset + run];
+    if (budgeted && overBudget(sam, t)) return null;
+  }
+  clearTail(out, T, bits, u + 1, lastRun + 1);
+  return { numQRuns: u + 1, numKRuns: lastRun + 1 };
+}
+
+/**
+ * 'rwkv8': BlinkDL's per-token QKV rule (spec §1.3) on the same layout. q_t is matched (length
+ * tracked, longest suffix, latest occurrence) against k_0..k_{t-1}, then k_t is indexed.
+ * dest[t] = j + w, the time whose v is read, or -1; every t is its own Q-run and token l its own
+ * K-run. rcf[t][j][β] = the dest time q_t would get with bit j forced to β, matched from the
+ * matcher state before consuming q_t.
+ */
+function rwkv8Lane(
+  input: LaneInput,
+  out: LaneOutputs,
+  sam: SuffixAutomaton,
+  index: AncestryIndex | null,
+  budgeted: boolean,
+): LaneResult | null {
+  const { q, qOffset, k, kOffset, T, bits } = input;
+  const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset, matchLen } = out;
+  sam.reset();
+  const len = sam.len;
+  const link = sam.link;
+  const trans = sam.trans;
+  const sh = sam.shift;
+  let v = 0;
+  let h = 0;
+  for (let t = 0; t < T; t++) {
+    const a = q[qOffset + t];
+    const row = rcfOffset + t * bits * 2;
+    for (let j = 0; j < bits; j++) {
+      const forced = a ^ (1 << j);
+      const w = fallbackAncestor(sam, index, v, forced, false);
+      rcf[row + 2 * j + ((forced >> j) & 1)] =
+        w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+    }
+    const w = fallbackAncestor(sam, index, v, a, false);
+    if (w === -1) {
+      v = 0;
+      h = 0;
+    } else {
+      h = w === v ? h + 1 : len[w] + 1;
+      v = trans[(w << sh) | a];
+    }
+    const d = h > 0 ? latestEnd(sam, index, v) + 1 : -1;
+    dest[rowOffset + t] = d;
+    for (let j = 0; j < bits; j++) rcf[row + 2 * j + ((a >> j) & 1)] = d;
+    if (matchLen) matchLen[rowOffset + t] = h;
+    qRunId[rowOffset + t] = t;
+    kRunStart[rowOffset + t] = t;
+    indexSymbol(sam, index, k[kOffset + t], t);
+    if (h > 0) while (len[link[v]] >= h) v = link[v];
+    if (budgeted && overBudget(sam, t)) return null;
+  }
+  return { numQRuns: T, numKRuns: T };
+}
+
+export type LaneMode = 'rosa-tuning' | 'exact' | 'rwkv8';
+
+/** Indexes the whole key sequence (runs or tokens) so the AncestryIndex can be built from it. */
+function indexWholeKey(sam: SuffixAutomaton, input: LaneInput, runs: boolean): void {
+  sam.reset();
+  let prev = -1;
+  for (let t = 0; t < input.T; t++) {
+    const c = input.k[input.kOffset + t];
+    if (runs && c === prev) continue;
+    prev = c;
+    sam.extend(c);
+  }
+}
+
+function runKernel(
+  mode: LaneMode,
+  input: LaneInput,
+  out: LaneOutputs,
+  arena: ScanArena,
+  index: AncestryIndex | null,
+  budgeted: boolean,
+): LaneResult | null {
+  if (mode === 'rosa-tuning') return tuningLane(input, out, arena.sam, index, budgeted);
+  if (mode === 'exact') return exactLane(input, out, arena, index, budgeted);
+  return rwkv8Lane(input, out, arena.sam, index, budgeted);
+}
+
+/** Scans one lane with the arena's strategy (see ScanStrategy). */
+export function scanLane(mode: LaneMode, input: LaneInput, out: LaneOutputs, arena: ScanArena): LaneResult {
+  if (arena.strategy !== 'indexed') {
+    const result = runKernel(mode, input, out, arena, null, arena.strategy === 'auto');
+    if (result !== null) return result;
+  }
+  const index = arena.index;
+  indexWholeKey(arena.sam, input, mode !== 'rwkv8');
+  index.build(arena.sam);
+  arena.indexedLanes++;
+  const result = runKernel(mode, input, out, arena, index, false);
+  if (result === null) throw new Error('unreachable: indexed scans have no budget');
+  return result;
+}

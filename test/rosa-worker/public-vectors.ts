@@ -1,0 +1,46 @@
+// Loads shared/vectors/rosa-public.json (docs/rosa-spec.md §8). The shared folder sits next to the
+// checkouts (/work/shared) or inside one (./shared); $ROSA_VECTORS overrides both.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RosaVector {
+  x: number[];
+  y: number[];
+}
+export interface RosaQkvVector {
+  q: number[];
+  k: number[];
+  v: number[];
+  y: number[];
+  matchLen: number[];
+}
+export interface RosaTuningScanVector {
+  bits: number;
+  q: number[];
+  k: number[];
+  dest: number[];
+  qRunId: number[];
+  rcf: number[][][];
+  kRunStart: number[];
+  exactDest: number[];
+}
+export interface PublicVectors {
+  rosa: RosaVector[];
+  rosaQkv: RosaQkvVector[];
+  rosaTuningScan: RosaTuningScanVector[];
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function loadPublicVectors(): PublicVectors {
+  const candidates = [
+    process.env.ROSA_VECTORS,
+    resolve(repoRoot, 'shared/vectors/rosa-public.json'),
+    resolve(repoRoot, '../shared/vectors/rosa-public.json'),
+  ].filter((p): p is string => typeof p === 'string');
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) throw new Error(`rosa-public.json not found (looked in ${candidates.join(', ')})`);
+  return JSON.parse(readFileSync(path, 'utf8')) as PublicVectors;
+}
