@@ -1,5 +1,5 @@
-// Loads shared/vectors/rosa-public.json (docs/rosa-spec.md §8). The shared folder sits next to the
-// checkouts (/work/shared) or inside one (./shared); $ROSA_VECTORS overrides both.
+// Loads the public ROSA vectors (docs/rosa-spec.md §8), committed as test/vectors/rosa-public.json;
+// $ROSA_VECTORS overrides it (e.g. to check a newer copy of the shared file).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -37,8 +37,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export function loadPublicVectors(): PublicVectors {
   const candidates = [
     process.env.ROSA_VECTORS,
-    resolve(repoRoot, 'shared/vectors/rosa-public.json'),
-    resolve(repoRoot, '../shared/vectors/rosa-public.json'),
+    resolve(repoRoot, 'test/vectors/rosa-public.json'),
   ].filter((p): p is string => typeof p === 'string');
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new Error(`rosa-public.json not found (looked in ${candidates.join(', ')})`);
