@@ -20,7 +20,10 @@ export interface NamedTensor {
 
 const MAX_HEADER = 100 * 1024 * 1024;
 
-export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
@@ -29,7 +32,9 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
     const t = tensors[name];
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new CheckpointError(`tensor "${name}": shape [${t.shape}] holds ${count} values but data has ${t.data.length}`);
+      throw new CheckpointError(
+        `tensor "${name}": shape [${t.shape}] holds ${count} values but data has ${t.data.length}`,
+      );
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
@@ -57,7 +62,8 @@ export interface DecodedSafetensors {
 }
 
 export function decodeSafetensors(bytes: Uint8Array, fileName = 'checkpoint'): DecodedSafetensors {
-  if (bytes.byteLength < 8) throw new CheckpointError(`${fileName}: ${bytes.byteLength} bytes is too short for a safetensors file`);
+  if (bytes.byteLength < 8)
+    throw new CheckpointError(`${fileName}: ${bytes.byteLength} bytes is too short for a safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen <= 1 || headerLen > MAX_HEADER || 8 + headerLen > bytes.byteLength) {
@@ -81,26 +87,37 @@ export function decodeSafetensors(bytes: Uint8Array, fileName = 'checkpoint'): D
   const spans: Array<[number, number, string]> = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null) throw new CheckpointError(`${fileName}: __metadata__ must be an object`);
+      if (typeof entry !== 'object' || entry === null)
+        throw new CheckpointError(`${fileName}: __metadata__ must be an object`);
       metadata = Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, String(v)]));
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32' && e.dtype !== 'I32') {
-      throw new CheckpointError(`${fileName}: tensor "${name}" has dtype ${String(e.dtype)}; only F32 and I32 are supported`);
+      throw new CheckpointError(
+        `${fileName}: tensor "${name}" has dtype ${String(e.dtype)}; only F32 and I32 are supported`,
+      );
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new CheckpointError(`${fileName}: tensor "${name}" has an invalid shape`);
     }
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[0] > offs[1]) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((o) => Number.isInteger(o) && o >= 0) ||
+      offs[0] > offs[1]
+    ) {
       throw new CheckpointError(`${fileName}: tensor "${name}" has invalid data_offsets`);
     }
     const [begin, end] = offs as [number, number];
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
-    if (end > dataLen) throw new CheckpointError(`${fileName}: tensor "${name}" runs past the end of the file (truncated?)`);
+    if (end > dataLen)
+      throw new CheckpointError(`${fileName}: tensor "${name}" runs past the end of the file (truncated?)`);
     if (end - begin !== count * 4) {
-      throw new CheckpointError(`${fileName}: tensor "${name}" has ${end - begin} bytes for shape [${e.shape}] (${count * 4} expected)`);
+      throw new CheckpointError(
+        `${fileName}: tensor "${name}" has ${end - begin} bytes for shape [${e.shape}] (${count * 4} expected)`,
+      );
     }
     spans.push([begin, end, name]);
     const copy = bytes.slice(dataStart + begin, dataStart + end);

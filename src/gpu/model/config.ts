@@ -83,7 +83,7 @@ export function defaultModelConfig(overrides: Partial<ModelConfig> = {}): ModelC
     layers: 2,
     width,
     heads: 2,
-    mlpHidden: Math.max(8, Math.round((8 / 3) * width / 8) * 8),
+    mlpHidden: Math.max(8, Math.round(((8 / 3) * width) / 8) * 8),
     window: 32,
     globalLayers: [],
     variant: 'window+rosa',
@@ -112,16 +112,37 @@ function int(errors: FieldError[], field: string, value: unknown, min: number, m
   }
 }
 
-function num(errors: FieldError[], field: string, value: unknown, min: number, max: number, open = false): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (open && value === min)) {
-    errors.push({ field, message: `must be a number ${open ? '>' : '≥'} ${min} and ≤ ${max} (got ${String(value)})` });
+function num(
+  errors: FieldError[],
+  field: string,
+  value: unknown,
+  min: number,
+  max: number,
+  open = false,
+): void {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (open && value === min)
+  ) {
+    errors.push({
+      field,
+      message: `must be a number ${open ? '>' : '≥'} ${min} and ≤ ${max} (got ${String(value)})`,
+    });
   }
 }
 
 /** Largest tensor (in f32 elements) a training step allocates, for the buffer-limit check. */
 export function largestTensorElements(config: ModelConfig, batch: number): number {
   const N = batch * config.seqLen;
-  return Math.max(N * config.vocabSize, N * config.mlpHidden, N * config.width, config.vocabSize * config.width);
+  return Math.max(
+    N * config.vocabSize,
+    N * config.mlpHidden,
+    N * config.width,
+    config.vocabSize * config.width,
+  );
 }
 
 export function validateModelConfig(config: ModelConfig, batch = 1, limits?: SizeLimits): FieldError[] {
@@ -135,14 +156,21 @@ export function validateModelConfig(config: ModelConfig, batch = 1, limits?: Siz
   int(e, 'window', config.window, 1, 65536);
   num(e, 'ropeBase', config.ropeBase, 1, 1e9);
   num(e, 'normEps', config.normEps, 0, 1, true);
-  if (!VARIANTS.includes(config.variant)) e.push({ field: 'variant', message: `must be one of ${VARIANTS.join(', ')}` });
+  if (!VARIANTS.includes(config.variant))
+    e.push({ field: 'variant', message: `must be one of ${VARIANTS.join(', ')}` });
   if (Number.isInteger(config.width) && Number.isInteger(config.heads) && config.heads > 0) {
     if (config.width % config.heads !== 0) {
       e.push({ field: 'heads', message: `must divide width ${config.width} (got ${config.heads})` });
     } else if ((config.width / config.heads) % 2 !== 0) {
-      e.push({ field: 'heads', message: `width / heads must be even for RoPE (got ${config.width / config.heads})` });
+      e.push({
+        field: 'heads',
+        message: `width / heads must be even for RoPE (got ${config.width / config.heads})`,
+      });
     } else if (config.width / config.heads > 128) {
-      e.push({ field: 'heads', message: `head size width / heads must be ≤ 128 (got ${config.width / config.heads})` });
+      e.push({
+        field: 'heads',
+        message: `head size width / heads must be ≤ 128 (got ${config.width / config.heads})`,
+      });
     }
   }
   for (const l of config.globalLayers) int(e, 'globalLayers', l, 0, config.layers - 1);
@@ -166,14 +194,19 @@ export function validateModelConfig(config: ModelConfig, batch = 1, limits?: Siz
     num(e, 'lrsa.ratio', config.lrsa.ratio, 0, 1, true);
     num(e, 'lrsa.scoreVRatio', config.lrsa.scoreVRatio, 0, 100);
     if (Number.isInteger(config.lrsa.chunk) && Math.floor(config.lrsa.ratio * config.lrsa.chunk) < 1) {
-      e.push({ field: 'lrsa.ratio', message: `keeps no token of a ${config.lrsa.chunk}-token chunk; raise it` });
+      e.push({
+        field: 'lrsa.ratio',
+        message: `keeps no token of a ${config.lrsa.chunk}-token chunk; raise it`,
+      });
     }
   }
   if (limits && e.length === 0) {
     const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const bytes = largestTensorElements(config, batch) * 4;
     if (bytes > limit) {
-      const maxSeq = Math.floor(limit / 4 / batch / Math.max(config.vocabSize, config.mlpHidden, config.width));
+      const maxSeq = Math.floor(
+        limit / 4 / batch / Math.max(config.vocabSize, config.mlpHidden, config.width),
+      );
       e.push({
         field: 'seqLen',
         message:

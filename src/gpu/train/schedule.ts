@@ -1,0 +1,51 @@
+// Learning-rate schedule: linear warm-up, then cosine decay to lr · minLrFactor; and the
+// parameter-group rates of the training protocols (a rate of 0 freezes a group).
+
+import type { TrainConfig } from './protocol.ts';
+
+export function warmupCosine(
+  step: number,
+  total: number,
+  peak: number,
+  warmup: number,
+  minFactor: number,
+): number {
+  if (peak === 0) return 0;
+  if (warmup > 0 && step < warmup) return (peak * (step + 1)) / warmup;
+  const span = Math.max(1, total - warmup);
+  const progress = Math.min(1, Math.max(0, (step - warmup) / span));
+  const floor = peak * minFactor;
+  return floor + 0.5 * (peak - floor) * (1 + Math.cos(Math.PI * progress));
+}
+
+export interface GroupRates {
+  base: number;
+  rosa: number;
+  /** 'A' during the adapter-only stage of a two-stage run. */
+  stage: 'A' | 'B' | 'single';
+}
+
+/** Learning rates of the base model and of the ROSA adapter at `step`. */
+export function groupRates(train: TrainConfig, step: number): GroupRates {
+  const { steps, lr, rosaLr, warmupSteps, minLrFactor, protocol, stageASteps } = train;
+  if (protocol === 'all') {
+    return {
+      base: warmupCosine(step, steps, lr, warmupSteps, minLrFactor),
+      rosa: warmupCosine(step, steps, rosaLr, warmupSteps, minLrFactor),
+      stage: 'single',
+    };
+  }
+  if (protocol === 'adapter-only') {
+    return { base: 0, rosa: warmupCosine(step, steps, rosaLr, warmupSteps, minLrFactor), stage: 'single' };
+  }
+  // two-stage: adapter only, then everything with a fresh warm-up (the 12.29 recipe re-warms).
+  const a = Math.min(stageASteps, steps);
+  if (step < a) return { base: 0, rosa: warmupCosine(step, a, rosaLr, warmupSteps, minLrFactor), stage: 'A' };
+  const s = step - a;
+  const rest = steps - a;
+  return {
+    base: warmupCosine(s, rest, lr, warmupSteps, minLrFactor),
+    rosa: warmupCosine(s, rest, rosaLr / 3, warmupSteps, minLrFactor),
+    stage: 'B',
+  };
+}
