@@ -1,0 +1,56 @@
+// What the UI can ask of the training engine. In the browser it is implemented by a
+// Comlink proxy to the trainer worker; tests can implement it in-process.
+
+import type { AdapterSummary } from '../context.ts';
+import type {
+  CheckpointInfo,
+  NiahAnswer,
+  NiahGridCell,
+  NiahQuery,
+  RetrievalMap,
+  RunSpec,
+  TrainerEvent,
+} from './protocol.ts';
+
+export interface EngineInfo {
+  adapter: AdapterSummary | null;
+  /** Why there is no adapter (no WebGPU, blocked, …); null when there is one. */
+  gpuError: string | null;
+  crossOriginIsolated: boolean;
+  /** Number of ROSA scan workers and whether they share memory (SharedArrayBuffer) or copy. */
+  rosaWorkers: number;
+  rosaSharedMemory: boolean;
+}
+
+export interface CheckpointFiles {
+  /** safetensors bytes of the weights (and optimizer moments). */
+  weights: Uint8Array;
+  /** JSON text: config, step, optimizer hyper-parameters, metrics. */
+  manifest: string;
+}
+
+export interface TrainerClient {
+  info(): Promise<EngineInfo>;
+  /** Validates and starts a run; rejects with a message naming the invalid fields. */
+  start(spec: RunSpec): Promise<void>;
+  pause(runId: string): Promise<void>;
+  resume(runId: string): Promise<void>;
+  stop(runId: string): Promise<void>;
+  /** Receives every TrainerEvent of every run; returns the unsubscribe function. */
+  subscribe(listener: (event: TrainerEvent) => void): () => void;
+
+  /** ROSA retrievals of a run's model on validation sample `sample` at `layer`. */
+  retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap>;
+  niahQuery(query: NiahQuery): Promise<NiahAnswer>;
+  /** Exact-match accuracy over (context length × needle depth), `samples` needles per cell. */
+  niahGrid(runId: string, lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]>;
+
+  listCheckpoints(): Promise<CheckpointInfo[]>;
+  saveCheckpoint(runId: string): Promise<CheckpointInfo>;
+  /** Loads a checkpoint as a new, paused run that can be resumed, queried and inspected. */
+  loadCheckpoint(key: string): Promise<RunSpec>;
+  deleteCheckpoint(key: string): Promise<void>;
+  exportCheckpoint(key: string): Promise<CheckpointFiles>;
+  /** Validates uploaded files; rejects with a clear message for malformed or mismatched ones. */
+  importCheckpoint(files: CheckpointFiles): Promise<CheckpointInfo>;
+}
