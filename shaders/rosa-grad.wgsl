@@ -3,12 +3,15 @@
 // becomes a gather over the CSR inverse lists the CPU scan builds.
 //
 // Entry points, in recording order (src/gpu/ops/rosa.ts):
-//   theta           θ = gradY · (e1 − e0)                             per element, scratch [B, T, C]
-//   grad_v          gradV[τ] = σ'_V(v_τ) · Σ_{t: dest_t = τ} θ_t       per element, gathers destInv
-//   grad_q          gradQ[t, j] = σ'_Q(q) · (D¹ − D⁰),
-//                   Dᵝ = χᵝ · Σ_m θ_{t,m} · W[s_ρᵝ, m], ρᵝ = rcf[u(t)][j][β]   per element
-//   grad_k          gradK[s_l, j] = σ'_K(k) · (U¹ − U⁰), Uᵝ = Σ_{t ∈ cfInv(l, j, β)} Σ_m θ_{t,m} W[s_l, m];
-//                   0 where τ is not a K-run start (found by binary search in kRunStart)
+//   theta           per element: θ = gradY · (e1 − e0) and the Q-contrast V field W_Q(v),
+//                   both scratch [B, T, C] (W is read 2·bits times per element in grad_q)
+//   grad_v          per (lane, τ), the route's bits channels: gradV[τ] = σ'_V(v_τ) · Σ_{t: dest_t = τ} θ_t,
+//                   gathered over destInv
+//   grad_q          per (lane, t): gradQ[t, j] = σ'_Q(q) · (D¹ − D⁰),
+//                   Dᵝ = χᵝ · Σ_m θ_{t,m} · W_Q[s_ρᵝ, m], ρᵝ = rcf[u(t)][j][β]
+//   grad_k          per (lane, K-run l): gradK[s_l, j] = σ'_K(k) · (U¹ − U⁰),
+//                   Uᵝ = Σ_{t ∈ cfInv(l, j, β)} Σ_m θ_{t,m} W_K[s_l, m]; the wrapper clears gradK
+//                   first, since it is 0 off K-run starts
 //   grad_e_partial  per (row group, channel): Σ g · valid · (1 − bit), Σ g · valid · bit
 //   grad_e_final    gradE0, gradE1 [C] = sums of the row-group partials (two-stage reduction)
 // W = pV = σ(T_V·v), or the hard bits 1[v > 0] (HARD_V_Q / HARD_V_K); σ'_X = p(1 − p), p = σ(T_X·x),
@@ -24,6 +27,7 @@ struct Params {
   bits: u32,
   routes: u32,
   total: u32, // B · T · C
+  laneSteps: u32, // B · routes · T
   tempQ: f32,
   tempK: f32,
   tempV: f32,
@@ -52,15 +56,20 @@ fn vField(x: f32, hard: bool) -> f32 {
   return sigmoid(p.tempV * x);
 }
 
-fn elementIndex(wid: vec3<u32>, groups: vec3<u32>, lid: u32) -> u32 {
+fn invocationIndex(wid: vec3<u32>, groups: vec3<u32>, lid: u32) -> u32 {
   return (wid.y * groups.x + wid.x) * 256u + lid;
 }
+
+// bits ≤ 8: per-route rows fit in a register array.
+const MAX_BITS: u32 = 8u;
 
 // ---- theta ----------------------------------------------------------------------------------
 @group(0) @binding(1) var<storage, read> th_gradY: array<f32>;
 @group(0) @binding(2) var<storage, read> th_e0: array<f32>;
 @group(0) @binding(3) var<storage, read> th_e1: array<f32>;
-@group(0) @binding(4) var<storage, read_write> th_theta: array<f32>;
+@group(0) @binding(4) var<storage, read> th_v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> th_theta: array<f32>;
+@group(0) @binding(6) var<storage, read_write> th_fieldQ: array<f32>;
 
 @compute @workgroup_size(256)
 fn theta(
@@ -68,15 +77,17 @@ fn theta(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = elementIndex(wid, groups, lid);
+  let i = invocationIndex(wid, groups, lid);
   if (i >= p.total) {
     return;
   }
   let c = i % p.C;
   th_theta[i] = th_gradY[i] * (th_e1[c] - th_e0[c]);
+  th_fieldQ[i] = vField(th_v[i], HARD_V_Q);
 }
 
 // ---- grad_v ---------------------------------------------------------------------------------
+// Invocation i = (b · T + τ) · R + r: neighbours handle neighbouring routes of one row.
 @group(0) @binding(1) var<storage, read> gv_v: array<f32>;
 @group(0) @binding(2) var<storage, read> gv_theta: array<f32>;
 @group(0) @binding(3) var<storage, read> gv_destInvOffsets: array<i32>;
@@ -89,29 +100,37 @@ fn grad_v(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = elementIndex(wid, groups, lid);
-  if (i >= p.total) {
+  let i = invocationIndex(wid, groups, lid);
+  if (i >= p.laneSteps) {
     return;
   }
-  let c = i % p.C;
-  let bt = i / p.C;
+  let r = i % p.routes;
+  let bt = i / p.routes;
   let tau = bt % p.T;
   let b = bt / p.T;
-  let lane = b * p.routes + c / p.bits;
+  let c0 = r * p.bits;
+  let lane = b * p.routes + r;
   let off = lane * (p.T + 1u) + tau;
   let first = u32(gv_destInvOffsets[off]);
   let last = u32(gv_destInvOffsets[off + 1u]);
-  var acc = 0.0;
+  var acc: array<f32, MAX_BITS>;
   for (var at = first; at < last; at++) {
     let t = u32(gv_destInvPositions[lane * p.T + at]);
-    acc += gv_theta[(b * p.T + t) * p.C + c];
+    let rowT = (b * p.T + t) * p.C + c0;
+    for (var m = 0u; m < p.bits; m++) {
+      acc[m] += gv_theta[rowT + m];
+    }
   }
-  gv_gradV[i] = slope(gv_v[i], p.tempV) * acc;
+  let row = bt * p.C + c0;
+  for (var m = 0u; m < p.bits; m++) {
+    gv_gradV[row + m] = slope(gv_v[row + m], p.tempV) * acc[m];
+  }
 }
 
 // ---- grad_q ---------------------------------------------------------------------------------
+// Invocation i = (b · T + t) · R + r; the counterfactuals are those of t's Q-run.
 @group(0) @binding(1) var<storage, read> gq_q: array<f32>;
-@group(0) @binding(2) var<storage, read> gq_v: array<f32>;
+@group(0) @binding(2) var<storage, read> gq_fieldQ: array<f32>;
 @group(0) @binding(3) var<storage, read> gq_theta: array<f32>;
 @group(0) @binding(4) var<storage, read> gq_qRunId: array<i32>;
 @group(0) @binding(5) var<storage, read> gq_rcf: array<i32>;
@@ -124,40 +143,44 @@ fn grad_q(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = elementIndex(wid, groups, lid);
-  if (i >= p.total) {
+  let i = invocationIndex(wid, groups, lid);
+  if (i >= p.laneSteps) {
     return;
   }
-  let c = i % p.C;
-  let bt = i / p.C;
+  let r = i % p.routes;
+  let bt = i / p.routes;
   let t = bt % p.T;
   let b = bt / p.T;
-  let r = c / p.bits;
-  let j = c % p.bits;
   let c0 = r * p.bits;
   let lane = b * p.routes + r;
   let rowT = bt * p.C + c0;
-  let u = gq_qRunId[lane * p.T + t];
-  var d = array<f32, 2>(0.0, 0.0);
-  if (u >= 0) {
-    for (var beta = 0u; beta < 2u; beta++) {
-      let rho = gq_rcf[((lane * p.T + u32(u)) * p.bits + j) * 2u + beta];
-      if (rho < 0) {
-        continue;
-      }
-      let s = u32(gq_kRunStart[lane * p.T + u32(rho)]);
-      let rowS = (b * p.T + s) * p.C + c0;
-      var acc = 0.0;
-      for (var m = 0u; m < p.bits; m++) {
-        acc += gq_theta[rowT + m] * vField(gq_v[rowS + m], HARD_V_Q);
-      }
-      d[beta] = acc;
-    }
+  var th: array<f32, MAX_BITS>;
+  for (var m = 0u; m < p.bits; m++) {
+    th[m] = gq_theta[rowT + m];
   }
-  gq_gradQ[i] = slope(gq_q[i], p.tempQ) * (d[1] - d[0]);
+  let u = gq_qRunId[lane * p.T + t];
+  for (var j = 0u; j < p.bits; j++) {
+    var d = array<f32, 2>(0.0, 0.0);
+    if (u >= 0) {
+      for (var beta = 0u; beta < 2u; beta++) {
+        let rho = gq_rcf[((lane * p.T + u32(u)) * p.bits + j) * 2u + beta];
+        if (rho < 0) {
+          continue;
+        }
+        let rowS = (b * p.T + u32(gq_kRunStart[lane * p.T + u32(rho)])) * p.C + c0;
+        var acc = 0.0;
+        for (var m = 0u; m < p.bits; m++) {
+          acc += th[m] * gq_fieldQ[rowS + m];
+        }
+        d[beta] = acc;
+      }
+    }
+    gq_gradQ[rowT + j] = slope(gq_q[rowT + j], p.tempQ) * (d[1] - d[0]);
+  }
 }
 
 // ---- grad_k ---------------------------------------------------------------------------------
+// Invocation i = lane · T + l, one per K-run slot (slots past the lane's last run exit at once).
 @group(0) @binding(1) var<storage, read> gk_k: array<f32>;
 @group(0) @binding(2) var<storage, read> gk_v: array<f32>;
 @group(0) @binding(3) var<storage, read> gk_theta: array<f32>;
@@ -172,62 +195,47 @@ fn grad_k(
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = elementIndex(wid, groups, lid);
-  if (i >= p.total) {
+  let i = invocationIndex(wid, groups, lid);
+  if (i >= p.laneSteps) {
     return;
   }
-  let c = i % p.C;
-  let bt = i / p.C;
-  let tau = bt % p.T;
-  let b = bt / p.T;
-  let r = c / p.bits;
-  let j = c % p.bits;
+  let start = gk_kRunStart[i];
+  if (start < 0) {
+    return;
+  }
+  let l = i % p.T;
+  let lane = i / p.T;
+  let r = lane % p.routes;
+  let b = lane / p.routes;
   let c0 = r * p.bits;
-  let lane = b * p.routes + r;
-  // Which K-run starts at τ? Valid starts ascend; rows past the last run are -1 (read as +∞).
-  let starts = lane * p.T;
-  var lo = 0u;
-  var hi = p.T;
-  while (lo < hi) {
-    let mid = (lo + hi) / 2u;
-    let s = gk_kRunStart[starts + mid];
-    if (s >= 0 && u32(s) < tau) {
-      lo = mid + 1u;
-    } else {
-      hi = mid;
-    }
-  }
-  if (lo >= p.T || gk_kRunStart[starts + lo] != i32(tau)) {
-    gk_gradK[i] = 0.0;
-    return;
-  }
-  let l = lo;
+  let rowS = (b * p.T + u32(start)) * p.C + c0;
   // The V field of the successor run's first token is the same for every t in the lists.
-  var w: array<f32, 8>;
+  var w: array<f32, MAX_BITS>;
   for (var m = 0u; m < p.bits; m++) {
-    w[m] = vField(gk_v[bt * p.C + c0 + m], HARD_V_K);
+    w[m] = vField(gk_v[rowS + m], HARD_V_K);
   }
   let keys = p.T * p.bits * 2u;
   let offsets = lane * (keys + 1u);
   let positions = lane * keys;
-  var U = array<f32, 2>(0.0, 0.0);
-  for (var beta = 0u; beta < 2u; beta++) {
-    let key = (l * p.bits + j) * 2u + beta;
-    let first = u32(gk_cfInvOffsets[offsets + key]);
-    let last = u32(gk_cfInvOffsets[offsets + key + 1u]);
-    var acc = 0.0;
-    for (var at = first; at < last; at++) {
-      let t = u32(gk_cfInvPositions[positions + at]);
-      let rowT = (b * p.T + t) * p.C + c0;
-      var dk = 0.0;
-      for (var m = 0u; m < p.bits; m++) {
-        dk += gk_theta[rowT + m] * w[m];
+  for (var j = 0u; j < p.bits; j++) {
+    var U = array<f32, 2>(0.0, 0.0);
+    for (var beta = 0u; beta < 2u; beta++) {
+      let key = (l * p.bits + j) * 2u + beta;
+      let first = u32(gk_cfInvOffsets[offsets + key]);
+      let last = u32(gk_cfInvOffsets[offsets + key + 1u]);
+      var acc = 0.0;
+      for (var at = first; at < last; at++) {
+        let rowT = (b * p.T + u32(gk_cfInvPositions[positions + at])) * p.C + c0;
+        var dk = 0.0;
+        for (var m = 0u; m < p.bits; m++) {
+          dk += gk_theta[rowT + m] * w[m];
+        }
+        acc += dk;
       }
-      acc += dk;
+      U[beta] = acc;
     }
-    U[beta] = acc;
+    gk_gradK[rowS + j] = slope(gk_k[rowS + j], p.tempK) * (U[1] - U[0]);
   }
-  gk_gradK[i] = slope(gk_k[i], p.tempK) * (U[1] - U[0]);
 }
 
 // ---- grad_e_partial -------------------------------------------------------------------------

@@ -132,9 +132,10 @@ export function destroyScanTensors(scan: RosaScanTensors): void {
   destroyTensors(...SCAN_FIELDS.map((f) => scan[f]));
 }
 
-/** Scratch of the backward: θ [B, T, C] and the e0/e1 partial sums [groups][2][C]. */
+/** Scratch of the backward: θ and the Q-contrast V field [B, T, C], e0/e1 partial sums [groups][2][C]. */
 export interface RosaBackwardScratch {
   theta: Tensor<'f32'>;
+  fieldQ: Tensor<'f32'>;
   partials: Tensor<'f32'>;
 }
 
@@ -149,12 +150,13 @@ export function createRosaBackwardScratch(ctx: GpuContext, dims: RosaDims): Rosa
   const { groups } = eReduction(dims);
   return {
     theta: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa theta'),
+    fieldQ: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa V field'),
     partials: createTensor(ctx, [groups * 2 * dims.C], 'f32', 'rosa e partials'),
   };
 }
 
 export function destroyRosaBackwardScratch(s: RosaBackwardScratch): void {
-  destroyTensors(s.theta, s.partials);
+  destroyTensors(s.theta, s.fieldQ, s.partials);
 }
 
 export interface RosaInjectionBackwardTensors {
@@ -175,8 +177,8 @@ export interface RosaInjectionBackwardTensors {
 }
 
 /**
- * Records the counterfactual backward (§4): six dispatches (θ, V, Q, K, e partials, e final).
- * Every output element is written (gradK is 0 off K-run starts), so outputs need no clearing.
+ * Records the counterfactual backward (§4): a clear of gradK (0 off K-run starts) and six
+ * dispatches (θ and V field, V, Q, K, e partials, e final). Every output element is written.
  */
 export function rosaInjectionBackward(
   batch: CommandBatch,
@@ -195,6 +197,7 @@ export function rosaInjectionBackward(
   for (const f of SCAN_FIELDS) need(t.scan[f], sizes[f], 'i32', `scan.${f}`, where);
   const { rowsPerGroup, groups } = eReduction(dims);
   need(t.scratch.theta, total, 'f32', 'scratch.theta', where);
+  need(t.scratch.fieldQ, total, 'f32', 'scratch.fieldQ', where);
   need(t.scratch.partials, groups * 2 * C, 'f32', 'scratch.partials', where);
   const temps = [options.tempQ ?? 1, options.tempK ?? 1, options.tempV ?? 1];
   for (const [i, name] of ['tempQ', 'tempK', 'tempV'].entries()) {
@@ -207,6 +210,7 @@ export function rosaInjectionBackward(
     bits,
     R,
     total,
+    B * R * T,
     { f32: temps[0] },
     { f32: temps[1] },
     { f32: temps[2] },
@@ -215,9 +219,10 @@ export function rosaInjectionBackward(
   ];
   const constants = { HARD_V_Q: options.hardVForQ ?? false, HARD_V_K: options.hardVForK ?? false };
   const shape = `B${B} T${T} C${C} bits${bits}`;
-  const { theta, partials } = t.scratch;
+  const { theta, fieldQ, partials } = t.scratch;
   const { scan } = t;
-  const grid = grid1d(total);
+  const perElement = grid1d(total);
+  const perLaneStep = grid1d(B * R * T);
   const step = (entryPoint: string, buffers: Tensor[], workgroups: readonly [number, number?]) =>
     batch.dispatch({
       shader: 'rosa-grad',
@@ -228,10 +233,16 @@ export function rosaInjectionBackward(
       buffers,
       workgroups,
     });
-  step('theta', [t.gradY, t.e0, t.e1, theta], grid);
-  step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], grid);
-  step('grad_q', [t.q, t.v, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], grid);
-  step('grad_k', [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK], grid);
+  // Cleared first, so that the dispatches after it share one compute pass.
+  batch.clear(t.gradK, 0, total * 4);
+  step('theta', [t.gradY, t.e0, t.e1, t.v, theta, fieldQ], perElement);
+  step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], perLaneStep);
+  step('grad_q', [t.q, fieldQ, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], perLaneStep);
+  step(
+    'grad_k',
+    [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK],
+    perLaneStep,
+  );
   step('grad_e_partial', [t.gradY, t.v, scan.dest, partials], [Math.ceil(C / E_CHANNELS_PER_GROUP), groups]);
   step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]);
 }
