@@ -4,6 +4,7 @@
 
 import { CommandBatch } from '../../src/gpu/batch.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
+import { readTensor, type Tensor } from '../../src/gpu/tensor.ts';
 
 export interface BenchRow {
   kernel: string;
@@ -20,20 +21,23 @@ export interface TimingOptions {
   repeats?: number;
   /** Dispatches of `record` per submit, to amortise submit overhead for tiny kernels. */
   inner?: number;
+  /** Also read this tensor back inside the timed region (to compare with libraries that only finish on read). */
+  readBack?: Tensor;
 }
 
 /** Median milliseconds of one execution of `record`'s work. */
 export async function timeGpu(
   ctx: GpuContext,
   record: (batch: CommandBatch) => void,
-  { warmup = 2, repeats = 5, inner = 1 }: TimingOptions = {},
+  { warmup = 2, repeats = 5, inner = 1, readBack }: TimingOptions = {},
 ): Promise<number> {
   const once = async () => {
     const batch = new CommandBatch(ctx, 'bench');
     for (let i = 0; i < inner; i++) record(batch);
     const t0 = performance.now();
     batch.submit();
-    await ctx.device.queue.onSubmittedWorkDone();
+    if (readBack) await readTensor(ctx, readBack);
+    else await ctx.device.queue.onSubmittedWorkDone();
     return (performance.now() - t0) / inner;
   };
   for (let i = 0; i < warmup; i++) await once();

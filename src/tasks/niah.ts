@@ -1,0 +1,181 @@
+// Needle in a haystack (passkey retrieval) for tiny models:
+//   …filler… ⟨K⟩ d1 … dn …filler… ⟨Q⟩ d1 … dn
+// The loss (and the score) covers only the answer: at ⟨Q⟩ predict d1, at d_i predict d_{i+1}.
+// Exact match under teacher forcing equals greedy exact match (the inputs are the key).
+
+import {
+  DIGIT_TOKENS,
+  encodeAscii,
+  NEEDLE_MARKER,
+  passkeyVocab,
+  QUERY_MARKER,
+  RANDOM_FILLER_TOKENS,
+} from './passkey-vocab.ts';
+import { type Rng, randInt, streamFor } from './seeded.ts';
+import { requireInt, type Split, type TaskBatch, TaskConfigError, type TaskGenerator } from './types.ts';
+
+export interface NiahOptions {
+  seqLen: number;
+  /** Digits in the key (1..8). */
+  keyLength?: number;
+  /** 'random': letters, space and digits; 'corpus': slices of `corpus` text. */
+  filler?: 'random' | 'corpus';
+  corpus?: string;
+  seed?: number;
+  /** Fixed needle depth in [0, 1] (0 = start of the haystack, 1 = just before the query); random when absent. */
+  depth?: number;
+}
+
+export interface NiahSample {
+  tokens: Int32Array;
+  targets: Int32Array;
+  needlePos: number;
+  queryPos: number;
+  key: number[];
+}
+
+export interface NiahLayout {
+  T: number;
+  keyLength: number;
+  queryPos: number;
+  /** Largest needle-marker position (needle right before the query). */
+  maxNeedlePos: number;
+}
+
+export function niahLayout(T: number, keyLength: number): NiahLayout {
+  const queryPos = T - 1 - keyLength;
+  const maxNeedlePos = queryPos - keyLength - 1;
+  if (maxNeedlePos < 0) {
+    throw new TaskConfigError(
+      'seqLen',
+      `must be at least ${2 * keyLength + 2} for a key of ${keyLength} digits (got ${T})`,
+    );
+  }
+  return { T, keyLength, queryPos, maxNeedlePos };
+}
+
+/** Needle position for a depth in [0, 1]. */
+export function needlePosForDepth(layout: NiahLayout, depth: number): number {
+  return Math.round(Math.min(1, Math.max(0, depth)) * layout.maxNeedlePos);
+}
+
+/** Needle position whose marker lies `distance` tokens before the query marker. */
+export function needlePosForDistance(layout: NiahLayout, distance: number): number {
+  const pos = layout.queryPos - distance;
+  if (pos < 0 || pos > layout.maxNeedlePos) {
+    throw new TaskConfigError(
+      'distance',
+      `must be between ${layout.queryPos - layout.maxNeedlePos} and ${layout.queryPos} for T = ${layout.T}`,
+    );
+  }
+  return pos;
+}
+
+function fillHaystack(out: Int32Array, r: Rng, filler: 'random' | 'corpus', corpus: Int32Array | null): void {
+  if (filler === 'corpus' && corpus) {
+    const start = randInt(r, Math.max(1, corpus.length - out.length));
+    for (let i = 0; i < out.length; i++) out[i] = corpus[(start + i) % corpus.length];
+  } else {
+    for (let i = 0; i < out.length; i++)
+      out[i] = RANDOM_FILLER_TOKENS[randInt(r, RANDOM_FILLER_TOKENS.length)];
+  }
+}
+
+export function makeNiahSample(
+  r: Rng,
+  layout: NiahLayout,
+  needlePos: number,
+  filler: 'random' | 'corpus' = 'random',
+  corpus: Int32Array | null = null,
+  key?: number[],
+): NiahSample {
+  const { T, keyLength, queryPos } = layout;
+  const tokens = new Int32Array(T);
+  const targets = new Int32Array(T).fill(-1);
+  fillHaystack(tokens, r, filler, corpus);
+  const digits = key ?? Array.from({ length: keyLength }, () => DIGIT_TOKENS[randInt(r, 10)]);
+  tokens[needlePos] = NEEDLE_MARKER;
+  for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = digits[i];
+  tokens[queryPos] = QUERY_MARKER;
+  for (let i = 0; i < keyLength; i++) {
+    tokens[queryPos + 1 + i] = digits[i];
+    targets[queryPos + i] = digits[i];
+  }
+  return { tokens, targets, needlePos, queryPos, key: digits };
+}
+
+export class NiahTask implements TaskGenerator {
+  readonly name = 'niah';
+  readonly vocab = passkeyVocab;
+  readonly seqLen: number;
+  readonly keyLength: number;
+  private readonly filler: 'random' | 'corpus';
+  private readonly corpus: Int32Array | null;
+  private readonly seed: number;
+  private readonly depth: number | undefined;
+
+  constructor(options: NiahOptions) {
+    this.seqLen = requireInt('seqLen', options.seqLen, 8, 1 << 16);
+    this.keyLength = requireInt('keyLength', options.keyLength ?? 2, 1, 8);
+    this.filler = options.filler ?? 'random';
+    if (this.filler === 'corpus' && !options.corpus)
+      throw new TaskConfigError('corpus', 'corpus filler needs a text');
+    this.corpus = options.corpus ? encodeAscii(options.corpus) : null;
+    this.seed = options.seed ?? 0;
+    this.depth = options.depth;
+    niahLayout(this.seqLen, this.keyLength);
+  }
+
+  sample(split: Split, index: number, T = this.seqLen, needlePos?: number): NiahSample {
+    const r = streamFor(this.seed, split, index, 0x41a);
+    const layout = niahLayout(T, this.keyLength);
+    const depth = this.depth ?? r();
+    return makeNiahSample(r, layout, needlePos ?? needlePosForDepth(layout, depth), this.filler, this.corpus);
+  }
+
+  batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
+    const tokens = new Int32Array(B * T);
+    const targets = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const s = this.sample(split, index * B + b, T);
+      tokens.set(s.tokens, b * T);
+      targets.set(s.targets, b * T);
+    }
+    return { B, T, tokens, targets };
+  }
+
+  /** Validation samples with the needle marker exactly `distance` tokens before the query. */
+  atDistance(distance: number, count: number, T = this.seqLen): NiahSample[] {
+    const layout = niahLayout(T, this.keyLength);
+    const pos = needlePosForDistance(layout, distance);
+    return Array.from({ length: count }, (_, i) => {
+      const r = streamFor(this.seed, 'validation', i, 0xd157 + distance);
+      return makeNiahSample(r, layout, pos, this.filler, this.corpus);
+    });
+  }
+
+  /** Validation samples for one cell of the (context length × depth) grid. */
+  atDepth(T: number, depth: number, count: number): NiahSample[] {
+    const layout = niahLayout(T, this.keyLength);
+    const pos = needlePosForDepth(layout, depth);
+    return Array.from({ length: count }, (_, i) => {
+      const r = streamFor(this.seed, 'validation', i, 0xde97 + Math.round(depth * 1000) + T * 7919);
+      return makeNiahSample(r, layout, pos, this.filler, this.corpus);
+    });
+  }
+}
+
+/** Stacks samples of one length into a batch. */
+export function stackSamples(samples: Array<{ tokens: Int32Array; targets: Int32Array }>): TaskBatch {
+  const B = samples.length;
+  const T = samples[0]?.tokens.length ?? 0;
+  const tokens = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  samples.forEach((s, b) => {
+    if (s.tokens.length !== T)
+      throw new TaskConfigError('samples', 'all samples of a batch must have the same length');
+    tokens.set(s.tokens, b * T);
+    targets.set(s.targets, b * T);
+  });
+  return { B, T, tokens, targets };
+}
