@@ -21,6 +21,11 @@
 import type { SuffixAutomaton } from './automaton.ts';
 
 export class AncestryIndex {
+  /**
+   * Suffix-link steps a fallback walks before asking the index: short walks are cheaper than a
+   * query, and most fallbacks are short.
+   */
+  walkFirst = 8;
   private readonly capacity: number;
   private readonly parent: Int32Array;
   private readonly tin: Int32Array;

@@ -22,6 +22,8 @@ export class ScanArena {
   readonly alphabet: number;
   readonly sam: SuffixAutomaton;
   strategy: ScanStrategy;
+  /** Fallback steps walked before asking the index, on indexed lanes (AncestryIndex.walkFirst). */
+  fallbackWalk = 8;
   /** Run symbols of Q and K ('exact' compares their tails). */
   readonly qRunSym: Int32Array;
   readonly kRunSym: Int32Array;
@@ -66,5 +68,7 @@ export class ScanArena {
 /** Reuses `arena` when it fits, otherwise makes one for (T, alphabet) with the same strategy. */
 export function arenaFor(arena: ScanArena | undefined, T: number, alphabet: number): ScanArena {
   if (arena?.fits(T, alphabet)) return arena;
-  return new ScanArena(T, alphabet, arena?.strategy ?? 'auto');
+  const made = new ScanArena(T, alphabet, arena?.strategy ?? 'auto');
+  if (arena) made.fallbackWalk = arena.fallbackWalk;
+  return made;
 }

@@ -38,9 +38,6 @@ export interface LaneResult {
   numKRuns: number;
 }
 
-/** Fallback walks shorter than this stay walks even when an index exists (cheaper than a query). */
-const SHORT_WALK = 8;
-
 /**
  * Deepest suffix-link ancestor of s (s included) with an a-transition, or -1 if none.
  * `runs`: the text is a run sequence (never "aa"), so a state ending in a can only fall back to
@@ -62,7 +59,7 @@ function fallbackAncestor(
   let v = s;
   let steps = 0;
   while (trans[(v << sh) | a] === -1) {
-    if (index !== null && steps === SHORT_WALK) return index.ancestorWithTransition(v, a);
+    if (index !== null && steps === index.walkFirst) return index.ancestorWithTransition(v, a);
     v = link[v];
     steps++;
   }
@@ -392,6 +389,7 @@ export function scanLane(mode: LaneMode, input: LaneInput, out: LaneOutputs, are
     if (result !== null) return result;
   }
   const index = arena.index;
+  index.walkFirst = arena.fallbackWalk;
   indexWholeKey(arena.sam, input, mode !== 'rwkv8');
   index.build(arena.sam);
   arena.indexedLanes++;

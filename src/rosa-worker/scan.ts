@@ -20,6 +20,14 @@ export { ScanArena } from './arena.ts';
 export interface ScanOptions {
   /** How e(v) and fallback ancestors are computed; outputs are identical (see ScanStrategy). */
   strategy?: ScanStrategy;
+  /** Fallback steps walked before asking the index on indexed lanes (default 8; 0 = always ask). */
+  fallbackWalk?: number;
+}
+
+function makeArena(T: number, alphabet: number, options: ScanOptions): ScanArena {
+  const arena = new ScanArena(T, alphabet, options.strategy ?? 'auto');
+  if (options.fallbackWalk !== undefined) arena.fallbackWalk = options.fallbackWalk;
+  return arena;
 }
 
 /** Dense ids for arbitrary integer symbols: k's values get 0..m-1, q values absent from k get m. */
@@ -67,7 +75,7 @@ export function rosaQkv(
     throw new RangeError(`q, k and v must have the same length (got ${T}, ${k.length}, ${v.length})`);
   }
   const sym = compact(q, k);
-  const arena = new ScanArena(T, sym.alphabet, options.strategy ?? 'auto');
+  const arena = makeArena(T, sym.alphabet, options);
   const dest = new Int32Array(T);
   const matchLen = new Int32Array(T);
   const out: LaneOutputs = {
@@ -128,7 +136,7 @@ export function rosaTuningScan(
   const T = q.length;
   if (k.length !== T) throw new RangeError(`q and k must have the same length (got ${T} and ${k.length})`);
   checkScanShape({ lanes: 1, T, bits });
-  const arena = new ScanArena(T, 1 << bits, options.strategy ?? 'auto');
+  const arena = makeArena(T, 1 << bits, options);
   const out: LaneOutputs = {
     dest: new Int32Array(T),
     qRunId: new Int32Array(T),
