@@ -69,12 +69,27 @@ describe('cross-entropy kernels vs CPU twin', () => {
         expect(stats.count).toBe(want.count);
         expect(stats.correctCount).toBe(want.correctCount);
         expect(stats.invalidLabels).toBe(0);
-        expectClose([stats.meanLoss, stats.lossSum, stats.accuracy], [want.meanLoss, want.lossSum, want.accuracy], LOSS_TOL, 'stats');
+        expectClose(
+          [stats.meanLoss, stats.lossSum, stats.accuracy],
+          [want.meanLoss, want.lossSum, want.accuracy],
+          LOSS_TOL,
+          'stats',
+        );
       }
       if (N > 1 && V > 2) expect(want.correct[1]).toBe(0); // the tie went to index 1, not the label 2
       const wantGrad = crossEntropyBackward(logits, labels, N, V, scale);
       expectClose(await readTensor(ctx, train.dlogits!), wantGrad, GRAD_TOL, 'dlogits');
-      destroyTensors(tLogits, tLabels, train.losses, train.correct, train.stats, train.dlogits, evalOut.losses, evalOut.correct, evalOut.stats);
+      destroyTensors(
+        tLogits,
+        tLabels,
+        train.losses,
+        train.correct,
+        train.stats,
+        train.dlogits,
+        evalOut.losses,
+        evalOut.correct,
+        evalOut.stats,
+      );
     });
   }
 
@@ -87,7 +102,14 @@ describe('cross-entropy kernels vs CPU twin', () => {
     const out = createCrossEntropyOutputs(ctx, { N, V }, true);
     await runBatch(ctx, 'all ignored', (batch) => crossEntropy(batch, tLogits, tLabels, out, { N, V }));
     const stats = await readCrossEntropyStats(ctx, out.stats);
-    expect(stats).toEqual({ meanLoss: 0, count: 0, correctCount: 0, accuracy: 0, lossSum: 0, invalidLabels: 0 });
+    expect(stats).toEqual({
+      meanLoss: 0,
+      count: 0,
+      correctCount: 0,
+      accuracy: 0,
+      lossSum: 0,
+      invalidLabels: 0,
+    });
     expect(Array.from(await readTensor(ctx, out.dlogits!)).every((g) => g === 0)).toBe(true);
     destroyTensors(tLogits, tLabels, out.losses, out.correct, out.stats, out.dlogits);
   });
@@ -106,10 +128,17 @@ describe('cross-entropy kernels vs CPU twin', () => {
     expect(raw.invalidLabels).toBe(2);
     expect(raw.count).toBe(2);
     const valid = Int32Array.from([1, -1, -1, -1, 3]);
-    expectClose([raw.meanLoss], [crossEntropyForward(logits, valid, N, V).meanLoss], LOSS_TOL, 'mean of valid rows');
+    expectClose(
+      [raw.meanLoss],
+      [crossEntropyForward(logits, valid, N, V).meanLoss],
+      LOSS_TOL,
+      'mean of valid rows',
+    );
     const grad = await readTensor(ctx, out.dlogits!);
     expectClose(grad, crossEntropyBackward(logits, valid, N, V), GRAD_TOL, 'dlogits');
-    await expect(readCrossEntropyStats(ctx, out.stats, { V })).rejects.toThrow(/2 labels were ≥ the vocabulary size V = 4/);
+    await expect(readCrossEntropyStats(ctx, out.stats, { V })).rejects.toThrow(
+      /2 labels were ≥ the vocabulary size V = 4/,
+    );
     expect(CE_STATS.invalidLabels).toBe(5);
     destroyTensors(tLogits, tLabels, out.losses, out.correct, out.stats, out.dlogits);
   });
@@ -121,8 +150,12 @@ describe('cross-entropy kernels vs CPU twin', () => {
     const labels = createTensor(ctx, [3], 'i32', 'labels');
     const out = createCrossEntropyOutputs(ctx, { N: 3, V: 4 }, true);
     await runBatch(ctx, 'errors', (batch) => {
-      expect(() => crossEntropy(batch, logits, labelsF, out, { N: 3, V: 4 })).toThrow(/labels as f32" has dtype f32, needs i32/);
-      expect(() => crossEntropy(batch, logits, labels, out, { N: 3, V: 5 })).toThrow(/logits "logits" has 12 elements, needs 15/);
+      expect(() => crossEntropy(batch, logits, labelsF, out, { N: 3, V: 4 })).toThrow(
+        /labels as f32" has dtype f32, needs i32/,
+      );
+      expect(() => crossEntropy(batch, logits, labels, out, { N: 3, V: 5 })).toThrow(
+        /logits "logits" has 12 elements, needs 15/,
+      );
     });
     destroyTensors(logits, labelsF, labels, out.losses, out.correct, out.stats, out.dlogits);
   });
