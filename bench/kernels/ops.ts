@@ -15,11 +15,14 @@ import {
 } from '../../src/gpu/ops/embedding.ts';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../../src/gpu/ops/rmsnorm.ts';
 import { swigluBackward, swigluForward } from '../../src/gpu/ops/swiglu.ts';
+import type { RowStrategy } from '../../src/gpu/ops/workgroups.ts';
 import { randomArray, randomInt, rng } from '../../src/gpu/random.ts';
 import { createTensor, destroyTensors, type Tensor } from '../../src/gpu/tensor.ts';
 import { type BenchRow, row, type TimingOptions, timeGpu } from './common.ts';
 
 const F32 = 4;
+/** Row kernels are timed in both layouts (see preferredRowStrategy). */
+const STRATEGIES: RowStrategy[] = ['workgroup', 'invocation'];
 
 export async function benchOps(ctx: GpuContext, size: 'small' | 'medium'): Promise<BenchRow[]> {
   const N = 2048;
@@ -73,10 +76,14 @@ export async function benchOps(ctx: GpuContext, size: 'small' | 'medium'): Promi
   const dx = tensor([N, C], 'dx');
   const dw = tensor([C], 'dw');
   const scratch = tensor([rmsnormScratchLength(N, C)], 'scratch');
-  ms = await time((b) => rmsnormForward(b, h, w, y, rstd, { N, C }));
-  rows.push(row('rmsnorm.forward', shape, ms, 4 * N * C, (2 * N * C + C + N) * F32));
-  ms = await time((b) => rmsnormBackward(b, h, w, rstd, dy, { dx, dw, scratch }, { N, C }));
-  rows.push(row('rmsnorm.backward', shape, ms, 10 * N * C, (5 * N * C + 2 * N + 2 * C) * F32));
+  for (const strategy of STRATEGIES) {
+    ms = await time((b) => rmsnormForward(b, h, w, y, rstd, { N, C }, { rows: strategy }));
+    rows.push(row(`rmsnorm.forward[${strategy}]`, shape, ms, 4 * N * C, (2 * N * C + C + N) * F32));
+    ms = await time((b) =>
+      rmsnormBackward(b, h, w, rstd, dy, { dx, dw, scratch }, { N, C }, { rows: strategy }),
+    );
+    rows.push(row(`rmsnorm.backward[${strategy}]`, shape, ms, 10 * N * C, (5 * N * C + 2 * N + 2 * C) * F32));
+  }
 
   // SwiGLU over [N, H]
   const n = N * H;
@@ -111,10 +118,14 @@ export async function benchOps(ctx: GpuContext, size: 'small' | 'medium'): Promi
     ceEval.correct,
     ceEval.stats,
   );
-  ms = await time((b) => crossEntropy(b, logits, labels, ceTrain, { N, V }));
-  rows.push(row('cross-entropy.loss+grad', `N=${N} V=${V}`, ms, 5 * N * V, (2 * N * V + 3 * N) * F32));
-  ms = await time((b) => crossEntropy(b, logits, labels, ceEval, { N, V }));
-  rows.push(row('cross-entropy.loss', `N=${N} V=${V}`, ms, 4 * N * V, (N * V + 3 * N) * F32));
+  for (const strategy of STRATEGIES) {
+    ms = await time((b) => crossEntropy(b, logits, labels, ceTrain, { N, V }, { rows: strategy }));
+    rows.push(
+      row(`cross-entropy.loss+grad[${strategy}]`, `N=${N} V=${V}`, ms, 5 * N * V, (2 * N * V + 3 * N) * F32),
+    );
+    ms = await time((b) => crossEntropy(b, logits, labels, ceEval, { N, V }, { rows: strategy }));
+    rows.push(row(`cross-entropy.loss[${strategy}]`, `N=${N} V=${V}`, ms, 4 * N * V, (N * V + 3 * N) * F32));
+  }
 
   // AdamW over a two-layer model's worth of tensors (tied embedding, q/k/v/o, MLP, norms).
   const shapes: number[][] = [[V, C]];

@@ -37,61 +37,62 @@ const CASES: Array<[number, number]> = [
 ];
 
 describe('cross-entropy kernels vs CPU twin', () => {
-  for (const [N, V] of CASES) {
-    it(`loss, gradient, correctness and stats N=${N} V=${V} (workgroup ${crossEntropyWorkgroupSize(V)})`, async () => {
-      const ctx = await testGpu();
-      const logits = randomArray(N * V, N * 31 + V, 8);
-      const labels = makeLabels(N, V, N + V);
-      if (N > 1) {
-        // A row whose label is the argmax, and one tied maximum (lowest index wins).
-        labels[0] = 0;
-        logits[0] = 9;
-        if (V > 2) {
-          labels[1] = 2;
-          logits[V + 1] = 9;
-          logits[V + 2] = 9;
+  for (const [N, V] of CASES)
+    for (const rows of ['workgroup', 'invocation'] as const) {
+      it(`loss, gradient, correctness and stats N=${N} V=${V}, a ${rows} per row (workgroup size ${crossEntropyWorkgroupSize(V, rows)})`, async () => {
+        const ctx = await testGpu();
+        const logits = randomArray(N * V, N * 31 + V, 8);
+        const labels = makeLabels(N, V, N + V);
+        if (N > 1) {
+          // A row whose label is the argmax, and one tied maximum (lowest index wins).
+          labels[0] = 0;
+          logits[0] = 9;
+          if (V > 2) {
+            labels[1] = 2;
+            logits[V + 1] = 9;
+            logits[V + 2] = 9;
+          }
         }
-      }
-      const scale = 0.5;
-      const tLogits = createTensor(ctx, [N, V], 'f32', 'logits', logits);
-      const tLabels = createTensor(ctx, [N], 'i32', 'labels', labels);
-      const train = createCrossEntropyOutputs(ctx, { N, V }, true, 'train');
-      const evalOut = createCrossEntropyOutputs(ctx, { N, V }, false, 'eval');
-      await runBatch(ctx, 'cross-entropy', (batch) => {
-        crossEntropy(batch, tLogits, tLabels, train, { N, V }, { scale });
-        crossEntropy(batch, tLogits, tLabels, evalOut, { N, V });
-      });
-      const want = crossEntropyForward(logits, labels, N, V);
-      for (const out of [train, evalOut]) {
-        expectClose(await readTensor(ctx, out.losses), want.losses, LOSS_TOL, 'losses');
-        expect(Array.from(await readTensor(ctx, out.correct))).toEqual(Array.from(want.correct));
-        const stats = await readCrossEntropyStats(ctx, out.stats, { V });
-        expect(stats.count).toBe(want.count);
-        expect(stats.correctCount).toBe(want.correctCount);
-        expect(stats.invalidLabels).toBe(0);
-        expectClose(
-          [stats.meanLoss, stats.lossSum, stats.accuracy],
-          [want.meanLoss, want.lossSum, want.accuracy],
-          LOSS_TOL,
-          'stats',
+        const scale = 0.5;
+        const tLogits = createTensor(ctx, [N, V], 'f32', 'logits', logits);
+        const tLabels = createTensor(ctx, [N], 'i32', 'labels', labels);
+        const train = createCrossEntropyOutputs(ctx, { N, V }, true, 'train');
+        const evalOut = createCrossEntropyOutputs(ctx, { N, V }, false, 'eval');
+        await runBatch(ctx, 'cross-entropy', (batch) => {
+          crossEntropy(batch, tLogits, tLabels, train, { N, V }, { scale, rows });
+          crossEntropy(batch, tLogits, tLabels, evalOut, { N, V }, { rows });
+        });
+        const want = crossEntropyForward(logits, labels, N, V);
+        for (const out of [train, evalOut]) {
+          expectClose(await readTensor(ctx, out.losses), want.losses, LOSS_TOL, 'losses');
+          expect(Array.from(await readTensor(ctx, out.correct))).toEqual(Array.from(want.correct));
+          const stats = await readCrossEntropyStats(ctx, out.stats, { V });
+          expect(stats.count).toBe(want.count);
+          expect(stats.correctCount).toBe(want.correctCount);
+          expect(stats.invalidLabels).toBe(0);
+          expectClose(
+            [stats.meanLoss, stats.lossSum, stats.accuracy],
+            [want.meanLoss, want.lossSum, want.accuracy],
+            LOSS_TOL,
+            'stats',
+          );
+        }
+        if (N > 1 && V > 2) expect(want.correct[1]).toBe(0); // the tie went to index 1, not the label 2
+        const wantGrad = crossEntropyBackward(logits, labels, N, V, scale);
+        expectClose(await readTensor(ctx, train.dlogits!), wantGrad, GRAD_TOL, 'dlogits');
+        destroyTensors(
+          tLogits,
+          tLabels,
+          train.losses,
+          train.correct,
+          train.stats,
+          train.dlogits,
+          evalOut.losses,
+          evalOut.correct,
+          evalOut.stats,
         );
-      }
-      if (N > 1 && V > 2) expect(want.correct[1]).toBe(0); // the tie went to index 1, not the label 2
-      const wantGrad = crossEntropyBackward(logits, labels, N, V, scale);
-      expectClose(await readTensor(ctx, train.dlogits!), wantGrad, GRAD_TOL, 'dlogits');
-      destroyTensors(
-        tLogits,
-        tLabels,
-        train.losses,
-        train.correct,
-        train.stats,
-        train.dlogits,
-        evalOut.losses,
-        evalOut.correct,
-        evalOut.stats,
-      );
-    });
-  }
+      });
+    }
 
   it('all rows ignored: zero loss, zero gradient, count 0', async () => {
     const ctx = await testGpu();
@@ -123,7 +124,9 @@ describe('cross-entropy kernels vs CPU twin', () => {
     const tLogits = createTensor(ctx, [N, V], 'f32', 'logits', logits);
     const tLabels = createTensor(ctx, [N], 'i32', 'labels', labels);
     const out = createCrossEntropyOutputs(ctx, { N, V }, true);
-    await runBatch(ctx, 'invalid labels', (batch) => crossEntropy(batch, tLogits, tLabels, out, { N, V }));
+    await runBatch(ctx, 'invalid labels', (batch) =>
+      crossEntropy(batch, tLogits, tLabels, out, { N, V }, { rows: 'invocation' }),
+    );
     const raw = decodeCrossEntropyStats(await readTensor(ctx, out.stats));
     expect(raw.invalidLabels).toBe(2);
     expect(raw.count).toBe(2);
