@@ -4,8 +4,9 @@
 // stats f32 [8]: 0 mean loss, 1 count (non-ignored rows), 2 correct rows, 3 accuracy,
 //                4 loss sum, 5 invalid labels, 6..7 unused.
 // A step records: count_labels (one workgroup) → rows_grad or rows_loss (one workgroup
-// per row; the *_serial variants use one invocation per row) → finish (one workgroup). The count comes first so that the row kernel can
-// write the gradient of the mean, (softmax − onehot) · scale / count, in the same pass.
+// per row; the *_serial variants use one invocation per row) → finish (one workgroup).
+// The count comes first so that the row kernel can write the gradient of the mean,
+// (softmax − onehot) · scale / count, in the same pass that reads the logits.
 // Grids may be 2-D: the linear workgroup index is wid.x + wid.y · num_workgroups.x.
 
 struct Params {
