@@ -54,6 +54,8 @@ export interface RosaScanner {
 export interface AdamGroup<F> {
   lr: number;
   weightDecay: number;
+  /** Frozen groups (lr 0) stay out of the clipping norm, as if they had no gradient. */
+  excludeFromNorm: boolean;
   params: Array<{ param: F; grad: F; m: F; v: F }>;
 }
 

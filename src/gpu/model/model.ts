@@ -480,7 +480,12 @@ export class Model<F extends Sized, I extends Sized> {
           (s) => s.spec.group === group && s.spec.decay === decay,
         );
         if (params.length === 0) continue;
-        groups.push({ lr: rates[group], weightDecay: decay ? hyper.weightDecay : 0, params });
+        groups.push({
+          lr: rates[group],
+          weightDecay: decay ? hyper.weightDecay : 0,
+          excludeFromNorm: rates[group] === 0,
+          params,
+        });
       }
     }
     this.backend.adamw(groups, hyper, step);
