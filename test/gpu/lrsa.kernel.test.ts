@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runBatch, withValidation } from '../../src/gpu/batch.ts';
+import { CommandBatch, runBatch, withValidation } from '../../src/gpu/batch.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import {
   lagkvSelect,
@@ -248,5 +248,36 @@ describe('LRSA attention kernels vs twins (forward, backward)', () => {
     expect(Array.from(selected)).toEqual(Array.from(want));
     const got = await gpuAttention(shape, q, k, v, selected, dout);
     compareAll(got, cpuAttention(shape, q, k, v, want, dout), 'end to end');
+  });
+});
+
+describe('LRSA wrappers reject bad shapes with the field named', () => {
+  it('names the tensor, the field and the limit', async () => {
+    ctx = await testGpu();
+    const shape = shapeOf({ seqLen: 30, heads: 2, channels: 8, sink: 1, chunk: 4, keep: 1 });
+    const sizes = lrsaTensorSizes(shape);
+    const full = createTensor(ctx, [sizes.activations], 'f32', 'full');
+    const short = createTensor(ctx, [sizes.activations - 1], 'f32', 'short');
+    const sel = createTensor(ctx, [sizes.selected], 'i32', 'sel');
+    const selF32 = createTensor(ctx, [sizes.selected], 'f32', 'selF32');
+    const lse = createTensor(ctx, [sizes.lse], 'f32', 'lse');
+    const batch = new CommandBatch(ctx, 'validation');
+    expect(() => lrsaAttentionForward(batch, full, short, full, sel, full, lse, shape)).toThrow(
+      /k "short" has \d+ elements, needs \d+/,
+    );
+    expect(() => lrsaAttentionForward(batch, full, full, full, selF32, full, lse, shape)).toThrow(
+      /selected "selF32" is f32, needs i32/,
+    );
+    expect(() =>
+      lrsaAttentionForward(batch, full, full, full, sel, full, lse, { ...shape, keep: 5 }),
+    ).toThrow(/keep = 5 must be a whole number in \[0, chunk = 4\]/);
+    expect(() =>
+      lagkvSelect(batch, full, full, sel, full, { ...shape, heads: 1, headDim: 8, chunk: 300, keep: 1 }),
+    ).toThrow(/chunk = 300 exceeds the selection kernel's limit of 256/);
+    expect(() =>
+      lrsaAttentionForward(batch, full, full, full, sel, full, lse, { ...shape, heads: 1, headDim: 256 }),
+    ).toThrow(/headDim = 256 exceeds the kernels' limit of 128/);
+    expect(batch.isEmpty).toBe(true);
+    destroyTensors(full, short, sel, selF32, lse);
   });
 });
