@@ -100,7 +100,8 @@ export interface Backend<F extends Sized, I extends Sized> {
   linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate?: boolean): void;
   rope(x: F, out: F, shape: AttentionShape, base: number): void;
   attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void;
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape): void;
+  /** LagKV top-k per chunk; score = s^K + scoreVRatio · s^V. */
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void;
   lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void;
   swiglu(a: F, b: F, out: F): void;
   add(a: F, b: F, out: F): void;
@@ -111,7 +112,6 @@ export interface Backend<F extends Sized, I extends Sized> {
   readLoss(): Promise<LossStats>;
 
   // ROSA
-  rosaSignPack(x: F, dims: RosaDims): Uint8Array | Promise<Uint8Array>;
   rosaScan(
     q: F,
     k: F,

@@ -2,10 +2,15 @@
 // Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
 // program order. Scratch buffers are created on first use and kept per shape.
 
-import { allocateScanOutputs, paddedLength, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import {
+  allocateScanOutputs,
+  paddedLength,
+  type RosaMode,
+  type ScanShape,
+} from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
-import { gradNormFinish, gradNormSlots, gradSumSquares, adamwUpdate } from '../ops/adamw.ts';
+import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
 import { attentionBackward, attentionForward } from '../ops/attention.ts';
 import {
   type CrossEntropyOutputs,
@@ -15,6 +20,7 @@ import {
 } from '../ops/cross-entropy.ts';
 import { add, axpy } from '../ops/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
+import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
 import { matmul } from '../ops/matmul.ts';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
 import { createRopeTable, type RopeTable, ropeBackward, ropeForward } from '../ops/rope.ts';
@@ -45,7 +51,6 @@ import type {
   ScanResult,
   ScanTiming,
 } from './backend.ts';
-import { lrsaAttentionBackward, lrsaAttentionForward, lrsaSelect } from './gpu-lrsa.ts';
 
 type F = Tensor<'f32'>;
 type I = Tensor<'i32'>;
@@ -174,8 +179,9 @@ export class GpuBackend implements Backend<F, I> {
   attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
     attentionForward(this.batch, { q, k, v, out, lse }, shape);
   }
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape): void {
-    lrsaSelect(this.batch, this.ctx, k, v, selected, shape, (name, n) => this.temp(name, n) as F);
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
+    const scores = this.temp('lagkv-scores', lrsaTensorSizes(shape).scores);
+    lagkvSelect(this.batch, k, v, selected, scores, shape, { scoreVRatio });
   }
   lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void {
     lrsaAttentionForward(this.batch, q, k, v, selected, out, lse, shape);
@@ -193,7 +199,9 @@ export class GpuBackend implements Backend<F, I> {
     const key = `${N}:${V}`;
     if (!this.ce || this.ce.key !== key) {
       this.flush();
-      if (this.ce) for (const t of [this.ce.outputs.losses, this.ce.outputs.correct, this.ce.outputs.stats]) t.buffer.destroy();
+      if (this.ce)
+        for (const t of [this.ce.outputs.losses, this.ce.outputs.correct, this.ce.outputs.stats])
+          t.buffer.destroy();
       this.ce = { key, V, outputs: createCrossEntropyOutputs(this.ctx, { N, V }, false) };
     }
     const outputs: CrossEntropyOutputs = { ...this.ce.outputs, dlogits: dlogits ?? undefined };
@@ -326,7 +334,17 @@ export class GpuBackend implements Backend<F, I> {
     if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate: accumulateDx });
     if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
   }
-  rmsnormBackward(x: F, w: F, rstd: F, dy: F, dx: F, dw: F | null, N: number, C: number, accumulateDx = false): void {
+  rmsnormBackward(
+    x: F,
+    w: F,
+    rstd: F,
+    dy: F,
+    dx: F,
+    dw: F | null,
+    N: number,
+    C: number,
+    accumulateDx = false,
+  ): void {
     const scratch = this.temp('rmsnorm-dw-partials', rmsnormScratchLength(N, C));
     const dwTarget = dw ?? this.temp('rmsnorm-dw-discard', C);
     rmsnormBackward(
@@ -344,7 +362,18 @@ export class GpuBackend implements Backend<F, I> {
     const table = this.ropeTable(shape.T, shape.D, base);
     ropeBackward(this.batch, { dy, dx, table }, { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base });
   }
-  attentionBackward(q: F, k: F, v: F, out: F, lse: F, dout: F, dq: F, dk: F, dv: F, shape: AttentionShape): void {
+  attentionBackward(
+    q: F,
+    k: F,
+    v: F,
+    out: F,
+    lse: F,
+    dout: F,
+    dq: F,
+    dk: F,
+    dv: F,
+    shape: AttentionShape,
+  ): void {
     const delta = this.temp('attention-delta', shape.B * shape.H * shape.T);
     attentionBackward(this.batch, { q, k, v, out, lse, dout, delta, dq, dk, dv }, shape);
   }
@@ -361,14 +390,28 @@ export class GpuBackend implements Backend<F, I> {
     dv: F,
     shape: LrsaShape,
   ): void {
-    const delta = this.temp('attention-delta', shape.batch * shape.heads * shape.seqLen) as F;
-    lrsaAttentionBackward(this.batch, q, k, v, selected, out, lse, dout, delta, dq, dk, dv, shape);
+    const rowStats = this.temp('lrsa-row-stats', lrsaTensorSizes(shape).rowStats);
+    lrsaAttentionBackward(this.batch, { q, k, v, selected, out, lse, dout, rowStats, dq, dk, dv }, shape);
   }
   swigluBackward(a: F, b: F, dout: F, da: F, db: F): void {
     swigluBackward(this.batch, a, b, dout, da, db);
   }
-  embeddingBackward(_tokens: I, tokenIds: Int32Array, dout: F, dtable: F, N: number, C: number, V: number): void {
-    this.tokenLists = buildTokenPositionLists(tokenIds, V, this.tokenLists?.positions.length === N && this.tokenLists.offsets.length === V + 1 ? this.tokenLists : undefined);
+  embeddingBackward(
+    _tokens: I,
+    tokenIds: Int32Array,
+    dout: F,
+    dtable: F,
+    N: number,
+    C: number,
+    V: number,
+  ): void {
+    this.tokenLists = buildTokenPositionLists(
+      tokenIds,
+      V,
+      this.tokenLists?.positions.length === N && this.tokenLists.offsets.length === V + 1
+        ? this.tokenLists
+        : undefined,
+    );
     const offsets = this.temp('embedding-offsets', V + 1, 'i32');
     const positions = this.temp('embedding-positions', N, 'i32');
     this.flush();
@@ -399,12 +442,12 @@ export class GpuBackend implements Backend<F, I> {
       };
     }
     const a = this.adam;
-    groups.forEach((g, gi) =>
+    groups.forEach((g, gi) => {
       g.params.forEach(({ grad }, pi) => {
         const slot = a.slots[gi][pi];
         if (slot >= 0) gradSumSquares(this.batch, grad, a.partials, slot);
-      }),
-    );
+      });
+    });
     gradNormFinish(this.batch, a.partials, a.total, a.norm, hyper.maxGradNorm);
     for (const g of groups) {
       for (const p of g.params) {

@@ -336,7 +336,7 @@ export class Model<F extends Sized, I extends Sized> {
       be.rope(acts.tmp2, L.k, ashape, cfg.ropeBase);
       if (kind === 'lrsa') {
         const lshape = this.lrsaShape(B, T);
-        be.lrsaSelect(L.k, L.v, L.selected!, lshape);
+        be.lrsaSelect(L.k, L.v, L.selected!, lshape, cfg.lrsa.scoreVRatio);
         be.lrsaAttention(L.q, L.k, L.v, L.selected!, L.o, L.lse, lshape);
       } else {
         be.attention(L.q, L.k, L.v, L.o, L.lse, ashape);
