@@ -133,7 +133,7 @@ export class GpuBackend implements Backend<F, I> {
   }
 
   /** A scratch tensor of at least n elements, shared by every op that asks for `name`. */
-  private temp(name: string, n: number, dtype: 'f32' | 'i32' = 'f32'): Tensor {
+  private temp(name: string, n: number, dtype: 'f32' | 'i32' | 'u32' = 'f32'): Tensor {
     const have = this.scratch.get(name);
     if (have && have.length >= n && have.dtype === dtype) return have;
     if (have) {
@@ -239,8 +239,8 @@ export class GpuBackend implements Backend<F, I> {
   ): Promise<ScanResult<I> & ScanTiming> {
     const words = signPackWords(dims);
     const dimsKey = `${dims.B}:${dims.T}:${dims.C}:${dims.bits}`;
-    const qSymT = this.temp(`rosa-q-sym:${dimsKey}`, words, 'i32');
-    const kSymT = this.temp(`rosa-k-sym:${dimsKey}`, words, 'i32');
+    const qSymT = this.temp(`rosa-q-sym:${dimsKey}`, words, 'u32');
+    const kSymT = this.temp(`rosa-k-sym:${dimsKey}`, words, 'u32');
     rosaSignPack(this.batch, q, qSymT, dims);
     rosaSignPack(this.batch, k, kSymT, dims);
     const bytes = words * 4;
