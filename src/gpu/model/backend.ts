@@ -47,6 +47,8 @@ export interface ScanResult<I> {
 /** Runs ROSA scans on the CPU (a worker pool, or this thread). */
 export interface RosaScanner {
   scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs): Promise<void>;
+  /** Output arrays the scanner fills fastest (shared memory for a worker pool). */
+  allocateOutputs(shape: ScanShape): ScanOutputs;
   readonly workers: number;
   readonly sharedMemory: boolean;
 }

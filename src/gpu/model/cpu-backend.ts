@@ -1,7 +1,7 @@
 // The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
 // typed arrays, so "recording" an op runs it at once.
 
-import { allocateScanOutputs, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import {
   type AttentionShape,
@@ -143,7 +143,7 @@ export class CpuBackend implements Backend<F, I> {
     const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
     const qSym = rosaSignPackReference(q, dims);
     const kSym = rosaSignPackReference(k, dims);
-    const host = reuse?.host ?? allocateScanOutputs(shape);
+    const host = reuse?.host ?? scanner.allocateOutputs(shape);
     const scanStart = performance.now();
     await scanner.scan(mode, shape, qSym, kSym, host);
     const scanEnd = performance.now();

@@ -258,7 +258,7 @@ export class GpuBackend implements Backend<F, I> {
     const qSym = all.subarray(0, symBytes);
     const kSym = all.subarray(bytes, bytes + symBytes);
     const previous = reuse as GpuScan | undefined;
-    const host = previous?.host ?? allocateScanOutputs(shape);
+    const host = previous?.host ?? scanner.allocateOutputs(shape);
     const scanStart = performance.now();
     await scanner.scan(mode, shape, qSym, kSym, host);
     const scanEnd = performance.now();
