@@ -79,7 +79,9 @@ export function checkScanShape({ lanes, T, bits }: ScanShape): void {
 
 /**
  * Fills destInv* and cfInv* of `out` from dest, qRunId and rcf for lanes [laneStart, laneEnd).
- * Counting sort: O(T · bits) per lane, no allocation.
+ * Counting sort, O(T · bits) per lane, no allocation: count per key, inclusive prefix sums, then
+ * place positions walking t downward so each key's cursor ends at its start offset (positions
+ * ascend within a key). Unused tail entries of the position lists are -1.
  */
 export function buildInverseIndices(
   out: ScanOutputs,
@@ -88,53 +90,60 @@ export function buildInverseIndices(
   laneEnd = shape.lanes,
 ): void {
   const { T, bits } = shape;
-  const keys = T * bits * 2;
+  const width = bits * 2;
+  const keys = T * width;
+  const { dest, qRunId, rcf, destInvOffsets: offs, destInvPositions: pos } = out;
+  const { cfInvOffsets: coffs, cfInvPositions: cpos } = out;
   for (let lane = laneStart; lane < laneEnd; lane++) {
     const d0 = lane * T;
     // dest → positions
     const o0 = lane * (T + 1);
-    const offs = out.destInvOffsets;
     offs.fill(0, o0, o0 + T + 1);
     for (let t = 0; t < T; t++) {
-      const tau = out.dest[d0 + t];
-      if (tau >= 0) offs[o0 + tau + 1]++;
+      const tau = dest[d0 + t];
+      if (tau >= 0) offs[o0 + tau]++;
     }
-    for (let i = 0; i < T; i++) offs[o0 + i + 1] += offs[o0 + i];
-    const pos = out.destInvPositions;
-    pos.fill(-1, d0, d0 + T);
-    // Fill by walking t upward; a running cursor per τ is the offset array shifted by one.
-    for (let t = 0; t < T; t++) {
-      const tau = out.dest[d0 + t];
-      if (tau >= 0) pos[d0 + offs[o0 + tau]++] = t;
+    let total = 0;
+    for (let i = 0; i < T; i++) {
+      total += offs[o0 + i];
+      offs[o0 + i] = total;
     }
-    for (let i = T; i > 0; i--) offs[o0 + i] = offs[o0 + i - 1];
-    offs[o0] = 0;
+    offs[o0 + T] = total;
+    for (let t = T - 1; t >= 0; t--) {
+      const tau = dest[d0 + t];
+      if (tau >= 0) pos[d0 + --offs[o0 + tau]] = t;
+    }
+    pos.fill(-1, d0 + total, d0 + T);
 
-    // (K-run l, bit j, β) → positions
+    // (K-run l, bit j, β) → positions. Positions of one Q-run share their keys, so count per run.
     const c0 = lane * (keys + 1);
-    const coffs = out.cfInvOffsets;
+    const r0 = lane * keys;
     coffs.fill(0, c0, c0 + keys + 1);
-    const r0 = lane * T * bits * 2;
-    for (let t = 0; t < T; t++) {
-      const u = out.qRunId[d0 + t];
-      for (let jb = 0; jb < bits * 2; jb++) {
-        const l = out.rcf[r0 + u * bits * 2 + jb];
-        if (l >= 0) coffs[c0 + l * bits * 2 + jb + 1]++;
+    for (let t = 0; t < T; ) {
+      const u = qRunId[d0 + t];
+      let end = t + 1;
+      while (end < T && qRunId[d0 + end] === u) end++;
+      const row = r0 + u * width;
+      for (let jb = 0; jb < width; jb++) {
+        const l = rcf[row + jb];
+        if (l >= 0) coffs[c0 + l * width + jb] += end - t;
+      }
+      t = end;
+    }
+    total = 0;
+    for (let i = 0; i < keys; i++) {
+      total += coffs[c0 + i];
+      coffs[c0 + i] = total;
+    }
+    coffs[c0 + keys] = total;
+    for (let t = T - 1; t >= 0; t--) {
+      const row = r0 + qRunId[d0 + t] * width;
+      for (let jb = 0; jb < width; jb++) {
+        const l = rcf[row + jb];
+        if (l >= 0) cpos[r0 + --coffs[c0 + l * width + jb]] = t;
       }
     }
-    for (let i = 0; i < keys; i++) coffs[c0 + i + 1] += coffs[c0 + i];
-    const cpos = out.cfInvPositions;
-    const p0 = lane * keys;
-    cpos.fill(-1, p0, p0 + keys);
-    for (let t = 0; t < T; t++) {
-      const u = out.qRunId[d0 + t];
-      for (let jb = 0; jb < bits * 2; jb++) {
-        const l = out.rcf[r0 + u * bits * 2 + jb];
-        if (l >= 0) cpos[p0 + coffs[c0 + l * bits * 2 + jb]++] = t;
-      }
-    }
-    for (let i = keys; i > 0; i--) coffs[c0 + i] = coffs[c0 + i - 1];
-    coffs[c0] = 0;
+    cpos.fill(-1, r0 + total, r0 + keys);
   }
 }
 
