@@ -15,7 +15,8 @@
 //   qRunId       Int32  [lane][T]        Q-run index u(t) (every t its own run in 'rwkv8').
 //   rcf          Int32  [lane][T][bits][2]  per Q-run u (rows ≥ number of Q-runs are -1):
 //                counterfactual K-run index when bit j of the run's first symbol is
-//                forced to 0 ([..][j][0]) or to 1 ([..][j][1]); -1 for none.
+//                forced to 0 ([..][j][0]) or to 1 ([..][j][1]); -1 for none. In 'rwkv8'
+//                row t is token t and the index is the dest time (K-run l = token l).
 //   kRunStart    Int32  [lane][T]        start time of K-run l (rows ≥ number of K-runs are -1;
 //                in 'rwkv8' K-run l is the single token l).
 //   destInvOffsets   Int32 [lane][T + 1]    CSR over retrieved time τ: the positions t with
@@ -26,6 +27,12 @@
 //   cfInvPositions   Int32 [lane][T·bits·2]      positions t whose counterfactual with bit j
 //                forced to β lands on K-run l, i.e. rcf[qRunId[t]][j][β] = l. Lets the K
 //                gradient gather instead of scatter-add (WGSL has no float atomics).
+//
+// Memory: allocateScanInputs / allocateScanOutputs put every array in its own SharedArrayBuffer
+// when `shared` (sharedMemoryAvailable(): Node, or a cross-origin isolated page), so the worker
+// pool scans in place and the same buffers go to the GPU upload; otherwise plain ArrayBuffers,
+// and the pool copies lane ranges through transferables. laneStrides gives each array's
+// per-lane segment length.
 
 export type RosaMode = 'rosa-tuning' | 'exact' | 'rwkv8';
 
@@ -40,6 +47,21 @@ export interface ScanShape {
 
 export function paddedLength(T: number): number {
   return Math.ceil(T / 4) * 4;
+}
+
+/** Elements per lane of every array above (a lane's segment is contiguous, lanes in order). */
+export function laneStrides({ T, bits }: Pick<ScanShape, 'T' | 'bits'>) {
+  return {
+    sym: paddedLength(T),
+    dest: T,
+    qRunId: T,
+    rcf: T * bits * 2,
+    kRunStart: T,
+    destInvOffsets: T + 1,
+    destInvPositions: T,
+    cfInvOffsets: T * bits * 2 + 1,
+    cfInvPositions: T * bits * 2,
+  };
 }
 
 /** Element counts of every array in the layout above. */
@@ -145,6 +167,30 @@ export function buildInverseIndices(
     }
     cpos.fill(-1, r0 + total, r0 + keys);
   }
+}
+
+/**
+ * Whether SharedArrayBuffer can be used: always in Node; in a browser only on a cross-origin
+ * isolated page (COOP same-origin + COEP require-corp), else the worker pool copies through
+ * transferable ArrayBuffers.
+ */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
+
+export interface ScanSymbols {
+  qSym: Uint8Array;
+  kSym: Uint8Array;
+}
+
+/** Symbol arrays for a batch ([lane][Tpad] bytes), in SharedArrayBuffers when `shared`. */
+export function allocateScanInputs(shape: ScanShape, shared = false): ScanSymbols {
+  const n = scanSizes(shape).sym;
+  const make = () =>
+    new Uint8Array(shared ? new SharedArrayBuffer(Math.max(4, n)) : new ArrayBuffer(n), 0, n);
+  return { qSym: make(), kSym: make() };
 }
 
 export function allocateScanOutputs(shape: ScanShape, shared = false): ScanOutputs {
