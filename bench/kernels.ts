@@ -4,6 +4,7 @@
 
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import type { BenchRow } from './kernels/common.ts';
+import { benchAttention } from './kernels/attention.ts';
 import { benchMatmul } from './kernels/matmul.ts';
 import { benchOps } from './kernels/ops.ts';
 
@@ -14,6 +15,7 @@ type Family = (
 
 const FAMILIES: Record<string, Family> = {
   matmul: benchMatmul,
+  attention: (ctx, size) => benchAttention(ctx, size),
   ops: benchOps,
 };
 

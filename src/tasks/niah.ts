@@ -1,7 +1,9 @@
-// Needle in a haystack (passkey retrieval) for tiny models:
-//   …filler… ⟨K⟩ d1 … dn …filler… ⟨Q⟩ d1 … dn
-// The loss (and the score) covers only the answer: at ⟨Q⟩ predict d1, at d_i predict d_{i+1}.
-// Exact match under teacher forcing equals greedy exact match (the inputs are the key).
+// Needle in a haystack (passkey retrieval) for tiny models, in the shape of the classic
+// passkey prompt ("The pass key is 12345 … What is the pass key? The pass key is"):
+//   …filler… ⟨K⟩ d1 … dn …filler… ⟨Q⟩ ⟨K⟩ d1 … dn
+// ⟨K⟩ stands for "The pass key is", ⟨Q⟩ for the question. The loss (and the score) covers only
+// the answer: at the second ⟨K⟩ predict d1, at d_i predict d_{i+1}. Exact match under teacher
+// forcing equals greedy exact match (the inputs are the key).
 
 import {
   DIGIT_TOKENS,
@@ -38,17 +40,22 @@ export interface NiahLayout {
   T: number;
   keyLength: number;
   queryPos: number;
-  /** Largest needle-marker position (needle right before the query). */
+  /** Largest needle-marker position (needle right before the query); the query marker is at queryPos. */
   maxNeedlePos: number;
 }
 
+/** Shortest sequence that holds a needle and a query for a key of `keyLength` digits. */
+export function niahMinLength(keyLength: number): number {
+  return 2 * keyLength + 3;
+}
+
 export function niahLayout(T: number, keyLength: number): NiahLayout {
-  const queryPos = T - 1 - keyLength;
+  const queryPos = T - 2 - keyLength;
   const maxNeedlePos = queryPos - keyLength - 1;
   if (maxNeedlePos < 0) {
     throw new TaskConfigError(
       'seqLen',
-      `must be at least ${2 * keyLength + 2} for a key of ${keyLength} digits (got ${T})`,
+      `must be at least ${niahMinLength(keyLength)} for a key of ${keyLength} digits (got ${T})`,
     );
   }
   return { T, keyLength, queryPos, maxNeedlePos };
@@ -97,9 +104,10 @@ export function makeNiahSample(
   tokens[needlePos] = NEEDLE_MARKER;
   for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = digits[i];
   tokens[queryPos] = QUERY_MARKER;
+  tokens[queryPos + 1] = NEEDLE_MARKER;
   for (let i = 0; i < keyLength; i++) {
-    tokens[queryPos + 1 + i] = digits[i];
-    targets[queryPos + i] = digits[i];
+    tokens[queryPos + 2 + i] = digits[i];
+    targets[queryPos + 1 + i] = digits[i];
   }
   return { tokens, targets, needlePos, queryPos, key: digits };
 }

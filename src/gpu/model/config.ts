@@ -18,6 +18,12 @@ export interface RosaConfig {
   tempV: number;
   /** Use σ(T_V·v) (true) or hard bits (false) as the V field in the Q/K contrasts. */
   vProbContrast: boolean;
+  /**
+   * 'independent': Wq, Wk, Wv Xavier each (the paper). 'tied-qk': Wk starts equal to Wq, so q and
+   * k symbols coincide and the first retrievals are BlinkDL's rosa(x) (suffix matches of the
+   * stream against its own past), which a model trained from scratch can build on.
+   */
+  init?: 'independent' | 'tied-qk';
 }
 
 export interface LrsaConfig {

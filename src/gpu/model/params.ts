@@ -133,5 +133,11 @@ export function initialParameters(config: ModelConfig, seed: number): Map<string
     }
     out.set(spec.name, data);
   });
+  if (config.rosa.init === 'tied-qk') {
+    for (const l of rosaLayers(config)) {
+      const n = layerParamNames(config, l).rosa!;
+      out.set(n.wk, Float32Array.from(out.get(n.wq)!));
+    }
+  }
   return out;
 }

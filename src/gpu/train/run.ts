@@ -2,7 +2,7 @@
 // backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
 // The same code runs in the browser's trainer worker and in the Node experiment CLI.
 
-import { NiahTask, stackSamples } from '../../tasks/niah.ts';
+import { NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
 import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
 import { positionBucket } from '../../tasks/text.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
@@ -271,7 +271,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
 
   /** 8× the window (the paper's "far beyond the window" setting), capped to what fits in T. */
   niahHeadlineDistance(task: NiahTask): number {
-    const max = task.seqLen - 2 * task.keyLength - 2;
+    const max = niahLayout(task.seqLen, task.keyLength).queryPos;
     return Math.min(8 * this.spec.model.window, max);
   }
 
@@ -349,6 +349,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       );
     }
     const hay = encodeAscii(query.haystack);
+    // Needle (1 + k), question (2) and the first k − 1 answer tokens fed back in.
     const maxHay = this.spec.model.seqLen - 2 * task.keyLength - 2;
     if (hay.length > maxHay) {
       throw new Error(
@@ -364,8 +365,9 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       ...keyTokens,
       ...hay.subarray(needlePos),
       QUERY_MARKER,
+      NEEDLE_MARKER,
     ];
-    const queryPos = prefix.length - 1;
+    const queryPos = prefix.length - 2;
     const seq = [...prefix];
     const retrievals: NiahAnswer['retrievals'] = [];
     const V = this.spec.model.vocabSize;
@@ -401,9 +403,9 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     const task = this.requireNiah();
     const cells: NiahGridCell[] = [];
     for (const length of lengths) {
-      if (!Number.isInteger(length) || length < 2 * task.keyLength + 2 || length > this.spec.model.seqLen) {
+      if (!Number.isInteger(length) || length < niahMinLength(task.keyLength) || length > this.spec.model.seqLen) {
         throw new Error(
-          `lengths: ${length} is outside ${2 * task.keyLength + 2} … ${this.spec.model.seqLen} for this model`,
+          `lengths: ${length} is outside ${niahMinLength(task.keyLength)} … ${this.spec.model.seqLen} for this model`,
         );
       }
       for (const depth of depths) {
