@@ -4,7 +4,7 @@
 // dispatches into a batch; the caller owns every tensor, scratch included.
 
 import { paddedLength, type ScanOutputs, scanSizes } from '../../rosa-worker/layout.ts';
-import type { CommandBatch } from '../batch.ts';
+import type { CommandBatch, DispatchSpec } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { checkRosaDims, type RosaDims, type RosaGradOptions } from '../reference/rosa.ts';
@@ -177,8 +177,8 @@ export interface RosaInjectionBackwardTensors {
 }
 
 /**
- * Records the counterfactual backward (§4): a clear of gradK (0 off K-run starts) and six
- * dispatches (θ and V field, V, Q, K, e partials, e final). Every output element is written.
+ * Records the counterfactual backward (§4): a clear of gradK (0 off K-run starts) and the six
+ * dispatches of rosaInjectionBackwardStages. Every output element is written.
  */
 export function rosaInjectionBackward(
   batch: CommandBatch,
@@ -186,6 +186,21 @@ export function rosaInjectionBackward(
   dims: RosaDims,
   options: RosaGradOptions = {},
 ): void {
+  const stages = rosaInjectionBackwardStages(t, dims, options);
+  // Cleared first, so that the dispatches after it share one compute pass.
+  batch.clear(t.gradK, 0, dims.B * dims.T * dims.C * 4);
+  for (const stage of stages) batch.dispatch(stage);
+}
+
+/**
+ * The backward's dispatches, validated, in order: θ and V field, V, Q, K, e partials, e final
+ * (grad_k adds into a gradK that must be zero). Exposed so benchmarks can time each stage.
+ */
+export function rosaInjectionBackwardStages(
+  t: RosaInjectionBackwardTensors,
+  dims: RosaDims,
+  options: RosaGradOptions = {},
+): DispatchSpec[] {
   const where = 'rosaInjectionBackward';
   const R = check(dims, where);
   const { B, T, C, bits } = dims;
@@ -223,26 +238,33 @@ export function rosaInjectionBackward(
   const { scan } = t;
   const perElement = grid1d(total);
   const perLaneStep = grid1d(B * R * T);
-  const step = (entryPoint: string, buffers: Tensor[], workgroups: readonly [number, number?]) =>
-    batch.dispatch({
-      shader: 'rosa-grad',
-      entryPoint,
-      label: `rosa ${entryPoint} ${shape}`,
-      constants,
-      uniforms,
-      buffers,
-      workgroups,
-    });
-  // Cleared first, so that the dispatches after it share one compute pass.
-  batch.clear(t.gradK, 0, total * 4);
-  step('theta', [t.gradY, t.e0, t.e1, t.v, theta, fieldQ], perElement);
-  step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], perLaneStep);
-  step('grad_q', [t.q, fieldQ, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], perLaneStep);
-  step(
-    'grad_k',
-    [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK],
-    perLaneStep,
-  );
-  step('grad_e_partial', [t.gradY, t.v, scan.dest, partials], [Math.ceil(C / E_CHANNELS_PER_GROUP), groups]);
-  step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]);
+  const step = (
+    entryPoint: string,
+    buffers: Tensor[],
+    workgroups: readonly [number, number?],
+  ): DispatchSpec => ({
+    shader: 'rosa-grad',
+    entryPoint,
+    label: `rosa ${entryPoint} ${shape}`,
+    constants,
+    uniforms,
+    buffers,
+    workgroups,
+  });
+  return [
+    step('theta', [t.gradY, t.e0, t.e1, t.v, theta, fieldQ], perElement),
+    step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], perLaneStep),
+    step('grad_q', [t.q, fieldQ, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], perLaneStep),
+    step(
+      'grad_k',
+      [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK],
+      perLaneStep,
+    ),
+    step(
+      'grad_e_partial',
+      [t.gradY, t.v, scan.dest, partials],
+      [Math.ceil(C / E_CHANNELS_PER_GROUP), groups],
+    ),
+    step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]),
+  ];
 }
