@@ -40,6 +40,13 @@ struct Params {
 override HARD_V_Q: bool = false;
 override HARD_V_K: bool = false;
 
+// x > 0 decided on the bit pattern: WGSL lets implementations flush subnormals to zero in float
+// comparisons (SwiftShader does), which would make tiny positive values pack as 0 on some adapters.
+// Positive floats, +∞ included, are the patterns 1 ..= 0x7f800000 (NaN and -0 are not positive).
+fn isPositive(x: f32) -> bool {
+  return bitcast<u32>(x) - 1u < 0x7f800000u;
+}
+
 fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
 }
@@ -51,7 +58,7 @@ fn slope(x: f32, temp: f32) -> f32 {
 
 fn vField(x: f32, hard: bool) -> f32 {
   if (hard) {
-    return select(0.0, 1.0, x > 0.0);
+    return select(0.0, 1.0, isPositive(x));
   }
   return sigmoid(p.tempV * x);
 }
@@ -265,7 +272,7 @@ fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
       let d = ep_dest[(b * p.routes + r) * p.T + t];
       if (d >= 0) {
         let g = ep_gradY[row * p.C + c];
-        if (ep_v[(b * p.T + u32(d)) * p.C + c] > 0.0) {
+        if (isPositive(ep_v[(b * p.T + u32(d)) * p.C + c])) {
           s1 += g;
         } else {
           s0 += g;

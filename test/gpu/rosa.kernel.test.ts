@@ -163,7 +163,10 @@ async function checkLayer(dims: RosaDims, seed: number, options: CheckOptions) {
   // Long enough streams always match somewhere: the comparison must not be one of zeros.
   if (dims.T >= 64) {
     for (const name of ['y', 'gradQ', 'gradK', 'gradV'] as const)
-      expect(got[name].some((z) => z !== 0), `${label} ${name} has non-zero entries`).toBe(true);
+      expect(
+        got[name].some((z) => z !== 0),
+        `${label} ${name} has non-zero entries`,
+      ).toBe(true);
   }
   if (options.scan === 'random')
     expect(Array.from(await packOnGpu(x.q, dims))).toEqual(Array.from(rosaSignPackReference(x.q, dims)));
@@ -239,6 +242,46 @@ describe('ROSA kernels vs CPU twins', () => {
   it('the e0/e1 reduction over many row groups (B·T > 256 rows per group)', async () => {
     ctx = await testGpu();
     await checkLayer({ B: 2, T: 300, C: 4, bits: 2 }, 99, { scan: 'rosa-tuning' });
+  });
+
+  it('x > 0 exactly, on every adapter: -0, NaN, ±∞ and subnormals in sign-pack, y and gradE', async () => {
+    ctx = await testGpu();
+    // Subnormals are the case a float comparison may flush to zero (SwiftShader does).
+    const special = [
+      0,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1.4e-45,
+      -1.4e-45,
+      1e-38,
+    ];
+    const dims = { B: 2, T: 9, C: 8, bits: 2 };
+    const x = randomInputs(dims, 123);
+    for (let i = 0; i < x.q.length; i += 3) x.q[i] = special[(i / 3) % special.length];
+    for (let i = 1; i < x.v.length; i += 3) x.v[i] = special[((i - 1) / 3) % special.length];
+    expect(Array.from(await packOnGpu(x.q, dims))).toEqual(Array.from(rosaSignPackReference(x.q, dims)));
+    const scan = await scanViaGpuPack(x, dims, 'rosa-tuning');
+    const got = await layerOnGpu(x, scan, dims, {});
+    expectClose(
+      got.y,
+      rosaInjectionForwardReference(x.v, x.e0, x.e1, scan.dest, dims),
+      { atol: 0, rtol: 0 },
+      'y',
+    );
+    const want = rosaInjectionBackwardReference({ ...dims, ...x, scan, hardVForQ: true, hardVForK: true });
+    expectClose(got.gradE0, want.gradE0, GRAD, 'gradE0');
+    expectClose(got.gradE1, want.gradE1, GRAD, 'gradE1');
+  });
+
+  it('an empty sequence (T = 0) records nothing but gradE0 = gradE1 = 0', async () => {
+    ctx = await testGpu();
+    const dims = { B: 2, T: 0, C: 8, bits: 4 };
+    const got = await layerOnGpu(randomInputs(dims, 5), randomScanOutputs(dims, 6), dims, {});
+    expect(Array.from(got.gradE0)).toEqual(new Array(8).fill(0));
+    expect(Array.from(got.gradE1)).toEqual(new Array(8).fill(0));
+    expect(got.y.length + got.gradQ.length).toBe(0);
   });
 
   it('rejects mismatched shapes with messages that name the field', async () => {
