@@ -4,9 +4,10 @@
 // stats f32 [8]: 0 mean loss, 1 count (non-ignored rows), 2 correct rows, 3 accuracy,
 //                4 loss sum, 5 invalid labels, 6..7 unused.
 // A step records: count_labels (one workgroup) → rows_grad or rows_loss (one workgroup
-// per row) → finish (one workgroup). The count comes first so that the row kernel can
-// write the gradient of the mean, (softmax − onehot) · scale / count, in the same pass.
-// Row grids may be 2-D: row = wid.x + wid.y · num_workgroups.x.
+// per row; the *_serial variants use one invocation per row) → finish (one workgroup).
+// The count comes first so that the row kernel can write the gradient of the mean,
+// (softmax − onehot) · scale / count, in the same pass that reads the logits.
+// Grids may be 2-D: the linear workgroup index is wid.x + wid.y · num_workgroups.x.
 
 struct Params {
   N: u32,
@@ -50,12 +51,12 @@ struct RowStats {
   argmax: u32, // lowest index of the maximum
 }
 
-// Online softmax statistics of one row, reduced over the workgroup. Uniform control flow.
-fn rowStats(base: u32, lid: u32) -> RowStats {
+// Online softmax statistics over the share j = first, first + step, ... of one row.
+fn rowPartial(base: u32, first: u32, step: u32) -> RowStats {
   var m = NEG;
   var s = 0.0;
   var idx = NO_INDEX;
-  for (var j = lid; j < p.V; j += WG) {
+  for (var j = first; j < p.V; j += step) {
     let l = logits[base + j];
     if (l > m) {
       s = s * exp(max(m - l, MIN_EXP)) + 1.0;
@@ -65,9 +66,15 @@ fn rowStats(base: u32, lid: u32) -> RowStats {
       s += exp(max(l - m, MIN_EXP));
     }
   }
-  redM[lid] = m;
-  redS[lid] = s;
-  redI[lid] = idx;
+  return RowStats(m, s, idx);
+}
+
+// Statistics of the whole row, reduced over the workgroup. Call from uniform control flow.
+fn rowStatsWorkgroup(base: u32, lid: u32) -> RowStats {
+  let part = rowPartial(base, lid, WG);
+  redM[lid] = part.max;
+  redS[lid] = part.sumExp;
+  redI[lid] = part.argmax;
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     if (lid < stride) {
@@ -93,11 +100,8 @@ fn labelOf(row: u32) -> i32 {
   return -1;
 }
 
-// Per-row loss and correctness, written by invocation 0.
-fn writeRow(row: u32, base: u32, lid: u32, st: RowStats, label: i32) {
-  if (lid != 0u) {
-    return;
-  }
+// Per-row loss and correctness.
+fn writeRow(row: u32, base: u32, st: RowStats, label: i32) {
   if (label < 0) {
     losses[row] = 0.0;
     correct[row] = 0u;
@@ -107,6 +111,24 @@ fn writeRow(row: u32, base: u32, lid: u32, st: RowStats, label: i32) {
   correct[row] = select(0u, 1u, st.argmax == u32(label));
 }
 
+// (softmax − onehot) · scale / count over the share of the row; zeros on ignored rows.
+fn writeGrad(base: u32, first: u32, step: u32, st: RowStats, label: i32) {
+  let k = p.scale / max(statsIn[1], 1.0);
+  let invSum = 1.0 / st.sumExp;
+  for (var j = first; j < p.V; j += step) {
+    var g = 0.0;
+    if (label >= 0) {
+      g = exp(logits[base + j] - st.max) * invSum;
+      if (j == u32(label)) {
+        g -= 1.0;
+      }
+      g *= k;
+    }
+    dlogits[base + j] = g;
+  }
+}
+
+// One workgroup per row: the GPU layout for vocabularies of hundreds or more.
 @compute @workgroup_size(WG)
 fn rows_loss(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -118,8 +140,10 @@ fn rows_loss(
     return;
   }
   let base = row * p.V;
-  let st = rowStats(base, lid.x);
-  writeRow(row, base, lid.x, st, labelOf(row));
+  let st = rowStatsWorkgroup(base, lid.x);
+  if (lid.x == 0u) {
+    writeRow(row, base, st, labelOf(row));
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -133,22 +157,44 @@ fn rows_grad(
     return;
   }
   let base = row * p.V;
-  let st = rowStats(base, lid.x);
+  let st = rowStatsWorkgroup(base, lid.x);
   let label = labelOf(row);
-  writeRow(row, base, lid.x, st, label);
-  let k = p.scale / max(statsIn[1], 1.0);
-  let invSum = 1.0 / st.sumExp;
-  for (var j = lid.x; j < p.V; j += WG) {
-    var g = 0.0;
-    if (label >= 0) {
-      g = exp(logits[base + j] - st.max) * invSum;
-      if (j == u32(label)) {
-        g -= 1.0;
-      }
-      g *= k;
-    }
-    dlogits[base + j] = g;
+  if (lid.x == 0u) {
+    writeRow(row, base, st, label);
   }
+  writeGrad(base, lid.x, WG, st, label);
+}
+
+// One invocation per row, no barriers: tiny vocabularies and software adapters.
+@compute @workgroup_size(WG)
+fn rows_loss_serial(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (row >= p.N) {
+    return;
+  }
+  let base = row * p.V;
+  writeRow(row, base, rowPartial(base, 0u, 1u), labelOf(row));
+}
+
+@compute @workgroup_size(WG)
+fn rows_grad_serial(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (row >= p.N) {
+    return;
+  }
+  let base = row * p.V;
+  let st = rowPartial(base, 0u, 1u);
+  let label = labelOf(row);
+  writeRow(row, base, st, label);
+  writeGrad(base, 0u, 1u, st, label);
 }
 
 @compute @workgroup_size(WG)

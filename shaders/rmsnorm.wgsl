@@ -1,10 +1,11 @@
 // RMSNorm (Qwen3): y = x · rstd · w, rstd = 1/sqrt(mean(x²) + eps), per row of x [N, C].
-//   forward      one workgroup per row; saves rstd [N].
-//   backward_dx  one workgroup per row: dx = rstd · (g − x̂ · mean(g ⊙ x̂)), g = w ⊙ dy, x̂ = x · rstd.
+//   forward      one workgroup per row (forward_serial: one invocation per row); saves rstd [N].
+//   backward_dx  one workgroup per row (backward_dx_serial: one invocation per row):
+//                dx = rstd · (g − x̂ · mean(g ⊙ x̂)), g = w ⊙ dy, x̂ = x · rstd.
 //   dw_partial   dw is a sum over rows, done without atomics in two passes: invocation
 //                (block, c) sums dy ⊙ x̂ over the block's rows into partials [blocks, C] ...
 //   dw_finish    ... and invocation c sums the blocks' partials into dw [C].
-// Row-per-workgroup grids may be 2-D: row = wid.x + wid.y · num_workgroups.x.
+// Grids may be 2-D: the linear workgroup index is wid.x + wid.y · num_workgroups.x.
 
 struct Params {
   N: u32,
@@ -53,6 +54,49 @@ fn workgroupSum(lid: u32, value: f32) -> f32 {
   return total;
 }
 
+// The row pieces below take the share of columns c = first, first + step, ... so that the
+// same code serves a whole workgroup per row (first = lid, step = WG) and one invocation
+// per row (first = 0, step = 1).
+
+fn sumSquares(base: u32, first: u32, step: u32) -> f32 {
+  var ss = 0.0;
+  for (var c = first; c < p.C; c += step) {
+    let v = x[base + c];
+    ss = fma(v, v, ss);
+  }
+  return ss;
+}
+
+fn writeNormalized(base: u32, first: u32, step: u32, r: f32) {
+  for (var c = first; c < p.C; c += step) {
+    y[base + c] = x[base + c] * r * w[c];
+  }
+}
+
+fn rstdOf(sumSq: f32) -> f32 {
+  return 1.0 / sqrt(sumSq / f32(p.C) + p.eps);
+}
+
+// Σ_c (w ⊙ dy)[c] · x̂[c] over the share.
+fn gradDot(base: u32, first: u32, step: u32, r: f32) -> f32 {
+  var dot = 0.0;
+  for (var c = first; c < p.C; c += step) {
+    dot = fma(w[c] * dy[base + c], x[base + c] * r, dot);
+  }
+  return dot;
+}
+
+fn writeDx(base: u32, first: u32, step: u32, r: f32, meanDot: f32) {
+  for (var c = first; c < p.C; c += step) {
+    var value = r * (w[c] * dy[base + c] - x[base + c] * r * meanDot);
+    if (ACCUMULATE) {
+      value += dx[base + c];
+    }
+    dx[base + c] = value;
+  }
+}
+
+// One workgroup per row: coalesced reads, the better choice on GPUs for wide rows.
 @compute @workgroup_size(WG)
 fn forward(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -64,16 +108,8 @@ fn forward(
     return;
   }
   let base = row * p.C;
-  var ss = 0.0;
-  for (var c = lid.x; c < p.C; c += WG) {
-    let v = x[base + c];
-    ss = fma(v, v, ss);
-  }
-  let total = workgroupSum(lid.x, ss);
-  let r = 1.0 / sqrt(total / f32(p.C) + p.eps);
-  for (var c = lid.x; c < p.C; c += WG) {
-    y[base + c] = x[base + c] * r * w[c];
-  }
+  let r = rstdOf(workgroupSum(lid.x, sumSquares(base, lid.x, WG)));
+  writeNormalized(base, lid.x, WG, r);
   if (lid.x == 0u) {
     rstdOut[row] = r;
   }
@@ -91,18 +127,41 @@ fn backward_dx(
   }
   let base = row * p.C;
   let r = rstd[row];
-  var dot = 0.0;
-  for (var c = lid.x; c < p.C; c += WG) {
-    dot = fma(w[c] * dy[base + c], x[base + c] * r, dot);
+  let meanDot = workgroupSum(lid.x, gradDot(base, lid.x, WG, r)) / f32(p.C);
+  writeDx(base, lid.x, WG, r, meanDot);
+}
+
+// One invocation per row, no barriers: for narrow rows, and for software adapters, where
+// barriers make every workgroup an order of magnitude slower.
+@compute @workgroup_size(WG)
+fn forward_serial(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (row >= p.N) {
+    return;
   }
-  let meanDot = workgroupSum(lid.x, dot) / f32(p.C);
-  for (var c = lid.x; c < p.C; c += WG) {
-    var value = r * (w[c] * dy[base + c] - x[base + c] * r * meanDot);
-    if (ACCUMULATE) {
-      value += dx[base + c];
-    }
-    dx[base + c] = value;
+  let base = row * p.C;
+  let r = rstdOf(sumSquares(base, 0u, 1u));
+  writeNormalized(base, 0u, 1u, r);
+  rstdOut[row] = r;
+}
+
+@compute @workgroup_size(WG)
+fn backward_dx_serial(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (row >= p.N) {
+    return;
   }
+  let base = row * p.C;
+  let r = rstd[row];
+  writeDx(base, 0u, 1u, r, gradDot(base, 0u, 1u, r) / f32(p.C));
 }
 
 @compute @workgroup_size(WG)

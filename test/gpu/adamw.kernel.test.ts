@@ -55,8 +55,20 @@ function build(ctx: GpuContext, seed: number) {
       tensors.push(param, grad);
       return { param, grad };
     });
-    cpu.push({ name: spec.name, lr: spec.lr, weightDecay: spec.weightDecay, params: cpuParams, excludeFromNorm: spec.excludeFromNorm });
-    gpu.push({ name: spec.name, lr: spec.lr, weightDecay: spec.weightDecay, params: gpuParams, excludeFromNorm: spec.excludeFromNorm });
+    cpu.push({
+      name: spec.name,
+      lr: spec.lr,
+      weightDecay: spec.weightDecay,
+      params: cpuParams,
+      excludeFromNorm: spec.excludeFromNorm,
+    });
+    gpu.push({
+      name: spec.name,
+      lr: spec.lr,
+      weightDecay: spec.weightDecay,
+      params: gpuParams,
+      excludeFromNorm: spec.excludeFromNorm,
+    });
   });
   return { cpu, gpu, tensors };
 }
@@ -69,17 +81,23 @@ async function runSteps(hyper: AdamWHyperparameters, seed: number, expectClipped
   for (let step = 1; step <= 3; step++) {
     // New gradients each step, the same on both sides.
     if (step > 1) {
-      cpu.forEach((g, gi) =>
-        g.params.forEach((p, pi) => {
+      for (let gi = 0; gi < cpu.length; gi++) {
+        for (let pi = 0; pi < cpu[gi].params.length; pi++) {
+          const p = cpu[gi].params[pi];
           p.grad.set(randomArray(p.grad.length, seed + step * 1000 + gi * 10 + pi, 0.5));
           writeTensor(ctx, gpu[gi].params[pi].grad, p.grad);
-        }),
-      );
+        }
+      }
     }
     const want = adamwStepReference(cpu, hyper, step);
     await runBatch(ctx, `adamw step ${step}`, (batch) => opt.recordStep(batch, step));
     const got = await opt.readGradNorm();
-    expectClose([got.gradNorm, got.clipScale], [want.gradNorm, want.clipScale], NORM_TOL, `norm, clip at step ${step}`);
+    expectClose(
+      [got.gradNorm, got.clipScale],
+      [want.gradNorm, want.clipScale],
+      NORM_TOL,
+      `norm, clip at step ${step}`,
+    );
     expect(got.clipScale < 1).toBe(expectClipped);
   }
   for (let gi = 0; gi < cpu.length; gi++) {
@@ -130,7 +148,8 @@ describe('AdamW kernels vs CPU twin', () => {
       opt.zeroGradients(batch);
       opt.recordStep(batch, 1);
     });
-    for (const g of gpu) for (const p of g.params) expect((await readTensor(ctx, p.grad)).every((x) => x === 0)).toBe(true);
+    for (const g of gpu)
+      for (const p of g.params) expect((await readTensor(ctx, p.grad)).every((x) => x === 0)).toBe(true);
     expect(await opt.readGradNorm()).toEqual({ gradNorm: 0, clipScale: 1 });
     // weightDecay 0 and a zero gradient: the 'norms' group stays put.
     expect(Array.from(await readTensor(ctx, gpu[1].params[1].param))).toEqual(Array.from(before));

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/gpu/batch.ts';
 import { add, axpy, copy, fill, scale } from '../../src/gpu/ops/elementwise.ts';
-import { MAX_WORKGROUPS_PER_DIM, spreadWorkgroups } from '../../src/gpu/ops/workgroups.ts';
+import {
+  MAX_WORKGROUPS_PER_DIM,
+  preferredRowStrategy,
+  rowWorkgroups,
+  spreadWorkgroups,
+} from '../../src/gpu/ops/workgroups.ts';
 import { addReference, axpyReference, scaleReference } from '../../src/gpu/reference/elementwise.ts';
 import { createTensor, destroyTensors, readTensor } from '../../src/gpu/tensor.ts';
 import { expectClose, testGpu } from '../harness/gpu.ts';
@@ -58,6 +63,14 @@ describe('elementwise kernels vs CPU twin', () => {
       expect(x * y).toBeGreaterThanOrEqual(count);
       expect(x * (y - 1)).toBeLessThan(count);
     }
+  });
+
+  it('row strategies: an invocation per row on software adapters and for narrow rows', () => {
+    expect(preferredRowStrategy({ isSoftware: true }, 4096)).toBe('invocation');
+    expect(preferredRowStrategy({ isSoftware: false }, 32)).toBe('invocation');
+    expect(preferredRowStrategy({ isSoftware: false }, 64)).toBe('workgroup');
+    expect(rowWorkgroups(100, 'workgroup', 64)).toEqual([100, 1]);
+    expect(rowWorkgroups(100, 'invocation', 64)).toEqual([2, 1]);
   });
 
   it('a 2-D grid covers every element exactly once (scale in place, 65536·256 + 300 elements)', async () => {

@@ -28,47 +28,49 @@ const CASES: Array<[number, number]> = [
 ];
 
 describe('rmsnorm kernels vs CPU twin', () => {
-  for (const [N, C] of CASES) {
-    it(`forward and backward N=${N} C=${C}`, async () => {
-      const ctx = await testGpu();
-      const eps = 1e-6;
-      const x = randomArray(N * C, N + C, 3);
-      const w = randomArray(C, N + C + 1, 2);
-      const dy = randomArray(N * C, N + C + 2);
-      const dx0 = randomArray(N * C, N + C + 3);
-      const dw0 = randomArray(C, N + C + 4);
-      const tx = createTensor(ctx, [N, C], 'f32', 'x', x);
-      const tw = createTensor(ctx, [C], 'f32', 'w', w);
-      const ty = createTensor(ctx, [N, C], 'f32', 'y');
-      const rstd = createTensor(ctx, [N], 'f32', 'rstd');
-      const tdy = createTensor(ctx, [N, C], 'f32', 'dy', dy);
-      const dx = createTensor(ctx, [N, C], 'f32', 'dx', dx0); // overwritten
-      const dw = createTensor(ctx, [C], 'f32', 'dw', dw0);
-      const dxAcc = createTensor(ctx, [N, C], 'f32', 'dx acc', dx0);
-      const dwAcc = createTensor(ctx, [C], 'f32', 'dw acc', dw0);
-      const scratch = createTensor(ctx, [rmsnormScratchLength(N, C)], 'f32', 'scratch');
-      const shape = { N, C };
-      await runBatch(ctx, 'rmsnorm', (batch) => {
-        rmsnormForward(batch, tx, tw, ty, rstd, shape, eps);
-        rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, shape);
-        rmsnormBackward(batch, tx, tw, rstd, tdy, { dx: dxAcc, dw: dwAcc, scratch }, shape, {
-          accumulateDx: true,
-          accumulateDw: true,
+  for (const [N, C] of CASES)
+    for (const rows of ['workgroup', 'invocation'] as const) {
+      it(`forward and backward N=${N} C=${C}, a ${rows} per row`, async () => {
+        const ctx = await testGpu();
+        const eps = 1e-6;
+        const x = randomArray(N * C, N + C, 3);
+        const w = randomArray(C, N + C + 1, 2);
+        const dy = randomArray(N * C, N + C + 2);
+        const dx0 = randomArray(N * C, N + C + 3);
+        const dw0 = randomArray(C, N + C + 4);
+        const tx = createTensor(ctx, [N, C], 'f32', 'x', x);
+        const tw = createTensor(ctx, [C], 'f32', 'w', w);
+        const ty = createTensor(ctx, [N, C], 'f32', 'y');
+        const rstd = createTensor(ctx, [N], 'f32', 'rstd');
+        const tdy = createTensor(ctx, [N, C], 'f32', 'dy', dy);
+        const dx = createTensor(ctx, [N, C], 'f32', 'dx', dx0); // overwritten
+        const dw = createTensor(ctx, [C], 'f32', 'dw', dw0);
+        const dxAcc = createTensor(ctx, [N, C], 'f32', 'dx acc', dx0);
+        const dwAcc = createTensor(ctx, [C], 'f32', 'dw acc', dw0);
+        const scratch = createTensor(ctx, [rmsnormScratchLength(N, C)], 'f32', 'scratch');
+        const shape = { N, C };
+        await runBatch(ctx, 'rmsnorm', (batch) => {
+          rmsnormForward(batch, tx, tw, ty, rstd, shape, { eps, rows });
+          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, shape, { rows });
+          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx: dxAcc, dw: dwAcc, scratch }, shape, {
+            accumulateDx: true,
+            accumulateDw: true,
+            rows,
+          });
         });
+        const want = rmsnormForwardRef(x, w, N, C, eps);
+        expectClose(await readTensor(ctx, ty), want.y, Y_TOL, 'y');
+        const gotRstd = await readTensor(ctx, rstd);
+        expectClose(gotRstd, want.rstd, Y_TOL, 'rstd');
+        const grads = rmsnormBackwardRef(x, w, want.rstd, dy, N, C);
+        expectClose(await readTensor(ctx, dx), grads.dx, DX_TOL, 'dx');
+        expectClose(await readTensor(ctx, dw), grads.dw, DW_TOL, 'dw');
+        const acc = rmsnormBackwardRef(x, w, want.rstd, dy, N, C, { dx: dx0.slice(), dw: dw0.slice() });
+        expectClose(await readTensor(ctx, dxAcc), acc.dx, DX_TOL, 'dx accumulated');
+        expectClose(await readTensor(ctx, dwAcc), acc.dw, DW_TOL, 'dw accumulated');
+        destroyTensors(tx, tw, ty, rstd, tdy, dx, dw, dxAcc, dwAcc, scratch);
       });
-      const want = rmsnormForwardRef(x, w, N, C, eps);
-      expectClose(await readTensor(ctx, ty), want.y, Y_TOL, 'y');
-      const gotRstd = await readTensor(ctx, rstd);
-      expectClose(gotRstd, want.rstd, Y_TOL, 'rstd');
-      const grads = rmsnormBackwardRef(x, w, want.rstd, dy, N, C);
-      expectClose(await readTensor(ctx, dx), grads.dx, DX_TOL, 'dx');
-      expectClose(await readTensor(ctx, dw), grads.dw, DW_TOL, 'dw');
-      const acc = rmsnormBackwardRef(x, w, want.rstd, dy, N, C, { dx: dx0.slice(), dw: dw0.slice() });
-      expectClose(await readTensor(ctx, dxAcc), acc.dx, DX_TOL, 'dx accumulated');
-      expectClose(await readTensor(ctx, dwAcc), acc.dw, DW_TOL, 'dw accumulated');
-      destroyTensors(tx, tw, ty, rstd, tdy, dx, dw, dxAcc, dwAcc, scratch);
-    });
-  }
+    }
 
   // SwiftShader runs workgroups with barriers slowly (~0.2 ms each), so the big shapes run
   // only what they are for.
@@ -89,7 +91,7 @@ describe('rmsnorm kernels vs CPU twin', () => {
     destroyTensors(tx, tw, ty, rstd);
   });
 
-  it('dw over more rows than 1024 blocks of 32 (larger blocks), N=33000 C=3', async () => {
+  it('dw over more rows than 1024 blocks of 32 (larger blocks), N=33000 C=3, serial dx', async () => {
     const ctx = await testGpu();
     const N = 33_000;
     const C = 3;
@@ -107,7 +109,7 @@ describe('rmsnorm kernels vs CPU twin', () => {
     const scratch = createTensor(ctx, [rmsnormScratchLength(N, C)], 'f32', 'scratch');
     expect(rmsnormScratchLength(N, C)).toBeLessThanOrEqual(1024 * C);
     await runBatch(ctx, 'rmsnorm big dw', (batch) =>
-      rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, { N, C }),
+      rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, { N, C }, { rows: 'invocation' }),
     );
     expectClose(await readTensor(ctx, dx), grads.dx, DX_TOL, 'dx');
     expectClose(await readTensor(ctx, dw), grads.dw, DW_TOL, 'dw');

@@ -8,7 +8,7 @@ import type { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { createTensor, readTensor, type Tensor } from '../tensor.ts';
-import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
+import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
 
 export { checkLabels } from '../reference/cross-entropy.ts';
 
@@ -24,9 +24,9 @@ export const CE_STATS = {
 } as const;
 export const CE_STATS_LENGTH = 8;
 
-/** Invocations per row workgroup: small vocabularies leave big workgroups idle. */
-export function crossEntropyWorkgroupSize(V: number): number {
-  return V <= 1024 ? 64 : 256;
+/** Invocations per workgroup: with a workgroup per row, small vocabularies leave big ones idle. */
+export function crossEntropyWorkgroupSize(V: number, rows: RowStrategy = 'workgroup'): number {
+  return rows === 'invocation' || V <= 1024 ? 64 : 256;
 }
 
 const REDUCE_WG = 256;
@@ -75,6 +75,7 @@ export function createCrossEntropyOutputs(
 /**
  * Records the loss (and gradient when outputs.dlogits is given). `scale` multiplies the
  * gradient (e.g. 1 / micro-batches for gradient accumulation); the reported loss is not scaled.
+ * `rows` picks the kernel layout (preferredRowStrategy(ctx.adapter, V) is a good default).
  */
 export function crossEntropy(
   batch: CommandBatch,
@@ -82,7 +83,7 @@ export function crossEntropy(
   labels: Tensor,
   outputs: CrossEntropyOutputs,
   shape: CrossEntropyShape,
-  { scale = 1 }: { scale?: number } = {},
+  { scale = 1, rows = 'workgroup' }: { scale?: number; rows?: RowStrategy } = {},
 ): void {
   const op = 'crossEntropy';
   const { N, V } = shape;
@@ -111,16 +112,17 @@ export function crossEntropy(
   });
   if (N > 0) {
     const grad = outputs.dlogits !== undefined;
+    const wg = crossEntropyWorkgroupSize(V, rows);
     batch.dispatch({
       shader: 'cross-entropy',
-      entryPoint: grad ? 'rows_grad' : 'rows_loss',
+      entryPoint: (grad ? 'rows_grad' : 'rows_loss') + (rows === 'workgroup' ? '' : '_serial'),
       label: `cross-entropy rows N=${N} V=${V}`,
-      constants: { WG: crossEntropyWorkgroupSize(V) },
+      constants: { WG: wg },
       uniforms,
       buffers: grad
         ? [logits, labels, outputs.losses, outputs.correct, outputs.stats, outputs.dlogits!]
         : [logits, labels, outputs.losses, outputs.correct],
-      workgroups: spreadWorkgroups(N),
+      workgroups: rowWorkgroups(N, rows, wg),
     });
   }
   batch.dispatch({

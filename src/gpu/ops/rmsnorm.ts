@@ -4,7 +4,7 @@
 import type { CommandBatch } from '../batch.ts';
 import { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 import type { Tensor } from '../tensor.ts';
-import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
+import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
 
 export { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 
@@ -33,7 +33,10 @@ function checkShape(op: string, { N, C }: RmsnormShape): void {
   needCount(op, 'C', C, 1);
 }
 
-/** y = rmsnorm(x) ⊙ w, and rstd [N] for the backward. */
+/**
+ * y = rmsnorm(x) ⊙ w, and rstd [N] for the backward. `rows` picks the kernel layout
+ * (preferredRowStrategy(ctx.adapter, C) is a good default); results agree to rounding.
+ */
 export function rmsnormForward(
   batch: CommandBatch,
   x: Tensor,
@@ -41,7 +44,7 @@ export function rmsnormForward(
   y: Tensor,
   rstd: Tensor,
   shape: RmsnormShape,
-  eps = RMSNORM_EPS,
+  { eps = RMSNORM_EPS, rows = 'workgroup' }: { eps?: number; rows?: RowStrategy } = {},
 ): void {
   const op = 'rmsnormForward';
   checkShape(op, shape);
@@ -55,11 +58,11 @@ export function rmsnormForward(
   if (N === 0) return;
   batch.dispatch({
     shader: 'rmsnorm',
-    entryPoint: 'forward',
+    entryPoint: rows === 'workgroup' ? 'forward' : 'forward_serial',
     label: `rmsnorm forward N=${N} C=${C}`,
     uniforms: [N, C, { f32: eps }, 0],
     buffers: [x, w, y, rstd],
-    workgroups: spreadWorkgroups(N),
+    workgroups: rowWorkgroups(N, rows, WG),
   });
 }
 
@@ -81,7 +84,11 @@ export function rmsnormBackward(
   dy: Tensor,
   grads: RmsnormGradients,
   shape: RmsnormShape,
-  { accumulateDx = false, accumulateDw = false }: { accumulateDx?: boolean; accumulateDw?: boolean } = {},
+  {
+    accumulateDx = false,
+    accumulateDw = false,
+    rows = 'workgroup',
+  }: { accumulateDx?: boolean; accumulateDw?: boolean; rows?: RowStrategy } = {},
 ): void {
   const op = 'rmsnormBackward';
   checkShape(op, shape);
@@ -110,12 +117,12 @@ export function rmsnormBackward(
   if (N > 0) {
     batch.dispatch({
       shader: 'rmsnorm',
-      entryPoint: 'backward_dx',
+      entryPoint: rows === 'workgroup' ? 'backward_dx' : 'backward_dx_serial',
       label: `rmsnorm backward dx N=${N} C=${C}`,
       constants: { ACCUMULATE: accumulateDx },
       uniforms,
       buffers: [x, w, rstd, dy, dx],
-      workgroups: spreadWorkgroups(N),
+      workgroups: rowWorkgroups(N, rows, WG),
     });
     batch.dispatch({
       shader: 'rmsnorm',
