@@ -298,12 +298,17 @@ describe('ROSA kernels vs CPU twins', () => {
     ).rejects.toThrow(/x "x" has 10 elements, needs 12/);
     await expect(
       runBatch(ctx, 'bad', (b) => rosaSignPack(b, x, y, { B: 1, T: 2, C: 4, bits: 2 })),
-    ).rejects.toThrow(/symbols "y" is f32, must be u32/);
+    ).rejects.toThrow(/symbols "y" has dtype f32, needs u32/);
     await expect(
       runBatch(ctx, 'bad', (b) =>
         rosaInjectionForward(b, { v: x, e0: x, e1: x, dest, y }, { B: 1, T: 5, C: 2, bits: 1 }),
       ),
     ).rejects.toThrow(/dest "dest" has 5 elements, needs 10/);
+    await expect(
+      runBatch(ctx, 'bad', (b) =>
+        rosaInjectionForward(b, { v: y, e0: x, e1: x, dest, y }, { B: 1, T: 5, C: 1, bits: 1 }),
+      ),
+    ).rejects.toThrow(/v "y" is the same buffer as the output/);
     destroyTensors(x, sym, y, dest);
   });
 });

@@ -9,22 +9,16 @@ import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { checkRosaDims, type RosaDims, type RosaGradOptions } from '../reference/rosa.ts';
 import { createTensor, type DType, destroyTensors, type Tensor } from '../tensor.ts';
+import { MAX_WORKGROUPS_PER_DIM, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
 const WORKGROUP = 256;
-/** Every device allows this many workgroups per dimension (the WebGPU minimum limit). */
-const MAX_GROUPS = 65535;
 /** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction. */
 const E_ROWS_PER_GROUP = 256;
 const E_CHANNELS_PER_GROUP = 64;
 
-/** Workgroups for `n` invocations of 256, folded into (x, y) when x alone would exceed the limit. */
-export function grid1d(n: number): [number, number] {
-  const groups = Math.ceil(n / WORKGROUP);
-  if (groups <= MAX_GROUPS) return [groups, 1];
-  const y = Math.ceil(groups / MAX_GROUPS);
-  if (y > MAX_GROUPS)
-    throw new GpuError('buffer-too-large', `rosa: ${n} invocations exceed a 2-D dispatch grid`);
-  return [Math.ceil(groups / y), y];
+/** Workgroups for `n` invocations of 256, spread over (x, y) past the per-dimension limit. */
+function grid1d(n: number): [number, number] {
+  return spreadWorkgroups(Math.ceil(n / WORKGROUP));
 }
 
 function check(dims: RosaDims, where: string): number {
@@ -37,14 +31,15 @@ function check(dims: RosaDims, where: string): number {
 }
 
 function need(t: Tensor, elements: number, dtype: DType, what: string, where: string): void {
-  if (t.dtype !== dtype) {
-    throw new GpuError('invalid-shape', `${where}: ${what} "${t.label}" is ${t.dtype}, must be ${dtype}`);
-  }
-  if (t.length < elements) {
-    throw new GpuError(
-      'invalid-shape',
-      `${where}: ${what} "${t.label}" has ${t.length} elements, needs ${elements}`,
-    );
+  needTensor(where, t, elements, what, dtype);
+}
+
+/** Outputs must not share a buffer with anything else the same dispatches bind. */
+function distinct(where: string, outputs: Record<string, Tensor>, inputs: Record<string, Tensor>): void {
+  for (const [name, out] of Object.entries(outputs)) {
+    for (const [other, t] of Object.entries({ ...inputs, ...outputs })) {
+      if (other !== name) needDistinct(where, out, t, other);
+    }
   }
 }
 
@@ -62,6 +57,7 @@ export function rosaSignPack(batch: CommandBatch, x: Tensor, symbols: Tensor, di
   const words = paddedLength(T) / 4;
   const total = B * words * R;
   need(symbols, total, 'u32', 'symbols', where);
+  distinct(where, { symbols }, { x });
   batch.dispatch({
     shader: 'rosa-pack',
     label: `rosa sign-pack B${B} T${T} C${C} bits${bits}`,
@@ -96,6 +92,7 @@ export function rosaInjectionForward(
   need(e1, C, 'f32', 'e1', where);
   need(dest, B * R * T, 'i32', 'dest', where);
   need(y, total, 'f32', 'y', where);
+  distinct(where, { y }, { v, e0, e1, dest });
   batch.dispatch({
     shader: 'rosa-inject',
     label: `rosa injection B${B} T${T} C${C} bits${bits}`,
@@ -141,7 +138,7 @@ export interface RosaBackwardScratch {
 
 function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number } {
   const rows = B * T;
-  const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_GROUPS));
+  const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_WORKGROUPS_PER_DIM));
   return { rowsPerGroup, groups: Math.ceil(rows / rowsPerGroup) };
 }
 
@@ -214,6 +211,12 @@ export function rosaInjectionBackwardStages(
   need(t.scratch.theta, total, 'f32', 'scratch.theta', where);
   need(t.scratch.fieldQ, total, 'f32', 'scratch.fieldQ', where);
   need(t.scratch.partials, groups * 2 * C, 'f32', 'scratch.partials', where);
+  const { gradQ, gradK, gradV, gradE0, gradE1 } = t;
+  distinct(
+    where,
+    { gradQ, gradK, gradV, gradE0, gradE1, ...t.scratch },
+    { q: t.q, k: t.k, v: t.v, e0: t.e0, e1: t.e1, gradY: t.gradY, ...t.scan },
+  );
   const temps = [options.tempQ ?? 1, options.tempK ?? 1, options.tempV ?? 1];
   for (const [i, name] of ['tempQ', 'tempK', 'tempV'].entries()) {
     if (!Number.isFinite(temps[i])) throw new GpuError('validation', `${where}: ${name} must be finite`);
