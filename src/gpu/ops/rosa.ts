@@ -12,8 +12,9 @@ import { createTensor, type DType, destroyTensors, type Tensor } from '../tensor
 import { MAX_WORKGROUPS_PER_DIM, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
 const WORKGROUP = 256;
-/** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction. */
+/** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction, and row lanes in it. */
 const E_ROWS_PER_GROUP = 256;
+const E_ROW_LANES = 4;
 const E_CHANNELS_PER_GROUP = 64;
 
 /** Workgroups for `n` invocations of 256, spread over (x, y) past the per-dimension limit. */
@@ -129,26 +130,28 @@ export function destroyScanTensors(scan: RosaScanTensors): void {
   destroyTensors(...SCAN_FIELDS.map((f) => scan[f]));
 }
 
-/** Scratch of the backward: θ and the Q-contrast V field [B, T, C], e0/e1 partial sums [groups][2][C]. */
+/** Scratch of the backward: θ and the Q-contrast V field [B, T, C], e0/e1 partial sums [partials][2][C]. */
 export interface RosaBackwardScratch {
   theta: Tensor<'f32'>;
   fieldQ: Tensor<'f32'>;
   partials: Tensor<'f32'>;
 }
 
-function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number } {
+/** Row groups (workgroups along y) of the e0/e1 reduction and the partial sums per channel. */
+function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number; partials: number } {
   const rows = B * T;
   const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_WORKGROUPS_PER_DIM));
-  return { rowsPerGroup, groups: Math.ceil(rows / rowsPerGroup) };
+  const groups = Math.ceil(rows / rowsPerGroup);
+  return { rowsPerGroup, groups, partials: groups * E_ROW_LANES };
 }
 
 export function createRosaBackwardScratch(ctx: GpuContext, dims: RosaDims): RosaBackwardScratch {
   check(dims, 'createRosaBackwardScratch');
-  const { groups } = eReduction(dims);
+  const { partials } = eReduction(dims);
   return {
     theta: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa theta'),
     fieldQ: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa V field'),
-    partials: createTensor(ctx, [groups * 2 * dims.C], 'f32', 'rosa e partials'),
+    partials: createTensor(ctx, [partials * 2 * dims.C], 'f32', 'rosa e partials'),
   };
 }
 
@@ -207,10 +210,10 @@ export function rosaInjectionBackwardStages(
   for (const name of ['e0', 'e1', 'gradE0', 'gradE1'] as const) need(t[name], C, 'f32', name, where);
   const sizes = scanSizes({ lanes: B * R, T, bits });
   for (const f of SCAN_FIELDS) need(t.scan[f], sizes[f], 'i32', `scan.${f}`, where);
-  const { rowsPerGroup, groups } = eReduction(dims);
+  const reduction = eReduction(dims);
   need(t.scratch.theta, total, 'f32', 'scratch.theta', where);
   need(t.scratch.fieldQ, total, 'f32', 'scratch.fieldQ', where);
-  need(t.scratch.partials, groups * 2 * C, 'f32', 'scratch.partials', where);
+  need(t.scratch.partials, reduction.partials * 2 * C, 'f32', 'scratch.partials', where);
   const { gradQ, gradK, gradV, gradE0, gradE1 } = t;
   distinct(
     where,
@@ -232,8 +235,8 @@ export function rosaInjectionBackwardStages(
     { f32: temps[0] },
     { f32: temps[1] },
     { f32: temps[2] },
-    rowsPerGroup,
-    groups,
+    reduction.rowsPerGroup,
+    reduction.partials,
   ];
   const constants = { HARD_V_Q: options.hardVForQ ?? false, HARD_V_K: options.hardVForK ?? false };
   const shape = `B${B} T${T} C${C} bits${bits}`;
@@ -266,7 +269,7 @@ export function rosaInjectionBackwardStages(
     step(
       'grad_e_partial',
       [t.gradY, t.v, scan.dest, partials],
-      [Math.ceil(C / E_CHANNELS_PER_GROUP), groups],
+      [Math.ceil(C / E_CHANNELS_PER_GROUP), reduction.groups],
     ),
     step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]),
   ];
