@@ -86,8 +86,10 @@ export function sigmoidSlope(x: number, temp: number): number {
 }
 
 /**
- * Sign-pack: symbol of (b, r, t) = Σ_j 1[x[b, t, r·bits + j] > 0] · 2^j (exactly 0 → bit 0).
+ * Sign-pack: symbol of (b, r, t) = Σ_j 1[x[b, t, r·bits + j] > 0] · 2^j (exactly 0, -0 and NaN → 0).
  * Returns Uint8 [lane][Tpad], Tpad = ceil(T/4)·4, padding bytes 0: the bytes of the GPU's u32 words.
+ * No backward of its own: the counterfactual surrogate (rosaInjectionBackwardReference) is what
+ * gives q, k and v their gradients through the discretisation.
  */
 export function rosaSignPackReference(x: Float32Array, dims: RosaDims): Uint8Array {
   checkRosaDims(dims, 'rosaSignPackReference');
