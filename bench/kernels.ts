@@ -5,6 +5,7 @@
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import type { BenchRow } from './kernels/common.ts';
 import { benchMatmul } from './kernels/matmul.ts';
+import { benchOps } from './kernels/ops.ts';
 
 type Family = (
   ctx: Awaited<ReturnType<typeof createNodeGpuContext>>,
@@ -13,6 +14,7 @@ type Family = (
 
 const FAMILIES: Record<string, Family> = {
   matmul: benchMatmul,
+  ops: benchOps,
 };
 
 function arg(name: string): string | undefined {

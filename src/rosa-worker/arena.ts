@@ -30,6 +30,10 @@ export class ScanArena {
   /** Longest-common-suffix cache per diagonal u − L ('exact'), see scan-kernels.ts. */
   readonly diagAt: Int32Array;
   readonly diagLength: Int32Array;
+  /** Symbols matched together from one state (q_t and its bit flips), their fallback states. */
+  readonly syms = new Int32Array(9);
+  readonly found = new Int32Array(9);
+  readonly scratch = new Int32Array(32);
   /** Lanes that went through the index since the arena was made (for benchmarks and tests). */
   indexedLanes = 0;
   private indexStore: AncestryIndex | null = null;

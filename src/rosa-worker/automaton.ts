@@ -8,6 +8,9 @@
 //   lastSym[v]             the symbol every string of v ends with (-1 for the root)
 //   latest[v]              e(v): latest end position of v's strings in the indexed text, -1 if none
 //                          (maintained by `commitEnd`, the reference chain walk of spec §1.1)
+//   masks[v]               bit a set iff trans[v][a] exists (alphabets ≤ 32 only, else null):
+//                          fallback walks test 4 dense bytes per state instead of a table row,
+//                          and one walk serves several symbols
 // prefixState[p] is the state created for the whole prefix text[0..p].
 
 export class SuffixAutomaton {
@@ -22,6 +25,7 @@ export class SuffixAutomaton {
   readonly lastSym: Int32Array;
   readonly latest: Int32Array;
   readonly prefixState: Int32Array;
+  readonly masks: Int32Array | null;
   /** Number of states in use (the root included). */
   size = 1;
   /** State of the whole text indexed so far. */
@@ -56,6 +60,7 @@ export class SuffixAutomaton {
     this.lastSym = new Int32Array(states);
     this.latest = new Int32Array(states);
     this.prefixState = new Int32Array(Math.max(1, maxSymbols));
+    this.masks = alphabet <= 32 ? new Int32Array(states) : null;
     this.reset();
   }
 
@@ -70,6 +75,7 @@ export class SuffixAutomaton {
     this.link[0] = -1;
     this.lastSym[0] = -1;
     this.latest[0] = -1;
+    if (this.masks) this.masks[0] = 0;
   }
 
   /** Appends symbol c; returns the new prefix state. Does not touch e (see `commitEnd`). */
@@ -77,15 +83,26 @@ export class SuffixAutomaton {
     const trans = this.trans;
     const len = this.len;
     const link = this.link;
+    const masks = this.masks;
     const sh = this.shift;
     const cur = this.size++;
     len[cur] = len[this.last] + 1;
     this.lastSym[cur] = c;
     this.latest[cur] = -1;
     let p = this.last;
-    while (p !== -1 && trans[(p << sh) | c] === -1) {
-      trans[(p << sh) | c] = cur;
-      p = link[p];
+    if (masks !== null) {
+      masks[cur] = 0;
+      const bit = 1 << c;
+      while (p !== -1 && (masks[p] & bit) === 0) {
+        trans[(p << sh) | c] = cur;
+        masks[p] |= bit;
+        p = link[p];
+      }
+    } else {
+      while (p !== -1 && trans[(p << sh) | c] === -1) {
+        trans[(p << sh) | c] = cur;
+        p = link[p];
+      }
     }
     if (p === -1) {
       link[cur] = 0;
@@ -96,7 +113,10 @@ export class SuffixAutomaton {
       } else {
         const clone = this.size++;
         len[clone] = len[p] + 1;
-        trans.copyWithin(clone << sh, q << sh, (q + 1) << sh);
+        const from = q << sh;
+        const to = clone << sh;
+        for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
+        if (masks !== null) masks[clone] = masks[q];
         link[clone] = link[q];
         this.lastSym[clone] = c;
         // The clone's strings end wherever q's did; the new end is committed by commitEnd.
@@ -138,13 +158,14 @@ export class SuffixAutomaton {
       this.link.byteLength +
       this.lastSym.byteLength +
       this.latest.byteLength +
-      this.prefixState.byteLength
+      this.prefixState.byteLength +
+      (this.masks ? this.masks.byteLength : 0)
     );
   }
 
   /** Bytes of the part of the arena the current text uses (transition rows + per-state fields). */
   get usedBytes(): number {
-    return this.size * (4 << this.shift) + this.size * 4 * 4 + this.count * 4;
+    return this.size * (4 << this.shift) + this.size * 4 * (this.masks ? 5 : 4) + this.count * 4;
   }
 }
 

@@ -7,6 +7,7 @@
 import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
 import type { SuffixAutomaton } from './automaton.ts';
+import { fallbackAncestor, indexSymbol, latestEnd, resolveFallbacks } from './matching.ts';
 
 export type SymbolArray = Uint8Array | Int32Array;
 
@@ -38,45 +39,6 @@ export interface LaneResult {
   numKRuns: number;
 }
 
-/**
- * Deepest suffix-link ancestor of s (s included) with an a-transition, or -1 if none.
- * `runs`: the text is a run sequence (never "aa"), so a state ending in a can only fall back to
- * the root.
- */
-function fallbackAncestor(
-  sam: SuffixAutomaton,
-  index: AncestryIndex | null,
-  s: number,
-  a: number,
-  runs: boolean,
-): number {
-  const trans = sam.trans;
-  // "Has an a-transition" is closed under taking suffix-link parents, so the root decides.
-  if (trans[a] === -1) return -1;
-  if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
-  const sh = sam.shift;
-  const link = sam.link;
-  let v = s;
-  let steps = 0;
-  while (trans[(v << sh) | a] === -1) {
-    if (index !== null && steps === index.walkFirst) return index.ancestorWithTransition(v, a);
-    v = link[v];
-    steps++;
-  }
-  sam.work += steps;
-  return v;
-}
-
-function latestEnd(sam: SuffixAutomaton, index: AncestryIndex | null, v: number): number {
-  return index === null ? sam.latest[v] : index.latestEnd(v);
-}
-
-function indexSymbol(sam: SuffixAutomaton, index: AncestryIndex | null, c: number, pos: number): void {
-  sam.extend(c);
-  if (index === null) sam.commitEnd(pos);
-  else index.insert(pos, c);
-}
-
 function overBudget(sam: SuffixAutomaton, t: number): boolean {
   return sam.work > WALK_BUDGET.base + WALK_BUDGET.perSymbol * t;
 }
@@ -85,20 +47,6 @@ function overBudget(sam: SuffixAutomaton, t: number): boolean {
 function clearTail(out: LaneOutputs, T: number, bits: number, numQRuns: number, numKRuns: number): void {
   out.rcf.fill(-1, out.rcfOffset + numQRuns * bits * 2, out.rcfOffset + T * bits * 2);
   out.kRunStart.fill(-1, out.rowOffset + numKRuns, out.rowOffset + T);
-}
-
-/** K-run index reached from matcher state s with symbol a ('rosa-tuning' match_next), or -1. */
-function tuningTarget(
-  sam: SuffixAutomaton,
-  index: AncestryIndex | null,
-  s: number,
-  a: number,
-  lastRun: number,
-): number {
-  const w = fallbackAncestor(sam, index, s, a, true);
-  if (w === -1) return -1;
-  const next = latestEnd(sam, index, sam.trans[(w << sam.shift) | a]) + 1;
-  return next <= lastRun ? next : -1;
 }
 
 /**
@@ -111,13 +59,16 @@ function tuningTarget(
 function tuningLane(
   input: LaneInput,
   out: LaneOutputs,
-  sam: SuffixAutomaton,
+  arena: ScanArena,
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
+  const { sam, syms, found, scratch } = arena;
   sam.reset();
+  const trans = sam.trans;
+  const sh = sam.shift;
   let lastRun = -1;
   let u = -1;
   let s = 0;
@@ -133,27 +84,39 @@ function tuningLane(
       indexSymbol(sam, index, c, lastRun);
     }
     const a = q[qOffset + t];
-    const w = fallbackAncestor(sam, index, s, a, true);
-    const ns = w === -1 ? -1 : sam.trans[(w << sam.shift) | a];
+    let ns: number;
     let run = -1;
-    if (ns !== -1) {
-      const next = latestEnd(sam, index, ns) + 1;
-      if (next <= lastRun) run = next;
-    }
     if (a !== prevQ) {
+      // Q-run start: match a and, for the counterfactuals, a with each bit flipped, all from s.
       prevQ = a;
       u++;
       advanced = false;
+      syms[0] = a;
+      for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
+      resolveFallbacks(sam, index, s, syms, bits + 1, true, found, scratch);
+      ns = found[0] === -1 ? -1 : trans[(found[0] << sh) | a];
+      if (ns !== -1) {
+        const next = latestEnd(sam, index, ns) + 1;
+        if (next <= lastRun) run = next;
+      }
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const bit = 1 << j;
-        if (a & bit) {
-          rcf[row + 2 * j] = tuningTarget(sam, index, s, a & ~bit, lastRun);
-          rcf[row + 2 * j + 1] = run;
-        } else {
-          rcf[row + 2 * j] = run;
-          rcf[row + 2 * j + 1] = tuningTarget(sam, index, s, a | bit, lastRun);
+        const w = found[j + 1];
+        let flipped = -1;
+        if (w !== -1) {
+          const next = latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
+          if (next <= lastRun) flipped = next;
         }
+        const actualBit = (a >> j) & 1;
+        rcf[row + 2 * j + actualBit] = run;
+        rcf[row + 2 * j + 1 - actualBit] = flipped;
+      }
+    } else {
+      const w = fallbackAncestor(sam, index, s, a, true);
+      ns = w === -1 ? -1 : trans[(w << sh) | a];
+      if (ns !== -1) {
+        const next = latestEnd(sam, index, ns) + 1;
+        if (next <= lastRun) run = next;
       }
     }
     qRunId[rowOffset + t] = u;
@@ -224,7 +187,7 @@ function exactLane(
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
-  const sam = arena.sam;
+  const { sam, syms, found, scratch } = arena;
   sam.reset();
   arena.diagAt.fill(-1, 0, 2 * T + 1);
   const len = sam.len;
@@ -265,18 +228,20 @@ function exactLane(
       prevQ = a;
       u++;
       arena.qRunSym[u] = a;
+      syms[0] = a;
+      for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
+      resolveFallbacks(sam, index, v, syms, bits + 1, true, found, scratch);
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const forced = a ^ (1 << j);
-        const w = fallbackAncestor(sam, index, v, forced, true);
+        const w = found[j + 1];
         let run = -1;
         if (w !== -1) {
-          const next = latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+          const next = latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
           if (next <= lastRun) run = next;
         }
-        rcf[row + 2 * j + ((forced >> j) & 1)] = run;
+        rcf[row + 2 * j + 1 - ((a >> j) & 1)] = run;
       }
-      const w = fallbackAncestor(sam, index, v, a, true);
+      const w = found[0];
       if (w === -1) {
         v = 0;
         h = 0;
@@ -312,12 +277,13 @@ function exactLane(
 function rwkv8Lane(
   input: LaneInput,
   out: LaneOutputs,
-  sam: SuffixAutomaton,
+  arena: ScanArena,
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset, matchLen } = out;
+  const { sam, syms, found, scratch } = arena;
   sam.reset();
   const len = sam.len;
   const link = sam.link;
@@ -328,13 +294,15 @@ function rwkv8Lane(
   for (let t = 0; t < T; t++) {
     const a = q[qOffset + t];
     const row = rcfOffset + t * bits * 2;
+    syms[0] = a;
+    for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
+    resolveFallbacks(sam, index, v, syms, bits + 1, false, found, scratch);
     for (let j = 0; j < bits; j++) {
-      const forced = a ^ (1 << j);
-      const w = fallbackAncestor(sam, index, v, forced, false);
-      rcf[row + 2 * j + ((forced >> j) & 1)] =
-        w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+      const w = found[j + 1];
+      rcf[row + 2 * j + 1 - ((a >> j) & 1)] =
+        w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
     }
-    const w = fallbackAncestor(sam, index, v, a, false);
+    const w = found[0];
     if (w === -1) {
       v = 0;
       h = 0;
@@ -377,9 +345,9 @@ function runKernel(
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
-  if (mode === 'rosa-tuning') return tuningLane(input, out, arena.sam, index, budgeted);
+  if (mode === 'rosa-tuning') return tuningLane(input, out, arena, index, budgeted);
   if (mode === 'exact') return exactLane(input, out, arena, index, budgeted);
-  return rwkv8Lane(input, out, arena.sam, index, budgeted);
+  return rwkv8Lane(input, out, arena, index, budgeted);
 }
 
 /** Scans one lane with the arena's strategy (see ScanStrategy). */

@@ -47,6 +47,8 @@ export interface ScanResult<I> {
 /** Runs ROSA scans on the CPU (a worker pool, or this thread). */
 export interface RosaScanner {
   scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs): Promise<void>;
+  /** Output arrays the scanner fills fastest (shared memory for a worker pool). */
+  allocateOutputs(shape: ScanShape): ScanOutputs;
   readonly workers: number;
   readonly sharedMemory: boolean;
 }
@@ -54,6 +56,8 @@ export interface RosaScanner {
 export interface AdamGroup<F> {
   lr: number;
   weightDecay: number;
+  /** Frozen groups (lr 0) stay out of the clipping norm, as if they had no gradient. */
+  excludeFromNorm: boolean;
   params: Array<{ param: F; grad: F; m: F; v: F }>;
 }
 
@@ -98,7 +102,8 @@ export interface Backend<F extends Sized, I extends Sized> {
   linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate?: boolean): void;
   rope(x: F, out: F, shape: AttentionShape, base: number): void;
   attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void;
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape): void;
+  /** LagKV top-k per chunk; score = s^K + scoreVRatio · s^V. */
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void;
   lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void;
   swiglu(a: F, b: F, out: F): void;
   add(a: F, b: F, out: F): void;
@@ -109,7 +114,6 @@ export interface Backend<F extends Sized, I extends Sized> {
   readLoss(): Promise<LossStats>;
 
   // ROSA
-  rosaSignPack(x: F, dims: RosaDims): Uint8Array | Promise<Uint8Array>;
   rosaScan(
     q: F,
     k: F,

@@ -1,7 +1,7 @@
 // The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
 // typed arrays, so "recording" an op runs it at once.
 
-import { allocateScanOutputs, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import {
   type AttentionShape,
@@ -106,8 +106,8 @@ export class CpuBackend implements Backend<F, I> {
     out.set(r.out);
     lse.set(r.lse);
   }
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape): void {
-    selected.set(lagkvSelectReference(k, v, shape).selected);
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
+    selected.set(lagkvSelectReference(k, v, shape, { scoreVRatio }).selected);
   }
   lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void {
     const r = lrsaAttentionForwardReference(q, k, v, selected, shape);
@@ -132,9 +132,6 @@ export class CpuBackend implements Backend<F, I> {
     return this.loss;
   }
 
-  rosaSignPack(x: F, dims: RosaDims): Uint8Array {
-    return rosaSignPackReference(x, dims);
-  }
   async rosaScan(
     q: F,
     k: F,
@@ -144,9 +141,9 @@ export class CpuBackend implements Backend<F, I> {
     reuse?: ScanResult<I>,
   ): Promise<ScanResult<I> & ScanTiming> {
     const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
-    const qSym = this.rosaSignPack(q, dims);
-    const kSym = this.rosaSignPack(k, dims);
-    const host = reuse?.host ?? allocateScanOutputs(shape);
+    const qSym = rosaSignPackReference(q, dims);
+    const kSym = rosaSignPackReference(k, dims);
+    const host = reuse?.host ?? scanner.allocateOutputs(shape);
     const scanStart = performance.now();
     await scanner.scan(mode, shape, qSym, kSym, host);
     const scanEnd = performance.now();

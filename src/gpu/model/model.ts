@@ -336,7 +336,7 @@ export class Model<F extends Sized, I extends Sized> {
       be.rope(acts.tmp2, L.k, ashape, cfg.ropeBase);
       if (kind === 'lrsa') {
         const lshape = this.lrsaShape(B, T);
-        be.lrsaSelect(L.k, L.v, L.selected!, lshape);
+        be.lrsaSelect(L.k, L.v, L.selected!, lshape, cfg.lrsa.scoreVRatio);
         be.lrsaAttention(L.q, L.k, L.v, L.selected!, L.o, L.lse, lshape);
       } else {
         be.attention(L.q, L.k, L.v, L.o, L.lse, ashape);
@@ -480,7 +480,12 @@ export class Model<F extends Sized, I extends Sized> {
           (s) => s.spec.group === group && s.spec.decay === decay,
         );
         if (params.length === 0) continue;
-        groups.push({ lr: rates[group], weightDecay: decay ? hyper.weightDecay : 0, params });
+        groups.push({
+          lr: rates[group],
+          weightDecay: decay ? hyper.weightDecay : 0,
+          excludeFromNorm: rates[group] === 0,
+          params,
+        });
       }
     }
     this.backend.adamw(groups, hyper, step);

@@ -57,13 +57,13 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.step = startStep;
   }
 
-  private setStatus(status: RunStatus, message?: string): void {
+  setStatus(status: RunStatus, message?: string): void {
     this.status = status;
     this.deps.emit({ type: 'status', runId: this.spec.id, status, step: this.step, message });
   }
 
   pause(): void {
-    if (this.status === 'running') this.pauseRequested = true;
+    if (this.status === 'running' || this.status === 'queued') this.pauseRequested = true;
   }
 
   resume(): void {
@@ -77,43 +77,79 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.resume();
   }
 
-  /** Trains from the current step to spec.train.steps (or until stopped). */
-  async run(): Promise<void> {
+  private announced = false;
+
+  /** True while there are steps left and no stop was asked for. */
+  get active(): boolean {
+    return (
+      this.status !== 'failed' &&
+      this.status !== 'finished' &&
+      this.status !== 'stopped' &&
+      this.step < this.spec.train.steps &&
+      !this.stopRequested
+    );
+  }
+
+  /**
+   * Does one unit of work: a training step (with the evaluation and checkpoint due after it),
+   * or the wrap-up when the run is over. Returns false once the run has ended. Pausing is the
+   * caller's business (see run()); the engine interleaves several runs by calling this in turn.
+   */
+  async advance(): Promise<boolean> {
     const { spec, model } = this;
     const train = spec.train;
-    this.deps.emit({
-      type: 'started',
-      runId: spec.id,
-      totalSteps: train.steps,
-      parameters: model.parameterCount,
-      gpuBytes: model.backend.allocatedBytes(),
-      backend: spec.backend,
-    });
-    this.setStatus('running');
+    if (!this.announced) {
+      this.announced = true;
+      this.deps.emit({
+        type: 'started',
+        runId: spec.id,
+        totalSteps: train.steps,
+        parameters: model.parameterCount,
+        gpuBytes: model.backend.allocatedBytes(),
+        backend: spec.backend,
+      });
+    }
+    if (this.status === 'failed' || this.status === 'finished' || this.status === 'stopped') return false;
     try {
-      while (this.step < train.steps && !this.stopRequested) {
-        if (this.pauseRequested) {
-          this.setStatus('paused');
-          await new Promise<void>((resolve) => {
-            this.resumeWaiter = resolve;
-          });
-          if (this.stopRequested) break;
-          this.setStatus('running');
-        }
+      if (this.active) {
+        if (this.status !== 'running') this.setStatus('running');
         const metrics = await this.trainStep();
-        if (!metrics) return; // failed: status and message already sent
+        if (!metrics) return false;
         const s = this.step;
         if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
-        if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store)
-          await this.saveCheckpoint();
-        // Let pause/stop messages and UI work through between steps.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store) await this.saveCheckpoint();
+        if (this.active) return true;
       }
-      if (this.deps.store && this.step > 0 && this.lastCheckpoint?.step !== this.step)
-        await this.saveCheckpoint();
+      if (this.deps.store && this.step > 0 && this.lastCheckpoint?.step !== this.step) await this.saveCheckpoint();
       this.setStatus(this.stopRequested ? 'stopped' : 'finished');
     } catch (err) {
       this.fail((err as Error).message);
+    }
+    return false;
+  }
+
+  /** Marks a run that waits for resume() (e.g. loaded from a checkpoint). */
+  markPaused(): void {
+    this.pauseRequested = true;
+    this.setStatus('paused');
+  }
+
+  get isPaused(): boolean {
+    return this.pauseRequested;
+  }
+
+  /** Trains from the current step to spec.train.steps (or until stopped), honouring pause(). */
+  async run(): Promise<void> {
+    while (true) {
+      if (this.pauseRequested && !this.stopRequested) {
+        this.setStatus('paused');
+        await new Promise<void>((resolve) => {
+          this.resumeWaiter = resolve;
+        });
+      }
+      if (!(await this.advance())) return;
+      // Let pause/stop messages and UI work through between steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
 
