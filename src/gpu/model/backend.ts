@@ -51,6 +51,8 @@ export interface RosaScanner {
   allocateOutputs(shape: ScanShape): ScanOutputs;
   readonly workers: number;
   readonly sharedMemory: boolean;
+  /** Stops the workers (a no-op for an inline scanner). */
+  terminate?(): Promise<void>;
 }
 
 export interface AdamGroup<F> {
