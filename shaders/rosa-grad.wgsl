@@ -12,8 +12,8 @@
 //   grad_k          per (lane, K-run l): gradK[s_l, j] = σ'_K(k) · (U¹ − U⁰),
 //                   Uᵝ = Σ_{t ∈ cfInv(l, j, β)} Σ_m θ_{t,m} W_K[s_l, m]; the wrapper clears gradK
 //                   first, since it is 0 off K-run starts
-//   grad_e_partial  per (row group, channel): Σ g · valid · (1 − bit), Σ g · valid · bit
-//   grad_e_final    gradE0, gradE1 [C] = sums of the row-group partials (two-stage reduction)
+//   grad_e_partial  per (row group, row lane, channel): Σ g · valid · (1 − bit), Σ g · valid · bit
+//   grad_e_final    gradE0, gradE1 [C] = sums of those partials (two-stage reduction)
 // W = pV = σ(T_V·v), or the hard bits 1[v > 0] (HARD_V_Q / HARD_V_K); σ'_X = p(1 − p), p = σ(T_X·x),
 // without the factor T_X, as in the reference code.
 //
@@ -32,13 +32,20 @@ struct Params {
   tempK: f32,
   tempV: f32,
   rowsPerGroup: u32, // grad_e_partial: rows (b, t) per workgroup along y
-  partials: u32, // number of row groups
+  partials: u32, // number of partial sums per channel: 4 per row group
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
 override HARD_V_Q: bool = false;
 override HARD_V_K: bool = false;
+
+// x > 0 decided on the bit pattern: WGSL lets implementations flush subnormals to zero in float
+// comparisons (SwiftShader does), which would make tiny positive values pack as 0 on some adapters.
+// Positive floats, +∞ included, are the patterns 1 ..= 0x7f800000 (NaN and -0 are not positive).
+fn isPositive(x: f32) -> bool {
+  return bitcast<u32>(x) - 1u < 0x7f800000u;
+}
 
 fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
@@ -51,7 +58,7 @@ fn slope(x: f32, temp: f32) -> f32 {
 
 fn vField(x: f32, hard: bool) -> f32 {
   if (hard) {
-    return select(0.0, 1.0, x > 0.0);
+    return select(0.0, 1.0, isPositive(x));
   }
   return sigmoid(p.tempV * x);
 }
@@ -240,52 +247,42 @@ fn grad_k(
 
 // ---- grad_e_partial -------------------------------------------------------------------------
 // Workgroup (64 channels) × (4 row lanes); workgroup (x, y) covers channels 64x.. and rows
-// y·rowsPerGroup .. of the B·T rows. Writes partials [group][e0 | e1][C].
+// y·rowsPerGroup .. of the B·T rows, row lane ry taking every 4th of them. Each invocation writes
+// its own partial, [y · 4 + ry][e0 | e1][C]: no shared memory and no barrier (SwiftShader runs
+// workgroups with barriers many times slower), at the price of 4× more partials to add up.
 @group(0) @binding(1) var<storage, read> ep_gradY: array<f32>;
 @group(0) @binding(2) var<storage, read> ep_v: array<f32>;
 @group(0) @binding(3) var<storage, read> ep_dest: array<i32>;
 @group(0) @binding(4) var<storage, read_write> ep_partials: array<f32>;
 
-var<workgroup> red0: array<f32, 256>;
-var<workgroup> red1: array<f32, 256>;
-
 @compute @workgroup_size(64, 4)
 fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wid.x * 64u + lid.x;
+  if (c >= p.C) {
+    return;
+  }
   let rows = p.B * p.T;
   let first = wid.y * p.rowsPerGroup;
   let last = min(first + p.rowsPerGroup, rows);
+  let r = c / p.bits;
   var s0 = 0.0;
   var s1 = 0.0;
-  if (c < p.C) {
-    let r = c / p.bits;
-    for (var row = first + lid.y; row < last; row += 4u) {
-      let b = row / p.T;
-      let t = row % p.T;
-      let d = ep_dest[(b * p.routes + r) * p.T + t];
-      if (d >= 0) {
-        let g = ep_gradY[row * p.C + c];
-        if (ep_v[(b * p.T + u32(d)) * p.C + c] > 0.0) {
-          s1 += g;
-        } else {
-          s0 += g;
-        }
+  for (var row = first + lid.y; row < last; row += 4u) {
+    let b = row / p.T;
+    let t = row % p.T;
+    let d = ep_dest[(b * p.routes + r) * p.T + t];
+    if (d >= 0) {
+      let g = ep_gradY[row * p.C + c];
+      if (isPositive(ep_v[(b * p.T + u32(d)) * p.C + c])) {
+        s1 += g;
+      } else {
+        s0 += g;
       }
     }
   }
-  red0[lid.y * 64u + lid.x] = s0;
-  red1[lid.y * 64u + lid.x] = s1;
-  workgroupBarrier();
-  if (lid.y == 0u && c < p.C) {
-    var a0 = 0.0;
-    var a1 = 0.0;
-    for (var k = 0u; k < 4u; k++) {
-      a0 += red0[k * 64u + lid.x];
-      a1 += red1[k * 64u + lid.x];
-    }
-    ep_partials[(wid.y * 2u) * p.C + c] = a0;
-    ep_partials[(wid.y * 2u + 1u) * p.C + c] = a1;
-  }
+  let slot = wid.y * 4u + lid.y;
+  ep_partials[(slot * 2u) * p.C + c] = s0;
+  ep_partials[(slot * 2u + 1u) * p.C + c] = s1;
 }
 
 // ---- grad_e_final ---------------------------------------------------------------------------

@@ -18,6 +18,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> dest: array<i32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
+// x > 0 decided on the bit pattern: WGSL lets implementations flush subnormals to zero in float
+// comparisons (SwiftShader does), which would make tiny positive values pack as 0 on some adapters.
+// Positive floats, +∞ included, are the patterns 1 ..= 0x7f800000 (NaN and -0 are not positive).
+fn isPositive(x: f32) -> bool {
+  return bitcast<u32>(x) - 1u < 0x7f800000u;
+}
+
 @compute @workgroup_size(256)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -37,7 +44,7 @@ fn main(
   var out = 0.0;
   if (d >= 0) {
     // select, not e0 + (e1 − e0)·bit: the same value without a rounding step.
-    out = select(e0[c], e1[c], v[(b * p.T + u32(d)) * p.C + c] > 0.0);
+    out = select(e0[c], e1[c], isPositive(v[(b * p.T + u32(d)) * p.C + c]));
   }
   y[i] = out;
 }

@@ -19,6 +19,13 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> symbols: array<u32>;
 
+// x > 0 decided on the bit pattern: WGSL lets implementations flush subnormals to zero in float
+// comparisons (SwiftShader does), which would make tiny positive values pack as 0 on some adapters.
+// Positive floats, +∞ included, are the patterns 1 ..= 0x7f800000 (NaN and -0 are not positive).
+fn isPositive(x: f32) -> bool {
+  return bitcast<u32>(x) - 1u < 0x7f800000u;
+}
+
 @compute @workgroup_size(256)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -42,7 +49,7 @@ fn main(
     let base = (b * p.T + t) * p.C + r * p.bits;
     var symbol = 0u;
     for (var j = 0u; j < p.bits; j++) {
-      if (x[base + j] > 0.0) {
+      if (isPositive(x[base + j])) {
         symbol |= 1u << j;
       }
     }

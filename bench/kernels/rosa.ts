@@ -1,7 +1,6 @@
-// ROSA kernels: sign-pack, injection forward, counterfactual backward (all six dispatches).
-// Scan outputs come from random-but-consistent index streams with the density of a real scan on
-// random signs (most positions matched, most counterfactuals landing); the kernels' cost depends
-// only on the index lists' lengths, not on how they were found.
+// ROSA kernels: sign-pack, injection forward, counterfactual backward (all six stages, and each
+// stage alone). Scan outputs come from the real CPU scan ('rosa-tuning') of random activations'
+// signs, so the inverse lists have the lengths training sees on unstructured input.
 // Bytes are the compulsory traffic: every tensor a kernel touches counted once (gathers that
 // re-read rows are not counted again), so GB/s is a lower bound on the achieved bandwidth.
 
@@ -12,42 +11,15 @@ import {
   destroyRosaBackwardScratch,
   destroyScanTensors,
   rosaInjectionBackward,
+  rosaInjectionBackwardStages,
   rosaInjectionForward,
   rosaSignPack,
   signPackWords,
 } from '../../src/gpu/ops/rosa.ts';
-import { randomArray, rng } from '../../src/gpu/random.ts';
-import type { RosaDims } from '../../src/gpu/reference/rosa.ts';
+import { randomArray } from '../../src/gpu/random.ts';
+import { type RosaDims, rosaScanFromActivations } from '../../src/gpu/reference/rosa.ts';
 import { createTensor, destroyTensors } from '../../src/gpu/tensor.ts';
-import { allocateScanOutputs, buildInverseIndices, type ScanOutputs } from '../../src/rosa-worker/layout.ts';
 import { type BenchRow, row, timeGpu } from './common.ts';
-
-/** Scan-shaped indices: runs of 1–3 steps, 85% of positions matched, 80% of counterfactuals land. */
-function syntheticScan({ B, T, C, bits }: RosaDims, seed: number): ScanOutputs {
-  const lanes = B * (C / bits);
-  const shape = { lanes, T, bits };
-  const out = allocateScanOutputs(shape);
-  const r = rng(seed);
-  out.kRunStart.fill(-1);
-  out.rcf.fill(-1);
-  for (let lane = 0; lane < lanes; lane++) {
-    const base = lane * T;
-    let nK = 0;
-    let nQ = 0;
-    for (let t = 0; t < T; t++) {
-      if (t === 0 || r() < 0.6) out.kRunStart[base + nK++] = t;
-      if (t > 0 && r() < 0.6) nQ++;
-      out.qRunId[base + t] = nQ;
-      out.dest[base + t] = r() < 0.15 ? -1 : out.kRunStart[base + Math.floor(r() * nK)];
-    }
-    for (let u = 0; u <= nQ; u++) {
-      for (let jb = 0; jb < bits * 2; jb++)
-        out.rcf[(base + u) * bits * 2 + jb] = r() < 0.2 ? -1 : Math.floor(r() * nK);
-    }
-  }
-  buildInverseIndices(out, shape);
-  return out;
-}
 
 function describe({ B, T, C, bits }: RosaDims): string {
   return `B=${B} T=${T} C=${C} bits=${bits}`;
@@ -66,9 +38,11 @@ export async function benchRosa(ctx: GpuContext, size: 'small' | 'medium'): Prom
     const { B, T, C, bits } = dims;
     const n = B * T * C;
     const lanesT = B * (C / bits) * T;
+    const qData = randomArray(n, 1);
+    const kData = randomArray(n, 2);
     const f32 = (label: string, seed: number) => createTensor(ctx, [n], 'f32', label, randomArray(n, seed));
-    const q = f32('q', 1);
-    const k = f32('k', 2);
+    const q = createTensor(ctx, [n], 'f32', 'q', qData);
+    const k = createTensor(ctx, [n], 'f32', 'k', kData);
     const v = f32('v', 3);
     const gradY = f32('gradY', 4);
     const e0 = createTensor(ctx, [C], 'f32', 'e0', randomArray(C, 5));
@@ -80,7 +54,7 @@ export async function benchRosa(ctx: GpuContext, size: 'small' | 'medium'): Prom
     const gradE0 = createTensor(ctx, [C], 'f32', 'gradE0');
     const gradE1 = createTensor(ctx, [C], 'f32', 'gradE1');
     const symbols = createTensor(ctx, [signPackWords(dims)], 'u32', 'symbols');
-    const scan = createScanTensors(ctx, dims, syntheticScan(dims, 7));
+    const scan = createScanTensors(ctx, dims, rosaScanFromActivations(qData, kData, dims).scan);
     const scratch = createRosaBackwardScratch(ctx, dims);
 
     const packMs = await timeGpu(ctx, (batch) => rosaSignPack(batch, q, symbols, dims));
@@ -92,24 +66,27 @@ export async function benchRosa(ctx: GpuContext, size: 'small' | 'medium'): Prom
     // v, y, dest and e0/e1 once each.
     rows.push(row('rosa injection forward', describe(dims), injMs, undefined, 8 * n + 4 * lanesT + 8 * C));
 
-    const backMs = await timeGpu(ctx, (batch) =>
-      rosaInjectionBackward(
-        batch,
-        { q, k, v, e0, e1, gradY, scan, scratch, gradQ, gradK, gradV, gradE0, gradE1 },
-        dims,
-      ),
-    );
-    // Per stage: θ (g in, θ out); V (v, θ, 2 lists, gradV); Q (q, v, θ, qRunId, rcf, kRunStart,
-    // gradQ); K (k, v, θ, kRunStart, 2 cf lists, gradK); e (g, v, dest).
+    const tensors = { q, k, v, e0, e1, gradY, scan, scratch, gradQ, gradK, gradV, gradE0, gradE1 };
+    const backMs = await timeGpu(ctx, (batch) => rosaInjectionBackward(batch, tensors, dims));
+    // Compulsory bytes per stage: θ (g, v in; θ, W out); V (v, θ, 2 lists, gradV); Q (q, W, θ,
+    // qRunId, rcf, kRunStart, gradQ); K (k, v, θ, kRunStart, 2 cf lists, gradK); e (g, v, dest);
+    // e final (partials, negligible).
     const rcfWords = lanesT * bits * 2;
-    const bytes =
-      4 *
-      (2 * n +
-        (3 * n + 2 * lanesT) +
-        (4 * n + 2 * lanesT + rcfWords) +
-        (4 * n + lanesT + 2 * rcfWords) +
-        (2 * n + lanesT));
-    rows.push(row('rosa counterfactual backward', describe(dims), backMs, undefined, bytes));
+    const stageBytes: Record<string, number> = {
+      theta: 4 * 4 * n,
+      grad_v: 4 * (3 * n + 2 * lanesT),
+      grad_q: 4 * (4 * n + 2 * lanesT + rcfWords),
+      grad_k: 4 * (4 * n + lanesT + 2 * rcfWords),
+      grad_e_partial: 4 * (2 * n + lanesT),
+      grad_e_final: 0,
+    };
+    const total = Object.values(stageBytes).reduce((a, b2) => a + b2, 0);
+    rows.push(row('rosa counterfactual backward', describe(dims), backMs, undefined, total));
+    for (const stage of rosaInjectionBackwardStages(tensors, dims)) {
+      const ms = await timeGpu(ctx, (batch) => batch.dispatch(stage), { inner: 4 });
+      const name = stage.entryPoint ?? 'main';
+      rows.push(row(`rosa backward ${name}`, describe(dims), ms, undefined, stageBytes[name] || undefined));
+    }
 
     destroyTensors(q, k, v, gradY, e0, e1, y, gradQ, gradK, gradV, gradE0, gradE1, symbols);
     destroyScanTensors(scan);

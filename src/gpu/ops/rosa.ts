@@ -4,27 +4,22 @@
 // dispatches into a batch; the caller owns every tensor, scratch included.
 
 import { paddedLength, type ScanOutputs, scanSizes } from '../../rosa-worker/layout.ts';
-import type { CommandBatch } from '../batch.ts';
+import type { CommandBatch, DispatchSpec } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { checkRosaDims, type RosaDims, type RosaGradOptions } from '../reference/rosa.ts';
 import { createTensor, type DType, destroyTensors, type Tensor } from '../tensor.ts';
+import { MAX_WORKGROUPS_PER_DIM, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
 const WORKGROUP = 256;
-/** Every device allows this many workgroups per dimension (the WebGPU minimum limit). */
-const MAX_GROUPS = 65535;
-/** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction. */
+/** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction, and row lanes in it. */
 const E_ROWS_PER_GROUP = 256;
+const E_ROW_LANES = 4;
 const E_CHANNELS_PER_GROUP = 64;
 
-/** Workgroups for `n` invocations of 256, folded into (x, y) when x alone would exceed the limit. */
-export function grid1d(n: number): [number, number] {
-  const groups = Math.ceil(n / WORKGROUP);
-  if (groups <= MAX_GROUPS) return [groups, 1];
-  const y = Math.ceil(groups / MAX_GROUPS);
-  if (y > MAX_GROUPS)
-    throw new GpuError('buffer-too-large', `rosa: ${n} invocations exceed a 2-D dispatch grid`);
-  return [Math.ceil(groups / y), y];
+/** Workgroups for `n` invocations of 256, spread over (x, y) past the per-dimension limit. */
+function grid1d(n: number): [number, number] {
+  return spreadWorkgroups(Math.ceil(n / WORKGROUP));
 }
 
 function check(dims: RosaDims, where: string): number {
@@ -37,14 +32,15 @@ function check(dims: RosaDims, where: string): number {
 }
 
 function need(t: Tensor, elements: number, dtype: DType, what: string, where: string): void {
-  if (t.dtype !== dtype) {
-    throw new GpuError('invalid-shape', `${where}: ${what} "${t.label}" is ${t.dtype}, must be ${dtype}`);
-  }
-  if (t.length < elements) {
-    throw new GpuError(
-      'invalid-shape',
-      `${where}: ${what} "${t.label}" has ${t.length} elements, needs ${elements}`,
-    );
+  needTensor(where, t, elements, what, dtype);
+}
+
+/** Outputs must not share a buffer with anything else the same dispatches bind. */
+function distinct(where: string, outputs: Record<string, Tensor>, inputs: Record<string, Tensor>): void {
+  for (const [name, out] of Object.entries(outputs)) {
+    for (const [other, t] of Object.entries({ ...inputs, ...outputs })) {
+      if (other !== name) needDistinct(where, out, t, other);
+    }
   }
 }
 
@@ -62,6 +58,7 @@ export function rosaSignPack(batch: CommandBatch, x: Tensor, symbols: Tensor, di
   const words = paddedLength(T) / 4;
   const total = B * words * R;
   need(symbols, total, 'u32', 'symbols', where);
+  distinct(where, { symbols }, { x });
   batch.dispatch({
     shader: 'rosa-pack',
     label: `rosa sign-pack B${B} T${T} C${C} bits${bits}`,
@@ -96,6 +93,7 @@ export function rosaInjectionForward(
   need(e1, C, 'f32', 'e1', where);
   need(dest, B * R * T, 'i32', 'dest', where);
   need(y, total, 'f32', 'y', where);
+  distinct(where, { y }, { v, e0, e1, dest });
   batch.dispatch({
     shader: 'rosa-inject',
     label: `rosa injection B${B} T${T} C${C} bits${bits}`,
@@ -132,26 +130,28 @@ export function destroyScanTensors(scan: RosaScanTensors): void {
   destroyTensors(...SCAN_FIELDS.map((f) => scan[f]));
 }
 
-/** Scratch of the backward: θ and the Q-contrast V field [B, T, C], e0/e1 partial sums [groups][2][C]. */
+/** Scratch of the backward: θ and the Q-contrast V field [B, T, C], e0/e1 partial sums [partials][2][C]. */
 export interface RosaBackwardScratch {
   theta: Tensor<'f32'>;
   fieldQ: Tensor<'f32'>;
   partials: Tensor<'f32'>;
 }
 
-function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number } {
+/** Row groups (workgroups along y) of the e0/e1 reduction and the partial sums per channel. */
+function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number; partials: number } {
   const rows = B * T;
-  const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_GROUPS));
-  return { rowsPerGroup, groups: Math.ceil(rows / rowsPerGroup) };
+  const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_WORKGROUPS_PER_DIM));
+  const groups = Math.ceil(rows / rowsPerGroup);
+  return { rowsPerGroup, groups, partials: groups * E_ROW_LANES };
 }
 
 export function createRosaBackwardScratch(ctx: GpuContext, dims: RosaDims): RosaBackwardScratch {
   check(dims, 'createRosaBackwardScratch');
-  const { groups } = eReduction(dims);
+  const { partials } = eReduction(dims);
   return {
     theta: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa theta'),
     fieldQ: createTensor(ctx, [dims.B * dims.T * dims.C], 'f32', 'rosa V field'),
-    partials: createTensor(ctx, [groups * 2 * dims.C], 'f32', 'rosa e partials'),
+    partials: createTensor(ctx, [partials * 2 * dims.C], 'f32', 'rosa e partials'),
   };
 }
 
@@ -177,8 +177,8 @@ export interface RosaInjectionBackwardTensors {
 }
 
 /**
- * Records the counterfactual backward (§4): a clear of gradK (0 off K-run starts) and six
- * dispatches (θ and V field, V, Q, K, e partials, e final). Every output element is written.
+ * Records the counterfactual backward (§4): a clear of gradK (0 off K-run starts) and the six
+ * dispatches of rosaInjectionBackwardStages. Every output element is written.
  */
 export function rosaInjectionBackward(
   batch: CommandBatch,
@@ -186,6 +186,21 @@ export function rosaInjectionBackward(
   dims: RosaDims,
   options: RosaGradOptions = {},
 ): void {
+  const stages = rosaInjectionBackwardStages(t, dims, options);
+  // Cleared first, so that the dispatches after it share one compute pass.
+  batch.clear(t.gradK, 0, dims.B * dims.T * dims.C * 4);
+  for (const stage of stages) batch.dispatch(stage);
+}
+
+/**
+ * The backward's dispatches, validated, in order: θ and V field, V, Q, K, e partials, e final
+ * (grad_k adds into a gradK that must be zero). Exposed so benchmarks can time each stage.
+ */
+export function rosaInjectionBackwardStages(
+  t: RosaInjectionBackwardTensors,
+  dims: RosaDims,
+  options: RosaGradOptions = {},
+): DispatchSpec[] {
   const where = 'rosaInjectionBackward';
   const R = check(dims, where);
   const { B, T, C, bits } = dims;
@@ -195,10 +210,16 @@ export function rosaInjectionBackward(
   for (const name of ['e0', 'e1', 'gradE0', 'gradE1'] as const) need(t[name], C, 'f32', name, where);
   const sizes = scanSizes({ lanes: B * R, T, bits });
   for (const f of SCAN_FIELDS) need(t.scan[f], sizes[f], 'i32', `scan.${f}`, where);
-  const { rowsPerGroup, groups } = eReduction(dims);
+  const reduction = eReduction(dims);
   need(t.scratch.theta, total, 'f32', 'scratch.theta', where);
   need(t.scratch.fieldQ, total, 'f32', 'scratch.fieldQ', where);
-  need(t.scratch.partials, groups * 2 * C, 'f32', 'scratch.partials', where);
+  need(t.scratch.partials, reduction.partials * 2 * C, 'f32', 'scratch.partials', where);
+  const { gradQ, gradK, gradV, gradE0, gradE1 } = t;
+  distinct(
+    where,
+    { gradQ, gradK, gradV, gradE0, gradE1, ...t.scratch },
+    { q: t.q, k: t.k, v: t.v, e0: t.e0, e1: t.e1, gradY: t.gradY, ...t.scan },
+  );
   const temps = [options.tempQ ?? 1, options.tempK ?? 1, options.tempV ?? 1];
   for (const [i, name] of ['tempQ', 'tempK', 'tempV'].entries()) {
     if (!Number.isFinite(temps[i])) throw new GpuError('validation', `${where}: ${name} must be finite`);
@@ -214,8 +235,8 @@ export function rosaInjectionBackward(
     { f32: temps[0] },
     { f32: temps[1] },
     { f32: temps[2] },
-    rowsPerGroup,
-    groups,
+    reduction.rowsPerGroup,
+    reduction.partials,
   ];
   const constants = { HARD_V_Q: options.hardVForQ ?? false, HARD_V_K: options.hardVForK ?? false };
   const shape = `B${B} T${T} C${C} bits${bits}`;
@@ -223,26 +244,33 @@ export function rosaInjectionBackward(
   const { scan } = t;
   const perElement = grid1d(total);
   const perLaneStep = grid1d(B * R * T);
-  const step = (entryPoint: string, buffers: Tensor[], workgroups: readonly [number, number?]) =>
-    batch.dispatch({
-      shader: 'rosa-grad',
-      entryPoint,
-      label: `rosa ${entryPoint} ${shape}`,
-      constants,
-      uniforms,
-      buffers,
-      workgroups,
-    });
-  // Cleared first, so that the dispatches after it share one compute pass.
-  batch.clear(t.gradK, 0, total * 4);
-  step('theta', [t.gradY, t.e0, t.e1, t.v, theta, fieldQ], perElement);
-  step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], perLaneStep);
-  step('grad_q', [t.q, fieldQ, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], perLaneStep);
-  step(
-    'grad_k',
-    [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK],
-    perLaneStep,
-  );
-  step('grad_e_partial', [t.gradY, t.v, scan.dest, partials], [Math.ceil(C / E_CHANNELS_PER_GROUP), groups]);
-  step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]);
+  const step = (
+    entryPoint: string,
+    buffers: Tensor[],
+    workgroups: readonly [number, number?],
+  ): DispatchSpec => ({
+    shader: 'rosa-grad',
+    entryPoint,
+    label: `rosa ${entryPoint} ${shape}`,
+    constants,
+    uniforms,
+    buffers,
+    workgroups,
+  });
+  return [
+    step('theta', [t.gradY, t.e0, t.e1, t.v, theta, fieldQ], perElement),
+    step('grad_v', [t.v, theta, scan.destInvOffsets, scan.destInvPositions, t.gradV], perLaneStep),
+    step('grad_q', [t.q, fieldQ, theta, scan.qRunId, scan.rcf, scan.kRunStart, t.gradQ], perLaneStep),
+    step(
+      'grad_k',
+      [t.k, t.v, theta, scan.kRunStart, scan.cfInvOffsets, scan.cfInvPositions, t.gradK],
+      perLaneStep,
+    ),
+    step(
+      'grad_e_partial',
+      [t.gradY, t.v, scan.dest, partials],
+      [Math.ceil(C / E_CHANNELS_PER_GROUP), reduction.groups],
+    ),
+    step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]),
+  ];
 }

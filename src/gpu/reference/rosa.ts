@@ -4,9 +4,17 @@
 //   route r = channels r·bits … r·bits + bits − 1, bit j of route r = channel r·bits + j (LSB first);
 //   lane = b · R + r with R = C / bits; scan outputs per lane as in layout.ts.
 // docs/rosa-spec.md §2 (discretisation), §3 (injection), §4 (counterfactual gradient).
-// The whole-layer twin (scan included) is in rosa-layer.ts.
+// At the end: the whole ROSA layer on one batch element (sign-pack, CPU scan, injection, W_out),
+// the CPU backend's entry and the outside check's.
 
-import { paddedLength, type ScanOutputs } from '../../rosa-worker/layout.ts';
+import {
+  allocateScanOutputs,
+  paddedLength,
+  type RosaMode,
+  type ScanOutputs,
+} from '../../rosa-worker/layout.ts';
+import { scanLanes } from '../../rosa-worker/scan.ts';
+import { linearBackward, linearForward } from './matmul.ts';
 
 export interface RosaDims {
   /** Batch size. */
@@ -78,8 +86,10 @@ export function sigmoidSlope(x: number, temp: number): number {
 }
 
 /**
- * Sign-pack: symbol of (b, r, t) = Σ_j 1[x[b, t, r·bits + j] > 0] · 2^j (exactly 0 → bit 0).
+ * Sign-pack: symbol of (b, r, t) = Σ_j 1[x[b, t, r·bits + j] > 0] · 2^j (exactly 0, -0 and NaN → 0).
  * Returns Uint8 [lane][Tpad], Tpad = ceil(T/4)·4, padding bytes 0: the bytes of the GPU's u32 words.
+ * No backward of its own: the counterfactual surrogate (rosaInjectionBackwardReference) is what
+ * gives q, k and v their gradients through the discretisation.
  */
 export function rosaSignPackReference(x: Float32Array, dims: RosaDims): Uint8Array {
   checkRosaDims(dims, 'rosaSignPackReference');
@@ -242,4 +252,119 @@ export function rosaInjectionBackwardReference(inputs: RosaInjectionBackwardInpu
     }
   }
   return { gradQ, gradK, gradV, gradE0: Float32Array.from(sumE0), gradE1: Float32Array.from(sumE1) };
+}
+
+/**
+ * Sign-packs q and k and runs the CPU scan on every lane (batched layout, inverse lists included):
+ * what the GPU path does with the sign-pack kernel and the worker pool.
+ */
+export function rosaScanFromActivations(
+  q: Float32Array,
+  k: Float32Array,
+  dims: RosaDims,
+  mode: RosaMode = 'rosa-tuning',
+): { scan: ScanOutputs; qSymbols: Uint8Array; kSymbols: Uint8Array } {
+  const qSymbols = rosaSignPackReference(q, dims);
+  const kSymbols = rosaSignPackReference(k, dims);
+  const shape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+  const scan = allocateScanOutputs(shape);
+  scanLanes({ mode, shape, qSym: qSymbols, kSym: kSymbols }, scan);
+  return { scan, qSymbols, kSymbols };
+}
+
+/** One batch element of a ROSA layer: row-major T×C activations, route r = channels r·bits… */
+export interface RosaLayerInputs extends RosaGradOptions {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  /** [C] injected value for a retrieved V bit of 0 / of 1. */
+  e0: Float32Array;
+  e1: Float32Array;
+  T: number;
+  C: number;
+  bits: number;
+  /** Scan semantics (docs/rosa-spec.md §1.5 / §1.3); default 'rosa-tuning'. */
+  mode?: RosaMode;
+  /** Optional injection projection W_out, C×C in linear-layer layout (out × in); identity at init. */
+  wOut?: Float32Array;
+}
+
+export interface RosaLayerForwardResult {
+  /** T×C: 1[matched] · (v[dest] > 0 ? e1 : e0), before W_out. */
+  y: Float32Array;
+  /** T×C: y · W_outᵀ, only when wOut was given. */
+  injection?: Float32Array;
+  /** [R][T]: time whose v route r reads at t, or -1. */
+  dest: Int32Array;
+  /** [T][R]: 1 where route r matched at t. */
+  matched: Uint8Array;
+  /** [R][Tpad] symbols of q and k (the scan's input). */
+  qSymbols: Uint8Array;
+  kSymbols: Uint8Array;
+  /** Everything the scan produced, inverse lists included (lanes = routes). */
+  scan: ScanOutputs;
+}
+
+function layerDims(x: RosaLayerInputs, where: string): RosaDims {
+  const dims = { B: 1, T: x.T, C: x.C, bits: x.bits };
+  checkRosaDims(dims, where);
+  for (const name of ['q', 'k', 'v'] as const) checkLength(x[name], x.T * x.C, name, where);
+  checkLength(x.e0, x.C, 'e0', where);
+  checkLength(x.e1, x.C, 'e1', where);
+  if (x.wOut !== undefined) checkLength(x.wOut, x.C * x.C, 'wOut', where);
+  return dims;
+}
+
+/** The whole ROSA layer forward on one batch element (the scan runs here, on the CPU). */
+export function rosaLayerForward(x: RosaLayerInputs): RosaLayerForwardResult {
+  const dims = layerDims(x, 'rosaLayerForward');
+  const { T, C, bits } = dims;
+  const { scan, qSymbols, kSymbols } = rosaScanFromActivations(x.q, x.k, dims, x.mode);
+  const y = rosaInjectionForwardReference(x.v, x.e0, x.e1, scan.dest, dims);
+  const R = C / bits;
+  const matched = new Uint8Array(T * R);
+  for (let r = 0; r < R; r++)
+    for (let t = 0; t < T; t++) matched[t * R + r] = scan.dest[r * T + t] >= 0 ? 1 : 0;
+  const result: RosaLayerForwardResult = { y, dest: scan.dest, matched, qSymbols, kSymbols, scan };
+  if (x.wOut !== undefined) result.injection = linearForward(y, x.wOut, T, C, C);
+  return result;
+}
+
+export interface RosaLayerBackwardInputs extends RosaLayerInputs {
+  /** T×C gradient of the loss with respect to y. */
+  gradY?: Float32Array;
+  /** T×C gradient with respect to y · W_outᵀ, instead of gradY (needs wOut). */
+  gradInjection?: Float32Array;
+}
+
+export interface RosaLayerGradients extends RosaGradients {
+  /** C×C, only when gradInjection was given. */
+  gradWOut?: Float32Array;
+}
+
+/**
+ * The whole ROSA layer backward on one batch element: reruns the scan (this twin keeps no state),
+ * then the counterfactual gradients of §4. With gradInjection and wOut, the gradient first goes
+ * through W_out (gradY = gradInjection · W_out) and gradWOut = gradInjectionᵀ · y is returned too.
+ */
+export function rosaLayerBackward(x: RosaLayerBackwardInputs): RosaLayerGradients {
+  const where = 'rosaLayerBackward';
+  const dims = layerDims(x, where);
+  const { T, C } = dims;
+  const { scan } = rosaScanFromActivations(x.q, x.k, dims, x.mode);
+  let gradY = x.gradY;
+  let gradWOut: Float32Array | undefined;
+  if (x.gradInjection !== undefined) {
+    if (x.wOut === undefined) throw new RangeError(`${where}: gradInjection needs wOut`);
+    if (gradY !== undefined) throw new RangeError(`${where}: give gradY or gradInjection, not both`);
+    checkLength(x.gradInjection, T * C, 'gradInjection', where);
+    const y = rosaInjectionForwardReference(x.v, x.e0, x.e1, scan.dest, dims);
+    const g = linearBackward(y, x.wOut, x.gradInjection, T, C, C);
+    gradY = g.dx;
+    gradWOut = g.dw;
+  }
+  if (gradY === undefined) throw new RangeError(`${where}: gradY (or gradInjection with wOut) is required`);
+  const grads: RosaLayerGradients = rosaInjectionBackwardReference({ ...x, ...dims, gradY, scan });
+  if (gradWOut !== undefined) grads.gradWOut = gradWOut;
+  return grads;
 }
