@@ -3,10 +3,12 @@
 // Not a test: figures are for the closing notes and for comparing two paths in one run.
 
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
-import type { BenchRow } from './kernels/common.ts';
 import { benchAttention } from './kernels/attention.ts';
+import type { BenchRow } from './kernels/common.ts';
+import { benchLrsa } from './kernels/lrsa.ts';
 import { benchMatmul } from './kernels/matmul.ts';
 import { benchOps } from './kernels/ops.ts';
+import { benchRosa } from './kernels/rosa.ts';
 
 type Family = (
   ctx: Awaited<ReturnType<typeof createNodeGpuContext>>,
@@ -17,6 +19,8 @@ const FAMILIES: Record<string, Family> = {
   matmul: benchMatmul,
   attention: (ctx, size) => benchAttention(ctx, size),
   ops: benchOps,
+  rosa: benchRosa,
+  lrsa: benchLrsa,
 };
 
 function arg(name: string): string | undefined {

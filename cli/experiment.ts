@@ -13,8 +13,8 @@ import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import { ConfigError, createRun } from '../src/gpu/train/factory.ts';
 import { type ExperimentPreset, presetRunSpecs } from '../src/gpu/train/preset.ts';
 import type { Backend, EvalMetrics, StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
-import { NiahTask } from '../src/tasks/niah.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
+import { NiahTask } from '../src/tasks/niah.ts';
 import { createNodeScanner } from './node-scanner.ts';
 
 function arg(name: string): string | undefined {
@@ -53,11 +53,50 @@ const CSV_COLUMNS = [
   'niah_accuracy',
 ];
 
-function csvRow(run: string, m: { kind: 'train'; s: StepMetrics } | { kind: 'eval'; e: EvalMetrics }): string {
+function csvRow(
+  run: string,
+  m: { kind: 'train'; s: StepMetrics } | { kind: 'eval'; e: EvalMetrics },
+): string {
   const cells =
     m.kind === 'train'
-      ? [run, 'train', m.s.step, m.s.loss, m.s.accuracy, m.s.lr, m.s.gradNorm, m.s.tokensPerSecond, m.s.timing.total, m.s.timing.forward, m.s.timing.scan, m.s.timing.waiting, m.s.timing.overlap, m.s.timing.backward, m.s.timing.optimizer, '', '']
-      : [run, 'eval', m.e.step, m.e.loss, m.e.accuracy, '', '', '', '', '', '', '', '', '', '', m.e.niahAtDistance?.distance ?? '', m.e.niahAtDistance?.accuracy ?? ''];
+      ? [
+          run,
+          'train',
+          m.s.step,
+          m.s.loss,
+          m.s.accuracy,
+          m.s.lr,
+          m.s.gradNorm,
+          m.s.tokensPerSecond,
+          m.s.timing.total,
+          m.s.timing.forward,
+          m.s.timing.scan,
+          m.s.timing.waiting,
+          m.s.timing.overlap,
+          m.s.timing.backward,
+          m.s.timing.optimizer,
+          '',
+          '',
+        ]
+      : [
+          run,
+          'eval',
+          m.e.step,
+          m.e.loss,
+          m.e.accuracy,
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          m.e.niahAtDistance?.distance ?? '',
+          m.e.niahAtDistance?.accuracy ?? '',
+        ];
   return cells.map((c) => (typeof c === 'number' ? Number(c.toPrecision(6)) : c)).join(',');
 }
 
@@ -73,7 +112,9 @@ async function main(): Promise<void> {
   const backend = (arg('backend') ?? 'webgpu') as Backend;
   if (backend !== 'webgpu' && backend !== 'cpu') fail(`--backend must be webgpu or cpu (got ${backend})`);
   const steps = arg('steps') ? Number(arg('steps')) : undefined;
-  const out = resolve(arg('out') ?? join('runs', `${presetName}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const out = resolve(
+    arg('out') ?? join('runs', `${presetName}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+  );
   const only = arg('variants')?.split(',');
 
   let gpu: GpuContext | null = null;
@@ -83,12 +124,16 @@ async function main(): Promise<void> {
   const store = new FileCheckpointStore(join(out, 'checkpoints'));
   await mkdir(out, { recursive: true });
 
-  const specs = presetRunSpecs(preset, backend, steps ? { steps } : {}).filter((s) => !only || only.includes(s.name));
+  const specs = presetRunSpecs(preset, backend, steps ? { steps } : {}).filter(
+    (s) => !only || only.includes(s.name),
+  );
   const csv: string[] = [CSV_COLUMNS.join(',')];
   const results: Record<string, unknown>[] = [];
-  process.stderr.write(`${preset.name}: ${preset.description}\n${specs.length} run(s) on ${backend}` +
-    `${gpu ? ` (${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description})` : ''}, ` +
-    `${scanner.workers} scan worker(s); output in ${out}\n`);
+  process.stderr.write(
+    `${preset.name}: ${preset.description}\n${specs.length} run(s) on ${backend}` +
+      `${gpu ? ` (${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description})` : ''}, ` +
+      `${scanner.workers} scan worker(s); output in ${out}\n`,
+  );
 
   for (const spec of specs) {
     const started = performance.now();
@@ -117,7 +162,11 @@ async function main(): Promise<void> {
     };
     let run: Awaited<ReturnType<typeof createRun>>;
     try {
-      run = await createRun(spec, { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store }, onEvent);
+      run = await createRun(
+        spec,
+        { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store },
+        onEvent,
+      );
     } catch (err) {
       if (err instanceof ConfigError) fail(`${spec.name}: ${err.message}`);
       throw err;
@@ -140,7 +189,9 @@ async function main(): Promise<void> {
       const byDistance: Record<string, number> = {};
       for (const d of preset.evaluation.niahDistances ?? [run.niahHeadlineDistance(run.task)]) {
         byDistance[d] = await run.niahAccuracy(run.task.atDistance(d, samples));
-        process.stderr.write(`[${spec.name}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`);
+        process.stderr.write(
+          `[${spec.name}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`,
+        );
       }
       result.niahByDistance = byDistance;
       const grid = preset.evaluation.niahGrid;
@@ -158,10 +209,18 @@ async function main(): Promise<void> {
     adapter: gpu?.adapter ?? null,
     scanWorkers: scanner.workers,
   };
-  await writeFile(join(out, 'results.json'), `${JSON.stringify({ preset, backend, machine, results }, null, 2)}\n`);
+  await writeFile(
+    join(out, 'results.json'),
+    `${JSON.stringify({ preset, backend, machine, results }, null, 2)}\n`,
+  );
   await writeFile(join(out, 'metrics.csv'), `${csv.join('\n')}\n`);
   process.stderr.write(`wrote ${join(out, 'results.json')} and metrics.csv\n`);
-  const summary = results.map((r) => ({ name: r.name, status: r.status, niahByDistance: r.niahByDistance, final: r.final }));
+  const summary = results.map((r) => ({
+    name: r.name,
+    status: r.status,
+    niahByDistance: r.niahByDistance,
+    final: r.final,
+  }));
   console.log(JSON.stringify(summary, null, 2));
   await (scanner as { terminate?: () => Promise<void> }).terminate?.();
   process.exit(0);

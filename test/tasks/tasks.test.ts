@@ -128,7 +128,9 @@ describe('text', () => {
     expect(() => checkUserText('', 'upload')).toThrow(/upload: is empty/);
     expect(() => checkUserText('abc\u0000def', 'upload')).toThrow(/binary/);
     expect(() => checkUserText('\u0001\u0002\u0003\u0004abc', 'upload')).toThrow(/binary/);
-    expect(() => new TextTask({ text: 'short text', seqLen: 64, source: 'upload' })).toThrow(/upload: is too short/);
+    expect(() => new TextTask({ text: 'short text', seqLen: 64, source: 'upload' })).toThrow(
+      /upload: is too short/,
+    );
   });
 
   it('folds rare characters into an unknown token when the vocabulary is capped', () => {

@@ -2,12 +2,7 @@
 // Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
 // program order. Scratch buffers are created on first use and kept per shape.
 
-import {
-  allocateScanOutputs,
-  paddedLength,
-  type RosaMode,
-  type ScanShape,
-} from '../../rosa-worker/layout.ts';
+import { paddedLength, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';

@@ -56,7 +56,10 @@ export class TrainerEngine implements TrainerClient {
 
   private run(runId: string): AnyRun {
     const run = this.runs.get(runId);
-    if (!run) throw new Error(`no run "${runId}" in this session (it may have been trained before a reload: load its checkpoint)`);
+    if (!run)
+      throw new Error(
+        `no run "${runId}" in this session (it may have been trained before a reload: load its checkpoint)`,
+      );
     return run;
   }
 
@@ -111,7 +114,9 @@ export class TrainerEngine implements TrainerClient {
 
   private async schedule(): Promise<void> {
     while (true) {
-      const ready = [...this.runs.values()].filter((r) => !r.isPaused && (r.active || r.status === 'running' || r.status === 'queued'));
+      const ready = [...this.runs.values()].filter(
+        (r) => !r.isPaused && (r.active || r.status === 'running' || r.status === 'queued'),
+      );
       if (ready.length === 0) return;
       for (const run of ready) {
         if (run.isPaused) continue;
@@ -135,7 +140,12 @@ export class TrainerEngine implements TrainerClient {
     return this.run(query.runId).niahQuery(query);
   }
 
-  async niahGrid(runId: string, lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]> {
+  async niahGrid(
+    runId: string,
+    lengths: number[],
+    depths: number[],
+    samples: number,
+  ): Promise<NiahGridCell[]> {
     return this.run(runId).niahGrid(lengths, depths, samples);
   }
 
@@ -155,10 +165,15 @@ export class TrainerEngine implements TrainerClient {
 
   async loadCheckpoint(key: string): Promise<RunSpec> {
     const files = await this.store().get(key);
-    const contents = decodeCheckpoint(files.weights, files.manifest, { weights: `${key}.safetensors`, manifest: `${key}.json` });
+    const contents = decodeCheckpoint(files.weights, files.manifest, {
+      weights: `${key}.safetensors`,
+      manifest: `${key}.json`,
+    });
     const existing = this.runs.get(contents.manifest.spec.id);
     if (existing?.active && !existing.isPaused) {
-      throw new Error(`run "${contents.manifest.spec.id}" is training; stop it before loading one of its checkpoints`);
+      throw new Error(
+        `run "${contents.manifest.spec.id}" is training; stop it before loading one of its checkpoints`,
+      );
     }
     existing?.model.dispose();
     const run = await createRun(contents.manifest.spec, this.env, this.emit, contents);
@@ -177,7 +192,10 @@ export class TrainerEngine implements TrainerClient {
 
   async importCheckpoint(files: CheckpointFiles): Promise<CheckpointInfo> {
     // Decoding validates both files and their match before anything is stored.
-    const contents = decodeCheckpoint(files.weights, files.manifest, { weights: 'uploaded .safetensors', manifest: 'uploaded .json' });
+    const contents = decodeCheckpoint(files.weights, files.manifest, {
+      weights: 'uploaded .safetensors',
+      manifest: 'uploaded .json',
+    });
     const normalized = encodeCheckpoint(contents);
     const key = `${contents.manifest.spec.id}-step${contents.manifest.step}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     infoFromFiles(key, normalized);

@@ -13,8 +13,8 @@ import { Model } from '../model/model.ts';
 import { initialParameters } from '../model/params.ts';
 import type { RunSpec, TrainerEvent } from './protocol.ts';
 import { TrainingRun } from './run.ts';
-import { validateTaskSpec, validateTrainConfig } from './train-config.ts';
 import { buildTask, type CorpusLoader } from './tasks.ts';
+import { validateTaskSpec, validateTrainConfig } from './train-config.ts';
 
 export class ConfigError extends Error {
   readonly fields: FieldError[];
@@ -44,7 +44,10 @@ export function validateRunSpec(spec: RunSpec, env: Pick<EngineEnv, 'gpu'>): Fie
     errors.push({ field: 'backend', message: 'WebGPU is not available here; choose the CPU backend' });
   }
   if (spec.model.seqLen < spec.task.seqLen) {
-    errors.push({ field: 'task.seqLen', message: `must be ≤ the model's sequence length ${spec.model.seqLen}` });
+    errors.push({
+      field: 'task.seqLen',
+      message: `must be ≤ the model's sequence length ${spec.model.seqLen}`,
+    });
   }
   return errors;
 }
@@ -64,7 +67,13 @@ export async function createRun(
   const params = from ? from.parameters : initialParameters(normalized.model, normalized.train.seed);
   const model = new Model<Sized, Sized>(backend, normalized.model, params);
   if (from?.optimizer) model.importOptimizerState(from.optimizer);
-  const run = new TrainingRun<Sized, Sized>(normalized, model, task, { scanner: env.scanner, store: env.store, emit }, from?.manifest.step ?? 0);
+  const run = new TrainingRun<Sized, Sized>(
+    normalized,
+    model,
+    task,
+    { scanner: env.scanner, store: env.store, emit },
+    from?.manifest.step ?? 0,
+  );
   if (from) {
     run.steps.push(...from.manifest.metrics.steps);
     run.evals.push(...from.manifest.metrics.evals);

@@ -30,10 +30,18 @@ export interface ExperimentPreset {
   };
 }
 
-export function presetRunSpecs(preset: ExperimentPreset, backend: RunSpec['backend'], overrides: Partial<TrainConfig> = {}): RunSpec[] {
+export function presetRunSpecs(
+  preset: ExperimentPreset,
+  backend: RunSpec['backend'],
+  overrides: Partial<TrainConfig> = {},
+): RunSpec[] {
   return preset.variants.map((v) => {
     const base = { ...preset.model, ...v.model };
-    const model = defaultModelConfig({ ...base, variant: v.variant, seqLen: base.seqLen ?? preset.task.seqLen });
+    const model = defaultModelConfig({
+      ...base,
+      variant: v.variant,
+      seqLen: base.seqLen ?? preset.task.seqLen,
+    });
     return {
       id: `${preset.name}-${v.name}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
       name: v.name,

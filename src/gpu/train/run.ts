@@ -117,10 +117,12 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         if (!metrics) return false;
         const s = this.step;
         if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
-        if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store) await this.saveCheckpoint();
+        if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store)
+          await this.saveCheckpoint();
         if (this.active) return true;
       }
-      if (this.deps.store && this.step > 0 && this.lastCheckpoint?.step !== this.step) await this.saveCheckpoint();
+      if (this.deps.store && this.step > 0 && this.lastCheckpoint?.step !== this.step)
+        await this.saveCheckpoint();
       this.setStatus(this.stopRequested ? 'stopped' : 'finished');
     } catch (err) {
       this.fail((err as Error).message);
@@ -403,7 +405,11 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     const task = this.requireNiah();
     const cells: NiahGridCell[] = [];
     for (const length of lengths) {
-      if (!Number.isInteger(length) || length < niahMinLength(task.keyLength) || length > this.spec.model.seqLen) {
+      if (
+        !Number.isInteger(length) ||
+        length < niahMinLength(task.keyLength) ||
+        length > this.spec.model.seqLen
+      ) {
         throw new Error(
           `lengths: ${length} is outside ${niahMinLength(task.keyLength)} … ${this.spec.model.seqLen} for this model`,
         );

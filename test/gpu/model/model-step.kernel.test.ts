@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
+import { rng } from '../../../src/common/random.ts';
 import { defaultModelConfig, type ModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
+import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { GpuBackend } from '../../../src/gpu/model/gpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { rng } from '../../../src/common/random.ts';
 import { expectClose, testGpu } from '../../harness/gpu.ts';
 
 // One training step of the whole model on the WebGPU backend against the same step on the CPU
@@ -16,7 +16,10 @@ import { expectClose, testGpu } from '../../harness/gpu.ts';
 
 const VARIANTS: Variant[] = ['global', 'window', 'window+rosa', 'lrsa', 'lrsa+rosa'];
 
-function tinyConfig(variant: Variant, semantics: 'rosa-tuning' | 'exact' | 'rwkv8' = 'rosa-tuning'): ModelConfig {
+function tinyConfig(
+  variant: Variant,
+  semantics: 'rosa-tuning' | 'exact' | 'rwkv8' = 'rosa-tuning',
+): ModelConfig {
   return defaultModelConfig({
     vocabSize: 13,
     seqLen: 22,
@@ -43,7 +46,11 @@ async function stepOn<F extends { length: number }, I extends { length: number }
   model.backward();
   const grads = new Map<string, Float32Array>();
   for (const [name, s] of model.params) grads.set(name, await model.backend.read(s.grad));
-  model.optimizerStep({ base: 1e-2, rosa: 1e-2 }, { beta1: 0.9, beta2: 0.98, eps: 1e-3, maxGradNorm: 0, weightDecay: 0.1 }, 1);
+  model.optimizerStep(
+    { base: 1e-2, rosa: 1e-2 },
+    { beta1: 0.9, beta2: 0.98, eps: 1e-3, maxGradNorm: 0, weightDecay: 0.1 },
+    1,
+  );
   const gradNorm = await model.backend.readGradNorm();
   return { loss: fwd.loss.meanLoss, grads, gradNorm, params: await model.exportParameters() };
 }
@@ -56,11 +63,14 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
       const init = initialParameters(config, 11);
       // Non-zero e0/e1 so that the ROSA counterfactual gradient is exercised from step one.
       const r = rng(5);
-      for (const [name, data] of init) if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+      for (const [name, data] of init)
+        if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
       const B = 2;
       const T = config.seqLen;
       const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
-      const labels = Int32Array.from({ length: B * T }, (_, i) => (i % 4 === 0 ? -1 : Math.floor(r() * config.vocabSize)));
+      const labels = Int32Array.from({ length: B * T }, (_, i) =>
+        i % 4 === 0 ? -1 : Math.floor(r() * config.vocabSize),
+      );
       const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, B, T);
       const gpuBackend = new GpuBackend(ctx);
       const gpu = await stepOn(new Model(gpuBackend, config, init), tokens, labels, B, T);
@@ -83,7 +93,8 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
       const config = tinyConfig('window+rosa', semantics);
       const init = initialParameters(config, 12);
       const r = rng(6);
-      for (const [name, data] of init) if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+      for (const [name, data] of init)
+        if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
       const T = config.seqLen;
       const tokens = Int32Array.from({ length: T }, () => Math.floor(r() * config.vocabSize));
       const labels = Int32Array.from({ length: T }, () => Math.floor(r() * config.vocabSize));
