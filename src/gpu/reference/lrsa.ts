@@ -216,7 +216,7 @@ export function lrsaVisibleKeys(
   b: number,
   h: number,
   t: number,
-) {
+): number[] {
   const { heads: H, sink: S, chunk: L, keep } = shape;
   const { scoredChunks: P } = lrsaChunkCounts(shape);
   const keys: number[] = [];
