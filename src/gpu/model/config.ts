@@ -19,11 +19,14 @@ export interface RosaConfig {
   /** Use σ(T_V·v) (true) or hard bits (false) as the V field in the Q/K contrasts. */
   vProbContrast: boolean;
   /**
-   * 'independent': Wq, Wk, Wv Xavier each (the paper). 'tied-qk': Wk starts equal to Wq, so q and
-   * k symbols coincide and the first retrievals are BlinkDL's rosa(x) (suffix matches of the
-   * stream against its own past), which a model trained from scratch can build on.
+   * How the q and k projections relate. 'independent': Wq and Wk, each Xavier (the paper).
+   * 'tied-init': Wk starts as a copy of Wq, then both train on their own. 'shared': one matrix
+   * for both, so q and k symbols always coincide and every retrieval is BlinkDL's rosa(x), a
+   * suffix match of the stream against its own past (with 'rwkv8' semantics); both
+   * counterfactual gradients then train that one matrix. A model trained from scratch finds
+   * retrievals worth learning from at once with the last two.
    */
-  init?: 'independent' | 'tied-qk';
+  qk?: 'independent' | 'tied-init' | 'shared';
 }
 
 export interface LrsaConfig {

@@ -50,7 +50,8 @@ export function layerParamNames(config: ModelConfig, l: number): LayerParamNames
     rosa: withRosa
       ? {
           wq: `${p}.rosa.wq`,
-          wk: `${p}.rosa.wk`,
+          // A shared projection is one parameter under one name.
+          wk: config.rosa.qk === 'shared' ? `${p}.rosa.wq` : `${p}.rosa.wk`,
           wv: `${p}.rosa.wv`,
           wout: `${p}.rosa.wout`,
           e0: `${p}.rosa.e0`,
@@ -89,7 +90,9 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
       const xavier = { kind: 'xavier' as const, fanIn: C, fanOut: C };
       specs.push(
         { name: n.rosa.wq, shape: [C, C], group: 'rosa', decay: true, init: xavier },
-        { name: n.rosa.wk, shape: [C, C], group: 'rosa', decay: true, init: xavier },
+        ...(n.rosa.wk === n.rosa.wq
+          ? []
+          : [{ name: n.rosa.wk, shape: [C, C], group: 'rosa' as const, decay: true, init: xavier }]),
         { name: n.rosa.wv, shape: [C, C], group: 'rosa', decay: true, init: xavier },
         { name: n.rosa.wout, shape: [C, C], group: 'rosa', decay: true, init: { kind: 'identity' } },
         { name: n.rosa.e0, shape: [C], group: 'rosa', decay: false, init: { kind: 'zeros' } },
@@ -133,7 +136,7 @@ export function initialParameters(config: ModelConfig, seed: number): Map<string
     }
     out.set(spec.name, data);
   });
-  if (config.rosa.init === 'tied-qk') {
+  if (config.rosa.qk === 'tied-init') {
     for (const l of rosaLayers(config)) {
       const n = layerParamNames(config, l).rosa!;
       out.set(n.wk, Float32Array.from(out.get(n.wq)!));
