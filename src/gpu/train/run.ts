@@ -2,7 +2,7 @@
 // backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
 // The same code runs in the browser's trainer worker and in the Node experiment CLI.
 
-import { NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
+import { type NiahSample, NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
 import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
 import { positionBucket } from '../../tasks/text.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
@@ -277,10 +277,11 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     return Math.min(8 * this.spec.model.window, max);
   }
 
-  async niahAccuracy(samples: Array<{ tokens: Int32Array; targets: Int32Array }>): Promise<number> {
+  /** Greedy exact match of the key, over samples of one length. */
+  async niahAccuracy(samples: NiahSample[]): Promise<number> {
     if (samples.length === 0) return 0;
-    const b = stackSamples(samples);
-    await this.model.forward(b.tokens, b.targets, b.B, b.T, this.deps.scanner, false);
+    const b = stackSamples(samples.map((s) => ({ tokens: s.tokens, targets: s.answerTargets })));
+    await this.model.forward(b.tokens, null, b.B, b.T, this.deps.scanner, false);
     const ok = exactMatches(await this.model.readLogits(), b.targets, b.B, b.T, this.spec.model.vocabSize);
     return ok.filter(Boolean).length / ok.length;
   }

@@ -22,6 +22,7 @@ export async function buildTask(
         keyLength: spec.keyLength,
         filler: spec.filler,
         corpus: spec.filler === 'corpus' ? await loadCorpus(spec.corpus ?? 'moby-dick') : undefined,
+        loss: spec.loss ?? 'answer',
         seed,
       });
     case 'mqar':
