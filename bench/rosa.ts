@@ -105,6 +105,9 @@ interface Row {
   withInverseListsPerSecond?: number;
   /** Symbols per second of process CPU time (less sensitive to other processes than wall time). */
   perCpuSecond?: number;
+  /** 'pool' rows: summed scan time inside the workers, and its ratio to the 1-worker pool. */
+  workerScanMs?: number;
+  workerTimeGrowth?: number;
   /** Lanes that took the ancestry index (the periodic-input path). */
   indexedLanes?: number;
   bytesPerAutomaton?: number;
@@ -239,32 +242,45 @@ function scanRow(
 
 // --- Pool --------------------------------------------------------------------------------------
 
-async function poolRow(pool: RosaWorkerPool, kind: InputKind, T: number, bits: number, reps: number) {
+/**
+ * The same batch through a 1-worker and an N-worker pool, repetitions interleaved. Besides the
+ * rates, reports how much the workers' own scan time (summed) grows with N workers: ≈1 when the
+ * machine gives each worker a core, ≈N when the workers only share one.
+ */
+async function poolRows(pools: RosaWorkerPool[], kind: InputKind, T: number, bits: number, reps: number) {
   const lanes = Math.max(8, lanesFor(T));
   const shape = { lanes, T, bits };
   const input = makeInput(shape, kind, 'rosa-tuning', true, T * 17 + bits);
   const out = allocateScanOutputs(shape, true);
-  await pool.scan(input, out);
-  let best = Number.POSITIVE_INFINITY;
-  let indexed = 0;
+  const best = pools.map(() => Number.POSITIVE_INFINITY);
+  const workerMs = pools.map(() => Number.POSITIVE_INFINITY);
+  const indexed = pools.map(() => 0);
+  for (const pool of pools) await pool.scan(input, out);
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const report = await pool.scan(input, out);
-    best = Math.min(best, performance.now() - t0);
-    indexed = report.indexedLanes;
+    for (const [p, pool] of pools.entries()) {
+      const t0 = performance.now();
+      const report = await pool.scan(input, out);
+      best[p] = Math.min(best[p], performance.now() - t0);
+      workerMs[p] = Math.min(workerMs[p], report.workerMs);
+      indexed[p] = report.indexedLanes;
+    }
   }
-  rows.push({
-    what: 'pool',
-    mode: 'rosa-tuning',
-    input: kind,
-    T,
-    bits,
-    lanes,
-    workers: pool.size,
-    symbolsPerSecond: round((lanes * T) / (best / 1000)),
-    msPerRep: round(best, 2),
-    indexedLanes: indexed,
-  });
+  for (const [p, pool] of pools.entries()) {
+    rows.push({
+      what: 'pool',
+      mode: 'rosa-tuning',
+      input: kind,
+      T,
+      bits,
+      lanes,
+      workers: pool.size,
+      symbolsPerSecond: round((lanes * T) / (best[p] / 1000)),
+      msPerRep: round(best[p], 2),
+      workerScanMs: round(workerMs[p], 1),
+      workerTimeGrowth: round(workerMs[p] / workerMs[0], 2),
+      indexedLanes: indexed[p],
+    });
+  }
 }
 
 // --- Run ---------------------------------------------------------------------------------------
@@ -275,7 +291,8 @@ for (const T of Ts) {
     for (const kind of kinds) {
       // Native periodic input is quadratic (the reference e-update): only up to 4k here.
       const withNative = bits === 4 && !(kind === 'periodic' && T > 4096);
-      scanRow('rosa-tuning', kind, T, bits, bits === 4 ? 5 : 3, withNative);
+      const headline = bits === 4 && kind === 'random' && T === Ts[Ts.length - 1];
+      scanRow('rosa-tuning', kind, T, bits, headline ? 12 : bits === 4 ? 5 : 3, withNative);
     }
   }
 }
@@ -304,15 +321,12 @@ if (nativeBinary) {
   rows.push(nativePeriodic);
 }
 
-const poolSizes = [...new Set([1, availableParallelism()])];
-for (const size of poolSizes) {
-  const pool = createNodeRosaPool({ size });
-  await pool.ready();
-  for (const T of Ts.filter((t) => t >= 16384)) {
-    for (const kind of kinds) await poolRow(pool, kind, T, 4, 3);
-  }
-  await pool.terminate();
+const pools = [...new Set([1, availableParallelism()])].map((size) => createNodeRosaPool({ size }));
+await Promise.all(pools.map((pool) => pool.ready()));
+for (const T of Ts.filter((t) => t >= 16384)) {
+  for (const kind of kinds) await poolRows(pools, kind, T, 4, kind === 'random' ? 8 : 3);
 }
+await Promise.all(pools.map((pool) => pool.terminate()));
 
 // --- Summary against the targets of the task -----------------------------------------------------
 
@@ -356,6 +370,8 @@ const summary = {
       : null,
   [`pool ${availableParallelism()} workers / 1 worker, random 4-bit T=${bigT} (target ≥ 1.7)`]:
     pool1 && poolN && poolN !== pool1 ? round(poolN.symbolsPerSecond / pool1.symbolsPerSecond, 3) : null,
+  [`same: workers' summed scan time, ${availableParallelism()} workers / 1 (≈1 if each got a core)`]:
+    poolN?.workerTimeGrowth ?? null,
   'native and JS outputs identical (checksums)': nativeBinary
     ? checksumsAgree && periodicJsSum === nativePeriodic?.checksum
     : null,

@@ -40,6 +40,20 @@ export interface LaneResult {
   numKRuns: number;
 }
 
+function linkOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LINK];
+}
+
+function lenOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LEN];
+}
+
+/** Moves v up to the state whose length range holds h (after a clone took v's shorter strings). */
+function holding(node: Int32Array, v: number, h: number): number {
+  while (lenOf(node, linkOf(node, v)) >= h) v = linkOf(node, v);
+  return v;
+}
+
 function overBudget(sam: SuffixAutomaton, t: number): boolean {
   return sam.work > WALK_BUDGET.base + WALK_BUDGET.perSymbol * t;
 }
@@ -177,6 +191,10 @@ function commonSuffix(arena: ScanArena, i: number, j: number, T: number): number
  * Counterfactual rcf[u][j][β] = the K-run index (e + 1, or -1) that the same rule gives at the
  * Q-run start b_u if the run's symbol had bit j forced to β, i.e. one matching step from the
  * matcher state before consuming it; for β equal to the actual bit it is the actual result at b_u.
+ * Cost: the index replaces the e-update and fallback walks as in the other modes, but the
+ * common-suffix comparisons and the walk to the lengthened match stay plain; they are short on
+ * ordinary and periodic input, and only inputs whose Q and K runs keep sliding back and forth
+ * over long equal stretches make them superlinear.
  */
 function exactLane(
   input: LaneInput,
@@ -208,14 +226,15 @@ function exactLane(
       kRunStart[rowOffset + lastRun] = t;
       indexSymbol(sam, index, c, lastRun);
       // A clone may have taken the shorter strings of v, the matched one among them.
-      if (h > 0) while (node[(node[(v << 2) | LINK] << 2) | LEN] >= h) v = node[(v << 2) | LINK];
+      if (h > 0) v = holding(node, v, h);
       if (u >= 0 && arena.qRunSym[u] === c) {
         const g = commonSuffix(arena, u, lastRun, T);
         if (g > h) {
+          // The Q-run sequence's suffix of length g now occurs, ending at the new run.
           h = g;
           v = sam.last;
-          while (node[(node[(v << 2) | LINK] << 2) | LEN] >= g) {
-            v = node[(v << 2) | LINK];
+          while (lenOf(node, linkOf(node, v)) >= g) {
+            v = linkOf(node, v);
             sam.work++;
           }
         }
@@ -244,7 +263,7 @@ function exactLane(
         v = 0;
         h = 0;
       } else {
-        h = w === v ? h + 1 : node[(w << 2) | LEN] + 1;
+        h = w === v ? h + 1 : lenOf(node, w) + 1;
         v = trans[(w << sh) | a];
       }
     }
@@ -302,7 +321,7 @@ function rwkv8Lane(
       v = 0;
       h = 0;
     } else {
-      h = w === v ? h + 1 : node[(w << 2) | LEN] + 1;
+      h = w === v ? h + 1 : lenOf(node, w) + 1;
       v = trans[(w << sh) | a];
     }
     const d = h > 0 ? latestEnd(sam, index, v) + 1 : -1;
@@ -312,7 +331,7 @@ function rwkv8Lane(
     qRunId[rowOffset + t] = t;
     kRunStart[rowOffset + t] = t;
     indexSymbol(sam, index, k[kOffset + t], t);
-    if (h > 0) while (node[(node[(v << 2) | LINK] << 2) | LEN] >= h) v = node[(v << 2) | LINK];
+    if (h > 0) v = holding(node, v, h);
     if (budgeted && overBudget(sam, t)) return null;
   }
   return { numQRuns: T, numKRuns: T };
