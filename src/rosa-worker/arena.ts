@@ -30,10 +30,8 @@ export class ScanArena {
   /** Longest-common-suffix cache per diagonal u − L ('exact'), see scan-kernels.ts. */
   readonly diagAt: Int32Array;
   readonly diagLength: Int32Array;
-  /** Symbols matched together from one state (q_t and its bit flips), their fallback states. */
-  readonly syms = new Int32Array(9);
-  readonly found = new Int32Array(9);
-  readonly scratch = new Int32Array(32);
+  /** Fallback state per symbol for q_t and its bit flips (resolveWithFlips). */
+  readonly fallbackAt: Int32Array;
   /** Lanes that went through the index since the arena was made (for benchmarks and tests). */
   indexedLanes = 0;
   private indexStore: AncestryIndex | null = null;
@@ -43,6 +41,7 @@ export class ScanArena {
     this.alphabet = alphabet;
     this.strategy = strategy;
     this.sam = new SuffixAutomaton(maxT, alphabet);
+    this.fallbackAt = new Int32Array(Math.max(32, 1 << this.sam.shift));
     this.qRunSym = new Int32Array(Math.max(1, maxT));
     this.kRunSym = new Int32Array(Math.max(1, maxT));
     this.diagAt = new Int32Array(2 * maxT + 1);

@@ -101,9 +101,10 @@ export function checkScanShape({ lanes, T, bits }: ScanShape): void {
 
 /**
  * Fills destInv* and cfInv* of `out` from dest, qRunId and rcf for lanes [laneStart, laneEnd).
- * Counting sort, O(T · bits) per lane, no allocation: count per key, inclusive prefix sums, then
- * place positions walking t downward so each key's cursor ends at its start offset (positions
- * ascend within a key). Unused tail entries of the position lists are -1.
+ * Counting sort, O(T · bits) per lane, no allocation: count per key, inclusive prefix sums (over
+ * the keys that can be non-empty), then place positions walking t downward so each key's cursor
+ * ends at its start offset (positions ascend within a key). Unused tail entries of the position
+ * lists are -1.
  */
 export function buildInverseIndices(
   out: ScanOutputs,
@@ -121,16 +122,21 @@ export function buildInverseIndices(
     // dest → positions
     const o0 = lane * (T + 1);
     offs.fill(0, o0, o0 + T + 1);
+    let top = -1;
     for (let t = 0; t < T; t++) {
       const tau = dest[d0 + t];
-      if (tau >= 0) offs[o0 + tau]++;
+      if (tau >= 0) {
+        offs[o0 + tau]++;
+        if (tau > top) top = tau;
+      }
     }
+    // Prefix sums only over keys that can be non-empty; the rest all end at the total.
     let total = 0;
-    for (let i = 0; i < T; i++) {
+    for (let i = 0; i <= top; i++) {
       total += offs[o0 + i];
       offs[o0 + i] = total;
     }
-    offs[o0 + T] = total;
+    offs.fill(total, o0 + top + 1, o0 + T + 1);
     for (let t = T - 1; t >= 0; t--) {
       const tau = dest[d0 + t];
       if (tau >= 0) pos[d0 + --offs[o0 + tau]] = t;
@@ -141,6 +147,7 @@ export function buildInverseIndices(
     const c0 = lane * (keys + 1);
     const r0 = lane * keys;
     coffs.fill(0, c0, c0 + keys + 1);
+    let topKey = -1;
     for (let t = 0; t < T; ) {
       const u = qRunId[d0 + t];
       let end = t + 1;
@@ -148,22 +155,37 @@ export function buildInverseIndices(
       const row = r0 + u * width;
       for (let jb = 0; jb < width; jb++) {
         const l = rcf[row + jb];
-        if (l >= 0) coffs[c0 + l * width + jb] += end - t;
+        if (l >= 0) {
+          const key = l * width + jb;
+          coffs[c0 + key] += end - t;
+          if (key > topKey) topKey = key;
+        }
       }
       t = end;
     }
     total = 0;
-    for (let i = 0; i < keys; i++) {
+    for (let i = 0; i <= topKey; i++) {
       total += coffs[c0 + i];
       coffs[c0 + i] = total;
     }
-    coffs[c0 + keys] = total;
-    for (let t = T - 1; t >= 0; t--) {
-      const row = r0 + qRunId[d0 + t] * width;
+    coffs.fill(total, c0 + topKey + 1, c0 + keys + 1);
+    // Place whole runs, last run first: each key gets a block of consecutive positions.
+    for (let end = T; end > 0; ) {
+      const u = qRunId[d0 + end - 1];
+      let start = end - 1;
+      while (start > 0 && qRunId[d0 + start - 1] === u) start--;
+      const n = end - start;
+      const row = r0 + u * width;
       for (let jb = 0; jb < width; jb++) {
         const l = rcf[row + jb];
-        if (l >= 0) cpos[r0 + --coffs[c0 + l * width + jb]] = t;
+        if (l >= 0) {
+          const key = c0 + l * width + jb;
+          coffs[key] -= n;
+          const at = r0 + coffs[key];
+          for (let i = 0; i < n; i++) cpos[at + i] = start + i;
+        }
       }
+      end = start;
     }
     cpos.fill(-1, r0 + total, r0 + keys);
   }

@@ -3,7 +3,7 @@
 // walk or, on lanes where walks would go quadratic, as an AncestryIndex query; results are equal.
 
 import type { AncestryIndex } from './ancestry.ts';
-import type { SuffixAutomaton } from './automaton.ts';
+import { LATEST, LINK, MASK, type SuffixAutomaton } from './automaton.ts';
 
 /**
  * Deepest suffix-link ancestor of s (s included) with an a-transition, or -1 if none.
@@ -17,94 +17,108 @@ export function fallbackAncestor(
   a: number,
   runs: boolean,
 ): number {
-  const trans = sam.trans;
-  // "Has an a-transition" is closed under taking suffix-link parents, so the root decides.
-  if (trans[a] === -1) return -1;
-  if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
-  const sh = sam.shift;
-  const link = sam.link;
-  const masks = sam.masks;
+  const node = sam.node;
   const limit = index === null ? -1 : index.walkFirst;
   let v = s;
   let steps = 0;
-  while (masks !== null ? ((masks[v] >> a) & 1) === 0 : trans[(v << sh) | a] === -1) {
-    if (steps === limit) {
-      sam.work += steps;
-      return index!.ancestorWithTransition(v, a);
+  if (sam.hasMasks) {
+    // "Has an a-transition" is closed under taking suffix-link parents, so the root decides.
+    if (((node[MASK] >> a) & 1) === 0) return -1;
+    if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
+    while (((node[(v << 2) | MASK] >> a) & 1) === 0) {
+      if (steps === limit) return askIndex(sam, index!, v, a, steps);
+      v = node[(v << 2) | LINK];
+      steps++;
     }
-    v = link[v];
-    steps++;
+  } else {
+    const trans = sam.trans;
+    const sh = sam.shift;
+    if (trans[a] === -1) return -1;
+    if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
+    while (trans[(v << sh) | a] === -1) {
+      if (steps === limit) return askIndex(sam, index!, v, a, steps);
+      v = node[(v << 2) | LINK];
+      steps++;
+    }
   }
   sam.work += steps;
   return v;
 }
 
+function askIndex(sam: SuffixAutomaton, index: AncestryIndex, v: number, a: number, steps: number): number {
+  sam.work += steps;
+  return index.ancestorWithTransition(v, a);
+}
+
 /**
- * found[i] = fallbackAncestor(s, syms[i]) for i < n, sharing one suffix-link walk for all symbols
- * when the automaton keeps transition masks (alphabet ≤ 32). `scratch` holds ≥ 32 entries.
+ * at[x] = fallbackAncestor(s, x) for x = a and x = a with each of its low `bits` bits flipped
+ * (the actual symbol and its counterfactuals), sharing one suffix-link walk for all of them when
+ * the automaton keeps transition masks. `at` has one entry per symbol of the alphabet.
  */
-export function resolveFallbacks(
+export function resolveWithFlips(
   sam: SuffixAutomaton,
   index: AncestryIndex | null,
   s: number,
-  syms: Int32Array,
-  n: number,
+  a: number,
+  bits: number,
   runs: boolean,
-  found: Int32Array,
-  scratch: Int32Array,
+  at: Int32Array,
 ): void {
-  const masks = sam.masks;
-  if (masks === null) {
-    for (let i = 0; i < n; i++) found[i] = fallbackAncestor(sam, index, s, syms[i], runs);
+  if (!sam.hasMasks) {
+    at[a] = fallbackAncestor(sam, index, s, a, runs);
+    for (let j = 0; j < bits; j++) at[a ^ (1 << j)] = fallbackAncestor(sam, index, s, a ^ (1 << j), runs);
     return;
   }
-  const rootMask = masks[0];
-  const endsWith = runs && s !== 0 ? sam.lastSym[s] : -1;
-  let pending = 0;
-  for (let i = 0; i < n; i++) {
-    const a = syms[i];
-    if (((rootMask >> a) & 1) === 0) found[i] = -1;
-    else if (a === endsWith) found[i] = 0;
-    else pending |= 1 << a;
+  const node = sam.node;
+  let wanted = 1 << a;
+  for (let j = 0; j < bits; j++) wanted |= 1 << (a ^ (1 << j));
+  const rootMask = node[MASK];
+  // "Has an x-transition" is closed under suffix-link parents: symbols the root lacks have none.
+  let absent = wanted & ~rootMask;
+  while (absent !== 0) {
+    at[31 - Math.clz32(absent & -absent)] = -1;
+    absent &= absent - 1;
   }
-  if (pending === 0) return;
-  const want = pending;
-  const link = sam.link;
+  let pending = wanted & rootMask;
+  if (runs && s !== 0) {
+    // No "xx" in a run sequence: from a state ending in x only the root continues with x.
+    const x = sam.lastSym[s];
+    if ((pending >> x) & 1) {
+      at[x] = 0;
+      pending ^= 1 << x;
+    }
+  }
   const limit = index === null ? -1 : index.walkFirst;
   let v = s;
   let steps = 0;
-  // Terminates at the root at the latest: every pending symbol is in rootMask.
-  for (;;) {
-    let hit = masks[v] & pending;
+  // Ends at the root at the latest: every pending symbol is in rootMask.
+  while (pending !== 0) {
+    let hit = node[(v << 2) | MASK] & pending;
     if (hit !== 0) {
       pending ^= hit;
       while (hit !== 0) {
-        scratch[31 - Math.clz32(hit & -hit)] = v;
+        at[31 - Math.clz32(hit & -hit)] = v;
         hit &= hit - 1;
       }
       if (pending === 0) break;
     }
     if (steps === limit) {
       while (pending !== 0) {
-        const a = 31 - Math.clz32(pending & -pending);
-        scratch[a] = index!.ancestorWithTransition(v, a);
+        const x = 31 - Math.clz32(pending & -pending);
+        at[x] = index!.ancestorWithTransition(v, x);
         pending &= pending - 1;
       }
       break;
     }
-    v = link[v];
+    v = node[(v << 2) | LINK];
     steps++;
   }
   sam.work += steps;
-  for (let i = 0; i < n; i++) {
-    const a = syms[i];
-    if ((want >> a) & 1) found[i] = scratch[a];
-  }
 }
 
 /** e(v): latest end position of v's strings so far. */
 export function latestEnd(sam: SuffixAutomaton, index: AncestryIndex | null, v: number): number {
-  return index === null ? sam.latest[v] : index.latestEnd(v);
+  return index === null ? sam.node[(v << 2) | LATEST] : index.latestEnd(v);
 }
 
 /** Appends c at position pos and records its end: chain walk, or index insertion. */

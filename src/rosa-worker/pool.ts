@@ -95,6 +95,8 @@ export class RosaWorkerPool {
   private slots: Slot[] = [];
   private terminated = false;
   private nextId = 0;
+  /** Scans run one after another: a slot tracks one job at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     spawn: WorkerSpawner,
@@ -137,9 +139,20 @@ export class RosaWorkerPool {
 
   /**
    * Scans every lane of `input` into `outputs` (dest, run ids, counterfactuals, inverse lists).
-   * Uses shared memory when the pool and all arrays allow it, else transferables.
+   * Uses shared memory when the pool and all arrays allow it, else transferables. Calls made while
+   * a scan runs wait for it.
    */
-  async scan(input: ScanInput, outputs: ScanOutputs, options: PoolScanOptions = {}): Promise<PoolScanReport> {
+  scan(input: ScanInput, outputs: ScanOutputs, options: PoolScanOptions = {}): Promise<PoolScanReport> {
+    const run = this.queue.then(() => this.scanNow(input, outputs, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async scanNow(
+    input: ScanInput,
+    outputs: ScanOutputs,
+    options: PoolScanOptions,
+  ): Promise<PoolScanReport> {
     if (this.terminated) throw new Error('the ROSA worker pool was terminated; call restart() first');
     checkScanBuffers(input, outputs);
     this.replaceDead();

@@ -6,8 +6,9 @@
 
 import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
-import type { SuffixAutomaton } from './automaton.ts';
-import { fallbackAncestor, indexSymbol, latestEnd, resolveFallbacks } from './matching.ts';
+import { LEN, LINK, type SuffixAutomaton } from './automaton.ts';
+import { fallbackAncestor, indexSymbol, latestEnd, resolveWithFlips } from './matching.ts';
+import { tuningLaneWalk } from './tuning-fast.ts';
 
 export type SymbolArray = Uint8Array | Int32Array;
 
@@ -39,6 +40,20 @@ export interface LaneResult {
   numKRuns: number;
 }
 
+function linkOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LINK];
+}
+
+function lenOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LEN];
+}
+
+/** Moves v up to the state whose length range holds h (after a clone took v's shorter strings). */
+function holding(node: Int32Array, v: number, h: number): number {
+  while (lenOf(node, linkOf(node, v)) >= h) v = linkOf(node, v);
+  return v;
+}
+
 function overBudget(sam: SuffixAutomaton, t: number): boolean {
   return sam.work > WALK_BUDGET.base + WALK_BUDGET.perSymbol * t;
 }
@@ -65,7 +80,7 @@ function tuningLane(
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
-  const { sam, syms, found, scratch } = arena;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
   const trans = sam.trans;
   const sh = sam.shift;
@@ -91,20 +106,19 @@ function tuningLane(
       prevQ = a;
       u++;
       advanced = false;
-      syms[0] = a;
-      for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
-      resolveFallbacks(sam, index, s, syms, bits + 1, true, found, scratch);
-      ns = found[0] === -1 ? -1 : trans[(found[0] << sh) | a];
+      resolveWithFlips(sam, index, s, a, bits, true, at);
+      ns = at[a] === -1 ? -1 : trans[(at[a] << sh) | a];
       if (ns !== -1) {
         const next = latestEnd(sam, index, ns) + 1;
         if (next <= lastRun) run = next;
       }
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const w = found[j + 1];
+        const x = a ^ (1 << j);
+        const w = at[x];
         let flipped = -1;
         if (w !== -1) {
-          const next = latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
+          const next = latestEnd(sam, index, trans[(w << sh) | x]) + 1;
           if (next <= lastRun) flipped = next;
         }
         const actualBit = (a >> j) & 1;
@@ -177,6 +191,10 @@ function commonSuffix(arena: ScanArena, i: number, j: number, T: number): number
  * Counterfactual rcf[u][j][β] = the K-run index (e + 1, or -1) that the same rule gives at the
  * Q-run start b_u if the run's symbol had bit j forced to β, i.e. one matching step from the
  * matcher state before consuming it; for β equal to the actual bit it is the actual result at b_u.
+ * Cost: the index replaces the e-update and fallback walks as in the other modes, but the
+ * common-suffix comparisons and the walk to the lengthened match stay plain; they are short on
+ * ordinary and periodic input, and only inputs whose Q and K runs keep sliding back and forth
+ * over long equal stretches make them superlinear.
  */
 function exactLane(
   input: LaneInput,
@@ -187,11 +205,10 @@ function exactLane(
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
-  const { sam, syms, found, scratch } = arena;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
   arena.diagAt.fill(-1, 0, 2 * T + 1);
-  const len = sam.len;
-  const link = sam.link;
+  const node = sam.node;
   const trans = sam.trans;
   const sh = sam.shift;
   let lastRun = -1;
@@ -209,14 +226,15 @@ function exactLane(
       kRunStart[rowOffset + lastRun] = t;
       indexSymbol(sam, index, c, lastRun);
       // A clone may have taken the shorter strings of v, the matched one among them.
-      if (h > 0) while (len[link[v]] >= h) v = link[v];
+      if (h > 0) v = holding(node, v, h);
       if (u >= 0 && arena.qRunSym[u] === c) {
         const g = commonSuffix(arena, u, lastRun, T);
         if (g > h) {
+          // The Q-run sequence's suffix of length g now occurs, ending at the new run.
           h = g;
           v = sam.last;
-          while (len[link[v]] >= g) {
-            v = link[v];
+          while (lenOf(node, linkOf(node, v)) >= g) {
+            v = linkOf(node, v);
             sam.work++;
           }
         }
@@ -228,25 +246,24 @@ function exactLane(
       prevQ = a;
       u++;
       arena.qRunSym[u] = a;
-      syms[0] = a;
-      for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
-      resolveFallbacks(sam, index, v, syms, bits + 1, true, found, scratch);
+      resolveWithFlips(sam, index, v, a, bits, true, at);
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const w = found[j + 1];
+        const x = a ^ (1 << j);
+        const w = at[x];
         let run = -1;
         if (w !== -1) {
-          const next = latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
+          const next = latestEnd(sam, index, trans[(w << sh) | x]) + 1;
           if (next <= lastRun) run = next;
         }
         rcf[row + 2 * j + 1 - ((a >> j) & 1)] = run;
       }
-      const w = found[0];
+      const w = at[a];
       if (w === -1) {
         v = 0;
         h = 0;
       } else {
-        h = w === v ? h + 1 : len[w] + 1;
+        h = w === v ? h + 1 : lenOf(node, w) + 1;
         v = trans[(w << sh) | a];
       }
     }
@@ -283,10 +300,9 @@ function rwkv8Lane(
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset, matchLen } = out;
-  const { sam, syms, found, scratch } = arena;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
-  const len = sam.len;
-  const link = sam.link;
+  const node = sam.node;
   const trans = sam.trans;
   const sh = sam.shift;
   let v = 0;
@@ -294,20 +310,18 @@ function rwkv8Lane(
   for (let t = 0; t < T; t++) {
     const a = q[qOffset + t];
     const row = rcfOffset + t * bits * 2;
-    syms[0] = a;
-    for (let j = 0; j < bits; j++) syms[j + 1] = a ^ (1 << j);
-    resolveFallbacks(sam, index, v, syms, bits + 1, false, found, scratch);
+    resolveWithFlips(sam, index, v, a, bits, false, at);
     for (let j = 0; j < bits; j++) {
-      const w = found[j + 1];
-      rcf[row + 2 * j + 1 - ((a >> j) & 1)] =
-        w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | syms[j + 1]]) + 1;
+      const x = a ^ (1 << j);
+      const w = at[x];
+      rcf[row + 2 * j + 1 - ((a >> j) & 1)] = w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | x]) + 1;
     }
-    const w = found[0];
+    const w = at[a];
     if (w === -1) {
       v = 0;
       h = 0;
     } else {
-      h = w === v ? h + 1 : len[w] + 1;
+      h = w === v ? h + 1 : lenOf(node, w) + 1;
       v = trans[(w << sh) | a];
     }
     const d = h > 0 ? latestEnd(sam, index, v) + 1 : -1;
@@ -317,7 +331,7 @@ function rwkv8Lane(
     qRunId[rowOffset + t] = t;
     kRunStart[rowOffset + t] = t;
     indexSymbol(sam, index, k[kOffset + t], t);
-    if (h > 0) while (len[link[v]] >= h) v = link[v];
+    if (h > 0) v = holding(node, v, h);
     if (budgeted && overBudget(sam, t)) return null;
   }
   return { numQRuns: T, numKRuns: T };
@@ -345,7 +359,10 @@ function runKernel(
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
-  if (mode === 'rosa-tuning') return tuningLane(input, out, arena, index, budgeted);
+  if (mode === 'rosa-tuning') {
+    if (index === null && arena.sam.hasMasks) return tuningLaneWalk(input, out, arena, budgeted);
+    return tuningLane(input, out, arena, index, budgeted);
+  }
   if (mode === 'exact') return exactLane(input, out, arena, index, budgeted);
   return rwkv8Lane(input, out, arena, index, budgeted);
 }

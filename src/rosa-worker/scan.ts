@@ -189,6 +189,11 @@ export function checkScanBuffers(input: ScanInput, outputs: ScanOutputs): void {
   }
 }
 
+export interface ScanLanesOptions {
+  /** Build destInv* / cfInv* too (default true; a CPU backward that scatters can skip them). */
+  inverseIndices?: boolean;
+}
+
 /**
  * Scans lanes [laneStart, laneEnd) of a batch on this thread: reads qSym/kSym, writes dest, qRunId,
  * rcf, kRunStart and the inverse index lists of those lanes (nothing outside them). Pass the arena
@@ -200,6 +205,7 @@ export function scanLanes(
   laneStart = 0,
   laneEnd = input.shape.lanes,
   arena?: ScanArena,
+  options: ScanLanesOptions = {},
 ): ScanArena {
   checkScanBuffers(input, outputs);
   const { T, bits, lanes } = input.shape;
@@ -216,19 +222,21 @@ export function scanLanes(
     rowOffset: 0,
     rcfOffset: 0,
   };
+  const { qSym, kSym } = input;
   for (let lane = laneStart; lane < laneEnd; lane++) {
     const base = lane * Tpad;
-    for (let t = 0; t < T; t++) {
-      if ((input.qSym[base + t] | input.kSym[base + t]) >> bits) {
-        throw new RangeError(
-          `lane ${lane}, t=${t}: symbol ${Math.max(input.qSym[base + t], input.kSym[base + t])} does not fit ${bits} bits`,
-        );
-      }
+    let seen = 0;
+    for (let t = 0; t < T; t++) seen |= qSym[base + t] | kSym[base + t];
+    if (seen >> bits) {
+      let t = 0;
+      while ((qSym[base + t] | kSym[base + t]) >> bits === 0) t++;
+      const bad = Math.max(qSym[base + t], kSym[base + t]);
+      throw new RangeError(`lane ${lane}, t=${t}: symbol ${bad} does not fit ${bits} bits`);
     }
     out.rowOffset = lane * T;
     out.rcfOffset = lane * T * bits * 2;
     scanLane(input.mode, { q: input.qSym, qOffset: base, k: input.kSym, kOffset: base, T, bits }, out, work);
   }
-  buildInverseIndices(outputs, input.shape, laneStart, laneEnd);
+  if (options.inverseIndices !== false) buildInverseIndices(outputs, input.shape, laneStart, laneEnd);
   return work;
 }

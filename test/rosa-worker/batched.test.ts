@@ -76,6 +76,20 @@ describe('scanLanes (batched, one thread)', () => {
     expect(auto).toEqual(walked);
   });
 
+  it.each(modes)('%s: empty shapes (T = 0, no lanes, T = 1) work', (mode) => {
+    for (const shape of [
+      { lanes: 3, T: 0, bits: 4 },
+      { lanes: 0, T: 5, bits: 2 },
+      { lanes: 2, T: 1, bits: 1 },
+    ]) {
+      const input = randomBatch(shape, mode, 5);
+      const out = allocateScanOutputs(shape);
+      scanLanes(input, out);
+      expectLanesMatchSingleRoute(input, out, range(0, shape.lanes));
+      expectInverseListsConsistent(out, shape, range(0, shape.lanes));
+    }
+  });
+
   it('rejects symbols that do not fit the bits, short buffers and bad lane ranges', () => {
     const shape = { lanes: 2, T: 10, bits: 2 };
     const input = randomBatch(shape, 'exact', 3);

@@ -103,6 +103,22 @@ describe('ROSA worker pool (worker_threads)', () => {
     });
   });
 
+  it('scans requested at the same time run one after the other, each correct', async () => {
+    const shapes = [
+      { lanes: 6, T: 120, bits: 4 },
+      { lanes: 3, T: 300, bits: 2 },
+      { lanes: 5, T: 64, bits: 3 },
+    ];
+    const inputs = shapes.map((shape, i) => randomBatch(shape, modes[i], 30 + i, true));
+    const outs = shapes.map((shape) => allocateScanOutputs(shape, true));
+    await Promise.all(inputs.map((input, i) => pool.scan(input, outs[i])));
+    for (const [i, input] of inputs.entries()) {
+      const want = allocateScanOutputs(shapes[i]);
+      scanLanes(input, want);
+      expect(outs[i]).toEqual(want);
+    }
+  });
+
   it('rejects buffers that do not fit the shape before any worker runs', async () => {
     const shape = { lanes: 2, T: 10, bits: 2 };
     const input = randomBatch(shape, 'rosa-tuning', 25, true);
