@@ -14,6 +14,10 @@
 // Sums run in float64; results are stored in the array type asked for (Float32Array by default,
 // Float64Array for finite-difference checks).
 
+import type { FloatArray, FloatArrayType } from './float-array.ts';
+
+export type { FloatArray, FloatArrayType };
+
 export interface AttentionShape {
   /** Batch size. */
   B: number;
@@ -28,10 +32,6 @@ export interface AttentionShape {
   /** Score scale; 1/√D when left out. */
   scale?: number;
 }
-
-export type FloatArray = Float32Array | Float64Array;
-/** Constructor of the output arrays: Float32Array (default) or Float64Array. */
-export type FloatArrayType<A extends FloatArray> = new (length: number) => A;
 
 export function attentionScale(shape: AttentionShape): number {
   return shape.scale ?? 1 / Math.sqrt(shape.D);

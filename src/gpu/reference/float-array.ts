@@ -4,6 +4,9 @@
 
 export type FloatArray = Float32Array | Float64Array;
 
+/** Constructor of an op's output arrays: Float32Array (default) or Float64Array. */
+export type FloatArrayType<A extends FloatArray> = new (length: number) => A;
+
 /** A zero-filled array of `n` elements of the same precision as `like`. */
 export function allocLike<F extends FloatArray>(like: F, n: number): F {
   return (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as F;

@@ -25,6 +25,8 @@
 //   otherwise (chunk i)   queryEnd = min(T, S + (i+2)L) (chunks i and i+1 see it in full).
 // The GPU backward gathers dk/dv along these ranges; the brute-force mask checks both views.
 
+import type { FloatArray } from './float-array.ts';
+
 export interface LrsaShape {
   batch: number;
   seqLen: number;
@@ -266,8 +268,6 @@ export interface LrsaPrecision {
   /** 'f64' returns Float64Arrays (finite-difference checks); default 'f32'. */
   precision?: 'f32' | 'f64';
 }
-
-type FloatArray = Float32Array | Float64Array;
 
 function allocate(n: number, precision: 'f32' | 'f64' | undefined): FloatArray {
   return precision === 'f64' ? new Float64Array(n) : new Float32Array(n);

@@ -11,7 +11,7 @@
 // Angles are computed in float64, so large positions stay exact. (Hugging Face computes them in
 // float32, which is off by up to ~pos·6e-8 radians; models trained here do not depend on that.)
 
-import type { FloatArray, FloatArrayType } from './attention.ts';
+import type { FloatArray, FloatArrayType } from './float-array.ts';
 
 export interface RopeShape {
   /** Batch size. */
