@@ -150,6 +150,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
   let persistTimer: ReturnType<typeof setTimeout> | null = null;
   let noticeId = 0;
   let disposed = false;
+  let persistChain: Promise<void> = Promise.resolve();
 
   const store = createStore<PlaygroundState>()((set, get) => {
     const schedulePersist = () => {
@@ -241,6 +242,34 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           'error',
           `Could not ${what} ${get().runs[runId]?.spec.name ?? runId}: ${errorMessage(err)}`,
         );
+      }
+    };
+
+    /** Storage operations run one after another, in the order they were asked for. */
+    const serial = (op: () => Promise<void>): Promise<void> => {
+      persistChain = persistChain.then(op).catch((err) => {
+        set({ storageError: `Saving runs failed: ${errorMessage(err)}` });
+      });
+      return persistChain;
+    };
+
+    const writeDirty = async () => {
+      const runs = [...dirtyRuns];
+      const withSeries = [...dirtySeries];
+      dirtyRuns.clear();
+      dirtySeries.clear();
+      const state = get();
+      try {
+        for (const id of runs) {
+          const r = state.runs[id];
+          if (r) await storage.putRun(r);
+        }
+        for (const id of withSeries) {
+          const s = state.series[id];
+          if (s) await storage.putSeries(id, snapshotSeries(s));
+        }
+      } catch (err) {
+        set({ storageError: `Saving runs failed: ${errorMessage(err)}` });
       }
     };
 
@@ -464,9 +493,11 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           runOrder: get().runOrder.filter((id) => id !== runId),
           seriesVersion: get().seriesVersion + 1,
         });
-        await storage.deleteRun(runId).catch(() => undefined);
-        for (const e of experiments) await storage.putExperiment(e).catch(() => undefined);
-        for (const e of removedExperiments) await storage.deleteExperiment(e.id).catch(() => undefined);
+        await serial(async () => {
+          await storage.deleteRun(runId);
+          for (const e of experiments) await storage.putExperiment(e);
+          for (const e of removedExperiments) await storage.deleteExperiment(e.id);
+        });
       },
 
       async deleteExperiment(experimentId) {
@@ -474,7 +505,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
         if (!e) return;
         for (const id of e.runIds) await get().deleteRun(id);
         set({ experiments: get().experiments.filter((x) => x.id !== experimentId) });
-        await storage.deleteExperiment(experimentId).catch(() => undefined);
+        await serial(() => storage.deleteExperiment(experimentId));
       },
 
       async clearAll() {
@@ -492,7 +523,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           hidden: {},
           seriesVersion: get().seriesVersion + 1,
         });
-        await storage.clear().catch(() => undefined);
+        await serial(() => storage.clear());
       },
 
       setTab(tab) {
@@ -521,28 +552,13 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
         applyEvents(events);
       },
 
-      async persistNow() {
+      persistNow() {
         if (persistTimer !== null) {
           clearTimeout(persistTimer);
           persistTimer = null;
         }
-        const runs = [...dirtyRuns];
-        const withSeries = [...dirtySeries];
-        dirtyRuns.clear();
-        dirtySeries.clear();
-        const state = get();
-        try {
-          for (const id of runs) {
-            const r = state.runs[id];
-            if (r) await storage.putRun(r);
-          }
-          for (const id of withSeries) {
-            const s = state.series[id];
-            if (s) await storage.putSeries(id, snapshotSeries(s));
-          }
-        } catch (err) {
-          set({ storageError: `Saving runs failed: ${errorMessage(err)}` });
-        }
+        // Writes are serialised, so "persistNow" also waits for a write already under way.
+        return serial(writeDirty);
       },
 
       dispose() {
