@@ -274,6 +274,13 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
   }
 }
 
+let vocabCache: { text: string; size: number } | null = null;
+
+function userTextVocabSize(text: string): number {
+  if (vocabCache?.text !== text) vocabCache = { text, size: buildCharVocabulary(text, TEXT_MAX_VOCAB).size };
+  return vocabCache.size;
+}
+
 /** Vocabulary size the model needs for a task. */
 export function vocabSizeForTask(task: TaskSpec): number {
   switch (task.kind) {
@@ -283,9 +290,7 @@ export function vocabSizeForTask(task: TaskSpec): number {
     case 'induction':
       return task.vocabSize;
     case 'text':
-      return task.source === 'user' && task.text
-        ? buildCharVocabulary(task.text, TEXT_MAX_VOCAB).size
-        : TEXT_MAX_VOCAB;
+      return task.source === 'user' && task.text ? userTextVocabSize(task.text) : TEXT_MAX_VOCAB;
   }
 }
 

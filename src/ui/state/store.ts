@@ -37,6 +37,8 @@ export interface StartResult {
 }
 
 export interface PlaygroundState {
+  /** The engine, for queries that change no state here (retrievals, NIAH, checkpoints). */
+  client: TrainerClient | null;
   hydrated: boolean;
   engine: EngineState;
   storageKind: string;
@@ -274,6 +276,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
     };
 
     return {
+      client,
       hydrated: false,
       engine: client
         ? { status: 'connecting', info: null, error: null }
