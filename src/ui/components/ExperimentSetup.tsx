@@ -108,10 +108,10 @@ export function ExperimentSetup({
     'protocol',
     'stageASteps',
   ].some((k) => (m(k as keyof ExperimentDraft)?.length ?? 0) > 0);
-  const runs = built.specs.length;
+  const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length;
   const valid = built.errors.length === 0;
-  const tokensPerRun =
-    runs > 0 ? built.specs[0].train.steps * built.specs[0].train.batchSize * built.specs[0].task.seqLen : 0;
+  const first = built.specs[0];
+  const tokensPerRun = first ? first.train.steps * first.train.batchSize * first.task.seqLen : 0;
 
   const toggleVariant = (v: Variant) => {
     const has = draft.variants.includes(v);
