@@ -125,6 +125,8 @@ function Playground({
   const setTab = usePlayground((s) => s.setTab);
   const engine = usePlayground((s) => s.engine);
   const startExperiment = usePlayground((s) => s.startExperiment);
+  // With runs, they come first in the left column (progress in view); the setup follows.
+  const hasRuns = usePlayground((s) => s.runOrder.length > 0);
 
   useEffect(() => {
     writeHash(draftToHash(parsed.draft));
@@ -194,6 +196,7 @@ function Playground({
       )}
       <div className="layout">
         <aside className="sidebar">
+          {hasRuns && <RunList />}
           <ExperimentSetup
             draft={parsed.draft}
             onChange={onChange}
@@ -203,7 +206,7 @@ function Playground({
             onStart={onStart}
             initialPresetId={parsed.fromLink ? null : PRESETS[0].id}
           />
-          <RunList />
+          {!hasRuns && <RunList />}
         </aside>
         <main className="main">
           <div className="tabs" role="tablist" aria-label="Views">

@@ -133,3 +133,59 @@ export function latestRows(
     };
   });
 }
+
+export interface MergedCurves {
+  /** One row per x (step), with a column per line key; missing values are absent. */
+  rows: Array<Record<string, number>>;
+  lines: Array<Omit<CurveLine, 'points'>>;
+}
+
+/**
+ * All lines in one table, as the chart wants it (one data set instead of one per line, so
+ * the chart updates once per refresh instead of once per line). Training lines are averaged
+ * onto a shared grid of `maxPoints` steps over the longest run; validation points keep
+ * their exact steps.
+ */
+export function mergeCurves(lines: CurveLine[], maxPoints: number): MergedCurves {
+  const xmax = Math.max(
+    0,
+    ...lines.flatMap((l) => (l.points.length > 0 ? [l.points[l.points.length - 1].x] : [])),
+  );
+  const buckets = Math.max(1, maxPoints);
+  const width = xmax > 0 ? xmax / buckets : 1;
+  const rows = new Map<number, Record<string, number>>();
+  const row = (x: number) => {
+    let r = rows.get(x);
+    if (!r) {
+      r = { x };
+      rows.set(x, r);
+    }
+    return r;
+  };
+  for (const l of lines) {
+    if (l.kind === 'val' || l.points.length <= buckets) {
+      for (const p of l.points) row(p.x)[l.key] = p.y;
+      continue;
+    }
+    const sums = new Float64Array(buckets + 1);
+    const xs = new Float64Array(buckets + 1);
+    const counts = new Uint32Array(buckets + 1);
+    for (const p of l.points) {
+      const b = Math.min(buckets, Math.floor(p.x / width));
+      sums[b] += p.y;
+      xs[b] = Math.max(xs[b], p.x);
+      counts[b]++;
+    }
+    for (let b = 0; b <= buckets; b++) {
+      if (counts[b] === 0) continue;
+      // Grid x (shared by all long lines), except the last bucket which ends at the line's last step.
+      const x =
+        b === buckets || xs[b] === l.points[l.points.length - 1].x ? xs[b] : Math.round((b + 0.5) * width);
+      row(x)[l.key] = sums[b] / counts[b];
+    }
+  }
+  return {
+    rows: [...rows.values()].sort((a, b) => a.x - b.x),
+    lines: lines.map(({ points: _p, ...meta }) => meta),
+  };
+}

@@ -1,22 +1,25 @@
 // Loss and accuracy of every run on shared charts (train smoothed, validation dashed), the
 // per-position loss of text runs, and the latest numbers in a table.
 
-import { type ReactNode, useMemo, useRef, useState } from 'react';
+import { memo, type ReactNode, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { type CurveLine, curveLines, latestRows, positionLoss } from '../charts/curves.ts';
+import { curveLines, latestRows, type MergedCurves, mergeCurves, positionLoss } from '../charts/curves.ts';
 import { downloadBlob, downloadText } from '../export/download.ts';
 import { svgToPngBlob } from '../export/image.ts';
 import { metricsToCsv, metricsToJson, safeFileName } from '../export/metrics.ts';
 import { formatCount, formatMetric, formatPercent } from '../format.ts';
 import { useElementWidth } from '../hooks/useElementWidth.ts';
 import { useThrottled } from '../hooks/useThrottled.ts';
-import { usePlayground } from '../state/context.tsx';
+import { usePlayground, usePlaygroundStore } from '../state/context.tsx';
 import type { RunRecord } from '../state/types.ts';
 import { useRunColors } from './RunList.tsx';
 
 const AXIS = '#9aa3b2';
 const GRID = '#2a2f3a';
-const MAX_POINTS = 600;
+/** Points per line: plenty for a chart under 1000 px wide, and recharts' cost grows with them. */
+const MAX_POINTS = 240;
+/** How often the charts follow new data. */
+const CHART_REFRESH_MS = 1000;
 
 export function ChartCard({
   title,
@@ -61,20 +64,20 @@ export function ChartCard({
   );
 }
 
-function CurveChart({
-  lines,
+const CurveChart = memo(function CurveChart({
+  data,
   width,
   log,
   percent,
 }: {
-  lines: CurveLine[];
+  data: MergedCurves;
   width: number;
   log: boolean;
   percent?: boolean;
 }) {
   const fmt = percent ? (v: number) => formatPercent(v) : formatMetric;
   return (
-    <LineChart width={width} height={260} margin={{ top: 8, right: 16, bottom: 4, left: 4 }}>
+    <LineChart width={width} height={260} data={data.rows} margin={{ top: 8, right: 16, bottom: 4, left: 4 }}>
       <CartesianGrid stroke={GRID} strokeDasharray="3 3" />
       <XAxis
         type="number"
@@ -82,12 +85,10 @@ function CurveChart({
         domain={['dataMin', 'dataMax']}
         stroke={AXIS}
         tickFormatter={(v: number) => formatCount(v)}
-        allowDuplicatedCategory={false}
         fontSize={12}
       />
       <YAxis
         type="number"
-        dataKey="y"
         scale={log ? 'log' : 'auto'}
         domain={log ? ['auto', 'auto'] : percent ? [0, 1] : ['auto', 'auto']}
         allowDataOverflow={log}
@@ -101,24 +102,22 @@ function CurveChart({
         labelFormatter={(v) => `step ${formatCount(Number(v))}`}
         formatter={(v) => fmt(Number(v))}
       />
-      <Legend wrapperStyle={{ fontSize: 12 }} />
-      {lines.map((l) => (
+      {data.lines.map((l) => (
         <Line
           key={l.key}
-          data={l.points}
-          dataKey="y"
+          dataKey={l.key}
           name={l.name}
           stroke={l.color}
           strokeWidth={l.kind === 'train' ? 1.8 : 1.4}
           strokeDasharray={l.kind === 'val' ? '5 4' : undefined}
-          dot={l.kind === 'val' && l.points.length < 40 ? { r: 2.5 } : false}
+          dot={l.kind === 'val' ? { r: 2 } : false}
           isAnimationActive={false}
           connectNulls
         />
       ))}
     </LineChart>
   );
-}
+});
 
 export function exportMetrics(
   runs: RunRecord[],
@@ -130,37 +129,62 @@ export function exportMetrics(
   else downloadText(metricsToJson(runs, series), `rosa-metrics-${stamp}.json`, 'application/json');
 }
 
+/** The runs in order, as records; changes only when runs are added, removed or renamed. */
+function useRunsInOrder(): RunRecord[] {
+  const store = usePlaygroundStore();
+  const key = usePlayground((s) =>
+    s.runOrder
+      .filter((id) => s.runs[id])
+      .map((id) => `${id}\u0000${s.runs[id].spec.name}`)
+      .join('\u0001'),
+  );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` says when the list changes
+  return useMemo(() => {
+    const { runOrder, runs } = store.getState();
+    return runOrder.map((id) => runs[id]).filter((r): r is RunRecord => !!r);
+  }, [key, store]);
+}
+
 export function CurvesTab() {
-  const order = usePlayground((s) => s.runOrder);
-  const runsById = usePlayground((s) => s.runs);
+  const store = usePlaygroundStore();
   const series = usePlayground((s) => s.series);
   const hidden = usePlayground((s) => s.hidden);
   const toggleHidden = usePlayground((s) => s.toggleHidden);
   const liveVersion = usePlayground((s) => s.seriesVersion);
   // Charts follow the data at most a few times a second, however fast events arrive.
-  const version = useThrottled(liveVersion, 400);
+  const version = useThrottled(liveVersion, CHART_REFRESH_MS);
   const colors = useRunColors();
   const [smoothing, setSmoothing] = useState(0.6);
   const [log, setLog] = useState(false);
   const bodyRef = useRef<HTMLDivElement>(null);
   const width = useElementWidth(bodyRef, 640);
 
-  const allRuns = useMemo(
-    () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r),
-    [order, runsById],
-  );
+  const allRuns = useRunsInOrder();
   const visible = useMemo(() => allRuns.filter((r) => !hidden[r.id]), [allRuns, hidden]);
+  const exportAll = (format: 'csv' | 'json') => {
+    const { runOrder, runs, series: current } = store.getState();
+    exportMetrics(
+      runOrder.map((id) => runs[id]).filter((r): r is RunRecord => !!r),
+      current,
+      format,
+    );
+  };
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `version` says when
-  const charts = useMemo(() => {
+  const chartData = useMemo(() => {
     const opts = { smoothing, log, maxPoints: MAX_POINTS };
     return {
-      loss: curveLines(visible, series, colors, { ...opts, metric: 'loss' }),
-      accuracy: curveLines(visible, series, colors, { ...opts, metric: 'accuracy', log: false }),
+      loss: mergeCurves(curveLines(visible, series, colors, { ...opts, metric: 'loss' }), MAX_POINTS),
+      accuracy: mergeCurves(
+        curveLines(visible, series, colors, { ...opts, metric: 'accuracy', log: false }),
+        MAX_POINTS,
+      ),
       position: positionLoss(visible, series),
       latest: latestRows(visible, series, colors, smoothing),
     };
   }, [visible, series, colors, smoothing, log, version]);
+  // Render new chart data at transition priority: React time-slices it instead of blocking input.
+  const charts = useDeferredValue(chartData);
 
   if (allRuns.length === 0) {
     return (
@@ -179,7 +203,7 @@ export function CurvesTab() {
     );
   }
 
-  const hasData = charts.loss.length > 0;
+  const hasData = charts.loss.rows.length > 0;
   return (
     <div className="curves" ref={bodyRef}>
       <div className="toolbar">
@@ -201,18 +225,10 @@ export function CurvesTab() {
           log-scale loss
         </label>
         <span className="spacer" />
-        <button
-          type="button"
-          className="secondary small"
-          onClick={() => exportMetrics(allRuns, series, 'csv')}
-        >
+        <button type="button" className="secondary small" onClick={() => exportAll('csv')}>
           Export CSV
         </button>
-        <button
-          type="button"
-          className="secondary small"
-          onClick={() => exportMetrics(allRuns, series, 'json')}
-        >
+        <button type="button" className="secondary small" onClick={() => exportAll('json')}>
           Export JSON
         </button>
       </div>
@@ -236,14 +252,14 @@ export function CurvesTab() {
             fileName="loss"
             help="Solid: training loss (smoothed). Dashed: validation loss."
           >
-            <CurveChart lines={charts.loss} width={width - 2} log={log} />
+            <CurveChart data={charts.loss} width={width - 2} log={log} />
           </ChartCard>
           <ChartCard
             title="Accuracy"
             fileName="accuracy"
             help="Next-token accuracy on the scored positions (for NIAH and MQAR: the answers)."
           >
-            <CurveChart lines={charts.accuracy} width={width - 2} log={false} percent />
+            <CurveChart data={charts.accuracy} width={width - 2} log={false} percent />
           </ChartCard>
         </>
       )}
@@ -278,7 +294,7 @@ export function CurvesTab() {
               <Line
                 key={id}
                 dataKey={id}
-                name={runsById[id]?.spec.name ?? id}
+                name={allRuns.find((r) => r.id === id)?.spec.name ?? id}
                 stroke={colors[id]}
                 isAnimationActive={false}
                 dot={{ r: 2.5 }}

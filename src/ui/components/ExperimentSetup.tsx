@@ -68,7 +68,8 @@ export function ExperimentSetup({
   const built = useMemo(() => buildExperiment(draft, { engine }), [draft, engine]);
   const messages = useMemo(() => {
     const by: Record<string, string[]> = {};
-    for (const e of [...linkProblems, ...built.errors]) {
+    const fromLink = linkProblems.map((e) => ({ field: e.field, message: `: ${e.message}` }));
+    for (const e of [...fromLink, ...built.errors]) {
       by[e.field] ??= [];
       if (!by[e.field].includes(e.message)) by[e.field].push(e.message);
     }
@@ -357,7 +358,7 @@ export function ExperimentSetup({
         </div>
         {m('variants')?.map((msg) => (
           <p key={msg} className="field-error" data-testid="field-error">
-            Variants: {msg}
+            Variants{msg.startsWith(':') ? '' : ':'} {msg.replace(/^: /, '')}
           </p>
         ))}
       </fieldset>

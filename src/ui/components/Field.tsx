@@ -23,7 +23,9 @@ export function Field({ label, messages = [], hint, children, wide }: FieldProps
         <div id={msgId} className="field-messages">
           {messages.map((m) => (
             <p key={m} className="field-error" data-testid="field-error">
-              {label} {m}
+              {/* Validator messages read on from the label ("Width must be…"); others start with ": ". */}
+              {label}
+              {m.startsWith(':') ? m : ` ${m}`}
             </p>
           ))}
         </div>

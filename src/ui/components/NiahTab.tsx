@@ -35,7 +35,8 @@ function drawStrip(
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const dpr = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
-  const H = 150;
+  // Room for arcs only when there are any.
+  const H = arcs.length > 0 ? 150 : 64;
   canvas.width = Math.round(width * dpr);
   canvas.height = Math.round(H * dpr);
   canvas.style.width = `${width}px`;
