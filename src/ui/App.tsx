@@ -190,8 +190,7 @@ function Playground({
       <Notices />
       {engine.status === 'unavailable' && (
         <div className="callout callout-warn banner" role="status">
-          <strong>Training engine not available.</strong> {engine.error} Earlier runs and their curves are
-          still shown, and you can prepare experiments.
+          <strong>Training engine not available.</strong> {engine.error}
         </div>
       )}
       <div className="layout">

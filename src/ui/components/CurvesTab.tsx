@@ -110,7 +110,7 @@ const CurveChart = memo(function CurveChart({
           stroke={l.color}
           strokeWidth={l.kind === 'train' ? 1.8 : 1.4}
           strokeDasharray={l.kind === 'val' ? '5 4' : undefined}
-          dot={l.kind === 'val' ? { r: 2 } : false}
+          dot={l.kind === 'val' ? { r: 2.5, fill: l.color, strokeWidth: 0 } : false}
           isAnimationActive={false}
           connectNulls
         />

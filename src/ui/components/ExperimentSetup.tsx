@@ -154,7 +154,8 @@ export function ExperimentSetup({
       setCopied(true);
       setTimeout(() => setCopied(false), 1500);
     } catch {
-      setCopied(false);
+      // No clipboard access (insecure context, permissions): let the user copy it by hand.
+      prompt('Copy this link to reproduce the setup:', url);
     }
   };
 
