@@ -110,7 +110,7 @@ const CurveChart = memo(function CurveChart({
           stroke={l.color}
           strokeWidth={l.kind === 'train' ? 1.8 : 1.4}
           strokeDasharray={l.kind === 'val' ? '5 4' : undefined}
-          dot={l.kind === 'val' ? { r: 2.5, fill: l.color, strokeWidth: 0 } : false}
+          dot={false}
           isAnimationActive={false}
           connectNulls
         />
@@ -118,6 +118,141 @@ const CurveChart = memo(function CurveChart({
     </LineChart>
   );
 });
+
+/** Re-renders when new metrics arrived, at most once per CHART_REFRESH_MS, at its own phase. */
+function useSeriesTick(phaseMs: number): number {
+  const live = usePlayground((s) => s.seriesVersion);
+  return useThrottled(live, CHART_REFRESH_MS, phaseMs);
+}
+
+interface LiveChartProps {
+  runs: RunRecord[];
+  metric: 'loss' | 'accuracy';
+  smoothing: number;
+  log: boolean;
+  width: number;
+  /** Offset of this chart's refreshes, so that two charts never update in the same task. */
+  phaseMs: number;
+}
+
+function LiveCurveChart({ runs, metric, smoothing, log, width, phaseMs }: LiveChartProps) {
+  const series = usePlayground((s) => s.series);
+  const colors = useRunColors();
+  const tick = useSeriesTick(phaseMs);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `tick` says when
+  const data = useMemo(
+    () =>
+      mergeCurves(
+        curveLines(runs, series, colors, { metric, smoothing, log, maxPoints: MAX_POINTS }),
+        MAX_POINTS,
+      ),
+    [runs, series, colors, metric, smoothing, log, tick],
+  );
+  // Rendered at transition priority: React time-slices it instead of blocking input.
+  const deferred = useDeferredValue(data);
+  return <CurveChart data={deferred} width={width} log={log} percent={metric === 'accuracy'} />;
+}
+
+function PositionLossChart({
+  runs,
+  colors,
+  width,
+}: {
+  runs: RunRecord[];
+  colors: Record<string, string>;
+  width: number;
+}) {
+  const series = usePlayground((s) => s.series);
+  const tick = useSeriesTick(CHART_REFRESH_MS / 4);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `tick` says when
+  const data = useMemo(() => positionLoss(runs, series), [runs, series, tick]);
+  if (data.runIds.length === 0) return null;
+  return (
+    <ChartCard
+      title="Validation loss by position"
+      fileName="loss-by-position"
+      help="Latest evaluation; positions are bucketed by powers of two. Where long context helps, late positions get lower loss."
+    >
+      <LineChart
+        width={width}
+        height={240}
+        data={data.rows}
+        margin={{ top: 8, right: 16, bottom: 4, left: 4 }}
+      >
+        <CartesianGrid stroke={GRID} strokeDasharray="3 3" />
+        <XAxis dataKey="bucket" stroke={AXIS} fontSize={12} />
+        <YAxis
+          stroke={AXIS}
+          tickFormatter={formatMetric}
+          width={56}
+          fontSize={12}
+          domain={['auto', 'auto']}
+        />
+        <Tooltip
+          contentStyle={{ background: '#0f1115', border: `1px solid ${GRID}`, fontSize: 12 }}
+          formatter={(v) => formatMetric(Number(v))}
+        />
+        <Legend wrapperStyle={{ fontSize: 12 }} />
+        {data.runIds.map((id) => (
+          <Line
+            key={id}
+            dataKey={id}
+            name={runs.find((r) => r.id === id)?.spec.name ?? id}
+            stroke={colors[id]}
+            isAnimationActive={false}
+            dot={{ r: 2.5 }}
+          />
+        ))}
+      </LineChart>
+    </ChartCard>
+  );
+}
+
+function LatestTable({
+  runs,
+  colors,
+  smoothing,
+}: {
+  runs: RunRecord[];
+  colors: Record<string, string>;
+  smoothing: number;
+}) {
+  const series = usePlayground((s) => s.series);
+  const tick = useSeriesTick((3 * CHART_REFRESH_MS) / 4);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `tick` says when
+  const rows = useMemo(
+    () => latestRows(runs, series, colors, smoothing),
+    [runs, series, colors, smoothing, tick],
+  );
+  return (
+    <table className="table latest" aria-label="Latest numbers">
+      <thead>
+        <tr>
+          <th>run</th>
+          <th>step</th>
+          <th>train loss</th>
+          <th>val loss</th>
+          <th>train acc</th>
+          <th>val acc</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.runId}>
+            <td>
+              <span className="swatch" style={{ background: row.color }} aria-hidden="true" /> {row.name}
+            </td>
+            <td>{row.step === null ? '—' : formatCount(row.step)}</td>
+            <td>{formatMetric(row.trainLoss)}</td>
+            <td>{formatMetric(row.valLoss)}</td>
+            <td>{formatPercent(row.trainAccuracy, 1)}</td>
+            <td>{formatPercent(row.valAccuracy, 1)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 
 export function exportMetrics(
   runs: RunRecord[],
@@ -147,12 +282,8 @@ function useRunsInOrder(): RunRecord[] {
 
 export function CurvesTab() {
   const store = usePlaygroundStore();
-  const series = usePlayground((s) => s.series);
   const hidden = usePlayground((s) => s.hidden);
   const toggleHidden = usePlayground((s) => s.toggleHidden);
-  const liveVersion = usePlayground((s) => s.seriesVersion);
-  // Charts follow the data at most a few times a second, however fast events arrive.
-  const version = useThrottled(liveVersion, CHART_REFRESH_MS);
   const colors = useRunColors();
   const [smoothing, setSmoothing] = useState(0.6);
   const [log, setLog] = useState(false);
@@ -160,6 +291,9 @@ export function CurvesTab() {
   const width = useElementWidth(bodyRef, 640);
 
   const allRuns = useRunsInOrder();
+  const hasData = usePlayground((s) =>
+    s.runOrder.some((id) => !s.hidden[id] && (s.series[id]?.train.step.length ?? 0) > 0),
+  );
   const visible = useMemo(() => allRuns.filter((r) => !hidden[r.id]), [allRuns, hidden]);
   const exportAll = (format: 'csv' | 'json') => {
     const { runOrder, runs, series: current } = store.getState();
@@ -169,22 +303,6 @@ export function CurvesTab() {
       format,
     );
   };
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `version` says when
-  const chartData = useMemo(() => {
-    const opts = { smoothing, log, maxPoints: MAX_POINTS };
-    return {
-      loss: mergeCurves(curveLines(visible, series, colors, { ...opts, metric: 'loss' }), MAX_POINTS),
-      accuracy: mergeCurves(
-        curveLines(visible, series, colors, { ...opts, metric: 'accuracy', log: false }),
-        MAX_POINTS,
-      ),
-      position: positionLoss(visible, series),
-      latest: latestRows(visible, series, colors, smoothing),
-    };
-  }, [visible, series, colors, smoothing, log, version]);
-  // Render new chart data at transition priority: React time-slices it instead of blocking input.
-  const charts = useDeferredValue(chartData);
 
   if (allRuns.length === 0) {
     return (
@@ -203,7 +321,6 @@ export function CurvesTab() {
     );
   }
 
-  const hasData = charts.loss.rows.length > 0;
   return (
     <div className="curves" ref={bodyRef}>
       <div className="toolbar">
@@ -252,84 +369,35 @@ export function CurvesTab() {
             fileName="loss"
             help="Solid: training loss (smoothed). Dashed: validation loss."
           >
-            <CurveChart data={charts.loss} width={width - 2} log={log} />
+            <LiveCurveChart
+              runs={visible}
+              metric="loss"
+              smoothing={smoothing}
+              log={log}
+              width={width - 2}
+              phaseMs={0}
+            />
           </ChartCard>
           <ChartCard
             title="Accuracy"
             fileName="accuracy"
             help="Next-token accuracy on the scored positions (for NIAH and MQAR: the answers)."
           >
-            <CurveChart data={charts.accuracy} width={width - 2} log={false} percent />
+            <LiveCurveChart
+              runs={visible}
+              metric="accuracy"
+              smoothing={smoothing}
+              log={false}
+              width={width - 2}
+              phaseMs={CHART_REFRESH_MS / 2}
+            />
           </ChartCard>
         </>
       )}
 
-      {charts.position.runIds.length > 0 && (
-        <ChartCard
-          title="Validation loss by position"
-          fileName="loss-by-position"
-          help="Latest evaluation; positions are bucketed by powers of two. Where long context helps, late positions get lower loss."
-        >
-          <LineChart
-            width={width - 2}
-            height={240}
-            data={charts.position.rows}
-            margin={{ top: 8, right: 16, bottom: 4, left: 4 }}
-          >
-            <CartesianGrid stroke={GRID} strokeDasharray="3 3" />
-            <XAxis dataKey="bucket" stroke={AXIS} fontSize={12} />
-            <YAxis
-              stroke={AXIS}
-              tickFormatter={formatMetric}
-              width={56}
-              fontSize={12}
-              domain={['auto', 'auto']}
-            />
-            <Tooltip
-              contentStyle={{ background: '#0f1115', border: `1px solid ${GRID}`, fontSize: 12 }}
-              formatter={(v) => formatMetric(Number(v))}
-            />
-            <Legend wrapperStyle={{ fontSize: 12 }} />
-            {charts.position.runIds.map((id) => (
-              <Line
-                key={id}
-                dataKey={id}
-                name={allRuns.find((r) => r.id === id)?.spec.name ?? id}
-                stroke={colors[id]}
-                isAnimationActive={false}
-                dot={{ r: 2.5 }}
-              />
-            ))}
-          </LineChart>
-        </ChartCard>
-      )}
+      <PositionLossChart runs={visible} colors={colors} width={width - 2} />
 
-      <table className="table latest" aria-label="Latest numbers">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>step</th>
-            <th>train loss</th>
-            <th>val loss</th>
-            <th>train acc</th>
-            <th>val acc</th>
-          </tr>
-        </thead>
-        <tbody>
-          {charts.latest.map((row) => (
-            <tr key={row.runId}>
-              <td>
-                <span className="swatch" style={{ background: row.color }} aria-hidden="true" /> {row.name}
-              </td>
-              <td>{row.step === null ? '—' : formatCount(row.step)}</td>
-              <td>{formatMetric(row.trainLoss)}</td>
-              <td>{formatMetric(row.valLoss)}</td>
-              <td>{formatPercent(row.trainAccuracy, 1)}</td>
-              <td>{formatPercent(row.valAccuracy, 1)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <LatestTable runs={visible} colors={colors} smoothing={smoothing} />
     </div>
   );
 }
