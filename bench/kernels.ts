@@ -3,8 +3,12 @@
 // Not a test: figures are for the closing notes and for comparing two paths in one run.
 
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
+import { benchAttention } from './kernels/attention.ts';
 import type { BenchRow } from './kernels/common.ts';
+import { benchLrsa } from './kernels/lrsa.ts';
 import { benchMatmul } from './kernels/matmul.ts';
+import { benchOps } from './kernels/ops.ts';
+import { benchRosa } from './kernels/rosa.ts';
 
 type Family = (
   ctx: Awaited<ReturnType<typeof createNodeGpuContext>>,
@@ -13,6 +17,10 @@ type Family = (
 
 const FAMILIES: Record<string, Family> = {
   matmul: benchMatmul,
+  attention: (ctx, size) => benchAttention(ctx, size),
+  ops: benchOps,
+  rosa: benchRosa,
+  lrsa: benchLrsa,
 };
 
 function arg(name: string): string | undefined {

@@ -18,9 +18,14 @@
 //     never the answer: q is below it on the same path and holds the same marks at time L.
 // Costs: build O(n), every query O(log n). Heavy-light decomposition gives the LCA.
 
-import type { SuffixAutomaton } from './automaton.ts';
+import { LEN, LINK, type SuffixAutomaton } from './automaton.ts';
 
 export class AncestryIndex {
+  /**
+   * Suffix-link steps a fallback walks before asking the index: short walks are cheaper than a
+   * query, and most fallbacks are short.
+   */
+  walkFirst = 8;
   private readonly capacity: number;
   private readonly parent: Int32Array;
   private readonly tin: Int32Array;
@@ -103,9 +108,8 @@ export class AncestryIndex {
     if (n > this.capacity) throw new RangeError(`automaton of ${n} states exceeds the index capacity`);
     this.n = n;
     const { parent, subtree, heavy, childStart, childList, byLen, lenCount } = this;
-    const link = sam.link;
-    const len = sam.len;
-    parent.set(link.subarray(0, n));
+    const node = sam.node;
+    for (let v = 0; v < n; v++) parent[v] = node[(v << 2) | LINK];
 
     // Children in CSR form, counting sort by parent.
     childStart.fill(0, 0, n + 1);
@@ -118,9 +122,9 @@ export class AncestryIndex {
     // Subtree sizes and heavy children, children first: a child is longer than its parent.
     const maxLen = sam.count;
     lenCount.fill(0, 0, maxLen + 2);
-    for (let v = 0; v < n; v++) lenCount[len[v] + 1]++;
+    for (let v = 0; v < n; v++) lenCount[node[(v << 2) | LEN] + 1]++;
     for (let l = 0; l <= maxLen; l++) lenCount[l + 1] += lenCount[l];
-    for (let v = 0; v < n; v++) byLen[lenCount[len[v]]++] = v;
+    for (let v = 0; v < n; v++) byLen[lenCount[node[(v << 2) | LEN]]++] = v;
     subtree.fill(1, 0, n);
     heavy.fill(-1, 0, n);
     for (let i = n - 1; i > 0; i--) {

@@ -22,12 +22,16 @@ export class ScanArena {
   readonly alphabet: number;
   readonly sam: SuffixAutomaton;
   strategy: ScanStrategy;
+  /** Fallback steps walked before asking the index, on indexed lanes (AncestryIndex.walkFirst). */
+  fallbackWalk = 8;
   /** Run symbols of Q and K ('exact' compares their tails). */
   readonly qRunSym: Int32Array;
   readonly kRunSym: Int32Array;
   /** Longest-common-suffix cache per diagonal u − L ('exact'), see scan-kernels.ts. */
   readonly diagAt: Int32Array;
   readonly diagLength: Int32Array;
+  /** Fallback state per symbol for q_t and its bit flips (resolveWithFlips). */
+  readonly fallbackAt: Int32Array;
   /** Lanes that went through the index since the arena was made (for benchmarks and tests). */
   indexedLanes = 0;
   private indexStore: AncestryIndex | null = null;
@@ -37,6 +41,7 @@ export class ScanArena {
     this.alphabet = alphabet;
     this.strategy = strategy;
     this.sam = new SuffixAutomaton(maxT, alphabet);
+    this.fallbackAt = new Int32Array(Math.max(32, 1 << this.sam.shift));
     this.qRunSym = new Int32Array(Math.max(1, maxT));
     this.kRunSym = new Int32Array(Math.max(1, maxT));
     this.diagAt = new Int32Array(2 * maxT + 1);
@@ -66,5 +71,7 @@ export class ScanArena {
 /** Reuses `arena` when it fits, otherwise makes one for (T, alphabet) with the same strategy. */
 export function arenaFor(arena: ScanArena | undefined, T: number, alphabet: number): ScanArena {
   if (arena?.fits(T, alphabet)) return arena;
-  return new ScanArena(T, alphabet, arena?.strategy ?? 'auto');
+  const made = new ScanArena(T, alphabet, arena?.strategy ?? 'auto');
+  if (arena) made.fallbackWalk = arena.fallbackWalk;
+  return made;
 }

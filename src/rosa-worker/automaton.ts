@@ -1,14 +1,24 @@
 // Online suffix automaton (Blumer et al. 1985) over a dense alphabet, in typed arrays that are
 // allocated once and reused for every lane (no allocation while scanning).
 //
-// Per state v:
-//   trans[v << shift | a]  target state on symbol a, or -1
-//   len[v]                 length of the longest string of v
-//   link[v]                suffix link (-1 for the root, state 0)
+// Per state v, four int32 fields side by side in `node` (one suffix-link step touches one cache
+// line, which matters because every step of a walk is a dependent load):
+//   node[v·4 + LINK]    suffix link (-1 for the root, state 0)
+//   node[v·4 + LEN]     length of the longest string of v
+//   node[v·4 + LATEST]  e(v): latest end position of v's strings in the indexed text, -1 if none
+//                       (kept by `commitEnd`, the reference chain walk of spec §1.1)
+//   node[v·4 + MASK]    bit a set iff v has an a-transition (alphabets ≤ 32): fallback walks test
+//                       this word instead of a table row, and one walk serves several symbols
+// and apart from it:
+//   trans[v << shift | a]  target state on symbol a. With masks, cells are only read where the
+//                          mask bit is set (so the table is never cleared); without, -1 = none.
 //   lastSym[v]             the symbol every string of v ends with (-1 for the root)
-//   latest[v]              e(v): latest end position of v's strings in the indexed text, -1 if none
-//                          (maintained by `commitEnd`, the reference chain walk of spec §1.1)
-// prefixState[p] is the state created for the whole prefix text[0..p].
+//   prefixState[p]         the state created for the prefix text[0..p]
+
+export const LINK = 0;
+export const LEN = 1;
+export const LATEST = 2;
+export const MASK = 3;
 
 export class SuffixAutomaton {
   /** log2 of the transition row width; rows are 2^shift wide. */
@@ -16,11 +26,11 @@ export class SuffixAutomaton {
   readonly alphabet: number;
   /** Most symbols this arena can index. */
   readonly maxSymbols: number;
+  /** Whether node[..MASK] is kept (alphabet ≤ 32). */
+  readonly hasMasks: boolean;
+  readonly node: Int32Array;
   readonly trans: Int32Array;
-  readonly len: Int32Array;
-  readonly link: Int32Array;
   readonly lastSym: Int32Array;
-  readonly latest: Int32Array;
   readonly prefixState: Int32Array;
   /** Number of states in use (the root included). */
   size = 1;
@@ -42,6 +52,7 @@ export class SuffixAutomaton {
     this.shift = shift;
     this.alphabet = alphabet;
     this.maxSymbols = maxSymbols;
+    this.hasMasks = alphabet <= 32;
     const states = stateCapacity(maxSymbols);
     const cells = states * 2 ** shift;
     if (cells > 2 ** 28) {
@@ -51,62 +62,77 @@ export class SuffixAutomaton {
       );
     }
     this.trans = new Int32Array(cells).fill(-1);
-    this.len = new Int32Array(states);
-    this.link = new Int32Array(states);
+    this.node = new Int32Array(states * 4);
     this.lastSym = new Int32Array(states);
-    this.latest = new Int32Array(states);
     this.prefixState = new Int32Array(Math.max(1, maxSymbols));
     this.reset();
   }
 
-  /** Empty automaton (only the root); clears just the rows that were used. */
+  /** Empty automaton (only the root). */
   reset(): void {
-    this.trans.fill(-1, 0, this.size << this.shift);
+    if (!this.hasMasks) this.trans.fill(-1, 0, this.size << this.shift);
     this.size = 1;
     this.last = 0;
     this.count = 0;
     this.work = 0;
-    this.len[0] = 0;
-    this.link[0] = -1;
+    const node = this.node;
+    node[LINK] = -1;
+    node[LEN] = 0;
+    node[LATEST] = -1;
+    node[MASK] = 0;
     this.lastSym[0] = -1;
-    this.latest[0] = -1;
   }
 
   /** Appends symbol c; returns the new prefix state. Does not touch e (see `commitEnd`). */
   extend(c: number): number {
     const trans = this.trans;
-    const len = this.len;
-    const link = this.link;
+    const node = this.node;
     const sh = this.shift;
     const cur = this.size++;
-    len[cur] = len[this.last] + 1;
+    const cb = cur << 2;
+    node[cb | LEN] = node[(this.last << 2) | LEN] + 1;
+    node[cb | LATEST] = -1;
+    node[cb | MASK] = 0;
     this.lastSym[cur] = c;
-    this.latest[cur] = -1;
     let p = this.last;
-    while (p !== -1 && trans[(p << sh) | c] === -1) {
-      trans[(p << sh) | c] = cur;
-      p = link[p];
+    if (this.hasMasks) {
+      const bit = 1 << c;
+      while (p !== -1 && (node[(p << 2) | MASK] & bit) === 0) {
+        trans[(p << sh) | c] = cur;
+        node[(p << 2) | MASK] |= bit;
+        p = node[(p << 2) | LINK];
+      }
+    } else {
+      while (p !== -1 && trans[(p << sh) | c] === -1) {
+        trans[(p << sh) | c] = cur;
+        p = node[(p << 2) | LINK];
+      }
     }
     if (p === -1) {
-      link[cur] = 0;
+      node[cb | LINK] = 0;
     } else {
       const q = trans[(p << sh) | c];
-      if (len[p] + 1 === len[q]) {
-        link[cur] = q;
+      const qb = q << 2;
+      if (node[(p << 2) | LEN] + 1 === node[qb | LEN]) {
+        node[cb | LINK] = q;
       } else {
         const clone = this.size++;
-        len[clone] = len[p] + 1;
-        trans.copyWithin(clone << sh, q << sh, (q + 1) << sh);
-        link[clone] = link[q];
-        this.lastSym[clone] = c;
+        const kb = clone << 2;
+        node[kb | LINK] = node[qb | LINK];
+        node[kb | LEN] = node[(p << 2) | LEN] + 1;
         // The clone's strings end wherever q's did; the new end is committed by commitEnd.
-        this.latest[clone] = this.latest[q];
+        node[kb | LATEST] = node[qb | LATEST];
+        node[kb | MASK] = node[qb | MASK];
+        const from = q << sh;
+        const to = clone << sh;
+        for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
+        this.lastSym[clone] = c;
         while (p !== -1 && trans[(p << sh) | c] === q) {
           trans[(p << sh) | c] = clone;
-          p = link[p];
+          p = node[(p << 2) | LINK];
         }
-        link[q] = clone;
-        link[cur] = clone;
+        node[qb | LINK] = clone;
+        node[cb | LINK] = clone;
       }
     }
     this.last = cur;
@@ -120,31 +146,38 @@ export class SuffixAutomaton {
    * quadratic; the scans switch to `AncestryIndex` when this gets expensive.
    */
   commitEnd(pos: number): void {
-    const link = this.link;
-    const latest = this.latest;
+    const node = this.node;
     let steps = 0;
-    for (let v = this.last; v > 0; v = link[v]) {
-      latest[v] = pos;
+    for (let v = this.last; v > 0; v = node[(v << 2) | LINK]) {
+      node[(v << 2) | LATEST] = pos;
       steps++;
     }
     this.work += steps;
   }
 
+  link(v: number): number {
+    return this.node[(v << 2) | LINK];
+  }
+
+  len(v: number): number {
+    return this.node[(v << 2) | LEN];
+  }
+
+  /** e(v) as kept by commitEnd. */
+  latest(v: number): number {
+    return this.node[(v << 2) | LATEST];
+  }
+
   /** Bytes held by this arena's typed arrays. */
   get bytes(): number {
     return (
-      this.trans.byteLength +
-      this.len.byteLength +
-      this.link.byteLength +
-      this.lastSym.byteLength +
-      this.latest.byteLength +
-      this.prefixState.byteLength
+      this.trans.byteLength + this.node.byteLength + this.lastSym.byteLength + this.prefixState.byteLength
     );
   }
 
   /** Bytes of the part of the arena the current text uses (transition rows + per-state fields). */
   get usedBytes(): number {
-    return this.size * (4 << this.shift) + this.size * 4 * 4 + this.count * 4;
+    return this.size * ((4 << this.shift) + 16 + 4) + this.count * 4;
   }
 }
 

@@ -15,7 +15,8 @@
 //   qRunId       Int32  [lane][T]        Q-run index u(t) (every t its own run in 'rwkv8').
 //   rcf          Int32  [lane][T][bits][2]  per Q-run u (rows ≥ number of Q-runs are -1):
 //                counterfactual K-run index when bit j of the run's first symbol is
-//                forced to 0 ([..][j][0]) or to 1 ([..][j][1]); -1 for none.
+//                forced to 0 ([..][j][0]) or to 1 ([..][j][1]); -1 for none. In 'rwkv8'
+//                row t is token t and the index is the dest time (K-run l = token l).
 //   kRunStart    Int32  [lane][T]        start time of K-run l (rows ≥ number of K-runs are -1;
 //                in 'rwkv8' K-run l is the single token l).
 //   destInvOffsets   Int32 [lane][T + 1]    CSR over retrieved time τ: the positions t with
@@ -26,6 +27,12 @@
 //   cfInvPositions   Int32 [lane][T·bits·2]      positions t whose counterfactual with bit j
 //                forced to β lands on K-run l, i.e. rcf[qRunId[t]][j][β] = l. Lets the K
 //                gradient gather instead of scatter-add (WGSL has no float atomics).
+//
+// Memory: allocateScanInputs / allocateScanOutputs put every array in its own SharedArrayBuffer
+// when `shared` (sharedMemoryAvailable(): Node, or a cross-origin isolated page), so the worker
+// pool scans in place and the same buffers go to the GPU upload; otherwise plain ArrayBuffers,
+// and the pool copies lane ranges through transferables. laneStrides gives each array's
+// per-lane segment length.
 
 export type RosaMode = 'rosa-tuning' | 'exact' | 'rwkv8';
 
@@ -40,6 +47,21 @@ export interface ScanShape {
 
 export function paddedLength(T: number): number {
   return Math.ceil(T / 4) * 4;
+}
+
+/** Elements per lane of every array above (a lane's segment is contiguous, lanes in order). */
+export function laneStrides({ T, bits }: Pick<ScanShape, 'T' | 'bits'>) {
+  return {
+    sym: paddedLength(T),
+    dest: T,
+    qRunId: T,
+    rcf: T * bits * 2,
+    kRunStart: T,
+    destInvOffsets: T + 1,
+    destInvPositions: T,
+    cfInvOffsets: T * bits * 2 + 1,
+    cfInvPositions: T * bits * 2,
+  };
 }
 
 /** Element counts of every array in the layout above. */
@@ -79,7 +101,10 @@ export function checkScanShape({ lanes, T, bits }: ScanShape): void {
 
 /**
  * Fills destInv* and cfInv* of `out` from dest, qRunId and rcf for lanes [laneStart, laneEnd).
- * Counting sort: O(T · bits) per lane, no allocation.
+ * Counting sort, O(T · bits) per lane, no allocation: count per key, inclusive prefix sums (over
+ * the keys that can be non-empty), then place positions walking t downward so each key's cursor
+ * ends at its start offset (positions ascend within a key). Unused tail entries of the position
+ * lists are -1.
  */
 export function buildInverseIndices(
   out: ScanOutputs,
@@ -88,54 +113,106 @@ export function buildInverseIndices(
   laneEnd = shape.lanes,
 ): void {
   const { T, bits } = shape;
-  const keys = T * bits * 2;
+  const width = bits * 2;
+  const keys = T * width;
+  const { dest, qRunId, rcf, destInvOffsets: offs, destInvPositions: pos } = out;
+  const { cfInvOffsets: coffs, cfInvPositions: cpos } = out;
   for (let lane = laneStart; lane < laneEnd; lane++) {
     const d0 = lane * T;
     // dest → positions
     const o0 = lane * (T + 1);
-    const offs = out.destInvOffsets;
     offs.fill(0, o0, o0 + T + 1);
+    let top = -1;
     for (let t = 0; t < T; t++) {
-      const tau = out.dest[d0 + t];
-      if (tau >= 0) offs[o0 + tau + 1]++;
+      const tau = dest[d0 + t];
+      if (tau >= 0) {
+        offs[o0 + tau]++;
+        if (tau > top) top = tau;
+      }
     }
-    for (let i = 0; i < T; i++) offs[o0 + i + 1] += offs[o0 + i];
-    const pos = out.destInvPositions;
-    pos.fill(-1, d0, d0 + T);
-    // Fill by walking t upward; a running cursor per τ is the offset array shifted by one.
-    for (let t = 0; t < T; t++) {
-      const tau = out.dest[d0 + t];
-      if (tau >= 0) pos[d0 + offs[o0 + tau]++] = t;
+    // Prefix sums only over keys that can be non-empty; the rest all end at the total.
+    let total = 0;
+    for (let i = 0; i <= top; i++) {
+      total += offs[o0 + i];
+      offs[o0 + i] = total;
     }
-    for (let i = T; i > 0; i--) offs[o0 + i] = offs[o0 + i - 1];
-    offs[o0] = 0;
+    offs.fill(total, o0 + top + 1, o0 + T + 1);
+    for (let t = T - 1; t >= 0; t--) {
+      const tau = dest[d0 + t];
+      if (tau >= 0) pos[d0 + --offs[o0 + tau]] = t;
+    }
+    pos.fill(-1, d0 + total, d0 + T);
 
-    // (K-run l, bit j, β) → positions
+    // (K-run l, bit j, β) → positions. Positions of one Q-run share their keys, so count per run.
     const c0 = lane * (keys + 1);
-    const coffs = out.cfInvOffsets;
+    const r0 = lane * keys;
     coffs.fill(0, c0, c0 + keys + 1);
-    const r0 = lane * T * bits * 2;
-    for (let t = 0; t < T; t++) {
-      const u = out.qRunId[d0 + t];
-      for (let jb = 0; jb < bits * 2; jb++) {
-        const l = out.rcf[r0 + u * bits * 2 + jb];
-        if (l >= 0) coffs[c0 + l * bits * 2 + jb + 1]++;
+    let topKey = -1;
+    for (let t = 0; t < T; ) {
+      const u = qRunId[d0 + t];
+      let end = t + 1;
+      while (end < T && qRunId[d0 + end] === u) end++;
+      const row = r0 + u * width;
+      for (let jb = 0; jb < width; jb++) {
+        const l = rcf[row + jb];
+        if (l >= 0) {
+          const key = l * width + jb;
+          coffs[c0 + key] += end - t;
+          if (key > topKey) topKey = key;
+        }
       }
+      t = end;
     }
-    for (let i = 0; i < keys; i++) coffs[c0 + i + 1] += coffs[c0 + i];
-    const cpos = out.cfInvPositions;
-    const p0 = lane * keys;
-    cpos.fill(-1, p0, p0 + keys);
-    for (let t = 0; t < T; t++) {
-      const u = out.qRunId[d0 + t];
-      for (let jb = 0; jb < bits * 2; jb++) {
-        const l = out.rcf[r0 + u * bits * 2 + jb];
-        if (l >= 0) cpos[p0 + coffs[c0 + l * bits * 2 + jb]++] = t;
+    total = 0;
+    for (let i = 0; i <= topKey; i++) {
+      total += coffs[c0 + i];
+      coffs[c0 + i] = total;
+    }
+    coffs.fill(total, c0 + topKey + 1, c0 + keys + 1);
+    // Place whole runs, last run first: each key gets a block of consecutive positions.
+    for (let end = T; end > 0; ) {
+      const u = qRunId[d0 + end - 1];
+      let start = end - 1;
+      while (start > 0 && qRunId[d0 + start - 1] === u) start--;
+      const n = end - start;
+      const row = r0 + u * width;
+      for (let jb = 0; jb < width; jb++) {
+        const l = rcf[row + jb];
+        if (l >= 0) {
+          const key = c0 + l * width + jb;
+          coffs[key] -= n;
+          const at = r0 + coffs[key];
+          for (let i = 0; i < n; i++) cpos[at + i] = start + i;
+        }
       }
+      end = start;
     }
-    for (let i = keys; i > 0; i--) coffs[c0 + i] = coffs[c0 + i - 1];
-    coffs[c0] = 0;
+    cpos.fill(-1, r0 + total, r0 + keys);
   }
+}
+
+/**
+ * Whether SharedArrayBuffer can be used: always in Node; in a browser only on a cross-origin
+ * isolated page (COOP same-origin + COEP require-corp), else the worker pool copies through
+ * transferable ArrayBuffers.
+ */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
+
+export interface ScanSymbols {
+  qSym: Uint8Array;
+  kSym: Uint8Array;
+}
+
+/** Symbol arrays for a batch ([lane][Tpad] bytes), in SharedArrayBuffers when `shared`. */
+export function allocateScanInputs(shape: ScanShape, shared = false): ScanSymbols {
+  const n = scanSizes(shape).sym;
+  const make = () =>
+    new Uint8Array(shared ? new SharedArrayBuffer(Math.max(4, n)) : new ArrayBuffer(n), 0, n);
+  return { qSym: make(), kSym: make() };
 }
 
 export function allocateScanOutputs(shape: ScanShape, shared = false): ScanOutputs {

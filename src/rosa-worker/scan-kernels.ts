@@ -6,7 +6,9 @@
 
 import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
-import type { SuffixAutomaton } from './automaton.ts';
+import { LEN, LINK, type SuffixAutomaton } from './automaton.ts';
+import { fallbackAncestor, indexSymbol, latestEnd, resolveWithFlips } from './matching.ts';
+import { tuningLaneWalk } from './tuning-fast.ts';
 
 export type SymbolArray = Uint8Array | Int32Array;
 
@@ -38,46 +40,18 @@ export interface LaneResult {
   numKRuns: number;
 }
 
-/** Fallback walks shorter than this stay walks even when an index exists (cheaper than a query). */
-const SHORT_WALK = 8;
+function linkOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LINK];
+}
 
-/**
- * Deepest suffix-link ancestor of s (s included) with an a-transition, or -1 if none.
- * `runs`: the text is a run sequence (never "aa"), so a state ending in a can only fall back to
- * the root.
- */
-function fallbackAncestor(
-  sam: SuffixAutomaton,
-  index: AncestryIndex | null,
-  s: number,
-  a: number,
-  runs: boolean,
-): number {
-  const trans = sam.trans;
-  // "Has an a-transition" is closed under taking suffix-link parents, so the root decides.
-  if (trans[a] === -1) return -1;
-  if (runs && s !== 0 && sam.lastSym[s] === a) return 0;
-  const sh = sam.shift;
-  const link = sam.link;
-  let v = s;
-  let steps = 0;
-  while (trans[(v << sh) | a] === -1) {
-    if (index !== null && steps === SHORT_WALK) return index.ancestorWithTransition(v, a);
-    v = link[v];
-    steps++;
-  }
-  sam.work += steps;
+function lenOf(node: Int32Array, v: number): number {
+  return node[(v << 2) | LEN];
+}
+
+/** Moves v up to the state whose length range holds h (after a clone took v's shorter strings). */
+function holding(node: Int32Array, v: number, h: number): number {
+  while (lenOf(node, linkOf(node, v)) >= h) v = linkOf(node, v);
   return v;
-}
-
-function latestEnd(sam: SuffixAutomaton, index: AncestryIndex | null, v: number): number {
-  return index === null ? sam.latest[v] : index.latestEnd(v);
-}
-
-function indexSymbol(sam: SuffixAutomaton, index: AncestryIndex | null, c: number, pos: number): void {
-  sam.extend(c);
-  if (index === null) sam.commitEnd(pos);
-  else index.insert(pos, c);
 }
 
 function overBudget(sam: SuffixAutomaton, t: number): boolean {
@@ -90,20 +64,6 @@ function clearTail(out: LaneOutputs, T: number, bits: number, numQRuns: number, 
   out.kRunStart.fill(-1, out.rowOffset + numKRuns, out.rowOffset + T);
 }
 
-/** K-run index reached from matcher state s with symbol a ('rosa-tuning' match_next), or -1. */
-function tuningTarget(
-  sam: SuffixAutomaton,
-  index: AncestryIndex | null,
-  s: number,
-  a: number,
-  lastRun: number,
-): number {
-  const w = fallbackAncestor(sam, index, s, a, true);
-  if (w === -1) return -1;
-  const next = latestEnd(sam, index, sam.trans[(w << sam.shift) | a]) + 1;
-  return next <= lastRun ? next : -1;
-}
-
 /**
  * 'rosa-tuning': the released 12.29 training scan (spec §1.5), quirks included: K-runs up to the
  * one holding t are indexed before t is queried; counterfactuals at each Q-run start from the
@@ -114,13 +74,16 @@ function tuningTarget(
 function tuningLane(
   input: LaneInput,
   out: LaneOutputs,
-  sam: SuffixAutomaton,
+  arena: ScanArena,
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
+  const trans = sam.trans;
+  const sh = sam.shift;
   let lastRun = -1;
   let u = -1;
   let s = 0;
@@ -136,27 +99,38 @@ function tuningLane(
       indexSymbol(sam, index, c, lastRun);
     }
     const a = q[qOffset + t];
-    const w = fallbackAncestor(sam, index, s, a, true);
-    const ns = w === -1 ? -1 : sam.trans[(w << sam.shift) | a];
+    let ns: number;
     let run = -1;
-    if (ns !== -1) {
-      const next = latestEnd(sam, index, ns) + 1;
-      if (next <= lastRun) run = next;
-    }
     if (a !== prevQ) {
+      // Q-run start: match a and, for the counterfactuals, a with each bit flipped, all from s.
       prevQ = a;
       u++;
       advanced = false;
+      resolveWithFlips(sam, index, s, a, bits, true, at);
+      ns = at[a] === -1 ? -1 : trans[(at[a] << sh) | a];
+      if (ns !== -1) {
+        const next = latestEnd(sam, index, ns) + 1;
+        if (next <= lastRun) run = next;
+      }
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const bit = 1 << j;
-        if (a & bit) {
-          rcf[row + 2 * j] = tuningTarget(sam, index, s, a & ~bit, lastRun);
-          rcf[row + 2 * j + 1] = run;
-        } else {
-          rcf[row + 2 * j] = run;
-          rcf[row + 2 * j + 1] = tuningTarget(sam, index, s, a | bit, lastRun);
+        const x = a ^ (1 << j);
+        const w = at[x];
+        let flipped = -1;
+        if (w !== -1) {
+          const next = latestEnd(sam, index, trans[(w << sh) | x]) + 1;
+          if (next <= lastRun) flipped = next;
         }
+        const actualBit = (a >> j) & 1;
+        rcf[row + 2 * j + actualBit] = run;
+        rcf[row + 2 * j + 1 - actualBit] = flipped;
+      }
+    } else {
+      const w = fallbackAncestor(sam, index, s, a, true);
+      ns = w === -1 ? -1 : trans[(w << sh) | a];
+      if (ns !== -1) {
+        const next = latestEnd(sam, index, ns) + 1;
+        if (next <= lastRun) run = next;
       }
     }
     qRunId[rowOffset + t] = u;
@@ -217,6 +191,10 @@ function commonSuffix(arena: ScanArena, i: number, j: number, T: number): number
  * Counterfactual rcf[u][j][β] = the K-run index (e + 1, or -1) that the same rule gives at the
  * Q-run start b_u if the run's symbol had bit j forced to β, i.e. one matching step from the
  * matcher state before consuming it; for β equal to the actual bit it is the actual result at b_u.
+ * Cost: the index replaces the e-update and fallback walks as in the other modes, but the
+ * common-suffix comparisons and the walk to the lengthened match stay plain; they are short on
+ * ordinary and periodic input, and only inputs whose Q and K runs keep sliding back and forth
+ * over long equal stretches make them superlinear.
  */
 function exactLane(
   input: LaneInput,
@@ -227,11 +205,10 @@ function exactLane(
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset } = out;
-  const sam = arena.sam;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
   arena.diagAt.fill(-1, 0, 2 * T + 1);
-  const len = sam.len;
-  const link = sam.link;
+  const node = sam.node;
   const trans = sam.trans;
   const sh = sam.shift;
   let lastRun = -1;
@@ -249,14 +226,15 @@ function exactLane(
       kRunStart[rowOffset + lastRun] = t;
       indexSymbol(sam, index, c, lastRun);
       // A clone may have taken the shorter strings of v, the matched one among them.
-      if (h > 0) while (len[link[v]] >= h) v = link[v];
+      if (h > 0) v = holding(node, v, h);
       if (u >= 0 && arena.qRunSym[u] === c) {
         const g = commonSuffix(arena, u, lastRun, T);
         if (g > h) {
+          // The Q-run sequence's suffix of length g now occurs, ending at the new run.
           h = g;
           v = sam.last;
-          while (len[link[v]] >= g) {
-            v = link[v];
+          while (lenOf(node, linkOf(node, v)) >= g) {
+            v = linkOf(node, v);
             sam.work++;
           }
         }
@@ -268,23 +246,24 @@ function exactLane(
       prevQ = a;
       u++;
       arena.qRunSym[u] = a;
+      resolveWithFlips(sam, index, v, a, bits, true, at);
       const row = rcfOffset + u * bits * 2;
       for (let j = 0; j < bits; j++) {
-        const forced = a ^ (1 << j);
-        const w = fallbackAncestor(sam, index, v, forced, true);
+        const x = a ^ (1 << j);
+        const w = at[x];
         let run = -1;
         if (w !== -1) {
-          const next = latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+          const next = latestEnd(sam, index, trans[(w << sh) | x]) + 1;
           if (next <= lastRun) run = next;
         }
-        rcf[row + 2 * j + ((forced >> j) & 1)] = run;
+        rcf[row + 2 * j + 1 - ((a >> j) & 1)] = run;
       }
-      const w = fallbackAncestor(sam, index, v, a, true);
+      const w = at[a];
       if (w === -1) {
         v = 0;
         h = 0;
       } else {
-        h = w === v ? h + 1 : len[w] + 1;
+        h = w === v ? h + 1 : lenOf(node, w) + 1;
         v = trans[(w << sh) | a];
       }
     }
@@ -315,15 +294,15 @@ function exactLane(
 function rwkv8Lane(
   input: LaneInput,
   out: LaneOutputs,
-  sam: SuffixAutomaton,
+  arena: ScanArena,
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
   const { q, qOffset, k, kOffset, T, bits } = input;
   const { dest, qRunId, rcf, kRunStart, rowOffset, rcfOffset, matchLen } = out;
+  const { sam, fallbackAt: at } = arena;
   sam.reset();
-  const len = sam.len;
-  const link = sam.link;
+  const node = sam.node;
   const trans = sam.trans;
   const sh = sam.shift;
   let v = 0;
@@ -331,18 +310,18 @@ function rwkv8Lane(
   for (let t = 0; t < T; t++) {
     const a = q[qOffset + t];
     const row = rcfOffset + t * bits * 2;
+    resolveWithFlips(sam, index, v, a, bits, false, at);
     for (let j = 0; j < bits; j++) {
-      const forced = a ^ (1 << j);
-      const w = fallbackAncestor(sam, index, v, forced, false);
-      rcf[row + 2 * j + ((forced >> j) & 1)] =
-        w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | forced]) + 1;
+      const x = a ^ (1 << j);
+      const w = at[x];
+      rcf[row + 2 * j + 1 - ((a >> j) & 1)] = w === -1 ? -1 : latestEnd(sam, index, trans[(w << sh) | x]) + 1;
     }
-    const w = fallbackAncestor(sam, index, v, a, false);
+    const w = at[a];
     if (w === -1) {
       v = 0;
       h = 0;
     } else {
-      h = w === v ? h + 1 : len[w] + 1;
+      h = w === v ? h + 1 : lenOf(node, w) + 1;
       v = trans[(w << sh) | a];
     }
     const d = h > 0 ? latestEnd(sam, index, v) + 1 : -1;
@@ -352,7 +331,7 @@ function rwkv8Lane(
     qRunId[rowOffset + t] = t;
     kRunStart[rowOffset + t] = t;
     indexSymbol(sam, index, k[kOffset + t], t);
-    if (h > 0) while (len[link[v]] >= h) v = link[v];
+    if (h > 0) v = holding(node, v, h);
     if (budgeted && overBudget(sam, t)) return null;
   }
   return { numQRuns: T, numKRuns: T };
@@ -380,9 +359,12 @@ function runKernel(
   index: AncestryIndex | null,
   budgeted: boolean,
 ): LaneResult | null {
-  if (mode === 'rosa-tuning') return tuningLane(input, out, arena.sam, index, budgeted);
+  if (mode === 'rosa-tuning') {
+    if (index === null && arena.sam.hasMasks) return tuningLaneWalk(input, out, arena, budgeted);
+    return tuningLane(input, out, arena, index, budgeted);
+  }
   if (mode === 'exact') return exactLane(input, out, arena, index, budgeted);
-  return rwkv8Lane(input, out, arena.sam, index, budgeted);
+  return rwkv8Lane(input, out, arena, index, budgeted);
 }
 
 /** Scans one lane with the arena's strategy (see ScanStrategy). */
@@ -392,6 +374,7 @@ export function scanLane(mode: LaneMode, input: LaneInput, out: LaneOutputs, are
     if (result !== null) return result;
   }
   const index = arena.index;
+  index.walkFirst = arena.fallbackWalk;
   indexWholeKey(arena.sam, input, mode !== 'rwkv8');
   index.build(arena.sam);
   arena.indexedLanes++;

@@ -20,6 +20,14 @@ export { ScanArena } from './arena.ts';
 export interface ScanOptions {
   /** How e(v) and fallback ancestors are computed; outputs are identical (see ScanStrategy). */
   strategy?: ScanStrategy;
+  /** Fallback steps walked before asking the index on indexed lanes (default 8; 0 = always ask). */
+  fallbackWalk?: number;
+}
+
+function makeArena(T: number, alphabet: number, options: ScanOptions): ScanArena {
+  const arena = new ScanArena(T, alphabet, options.strategy ?? 'auto');
+  if (options.fallbackWalk !== undefined) arena.fallbackWalk = options.fallbackWalk;
+  return arena;
 }
 
 /** Dense ids for arbitrary integer symbols: k's values get 0..m-1, q values absent from k get m. */
@@ -67,7 +75,7 @@ export function rosaQkv(
     throw new RangeError(`q, k and v must have the same length (got ${T}, ${k.length}, ${v.length})`);
   }
   const sym = compact(q, k);
-  const arena = new ScanArena(T, sym.alphabet, options.strategy ?? 'auto');
+  const arena = makeArena(T, sym.alphabet, options);
   const dest = new Int32Array(T);
   const matchLen = new Int32Array(T);
   const out: LaneOutputs = {
@@ -128,7 +136,7 @@ export function rosaTuningScan(
   const T = q.length;
   if (k.length !== T) throw new RangeError(`q and k must have the same length (got ${T} and ${k.length})`);
   checkScanShape({ lanes: 1, T, bits });
-  const arena = new ScanArena(T, 1 << bits, options.strategy ?? 'auto');
+  const arena = makeArena(T, 1 << bits, options);
   const out: LaneOutputs = {
     dest: new Int32Array(T),
     qRunId: new Int32Array(T),
@@ -181,6 +189,11 @@ export function checkScanBuffers(input: ScanInput, outputs: ScanOutputs): void {
   }
 }
 
+export interface ScanLanesOptions {
+  /** Build destInv* / cfInv* too (default true; a CPU backward that scatters can skip them). */
+  inverseIndices?: boolean;
+}
+
 /**
  * Scans lanes [laneStart, laneEnd) of a batch on this thread: reads qSym/kSym, writes dest, qRunId,
  * rcf, kRunStart and the inverse index lists of those lanes (nothing outside them). Pass the arena
@@ -192,6 +205,7 @@ export function scanLanes(
   laneStart = 0,
   laneEnd = input.shape.lanes,
   arena?: ScanArena,
+  options: ScanLanesOptions = {},
 ): ScanArena {
   checkScanBuffers(input, outputs);
   const { T, bits, lanes } = input.shape;
@@ -208,19 +222,21 @@ export function scanLanes(
     rowOffset: 0,
     rcfOffset: 0,
   };
+  const { qSym, kSym } = input;
   for (let lane = laneStart; lane < laneEnd; lane++) {
     const base = lane * Tpad;
-    for (let t = 0; t < T; t++) {
-      if ((input.qSym[base + t] | input.kSym[base + t]) >> bits) {
-        throw new RangeError(
-          `lane ${lane}, t=${t}: symbol ${Math.max(input.qSym[base + t], input.kSym[base + t])} does not fit ${bits} bits`,
-        );
-      }
+    let seen = 0;
+    for (let t = 0; t < T; t++) seen |= qSym[base + t] | kSym[base + t];
+    if (seen >> bits) {
+      let t = 0;
+      while ((qSym[base + t] | kSym[base + t]) >> bits === 0) t++;
+      const bad = Math.max(qSym[base + t], kSym[base + t]);
+      throw new RangeError(`lane ${lane}, t=${t}: symbol ${bad} does not fit ${bits} bits`);
     }
     out.rowOffset = lane * T;
     out.rcfOffset = lane * T * bits * 2;
     scanLane(input.mode, { q: input.qSym, qOffset: base, k: input.kSym, kOffset: base, T, bits }, out, work);
   }
-  buildInverseIndices(outputs, input.shape, laneStart, laneEnd);
+  if (options.inverseIndices !== false) buildInverseIndices(outputs, input.shape, laneStart, laneEnd);
   return work;
 }

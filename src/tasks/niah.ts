@@ -1,7 +1,9 @@
-// Needle in a haystack (passkey retrieval) for tiny models:
-//   …filler… ⟨K⟩ d1 … dn …filler… ⟨Q⟩ d1 … dn
-// The loss (and the score) covers only the answer: at ⟨Q⟩ predict d1, at d_i predict d_{i+1}.
-// Exact match under teacher forcing equals greedy exact match (the inputs are the key).
+// Needle in a haystack (passkey retrieval) for tiny models, in the shape of the classic
+// passkey prompt ("The pass key is 12345 … What is the pass key? The pass key is"):
+//   …filler… ⟨K⟩ d1 … dn …filler… ⟨Q⟩ ⟨K⟩ d1 … dn
+// ⟨K⟩ stands for "The pass key is", ⟨Q⟩ for the question. The loss (and the score) covers only
+// the answer: at the second ⟨K⟩ predict d1, at d_i predict d_{i+1}. Exact match under teacher
+// forcing equals greedy exact match (the inputs are the key).
 
 import {
   DIGIT_TOKENS,
@@ -18,17 +20,33 @@ export interface NiahOptions {
   seqLen: number;
   /** Digits in the key (1..8). */
   keyLength?: number;
-  /** 'random': letters, space and digits; 'corpus': slices of `corpus` text. */
-  filler?: 'random' | 'corpus';
+  /**
+   * 'random': letters, space and digits; 'repeat': the passkey paper's garbage sentences
+   * repeated from a random offset; 'corpus': slices of `corpus` text.
+   */
+  filler?: NiahFiller;
+  /**
+   * 'answer': the loss covers the answer only. 'all': next-token loss everywhere (the filler
+   * teaches copying, the way induction heads form on natural text); the score is still the answer.
+   */
+  loss?: 'answer' | 'all';
   corpus?: string;
   seed?: number;
   /** Fixed needle depth in [0, 1] (0 = start of the haystack, 1 = just before the query); random when absent. */
   depth?: number;
 }
 
+export type NiahFiller = 'random' | 'repeat' | 'corpus';
+
+/** The filler of Mohtashami & Jaggi's passkey test. */
+export const REPEAT_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ';
+
 export interface NiahSample {
   tokens: Int32Array;
+  /** Training targets ('answer': the key only; 'all': every next token). */
   targets: Int32Array;
+  /** The key only: what NIAH accuracy scores. */
+  answerTargets: Int32Array;
   needlePos: number;
   queryPos: number;
   key: number[];
@@ -38,17 +56,22 @@ export interface NiahLayout {
   T: number;
   keyLength: number;
   queryPos: number;
-  /** Largest needle-marker position (needle right before the query). */
+  /** Largest needle-marker position (needle right before the query); the query marker is at queryPos. */
   maxNeedlePos: number;
 }
 
+/** Shortest sequence that holds a needle and a query for a key of `keyLength` digits. */
+export function niahMinLength(keyLength: number): number {
+  return 2 * keyLength + 3;
+}
+
 export function niahLayout(T: number, keyLength: number): NiahLayout {
-  const queryPos = T - 1 - keyLength;
+  const queryPos = T - 2 - keyLength;
   const maxNeedlePos = queryPos - keyLength - 1;
   if (maxNeedlePos < 0) {
     throw new TaskConfigError(
       'seqLen',
-      `must be at least ${2 * keyLength + 2} for a key of ${keyLength} digits (got ${T})`,
+      `must be at least ${niahMinLength(keyLength)} for a key of ${keyLength} digits (got ${T})`,
     );
   }
   return { T, keyLength, queryPos, maxNeedlePos };
@@ -71,8 +94,13 @@ export function needlePosForDistance(layout: NiahLayout, distance: number): numb
   return pos;
 }
 
-function fillHaystack(out: Int32Array, r: Rng, filler: 'random' | 'corpus', corpus: Int32Array | null): void {
-  if (filler === 'corpus' && corpus) {
+const REPEAT_TOKENS = encodeAscii(REPEAT_FILLER);
+
+function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32Array | null): void {
+  if (filler === 'repeat') {
+    const start = randInt(r, REPEAT_TOKENS.length);
+    for (let i = 0; i < out.length; i++) out[i] = REPEAT_TOKENS[(start + i) % REPEAT_TOKENS.length];
+  } else if (filler === 'corpus' && corpus) {
     const start = randInt(r, Math.max(1, corpus.length - out.length));
     for (let i = 0; i < out.length; i++) out[i] = corpus[(start + i) % corpus.length];
   } else {
@@ -85,9 +113,10 @@ export function makeNiahSample(
   r: Rng,
   layout: NiahLayout,
   needlePos: number,
-  filler: 'random' | 'corpus' = 'random',
+  filler: NiahFiller = 'random',
   corpus: Int32Array | null = null,
   key?: number[],
+  loss: 'answer' | 'all' = 'answer',
 ): NiahSample {
   const { T, keyLength, queryPos } = layout;
   const tokens = new Int32Array(T);
@@ -97,11 +126,14 @@ export function makeNiahSample(
   tokens[needlePos] = NEEDLE_MARKER;
   for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = digits[i];
   tokens[queryPos] = QUERY_MARKER;
+  tokens[queryPos + 1] = NEEDLE_MARKER;
   for (let i = 0; i < keyLength; i++) {
-    tokens[queryPos + 1 + i] = digits[i];
-    targets[queryPos + i] = digits[i];
+    tokens[queryPos + 2 + i] = digits[i];
+    targets[queryPos + 1 + i] = digits[i];
   }
-  return { tokens, targets, needlePos, queryPos, key: digits };
+  const answerTargets = targets.slice();
+  if (loss === 'all') for (let t = 0; t + 1 < T; t++) targets[t] = tokens[t + 1];
+  return { tokens, targets, answerTargets, needlePos, queryPos, key: digits };
 }
 
 export class NiahTask implements TaskGenerator {
@@ -109,7 +141,8 @@ export class NiahTask implements TaskGenerator {
   readonly vocab = passkeyVocab;
   readonly seqLen: number;
   readonly keyLength: number;
-  private readonly filler: 'random' | 'corpus';
+  private readonly filler: NiahFiller;
+  private readonly loss: 'answer' | 'all';
   private readonly corpus: Int32Array | null;
   private readonly seed: number;
   private readonly depth: number | undefined;
@@ -118,6 +151,7 @@ export class NiahTask implements TaskGenerator {
     this.seqLen = requireInt('seqLen', options.seqLen, 8, 1 << 16);
     this.keyLength = requireInt('keyLength', options.keyLength ?? 2, 1, 8);
     this.filler = options.filler ?? 'random';
+    this.loss = options.loss ?? 'answer';
     if (this.filler === 'corpus' && !options.corpus)
       throw new TaskConfigError('corpus', 'corpus filler needs a text');
     this.corpus = options.corpus ? encodeAscii(options.corpus) : null;
@@ -130,7 +164,7 @@ export class NiahTask implements TaskGenerator {
     const r = streamFor(this.seed, split, index, 0x41a);
     const layout = niahLayout(T, this.keyLength);
     const depth = this.depth ?? r();
-    return makeNiahSample(r, layout, needlePos ?? needlePosForDepth(layout, depth), this.filler, this.corpus);
+    return makeNiahSample(r, layout, needlePos ?? needlePosForDepth(layout, depth), this.filler, this.corpus, undefined, this.loss);
   }
 
   batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
@@ -150,7 +184,7 @@ export class NiahTask implements TaskGenerator {
     const pos = needlePosForDistance(layout, distance);
     return Array.from({ length: count }, (_, i) => {
       const r = streamFor(this.seed, 'validation', i, 0xd157 + distance);
-      return makeNiahSample(r, layout, pos, this.filler, this.corpus);
+      return makeNiahSample(r, layout, pos, this.filler, this.corpus, undefined, this.loss);
     });
   }
 
@@ -160,7 +194,7 @@ export class NiahTask implements TaskGenerator {
     const pos = needlePosForDepth(layout, depth);
     return Array.from({ length: count }, (_, i) => {
       const r = streamFor(this.seed, 'validation', i, 0xde97 + Math.round(depth * 1000) + T * 7919);
-      return makeNiahSample(r, layout, pos, this.filler, this.corpus);
+      return makeNiahSample(r, layout, pos, this.filler, this.corpus, undefined, this.loss);
     });
   }
 }

@@ -35,10 +35,9 @@ export interface PublicVectors {
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function loadPublicVectors(): PublicVectors {
-  const candidates = [
-    process.env.ROSA_VECTORS,
-    resolve(repoRoot, 'test/vectors/rosa-public.json'),
-  ].filter((p): p is string => typeof p === 'string');
+  const candidates = [process.env.ROSA_VECTORS, resolve(repoRoot, 'test/vectors/rosa-public.json')].filter(
+    (p): p is string => typeof p === 'string',
+  );
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new Error(`rosa-public.json not found (looked in ${candidates.join(', ')})`);
   return JSON.parse(readFileSync(path, 'utf8')) as PublicVectors;

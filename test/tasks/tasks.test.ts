@@ -13,17 +13,18 @@ describe('NIAH passkey', () => {
       const s = task.sample('train', i);
       expect(s.tokens[s.needlePos]).toBe(NEEDLE_MARKER);
       expect(s.tokens[s.queryPos]).toBe(QUERY_MARKER);
-      expect(s.queryPos).toBe(64 - 1 - 3);
+      expect(s.queryPos).toBe(64 - 2 - 3);
+      expect(s.tokens[s.queryPos + 1]).toBe(NEEDLE_MARKER);
       const needleKey = Array.from(s.tokens.subarray(s.needlePos + 1, s.needlePos + 4));
-      const answer = Array.from(s.tokens.subarray(s.queryPos + 1, s.queryPos + 4));
+      const answer = Array.from(s.tokens.subarray(s.queryPos + 2, s.queryPos + 5));
       expect(needleKey).toEqual(s.key);
       expect(answer).toEqual(s.key);
       const scored = [...s.targets.entries()].filter(([, v]) => v >= 0);
-      expect(scored.map(([t]) => t)).toEqual([s.queryPos, s.queryPos + 1, s.queryPos + 2]);
+      expect(scored.map(([t]) => t)).toEqual([s.queryPos + 1, s.queryPos + 2, s.queryPos + 3]);
       expect(scored.map(([, v]) => v)).toEqual(s.key);
       expect(s.key.every((d) => /[0-9]/.test(passkeyVocab.decode(d)))).toBe(true);
-      // Exactly one needle and one query marker.
-      expect(s.tokens.filter((x) => x === NEEDLE_MARKER).length).toBe(1);
+      // The needle marker twice (needle and query), the query marker once.
+      expect(s.tokens.filter((x) => x === NEEDLE_MARKER).length).toBe(2);
       expect(s.tokens.filter((x) => x === QUERY_MARKER).length).toBe(1);
     }
   });
@@ -127,7 +128,9 @@ describe('text', () => {
     expect(() => checkUserText('', 'upload')).toThrow(/upload: is empty/);
     expect(() => checkUserText('abc\u0000def', 'upload')).toThrow(/binary/);
     expect(() => checkUserText('\u0001\u0002\u0003\u0004abc', 'upload')).toThrow(/binary/);
-    expect(() => new TextTask({ text: 'short text', seqLen: 64, source: 'upload' })).toThrow(/upload: is too short/);
+    expect(() => new TextTask({ text: 'short text', seqLen: 64, source: 'upload' })).toThrow(
+      /upload: is too short/,
+    );
   });
 
   it('folds rare characters into an unknown token when the vocabulary is capped', () => {

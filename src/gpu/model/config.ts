@@ -18,6 +18,15 @@ export interface RosaConfig {
   tempV: number;
   /** Use σ(T_V·v) (true) or hard bits (false) as the V field in the Q/K contrasts. */
   vProbContrast: boolean;
+  /**
+   * How the q and k projections relate. 'independent': Wq and Wk, each Xavier (the paper).
+   * 'tied-init': Wk starts as a copy of Wq, then both train on their own. 'shared': one matrix
+   * for both, so q and k symbols always coincide and every retrieval is BlinkDL's rosa(x), a
+   * suffix match of the stream against its own past (with 'rwkv8' semantics); both
+   * counterfactual gradients then train that one matrix. A model trained from scratch finds
+   * retrievals worth learning from at once with the last two.
+   */
+  qk?: 'independent' | 'tied-init' | 'shared';
 }
 
 export interface LrsaConfig {

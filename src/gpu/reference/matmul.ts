@@ -20,20 +20,37 @@ export function matmulReference(
 ): Float32Array {
   const { M, N, K, transA = false, transB = false, batch = 1, alpha = 1 } = shape;
   const out = accumulateInto ?? new Float32Array(batch * M * N);
+  // Sums in float64; the loop order keeps the innermost loop on contiguous memory
+  // (this twin is also the CPU backend's matmul, so its speed matters).
+  const row = new Float64Array(N);
   for (let bi = 0; bi < batch; bi++) {
     const oa = bi * M * K;
     const ob = bi * K * N;
     const oc = bi * M * N;
     for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        let sum = 0;
+      if (transB) {
+        for (let n = 0; n < N; n++) {
+          let sum = 0;
+          const bRow = ob + n * K;
+          if (transA) for (let k = 0; k < K; k++) sum += a[oa + k * M + m] * b[bRow + k];
+          else {
+            const aRow = oa + m * K;
+            for (let k = 0; k < K; k++) sum += a[aRow + k] * b[bRow + k];
+          }
+          row[n] = sum;
+        }
+      } else {
+        row.fill(0);
         for (let k = 0; k < K; k++) {
           const av = transA ? a[oa + k * M + m] : a[oa + m * K + k];
-          const bv = transB ? b[ob + n * K + k] : b[ob + k * N + n];
-          sum += av * bv;
+          if (av === 0) continue;
+          const bRow = ob + k * N;
+          for (let n = 0; n < N; n++) row[n] += av * b[bRow + n];
         }
-        out[oc + m * N + n] = (accumulateInto ? out[oc + m * N + n] : 0) + alpha * sum;
       }
+      const cRow = oc + m * N;
+      if (accumulateInto) for (let n = 0; n < N; n++) out[cRow + n] += alpha * row[n];
+      else for (let n = 0; n < N; n++) out[cRow + n] = alpha * row[n];
     }
   }
   return out;

@@ -5,7 +5,15 @@
 import type { FieldError, ModelConfig } from '../model/config.ts';
 
 export type TaskSpec =
-  | { kind: 'niah'; seqLen: number; keyLength: number; filler: 'random' | 'corpus'; corpus?: 'moby-dick' }
+  | {
+      kind: 'niah';
+      seqLen: number;
+      keyLength: number;
+      filler: 'random' | 'repeat' | 'corpus';
+      corpus?: 'moby-dick';
+      /** Loss on the answer only (default) or next-token loss everywhere. */
+      loss?: 'answer' | 'all';
+    }
   | {
       kind: 'mqar';
       seqLen: number;

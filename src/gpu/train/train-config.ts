@@ -1,5 +1,6 @@
 // Defaults and validation of the training configuration.
 
+import { niahMinLength } from '../../tasks/niah.ts';
 import type { FieldError } from '../model/config.ts';
 import type { TaskSpec, TrainConfig } from './protocol.ts';
 
@@ -128,8 +129,8 @@ export function validateTaskSpec(task: TaskSpec): FieldError[] {
       check(
         e,
         'task.seqLen',
-        !isInt(task.keyLength, 1, 8) || task.seqLen >= 2 * task.keyLength + 2,
-        `must be at least ${2 * task.keyLength + 2} for a ${task.keyLength}-digit key`,
+        !isInt(task.keyLength, 1, 8) || task.seqLen >= niahMinLength(task.keyLength),
+        `must be at least ${niahMinLength(task.keyLength)} for a ${task.keyLength}-digit key`,
       );
       break;
     case 'mqar':

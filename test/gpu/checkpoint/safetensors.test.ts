@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../../src/gpu/checkpoint/safetensors.ts';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+} from '../../../src/gpu/checkpoint/safetensors.ts';
 
 describe('safetensors', () => {
   const tensors = {
@@ -46,16 +50,25 @@ describe('safetensors', () => {
       out.set(json, 8);
       return out;
     };
-    expect(() => decodeSafetensors(make({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, 2))).toThrow(/dtype F16/);
-    expect(() => decodeSafetensors(make({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow(/8 bytes/);
+    expect(() =>
+      decodeSafetensors(make({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, 2)),
+    ).toThrow(/dtype F16/);
+    expect(() =>
+      decodeSafetensors(make({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8)),
+    ).toThrow(/8 bytes/);
     expect(() =>
       decodeSafetensors(
         make(
-          { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+          {
+            a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+          },
           12,
         ),
       ),
     ).toThrow(/overlap/);
-    expect(() => encodeSafetensors({ a: { dtype: 'F32', shape: [4], data: new Float32Array(3) } })).toThrow(CheckpointError);
+    expect(() => encodeSafetensors({ a: { dtype: 'F32', shape: [4], data: new Float32Array(3) } })).toThrow(
+      CheckpointError,
+    );
   });
 });

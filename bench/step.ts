@@ -1,0 +1,97 @@
+// `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]`
+// Times training steps of each variant at the same shape and prints the breakdown (forward,
+// scan, waiting, overlap, backward, optimizer) and the ROSA overhead: step time of
+// window+rosa over window. JSON on stdout. Not a test.
+
+import { cpus } from 'node:os';
+import { createNodeScanner } from '../cli/node-scanner.ts';
+import type { GpuContext } from '../src/gpu/context.ts';
+import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
+import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
+import { createRun } from '../src/gpu/train/factory.ts';
+import type { StepMetrics } from '../src/gpu/train/protocol.ts';
+import { defaultTrainConfig } from '../src/gpu/train/train-config.ts';
+import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const backendArg = process.argv.includes('--backend')
+  ? process.argv[process.argv.indexOf('--backend') + 1]
+  : 'webgpu';
+const backend = backendArg === 'cpu' ? 'cpu' : 'webgpu';
+const T = arg('T', 256);
+const width = arg('width', 64);
+const batchSize = arg('batch', 8);
+const steps = arg('steps', 6);
+const window = arg('window', 32);
+
+const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
+const scanner = await createNodeScanner();
+const variants: Variant[] = ['window', 'window+rosa', 'global', 'lrsa'];
+const rows: Record<string, unknown>[] = [];
+const means: Record<string, number> = {};
+for (const variant of variants) {
+  const model = defaultModelConfig({
+    seqLen: T,
+    layers: 2,
+    width,
+    heads: 2,
+    mlpHidden: 2 * width,
+    window,
+    variant,
+    lrsa: { sink: 4, chunk: 32, ratio: 0.25, scoreVRatio: 1 },
+  });
+  const run = await createRun(
+    {
+      id: `bench-${variant}`,
+      name: variant,
+      backend,
+      task: { kind: 'niah', seqLen: T, keyLength: 2, filler: 'random' },
+      model,
+      train: defaultTrainConfig({ steps: steps + 2, batchSize, evalEvery: 0 }),
+    },
+    { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store: null },
+    () => {},
+  );
+  const timed: StepMetrics[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const m = await run.trainStep();
+    if (m && i >= 2) timed.push(m); // the first steps compile pipelines and size buffers
+  }
+  const mean = (k: keyof StepMetrics['timing']) => timed.reduce((a, m) => a + m.timing[k], 0) / timed.length;
+  const row = {
+    variant,
+    stepMs: mean('total'),
+    forwardMs: mean('forward'),
+    scanMs: mean('scan'),
+    waitingMs: mean('waiting'),
+    overlapMs: mean('overlap'),
+    backwardMs: mean('backward'),
+    optimizerMs: mean('optimizer'),
+    tokensPerSecond: timed.reduce((a, m) => a + m.tokensPerSecond, 0) / timed.length,
+    gpuBytes: run.model.backend.allocatedBytes(),
+  };
+  means[variant] = row.stepMs;
+  rows.push(row);
+  run.model.dispose();
+  process.stderr.write(`${variant}: ${row.stepMs.toFixed(1)} ms/step\n`);
+}
+console.log(
+  JSON.stringify(
+    {
+      backend,
+      adapter: gpu?.adapter ?? null,
+      cpus: cpus().length,
+      scanWorkers: scanner.workers,
+      shape: { T, width, batchSize, window, layers: 2 },
+      rows,
+      rosaOverhead: means['window+rosa'] / means.window,
+    },
+    null,
+    2,
+  ),
+);
+await scanner.terminate?.();
+process.exit(0);

@@ -1,0 +1,70 @@
+// Rotary position embedding (RoPE), Qwen3 "rotate half" pairing, forward and inverse.
+// x, y [B, T, C], C = H·D; within each head, channel i pairs with i + D/2 and the pair is
+// rotated by the angle of (position t + offset, i). cos/sin come from a table [positions, D/2]
+// of (cos, sin) computed on the CPU in float64: WGSL's sin/cos are only accurate on [−π, π],
+// and angles here reach the sequence length in radians.
+// One invocation per pair; the grid is 2-D (x · 256 invocations per row) for large tensors.
+//
+// Entry points (storage bindings in order):
+//   rope           table, y (w), x      out of place
+//   rope_in_place  table, y (rw)        y ← rotate(y)
+// INVERSE rotates by −angle: the backward pass (the rotation is orthogonal).
+
+struct Params {
+  pairs: u32, // B·T·H·D/2
+  T: u32,
+  H: u32,
+  half: u32, // D / 2
+  offset: u32,
+  rowStride: u32, // invocations per row of the dispatch grid
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+
+override INVERSE: bool = false;
+
+struct Pair {
+  first: u32, // index of channel i; its partner is first + half
+  cs: vec2<f32>, // (cos, sin), sin negated for the inverse
+}
+
+fn pairAt(gid: vec3<u32>) -> Pair {
+  let j = gid.y * p.rowStride + gid.x;
+  let i = j % p.half;
+  let head = j / p.half; // (b·T + t)·H + h
+  let t = (head / p.H) % p.T;
+  var cs = table[(t + p.offset) * p.half + i];
+  if (INVERSE) {
+    cs.y = -cs.y;
+  }
+  return Pair(head * 2u * p.half + i, cs);
+}
+
+fn rotate(a: f32, b: f32, cs: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(a * cs.x - b * cs.y, b * cs.x + a * cs.y);
+}
+
+@compute @workgroup_size(256)
+fn rope(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.y * p.rowStride + gid.x >= p.pairs) {
+    return;
+  }
+  let pr = pairAt(gid);
+  let r = rotate(x[pr.first], x[pr.first + p.half], pr.cs);
+  y[pr.first] = r.x;
+  y[pr.first + p.half] = r.y;
+}
+
+@compute @workgroup_size(256)
+fn rope_in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.y * p.rowStride + gid.x >= p.pairs) {
+    return;
+  }
+  let pr = pairAt(gid);
+  let r = rotate(y[pr.first], y[pr.first + p.half], pr.cs);
+  y[pr.first] = r.x;
+  y[pr.first + p.half] = r.y;
+}

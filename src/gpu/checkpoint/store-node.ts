@@ -1,0 +1,61 @@
+// Checkpoints as files in a directory: KEY.safetensors + KEY.json.
+
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointInfo } from '../train/protocol.ts';
+import { parseManifest } from './checkpoint.ts';
+import {
+  type CheckpointFilesData,
+  type CheckpointStore,
+  checkKey,
+  infoFromFiles,
+  infoFromManifest,
+} from './store.ts';
+
+export class FileCheckpointStore implements CheckpointStore {
+  constructor(private readonly dir: string) {}
+
+  async list(): Promise<CheckpointInfo[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: CheckpointInfo[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const key = name.slice(0, -5);
+      try {
+        const manifest = parseManifest(await readFile(join(this.dir, name), 'utf8'), name);
+        const size = (await stat(join(this.dir, `${key}.safetensors`))).size;
+        out.push(infoFromManifest(key, manifest, size));
+      } catch {
+        // A half-written or foreign file is not a checkpoint; leave it alone.
+      }
+    }
+    return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+  }
+
+  async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
+    checkKey(key);
+    const info = infoFromFiles(key, files);
+    await mkdir(this.dir, { recursive: true });
+    // Weights first: a manifest only ever points at complete weights.
+    await writeFile(join(this.dir, `${key}.safetensors`), files.weights);
+    await writeFile(join(this.dir, `${key}.json`), files.manifest);
+    return info;
+  }
+
+  async get(key: string): Promise<CheckpointFilesData> {
+    checkKey(key);
+    const weights = new Uint8Array(await readFile(join(this.dir, `${key}.safetensors`)));
+    const manifest = await readFile(join(this.dir, `${key}.json`), 'utf8');
+    return { weights, manifest };
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    await rm(join(this.dir, `${key}.json`), { force: true });
+    await rm(join(this.dir, `${key}.safetensors`), { force: true });
+  }
+}

@@ -1,0 +1,80 @@
+// Checkpoints in the browser's Origin Private File System (persists across reloads;
+// available in windows and workers): directory "checkpoints", KEY.safetensors + KEY.json.
+
+import type { CheckpointInfo } from '../train/protocol.ts';
+import { parseManifest } from './checkpoint.ts';
+import {
+  type CheckpointFilesData,
+  type CheckpointStore,
+  checkKey,
+  infoFromFiles,
+  infoFromManifest,
+} from './store.ts';
+
+async function directory(): Promise<FileSystemDirectoryHandle> {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle('checkpoints', { create: true });
+}
+
+async function writeFileHandle(dir: FileSystemDirectoryHandle, name: string, data: Uint8Array | string) {
+  const handle = await dir.getFileHandle(name, { create: true });
+  const writable = await handle.createWritable();
+  await writable.write(typeof data === 'string' ? data : new Blob([data as Uint8Array<ArrayBuffer>]));
+  await writable.close();
+}
+
+export function opfsAvailable(): boolean {
+  return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function';
+}
+
+export class OpfsCheckpointStore implements CheckpointStore {
+  async list(): Promise<CheckpointInfo[]> {
+    const dir = await directory();
+    const out: CheckpointInfo[] = [];
+    for await (const [name, handle] of (
+      dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+    ).entries()) {
+      if (!name.endsWith('.json') || handle.kind !== 'file') continue;
+      const key = name.slice(0, -5);
+      try {
+        const manifest = parseManifest(await (await (handle as FileSystemFileHandle).getFile()).text(), name);
+        const weights = await (await dir.getFileHandle(`${key}.safetensors`)).getFile();
+        out.push(infoFromManifest(key, manifest, weights.size));
+      } catch {
+        // Incomplete or foreign files are skipped.
+      }
+    }
+    return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+  }
+
+  async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
+    checkKey(key);
+    const info = infoFromFiles(key, files);
+    const dir = await directory();
+    await writeFileHandle(dir, `${key}.safetensors`, files.weights);
+    await writeFileHandle(dir, `${key}.json`, files.manifest);
+    return info;
+  }
+
+  async get(key: string): Promise<CheckpointFilesData> {
+    checkKey(key);
+    const dir = await directory();
+    const weights = new Uint8Array(
+      await (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).arrayBuffer(),
+    );
+    const manifest = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
+    return { weights, manifest };
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    const dir = await directory();
+    for (const name of [`${key}.json`, `${key}.safetensors`]) {
+      try {
+        await dir.removeEntry(name);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// Where checkpoints live: files in Node, the Origin Private File System in the browser.
+// A key names both files of one checkpoint.
+
+import type { CheckpointInfo } from '../train/protocol.ts';
+import { type CheckpointManifest, parseManifest } from './checkpoint.ts';
+
+export interface CheckpointFilesData {
+  weights: Uint8Array;
+  manifest: string;
+}
+
+export interface CheckpointStore {
+  list(): Promise<CheckpointInfo[]>;
+  put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo>;
+  get(key: string): Promise<CheckpointFilesData>;
+  delete(key: string): Promise<void>;
+}
+
+/** Keys are file names: letters, digits, '-', '_' and '.' only. */
+export function checkpointKey(runId: string, step: number): string {
+  return `${runId.replace(/[^A-Za-z0-9_.-]/g, '_')}-step${step}`;
+}
+
+export function checkKey(key: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(key)) throw new Error(`invalid checkpoint key "${key}"`);
+}
+
+export function infoFromManifest(key: string, manifest: CheckpointManifest, bytes: number): CheckpointInfo {
+  return {
+    key,
+    runId: manifest.spec.id,
+    name: manifest.spec.name,
+    step: manifest.step,
+    savedAt: manifest.savedAt,
+    bytes,
+    variant: manifest.spec.model.variant,
+  };
+}
+
+export function infoFromFiles(key: string, files: CheckpointFilesData): CheckpointInfo {
+  return infoFromManifest(key, parseManifest(files.manifest, `${key}.json`), files.weights.byteLength);
+}
+
+/** In-memory store (tests, and the browser when OPFS is unavailable: nothing persists then). */
+export class MemoryCheckpointStore implements CheckpointStore {
+  private readonly items = new Map<string, CheckpointFilesData>();
+  async list(): Promise<CheckpointInfo[]> {
+    return [...this.items].map(([k, f]) => infoFromFiles(k, f));
+  }
+  async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
+    checkKey(key);
+    const info = infoFromFiles(key, files);
+    this.items.set(key, files);
+    return info;
+  }
+  async get(key: string): Promise<CheckpointFilesData> {
+    const f = this.items.get(key);
+    if (!f) throw new Error(`no checkpoint "${key}"`);
+    return f;
+  }
+  async delete(key: string): Promise<void> {
+    this.items.delete(key);
+  }
+}

@@ -1,0 +1,203 @@
+// The op list the model is written against. Two implementations: the WebGPU backend
+// (kernels recorded into command batches) and the CPU backend (the CPU twins). The model
+// code in model.ts is the same for both, which is what makes a GPU step comparable with
+// the CPU step to tight tolerance.
+//
+// Conventions: tensors are opaque handles of the backend (`F` for f32, `I` for i32);
+// every op writes its outputs unless it says it accumulates. Parameter gradients always
+// accumulate (they are zeroed at the start of a step), activations' gradients are written.
+
+import type { RosaMode, ScanOutputs, ScanShape } from '../../rosa-worker/layout.ts';
+import type { AttentionShape } from '../reference/attention.ts';
+import type { LrsaShape } from '../reference/lrsa.ts';
+import type { RosaDims } from '../reference/rosa.ts';
+
+export interface Sized {
+  readonly length: number;
+}
+
+export interface LossStats {
+  meanLoss: number;
+  count: number;
+  correctCount: number;
+  accuracy: number;
+}
+
+export interface RosaBackwardOptions {
+  tempQ: number;
+  tempK: number;
+  tempV: number;
+  /** true: the V field of the Q and K contrasts is σ(T_V·v); false: the hard bits. */
+  vProb: boolean;
+}
+
+/** The scan results on the backend, plus their CPU copy (for the retrieval inspector). */
+export interface ScanResult<I> {
+  dest: I;
+  qRunId: I;
+  rcf: I;
+  kRunStart: I;
+  destInvOffsets: I;
+  destInvPositions: I;
+  cfInvOffsets: I;
+  cfInvPositions: I;
+  host: ScanOutputs;
+}
+
+/** Runs ROSA scans on the CPU (a worker pool, or this thread). */
+export interface RosaScanner {
+  scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs): Promise<void>;
+  /** Output arrays the scanner fills fastest (shared memory for a worker pool). */
+  allocateOutputs(shape: ScanShape): ScanOutputs;
+  readonly workers: number;
+  readonly sharedMemory: boolean;
+  /** Stops the workers (a no-op for an inline scanner). */
+  terminate?(): Promise<void>;
+}
+
+export interface AdamGroup<F> {
+  lr: number;
+  weightDecay: number;
+  /** Frozen groups (lr 0) stay out of the clipping norm, as if they had no gradient. */
+  excludeFromNorm: boolean;
+  params: Array<{ param: F; grad: F; m: F; v: F }>;
+}
+
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  maxGradNorm: number;
+}
+
+export interface ScanTiming {
+  /** performance.now() when the symbols reached the CPU and when the scan results were ready. */
+  scanStart: number;
+  scanEnd: number;
+}
+
+export interface Backend<F extends Sized, I extends Sized> {
+  readonly kind: 'webgpu' | 'cpu';
+
+  // Memory
+  alloc(n: number, label: string): F;
+  upload(data: Float32Array, label: string): F;
+  allocInt(n: number, label: string): I;
+  writeInts(target: I, data: Int32Array): void;
+  write(target: F, data: Float32Array): void;
+  read(source: F): Promise<Float32Array>;
+  free(...handles: Array<F | I>): void;
+  zero(target: F): void;
+  /** Bytes of device memory currently allocated through this backend. */
+  allocatedBytes(): number;
+  /** Submits recorded work (GPU); resolves when it has finished. No-op on the CPU. */
+  finish(): Promise<void>;
+  /** Submits recorded work without waiting (GPU). */
+  flush(): void;
+  /** Resolves with performance.now() once all submitted work has finished (at once on the CPU). */
+  idle(): Promise<number>;
+
+  // Forward ops
+  embedding(tokens: I, table: F, out: F, N: number, C: number, V: number): void;
+  rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void;
+  /** y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]. */
+  linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate?: boolean): void;
+  rope(x: F, out: F, shape: AttentionShape, base: number): void;
+  attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void;
+  /** LagKV top-k per chunk; score = s^K + scoreVRatio · s^V. */
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void;
+  lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void;
+  swiglu(a: F, b: F, out: F): void;
+  add(a: F, b: F, out: F): void;
+  /** y += alpha · x */
+  axpy(x: F, y: F, alpha?: number): void;
+  /** Loss over rows with label ≥ 0; with dlogits, also the gradient of the mean loss. */
+  crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void;
+  readLoss(): Promise<LossStats>;
+
+  // ROSA
+  rosaScan(
+    q: F,
+    k: F,
+    dims: RosaDims,
+    mode: RosaMode,
+    scanner: RosaScanner,
+    reuse?: ScanResult<I>,
+  ): Promise<ScanResult<I> & ScanTiming>;
+  rosaInject(v: F, e0: F, e1: F, scan: ScanResult<I>, y: F, dims: RosaDims): void;
+  /** Writes gradQ/K/V; accumulates gradE0/E1. */
+  rosaBackward(
+    args: { q: F; k: F; v: F; e0: F; e1: F; gradY: F; scan: ScanResult<I> },
+    out: { gradQ: F; gradK: F; gradV: F; gradE0: F; gradE1: F },
+    dims: RosaDims,
+    options: RosaBackwardOptions,
+  ): void;
+
+  // Backward ops
+  /** dx (+)= dy · W (skipped when dx is null); dW += dyᵀ · x. */
+  linearBackward(
+    x: F,
+    w: F,
+    dy: F,
+    dx: F | null,
+    dw: F | null,
+    rows: number,
+    inDim: number,
+    outDim: number,
+    accumulateDx?: boolean,
+  ): void;
+  /** dx (+)= …, dw += … */
+  rmsnormBackward(
+    x: F,
+    w: F,
+    rstd: F,
+    dy: F,
+    dx: F,
+    dw: F | null,
+    N: number,
+    C: number,
+    accumulateDx?: boolean,
+  ): void;
+  ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void;
+  attentionBackward(
+    q: F,
+    k: F,
+    v: F,
+    out: F,
+    lse: F,
+    dout: F,
+    dq: F,
+    dk: F,
+    dv: F,
+    shape: AttentionShape,
+  ): void;
+  lrsaAttentionBackward(
+    q: F,
+    k: F,
+    v: F,
+    selected: I,
+    out: F,
+    lse: F,
+    dout: F,
+    dq: F,
+    dk: F,
+    dv: F,
+    shape: LrsaShape,
+  ): void;
+  swigluBackward(a: F, b: F, dout: F, da: F, db: F): void;
+  /** dtable += scatter of dout by token. */
+  embeddingBackward(
+    tokens: I,
+    tokenIds: Int32Array,
+    dout: F,
+    dtable: F,
+    N: number,
+    C: number,
+    V: number,
+  ): void;
+
+  // Optimizer
+  /** Global-norm clipping then AdamW on every group; the norm is read later with readGradNorm. */
+  adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void;
+  readGradNorm(): Promise<number>;
+}

@@ -1,0 +1,474 @@
+// The WebGPU backend: ops are recorded into one CommandBatch and submitted at flush().
+// Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
+// program order. Scratch buffers are created on first use and kept per shape.
+
+import { paddedLength, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import { CommandBatch } from '../batch.ts';
+import type { GpuContext } from '../context.ts';
+import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
+import { attentionBackward, attentionForward } from '../ops/attention.ts';
+import {
+  type CrossEntropyOutputs,
+  createCrossEntropyOutputs,
+  crossEntropy,
+  readCrossEntropyStats,
+} from '../ops/cross-entropy.ts';
+import { add, axpy } from '../ops/elementwise.ts';
+import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
+import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
+import { matmul } from '../ops/matmul.ts';
+import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
+import { createRopeTable, type RopeTable, ropeBackward, ropeForward } from '../ops/rope.ts';
+import {
+  createRosaBackwardScratch,
+  createScanTensors,
+  type RosaBackwardScratch,
+  type RosaScanTensors,
+  rosaInjectionBackward,
+  rosaInjectionForward,
+  rosaSignPack,
+  signPackWords,
+} from '../ops/rosa.ts';
+import { swigluBackward, swigluForward } from '../ops/swiglu.ts';
+import { preferredRowStrategy } from '../ops/workgroups.ts';
+import type { AttentionShape } from '../reference/attention.ts';
+import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
+import type { LrsaShape } from '../reference/lrsa.ts';
+import type { RosaDims } from '../reference/rosa.ts';
+import { createTensor, readTensor, type Tensor, writeTensor } from '../tensor.ts';
+import type {
+  AdamGroup,
+  AdamHyper,
+  Backend,
+  LossStats,
+  RosaBackwardOptions,
+  RosaScanner,
+  ScanResult,
+  ScanTiming,
+} from './backend.ts';
+
+type F = Tensor<'f32'>;
+type I = Tensor<'i32'>;
+
+interface GpuScan extends ScanResult<I> {
+  tensors: RosaScanTensors;
+}
+
+export class GpuBackend implements Backend<F, I> {
+  readonly kind = 'webgpu' as const;
+  readonly ctx: GpuContext;
+  private batch: CommandBatch;
+  private bytes = 0;
+  private readonly scratch = new Map<string, Tensor>();
+  private readonly ropeTables = new Map<string, RopeTable>();
+  private ce: { key: string; outputs: CrossEntropyOutputs; V: number } | null = null;
+  private tokenLists: TokenPositionLists | null = null;
+  private readonly rosaScratch = new Map<string, RosaBackwardScratch>();
+  private staging = new Map<string, GPUBuffer>();
+  private adam: { key: string; partials: F; norm: F; slots: number[][]; total: number } | null = null;
+
+  constructor(ctx: GpuContext) {
+    this.ctx = ctx;
+    this.batch = new CommandBatch(ctx, 'model');
+  }
+
+  // ---- memory -------------------------------------------------------------------------
+  private track<T extends Tensor>(t: T): T {
+    this.bytes += Math.max(4, t.length * 4);
+    return t;
+  }
+  alloc(n: number, label: string): F {
+    return this.track(createTensor(this.ctx, [n], 'f32', label));
+  }
+  upload(data: Float32Array, label: string): F {
+    return this.track(createTensor(this.ctx, [data.length], 'f32', label, data));
+  }
+  allocInt(n: number, label: string): I {
+    return this.track(createTensor(this.ctx, [n], 'i32', label));
+  }
+  writeInts(target: I, data: Int32Array): void {
+    this.flush();
+    writeTensor(this.ctx, target, data);
+  }
+  write(target: F, data: Float32Array): void {
+    this.flush();
+    writeTensor(this.ctx, target, data);
+  }
+  async read(source: F): Promise<Float32Array> {
+    this.flush();
+    return readTensor(this.ctx, source);
+  }
+  free(...handles: Array<F | I>): void {
+    this.flush();
+    for (const h of handles) {
+      this.bytes -= Math.max(4, h.length * 4);
+      h.buffer.destroy();
+    }
+  }
+  zero(target: F): void {
+    this.batch.clear(target);
+  }
+  allocatedBytes(): number {
+    return this.bytes;
+  }
+  flush(): void {
+    this.ctx.assertAlive();
+    if (this.batch.isEmpty) return;
+    this.batch.submit();
+    this.batch = new CommandBatch(this.ctx, 'model');
+  }
+  async finish(): Promise<void> {
+    this.flush();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    this.ctx.assertAlive();
+  }
+  async idle(): Promise<number> {
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    return performance.now();
+  }
+
+  /** A scratch tensor of at least n elements, shared by every op that asks for `name`. */
+  private temp(name: string, n: number, dtype: 'f32' | 'i32' | 'u32' = 'f32'): Tensor {
+    const have = this.scratch.get(name);
+    if (have && have.length >= n && have.dtype === dtype) return have;
+    if (have) {
+      this.flush();
+      this.bytes -= have.length * 4;
+      have.buffer.destroy();
+    }
+    const t = this.track(createTensor(this.ctx, [Math.max(1, n)], dtype, `scratch:${name}`));
+    this.scratch.set(name, t);
+    return t;
+  }
+
+  private rows(rowLength: number) {
+    return preferredRowStrategy(this.ctx.adapter, rowLength);
+  }
+
+  // ---- forward ------------------------------------------------------------------------
+  embedding(tokens: I, table: F, out: F, N: number, C: number, V: number): void {
+    embeddingForward(this.batch, tokens, table, out, { N, C, V });
+  }
+  rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void {
+    rmsnormForward(this.batch, x, w, y, rstd, { N, C }, { eps, rows: this.rows(C) });
+  }
+  linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate = false): void {
+    matmul(this.batch, x, w, y, { M: rows, N: outDim, K: inDim, transB: true, accumulate });
+  }
+  private ropeTable(T: number, D: number, base: number): RopeTable {
+    const key = `${D}:${base}`;
+    const have = this.ropeTables.get(key);
+    if (have && have.positions >= T) return have;
+    if (have) {
+      this.flush();
+      have.tensor.buffer.destroy();
+    }
+    const table = createRopeTable(this.ctx, Math.max(T, 1), D, base);
+    this.ropeTables.set(key, table);
+    return table;
+  }
+  rope(x: F, out: F, shape: AttentionShape, base: number): void {
+    const table = this.ropeTable(shape.T, shape.D, base);
+    ropeForward(this.batch, { x, out, table }, { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base });
+  }
+  attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
+    attentionForward(this.batch, { q, k, v, out, lse }, shape);
+  }
+  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
+    const scores = this.temp('lagkv-scores', lrsaTensorSizes(shape).scores);
+    lagkvSelect(this.batch, k, v, selected, scores, shape, { scoreVRatio });
+  }
+  lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void {
+    lrsaAttentionForward(this.batch, q, k, v, selected, out, lse, shape);
+  }
+  swiglu(a: F, b: F, out: F): void {
+    swigluForward(this.batch, a, b, out);
+  }
+  add(a: F, b: F, out: F): void {
+    add(this.batch, a, b, out);
+  }
+  axpy(x: F, y: F, alpha = 1): void {
+    axpy(this.batch, x, y, alpha);
+  }
+  crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void {
+    const key = `${N}:${V}`;
+    if (!this.ce || this.ce.key !== key) {
+      this.flush();
+      if (this.ce)
+        for (const t of [this.ce.outputs.losses, this.ce.outputs.correct, this.ce.outputs.stats])
+          t.buffer.destroy();
+      this.ce = { key, V, outputs: createCrossEntropyOutputs(this.ctx, { N, V }, false) };
+    }
+    const outputs: CrossEntropyOutputs = { ...this.ce.outputs, dlogits: dlogits ?? undefined };
+    crossEntropy(this.batch, logits, labels, outputs, { N, V }, { rows: this.rows(V) });
+  }
+  async readLoss(): Promise<LossStats> {
+    if (!this.ce) throw new Error('readLoss: no cross-entropy was recorded');
+    this.flush();
+    const s = await readCrossEntropyStats(this.ctx, this.ce.outputs.stats, { V: this.ce.V });
+    return { meanLoss: s.meanLoss, count: s.count, correctCount: s.correctCount, accuracy: s.accuracy };
+  }
+
+  // ---- ROSA ---------------------------------------------------------------------------
+  private stagingBuffer(bytes: number): GPUBuffer {
+    const key = String(bytes);
+    let b = this.staging.get(key);
+    if (!b) {
+      b = this.ctx.device.createBuffer({
+        label: `rosa symbols readback ${bytes}`,
+        size: bytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      this.staging.set(key, b);
+    }
+    return b;
+  }
+
+  async rosaScan(
+    q: F,
+    k: F,
+    dims: RosaDims,
+    mode: RosaMode,
+    scanner: RosaScanner,
+    reuse?: ScanResult<I>,
+  ): Promise<ScanResult<I> & ScanTiming> {
+    const words = signPackWords(dims);
+    const dimsKey = `${dims.B}:${dims.T}:${dims.C}:${dims.bits}`;
+    const qSymT = this.temp(`rosa-q-sym:${dimsKey}`, words, 'u32');
+    const kSymT = this.temp(`rosa-k-sym:${dimsKey}`, words, 'u32');
+    rosaSignPack(this.batch, q, qSymT, dims);
+    rosaSignPack(this.batch, k, kSymT, dims);
+    const bytes = words * 4;
+    const staging = this.stagingBuffer(2 * bytes);
+    this.batch.copy(qSymT, staging, bytes, 0, 0);
+    this.batch.copy(kSymT, staging, bytes, 0, bytes);
+    this.flush();
+    // Requested before the caller submits the attention, so it resolves as soon as the
+    // symbols are ready, while the attention is still running.
+    await staging.mapAsync(GPUMapMode.READ);
+    const all = new Uint8Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+    const symBytes = shape.lanes * paddedLength(dims.T);
+    const qSym = all.subarray(0, symBytes);
+    const kSym = all.subarray(bytes, bytes + symBytes);
+    const previous = reuse as GpuScan | undefined;
+    const host = previous?.host ?? scanner.allocateOutputs(shape);
+    const scanStart = performance.now();
+    await scanner.scan(mode, shape, qSym, kSym, host);
+    const scanEnd = performance.now();
+    const tensors = previous?.tensors ?? createScanTensors(this.ctx, dims);
+    if (!previous) for (const t of Object.values(tensors)) this.bytes += t.length * 4;
+    this.flush();
+    for (const [name, t] of Object.entries(tensors) as Array<[keyof RosaScanTensors, I]>) {
+      writeTensor(this.ctx, t, host[name]);
+    }
+    return { ...tensors, host, tensors, scanStart, scanEnd } as GpuScan & ScanTiming;
+  }
+
+  rosaInject(v: F, e0: F, e1: F, scan: ScanResult<I>, y: F, dims: RosaDims): void {
+    rosaInjectionForward(this.batch, { v, e0, e1, dest: scan.dest, y }, dims);
+  }
+
+  rosaBackward(
+    args: { q: F; k: F; v: F; e0: F; e1: F; gradY: F; scan: ScanResult<I> },
+    out: { gradQ: F; gradK: F; gradV: F; gradE0: F; gradE1: F },
+    dims: RosaDims,
+    options: RosaBackwardOptions,
+  ): void {
+    const key = `${dims.B}:${dims.T}:${dims.C}:${dims.bits}`;
+    let scratch = this.rosaScratch.get(key);
+    if (!scratch) {
+      scratch = createRosaBackwardScratch(this.ctx, dims);
+      this.rosaScratch.set(key, scratch);
+    }
+    const e0 = this.temp('rosa-grad-e0', dims.C) as F;
+    const e1 = this.temp('rosa-grad-e1', dims.C) as F;
+    rosaInjectionBackward(
+      this.batch,
+      {
+        q: args.q,
+        k: args.k,
+        v: args.v,
+        e0: args.e0,
+        e1: args.e1,
+        gradY: args.gradY,
+        scan: (args.scan as GpuScan).tensors,
+        scratch,
+        gradQ: out.gradQ,
+        gradK: out.gradK,
+        gradV: out.gradV,
+        gradE0: e0,
+        gradE1: e1,
+      },
+      dims,
+      {
+        tempQ: options.tempQ,
+        tempK: options.tempK,
+        tempV: options.tempV,
+        hardVForQ: !options.vProb,
+        hardVForK: !options.vProb,
+      },
+    );
+    axpy(this.batch, e0, out.gradE0, 1, dims.C);
+    axpy(this.batch, e1, out.gradE1, 1, dims.C);
+  }
+
+  // ---- backward -----------------------------------------------------------------------
+  linearBackward(
+    x: F,
+    w: F,
+    dy: F,
+    dx: F | null,
+    dw: F | null,
+    rows: number,
+    inDim: number,
+    outDim: number,
+    accumulateDx = false,
+  ): void {
+    if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate: accumulateDx });
+    if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
+  }
+  rmsnormBackward(
+    x: F,
+    w: F,
+    rstd: F,
+    dy: F,
+    dx: F,
+    dw: F | null,
+    N: number,
+    C: number,
+    accumulateDx = false,
+  ): void {
+    const scratch = this.temp('rmsnorm-dw-partials', rmsnormScratchLength(N, C));
+    const dwTarget = dw ?? this.temp('rmsnorm-dw-discard', C);
+    rmsnormBackward(
+      this.batch,
+      x,
+      w,
+      rstd,
+      dy,
+      { dx, dw: dwTarget, scratch },
+      { N, C },
+      { accumulateDx, accumulateDw: dw !== null, rows: this.rows(C) },
+    );
+  }
+  ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void {
+    const table = this.ropeTable(shape.T, shape.D, base);
+    ropeBackward(this.batch, { dy, dx, table }, { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base });
+  }
+  attentionBackward(
+    q: F,
+    k: F,
+    v: F,
+    out: F,
+    lse: F,
+    dout: F,
+    dq: F,
+    dk: F,
+    dv: F,
+    shape: AttentionShape,
+  ): void {
+    const delta = this.temp('attention-delta', shape.B * shape.H * shape.T);
+    attentionBackward(this.batch, { q, k, v, out, lse, dout, delta, dq, dk, dv }, shape);
+  }
+  lrsaAttentionBackward(
+    q: F,
+    k: F,
+    v: F,
+    selected: I,
+    out: F,
+    lse: F,
+    dout: F,
+    dq: F,
+    dk: F,
+    dv: F,
+    shape: LrsaShape,
+  ): void {
+    const rowStats = this.temp('lrsa-row-stats', lrsaTensorSizes(shape).rowStats);
+    lrsaAttentionBackward(this.batch, { q, k, v, selected, out, lse, dout, rowStats, dq, dk, dv }, shape);
+  }
+  swigluBackward(a: F, b: F, dout: F, da: F, db: F): void {
+    swigluBackward(this.batch, a, b, dout, da, db);
+  }
+  embeddingBackward(
+    _tokens: I,
+    tokenIds: Int32Array,
+    dout: F,
+    dtable: F,
+    N: number,
+    C: number,
+    V: number,
+  ): void {
+    this.tokenLists = buildTokenPositionLists(
+      tokenIds,
+      V,
+      this.tokenLists?.positions.length === N && this.tokenLists.offsets.length === V + 1
+        ? this.tokenLists
+        : undefined,
+    );
+    const offsets = this.temp('embedding-offsets', V + 1, 'i32');
+    const positions = this.temp('embedding-positions', N, 'i32');
+    this.flush();
+    writeTensor(this.ctx, offsets, this.tokenLists.offsets);
+    writeTensor(this.ctx, positions, this.tokenLists.positions);
+    embeddingBackward(this.batch, { offsets, positions }, dout, dtable, { N, C, V }, { accumulate: true });
+  }
+
+  // ---- optimizer ----------------------------------------------------------------------
+  adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void {
+    const key = groups.map((g) => `${g.excludeFromNorm ? 'x' : 'n'}${g.params.length}`).join(',');
+    if (!this.adam || this.adam.key !== key) {
+      let next = 0;
+      const slots = groups.map((g) =>
+        g.params.map(({ grad }) => {
+          if (g.excludeFromNorm) return -1;
+          const at = next;
+          next += gradNormSlots(grad.length);
+          return at;
+        }),
+      );
+      this.adam = {
+        key,
+        slots,
+        total: next,
+        partials: this.temp('adamw-partials', Math.max(1, next)) as F,
+        norm: this.temp('adamw-norm', 2) as F,
+      };
+    }
+    const a = this.adam;
+    groups.forEach((g, gi) => {
+      g.params.forEach(({ grad }, pi) => {
+        const slot = a.slots[gi][pi];
+        if (slot >= 0) gradSumSquares(this.batch, grad, a.partials, slot);
+      });
+    });
+    gradNormFinish(this.batch, a.partials, a.total, a.norm, hyper.maxGradNorm);
+    for (const g of groups) {
+      for (const p of g.params) {
+        adamwUpdate(this.batch, p, a.norm, {
+          lr: g.lr,
+          weightDecay: g.weightDecay,
+          beta1: hyper.beta1,
+          beta2: hyper.beta2,
+          eps: hyper.eps,
+          step,
+          useClip: !g.excludeFromNorm,
+        });
+      }
+    }
+  }
+  async readGradNorm(): Promise<number> {
+    if (!this.adam) throw new Error('readGradNorm: no optimizer step was recorded');
+    this.flush();
+    return (await readTensor(this.ctx, this.adam.norm))[0];
+  }
+
+  dispose(): void {
+    this.flush();
+    for (const t of this.scratch.values()) t.buffer.destroy();
+    for (const t of this.ropeTables.values()) t.tensor.buffer.destroy();
+    for (const b of this.staging.values()) b.destroy();
+    this.scratch.clear();
+  }
+}

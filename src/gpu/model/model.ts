@@ -1,0 +1,536 @@
+// The decoder, written once against the Backend op list (backend.ts):
+//   h0 = E[tokens]
+//   per layer l:  u = RMSNorm(h);  attn = Wo · Attention(RoPE(Wq u), RoPE(Wk u), Wv u)
+//                 [ROSA layers] y = inject(scan(sign(rWq u), sign(rWk u)), rWv u);  inj = W_out y
+//                 h ← h + attn + inj;  h ← h + W2 (silu(W1 RMSNorm(h)) ⊙ W3 RMSNorm(h))
+//   logits = RMSNorm(h_L) · Eᵀ (tied head), cross-entropy over labelled positions.
+// In a ROSA layer the q/k symbols go to the CPU scan before the attention is recorded and
+// submitted, so the scan runs while the GPU computes attention (docs/design.md, steps 2–4).
+
+import type { RosaMode } from '../../rosa-worker/layout.ts';
+import type { AttentionShape } from '../reference/attention.ts';
+import { type LrsaShape, lagkvKeepCount, lrsaChunkCounts } from '../reference/lrsa.ts';
+import type { RosaDims } from '../reference/rosa.ts';
+import type { StepTiming } from '../train/protocol.ts';
+import type { AdamGroup, AdamHyper, Backend, LossStats, RosaScanner, ScanResult, Sized } from './backend.ts';
+import { attentionKind, type ModelConfig, rosaLayers } from './config.ts';
+import {
+  EMBEDDING,
+  FINAL_NORM,
+  type LayerParamNames,
+  layerParamNames,
+  type ParamSpec,
+  parameterSpecs,
+} from './params.ts';
+
+export interface ParamState<F> {
+  spec: ParamSpec;
+  param: F;
+  grad: F;
+  m: F;
+  v: F;
+}
+
+interface LayerActs<F, I> {
+  h: F; // input of the layer (residual stream)
+  u: F;
+  rstd1: F;
+  q: F; // after RoPE
+  k: F; // after RoPE
+  v: F;
+  o: F;
+  lse: F;
+  selected: I | null;
+  hmid: F;
+  u2: F;
+  rstd2: F;
+  a: F;
+  b: F;
+  g: F;
+  rosa: null | { rq: F; rk: F; rv: F; y: F; scan: ScanResult<I> | null };
+}
+
+interface Activations<F, I> {
+  B: number;
+  T: number;
+  tokens: I;
+  tokenIds: Int32Array;
+  labels: I;
+  layers: LayerActs<F, I>[];
+  hFinal: F; // h_L
+  hf: F; // RMSNorm(h_L)
+  rstdF: F;
+  logits: F;
+  // scratch for the step
+  tmp: F; // [N, C]
+  tmp2: F; // [N, C]
+}
+
+interface Grads<F> {
+  dlogits: F;
+  dh: F;
+  dhmid: F;
+  dhf: F;
+  du: F;
+  du2: F;
+  dNC1: F;
+  dNC2: F;
+  dq: F;
+  dk: F;
+  dv: F;
+  dNF1: F;
+  dNF2: F;
+  dNF3: F;
+}
+
+export interface ForwardTiming {
+  forward: number;
+  scan: number;
+  waiting: number;
+  overlap: number;
+}
+
+export interface ForwardResult {
+  loss: LossStats;
+  timing: ForwardTiming;
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export class Model<F extends Sized, I extends Sized> {
+  readonly config: ModelConfig;
+  readonly backend: Backend<F, I>;
+  readonly params = new Map<string, ParamState<F>>();
+  private readonly names: LayerParamNames[];
+  private acts: Activations<F, I> | null = null;
+  private grads: Grads<F> | null = null;
+  private readonly rosaLayerSet: Set<number>;
+
+  constructor(backend: Backend<F, I>, config: ModelConfig, initial: Map<string, Float32Array>) {
+    this.backend = backend;
+    this.config = config;
+    this.names = Array.from({ length: config.layers }, (_, l) => layerParamNames(config, l));
+    this.rosaLayerSet = new Set(rosaLayers(config));
+    for (const spec of parameterSpecs(config)) {
+      const data = initial.get(spec.name);
+      const n = product(spec.shape);
+      if (!data || data.length !== n) {
+        throw new Error(`parameter "${spec.name}": expected ${n} values, got ${data ? data.length : 'none'}`);
+      }
+      this.params.set(spec.name, {
+        spec,
+        param: backend.upload(data, spec.name),
+        grad: backend.alloc(n, `${spec.name}.grad`),
+        m: backend.alloc(n, `${spec.name}.m`),
+        v: backend.alloc(n, `${spec.name}.v`),
+      });
+    }
+  }
+
+  private p(name: string): F {
+    const s = this.params.get(name);
+    if (!s) throw new Error(`no parameter "${name}"`);
+    return s.param;
+  }
+  private gr(name: string): F {
+    return this.params.get(name)!.grad;
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const s of this.params.values()) n += product(s.spec.shape);
+    return n;
+  }
+
+  /** Activations for batches of B × T; reused while the shape stays the same. */
+  private activations(B: number, T: number): Activations<F, I> {
+    if (this.acts && this.acts.B === B && this.acts.T === T) return this.acts;
+    this.releaseActivations();
+    const be = this.backend;
+    const { width: C, mlpHidden: Fh, vocabSize: V, heads: H } = this.config;
+    const N = B * T;
+    const layers: LayerActs<F, I>[] = [];
+    for (let l = 0; l < this.config.layers; l++) {
+      const kind = attentionKind(this.config, l);
+      const lrsa = kind === 'lrsa' ? this.lrsaShape(B, T) : null;
+      const selectedLength = lrsa ? Math.max(1, B * H * lrsaChunkCounts(lrsa).scoredChunks * lrsa.keep) : 0;
+      layers.push({
+        h: be.alloc(N * C, `L${l}.h`),
+        u: be.alloc(N * C, `L${l}.u`),
+        rstd1: be.alloc(N, `L${l}.rstd1`),
+        q: be.alloc(N * C, `L${l}.q`),
+        k: be.alloc(N * C, `L${l}.k`),
+        v: be.alloc(N * C, `L${l}.v`),
+        o: be.alloc(N * C, `L${l}.o`),
+        lse: be.alloc(B * H * T, `L${l}.lse`),
+        selected: lrsa ? be.allocInt(selectedLength, `L${l}.selected`) : null,
+        hmid: be.alloc(N * C, `L${l}.hmid`),
+        u2: be.alloc(N * C, `L${l}.u2`),
+        rstd2: be.alloc(N, `L${l}.rstd2`),
+        a: be.alloc(N * Fh, `L${l}.a`),
+        b: be.alloc(N * Fh, `L${l}.b`),
+        g: be.alloc(N * Fh, `L${l}.g`),
+        rosa: this.rosaLayerSet.has(l)
+          ? {
+              rq: be.alloc(N * C, `L${l}.rq`),
+              rk: be.alloc(N * C, `L${l}.rk`),
+              rv: be.alloc(N * C, `L${l}.rv`),
+              y: be.alloc(N * C, `L${l}.y`),
+              scan: null,
+            }
+          : null,
+      });
+    }
+    this.acts = {
+      B,
+      T,
+      tokens: be.allocInt(N, 'tokens'),
+      tokenIds: new Int32Array(N),
+      labels: be.allocInt(N, 'labels'),
+      layers,
+      hFinal: be.alloc(N * C, 'hFinal'),
+      hf: be.alloc(N * C, 'hf'),
+      rstdF: be.alloc(N, 'rstdF'),
+      logits: be.alloc(N * V, 'logits'),
+      tmp: be.alloc(N * C, 'tmp'),
+      tmp2: be.alloc(N * C, 'tmp2'),
+    };
+    return this.acts;
+  }
+
+  private gradients(B: number, T: number): Grads<F> {
+    const N = B * T;
+    if (this.grads && this.grads.dh.length === N * this.config.width) return this.grads;
+    this.releaseGradients();
+    const be = this.backend;
+    const { width: C, mlpHidden: Fh, vocabSize: V } = this.config;
+    this.grads = {
+      dlogits: be.alloc(N * V, 'dlogits'),
+      dh: be.alloc(N * C, 'dh'),
+      dhmid: be.alloc(N * C, 'dhmid'),
+      dhf: be.alloc(N * C, 'dhf'),
+      du: be.alloc(N * C, 'du'),
+      du2: be.alloc(N * C, 'du2'),
+      dNC1: be.alloc(N * C, 'dNC1'),
+      dNC2: be.alloc(N * C, 'dNC2'),
+      dq: be.alloc(N * C, 'dq'),
+      dk: be.alloc(N * C, 'dk'),
+      dv: be.alloc(N * C, 'dv'),
+      dNF1: be.alloc(N * Fh, 'dNF1'),
+      dNF2: be.alloc(N * Fh, 'dNF2'),
+      dNF3: be.alloc(N * Fh, 'dNF3'),
+    };
+    return this.grads;
+  }
+
+  private releaseActivations(): void {
+    const a = this.acts;
+    if (!a) return;
+    const be = this.backend;
+    be.free(a.tokens, a.labels, a.hFinal, a.hf, a.rstdF, a.logits, a.tmp, a.tmp2);
+    for (const l of a.layers) {
+      be.free(l.h, l.u, l.rstd1, l.q, l.k, l.v, l.o, l.lse, l.hmid, l.u2, l.rstd2, l.a, l.b, l.g);
+      if (l.selected) be.free(l.selected);
+      if (l.rosa) {
+        be.free(l.rosa.rq, l.rosa.rk, l.rosa.rv, l.rosa.y);
+        const s = l.rosa.scan;
+        if (s) {
+          be.free(s.dest, s.qRunId, s.rcf, s.kRunStart, s.destInvOffsets, s.destInvPositions, s.cfInvOffsets);
+          be.free(s.cfInvPositions);
+        }
+      }
+    }
+    this.acts = null;
+  }
+
+  private releaseGradients(): void {
+    if (!this.grads) return;
+    this.backend.free(...(Object.values(this.grads) as F[]));
+    this.grads = null;
+  }
+
+  private attentionShape(B: number, T: number, kind: 'global' | 'window'): AttentionShape {
+    const { heads: H, width: C, window } = this.config;
+    return {
+      B,
+      T,
+      H,
+      D: C / H,
+      window: kind === 'global' ? Math.max(T, 1) : Math.min(window, Math.max(T, 1)),
+    };
+  }
+
+  private lrsaShape(B: number, T: number): LrsaShape {
+    const { heads: H, width: C, lrsa } = this.config;
+    return {
+      batch: B,
+      seqLen: T,
+      heads: H,
+      headDim: C / H,
+      sink: lrsa.sink,
+      chunk: lrsa.chunk,
+      keep: lagkvKeepCount(lrsa.chunk, lrsa.ratio),
+    };
+  }
+
+  private rosaDims(B: number, T: number): RosaDims {
+    return { B, T, C: this.config.width, bits: this.config.rosa.bits };
+  }
+
+  /**
+   * Runs the forward pass over `tokens` ([B, T]); with `labels`, also the loss (and, when
+   * `withGrad`, the gradient of the mean loss w.r.t. the logits, for backward()).
+   */
+  async forward(
+    tokens: Int32Array,
+    labels: Int32Array | null,
+    B: number,
+    T: number,
+    scanner: RosaScanner | null,
+    withGrad = false,
+  ): Promise<ForwardResult> {
+    const be = this.backend;
+    const cfg = this.config;
+    const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
+    const N = B * T;
+    if (tokens.length !== N) throw new Error(`forward: ${tokens.length} tokens for B = ${B}, T = ${T}`);
+    const acts = this.activations(B, T);
+    acts.tokenIds.set(tokens);
+    be.writeInts(acts.tokens, tokens);
+    const timing: ForwardTiming = { forward: 0, scan: 0, waiting: 0, overlap: 0 };
+    const t0 = performance.now();
+
+    be.embedding(acts.tokens, this.p(EMBEDDING), acts.layers[0].h, N, C, V);
+    for (let l = 0; l < cfg.layers; l++) {
+      const L = acts.layers[l];
+      const n = this.names[l];
+      const next = l + 1 < cfg.layers ? acts.layers[l + 1].h : acts.hFinal;
+      be.rmsnorm(L.h, this.p(n.attnNorm), L.u, L.rstd1, N, C, cfg.normEps);
+
+      // ROSA first: its symbols leave for the CPU before the attention is submitted.
+      let scanPromise: ReturnType<Backend<F, I>['rosaScan']> | null = null;
+      if (L.rosa && n.rosa) {
+        if (!scanner) throw new Error('forward: this model has ROSA layers but no scanner was given');
+        be.linear(L.u, this.p(n.rosa.wq), L.rosa.rq, N, C, C);
+        be.linear(L.u, this.p(n.rosa.wk), L.rosa.rk, N, C, C);
+        be.linear(L.u, this.p(n.rosa.wv), L.rosa.rv, N, C, C);
+        scanPromise = be.rosaScan(
+          L.rosa.rq,
+          L.rosa.rk,
+          this.rosaDims(B, T),
+          cfg.rosa.semantics as RosaMode,
+          scanner,
+          L.rosa.scan ?? undefined,
+        );
+      }
+
+      const attnStart = performance.now();
+      be.linear(L.u, this.p(n.wq), acts.tmp, N, C, C);
+      be.linear(L.u, this.p(n.wk), acts.tmp2, N, C, C);
+      be.linear(L.u, this.p(n.wv), L.v, N, C, C);
+      const kind = attentionKind(cfg, l);
+      const ashape = this.attentionShape(B, T, kind === 'lrsa' ? 'global' : kind);
+      be.rope(acts.tmp, L.q, ashape, cfg.ropeBase);
+      be.rope(acts.tmp2, L.k, ashape, cfg.ropeBase);
+      if (kind === 'lrsa') {
+        const lshape = this.lrsaShape(B, T);
+        be.lrsaSelect(L.k, L.v, L.selected!, lshape, cfg.lrsa.scoreVRatio);
+        be.lrsaAttention(L.q, L.k, L.v, L.selected!, L.o, L.lse, lshape);
+      } else {
+        be.attention(L.q, L.k, L.v, L.o, L.lse, ashape);
+      }
+      be.linear(L.o, this.p(n.wo), acts.tmp, N, C, C);
+      be.add(L.h, acts.tmp, L.hmid);
+      be.flush();
+
+      if (scanPromise && L.rosa && n.rosa) {
+        const attnDone = be.idle();
+        const waitStart = performance.now();
+        const scan = await scanPromise;
+        const waitEnd = performance.now();
+        const attnEnd = await attnDone;
+        L.rosa.scan = scan;
+        timing.waiting += waitEnd - waitStart;
+        timing.scan += scan.scanEnd - scan.scanStart;
+        timing.overlap += Math.max(0, Math.min(scan.scanEnd, attnEnd) - Math.max(scan.scanStart, attnStart));
+        be.rosaInject(L.rosa.rv, this.p(n.rosa.e0), this.p(n.rosa.e1), scan, L.rosa.y, this.rosaDims(B, T));
+        be.linear(L.rosa.y, this.p(n.rosa.wout), L.hmid, N, C, C, true);
+      }
+
+      be.rmsnorm(L.hmid, this.p(n.mlpNorm), L.u2, L.rstd2, N, C, cfg.normEps);
+      be.linear(L.u2, this.p(n.w1), L.a, N, C, Fh);
+      be.linear(L.u2, this.p(n.w3), L.b, N, C, Fh);
+      be.swiglu(L.a, L.b, L.g);
+      be.linear(L.g, this.p(n.w2), acts.tmp, N, Fh, C);
+      be.add(L.hmid, acts.tmp, next);
+    }
+    be.rmsnorm(acts.hFinal, this.p(FINAL_NORM), acts.hf, acts.rstdF, N, C, cfg.normEps);
+    be.linear(acts.hf, this.p(EMBEDDING), acts.logits, N, C, V);
+    let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
+    if (labels) {
+      if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
+      be.writeInts(acts.labels, labels);
+      const grads = withGrad ? this.gradients(B, T) : null;
+      be.crossEntropy(acts.logits, acts.labels, grads ? grads.dlogits : null, N, V);
+      be.flush();
+      loss = await be.readLoss();
+    } else {
+      await be.finish();
+    }
+    timing.forward = performance.now() - t0 - timing.waiting;
+    return { loss, timing };
+  }
+
+  /** Back-propagates the loss of the last forward(…, withGrad = true) into the parameter gradients. */
+  backward(): void {
+    const acts = this.acts;
+    if (!acts || !this.grads) throw new Error('backward: call forward with withGrad = true first');
+    const be = this.backend;
+    const cfg = this.config;
+    const { B, T } = acts;
+    const N = B * T;
+    const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
+    const g = this.grads;
+    for (const s of this.params.values()) be.zero(s.grad);
+
+    // Tied head: logits = hf · Eᵀ.
+    be.linearBackward(acts.hf, this.p(EMBEDDING), g.dlogits, g.dhf, this.gr(EMBEDDING), N, C, V);
+    be.rmsnormBackward(acts.hFinal, this.p(FINAL_NORM), acts.rstdF, g.dhf, g.dh, this.gr(FINAL_NORM), N, C);
+
+    for (let l = cfg.layers - 1; l >= 0; l--) {
+      const L = acts.layers[l];
+      const n = this.names[l];
+      // MLP: h_out = hmid + W2 g, g = swiglu(W1 u2, W3 u2), u2 = RMSNorm(hmid).
+      be.linearBackward(L.g, this.p(n.w2), g.dh, g.dNF1, this.gr(n.w2), N, Fh, C);
+      be.swigluBackward(L.a, L.b, g.dNF1, g.dNF2, g.dNF3);
+      be.linearBackward(L.u2, this.p(n.w1), g.dNF2, g.du2, this.gr(n.w1), N, C, Fh);
+      be.linearBackward(L.u2, this.p(n.w3), g.dNF3, g.du2, this.gr(n.w3), N, C, Fh, true);
+      be.zero(g.dhmid);
+      be.axpy(g.dh, g.dhmid);
+      be.rmsnormBackward(L.hmid, this.p(n.mlpNorm), L.rstd2, g.du2, g.dhmid, this.gr(n.mlpNorm), N, C, true);
+
+      // Attention (+ ROSA): hmid = h + Wo o (+ W_out y).
+      be.linearBackward(L.o, this.p(n.wo), g.dhmid, g.dNC1, this.gr(n.wo), N, C, C);
+      const kind = attentionKind(cfg, l);
+      if (kind === 'lrsa') {
+        be.lrsaAttentionBackward(
+          L.q,
+          L.k,
+          L.v,
+          L.selected!,
+          L.o,
+          L.lse,
+          g.dNC1,
+          g.dq,
+          g.dk,
+          g.dv,
+          this.lrsaShape(B, T),
+        );
+      } else {
+        const ashape = this.attentionShape(B, T, kind);
+        be.attentionBackward(L.q, L.k, L.v, L.o, L.lse, g.dNC1, g.dq, g.dk, g.dv, ashape);
+      }
+      const ashape = this.attentionShape(B, T, 'global');
+      be.ropeBackward(g.dq, g.dNC1, ashape, cfg.ropeBase);
+      be.ropeBackward(g.dk, g.dNC2, ashape, cfg.ropeBase);
+      be.linearBackward(L.u, this.p(n.wq), g.dNC1, g.du, this.gr(n.wq), N, C, C);
+      be.linearBackward(L.u, this.p(n.wk), g.dNC2, g.du, this.gr(n.wk), N, C, C, true);
+      be.linearBackward(L.u, this.p(n.wv), g.dv, g.du, this.gr(n.wv), N, C, C, true);
+
+      if (L.rosa && n.rosa && L.rosa.scan) {
+        const r = L.rosa;
+        const rn = n.rosa;
+        be.linearBackward(r.y, this.p(rn.wout), g.dhmid, g.dNC1, this.gr(rn.wout), N, C, C);
+        be.rosaBackward(
+          { q: r.rq, k: r.rk, v: r.rv, e0: this.p(rn.e0), e1: this.p(rn.e1), gradY: g.dNC1, scan: r.scan! },
+          { gradQ: g.dq, gradK: g.dk, gradV: g.dv, gradE0: this.gr(rn.e0), gradE1: this.gr(rn.e1) },
+          this.rosaDims(B, T),
+          {
+            tempQ: cfg.rosa.tempQ,
+            tempK: cfg.rosa.tempK,
+            tempV: cfg.rosa.tempV,
+            vProb: cfg.rosa.vProbContrast,
+          },
+        );
+        be.linearBackward(L.u, this.p(rn.wq), g.dq, g.du, this.gr(rn.wq), N, C, C, true);
+        be.linearBackward(L.u, this.p(rn.wk), g.dk, g.du, this.gr(rn.wk), N, C, C, true);
+        be.linearBackward(L.u, this.p(rn.wv), g.dv, g.du, this.gr(rn.wv), N, C, C, true);
+      }
+
+      // dh (input of the layer) = dhmid + RMSNorm backward of du.
+      be.zero(g.dh);
+      be.axpy(g.dhmid, g.dh);
+      be.rmsnormBackward(L.h, this.p(n.attnNorm), L.rstd1, g.du, g.dh, this.gr(n.attnNorm), N, C, true);
+    }
+    be.embeddingBackward(acts.tokens, acts.tokenIds, g.dh, this.gr(EMBEDDING), N, C, V);
+  }
+
+  /** Clips and applies AdamW with per-group learning rates; `step` is 1-based. */
+  optimizerStep(
+    rates: { base: number; rosa: number },
+    hyper: AdamHyper & { weightDecay: number },
+    step: number,
+  ): void {
+    const groups: AdamGroup<F>[] = [];
+    for (const group of ['base', 'rosa'] as const) {
+      for (const decay of [true, false]) {
+        const params = [...this.params.values()].filter(
+          (s) => s.spec.group === group && s.spec.decay === decay,
+        );
+        if (params.length === 0) continue;
+        groups.push({
+          lr: rates[group],
+          weightDecay: decay ? hyper.weightDecay : 0,
+          excludeFromNorm: rates[group] === 0,
+          params,
+        });
+      }
+    }
+    this.backend.adamw(groups, hyper, step);
+  }
+
+  /** Logits of the last forward pass, [B, T, V] (read back). */
+  async readLogits(): Promise<Float32Array> {
+    if (!this.acts) throw new Error('readLogits: no forward pass yet');
+    return this.backend.read(this.acts.logits);
+  }
+
+  /** Retrieval results of the last forward pass at a ROSA layer (CPU copy), or null. */
+  lastScan(layer: number): ScanResult<I> | null {
+    return this.acts?.layers[layer]?.rosa?.scan ?? null;
+  }
+
+  /** Current parameter values (read back), by name. */
+  async exportParameters(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, s] of this.params) out.set(name, await this.backend.read(s.param));
+    return out;
+  }
+
+  async exportOptimizerState(): Promise<Map<string, { m: Float32Array; v: Float32Array }>> {
+    const out = new Map<string, { m: Float32Array; v: Float32Array }>();
+    for (const [name, s] of this.params)
+      out.set(name, { m: await this.backend.read(s.m), v: await this.backend.read(s.v) });
+    return out;
+  }
+
+  importOptimizerState(state: Map<string, { m: Float32Array; v: Float32Array }>): void {
+    for (const [name, s] of this.params) {
+      const st = state.get(name);
+      if (!st) continue;
+      this.backend.write(s.m, st.m);
+      this.backend.write(s.v, st.v);
+    }
+  }
+
+  dispose(): void {
+    this.releaseActivations();
+    this.releaseGradients();
+    for (const s of this.params.values()) this.backend.free(s.param, s.grad, s.m, s.v);
+    this.params.clear();
+  }
+}
+
+export type { StepTiming };

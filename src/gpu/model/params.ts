@@ -1,0 +1,146 @@
+// The model's parameters: names, shapes, groups and seeded initialisation.
+// Names are stable: checkpoints store tensors under them.
+
+import { rng } from '../../common/random.ts';
+import { type ModelConfig, rosaLayers } from './config.ts';
+
+/** 'base' is the decoder itself; 'rosa' the adapter (Wq, Wk, Wv, W_out, e0, e1), trained at its own rate. */
+export type ParamGroup = 'base' | 'rosa';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  group: ParamGroup;
+  /** Decoupled weight decay applies (matrices; not norms, not e0/e1). */
+  decay: boolean;
+  init:
+    | { kind: 'normal'; std: number }
+    | { kind: 'xavier'; fanIn: number; fanOut: number }
+    | { kind: 'ones' }
+    | { kind: 'zeros' }
+    | { kind: 'identity' };
+}
+
+export interface LayerParamNames {
+  attnNorm: string;
+  wq: string;
+  wk: string;
+  wv: string;
+  wo: string;
+  mlpNorm: string;
+  w1: string;
+  w3: string;
+  w2: string;
+  rosa: null | { wq: string; wk: string; wv: string; wout: string; e0: string; e1: string };
+}
+
+export function layerParamNames(config: ModelConfig, l: number): LayerParamNames {
+  const p = `layers.${l}`;
+  const withRosa = rosaLayers(config).includes(l);
+  return {
+    attnNorm: `${p}.attn_norm`,
+    wq: `${p}.attn.wq`,
+    wk: `${p}.attn.wk`,
+    wv: `${p}.attn.wv`,
+    wo: `${p}.attn.wo`,
+    mlpNorm: `${p}.mlp_norm`,
+    w1: `${p}.mlp.w1`,
+    w3: `${p}.mlp.w3`,
+    w2: `${p}.mlp.w2`,
+    rosa: withRosa
+      ? {
+          wq: `${p}.rosa.wq`,
+          // A shared projection is one parameter under one name.
+          wk: config.rosa.qk === 'shared' ? `${p}.rosa.wq` : `${p}.rosa.wk`,
+          wv: `${p}.rosa.wv`,
+          wout: `${p}.rosa.wout`,
+          e0: `${p}.rosa.e0`,
+          e1: `${p}.rosa.e1`,
+        }
+      : null,
+  };
+}
+
+export const EMBEDDING = 'embed';
+export const FINAL_NORM = 'final_norm';
+
+export function parameterSpecs(config: ModelConfig): ParamSpec[] {
+  const { vocabSize: V, width: C, mlpHidden: F, layers: L } = config;
+  const std = 0.02;
+  // GPT-2's scaled init of the projections that write into the residual stream.
+  const outStd = std / Math.sqrt(2 * L);
+  const specs: ParamSpec[] = [
+    { name: EMBEDDING, shape: [V, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+  ];
+  for (let l = 0; l < L; l++) {
+    const n = layerParamNames(config, l);
+    specs.push(
+      { name: n.attnNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
+      { name: n.wq, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wk, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wv, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wo, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
+      { name: n.mlpNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
+      { name: n.w1, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.w3, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.w2, shape: [C, F], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
+    );
+    if (n.rosa) {
+      // The paper's adapter: Xavier q/k/v, e0 = e1 = 0 (the injection starts at exactly 0), W_out = I.
+      const xavier = { kind: 'xavier' as const, fanIn: C, fanOut: C };
+      specs.push(
+        { name: n.rosa.wq, shape: [C, C], group: 'rosa', decay: true, init: xavier },
+        ...(n.rosa.wk === n.rosa.wq
+          ? []
+          : [{ name: n.rosa.wk, shape: [C, C], group: 'rosa' as const, decay: true, init: xavier }]),
+        { name: n.rosa.wv, shape: [C, C], group: 'rosa', decay: true, init: xavier },
+        { name: n.rosa.wout, shape: [C, C], group: 'rosa', decay: true, init: { kind: 'identity' } },
+        { name: n.rosa.e0, shape: [C], group: 'rosa', decay: false, init: { kind: 'zeros' } },
+        { name: n.rosa.e1, shape: [C], group: 'rosa', decay: false, init: { kind: 'zeros' } },
+      );
+    }
+  }
+  specs.push({ name: FINAL_NORM, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } });
+  return specs;
+}
+
+export function parameterCount(config: ModelConfig): number {
+  return parameterSpecs(config).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Seeded initial values of every parameter (the same on every backend). */
+export function initialParameters(config: ModelConfig, seed: number): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  parameterSpecs(config).forEach((spec, index) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const r = rng(seed * 1000003 + index);
+    const init = spec.init;
+    if (init.kind === 'normal') {
+      for (let i = 0; i < n; i += 2) {
+        // Box–Muller: two normals from two uniforms.
+        const u1 = Math.max(r(), 1e-12);
+        const u2 = r();
+        const mag = init.std * Math.sqrt(-2 * Math.log(u1));
+        data[i] = mag * Math.cos(2 * Math.PI * u2);
+        if (i + 1 < n) data[i + 1] = mag * Math.sin(2 * Math.PI * u2);
+      }
+    } else if (init.kind === 'xavier') {
+      const bound = Math.sqrt(6 / (init.fanIn + init.fanOut));
+      for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;
+    } else if (init.kind === 'ones') {
+      data.fill(1);
+    } else if (init.kind === 'identity') {
+      const C = spec.shape[0];
+      for (let i = 0; i < C; i++) data[i * C + i] = 1;
+    }
+    out.set(spec.name, data);
+  });
+  if (config.rosa.qk === 'tied-init') {
+    for (const l of rosaLayers(config)) {
+      const n = layerParamNames(config, l).rosa!;
+      out.set(n.wk, Float32Array.from(out.get(n.wq)!));
+    }
+  }
+  return out;
+}

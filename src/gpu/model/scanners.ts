@@ -1,0 +1,52 @@
+// A RosaScanner that scans on the calling thread (tests, the CPU backend without workers).
+// The worker pool in src/rosa-worker implements the same interface for real runs.
+
+import {
+  allocateScanInputs,
+  allocateScanOutputs,
+  type RosaMode,
+  type ScanOutputs,
+  type ScanShape,
+} from '../../rosa-worker/layout.ts';
+import type { RosaWorkerPool } from '../../rosa-worker/pool.ts';
+import { type ScanArena, scanLanes } from '../../rosa-worker/scan.ts';
+import type { RosaScanner } from './backend.ts';
+
+export function inlineScanner(): RosaScanner {
+  let arena: ScanArena | undefined;
+  return {
+    workers: 0,
+    sharedMemory: false,
+    allocateOutputs: (shape) => allocateScanOutputs(shape),
+    async scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs) {
+      arena = scanLanes({ mode, shape, qSym, kSym }, out, 0, shape.lanes, arena);
+    },
+  };
+}
+
+/** Adapts the ROSA worker pool to the model's scanner interface. */
+export function poolScanner(pool: RosaWorkerPool): RosaScanner {
+  const shared = pool.memory === 'shared';
+  let inputs: { key: string; qSym: Uint8Array; kSym: Uint8Array } | null = null;
+  return {
+    get workers() {
+      return pool.size;
+    },
+    sharedMemory: shared,
+    allocateOutputs: (shape) => allocateScanOutputs(shape, shared),
+    async scan(mode, shape, qSym, kSym, out) {
+      // The pool reads symbols in place from shared memory: copy them there once per call.
+      const key = `${shape.lanes}:${shape.T}:${shape.bits}`;
+      if (!inputs || inputs.key !== key) inputs = { key, ...allocateScanInputs(shape, shared) };
+      inputs.qSym.set(qSym.subarray(0, inputs.qSym.length));
+      inputs.kSym.set(kSym.subarray(0, inputs.kSym.length));
+      await pool.scan({ mode, shape, qSym: inputs.qSym, kSym: inputs.kSym }, out, {
+        routes: undefined,
+        timeoutMs: 120_000,
+      });
+    },
+    async terminate() {
+      await pool.terminate();
+    },
+  };
+}

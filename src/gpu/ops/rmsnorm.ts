@@ -1,0 +1,146 @@
+// Wrapper for shaders/rmsnorm.wgsl: RMSNorm forward (saving rstd) and backward (dx, dw).
+// Layouts: x, y, dy, dx [N, C] row-major; w, dw [C]; rstd [N].
+
+import type { CommandBatch } from '../batch.ts';
+import { RMSNORM_EPS } from '../reference/rmsnorm.ts';
+import type { Tensor } from '../tensor.ts';
+import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
+
+export { RMSNORM_EPS } from '../reference/rmsnorm.ts';
+
+const WG = 64;
+/** Rows summed per partial in the dw pass, unless N needs bigger blocks ... */
+const ROWS_PER_BLOCK = 32;
+/** ... to keep the partials (and the finishing loop) at most this many blocks. */
+const MAX_BLOCKS = 1024;
+
+export interface RmsnormShape {
+  N: number;
+  C: number;
+}
+
+function rowsPerBlock(N: number): number {
+  return Math.max(ROWS_PER_BLOCK, Math.ceil(N / MAX_BLOCKS));
+}
+
+/** Elements of the scratch tensor rmsnormBackward needs for dw's partial sums. */
+export function rmsnormScratchLength(N: number, C: number): number {
+  return Math.max(1, Math.ceil(N / rowsPerBlock(N))) * C;
+}
+
+function checkShape(op: string, { N, C }: RmsnormShape): void {
+  needCount(op, 'N', N);
+  needCount(op, 'C', C, 1);
+}
+
+/**
+ * y = rmsnorm(x) ⊙ w, and rstd [N] for the backward. `rows` picks the kernel layout
+ * (preferredRowStrategy(ctx.adapter, C) is a good default); results agree to rounding.
+ */
+export function rmsnormForward(
+  batch: CommandBatch,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  rstd: Tensor,
+  shape: RmsnormShape,
+  { eps = RMSNORM_EPS, rows = 'workgroup' }: { eps?: number; rows?: RowStrategy } = {},
+): void {
+  const op = 'rmsnormForward';
+  checkShape(op, shape);
+  const { N, C } = shape;
+  needTensor(op, x, N * C, 'x');
+  needTensor(op, w, C, 'w');
+  needTensor(op, y, N * C, 'y');
+  needTensor(op, rstd, N, 'rstd');
+  needDistinct(op, y, x, 'x');
+  if (!(eps > 0)) throw new RangeError(`${op}: eps = ${eps} must be > 0`);
+  if (N === 0) return;
+  batch.dispatch({
+    shader: 'rmsnorm',
+    entryPoint: rows === 'workgroup' ? 'forward' : 'forward_serial',
+    label: `rmsnorm forward N=${N} C=${C}`,
+    uniforms: [N, C, { f32: eps }, 0],
+    buffers: [x, w, y, rstd],
+    workgroups: rowWorkgroups(N, rows, WG),
+  });
+}
+
+export interface RmsnormGradients {
+  /** [N, C]; written, or added into when accumulateDx. */
+  dx: Tensor;
+  /** [C]; written, or added into when accumulateDw. */
+  dw: Tensor;
+  /** At least rmsnormScratchLength(N, C) elements; its contents are overwritten. */
+  scratch: Tensor;
+}
+
+/** dx and dw of rmsnormForward from the forward's x and rstd. */
+export function rmsnormBackward(
+  batch: CommandBatch,
+  x: Tensor,
+  w: Tensor,
+  rstd: Tensor,
+  dy: Tensor,
+  grads: RmsnormGradients,
+  shape: RmsnormShape,
+  {
+    accumulateDx = false,
+    accumulateDw = false,
+    rows = 'workgroup',
+  }: { accumulateDx?: boolean; accumulateDw?: boolean; rows?: RowStrategy } = {},
+): void {
+  const op = 'rmsnormBackward';
+  checkShape(op, shape);
+  const { N, C } = shape;
+  const { dx, dw, scratch } = grads;
+  needTensor(op, x, N * C, 'x');
+  needTensor(op, w, C, 'w');
+  needTensor(op, rstd, N, 'rstd');
+  needTensor(op, dy, N * C, 'dy');
+  needTensor(op, dx, N * C, 'dx');
+  needTensor(op, dw, C, 'dw');
+  needTensor(op, scratch, rmsnormScratchLength(N, C), 'scratch');
+  for (const [t, what] of [
+    [x, 'x'],
+    [w, 'w'],
+    [rstd, 'rstd'],
+    [dy, 'dy'],
+  ] as const) {
+    needDistinct(op, dx, t, what);
+    needDistinct(op, dw, t, what);
+    needDistinct(op, scratch, t, what);
+  }
+  const rpb = rowsPerBlock(N);
+  const blocks = Math.ceil(N / rpb);
+  const uniforms = [N, C, { f32: 0 }, rpb];
+  if (N > 0) {
+    batch.dispatch({
+      shader: 'rmsnorm',
+      entryPoint: rows === 'workgroup' ? 'backward_dx' : 'backward_dx_serial',
+      label: `rmsnorm backward dx N=${N} C=${C}`,
+      constants: { ACCUMULATE: accumulateDx },
+      uniforms,
+      buffers: [x, w, rstd, dy, dx],
+      workgroups: rowWorkgroups(N, rows, WG),
+    });
+    batch.dispatch({
+      shader: 'rmsnorm',
+      entryPoint: 'dw_partial',
+      label: `rmsnorm backward dw partials N=${N} C=${C}`,
+      uniforms,
+      buffers: [x, rstd, dy, scratch],
+      workgroups: [Math.ceil(C / WG), blocks],
+    });
+  }
+  if (N === 0 && accumulateDw) return; // nothing to add
+  batch.dispatch({
+    shader: 'rmsnorm',
+    entryPoint: 'dw_finish',
+    label: `rmsnorm backward dw N=${N} C=${C}`,
+    constants: { ACCUMULATE: accumulateDw },
+    uniforms,
+    buffers: [scratch, dw],
+    workgroups: [Math.ceil(C / WG)],
+  });
+}

@@ -1,0 +1,145 @@
+// Wrapper for shaders/rope.wgsl: rotary position embedding on [B, T, C] (C = H·D), Qwen3
+// rotate-half pairing, forward and backward (inverse rotation), in place or out of place.
+// Formulas and layout: src/gpu/reference/rope.ts.
+
+import type { CommandBatch } from '../batch.ts';
+import type { GpuContext } from '../context.ts';
+import { GpuError } from '../errors.ts';
+import { checkRopeShape, DEFAULT_ROPE_BASE, type RopeShape, ropeTable } from '../reference/rope.ts';
+import { createTensor, type Tensor } from '../tensor.ts';
+
+export type { RopeShape } from '../reference/rope.ts';
+
+const WORKGROUP = 256;
+/** Workgroups per row of the dispatch grid; larger tensors use more rows (the grid's y). */
+export const ROPE_GRID_WIDTH = 32768;
+
+export interface RopeOptions {
+  /** Workgroups per grid row, default ROPE_GRID_WIDTH; tests use small values to exercise the 2-D grid. */
+  gridWidth?: number;
+}
+
+/** The cos/sin table on the GPU, with what it was built for. */
+export interface RopeTable {
+  /** [positions, D/2, 2] (cos, sin) pairs, float32. */
+  tensor: Tensor<'f32'>;
+  /** Positions covered: offset + T must not exceed it. */
+  positions: number;
+  D: number;
+  base: number;
+}
+
+/** Uploads the table for positions 0 .. positions − 1 (build it once per model and length). */
+export function createRopeTable(
+  ctx: GpuContext,
+  positions: number,
+  D: number,
+  base = DEFAULT_ROPE_BASE,
+): RopeTable {
+  const data = ropeTable(positions, D, base);
+  return {
+    tensor: createTensor(ctx, [positions, D / 2, 2], 'f32', `rope table D=${D} θ=${base}`, data),
+    positions,
+    D,
+    base,
+  };
+}
+
+export interface RopeForwardTensors {
+  x: Tensor;
+  /** Written; may be x itself (in place). */
+  out: Tensor;
+  table: RopeTable;
+}
+
+export interface RopeBackwardTensors {
+  /** Gradient with respect to the rotated output. */
+  dy: Tensor;
+  /** Written; may be dy itself (in place). */
+  dx: Tensor;
+  table: RopeTable;
+}
+
+function record(
+  batch: CommandBatch,
+  what: string,
+  input: Tensor,
+  output: Tensor,
+  table: RopeTable,
+  shape: RopeShape,
+  inverse: boolean,
+  options: RopeOptions,
+): void {
+  try {
+    checkRopeShape(shape);
+  } catch (err) {
+    throw new GpuError('invalid-shape', `${what}: ${(err as Error).message.replace(/^rope: /, '')}`);
+  }
+  const { B, T, H, D, offset = 0 } = shape;
+  if (shape.base !== undefined && shape.base !== table.base) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: base ${shape.base} differs from the table's (${table.base})`,
+    );
+  }
+  if (D !== table.D) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: head dimension D = ${D} differs from the table's (${table.D})`,
+    );
+  }
+  if (offset + T > table.positions) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: positions up to ${offset + T - 1} (offset ${offset} + T ${T}) need a table of ≥ ${offset + T} positions; it has ${table.positions}`,
+    );
+  }
+  const n = B * T * H * D;
+  for (const t of [input, output]) {
+    if (t.length < n) {
+      throw new GpuError(
+        'invalid-shape',
+        `${what}: "${t.label}" has ${t.length} elements, needs ${n} for B=${B} T=${T} H=${H} D=${D}`,
+      );
+    }
+  }
+  const pairs = n / 2;
+  if (pairs === 0) return;
+  const groups = Math.ceil(pairs / WORKGROUP);
+  const width = options.gridWidth ?? ROPE_GRID_WIDTH;
+  if (!Number.isInteger(width) || width < 1 || width > 65535) {
+    throw new GpuError('invalid-shape', `${what}: gridWidth = ${width} must be a whole number in 1..65535`);
+  }
+  const x = Math.min(groups, width);
+  const y = Math.ceil(groups / x);
+  const inPlace = input.buffer === output.buffer;
+  batch.dispatch({
+    shader: 'rope',
+    entryPoint: inPlace ? 'rope_in_place' : 'rope',
+    label: `${what} B=${B} T=${T} H=${H} D=${D}${inPlace ? ' in place' : ''}`,
+    constants: { INVERSE: inverse },
+    uniforms: [pairs, T, H, D / 2, offset, x * WORKGROUP],
+    buffers: inPlace ? [table.tensor, output] : [table.tensor, output, input],
+    workgroups: [x, y],
+  });
+}
+
+/** Records out = RoPE(x) at positions offset .. offset + T − 1. */
+export function ropeForward(
+  batch: CommandBatch,
+  tensors: RopeForwardTensors,
+  shape: RopeShape,
+  options: RopeOptions = {},
+): void {
+  record(batch, 'ropeForward', tensors.x, tensors.out, tensors.table, shape, false, options);
+}
+
+/** Records dx = RoPE⁻¹(dy), the backward pass of ropeForward. */
+export function ropeBackward(
+  batch: CommandBatch,
+  tensors: RopeBackwardTensors,
+  shape: RopeShape,
+  options: RopeOptions = {},
+): void {
+  record(batch, 'ropeBackward', tensors.dy, tensors.dx, tensors.table, shape, true, options);
+}

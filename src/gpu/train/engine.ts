@@ -1,0 +1,204 @@
+// The training engine behind the TrainerClient interface: it owns the runs, interleaves
+// their steps (one step of each running run in turn, so runs progress side by side on one
+// GPU and one scan pool), forwards their events, and manages checkpoints. It runs in the
+// browser's trainer worker and, for tests and scripts, in-process in Node.
+
+import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import { infoFromFiles } from '../checkpoint/store.ts';
+import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
+import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
+import type {
+  CheckpointInfo,
+  NiahAnswer,
+  NiahGridCell,
+  NiahQuery,
+  RetrievalMap,
+  RunSpec,
+  TrainerEvent,
+} from './protocol.ts';
+
+export interface EngineOptions {
+  env: EngineEnv;
+  info: () => EngineInfo;
+}
+
+export class TrainerEngine implements TrainerClient {
+  private readonly env: EngineEnv;
+  private readonly infoSource: () => EngineInfo;
+  private readonly runs = new Map<string, AnyRun>();
+  private readonly listeners = new Set<(event: TrainerEvent) => void>();
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(options: EngineOptions) {
+    this.env = options.env;
+    this.infoSource = options.info;
+  }
+
+  private emit = (event: TrainerEvent): void => {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A broken listener must not stop training.
+      }
+    }
+  };
+
+  subscribe(listener: (event: TrainerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async info(): Promise<EngineInfo> {
+    return this.infoSource();
+  }
+
+  private run(runId: string): AnyRun {
+    const run = this.runs.get(runId);
+    if (!run)
+      throw new Error(
+        `no run "${runId}" in this session (it may have been trained before a reload: load its checkpoint)`,
+      );
+    return run;
+  }
+
+  async start(spec: RunSpec): Promise<void> {
+    const existing = this.runs.get(spec.id);
+    if (existing?.active) throw new Error(`a run with id "${spec.id}" is already active`);
+    existing?.model.dispose();
+    let run: AnyRun;
+    try {
+      run = await createRun(spec, this.env, this.emit);
+    } catch (err) {
+      const fields = err instanceof ConfigError ? err.fields : undefined;
+      this.emit({ type: 'error', runId: spec.id, message: (err as Error).message, fields });
+      throw err;
+    }
+    this.runs.set(spec.id, run);
+    run.setStatus('queued');
+    this.kick();
+  }
+
+  async pause(runId: string): Promise<void> {
+    const run = this.run(runId);
+    run.pause();
+    if (run.isPaused) run.setStatus('paused');
+  }
+
+  async resume(runId: string): Promise<void> {
+    const run = this.run(runId);
+    run.resume();
+    if (run.active) {
+      run.setStatus('running');
+      this.kick();
+    }
+  }
+
+  async stop(runId: string): Promise<void> {
+    const run = this.run(runId);
+    run.stop();
+    this.kick();
+  }
+
+  /** Starts (or wakes) the scheduling loop. */
+  private kick(): void {
+    if (this.wake) {
+      this.wake();
+      this.wake = null;
+    }
+    this.loop ??= this.schedule().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  private async schedule(): Promise<void> {
+    while (true) {
+      const ready = [...this.runs.values()].filter(
+        (r) => !r.isPaused && (r.active || r.status === 'running' || r.status === 'queued'),
+      );
+      if (ready.length === 0) return;
+      for (const run of ready) {
+        if (run.isPaused) continue;
+        await run.advance();
+        // Give messages (pause, stop, queries) a turn between steps.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+  }
+
+  /** Resolves once no run is training (tests, the CLI). */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
+    return this.run(runId).retrievalMap(sample, layer);
+  }
+
+  async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
+    return this.run(query.runId).niahQuery(query);
+  }
+
+  async niahGrid(
+    runId: string,
+    lengths: number[],
+    depths: number[],
+    samples: number,
+  ): Promise<NiahGridCell[]> {
+    return this.run(runId).niahGrid(lengths, depths, samples);
+  }
+
+  private store() {
+    if (!this.env.store) throw new Error('checkpoints are not available here (no storage)');
+    return this.env.store;
+  }
+
+  async listCheckpoints(): Promise<CheckpointInfo[]> {
+    return this.store().list();
+  }
+
+  async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
+    this.store();
+    return this.run(runId).saveCheckpoint();
+  }
+
+  async loadCheckpoint(key: string): Promise<RunSpec> {
+    const files = await this.store().get(key);
+    const contents = decodeCheckpoint(files.weights, files.manifest, {
+      weights: `${key}.safetensors`,
+      manifest: `${key}.json`,
+    });
+    const existing = this.runs.get(contents.manifest.spec.id);
+    if (existing?.active && !existing.isPaused) {
+      throw new Error(
+        `run "${contents.manifest.spec.id}" is training; stop it before loading one of its checkpoints`,
+      );
+    }
+    existing?.model.dispose();
+    const run = await createRun(contents.manifest.spec, this.env, this.emit, contents);
+    this.runs.set(run.spec.id, run);
+    run.markPaused();
+    return run.spec;
+  }
+
+  async deleteCheckpoint(key: string): Promise<void> {
+    await this.store().delete(key);
+  }
+
+  async exportCheckpoint(key: string): Promise<CheckpointFiles> {
+    return this.store().get(key);
+  }
+
+  async importCheckpoint(files: CheckpointFiles): Promise<CheckpointInfo> {
+    // Decoding validates both files and their match before anything is stored.
+    const contents = decodeCheckpoint(files.weights, files.manifest, {
+      weights: 'uploaded .safetensors',
+      manifest: 'uploaded .json',
+    });
+    const normalized = encodeCheckpoint(contents);
+    const key = `${contents.manifest.spec.id}-step${contents.manifest.step}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    infoFromFiles(key, normalized);
+    return this.store().put(key, normalized);
+  }
+}

@@ -1,0 +1,428 @@
+// One training run, top to bottom: batch → forward (with the ROSA scans) → loss →
+// backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
+// The same code runs in the browser's trainer worker and in the Node experiment CLI.
+
+import { type NiahSample, NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
+import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
+import { positionBucket } from '../../tasks/text.ts';
+import type { TaskGenerator } from '../../tasks/types.ts';
+import { type CheckpointContents, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
+import type { RosaScanner, Sized } from '../model/backend.ts';
+import { attentionKind, rosaLayers } from '../model/config.ts';
+import type { Model } from '../model/model.ts';
+import type {
+  CheckpointInfo,
+  EvalMetrics,
+  NiahAnswer,
+  NiahGridCell,
+  NiahQuery,
+  RetrievalMap,
+  RunSpec,
+  RunStatus,
+  StepMetrics,
+  TrainerEvent,
+} from './protocol.ts';
+import { groupRates } from './schedule.ts';
+import { argmaxRows, exactMatches, positionLosses } from './tasks.ts';
+
+export interface RunDeps {
+  scanner: RosaScanner;
+  store: CheckpointStore | null;
+  emit: (event: TrainerEvent) => void;
+}
+
+/** How many NIAH samples the periodic evaluation scores at the headline distance. */
+const NIAH_EVAL_SAMPLES = 32;
+
+export class TrainingRun<F extends Sized, I extends Sized> {
+  readonly spec: RunSpec;
+  readonly model: Model<F, I>;
+  readonly task: TaskGenerator;
+  private readonly deps: RunDeps;
+  status: RunStatus = 'queued';
+  step = 0;
+  readonly steps: StepMetrics[] = [];
+  readonly evals: EvalMetrics[] = [];
+  private pauseRequested = false;
+  private stopRequested = false;
+  private resumeWaiter: (() => void) | null = null;
+  private lastCheckpoint: CheckpointInfo | null = null;
+
+  constructor(spec: RunSpec, model: Model<F, I>, task: TaskGenerator, deps: RunDeps, startStep = 0) {
+    this.spec = spec;
+    this.model = model;
+    this.task = task;
+    this.deps = deps;
+    this.step = startStep;
+  }
+
+  setStatus(status: RunStatus, message?: string): void {
+    this.status = status;
+    this.deps.emit({ type: 'status', runId: this.spec.id, status, step: this.step, message });
+  }
+
+  pause(): void {
+    if (this.status === 'running' || this.status === 'queued') this.pauseRequested = true;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.resumeWaiter?.();
+    this.resumeWaiter = null;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.resume();
+  }
+
+  private announced = false;
+
+  /** True while there are steps left and no stop was asked for. */
+  get active(): boolean {
+    return (
+      this.status !== 'failed' &&
+      this.status !== 'finished' &&
+      this.status !== 'stopped' &&
+      this.step < this.spec.train.steps &&
+      !this.stopRequested
+    );
+  }
+
+  /**
+   * Does one unit of work: a training step (with the evaluation and checkpoint due after it),
+   * or the wrap-up when the run is over. Returns false once the run has ended. Pausing is the
+   * caller's business (see run()); the engine interleaves several runs by calling this in turn.
+   */
+  async advance(): Promise<boolean> {
+    const { spec, model } = this;
+    const train = spec.train;
+    if (!this.announced) {
+      this.announced = true;
+      this.deps.emit({
+        type: 'started',
+        runId: spec.id,
+        totalSteps: train.steps,
+        parameters: model.parameterCount,
+        gpuBytes: model.backend.allocatedBytes(),
+        backend: spec.backend,
+      });
+    }
+    if (this.status === 'failed' || this.status === 'finished' || this.status === 'stopped') return false;
+    try {
+      if (this.active) {
+        if (this.status !== 'running') this.setStatus('running');
+        const metrics = await this.trainStep();
+        if (!metrics) return false;
+        const s = this.step;
+        if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
+        if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store)
+          await this.saveCheckpoint();
+        if (this.active) return true;
+      }
+      if (this.deps.store && this.step > 0 && this.lastCheckpoint?.step !== this.step)
+        await this.saveCheckpoint();
+      this.setStatus(this.stopRequested ? 'stopped' : 'finished');
+    } catch (err) {
+      this.fail((err as Error).message);
+    }
+    return false;
+  }
+
+  /** Marks a run that waits for resume() (e.g. loaded from a checkpoint). */
+  markPaused(): void {
+    this.pauseRequested = true;
+    this.setStatus('paused');
+  }
+
+  get isPaused(): boolean {
+    return this.pauseRequested;
+  }
+
+  /** Trains from the current step to spec.train.steps (or until stopped), honouring pause(). */
+  async run(): Promise<void> {
+    while (true) {
+      if (this.pauseRequested && !this.stopRequested) {
+        this.setStatus('paused');
+        await new Promise<void>((resolve) => {
+          this.resumeWaiter = resolve;
+        });
+      }
+      if (!(await this.advance())) return;
+      // Let pause/stop messages and UI work through between steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  private fail(message: string): void {
+    this.deps.emit({ type: 'error', runId: this.spec.id, message });
+    this.setStatus('failed', message);
+  }
+
+  /** One optimisation step; null when the run had to stop (non-finite loss or gradients). */
+  async trainStep(): Promise<StepMetrics | null> {
+    const { spec, model, task } = this;
+    const train = spec.train;
+    const t0 = performance.now();
+    const batch = task.batch('train', this.step, train.batchSize);
+    const fwd = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, true);
+    if (!Number.isFinite(fwd.loss.meanLoss)) {
+      const last = this.lastCheckpoint
+        ? ` The last good checkpoint is "${this.lastCheckpoint.key}" (step ${this.lastCheckpoint.step}).`
+        : '';
+      this.fail(
+        `The loss became ${fwd.loss.meanLoss} at step ${this.step + 1}; the run was stopped.${last} Try a lower learning rate or a smaller gradient clip.`,
+      );
+      return null;
+    }
+    const tb = performance.now();
+    model.backward();
+    model.backend.flush();
+    await model.backend.idle();
+    const to = performance.now();
+    const rates = groupRates(train, this.step);
+    model.optimizerStep(
+      rates,
+      {
+        beta1: train.beta1,
+        beta2: train.beta2,
+        eps: train.eps,
+        maxGradNorm: train.gradClip,
+        weightDecay: train.weightDecay,
+      },
+      this.step + 1,
+    );
+    model.backend.flush();
+    const gradNorm = await model.backend.readGradNorm();
+    const t1 = performance.now();
+    if (!Number.isFinite(gradNorm)) {
+      const last = this.lastCheckpoint
+        ? ` The last good checkpoint is "${this.lastCheckpoint.key}" (step ${this.lastCheckpoint.step}).`
+        : '';
+      this.fail(
+        `The gradient norm became ${gradNorm} at step ${this.step + 1}; the weights are no longer usable and the run was stopped.${last}`,
+      );
+      return null;
+    }
+    this.step++;
+    const total = t1 - t0;
+    const metrics: StepMetrics = {
+      step: this.step,
+      loss: fwd.loss.meanLoss,
+      accuracy: fwd.loss.accuracy,
+      lr: rates.base > 0 ? rates.base : rates.rosa,
+      gradNorm,
+      tokensPerSecond: (batch.B * batch.T) / (total / 1000),
+      timing: {
+        total,
+        forward: fwd.timing.forward,
+        scan: fwd.timing.scan,
+        waiting: fwd.timing.waiting,
+        overlap: fwd.timing.overlap,
+        backward: to - tb,
+        optimizer: t1 - to,
+      },
+    };
+    this.steps.push(metrics);
+    this.deps.emit({ type: 'step', runId: spec.id, metrics });
+    return metrics;
+  }
+
+  async evaluate(): Promise<EvalMetrics> {
+    const { spec, model, task } = this;
+    const V = spec.model.vocabSize;
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    const bucketSum: number[] = [];
+    const bucketCount: number[] = [];
+    for (let i = 0; i < spec.train.evalBatches; i++) {
+      const batch = task.batch('validation', i, spec.train.batchSize);
+      const r = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, false);
+      lossSum += r.loss.meanLoss * r.loss.count;
+      correct += r.loss.correctCount;
+      count += r.loss.count;
+      if (spec.task.kind === 'text' && i === 0) {
+        const losses = positionLosses(await model.readLogits(), batch.targets, batch.B * batch.T, V);
+        losses.forEach((l, row) => {
+          if (Number.isNaN(l)) return;
+          const b = positionBucket(row % batch.T);
+          bucketSum[b] = (bucketSum[b] ?? 0) + l;
+          bucketCount[b] = (bucketCount[b] ?? 0) + 1;
+        });
+      }
+    }
+    const metrics: EvalMetrics = {
+      step: this.step,
+      loss: count > 0 ? lossSum / count : 0,
+      accuracy: count > 0 ? correct / count : 0,
+    };
+    if (bucketSum.length > 0) metrics.lossByPosition = bucketSum.map((s, b) => s / (bucketCount[b] || 1));
+    if (task instanceof NiahTask) {
+      const distance = this.niahHeadlineDistance(task);
+      metrics.niahAtDistance = {
+        distance,
+        accuracy: await this.niahAccuracy(task.atDistance(distance, NIAH_EVAL_SAMPLES)),
+      };
+    }
+    this.evals.push(metrics);
+    this.deps.emit({ type: 'eval', runId: spec.id, metrics });
+    return metrics;
+  }
+
+  /** 8× the window (the paper's "far beyond the window" setting), capped to what fits in T. */
+  niahHeadlineDistance(task: NiahTask): number {
+    const max = niahLayout(task.seqLen, task.keyLength).queryPos;
+    return Math.min(8 * this.spec.model.window, max);
+  }
+
+  /** Greedy exact match of the key, over samples of one length. */
+  async niahAccuracy(samples: NiahSample[]): Promise<number> {
+    if (samples.length === 0) return 0;
+    const b = stackSamples(samples.map((s) => ({ tokens: s.tokens, targets: s.answerTargets })));
+    await this.model.forward(b.tokens, null, b.B, b.T, this.deps.scanner, false);
+    const ok = exactMatches(await this.model.readLogits(), b.targets, b.B, b.T, this.spec.model.vocabSize);
+    return ok.filter(Boolean).length / ok.length;
+  }
+
+  async saveCheckpoint(): Promise<CheckpointInfo> {
+    const store = this.deps.store;
+    if (!store) throw new Error('no checkpoint store is configured');
+    const contents: CheckpointContents = {
+      manifest: {
+        format: 'rosa-playground-checkpoint',
+        version: 1,
+        spec: this.spec,
+        step: this.step,
+        savedAt: new Date().toISOString(),
+        metrics: { steps: this.steps, evals: this.evals },
+      },
+      parameters: await this.model.exportParameters(),
+      optimizer: await this.model.exportOptimizerState(),
+    };
+    const files = encodeCheckpoint(contents);
+    const key = checkpointKey(this.spec.id, this.step);
+    const info = await store.put(key, files);
+    this.lastCheckpoint = info;
+    this.deps.emit({ type: 'checkpoint', runId: this.spec.id, step: this.step, key });
+    return info;
+  }
+
+  /** ROSA retrievals of validation sample `sample` at `layer`. */
+  async retrievalMap(sample: number, layer: number): Promise<RetrievalMap> {
+    const { spec, model, task } = this;
+    if (!rosaLayers(spec.model).includes(layer)) {
+      throw new Error(
+        `layer ${layer} has no ROSA adapter in this run (ROSA layers: ${rosaLayers(spec.model).join(', ') || 'none'})`,
+      );
+    }
+    const batch = task.batch('validation', sample, 1);
+    await model.forward(batch.tokens, null, 1, batch.T, this.deps.scanner, false);
+    const scan = model.lastScan(layer);
+    if (!scan) throw new Error(`no retrievals were recorded at layer ${layer}`);
+    const R = spec.model.width / spec.model.rosa.bits;
+    const kind = attentionKind(spec.model, layer);
+    return {
+      runId: spec.id,
+      layer,
+      T: batch.T,
+      tokens: Array.from(batch.tokens, (id) => task.vocab.decode(id)),
+      routes: R,
+      dest: Int32Array.from(scan.host.dest.subarray(0, R * batch.T)),
+      window: kind === 'window' ? spec.model.window : batch.T,
+      attention: kind,
+    };
+  }
+
+  private requireNiah(): NiahTask {
+    if (!(this.task instanceof NiahTask))
+      throw new Error(`run "${this.spec.name}" was trained on ${this.spec.task.kind}, not on NIAH`);
+    return this.task;
+  }
+
+  /** Greedy answer of the model to a user-built haystack, with the retrievals behind each answer token. */
+  async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
+    const task = this.requireNiah();
+    const key = query.key.trim();
+    if (!/^[0-9]+$/.test(key)) throw new Error(`key: use digits only (got "${query.key}")`);
+    if (key.length !== task.keyLength) {
+      throw new Error(
+        `key: this model was trained on ${task.keyLength}-digit keys (got ${key.length} digits)`,
+      );
+    }
+    const hay = encodeAscii(query.haystack);
+    // Needle (1 + k), question (2) and the first k − 1 answer tokens fed back in.
+    const maxHay = this.spec.model.seqLen - 2 * task.keyLength - 2;
+    if (hay.length > maxHay) {
+      throw new Error(
+        `haystack: ${hay.length} characters is longer than this model's limit of ${maxHay} (sequence length ${this.spec.model.seqLen})`,
+      );
+    }
+    if (hay.length < 1) throw new Error('haystack: is empty');
+    const keyTokens = Array.from(key, (d) => DIGIT_TOKENS[Number(d)]);
+    const needlePos = Math.round(Math.min(1, Math.max(0, query.depth)) * hay.length);
+    const prefix = [
+      ...hay.subarray(0, needlePos),
+      NEEDLE_MARKER,
+      ...keyTokens,
+      ...hay.subarray(needlePos),
+      QUERY_MARKER,
+      NEEDLE_MARKER,
+    ];
+    const queryPos = prefix.length - 2;
+    const seq = [...prefix];
+    const retrievals: NiahAnswer['retrievals'] = [];
+    const V = this.spec.model.vocabSize;
+    const layers = rosaLayers(this.spec.model);
+    const R = this.spec.model.width / this.spec.model.rosa.bits;
+    for (let i = 0; i < task.keyLength; i++) {
+      const T = seq.length;
+      await this.model.forward(Int32Array.from(seq), null, 1, T, this.deps.scanner, false);
+      const logits = await this.model.readLogits();
+      const next = argmaxRows(logits.subarray((T - 1) * V, T * V), 1, V)[0];
+      for (const layer of layers) {
+        const scan = this.model.lastScan(layer);
+        if (!scan) continue;
+        const dest = Array.from({ length: R }, (_, r) => scan.host.dest[r * T + T - 1]);
+        retrievals.push({ layer, position: T - 1, dest });
+      }
+      seq.push(next);
+    }
+    const answerTokens = seq.slice(prefix.length);
+    const answer = answerTokens.map((t) => task.vocab.decode(t)).join('');
+    return {
+      runId: this.spec.id,
+      answer,
+      correct: answer === key,
+      needlePos,
+      queryPos,
+      tokens: seq.map((t) => task.vocab.decode(t)),
+      retrievals,
+    };
+  }
+
+  async niahGrid(lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]> {
+    const task = this.requireNiah();
+    const cells: NiahGridCell[] = [];
+    for (const length of lengths) {
+      if (
+        !Number.isInteger(length) ||
+        length < niahMinLength(task.keyLength) ||
+        length > this.spec.model.seqLen
+      ) {
+        throw new Error(
+          `lengths: ${length} is outside ${niahMinLength(task.keyLength)} … ${this.spec.model.seqLen} for this model`,
+        );
+      }
+      for (const depth of depths) {
+        cells.push({
+          length,
+          depth,
+          accuracy: await this.niahAccuracy(task.atDepth(length, depth, samples)),
+        });
+      }
+    }
+    return cells;
+  }
+}

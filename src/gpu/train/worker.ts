@@ -1,0 +1,74 @@
+// The trainer's dedicated worker in the browser: WebGPU device, ROSA scan pool, OPFS
+// checkpoints and the TrainerEngine, exposed to the page through Comlink. Training here
+// keeps the page's main thread free.
+
+import { expose, type ProxyMarked, proxy } from 'comlink';
+import { createBrowserRosaPool } from '../../rosa-worker/platform/browser.ts';
+import { loadCorpusBrowser } from '../../tasks/corpus-browser.ts';
+import { MemoryCheckpointStore } from '../checkpoint/store.ts';
+import { OpfsCheckpointStore, opfsAvailable } from '../checkpoint/store-opfs.ts';
+import type { GpuContext } from '../context.ts';
+import type { RosaScanner } from '../model/backend.ts';
+import { inlineScanner, poolScanner } from '../model/scanners.ts';
+import { createBrowserGpuContext } from '../platform/browser.ts';
+import type { EngineInfo } from './client.ts';
+import { TrainerEngine } from './engine.ts';
+import type { TrainerEvent } from './protocol.ts';
+
+async function createEngine(): Promise<TrainerEngine> {
+  let gpu: GpuContext | null = null;
+  let gpuError: string | null = null;
+  try {
+    gpu = await createBrowserGpuContext();
+  } catch (err) {
+    gpuError = (err as Error).message;
+  }
+  let scanner: RosaScanner;
+  try {
+    scanner = poolScanner(createBrowserRosaPool());
+  } catch {
+    // No nested workers (or no SharedArrayBuffer and no transfer path): scan on this thread.
+    scanner = inlineScanner();
+  }
+  const store = opfsAvailable() ? new OpfsCheckpointStore() : new MemoryCheckpointStore();
+  const info = (): EngineInfo => ({
+    adapter: gpu?.adapter ?? null,
+    gpuError: gpu?.lost ? `The GPU device was lost: ${gpu.lost}` : gpuError,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    rosaWorkers: scanner.workers,
+    rosaSharedMemory: scanner.sharedMemory,
+  });
+  return new TrainerEngine({ env: { gpu, scanner, loadCorpus: loadCorpusBrowser, store }, info });
+}
+
+const engine = createEngine();
+
+/** The engine's methods, awaited through the engine's start-up, plus a callback-based subscribe. */
+const api = {
+  info: async () => (await engine).info(),
+  start: async (...a: Parameters<TrainerEngine['start']>) => (await engine).start(...a),
+  pause: async (id: string) => (await engine).pause(id),
+  resume: async (id: string) => (await engine).resume(id),
+  stop: async (id: string) => (await engine).stop(id),
+  retrievalMap: async (...a: Parameters<TrainerEngine['retrievalMap']>) => (await engine).retrievalMap(...a),
+  niahQuery: async (...a: Parameters<TrainerEngine['niahQuery']>) => (await engine).niahQuery(...a),
+  niahGrid: async (...a: Parameters<TrainerEngine['niahGrid']>) => (await engine).niahGrid(...a),
+  listCheckpoints: async () => (await engine).listCheckpoints(),
+  saveCheckpoint: async (id: string) => (await engine).saveCheckpoint(id),
+  loadCheckpoint: async (key: string) => (await engine).loadCheckpoint(key),
+  deleteCheckpoint: async (key: string) => (await engine).deleteCheckpoint(key),
+  exportCheckpoint: async (key: string) => (await engine).exportCheckpoint(key),
+  importCheckpoint: async (...a: Parameters<TrainerEngine['importCheckpoint']>) =>
+    (await engine).importCheckpoint(...a),
+  /** Events go to the page's listener; the returned proxy unsubscribes. */
+  subscribe: async (listener: ((event: TrainerEvent) => void) & ProxyMarked) => {
+    const off = (await engine).subscribe((event) => {
+      void listener(event);
+    });
+    return proxy(off);
+  },
+};
+
+export type TrainerWorkerApi = typeof api;
+
+expose(api);

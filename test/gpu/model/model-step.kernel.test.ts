@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { rng } from '../../../src/common/random.ts';
+import { defaultModelConfig, type ModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
+import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
+import { GpuBackend } from '../../../src/gpu/model/gpu-backend.ts';
+import { Model } from '../../../src/gpu/model/model.ts';
+import { initialParameters } from '../../../src/gpu/model/params.ts';
+import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { expectClose, testGpu } from '../../harness/gpu.ts';
+
+// One training step of the whole model on the WebGPU backend against the same step on the CPU
+// backend (the CPU twins), for every variant. Tolerances: the loss to 2e-5 relative (f32 sums in
+// a different order over ~10 ops deep); gradients to 2e-4 of each tensor's largest entry; the
+// parameters after AdamW (ε = 1e-3 here, so the update is a smooth function of the gradient
+// rather than lr·sign(g)) to 1e-6 absolute.
+
+const VARIANTS: Variant[] = ['global', 'window', 'window+rosa', 'lrsa', 'lrsa+rosa'];
+
+function tinyConfig(
+  variant: Variant,
+  semantics: 'rosa-tuning' | 'exact' | 'rwkv8' = 'rosa-tuning',
+): ModelConfig {
+  return defaultModelConfig({
+    vocabSize: 13,
+    seqLen: 22,
+    layers: 2,
+    width: 16,
+    heads: 2,
+    mlpHidden: 24,
+    window: 6,
+    globalLayers: [],
+    variant,
+    rosa: { bits: 4, semantics, tempQ: 1, tempK: 1, tempV: 1, vProbContrast: true },
+    lrsa: { sink: 1, chunk: 4, ratio: 0.5, scoreVRatio: 1 },
+  });
+}
+
+async function stepOn<F extends { length: number }, I extends { length: number }>(
+  model: Model<F, I>,
+  tokens: Int32Array,
+  labels: Int32Array,
+  B: number,
+  T: number,
+) {
+  const fwd = await model.forward(tokens, labels, B, T, inlineScanner(), true);
+  model.backward();
+  const grads = new Map<string, Float32Array>();
+  for (const [name, s] of model.params) grads.set(name, await model.backend.read(s.grad));
+  model.optimizerStep(
+    { base: 1e-2, rosa: 1e-2 },
+    { beta1: 0.9, beta2: 0.98, eps: 1e-3, maxGradNorm: 0, weightDecay: 0.1 },
+    1,
+  );
+  const gradNorm = await model.backend.readGradNorm();
+  return { loss: fwd.loss.meanLoss, grads, gradNorm, params: await model.exportParameters() };
+}
+
+describe('one training step: WebGPU backend equals the CPU backend', () => {
+  for (const variant of VARIANTS) {
+    it(variant, async () => {
+      const ctx = await testGpu();
+      const config = tinyConfig(variant);
+      const init = initialParameters(config, 11);
+      // Non-zero e0/e1 so that the ROSA counterfactual gradient is exercised from step one.
+      const r = rng(5);
+      for (const [name, data] of init)
+        if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+      const B = 2;
+      const T = config.seqLen;
+      const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
+      const labels = Int32Array.from({ length: B * T }, (_, i) =>
+        i % 4 === 0 ? -1 : Math.floor(r() * config.vocabSize),
+      );
+      const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, B, T);
+      const gpuBackend = new GpuBackend(ctx);
+      const gpu = await stepOn(new Model(gpuBackend, config, init), tokens, labels, B, T);
+      expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
+      for (const [name, want] of cpu.grads) {
+        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+        expectClose(gpu.grads.get(name)!, want, { atol: 2e-4 * scale, rtol: 0 }, `${variant} grad ${name}`);
+      }
+      expect(Math.abs(gpu.gradNorm - cpu.gradNorm) / cpu.gradNorm).toBeLessThan(1e-4);
+      for (const [name, want] of cpu.params) {
+        expectClose(gpu.params.get(name)!, want, { atol: 1e-6, rtol: 0 }, `${variant} param ${name}`);
+      }
+      gpuBackend.dispose();
+    });
+  }
+
+  it('window+rosa with exact and rwkv8 semantics', async () => {
+    const ctx = await testGpu();
+    for (const semantics of ['exact', 'rwkv8'] as const) {
+      const config = tinyConfig('window+rosa', semantics);
+      const init = initialParameters(config, 12);
+      const r = rng(6);
+      for (const [name, data] of init)
+        if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+      const T = config.seqLen;
+      const tokens = Int32Array.from({ length: T }, () => Math.floor(r() * config.vocabSize));
+      const labels = Int32Array.from({ length: T }, () => Math.floor(r() * config.vocabSize));
+      const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, 1, T);
+      const gpu = await stepOn(new Model(new GpuBackend(ctx), config, init), tokens, labels, 1, T);
+      expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
+      for (const [name, want] of cpu.params) {
+        expectClose(gpu.params.get(name)!, want, { atol: 1e-6, rtol: 0 }, `${semantics} param ${name}`);
+      }
+    }
+  });
+});
