@@ -105,6 +105,7 @@ export function ExperimentSetup({
     'batchSize',
     'warmupSteps',
     'evalEvery',
+    'evalBatches',
     'checkpointEvery',
     'protocol',
     'stageASteps',
@@ -217,10 +218,22 @@ export function ExperimentSetup({
                 value={draft.filler}
                 options={[
                   { value: 'random', label: 'random characters' },
+                  { value: 'repeat', label: 'repeated sentences (passkey paper)' },
                   { value: 'corpus', label: 'Moby Dick text' },
                 ]}
                 onChange={(v) => set('filler', v)}
                 messages={m('filler')}
+              />
+              <SelectField
+                label="Loss on"
+                value={draft.niahLoss}
+                options={[
+                  { value: 'answer', label: 'the answer only' },
+                  { value: 'all', label: 'every next token' },
+                ]}
+                onChange={(v) => set('niahLoss', v)}
+                messages={m('niahLoss')}
+                hint="accuracy always scores the key"
               />
             </>
           )}
@@ -383,6 +396,20 @@ export function ExperimentSetup({
               wide
             />
           )}
+          {hasRosa && (
+            <SelectField
+              label="ROSA q/k projections"
+              value={draft.qk}
+              options={[
+                { value: 'independent', label: 'independent (the paper)' },
+                { value: 'tied-init', label: 'tied at initialisation' },
+                { value: 'shared', label: 'one shared projection' },
+              ]}
+              onChange={(v) => set('qk', v)}
+              messages={m('qk')}
+              wide
+            />
+          )}
           {hasLrsa && text('lrsaSink', 'LRSA sink')}
           {hasLrsa && text('lrsaChunk', 'LRSA chunk')}
           {hasLrsa && text('lrsaRatio', 'LRSA keep ratio', undefined, 'decimal')}
@@ -426,6 +453,7 @@ export function ExperimentSetup({
             {text('batchSize', 'Batch size')}
             {text('warmupSteps', 'Warm-up steps')}
             {text('evalEvery', 'Evaluate every', 'steps (0: never)')}
+            {text('evalBatches', 'Eval batches')}
             {text('checkpointEvery', 'Checkpoint every', 'steps (0: never)')}
             <SelectField
               label="Protocol"

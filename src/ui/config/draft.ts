@@ -11,6 +11,7 @@ import {
   type FieldError,
   type ModelConfig,
   ROSA_SEMANTICS,
+  type RosaConfig,
   type RosaSemantics,
   type SizeLimits,
   VARIANTS,
@@ -19,6 +20,7 @@ import {
 } from '../../gpu/model/config.ts';
 import type { Backend, RunSpec, TaskSpec, TrainConfig, TrainingProtocol } from '../../gpu/train/protocol.ts';
 import { defaultTrainConfig, validateTaskSpec, validateTrainConfig } from '../../gpu/train/train-config.ts';
+import type { NiahFiller } from '../../tasks/niah.ts';
 import { PASSKEY_VOCAB_SIZE } from '../../tasks/passkey-vocab.ts';
 import { buildCharVocabulary } from '../../tasks/text.ts';
 
@@ -32,6 +34,9 @@ export const TASK_LABELS: Record<TaskKind, string> = {
 };
 export const BACKENDS: Backend[] = ['webgpu', 'cpu'];
 export const PROTOCOLS: TrainingProtocol[] = ['all', 'adapter-only', 'two-stage'];
+export const NIAH_FILLERS: NiahFiller[] = ['random', 'repeat', 'corpus'];
+export type RosaQk = NonNullable<RosaConfig['qk']>;
+export const ROSA_QK: RosaQk[] = ['independent', 'tied-init', 'shared'];
 
 /** Largest vocabulary of a character-level text task (TextTask's maxVocab). */
 export const TEXT_MAX_VOCAB = 256;
@@ -41,7 +46,9 @@ export interface ExperimentDraft {
   seqLen: string;
   // NIAH
   keyLength: string;
-  filler: 'random' | 'corpus';
+  filler: NiahFiller;
+  /** NIAH loss on the answer only, or next-token loss everywhere. */
+  niahLoss: 'answer' | 'all';
   // MQAR and induction
   taskVocab: string;
   pairs: string;
@@ -63,6 +70,8 @@ export interface ExperimentDraft {
   layer0Global: boolean;
   bits: string;
   semantics: RosaSemantics;
+  /** How the ROSA q and k projections relate. */
+  qk: RosaQk;
   lrsaSink: string;
   lrsaChunk: string;
   lrsaRatio: string;
@@ -73,6 +82,7 @@ export interface ExperimentDraft {
   rosaLr: string;
   warmupSteps: string;
   evalEvery: string;
+  evalBatches: string;
   checkpointEvery: string;
   protocol: TrainingProtocol;
   stageASteps: string;
@@ -88,6 +98,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   seqLen: '256',
   keyLength: '2',
   filler: 'random',
+  niahLoss: 'answer',
   taskVocab: '64',
   pairs: '8',
   gaps: 'power',
@@ -105,6 +116,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   layer0Global: false,
   bits: String(DEFAULT_ROSA.bits),
   semantics: DEFAULT_ROSA.semantics,
+  qk: 'independent',
   lrsaSink: String(DEFAULT_LRSA.sink),
   lrsaChunk: String(DEFAULT_LRSA.chunk),
   lrsaRatio: String(DEFAULT_LRSA.ratio),
@@ -114,6 +126,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   rosaLr: String(T0.rosaLr),
   warmupSteps: String(T0.warmupSteps),
   evalEvery: String(T0.evalEvery),
+  evalBatches: String(T0.evalBatches),
   checkpointEvery: String(T0.checkpointEvery),
   protocol: T0.protocol,
   stageASteps: String(T0.stageASteps),
@@ -139,6 +152,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   seqLen: 'task.seqLen',
   keyLength: 'task.keyLength',
   filler: 'task.filler',
+  niahLoss: 'task.loss',
   taskVocab: 'task.vocabSize',
   pairs: 'task.pairs',
   gaps: 'task.gaps',
@@ -156,6 +170,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   layer0Global: 'globalLayers',
   bits: 'rosa.bits',
   semantics: 'rosa.semantics',
+  qk: 'rosa.qk',
   lrsaSink: 'lrsa.sink',
   lrsaChunk: 'lrsa.chunk',
   lrsaRatio: 'lrsa.ratio',
@@ -165,6 +180,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   rosaLr: 'train.rosaLr',
   warmupSteps: 'train.warmupSteps',
   evalEvery: 'train.evalEvery',
+  evalBatches: 'train.evalBatches',
   checkpointEvery: 'train.checkpointEvery',
   protocol: 'train.protocol',
   stageASteps: 'train.stageASteps',
@@ -249,6 +265,7 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
         keyLength: p.int('keyLength', 2),
         filler: draft.filler,
         ...(draft.filler === 'corpus' ? { corpus: 'moby-dick' as const } : {}),
+        ...(draft.niahLoss === 'all' ? { loss: 'all' as const } : {}),
       };
     case 'mqar':
       return {
@@ -310,7 +327,12 @@ export function modelConfigOf(
     window: p.int('window', 32),
     globalLayers: draft.layer0Global ? [0] : [],
     variant,
-    rosa: { ...DEFAULT_ROSA, bits: p.int('bits', 4), semantics: draft.semantics },
+    rosa: {
+      ...DEFAULT_ROSA,
+      bits: p.int('bits', 4),
+      semantics: draft.semantics,
+      ...(draft.qk !== 'independent' ? { qk: draft.qk } : {}),
+    },
     lrsa: {
       ...DEFAULT_LRSA,
       sink: p.int('lrsaSink', DEFAULT_LRSA.sink),
@@ -328,6 +350,7 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
     rosaLr: p.num('rosaLr', 3e-3),
     warmupSteps: p.int('warmupSteps', 20),
     evalEvery: p.int('evalEvery', 50),
+    evalBatches: p.int('evalBatches', 4),
     checkpointEvery: p.int('checkpointEvery', 0),
     protocol: draft.protocol,
     stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps', 0) : 0,
@@ -370,6 +393,8 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
     errors.push({ field: 'variants', message: 'pick at least one variant to train' });
   if (!ROSA_SEMANTICS.includes(draft.semantics))
     errors.push({ field: 'rosa.semantics', message: `must be one of ${ROSA_SEMANTICS.join(', ')}` });
+  if (!ROSA_QK.includes(draft.qk))
+    errors.push({ field: 'rosa.qk', message: `must be one of ${ROSA_QK.join(', ')}` });
   if (!BACKENDS.includes(draft.backend))
     errors.push({ field: 'backend', message: `must be one of ${BACKENDS.join(', ')}` });
   const engine = options.engine ?? {};

@@ -10,13 +10,17 @@ import {
   type DraftKey,
   type ExperimentDraft,
   FIELD_OF,
+  NIAH_FILLERS,
   PROTOCOLS,
+  ROSA_QK,
   TASK_KINDS,
 } from './draft.ts';
 
 const CHOICES: Partial<Record<DraftKey, readonly string[]>> = {
   task: TASK_KINDS,
-  filler: ['random', 'corpus'],
+  filler: NIAH_FILLERS,
+  niahLoss: ['answer', 'all'],
+  qk: ROSA_QK,
   gaps: ['power', 'uniform'],
   textSource: ['moby-dick', 'user'],
   semantics: ROSA_SEMANTICS,

@@ -79,6 +79,17 @@ describe('buildExperiment', () => {
     expect(built.specs[0].task).toMatchObject({ kind: 'text', source: 'user' });
   });
 
+  it('passes the NIAH loss and the ROSA q/k option through', () => {
+    const built = buildExperiment(
+      draft({ niahLoss: 'all', qk: 'shared', filler: 'repeat', variants: ['window+rosa'] }),
+    );
+    expect(built.specs[0].task).toMatchObject({ kind: 'niah', filler: 'repeat', loss: 'all' });
+    expect(built.specs[0].model.rosa.qk).toBe('shared');
+    const plain = buildExperiment(draft({ variants: ['window+rosa'] })).specs[0];
+    expect('loss' in plain.task).toBe(false);
+    expect(plain.model.rosa.qk).toBeUndefined();
+  });
+
   it('checks MQAR pairs against the vocabulary', () => {
     const built = buildExperiment(draft({ task: 'mqar', seqLen: '128', taskVocab: '16', pairs: '8' }));
     expect(built.byField['task.pairs']?.[0]).toMatch(/at most 7 keys fit in vocabulary 16/);

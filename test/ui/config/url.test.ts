@@ -26,6 +26,10 @@ describe('config in the URL', () => {
       variants: ['lrsa', 'lrsa+rosa'],
       protocol: 'two-stage',
       stageASteps: '100',
+      filler: 'repeat',
+      niahLoss: 'all',
+      qk: 'tied-init',
+      evalBatches: '3',
     };
     expect(hashToDraft(draftToHash(draft)).draft).toEqual(draft);
   });
