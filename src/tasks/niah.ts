@@ -39,7 +39,8 @@ export interface NiahOptions {
 export type NiahFiller = 'random' | 'repeat' | 'corpus';
 
 /** The filler of Mohtashami & Jaggi's passkey test. */
-export const REPEAT_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ';
+export const REPEAT_FILLER =
+  'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ';
 
 export interface NiahSample {
   tokens: Int32Array;
@@ -164,7 +165,15 @@ export class NiahTask implements TaskGenerator {
     const r = streamFor(this.seed, split, index, 0x41a);
     const layout = niahLayout(T, this.keyLength);
     const depth = this.depth ?? r();
-    return makeNiahSample(r, layout, needlePos ?? needlePosForDepth(layout, depth), this.filler, this.corpus, undefined, this.loss);
+    return makeNiahSample(
+      r,
+      layout,
+      needlePos ?? needlePosForDepth(layout, depth),
+      this.filler,
+      this.corpus,
+      undefined,
+      this.loss,
+    );
   }
 
   batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
