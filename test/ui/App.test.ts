@@ -197,7 +197,7 @@ describe('running a comparison', () => {
     // The table follows the data at most once a second.
     const latest = () => within(screen.getByRole('table', { name: 'Latest numbers' })).getAllByRole('row');
     expect(latest()).toHaveLength(4);
-    await waitFor(() => expect(latest()[1].textContent).toMatch(/^ E1 global9\d/), { timeout: 3000 });
+    await waitFor(() => expect(latest()[1].textContent).toMatch(/^ E1 global10\d/), { timeout: 3000 });
     // val loss from the eval at step 9
     const run = store.getState().runs[ids[0]];
     expect(store.getState().series[run.id].eval).toHaveLength(1);
@@ -273,13 +273,13 @@ describe('after a reload', () => {
     const second = await renderApp({ storage, hash: QUICK });
     expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getAllByText('interrupted')).toHaveLength(3);
-    expect(screen.getAllByText(/Load its checkpoint from step 4 to continue/)).toHaveLength(3);
+    expect(screen.getAllByText(/Load its checkpoint from step 5 to continue/)).toHaveLength(3);
     const rows = within(screen.getByRole('table', { name: 'Latest numbers' })).getAllByRole('row');
     expect(rows).toHaveLength(4);
     // The old engine's checkpoints are not in the new fake engine, so loading fails with its message.
     const card = screen.getAllByTestId('run-card')[0];
     await act(async () =>
-      fireEvent.click(within(card).getByRole('button', { name: /Load checkpoint \(step 4\)/ })),
+      fireEvent.click(within(card).getByRole('button', { name: /Load checkpoint \(step 5\)/ })),
     );
     expect(
       await screen.findByText(/Could not load checkpoint ckpt-\d+: no checkpoint ckpt-\d+/),
@@ -380,8 +380,11 @@ describe('checkpoints', () => {
     expect(within(table).getByText('E1 window+rosa')).toBeTruthy();
 
     await act(async () => fireEvent.click(within(table).getByRole('button', { name: 'Load' })));
-    await waitFor(() => expect(store.getState().runOrder).toHaveLength(4));
     expect(await screen.findByText(/is loaded as a paused run/)).toBeTruthy();
+    // The engine brings the run back under its own id, paused at the checkpoint's step.
+    const id = ids.find((i) => i.endsWith('/window+rosa'))!;
+    await waitFor(() => expect(store.getState().runs[id]).toMatchObject({ status: 'paused', step: 4 }));
+    expect(store.getState().runOrder).toHaveLength(3);
 
     const weights = new File([new Uint8Array(16)], 'w.safetensors');
     const manifest = new File(['{not json'], 'w.json', { type: 'application/json' });

@@ -81,7 +81,7 @@ export class FakeTrainerClient implements TrainerClient {
       ...validateTaskSpec(spec.task),
     ];
     if (errors.length > 0) throw new Error(errors.map((e) => `${e.field} ${e.message}`).join('; '));
-    const run: FakeRun = { spec, step: -1, status: 'running', timer: null };
+    const run: FakeRun = { spec, step: 0, status: 'running', timer: null };
     this.runs.set(spec.id, run);
     this.emit({
       type: 'started',
@@ -117,7 +117,8 @@ export class FakeTrainerClient implements TrainerClient {
     const run = this.runs.get(runId);
     if (run?.status !== 'running') return;
     const { train } = run.spec;
-    for (let i = 0; i < n && run.step < train.steps - 1; i++) {
+    // Like the engine, `step` counts finished steps (1 after the first).
+    for (let i = 0; i < n && run.step < train.steps; i++) {
       run.step++;
       const loss = FakeTrainerClient.lossAt(run.spec, run.step);
       this.emit({
@@ -133,7 +134,7 @@ export class FakeTrainerClient implements TrainerClient {
           timing: { total: 10, forward: 4, scan: 2, waiting: 1, overlap: 1, backward: 4, optimizer: 1 },
         },
       });
-      if (train.evalEvery > 0 && (run.step + 1) % train.evalEvery === 0) {
+      if (train.evalEvery > 0 && run.step % train.evalEvery === 0) {
         this.emit({
           type: 'eval',
           runId,
@@ -145,14 +146,14 @@ export class FakeTrainerClient implements TrainerClient {
           },
         });
       }
-      if (train.checkpointEvery > 0 && (run.step + 1) % train.checkpointEvery === 0) {
+      if (train.checkpointEvery > 0 && run.step % train.checkpointEvery === 0) {
         const at = run.step;
         void this.saveCheckpoint(runId).then((info) =>
           this.emit({ type: 'checkpoint', runId, step: at, key: info.key }),
         );
       }
     }
-    if (run.step >= train.steps - 1) {
+    if (run.step >= train.steps) {
       run.status = 'finished';
       this.stopTimer(run);
       this.emit({ type: 'status', runId, status: 'finished', step: run.step });
@@ -289,16 +290,15 @@ export class FakeTrainerClient implements TrainerClient {
     return info;
   }
 
+  /** Like the engine: the run comes back under its own id, paused at the checkpoint's step. */
   async loadCheckpoint(key: string): Promise<RunSpec> {
     const c = this.checkpoints.get(key);
     if (!c) throw new Error(`no checkpoint ${key}`);
-    const spec = {
-      ...c.spec,
-      id: `${c.spec.id}@${key}`,
-      name: `${c.spec.name} (${key})`,
-      fromCheckpoint: key,
-    };
+    const active = this.runs.get(c.spec.id);
+    if (active) this.stopTimer(active);
+    const spec = { ...c.spec, fromCheckpoint: key };
     this.runs.set(spec.id, { spec, step: c.info.step, status: 'paused', timer: null });
+    this.emit({ type: 'status', runId: spec.id, status: 'paused', step: c.info.step });
     return spec;
   }
 

@@ -96,7 +96,7 @@ export function CheckpointsTab() {
 
   const load = (c: CheckpointInfo) =>
     act(`load ${c.key}`, async () => {
-      const run = await loadCheckpoint(c.key);
+      const run = await loadCheckpoint(c.key, c.step);
       if (run)
         setInfo(
           `${run.spec.name} is loaded as a paused run: resume it, inspect its retrievals or ask it NIAH questions.`,

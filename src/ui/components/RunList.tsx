@@ -142,7 +142,7 @@ export function RunCard({
   const lastEval = series?.eval[series.eval.length - 1];
   const loss = series ? lastOf(series.train.loss) : undefined;
   const acc = series ? lastOf(series.train.accuracy) : undefined;
-  const done = Math.max(0, run.step + 1);
+  const done = Math.max(0, run.step);
   return (
     <li className={`run run-${run.status}`} data-testid="run-card" aria-label={run.spec.name}>
       <div className="run-head">
@@ -215,7 +215,7 @@ export function RunCard({
           <button
             type="button"
             className="small"
-            onClick={() => void loadCheckpoint(run.lastCheckpoint!.key)}
+            onClick={() => void loadCheckpoint(run.lastCheckpoint!.key, run.lastCheckpoint!.step)}
           >
             Load checkpoint (step {run.lastCheckpoint.step})
           </button>

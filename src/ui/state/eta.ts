@@ -26,10 +26,10 @@ export function resetClock(rate: RateState): RateState {
   return { msPerStep: rate.msPerStep };
 }
 
-/** Milliseconds left, or null when unknown. `step` is the last finished step (0-based). */
+/** Milliseconds left, or null when unknown. `step` is the number of steps done. */
 export function etaMs(rate: RateState, step: number, totalSteps: number): number | null {
   if (rate.msPerStep === undefined || totalSteps <= 0) return null;
-  const left = Math.max(0, totalSteps - (step + 1));
+  const left = Math.max(0, totalSteps - step);
   return left * rate.msPerStep;
 }
 

@@ -2,7 +2,7 @@
 
 import type { StepTiming, TrainerEvent } from '../../gpu/train/protocol.ts';
 import { observeStep, resetClock, smooth } from './eta.ts';
-import { appendEval, appendStep, emptySeries, type RunSeries } from './series.ts';
+import { appendEval, appendStep, emptySeries, type RunSeries, truncateAfter } from './series.ts';
 import type { RunRecord } from './types.ts';
 
 export interface ReceivedEvent {
@@ -98,11 +98,19 @@ export function reduceEvents(
         break;
       case 'status':
         if (event.status !== 'running' || run.status !== 'running') run.rate = resetClock(run.rate);
+        // A message belongs to a state: keep ours while the state holds, drop it when it changes.
+        if (event.message !== undefined || event.status !== run.status) run.message = event.message;
         run.status = event.status;
-        if (event.step > run.step && event.status !== 'queued') run.step = event.step;
-        if (event.status === 'finished' && run.totalSteps > 0)
-          run.step = Math.max(run.step, run.totalSteps - 1);
-        run.message = event.message;
+        // The engine's step is the truth: lower than ours means the run went back to a checkpoint.
+        if (
+          Number.isInteger(event.step) &&
+          event.step >= 0 &&
+          !(event.status === 'queued' && event.step === 0)
+        ) {
+          if (event.step < run.step) truncateAfter(series[run.id], event.step);
+          run.step = event.step;
+        }
+        if (event.status === 'finished' && run.totalSteps > 0) run.step = Math.max(run.step, run.totalSteps);
         break;
       case 'error':
         run.status = 'failed';
@@ -119,5 +127,5 @@ export function reduceEvents(
 export function progressOf(run: Pick<RunRecord, 'step' | 'totalSteps' | 'status'>): number {
   if (run.status === 'finished') return 1;
   if (run.totalSteps <= 0) return 0;
-  return Math.min(1, Math.max(0, (run.step + 1) / run.totalSteps));
+  return Math.min(1, Math.max(0, run.step / run.totalSteps));
 }

@@ -140,3 +140,19 @@ export function restoreSeries(value: unknown): RunSeries {
   }
   return out;
 }
+
+/** Drops everything after `step` (a run that went back to an earlier checkpoint). */
+export function truncateAfter(series: RunSeries, step: number): void {
+  const t = series.train;
+  let n = t.step.length;
+  while (n > 0 && t.step[n - 1] > step) n--;
+  if (n < t.step.length) {
+    t.step.length = n;
+    for (const c of TRAIN_COLUMNS) t[c].length = n;
+  }
+  if (t.pending.count > 0 && t.pending.step > step) {
+    t.pending = { count: 0, step: 0, sums: TRAIN_COLUMNS.map(() => 0) };
+  }
+  const keep = series.eval.filter((e) => e.step <= step);
+  if (keep.length < series.eval.length) series.eval = keep;
+}

@@ -11,7 +11,7 @@ import { buildExperiment, type ExperimentDraft, TASK_LABELS } from '../config/dr
 import { resetClock } from './eta.ts';
 import { MemoryStorage, type RunStorage } from './persistence.ts';
 import { type ReceivedEvent, reduceEvents } from './reduce.ts';
-import { emptySeries, type RunSeries, restoreSeries, snapshotSeries } from './series.ts';
+import { emptySeries, type RunSeries, restoreSeries, snapshotSeries, truncateAfter } from './series.ts';
 import { type Experiment, isActive, type RunRecord } from './types.ts';
 
 export type TabId = 'curves' | 'retrieval' | 'niah' | 'checkpoints' | 'device';
@@ -62,8 +62,12 @@ export interface PlaygroundState {
   pause(runId: string): Promise<void>;
   resume(runId: string): Promise<void>;
   stop(runId: string): Promise<void>;
-  /** Loads a checkpoint in the engine as a new paused run and lists it. */
-  loadCheckpoint(key: string): Promise<RunRecord | null>;
+  /**
+   * Loads a checkpoint in the engine as a paused run and lists it. When the run is already
+   * listed (same id), its curves are cut back to the checkpoint's step (`step`, or the
+   * run's last checkpoint when the keys match).
+   */
+  loadCheckpoint(key: string, step?: number): Promise<RunRecord | null>;
   deleteRun(runId: string): Promise<void>;
   deleteExperiment(experimentId: string): Promise<void>;
   clearAll(): Promise<void>;
@@ -406,7 +410,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           experimentId,
           spec,
           status: 'queued',
-          step: -1,
+          step: 0,
           totalSteps: spec.train.steps,
           createdAt: t,
           updatedAt: t,
@@ -433,20 +437,33 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
       resume: (runId) => control(runId, 'resume'),
       stop: (runId) => control(runId, 'stop'),
 
-      async loadCheckpoint(key) {
+      async loadCheckpoint(key, step) {
         try {
           const c = requireClient('load a checkpoint');
           const spec = await c.loadCheckpoint(key);
           const existing = get().runs[spec.id];
           const t = now();
+          const at =
+            step ?? (existing?.lastCheckpoint?.key === key ? existing.lastCheckpoint.step : undefined);
+          if (existing && at !== undefined) {
+            const s = get().series[spec.id];
+            if (s) truncateAfter(s, at);
+          }
           const record: RunRecord = existing
-            ? { ...existing, status: 'paused', message: `Loaded from checkpoint ${key}`, updatedAt: t }
+            ? {
+                ...existing,
+                status: 'paused',
+                step: at ?? existing.step,
+                rate: resetClock(existing.rate),
+                message: `Loaded from its checkpoint${at !== undefined ? ` at step ${at}` : ''}; press Resume to continue training.`,
+                updatedAt: t,
+              }
             : {
                 id: spec.id,
                 experimentId: `ckpt-${key}`,
                 spec,
                 status: 'paused',
-                step: -1,
+                step: step ?? 0,
                 totalSteps: spec.train.steps,
                 createdAt: t,
                 updatedAt: t,

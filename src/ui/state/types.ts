@@ -17,7 +17,7 @@ export interface RunRecord {
   /** Last status or error message from the engine. */
   message?: string;
   fields?: FieldError[];
-  /** Index of the last finished step (−1 before the first). */
+  /** Steps done (the engine's StepMetrics.step counts finished steps: 1 after the first). */
   step: number;
   totalSteps: number;
   parameters?: number;

@@ -39,9 +39,9 @@ describe('reduceEvents', () => {
     const series: Record<string, RunSeries> = { r1: emptySeries() };
     const events: TrainerEvent[] = [
       { type: 'started', runId: 'r1', totalSteps: 10, parameters: 999, gpuBytes: 2048, backend: 'webgpu' },
-      stepEvent(0, 3),
-      stepEvent(1, 2.5),
-      { type: 'eval', runId: 'r1', metrics: { step: 1, loss: 2.7, accuracy: 0.2 } },
+      stepEvent(1, 3),
+      stepEvent(2, 2.5),
+      { type: 'eval', runId: 'r1', metrics: { step: 2, loss: 2.7, accuracy: 0.2 } },
       { type: 'checkpoint', runId: 'r1', step: 1, key: 'k1' },
     ];
     const res = reduceEvents(
@@ -52,13 +52,13 @@ describe('reduceEvents', () => {
     );
     expect(runs.r1.status).toBe('queued'); // input not mutated
     const r = res.runs.r1;
-    expect(r).toMatchObject({ status: 'running', step: 1, parameters: 999, gpuBytes: 2048, updatedAt: 5 });
+    expect(r).toMatchObject({ status: 'running', step: 2, parameters: 999, gpuBytes: 2048, updatedAt: 5 });
     expect(r.lastCheckpoint).toEqual({ step: 1, key: 'k1' });
     expect(r.timing).toEqual(timing);
     expect(r.tokensPerSecond).toBe(1000);
     expect(r.rate.msPerStep).toBe(100);
     expect(series.r1.train.loss).toEqual([3, 2.5]);
-    expect(series.r1.eval).toEqual([{ step: 1, loss: 2.7, accuracy: 0.2 }]);
+    expect(series.r1.eval).toEqual([{ step: 2, loss: 2.7, accuracy: 0.2 }]);
     expect([...res.changed]).toEqual(['r1']);
     expect(progressOf(r)).toBeCloseTo(0.2);
   });
@@ -86,7 +86,7 @@ describe('reduceEvents', () => {
       [{ event: { type: 'status', runId: 'r1', status: 'finished', step: 9 }, at: 0 }],
       0,
     );
-    expect(fin.runs.r1.step).toBe(9);
+    expect(fin.runs.r1.step).toBe(10); // finished means all 10 steps, whatever the last event said
     expect(progressOf(fin.runs.r1)).toBe(1);
   });
 
@@ -109,5 +109,27 @@ describe('reduceEvents', () => {
     feed(stepEvent(2, 1), 100_050);
     feed(stepEvent(3, 1), 100_100);
     expect(runs.r1.rate.msPerStep).toBe(50);
+  });
+});
+
+describe('going back to a checkpoint', () => {
+  it('takes the step of a status event and drops the metrics after it', () => {
+    let runs: Record<string, RunRecord> = { r1: record({ status: 'running' }) };
+    const series = { r1: emptySeries() };
+    const feed = (event: TrainerEvent) => {
+      runs = reduceEvents(runs, series, [{ event, at: 0 }], 0).runs;
+    };
+    for (let i = 1; i <= 8; i++) feed(stepEvent(i, 10 - i));
+    feed({ type: 'eval', runId: 'r1', metrics: { step: 4, loss: 6, accuracy: 0 } });
+    feed({ type: 'eval', runId: 'r1', metrics: { step: 8, loss: 2, accuracy: 0 } });
+    // The page reloaded; the run is loaded from its checkpoint at step 5 (same id).
+    feed({ type: 'status', runId: 'r1', status: 'paused', step: 5 });
+    expect(runs.r1.step).toBe(5);
+    expect(series.r1.train.step).toEqual([1, 2, 3, 4, 5]);
+    expect(series.r1.eval.map((e) => e.step)).toEqual([4]);
+    feed({ type: 'status', runId: 'r1', status: 'running', step: 5 });
+    feed(stepEvent(6, 1));
+    expect(series.r1.train.step).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(runs.r1.step).toBe(6);
   });
 });

@@ -78,12 +78,12 @@ describe('ETA', () => {
     expect(etaMs(r, 0, 100)).toBeNull();
     r = observeStep(r, 1, 1100);
     expect(r.msPerStep).toBe(100);
-    expect(etaMs(r, 1, 100)).toBe(98 * 100);
+    expect(etaMs(r, 1, 100)).toBe(99 * 100); // 1 of 100 steps done
     // batched arrivals: 10 steps in 500 ms
     r = observeStep(r, 11, 1600);
     expect(r.msPerStep).toBeLessThan(100);
     expect(r.msPerStep).toBeGreaterThan(50);
-    expect(etaMs(r, 99, 100)).toBe(0);
+    expect(etaMs(r, 100, 100)).toBe(0);
   });
 
   it('does not count a pause as training time', () => {

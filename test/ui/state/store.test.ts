@@ -95,7 +95,7 @@ describe('playground store', () => {
     expect(s.seriesVersion).toBe(before + 1);
     for (const id of ids) {
       expect(s.runs[id].status).toBe('running');
-      expect(s.runs[id].step).toBe(9);
+      expect(s.runs[id].step).toBe(10);
       expect(s.series[id].train.step).toHaveLength(10);
       expect(s.series[id].eval).toHaveLength(1);
       expect(s.runs[id].rate.msPerStep).toBeCloseTo(50);
@@ -141,18 +141,49 @@ describe('playground store', () => {
     expect(store.getState().notices.at(-1)?.text).toMatch(/Could not pause nope: unknown run nope/);
   });
 
-  it('keeps events that arrive before the run is known', async () => {
+  it('lists a run loaded from an uploaded checkpoint, keeping the events that came before it', async () => {
     const { client, store, frames } = await setup();
-    // A run started elsewhere (e.g. loaded from a checkpoint) reports before loadCheckpoint resolves.
     const { started } = await store.getState().startExperiment(niah());
-    const ckpt = await client.saveCheckpoint(started[0]);
-    const specId = `${started[0]}@${ckpt.key}`;
-    client.emit({ type: 'status', runId: specId, status: 'paused', step: 3 });
+    client.advance(started[0], 3);
+    const own = client.checkpoints.get((await client.saveCheckpoint(started[0])).key)!;
+    // The same checkpoint, as if trained in another browser: a run id this page does not know.
+    const spec = { ...own.spec, id: 'elsewhere/window', name: 'imported window' };
+    const imported = await client.importCheckpoint({
+      weights: new Uint8Array(16),
+      manifest: JSON.stringify({ spec, step: 3 }),
+    });
+    // The engine reports the loaded run before loadCheckpoint resolves.
+    const loading = store.getState().loadCheckpoint(imported.key, imported.step);
     runFrames(frames);
-    const loaded = await store.getState().loadCheckpoint(ckpt.key);
-    expect(loaded?.id).toBe(specId);
-    expect(store.getState().runs[specId].status).toBe('paused');
-    expect(store.getState().runs[specId].step).toBe(3);
+    const loaded = await loading;
+    runFrames(frames);
+    expect(loaded?.id).toBe('elsewhere/window');
+    const run = store.getState().runs['elsewhere/window'];
+    expect(run).toMatchObject({ status: 'paused', step: 3, fromCheckpoint: imported.key });
+    expect(store.getState().experiments.at(-1)).toMatchObject({ label: 'C1', runIds: ['elsewhere/window'] });
+  });
+
+  it('cuts the curves back when a listed run is loaded from an earlier checkpoint', async () => {
+    const { client, store, frames } = await setup();
+    const { started } = await store.getState().startExperiment({ ...niah(), checkpointEvery: '5' });
+    const id = started[0];
+    client.advance(id, 12);
+    await new Promise((r) => setTimeout(r, 5));
+    runFrames(frames);
+    expect(store.getState().runs[id].lastCheckpoint?.step).toBe(10);
+    expect(store.getState().series[id].train.step).toHaveLength(12);
+    const first = [...client.checkpoints.values()].find((c) => c.info.runId === id && c.info.step === 5)!;
+    await store.getState().loadCheckpoint(first.info.key, first.info.step);
+    runFrames(frames);
+    const run = store.getState().runs[id];
+    expect(run).toMatchObject({ status: 'paused', step: 5 });
+    expect(run.message).toMatch(/checkpoint at step 5; press Resume/);
+    expect(store.getState().series[id].train.step).toEqual([1, 2, 3, 4, 5]);
+    expect(store.getState().series[id].eval.map((e) => e.step)).toEqual([]);
+    await store.getState().resume(id);
+    client.advance(id, 2);
+    runFrames(frames);
+    expect(store.getState().series[id].train.step).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('deletes runs and their experiment', async () => {
@@ -192,8 +223,8 @@ describe('persistence', () => {
     // running at reload → interrupted with the checkpoint offered; stopped stays stopped
     const r0 = after.runs[started[0]];
     expect(r0.status).toBe('interrupted');
-    expect(r0.lastCheckpoint?.step).toBe(9);
-    expect(r0.message).toMatch(/Load its checkpoint from step 9/);
+    expect(r0.lastCheckpoint?.step).toBe(10);
+    expect(r0.message).toMatch(/Load its checkpoint from step 10/);
     expect(after.runs[started[2]].status).toBe('stopped');
     expect(r0.rate.lastAt).toBeUndefined();
   }
