@@ -1,8 +1,8 @@
-// The one place the app gets its training engine from. The lead wires this to the trainer
-// worker (a Comlink proxy implementing TrainerClient); until then it says so clearly and
-// the page still shows the device, the setup form and any runs kept from earlier visits.
+// The one place the app gets its training engine from: the trainer worker (a Comlink proxy
+// implementing TrainerClient). Throws EngineUnavailableError where no worker can be started.
 
 import type { TrainerClient } from '../gpu/train/client.ts';
+import { createWorkerTrainerClient } from '../gpu/train/worker-client.ts';
 
 export class EngineUnavailableError extends Error {
   constructor(message: string) {
@@ -11,10 +11,10 @@ export class EngineUnavailableError extends Error {
   }
 }
 
-/** Returns the engine; throws EngineUnavailableError when this build has none. */
+/** Returns the engine; throws EngineUnavailableError when this browser cannot run it. */
 export function getTrainerClient(): TrainerClient {
-  throw new EngineUnavailableError(
-    'The training engine is not available yet in this build (the trainer worker is not wired to the page). ' +
-      'You can prepare experiments and look at earlier runs, but not train.',
-  );
+  if (typeof Worker !== 'function') {
+    throw new EngineUnavailableError('This browser cannot start Web Workers, which the trainer runs in.');
+  }
+  return createWorkerTrainerClient();
 }
