@@ -1,60 +1,238 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { AdapterSummary, GpuContext } from '../gpu/context.ts';
+// The playground page: the experiment setup and the runs on the left, the views in tabs
+// on the right (Curves, Retrieval, NIAH, Checkpoints, Device).
+
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { GpuContext } from '../gpu/context.ts';
 import { createBrowserGpuContext } from '../gpu/platform/browser.ts';
-import { checkMatmul, type MatmulCheck } from '../gpu/selfcheck.ts';
-import { DevicePanel } from './components/DevicePanel.tsx';
-import { KernelCheck } from './components/KernelCheck.tsx';
-import { isolationStatus } from './isolation.ts';
+import { CheckpointsTab } from './components/CheckpointsTab.tsx';
+import { CurvesTab } from './components/CurvesTab.tsx';
+import { DeviceTab } from './components/DeviceTab.tsx';
+import { ExperimentSetup } from './components/ExperimentSetup.tsx';
+import { NiahTab } from './components/NiahTab.tsx';
+import { RetrievalTab } from './components/RetrievalTab.tsx';
+import { RunList } from './components/RunList.tsx';
+import type { EngineCapabilities, ExperimentDraft } from './config/draft.ts';
+import { draftToHash, hashToDraft, type ParsedDraft } from './config/url.ts';
+import { useLocalGpu } from './hooks/useLocalGpu.ts';
+import { applyPreset, PRESETS } from './presets.ts';
+import { StoreProvider, usePlayground } from './state/context.tsx';
+import { type PlaygroundStore, sizeLimitsOf, type TabId } from './state/store.ts';
+import { isActive } from './state/types.ts';
 
 let contextPromise: Promise<GpuContext> | null = null;
-function gpuContext(): Promise<GpuContext> {
+function browserGpu(): Promise<GpuContext> {
   contextPromise ??= createBrowserGpuContext();
   return contextPromise;
 }
 
-export function App() {
-  const [adapter, setAdapter] = useState<AdapterSummary | null>(null);
-  const [gpuError, setGpuError] = useState<string | null>(null);
-  const [check, setCheck] = useState<MatmulCheck[] | null>(null);
-  const [checkError, setCheckError] = useState<string | null>(null);
-  const [running, setRunning] = useState(false);
-  const isolation = isolationStatus();
+const TABS: Array<{ id: TabId; label: string }> = [
+  { id: 'curves', label: 'Curves' },
+  { id: 'retrieval', label: 'Retrieval' },
+  { id: 'niah', label: 'NIAH' },
+  { id: 'checkpoints', label: 'Checkpoints' },
+  { id: 'device', label: 'Device' },
+];
 
-  const runCheck = useCallback(async () => {
-    setRunning(true);
-    setCheckError(null);
-    try {
-      const ctx = await gpuContext();
-      setCheck(await checkMatmul(ctx));
-    } catch (err) {
-      setCheckError((err as Error).message);
-    } finally {
-      setRunning(false);
-    }
-  }, []);
+export interface AppProps {
+  store: PlaygroundStore;
+  /** The page's own WebGPU device (device panel, kernel check); the browser's by default. */
+  openGpu?: () => Promise<GpuContext>;
+  /** The address hash the page was opened with (window.location.hash by default). */
+  initialHash?: string;
+  /** Writes the setup into the address (history.replaceState by default). */
+  writeHash?: (hash: string) => void;
+}
+
+function defaultWriteHash(hash: string): void {
+  if (typeof history !== 'undefined' && typeof location !== 'undefined' && location.hash !== hash) {
+    history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+  }
+}
+
+function initialDraft(hash: string): ParsedDraft {
+  const parsed = hashToDraft(hash);
+  // A first visit without a link starts from the first preset.
+  return parsed.fromLink ? parsed : { ...parsed, draft: applyPreset(PRESETS[0]) };
+}
+
+export function App({ store, openGpu = browserGpu, initialHash, writeHash = defaultWriteHash }: AppProps) {
+  return (
+    <StoreProvider store={store}>
+      <Playground
+        openGpu={openGpu}
+        initialHash={initialHash ?? globalThis.location?.hash ?? ''}
+        writeHash={writeHash}
+      />
+    </StoreProvider>
+  );
+}
+
+function Notices() {
+  const notices = usePlayground((s) => s.notices);
+  const dismiss = usePlayground((s) => s.dismiss);
+  if (notices.length === 0) return null;
+  return (
+    <div className="notices" aria-live="polite">
+      {notices.map((n) => (
+        <div key={n.id} className={`notice notice-${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+          <span>{n.text}</span>
+          <button type="button" className="ghost small" onClick={() => dismiss(n.id)} aria-label="Dismiss">
+            ✕
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function EnginePill() {
+  const engine = usePlayground((s) => s.engine);
+  const active = usePlayground(
+    (s) => s.runOrder.filter((id) => s.runs[id] && isActive(s.runs[id].status)).length,
+  );
+  const label =
+    engine.status === 'ready'
+      ? `engine ready · ${engine.info?.rosaWorkers ?? 0} ROSA workers${engine.info?.rosaSharedMemory ? ' (shared memory)' : ''}`
+      : engine.status === 'connecting'
+        ? 'connecting to the engine…'
+        : 'engine unavailable';
+  return (
+    <div className="pills">
+      <span className={`pill pill-${engine.status}`} data-testid="engine-pill">
+        {label}
+      </span>
+      {active > 0 && (
+        <span className="pill pill-active">
+          {active} run{active === 1 ? '' : 's'} active
+        </span>
+      )}
+    </div>
+  );
+}
+
+function Playground({
+  openGpu,
+  initialHash,
+  writeHash,
+}: {
+  openGpu: () => Promise<GpuContext>;
+  initialHash: string;
+  writeHash: (hash: string) => void;
+}) {
+  const [parsed, setParsed] = useState(() => initialDraft(initialHash));
+  const gpu = useLocalGpu(openGpu);
+  const tab = usePlayground((s) => s.tab);
+  const setTab = usePlayground((s) => s.setTab);
+  const engine = usePlayground((s) => s.engine);
+  const startExperiment = usePlayground((s) => s.startExperiment);
+  // With runs, they come first in the left column (progress in view); the setup follows.
+  const hasRuns = usePlayground((s) => s.runOrder.length > 0);
 
   useEffect(() => {
-    gpuContext().then(
-      (ctx) => {
-        setAdapter(ctx.adapter);
-        void runCheck();
-      },
-      (err: Error) => setGpuError(err.message),
-    );
-  }, [runCheck]);
+    writeHash(draftToHash(parsed.draft));
+  }, [parsed.draft, writeHash]);
+
+  useEffect(() => {
+    const onHash = () => {
+      const next = hashToDraft(location.hash, parsed.draft);
+      if (next.fromLink && draftToHash(next.draft) !== draftToHash(parsed.draft)) {
+        setParsed({ ...next, draft: { ...next.draft, userText: parsed.draft.userText } });
+      }
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, [parsed.draft]);
+
+  const onChange = useCallback(
+    (draft: ExperimentDraft) => setParsed({ draft, problems: [], fromLink: true }),
+    [],
+  );
+
+  const capabilities = useMemo<EngineCapabilities>(() => {
+    const info = engine.info;
+    const limits = sizeLimitsOf(info?.adapter?.limits) ?? sizeLimitsOf(gpu.adapter?.limits);
+    const webgpuUnavailable = info
+      ? info.adapter
+        ? null
+        : (info.gpuError ?? 'the engine found no WebGPU adapter')
+      : gpu.error;
+    return { limits, webgpuUnavailable };
+  }, [engine.info, gpu.adapter, gpu.error]);
+
+  const engineBlocker =
+    engine.status === 'ready'
+      ? null
+      : engine.status === 'connecting'
+        ? 'Connecting to the training engine…'
+        : `Training is not available: ${engine.error ?? 'no engine'}`;
+
+  const onStart = useCallback(
+    async (draft: ExperimentDraft) => {
+      const res = await startExperiment(draft, capabilities.limits);
+      return [...res.errors, ...res.failed.map((f) => `${f.runId}: ${f.message}`)];
+    },
+    [startExperiment, capabilities.limits],
+  );
 
   return (
     <div className="app">
       <header className="app-header">
-        <h1>ROSA Playground</h1>
-        <p className="tagline">
-          Windowed attention, global attention, ROSA retrieval and LRSA — trained on your GPU.
-        </p>
+        <div>
+          <h1>
+            ROSA Playground <span className="beta">research</span>
+          </h1>
+          <p className="tagline">
+            Windowed attention, global attention, ROSA retrieval and LRSA — trained on your GPU.
+          </p>
+        </div>
+        <EnginePill />
       </header>
-      <main className="grid">
-        <DevicePanel adapter={adapter} error={gpuError} isolation={isolation} />
-        {!gpuError && <KernelCheck results={check} running={running} error={checkError} onRun={runCheck} />}
-      </main>
+      <Notices />
+      {engine.status === 'unavailable' && (
+        <div className="callout callout-warn banner" role="status">
+          <strong>Training engine not available.</strong> {engine.error}
+        </div>
+      )}
+      <div className="layout">
+        <aside className="sidebar">
+          {hasRuns && <RunList />}
+          <ExperimentSetup
+            draft={parsed.draft}
+            onChange={onChange}
+            linkProblems={parsed.problems}
+            engine={capabilities}
+            engineBlocker={engineBlocker}
+            onStart={onStart}
+            initialPresetId={parsed.fromLink ? null : PRESETS[0].id}
+          />
+          {!hasRuns && <RunList />}
+        </aside>
+        <main className="main">
+          <div className="tabs" role="tablist" aria-label="Views">
+            {TABS.map((t) => (
+              <button
+                key={t.id}
+                type="button"
+                role="tab"
+                id={`tab-${t.id}`}
+                aria-selected={tab === t.id}
+                aria-controls={`panel-${t.id}`}
+                className={`tab${tab === t.id ? ' tab-on' : ''}`}
+                onClick={() => setTab(t.id)}
+              >
+                {t.label}
+              </button>
+            ))}
+          </div>
+          <section className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+            {tab === 'curves' && <CurvesTab />}
+            {tab === 'retrieval' && <RetrievalTab />}
+            {tab === 'niah' && <NiahTab />}
+            {tab === 'checkpoints' && <CheckpointsTab />}
+            {tab === 'device' && <DeviceTab gpu={gpu} />}
+          </section>
+        </main>
+      </div>
     </div>
   );
 }

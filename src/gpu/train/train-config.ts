@@ -147,6 +147,14 @@ export function validateTaskSpec(task: TaskSpec): FieldError[] {
         `must be from 1 to seqLen / 4 (got ${task.pairs})`,
       );
       check(e, 'task.seqLen', task.seqLen % 2 === 0, 'must be even for MQAR');
+      check(
+        e,
+        'task.pairs',
+        !isInt(task.vocabSize, 8, 65536) ||
+          !isInt(task.pairs, 1, 65536) ||
+          task.pairs <= Math.floor(task.vocabSize / 2) - 1,
+        `at most ${Math.floor(task.vocabSize / 2) - 1} keys fit in vocabulary ${task.vocabSize} (got ${task.pairs})`,
+      );
       break;
     case 'induction':
       check(

@@ -20,17 +20,38 @@ export interface DevicePanelProps {
   adapter: AdapterSummary | null;
   error: string | null;
   isolation: IsolationStatus;
+  /** Whose adapter is shown: the trainer's (in its worker) or the page's own. */
+  adapterSource?: 'engine' | 'page';
   workers?: number;
+  sharedMemory?: boolean;
+  /** Why there is no training engine; null or absent when there is one. */
+  engineError?: string | null;
+  storage?: { kind: string; error: string | null };
 }
 
-export function DevicePanel({ adapter, error, isolation, workers }: DevicePanelProps) {
+export function DevicePanel({
+  adapter,
+  error,
+  isolation,
+  adapterSource,
+  workers,
+  sharedMemory,
+  engineError,
+  storage,
+}: DevicePanelProps) {
   return (
     <section className="card" aria-labelledby="device-heading">
       <h2 id="device-heading">Device</h2>
       {error ? (
-        <p className="error" data-testid="webgpu-error">
-          {error}
-        </p>
+        <div className="callout callout-error">
+          <p className="error" data-testid="webgpu-error">
+            {error}
+          </p>
+          <p className="hint">
+            Without WebGPU you can still train with the CPU backend (pick “CPU” under Training), only much
+            more slowly.
+          </p>
+        </div>
       ) : adapter ? (
         <dl className="facts" data-testid="adapter">
           <dt>Vendor</dt>
@@ -39,6 +60,14 @@ export function DevicePanel({ adapter, error, isolation, workers }: DevicePanelP
           <dd data-testid="adapter-architecture">{adapter.architecture || 'unknown'}</dd>
           <dt>Description</dt>
           <dd>{adapter.description || adapter.device || '—'}</dd>
+          {adapterSource && (
+            <>
+              <dt>Used by</dt>
+              <dd>
+                {adapterSource === 'engine' ? 'the trainer (in its worker)' : 'this page (kernel check)'}
+              </dd>
+            </>
+          )}
           {adapter.isSoftware && (
             <>
               <dt>Note</dt>
@@ -68,8 +97,32 @@ export function DevicePanel({ adapter, error, isolation, workers }: DevicePanelP
             <dd data-testid="worker-count">{workers}</dd>
           </>
         )}
+        {sharedMemory !== undefined && (
+          <>
+            <dt>Workers share memory</dt>
+            <dd data-testid="shared-memory" className={sharedMemory ? 'ok' : 'warn'}>
+              {sharedMemory ? 'yes (SharedArrayBuffer)' : 'no (buffers are copied)'}
+            </dd>
+          </>
+        )}
+        {engineError && (
+          <>
+            <dt>Training engine</dt>
+            <dd className="warn" data-testid="engine-status">
+              not available
+            </dd>
+          </>
+        )}
+        {storage && (
+          <>
+            <dt>Runs kept in</dt>
+            <dd className={storage.error ? 'warn' : undefined}>{storage.kind}</dd>
+          </>
+        )}
       </dl>
       <p className="hint">{isolation.explanation}</p>
+      {engineError && <p className="hint">{engineError}</p>}
+      {storage?.error && <p className="hint warn">{storage.error}</p>}
     </section>
   );
 }

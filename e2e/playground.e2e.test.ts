@@ -1,0 +1,106 @@
+// A newcomer's path through the playground on the real page: real trainer worker, real
+// WebGPU (SwiftShader here), ROSA workers over SharedArrayBuffer. A tiny comparison trains
+// to the end; its curves, retrievals, a NIAH question and its checkpoints show; a reload
+// keeps the runs.
+
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { draftToHash } from '../src/ui/config/url.ts';
+import { applyPreset, PRESETS } from '../src/ui/presets.ts';
+import { launchChromium } from './chromium.ts';
+
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** Two variants, a few steps of a tiny model: minutes on SwiftShader would be too slow. */
+const TINY = draftToHash({
+  ...applyPreset(PRESETS[0]),
+  variants: ['window', 'window+rosa'],
+  backend: 'webgpu',
+  seqLen: '64',
+  window: '8',
+  steps: '6',
+  warmupSteps: '2',
+  batchSize: '2',
+  evalEvery: '3',
+  evalBatches: '1',
+  checkpointEvery: '3',
+});
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(`${inject('baseUrl')}${TINY}`);
+  mkdirSync('e2e/screenshots', { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('playground', () => {
+  it('connects to the trainer worker and offers the linked setup', async () => {
+    await page.getByTestId('engine-pill').filter({ hasText: 'engine ready' }).waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('engine-pill').textContent()).toMatch(/ROSA workers \(shared memory\)/);
+    expect(await page.getByRole('button', { name: 'Start 2 runs' }).isEnabled()).toBe(true);
+  });
+
+  it('trains a comparison to the end with progress and curves', async () => {
+    await page.getByRole('button', { name: 'Start 2 runs' }).click();
+    await page.getByRole('tab', { name: 'Curves', selected: true }).waitFor();
+    await expect
+      .poll(async () => page.getByTestId('run-status').allTextContents(), {
+        timeout: 400_000,
+        interval: 2000,
+      })
+      .toEqual(['finished', 'finished']);
+    expect(await page.getByTestId('run-progress').allTextContents()).toEqual([
+      'step 6 / 6 · 100%',
+      'step 6 / 6 · 100%',
+    ]);
+    await page.getByRole('region', { name: 'Loss' }).waitFor();
+    await page.getByRole('region', { name: 'Accuracy' }).waitFor();
+    await expect
+      .poll(async () => page.locator('table[aria-label="Latest numbers"] tbody tr').allTextContents())
+      .toEqual([expect.stringMatching(/^ E1 window6\d/), expect.stringMatching(/^ E1 window\+rosa6\d/)]);
+    await page.screenshot({ path: 'e2e/screenshots/playground-curves.png', fullPage: true });
+  });
+
+  it('shows what ROSA retrieved against the attention window', async () => {
+    await page.getByRole('tab', { name: 'Retrieval' }).click();
+    await page.getByRole('button', { name: 'Show retrievals' }).click();
+    const stats = page.getByTestId('retrieval-stats');
+    await stats.waitFor({ timeout: 60_000 });
+    expect(await stats.textContent()).toMatch(/of 64 query positions retrieved something/);
+    expect(await stats.textContent()).toMatch(/beyond the attention window \(W = 8\)/);
+    await page.screenshot({ path: 'e2e/screenshots/playground-retrieval.png', fullPage: true });
+  });
+
+  it('asks both models a NIAH question', async () => {
+    await page.getByRole('tab', { name: 'NIAH' }).click();
+    await page.getByRole('button', { name: 'Ask 2 models' }).click();
+    await expect
+      .poll(async () => (await page.getByTestId('niah-answer').allTextContents()).join('\n'), {
+        timeout: 60_000,
+      })
+      .toMatch(/E1 windowanswered[\s\S]*E1 window\+rosaanswered/);
+  });
+
+  it('lists the checkpoints and keeps the runs across a reload', async () => {
+    await page.getByRole('tab', { name: 'Checkpoints' }).click();
+    await expect
+      .poll(async () => page.locator('table[aria-label="Checkpoints"] tbody tr').count(), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(4);
+    await page.reload();
+    await page.getByTestId('engine-pill').filter({ hasText: 'engine ready' }).waitFor({ timeout: 120_000 });
+    await expect
+      .poll(async () => page.getByTestId('run-status').allTextContents())
+      .toEqual(['finished', 'finished']);
+    expect(await page.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
+    await page.screenshot({ path: 'e2e/screenshots/playground-after-reload.png', fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,311 @@
+// Checkpoints kept by the engine: save, load (as a new paused run), delete, download as two
+// files (.safetensors weights, .json manifest) and upload them back; plus metrics export.
+
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { CheckpointInfo } from '../../gpu/train/protocol.ts';
+import { downloadBytes, downloadText } from '../export/download.ts';
+import { safeFileName } from '../export/metrics.ts';
+import { formatBytes, formatCount } from '../format.ts';
+import { usePlayground } from '../state/context.tsx';
+import { errorMessage } from '../state/store.ts';
+import type { RunRecord } from '../state/types.ts';
+import { exportMetrics } from './CurvesTab.tsx';
+
+const SAVEABLE: RunRecord['status'][] = ['running', 'paused', 'stopped', 'finished'];
+
+function when(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function CheckpointsTab() {
+  const client = usePlayground((s) => s.client);
+  const engineReady = usePlayground((s) => s.engine.status === 'ready');
+  const order = usePlayground((s) => s.runOrder);
+  const runsById = usePlayground((s) => s.runs);
+  const series = usePlayground((s) => s.series);
+  const loadCheckpoint = usePlayground((s) => s.loadCheckpoint);
+  const runs = useMemo(
+    () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r),
+    [order, runsById],
+  );
+  const saveable = runs.filter((r) => SAVEABLE.includes(r.status));
+
+  const [list, setList] = useState<CheckpointInfo[] | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [info, setInfo] = useState<string | null>(null);
+  const [saveRun, setSaveRun] = useState('');
+  const [weights, setWeights] = useState<File | null>(null);
+  const [manifest, setManifest] = useState<File | null>(null);
+  const [uploadError, setUploadError] = useState<string | null>(null);
+  const [inputKey, setInputKey] = useState(0);
+
+  const refresh = useCallback(async () => {
+    if (!client || !engineReady) return;
+    try {
+      setList(await client.listCheckpoints());
+      setListError(null);
+    } catch (err) {
+      setListError(errorMessage(err));
+    }
+  }, [client, engineReady]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const act = async (label: string, fn: () => Promise<void>) => {
+    setBusy(label);
+    setActionError(null);
+    setInfo(null);
+    try {
+      await fn();
+    } catch (err) {
+      setActionError(errorMessage(err));
+    } finally {
+      setBusy(null);
+      void refresh();
+    }
+  };
+
+  const save = () =>
+    act('save', async () => {
+      const id = saveRun || saveable[saveable.length - 1]?.id;
+      if (!client || !id) return;
+      const c = await client.saveCheckpoint(id);
+      setInfo(`Saved ${c.name} at step ${c.step}.`);
+    });
+
+  const download = (c: CheckpointInfo) =>
+    act(`download ${c.key}`, async () => {
+      if (!client) return;
+      const files = await client.exportCheckpoint(c.key);
+      const base = safeFileName(`${c.name}-step${c.step}`);
+      downloadBytes(files.weights, `${base}.safetensors`);
+      downloadText(files.manifest, `${base}.json`, 'application/json');
+    });
+
+  const remove = (c: CheckpointInfo) =>
+    act(`delete ${c.key}`, async () => {
+      if (!client) return;
+      if (!confirm(`Delete the checkpoint of ${c.name} at step ${c.step}?`)) return;
+      await client.deleteCheckpoint(c.key);
+    });
+
+  const load = (c: CheckpointInfo) =>
+    act(`load ${c.key}`, async () => {
+      const run = await loadCheckpoint(c.key, c.step);
+      if (run)
+        setInfo(
+          `${run.spec.name} is loaded as a paused run: resume it, inspect its retrievals or ask it NIAH questions.`,
+        );
+    });
+
+  const upload = async () => {
+    if (!client || !weights || !manifest) return;
+    setUploadError(null);
+    setInfo(null);
+    setBusy('upload');
+    try {
+      const [w, m] = await Promise.all([weights.arrayBuffer(), manifest.text()]);
+      const c = await client.importCheckpoint({ weights: new Uint8Array(w), manifest: m });
+      setInfo(`Imported ${c.name} (step ${c.step}).`);
+      setWeights(null);
+      setManifest(null);
+      setInputKey((k) => k + 1);
+    } catch (err) {
+      setUploadError(errorMessage(err));
+    } finally {
+      setBusy(null);
+      void refresh();
+    }
+  };
+
+  return (
+    <div className="checkpoints">
+      {!engineReady && (
+        <p className="callout callout-warn">
+          The training engine is not available, so its checkpoints cannot be listed. Metrics export below
+          still works.
+        </p>
+      )}
+      <section className="panel" aria-labelledby="ckpt-list">
+        <div className="card-head">
+          <h3 id="ckpt-list">Checkpoints</h3>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => void refresh()}
+            disabled={!engineReady}
+          >
+            Refresh
+          </button>
+        </div>
+        <div className="row wrap">
+          <label>
+            Run
+            <select
+              value={saveRun || saveable[saveable.length - 1]?.id || ''}
+              onChange={(e) => setSaveRun(e.target.value)}
+              aria-label="Run to save"
+            >
+              {saveable.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.spec.name} ({r.status}, step {r.step})
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            onClick={() => void save()}
+            disabled={!engineReady || saveable.length === 0 || busy !== null}
+          >
+            Save checkpoint
+          </button>
+        </div>
+        {info && (
+          <p className="ok" role="status">
+            {info}
+          </p>
+        )}
+        {actionError && (
+          <p className="error" role="alert">
+            {actionError}
+          </p>
+        )}
+        {listError && (
+          <p className="error" role="alert">
+            {listError}
+          </p>
+        )}
+        {list && list.length === 0 && (
+          <p className="empty">
+            No checkpoints yet. Save one from a run above, or set <em>Checkpoint every</em> under “More
+            settings” before starting. The engine keeps them in this browser; download them to keep them
+            elsewhere.
+          </p>
+        )}
+        {list && list.length > 0 && (
+          <table className="table" aria-label="Checkpoints">
+            <thead>
+              <tr>
+                <th>run</th>
+                <th>variant</th>
+                <th>step</th>
+                <th>saved</th>
+                <th>size</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((c) => (
+                <tr key={c.key}>
+                  <td>{c.name}</td>
+                  <td>{c.variant}</td>
+                  <td>{formatCount(c.step)}</td>
+                  <td>{when(c.savedAt)}</td>
+                  <td>{formatBytes(c.bytes)}</td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => void load(c)}
+                      disabled={busy !== null}
+                    >
+                      Load
+                    </button>
+                    <button
+                      type="button"
+                      className="secondary small"
+                      onClick={() => void download(c)}
+                      disabled={busy !== null}
+                    >
+                      Download
+                    </button>
+                    <button
+                      type="button"
+                      className="ghost small"
+                      onClick={() => void remove(c)}
+                      disabled={busy !== null}
+                      aria-label={`Delete checkpoint ${c.name} step ${c.step}`}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="ckpt-upload">
+        <h3 id="ckpt-upload">Upload a checkpoint</h3>
+        <p className="hint">
+          Both files of a downloaded checkpoint: the weights (.safetensors) and the manifest (.json).
+        </p>
+        <div className="row wrap" key={inputKey}>
+          <label className="file-pick">
+            Weights (.safetensors)
+            <input
+              type="file"
+              accept=".safetensors,application/octet-stream"
+              onChange={(e) => setWeights(e.target.files?.[0] ?? null)}
+              aria-label="Weights file"
+            />
+          </label>
+          <label className="file-pick">
+            Manifest (.json)
+            <input
+              type="file"
+              accept=".json,application/json"
+              onChange={(e) => setManifest(e.target.files?.[0] ?? null)}
+              aria-label="Manifest file"
+            />
+          </label>
+          <button
+            type="button"
+            onClick={() => void upload()}
+            disabled={!engineReady || !weights || !manifest || busy !== null}
+          >
+            {busy === 'upload' ? 'Importing…' : 'Import'}
+          </button>
+        </div>
+        {uploadError && (
+          <p className="error" role="alert" data-testid="upload-error">
+            The engine refused these files: {uploadError}
+          </p>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="metrics-export">
+        <h3 id="metrics-export">Export metrics</h3>
+        <p className="hint">
+          Every run's training and validation metrics: CSV (one row per step or evaluation) or JSON (with the
+          run specs).
+        </p>
+        <div className="row">
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => exportMetrics(runs, series, 'csv')}
+            disabled={runs.length === 0}
+          >
+            Export CSV
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => exportMetrics(runs, series, 'json')}
+            disabled={runs.length === 0}
+          >
+            Export JSON
+          </button>
+        </div>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,519 @@
+// The experiment form: a preset, the task, the variants to compare, the model and training
+// settings. Every field shows the engine validators' message next to it; Start stays
+// disabled while anything is invalid.
+
+import { type ChangeEvent, useMemo, useState } from 'react';
+import { type FieldError, ROSA_SEMANTICS, VARIANTS, type Variant } from '../../gpu/model/config.ts';
+import { checkUserText } from '../../tasks/text.ts';
+import {
+  buildExperiment,
+  type EngineCapabilities,
+  type ExperimentDraft,
+  FIELD_OF,
+  FORM_FIELDS,
+  TASK_KINDS,
+  TASK_LABELS,
+  type TextDraftKey,
+} from '../config/draft.ts';
+import { draftToHash } from '../config/url.ts';
+import { formatCount } from '../format.ts';
+import { applyPreset, PRESETS } from '../presets.ts';
+import { SelectField, TextField } from './Field.tsx';
+
+export const VARIANT_HELP: Record<Variant, string> = {
+  global: 'full causal attention (the upper bound)',
+  window: 'sliding-window attention only (sees W tokens back)',
+  'window+rosa': 'window plus ROSA retrieval from the whole past',
+  lrsa: 'window plus LagKV-selected tokens of older chunks',
+  'lrsa+rosa': 'LRSA plus ROSA retrieval',
+};
+
+const SEMANTICS_LABELS: Record<string, string> = {
+  'rosa-tuning': 'rosa-tuning (the released training scan)',
+  exact: 'exact (longest-suffix rule)',
+  rwkv8: 'rwkv8 (BlinkDL per-token QKV)',
+};
+
+const MAX_USER_TEXT = 20 * 2 ** 20;
+const EDITABLE_TEXT = 100_000;
+
+export interface ExperimentSetupProps {
+  draft: ExperimentDraft;
+  onChange: (draft: ExperimentDraft) => void;
+  /** Problems with the link the page was opened with. */
+  linkProblems: FieldError[];
+  engine: EngineCapabilities;
+  /** Why runs cannot start at all (no engine); null when they can. */
+  engineBlocker: string | null;
+  onStart: (draft: ExperimentDraft) => Promise<string[]>;
+  /** Preset highlighted at first (the one the draft came from). */
+  initialPresetId?: string | null;
+}
+
+export function ExperimentSetup({
+  draft,
+  onChange,
+  linkProblems,
+  engine,
+  engineBlocker,
+  onStart,
+  initialPresetId = null,
+}: ExperimentSetupProps) {
+  const [starting, setStarting] = useState(false);
+  const [startErrors, setStartErrors] = useState<string[]>([]);
+  const [textError, setTextError] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  const [presetId, setPresetId] = useState<string | null>(initialPresetId);
+
+  const built = useMemo(() => buildExperiment(draft, { engine }), [draft, engine]);
+  const messages = useMemo(() => {
+    const by: Record<string, string[]> = {};
+    const fromLink = linkProblems.map((e) => ({ field: e.field, message: `: ${e.message}` }));
+    for (const e of [...fromLink, ...built.errors]) {
+      by[e.field] ??= [];
+      if (!by[e.field].includes(e.message)) by[e.field].push(e.message);
+    }
+    return by;
+  }, [linkProblems, built]);
+  const other = built.errors.filter((e) => !FORM_FIELDS.has(e.field));
+  const m = (key: keyof ExperimentDraft) => messages[FIELD_OF[key]];
+
+  const set = <K extends keyof ExperimentDraft>(key: K, value: ExperimentDraft[K]) => {
+    setPresetId(null);
+    onChange({ ...draft, [key]: value });
+  };
+  const text = (
+    key: TextDraftKey,
+    label: string,
+    hint?: string,
+    inputMode: 'numeric' | 'decimal' = 'numeric',
+  ) => (
+    <TextField
+      label={label}
+      value={draft[key]}
+      onChange={(v) => set(key, v)}
+      messages={m(key)}
+      hint={hint}
+      inputMode={inputMode}
+    />
+  );
+
+  const hasRosa = draft.variants.some((v) => v.endsWith('+rosa'));
+  const hasLrsa = draft.variants.some((v) => v.startsWith('lrsa'));
+  const hasWindow = draft.variants.some((v) => v !== 'global');
+  const advancedInvalid = [
+    'batchSize',
+    'warmupSteps',
+    'evalEvery',
+    'evalBatches',
+    'checkpointEvery',
+    'protocol',
+    'stageASteps',
+  ].some((k) => (m(k as keyof ExperimentDraft)?.length ?? 0) > 0);
+  const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length;
+  const valid = built.errors.length === 0;
+  const first = built.specs[0];
+  const tokensPerRun = first ? first.train.steps * first.train.batchSize * first.task.seqLen : 0;
+
+  const toggleVariant = (v: Variant) => {
+    const has = draft.variants.includes(v);
+    set('variants', has ? draft.variants.filter((x) => x !== v) : [...draft.variants, v]);
+  };
+
+  const onFile = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = '';
+    if (!file) return;
+    setTextError(null);
+    if (file.size > MAX_USER_TEXT) {
+      setTextError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MiB; the limit is 20 MiB`);
+      return;
+    }
+    try {
+      const content = await file.text();
+      checkUserText(content, file.name);
+      onChange({ ...draft, task: 'text', textSource: 'user', userText: content, userTextName: file.name });
+    } catch (err) {
+      setTextError((err as Error).message);
+    }
+  };
+
+  const start = async () => {
+    setStarting(true);
+    setStartErrors([]);
+    try {
+      setStartErrors(await onStart(draft));
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  const copyLink = async () => {
+    const url = `${location.origin}${location.pathname}${draftToHash(draft)}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      // No clipboard access (insecure context, permissions): let the user copy it by hand.
+      prompt('Copy this link to reproduce the setup:', url);
+    }
+  };
+
+  const preset = PRESETS.find((p) => p.id === presetId);
+  const blocker = engineBlocker ?? (valid ? null : 'Fix the fields marked in red to start.');
+
+  return (
+    <section className="card setup" aria-labelledby="setup-heading">
+      <h2 id="setup-heading">Experiment</h2>
+
+      <fieldset className="presets" aria-label="Presets">
+        {PRESETS.map((p) => (
+          <button
+            key={p.id}
+            type="button"
+            className={`chip${presetId === p.id ? ' chip-on' : ''}`}
+            title={p.description}
+            onClick={() => {
+              onChange(applyPreset(p, draft));
+              setPresetId(p.id);
+            }}
+          >
+            {p.name}
+          </button>
+        ))}
+      </fieldset>
+      {preset && <p className="hint">{preset.description}</p>}
+
+      {linkProblems.length > 0 && (
+        <div className="callout callout-warn" role="alert">
+          <strong>The link has settings this page does not understand:</strong>
+          <ul>
+            {linkProblems.map((p) => (
+              <li key={`${p.field}:${p.message}`}>
+                {p.field}: {p.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      <fieldset>
+        <legend>Task</legend>
+        <div className="fields">
+          <SelectField
+            label="Task"
+            value={draft.task}
+            options={TASK_KINDS.map((k) => ({ value: k, label: TASK_LABELS[k] }))}
+            onChange={(v) => set('task', v)}
+            messages={m('task')}
+            wide
+          />
+          {text('seqLen', 'Sequence length', 'tokens per training sequence')}
+          {draft.task === 'niah' && (
+            <>
+              {text('keyLength', 'Key digits')}
+              <SelectField
+                label="Filler"
+                value={draft.filler}
+                options={[
+                  { value: 'random', label: 'random characters' },
+                  { value: 'repeat', label: 'repeated sentences (passkey paper)' },
+                  { value: 'corpus', label: 'Moby Dick text' },
+                ]}
+                onChange={(v) => set('filler', v)}
+                messages={m('filler')}
+              />
+              <SelectField
+                label="Loss on"
+                value={draft.niahLoss}
+                options={[
+                  { value: 'answer', label: 'the answer only' },
+                  { value: 'all', label: 'every next token' },
+                ]}
+                onChange={(v) => set('niahLoss', v)}
+                messages={m('niahLoss')}
+                hint="accuracy always scores the key"
+              />
+            </>
+          )}
+          {draft.task === 'mqar' && (
+            <>
+              {text('taskVocab', 'Vocabulary')}
+              {text('pairs', 'Key–value pairs')}
+              <SelectField
+                label="Query gaps"
+                value={draft.gaps}
+                options={[
+                  { value: 'power', label: 'power law (Zoology)' },
+                  { value: 'uniform', label: 'uniform' },
+                ]}
+                onChange={(v) => set('gaps', v)}
+                messages={m('gaps')}
+              />
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={draft.randomFiller}
+                  onChange={(e) => set('randomFiller', e.target.checked)}
+                />
+                random filler tokens
+              </label>
+            </>
+          )}
+          {draft.task === 'induction' && (
+            <>
+              {text('taskVocab', 'Vocabulary')}
+              {text(
+                'segment',
+                'Segment length',
+                'the repeated segment; the copy needs to look this far back',
+              )}
+            </>
+          )}
+        </div>
+        {draft.task === 'text' && (
+          <div className="text-source">
+            <div className="radio-row" role="radiogroup" aria-label="Text source">
+              <label className="check">
+                <input
+                  type="radio"
+                  name="text-source"
+                  checked={draft.textSource === 'moby-dick'}
+                  onChange={() => set('textSource', 'moby-dick')}
+                />
+                Moby Dick (bundled, public domain)
+              </label>
+              <label className="check">
+                <input
+                  type="radio"
+                  name="text-source"
+                  checked={draft.textSource === 'user'}
+                  onChange={() => set('textSource', 'user')}
+                />
+                Your own text
+              </label>
+            </div>
+            {draft.textSource === 'user' && (
+              <div className="user-text">
+                <div className="row">
+                  <label className="button secondary file-button">
+                    Upload a .txt file
+                    <input
+                      type="file"
+                      accept=".txt,.md,text/plain"
+                      onChange={onFile}
+                      aria-label="Upload a text file"
+                    />
+                  </label>
+                  {draft.userText && (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => onChange({ ...draft, userText: '', userTextName: '' })}
+                    >
+                      Clear text
+                    </button>
+                  )}
+                </div>
+                {draft.userText.length <= EDITABLE_TEXT ? (
+                  <textarea
+                    aria-label="Your text"
+                    placeholder="…or paste a text here (a few thousand characters at least)"
+                    rows={5}
+                    value={draft.userText}
+                    onChange={(e) =>
+                      onChange({
+                        ...draft,
+                        userText: e.target.value,
+                        userTextName: draft.userTextName || 'pasted text',
+                      })
+                    }
+                  />
+                ) : (
+                  <pre className="text-preview">{draft.userText.slice(0, 2000)}…</pre>
+                )}
+                <p className="field-hint">
+                  {draft.userText
+                    ? `${draft.userTextName || 'text'}: ${formatCount(draft.userText.length)} characters, ${
+                        built.specs[0]?.model.vocabSize ?? '?'
+                      } distinct tokens. It stays in this browser and is not put in links.`
+                    : 'Your text stays in this browser; it is not put in links.'}
+                </p>
+                {textError && (
+                  <p className="field-error" role="alert">
+                    {textError}
+                  </p>
+                )}
+                {m('userText')?.map((msg) => (
+                  <p key={msg} className="field-error">
+                    Text {msg}
+                  </p>
+                ))}
+              </div>
+            )}
+          </div>
+        )}
+      </fieldset>
+
+      <fieldset>
+        <legend>Variants to compare</legend>
+        <div className="variants">
+          {VARIANTS.map((v) => (
+            <label key={v} className="check variant-check" title={VARIANT_HELP[v]}>
+              <input type="checkbox" checked={draft.variants.includes(v)} onChange={() => toggleVariant(v)} />
+              <span className={`swatch swatch-${v.replace('+', '-')}`} aria-hidden="true" />
+              <span>
+                {v}
+                <small>{VARIANT_HELP[v]}</small>
+              </span>
+            </label>
+          ))}
+        </div>
+        {m('variants')?.map((msg) => (
+          <p key={msg} className="field-error" data-testid="field-error">
+            Variants{msg.startsWith(':') ? '' : ':'} {msg.replace(/^: /, '')}
+          </p>
+        ))}
+      </fieldset>
+
+      <fieldset>
+        <legend>Model</legend>
+        <div className="fields">
+          {text('layers', 'Layers')}
+          {text('width', 'Width')}
+          {text('heads', 'Heads')}
+          {text('mlpHidden', 'MLP width')}
+          {hasWindow && text('window', 'Window W', 'keys t−W+1 … t')}
+          {hasRosa && text('bits', 'ROSA bits', 'per route; routes = width / bits')}
+          {hasRosa && (
+            <SelectField
+              label="ROSA semantics"
+              value={draft.semantics}
+              options={ROSA_SEMANTICS.map((s) => ({ value: s, label: SEMANTICS_LABELS[s] ?? s }))}
+              onChange={(v) => set('semantics', v)}
+              messages={m('semantics')}
+              wide
+            />
+          )}
+          {hasRosa && (
+            <SelectField
+              label="ROSA q/k projections"
+              value={draft.qk}
+              options={[
+                { value: 'independent', label: 'independent (the paper)' },
+                { value: 'tied-init', label: 'tied at initialisation' },
+                { value: 'shared', label: 'one shared projection' },
+              ]}
+              onChange={(v) => set('qk', v)}
+              messages={m('qk')}
+              wide
+            />
+          )}
+          {hasLrsa && text('lrsaSink', 'LRSA sink')}
+          {hasLrsa && text('lrsaChunk', 'LRSA chunk')}
+          {hasLrsa && text('lrsaRatio', 'LRSA keep ratio', undefined, 'decimal')}
+        </div>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={draft.layer0Global}
+            onChange={(e) => set('layer0Global', e.target.checked)}
+          />
+          keep layer 0 global (as in the paper)
+        </label>
+        {m('layer0Global')?.map((msg) => (
+          <p key={msg} className="field-error">
+            Layer 0 global: {msg}
+          </p>
+        ))}
+      </fieldset>
+
+      <fieldset>
+        <legend>Training</legend>
+        <div className="fields">
+          {text('steps', 'Steps')}
+          {text('lr', 'Learning rate', undefined, 'decimal')}
+          {hasRosa && text('rosaLr', 'ROSA learning rate', 'of the adapter', 'decimal')}
+          {text('seed', 'Seed', 'same data and initialisation for every variant')}
+          <SelectField
+            label="Backend"
+            value={draft.backend}
+            options={[
+              { value: 'webgpu', label: 'WebGPU' },
+              { value: 'cpu', label: 'CPU (slow, no GPU needed)' },
+            ]}
+            onChange={(v) => set('backend', v)}
+            messages={m('backend')}
+          />
+        </div>
+        <details className="advanced" open={advancedInvalid || undefined}>
+          <summary>More settings</summary>
+          <div className="fields">
+            {text('batchSize', 'Batch size')}
+            {text('warmupSteps', 'Warm-up steps')}
+            {text('evalEvery', 'Evaluate every', 'steps (0: never)')}
+            {text('evalBatches', 'Eval batches')}
+            {text('checkpointEvery', 'Checkpoint every', 'steps (0: never)')}
+            <SelectField
+              label="Protocol"
+              value={draft.protocol}
+              options={[
+                { value: 'all', label: 'train everything' },
+                { value: 'adapter-only', label: 'adapter only (frozen base)' },
+                { value: 'two-stage', label: 'two-stage (adapter, then all)' },
+              ]}
+              onChange={(v) => set('protocol', v)}
+              messages={m('protocol')}
+            />
+            {draft.protocol === 'two-stage' && text('stageASteps', 'Stage A steps')}
+          </div>
+        </details>
+      </fieldset>
+
+      {other.length > 0 && (
+        <div className="callout callout-error" role="alert">
+          {other.map((e) => (
+            <p key={`${e.field}:${e.message}`}>
+              {e.field} {e.message}
+            </p>
+          ))}
+        </div>
+      )}
+      {built.notes.map((n) => (
+        <p key={n} className="hint">
+          {n}
+        </p>
+      ))}
+
+      <div className="start-row">
+        <button type="button" className="primary" disabled={!!blocker || starting} onClick={start}>
+          {starting ? 'Starting…' : runs > 1 ? `Start ${runs} runs` : runs === 1 ? 'Start 1 run' : 'Start'}
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={copyLink}
+          title="Copy a link that reproduces this setup"
+        >
+          {copied ? 'Copied' : 'Copy link'}
+        </button>
+      </div>
+      {blocker ? (
+        <p className="hint" data-testid="start-blocker">
+          {blocker}
+        </p>
+      ) : (
+        <p className="hint">
+          {runs} run{runs === 1 ? '' : 's'} on the same data and seed, {formatCount(tokensPerRun)} training
+          tokens each.
+        </p>
+      )}
+      {startErrors.map((e) => (
+        <p key={e} className="error" role="alert">
+          {e}
+        </p>
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,119 @@
+// Metrics of runs as CSV (one row per training step or evaluation) and as JSON (everything,
+// with the run specs, so an export is a complete record of the experiment).
+
+import type { RunSeries } from '../state/series.ts';
+import type { RunRecord } from '../state/types.ts';
+
+export const CSV_COLUMNS = [
+  'run_id',
+  'run_name',
+  'variant',
+  'kind',
+  'step',
+  'loss',
+  'accuracy',
+  'lr',
+  'grad_norm',
+  'tokens_per_second',
+] as const;
+
+/** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
+export function csvField(value: string | number | undefined | null): string {
+  if (value === undefined || value === null) return '';
+  const s = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : value;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function metricsToCsv(runs: RunRecord[], series: Record<string, RunSeries>): string {
+  const lines: string[] = [CSV_COLUMNS.join(',')];
+  for (const run of runs) {
+    const s = series[run.id];
+    if (!s) continue;
+    const head = [run.id, run.spec.name, run.spec.model.variant];
+    const t = s.train;
+    for (let i = 0; i < t.step.length; i++) {
+      lines.push(
+        [...head, 'train', t.step[i], t.loss[i], t.accuracy[i], t.lr[i], t.gradNorm[i], t.tokensPerSecond[i]]
+          .map(csvField)
+          .join(','),
+      );
+    }
+    for (const e of s.eval) {
+      lines.push([...head, 'eval', e.step, e.loss, e.accuracy, '', '', ''].map(csvField).join(','));
+    }
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export interface MetricsExport {
+  format: 'rosa-playground-metrics';
+  version: 1;
+  exportedAt: string;
+  runs: Array<{
+    id: string;
+    name: string;
+    status: string;
+    step: number;
+    totalSteps: number;
+    parameters?: number;
+    spec: RunRecord['spec'];
+    /** How many steps each training point averages (1 unless the run was very long). */
+    trainStride: number;
+    train: Array<{
+      step: number;
+      loss: number;
+      accuracy: number;
+      lr: number;
+      gradNorm: number;
+      tokensPerSecond: number;
+    }>;
+    eval: RunSeries['eval'];
+  }>;
+}
+
+export function metricsToJson(
+  runs: RunRecord[],
+  series: Record<string, RunSeries>,
+  now = new Date(),
+): string {
+  const out: MetricsExport = {
+    format: 'rosa-playground-metrics',
+    version: 1,
+    exportedAt: now.toISOString(),
+    runs: runs.map((run) => {
+      const s = series[run.id];
+      const t = s?.train;
+      return {
+        id: run.id,
+        name: run.spec.name,
+        status: run.status,
+        step: run.step,
+        totalSteps: run.totalSteps,
+        ...(run.parameters !== undefined ? { parameters: run.parameters } : {}),
+        spec: run.spec,
+        trainStride: t?.stride ?? 1,
+        train: t
+          ? t.step.map((step, i) => ({
+              step,
+              loss: t.loss[i],
+              accuracy: t.accuracy[i],
+              lr: t.lr[i],
+              gradNorm: t.gradNorm[i],
+              tokensPerSecond: t.tokensPerSecond[i],
+            }))
+          : [],
+        eval: s?.eval ?? [],
+      };
+    }),
+  };
+  return JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+}
+
+/** A file name without characters that file systems reject. */
+export function safeFileName(name: string): string {
+  const cleaned = name
+    .replace(/[^\p{L}\p{N}._+-]+/gu, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  return cleaned.slice(0, 80) || 'export';
+}

@@ -1,0 +1,137 @@
+// Ready-made experiments for the setup form. Most come from the project's experiment presets
+// (presets/*.json, the same files the command line runs), so the page and the CLI train the
+// same thing; each becomes a small plain object of form values merged over the defaults.
+
+import lrsaCompare from '../../presets/lrsa-compare.json';
+import mqar from '../../presets/mqar.json';
+import niahCompare from '../../presets/niah-compare.json';
+import text from '../../presets/text.json';
+import type { Variant } from '../gpu/model/config.ts';
+import type { ExperimentPreset } from '../gpu/train/preset.ts';
+import { DEFAULT_DRAFT, type ExperimentDraft } from './config/draft.ts';
+
+export interface Preset {
+  id: string;
+  name: string;
+  /** One line on what it shows and roughly how long it takes. */
+  description: string;
+  draft: Partial<ExperimentDraft>;
+}
+
+const str = (x: number | undefined): string | undefined => (x === undefined ? undefined : String(x));
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Form values of an experiment preset (per-variant model overrides are not representable and are left out). */
+export function draftFromPreset(p: ExperimentPreset): Partial<ExperimentDraft> {
+  const t = p.task;
+  const m = p.model;
+  const tr = p.train;
+  const task: Partial<ExperimentDraft> =
+    t.kind === 'niah'
+      ? { task: 'niah', keyLength: str(t.keyLength), filler: t.filler, niahLoss: t.loss ?? 'answer' }
+      : t.kind === 'mqar'
+        ? {
+            task: 'mqar',
+            taskVocab: str(t.vocabSize),
+            pairs: str(t.pairs),
+            gaps: t.gaps,
+            randomFiller: t.randomFiller,
+          }
+        : t.kind === 'induction'
+          ? { task: 'induction', taskVocab: str(t.vocabSize), segment: str(t.segment) }
+          : { task: 'text', textSource: t.source };
+  return defined({
+    ...task,
+    seqLen: str(t.seqLen),
+    variants: [...new Set(p.variants.map((v) => v.variant))],
+    layers: str(m.layers),
+    width: str(m.width),
+    heads: str(m.heads),
+    mlpHidden: str(m.mlpHidden),
+    window: str(m.window),
+    layer0Global: m.globalLayers ? m.globalLayers.includes(0) : undefined,
+    bits: str(m.rosa?.bits),
+    semantics: m.rosa?.semantics,
+    qk: m.rosa?.qk,
+    lrsaSink: str(m.lrsa?.sink),
+    lrsaChunk: str(m.lrsa?.chunk),
+    lrsaRatio: str(m.lrsa?.ratio),
+    steps: str(tr.steps),
+    batchSize: str(tr.batchSize),
+    lr: str(tr.lr),
+    rosaLr: str(tr.rosaLr),
+    warmupSteps: str(tr.warmupSteps),
+    evalEvery: str(tr.evalEvery),
+    evalBatches: str(tr.evalBatches),
+    checkpointEvery: str(tr.checkpointEvery),
+    protocol: tr.protocol,
+    stageASteps: str(tr.stageASteps),
+    seed: str(tr.seed),
+  });
+}
+
+/** The JSON files, typed (their shape is ExperimentPreset; TypeScript widens JSON literals). */
+const fromJson = (json: unknown) => draftFromPreset(json as ExperimentPreset);
+
+export const PRESETS: Preset[] = [
+  {
+    id: 'niah-compare',
+    name: 'NIAH: window vs ROSA vs global (tiny)',
+    description:
+      'A 2-digit passkey hidden in 256 random characters, far beyond the 16-token window. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
+    draft: fromJson(niahCompare),
+  },
+  {
+    id: 'mqar',
+    name: 'MQAR: associative recall',
+    description:
+      '8 key–value pairs, then queries at uniform distances: how far beyond the 16-token window each variant recalls.',
+    draft: fromJson(mqar),
+  },
+  {
+    id: 'text',
+    name: 'Moby Dick char LM',
+    description:
+      'Character-level language modelling on Moby Dick; the loss by position shows what each variant uses beyond its window.',
+    draft: fromJson(text),
+  },
+  {
+    id: 'lrsa-compare',
+    name: 'LRSA vs window vs global (MQAR)',
+    description:
+      'LagKV chunk selection against windowed and global attention at a similar recent-token budget, with and without ROSA.',
+    draft: fromJson(lrsaCompare),
+  },
+  {
+    id: 'induction',
+    name: 'Induction: copy a segment',
+    description: 'A random 48-token segment repeated once; predicting the copy needs to look 48 tokens back.',
+    draft: {
+      task: 'induction',
+      seqLen: '192',
+      taskVocab: '32',
+      segment: '48',
+      variants: ['window', 'window+rosa', 'global'] satisfies Variant[],
+      layers: '2',
+      width: '64',
+      heads: '2',
+      mlpHidden: '128',
+      window: '16',
+      bits: '4',
+      steps: '500',
+      batchSize: '8',
+      lr: '0.003',
+      rosaLr: '0.003',
+      warmupSteps: '30',
+      evalEvery: '50',
+      seed: '1',
+    },
+  },
+];
+
+export function applyPreset(preset: Preset, base: ExperimentDraft = DEFAULT_DRAFT): ExperimentDraft {
+  return { ...DEFAULT_DRAFT, userText: base.userText, userTextName: base.userTextName, ...preset.draft };
+}

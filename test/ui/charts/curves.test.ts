@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
+import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
+import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { curveLines, latestRows, mergeCurves, positionLoss } from '../../../src/ui/charts/curves.ts';
+import { appendEval, appendStep, emptySeries, type RunSeries } from '../../../src/ui/state/series.ts';
+import type { RunRecord } from '../../../src/ui/state/types.ts';
+
+const timing = { total: 1, forward: 0, scan: 0, waiting: 0, overlap: 0, backward: 0, optimizer: 0 };
+
+function run(id: string, kind: 'niah' | 'text'): RunRecord {
+  const spec: RunSpec = {
+    id,
+    name: id,
+    task:
+      kind === 'text'
+        ? { kind: 'text', seqLen: 64, source: 'moby-dick' }
+        : { kind: 'niah', seqLen: 64, keyLength: 2, filler: 'random' },
+    model: defaultModelConfig({ seqLen: 64 }),
+    train: defaultTrainConfig(),
+    backend: 'webgpu',
+  };
+  return {
+    id,
+    experimentId: 'e',
+    spec,
+    status: 'running',
+    step: 0,
+    totalSteps: 10,
+    createdAt: 0,
+    updatedAt: 0,
+    rate: {},
+  };
+}
+
+function filled(n: number, loss: (i: number) => number): RunSeries {
+  const s = emptySeries();
+  for (let i = 0; i < n; i++) {
+    appendStep(s.train, {
+      step: i,
+      loss: loss(i),
+      accuracy: i / n,
+      lr: 1,
+      gradNorm: 1,
+      tokensPerSecond: 1,
+      timing,
+    });
+  }
+  return s;
+}
+
+describe('curve lines', () => {
+  it('gives a train line per run and a val line when there are evals, bounded in points', () => {
+    const a = run('a', 'niah');
+    const b = run('b', 'niah');
+    const series = { a: filled(5000, (i) => 5 - i / 1000), b: filled(10, () => 1) };
+    appendEval(series.b, { step: 9, loss: 1.2, accuracy: 0.4 });
+    const lines = curveLines(
+      [a, b],
+      series,
+      { a: 'red', b: 'blue' },
+      { metric: 'loss', smoothing: 0, log: false, maxPoints: 200 },
+    );
+    expect(lines.map((l) => l.key)).toEqual(['a:train', 'b:train', 'b:val']);
+    expect(lines[0].points.length).toBeLessThanOrEqual(200);
+    expect(lines[0].points[0]).toEqual({ x: 0, y: 5 });
+    expect(lines[0].color).toBe('red');
+    expect(lines[2].points).toEqual([{ x: 9, y: 1.2 }]);
+  });
+
+  it('smooths training curves but not validation points', () => {
+    const a = run('a', 'niah');
+    const series = { a: filled(100, (i) => (i % 2 === 0 ? 2 : 0)) };
+    appendEval(series.a, { step: 50, loss: 7, accuracy: 0 });
+    const raw = curveLines([a], series, {}, { metric: 'loss', smoothing: 0, log: false, maxPoints: 1000 });
+    const smooth = curveLines(
+      [a],
+      series,
+      {},
+      { metric: 'loss', smoothing: 0.9, log: false, maxPoints: 1000 },
+    );
+    const spread = (ys: number[]) => Math.max(...ys.slice(50)) - Math.min(...ys.slice(50));
+    expect(spread(raw[0].points.map((p) => p.y))).toBe(2);
+    expect(spread(smooth[0].points.map((p) => p.y))).toBeLessThan(0.5);
+    expect(smooth[1].points).toEqual([{ x: 50, y: 7 }]);
+  });
+
+  it('drops points a log axis cannot show', () => {
+    const a = run('a', 'niah');
+    const series = { a: filled(3, (i) => i) }; // 0, 1, 2
+    const lines = curveLines([a], series, {}, { metric: 'loss', smoothing: 0, log: true, maxPoints: 100 });
+    expect(lines[0].points.map((p) => p.y)).toEqual([1, 2]);
+  });
+
+  it('collects the latest per-position loss of text runs', () => {
+    const t = run('t', 'text');
+    const n = run('n', 'niah');
+    const series = { t: emptySeries(), n: emptySeries() };
+    appendEval(series.t, { step: 1, loss: 1, accuracy: 0, lossByPosition: [9, 9] });
+    appendEval(series.t, { step: 2, loss: 1, accuracy: 0, lossByPosition: [3, 2, 1] });
+    appendEval(series.t, { step: 3, loss: 1, accuracy: 0 });
+    appendEval(series.n, { step: 3, loss: 1, accuracy: 0 });
+    const data = positionLoss([t, n], series);
+    expect(data.runIds).toEqual(['t']);
+    expect(data.rows).toEqual([
+      { bucket: '0', t: 3 },
+      { bucket: '1', t: 2 },
+      { bucket: '2–3', t: 1 },
+    ]);
+  });
+
+  it('summarises the latest numbers', () => {
+    const a = run('a', 'niah');
+    const series = { a: filled(4, (i) => 4 - i) };
+    appendEval(series.a, { step: 3, loss: 1.5, accuracy: 0.25 });
+    expect(latestRows([a], series, { a: 'red' }, 0)[0]).toEqual({
+      runId: 'a',
+      name: 'a',
+      color: 'red',
+      step: 3,
+      trainLoss: 1,
+      valLoss: 1.5,
+      trainAccuracy: 0.75,
+      valAccuracy: 0.25,
+    });
+    expect(latestRows([a], { a: emptySeries() }, {}, 0)[0].step).toBeNull();
+  });
+});
+
+describe('merged curves', () => {
+  it('puts every line in one table: short lines exactly, long ones on a shared grid', () => {
+    const a = run('a', 'niah');
+    const b = run('b', 'niah');
+    const series = { a: filled(1000, () => 2), b: filled(500, () => 1) };
+    appendEval(series.a, { step: 499, loss: 3, accuracy: 0 });
+    const lines = curveLines(
+      [a, b],
+      series,
+      {},
+      { metric: 'loss', smoothing: 0, log: false, maxPoints: 100_000 },
+    );
+    const merged = mergeCurves(lines, 50);
+    expect(merged.lines.map((l) => l.key)).toEqual(['a:train', 'a:val', 'b:train']);
+    expect(merged.rows.length).toBeLessThanOrEqual(53);
+    for (let i = 1; i < merged.rows.length; i++)
+      expect(merged.rows[i].x).toBeGreaterThan(merged.rows[i - 1].x);
+    const aRows = merged.rows.filter((r) => r['a:train'] !== undefined);
+    const bRows = merged.rows.filter((r) => r['b:train'] !== undefined);
+    expect(aRows.every((r) => r['a:train'] === 2)).toBe(true);
+    expect(bRows.every((r) => r['b:train'] === 1)).toBe(true);
+    // both long lines share grid rows where they overlap, and each ends at its last step
+    expect(bRows.filter((r) => r['a:train'] !== undefined).length).toBeGreaterThan(20);
+    expect(aRows[aRows.length - 1].x).toBe(999);
+    expect(bRows[bRows.length - 1].x).toBe(499);
+    expect(merged.rows.find((r) => r['a:val'] !== undefined)).toMatchObject({ x: 499, 'a:val': 3 });
+  });
+
+  it('keeps short lines point for point', () => {
+    const a = run('a', 'niah');
+    const lines = curveLines(
+      [a],
+      { a: filled(5, (i) => i + 1) },
+      {},
+      { metric: 'loss', smoothing: 0, log: false, maxPoints: 100 },
+    );
+    expect(mergeCurves(lines, 100).rows).toEqual([1, 2, 3, 4, 5].map((y, x) => ({ x, 'a:train': y })));
+  });
+});

@@ -1,0 +1,343 @@
+// An in-process TrainerClient for UI tests: runs advance when the test says so (or on a
+// timer), losses fall deterministically, ROSA variants "find" the needle and windowed ones
+// do not. It checks specs with the same validators the real engine uses.
+
+import { hasRosa, rosaLayers, validateModelConfig } from '../../src/gpu/model/config.ts';
+import type { CheckpointFiles, EngineInfo, TrainerClient } from '../../src/gpu/train/client.ts';
+import type {
+  CheckpointInfo,
+  NiahAnswer,
+  NiahGridCell,
+  NiahQuery,
+  RetrievalMap,
+  RunSpec,
+  RunStatus,
+  TrainerEvent,
+} from '../../src/gpu/train/protocol.ts';
+import { validateTaskSpec, validateTrainConfig } from '../../src/gpu/train/train-config.ts';
+
+interface FakeRun {
+  spec: RunSpec;
+  step: number;
+  status: RunStatus;
+  timer: ReturnType<typeof setInterval> | null;
+}
+
+export interface FakeClientOptions {
+  info?: Partial<EngineInfo>;
+  /** Advance every running run by one step every `autoStepMs` ms (0: only by `advance`). */
+  autoStepMs?: number;
+}
+
+export const FAKE_LIMITS = {
+  maxStorageBufferBindingSize: 128 * 2 ** 20,
+  maxBufferSize: 256 * 2 ** 20,
+  maxComputeInvocationsPerWorkgroup: 256,
+};
+
+export class FakeTrainerClient implements TrainerClient {
+  readonly runs = new Map<string, FakeRun>();
+  readonly calls: string[] = [];
+  readonly checkpoints = new Map<string, { info: CheckpointInfo; spec: RunSpec; files: CheckpointFiles }>();
+  private listeners = new Set<(e: TrainerEvent) => void>();
+  private readonly engineInfo: EngineInfo;
+  private readonly autoStepMs: number;
+  private ckptCounter = 0;
+
+  constructor(options: FakeClientOptions = {}) {
+    this.engineInfo = {
+      adapter: {
+        vendor: 'fakevendor',
+        architecture: 'fake-arch',
+        device: 'fake device',
+        description: 'Fake GPU for tests',
+        isSoftware: false,
+        features: [],
+        limits: { ...FAKE_LIMITS },
+        platform: 'browser',
+      },
+      gpuError: null,
+      crossOriginIsolated: true,
+      rosaWorkers: 2,
+      rosaSharedMemory: true,
+      ...options.info,
+    };
+    this.autoStepMs = options.autoStepMs ?? 0;
+  }
+
+  emit(event: TrainerEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  async info(): Promise<EngineInfo> {
+    return this.engineInfo;
+  }
+
+  async start(spec: RunSpec): Promise<void> {
+    this.calls.push(`start ${spec.id}`);
+    const errors = [
+      ...validateModelConfig(spec.model, spec.train.batchSize),
+      ...validateTrainConfig(spec.train),
+      ...validateTaskSpec(spec.task),
+    ];
+    if (errors.length > 0) throw new Error(errors.map((e) => `${e.field} ${e.message}`).join('; '));
+    const run: FakeRun = { spec, step: 0, status: 'running', timer: null };
+    this.runs.set(spec.id, run);
+    this.emit({
+      type: 'started',
+      runId: spec.id,
+      totalSteps: spec.train.steps,
+      parameters: 12345,
+      gpuBytes: 1 << 20,
+      backend: spec.backend,
+    });
+    this.emit({ type: 'status', runId: spec.id, status: 'running', step: 0 });
+    this.startTimer(run);
+  }
+
+  private startTimer(run: FakeRun): void {
+    if (this.autoStepMs > 0 && !run.timer) {
+      run.timer = setInterval(() => this.advance(run.spec.id, 1), this.autoStepMs);
+    }
+  }
+
+  private stopTimer(run: FakeRun): void {
+    if (run.timer) clearInterval(run.timer);
+    run.timer = null;
+  }
+
+  /** Loss of a run at a step: falls faster for variants that can retrieve. */
+  static lossAt(spec: RunSpec, step: number): number {
+    const floor = spec.model.variant === 'window' ? 2.0 : 0.2;
+    return floor + 3 * Math.exp(-step / 20);
+  }
+
+  /** Runs `n` training steps of a running run (evals and checkpoints as configured). */
+  advance(runId: string, n: number): void {
+    const run = this.runs.get(runId);
+    if (run?.status !== 'running') return;
+    const { train } = run.spec;
+    // Like the engine, `step` counts finished steps (1 after the first).
+    for (let i = 0; i < n && run.step < train.steps; i++) {
+      run.step++;
+      const loss = FakeTrainerClient.lossAt(run.spec, run.step);
+      this.emit({
+        type: 'step',
+        runId,
+        metrics: {
+          step: run.step,
+          loss,
+          accuracy: Math.max(0, 1 - loss / 3),
+          lr: train.lr,
+          gradNorm: 1,
+          tokensPerSecond: 5000,
+          timing: { total: 10, forward: 4, scan: 2, waiting: 1, overlap: 1, backward: 4, optimizer: 1 },
+        },
+      });
+      if (train.evalEvery > 0 && run.step % train.evalEvery === 0) {
+        this.emit({
+          type: 'eval',
+          runId,
+          metrics: {
+            step: run.step,
+            loss: loss + 0.1,
+            accuracy: Math.max(0, 1 - (loss + 0.1) / 3),
+            ...(run.spec.task.kind === 'text' ? { lossByPosition: [3, 2.5, 2.2, 2, 1.9, 1.8] } : {}),
+          },
+        });
+      }
+      if (train.checkpointEvery > 0 && run.step % train.checkpointEvery === 0) {
+        const at = run.step;
+        void this.saveCheckpoint(runId).then((info) =>
+          this.emit({ type: 'checkpoint', runId, step: at, key: info.key }),
+        );
+      }
+    }
+    if (run.step >= train.steps) {
+      run.status = 'finished';
+      this.stopTimer(run);
+      this.emit({ type: 'status', runId, status: 'finished', step: run.step });
+    }
+  }
+
+  async pause(runId: string): Promise<void> {
+    this.calls.push(`pause ${runId}`);
+    const run = this.mustRun(runId);
+    run.status = 'paused';
+    this.stopTimer(run);
+    this.emit({ type: 'status', runId, status: 'paused', step: run.step });
+  }
+
+  async resume(runId: string): Promise<void> {
+    this.calls.push(`resume ${runId}`);
+    const run = this.mustRun(runId);
+    run.status = 'running';
+    this.emit({ type: 'status', runId, status: 'running', step: run.step });
+    this.startTimer(run);
+  }
+
+  async stop(runId: string): Promise<void> {
+    this.calls.push(`stop ${runId}`);
+    const run = this.mustRun(runId);
+    run.status = 'stopped';
+    this.stopTimer(run);
+    this.emit({ type: 'status', runId, status: 'stopped', step: run.step });
+  }
+
+  subscribe(listener: (event: TrainerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private mustRun(runId: string): FakeRun {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`unknown run ${runId}`);
+    return run;
+  }
+
+  async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
+    const run = this.mustRun(runId);
+    if (!hasRosa(run.spec.model)) throw new Error(`${run.spec.name} has no ROSA layers`);
+    if (!rosaLayers(run.spec.model).includes(layer)) throw new Error(`layer ${layer} has no ROSA adapter`);
+    const T = 16;
+    const routes = 2;
+    const dest = new Int32Array(routes * T).fill(-1);
+    // Route 0 retrieves position t − 8 (beyond a window of 4), route 1 position t − 1.
+    for (let t = 0; t < T; t++) {
+      if (t >= 8) dest[t] = t - 8;
+      if (t >= 1) dest[T + t] = t - 1;
+    }
+    return {
+      runId,
+      layer,
+      T,
+      tokens: Array.from({ length: T }, (_, t) => String.fromCharCode(97 + ((t + sample) % 26))),
+      routes,
+      dest,
+      window: 4,
+      attention: 'window',
+    };
+  }
+
+  async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
+    const run = this.mustRun(query.runId);
+    this.calls.push(`niah ${query.runId}`);
+    const tokens = [...query.haystack.slice(0, 20)];
+    const needlePos = Math.round(query.depth * (tokens.length - 1));
+    tokens.splice(needlePos, 0, '⟨K⟩', ...query.key);
+    const queryPos = tokens.length;
+    tokens.push('⟨Q⟩', ...query.key);
+    const finds = run.spec.model.variant !== 'window';
+    const answer = finds ? query.key : query.key.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
+    const retrievals = rosaLayers(run.spec.model).flatMap((layer) =>
+      Array.from({ length: query.key.length }, (_, i) => ({
+        layer,
+        position: queryPos + i,
+        dest: [needlePos + 1 + i, -1],
+      })),
+    );
+    return {
+      runId: query.runId,
+      answer,
+      correct: answer === query.key,
+      needlePos,
+      queryPos,
+      tokens,
+      retrievals,
+    };
+  }
+
+  async niahGrid(
+    runId: string,
+    lengths: number[],
+    depths: number[],
+    _samples: number,
+  ): Promise<NiahGridCell[]> {
+    const run = this.mustRun(runId);
+    const window = run.spec.model.window;
+    return lengths.flatMap((length) =>
+      depths.map((depth) => ({
+        length,
+        depth,
+        accuracy: run.spec.model.variant === 'window' && (1 - depth) * length > window ? 0.1 : 1,
+      })),
+    );
+  }
+
+  async listCheckpoints(): Promise<CheckpointInfo[]> {
+    return [...this.checkpoints.values()].map((c) => c.info);
+  }
+
+  async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
+    const run = this.mustRun(runId);
+    this.ckptCounter++;
+    const key = `ckpt-${this.ckptCounter}`;
+    const info: CheckpointInfo = {
+      key,
+      runId,
+      name: run.spec.name,
+      step: run.step,
+      savedAt: '2025-01-01T00:00:00.000Z',
+      bytes: 4096,
+      variant: run.spec.model.variant,
+    };
+    const manifest = JSON.stringify({ spec: run.spec, step: run.step });
+    this.checkpoints.set(key, {
+      info,
+      spec: run.spec,
+      files: { weights: new Uint8Array([1, 2, 3]), manifest },
+    });
+    return info;
+  }
+
+  /** Like the engine: the run comes back under its own id, paused at the checkpoint's step. */
+  async loadCheckpoint(key: string): Promise<RunSpec> {
+    const c = this.checkpoints.get(key);
+    if (!c) throw new Error(`no checkpoint ${key}`);
+    const active = this.runs.get(c.spec.id);
+    if (active) this.stopTimer(active);
+    const spec = { ...c.spec, fromCheckpoint: key };
+    this.runs.set(spec.id, { spec, step: c.info.step, status: 'paused', timer: null });
+    this.emit({ type: 'status', runId: spec.id, status: 'paused', step: c.info.step });
+    return spec;
+  }
+
+  async deleteCheckpoint(key: string): Promise<void> {
+    this.checkpoints.delete(key);
+  }
+
+  async exportCheckpoint(key: string): Promise<CheckpointFiles> {
+    const c = this.checkpoints.get(key);
+    if (!c) throw new Error(`no checkpoint ${key}`);
+    return c.files;
+  }
+
+  async importCheckpoint(files: CheckpointFiles): Promise<CheckpointInfo> {
+    let manifest: { spec?: RunSpec; step?: number };
+    try {
+      manifest = JSON.parse(files.manifest);
+    } catch {
+      throw new Error('The manifest is not valid JSON');
+    }
+    if (!manifest.spec) throw new Error('The manifest has no run spec');
+    if (files.weights.length < 8)
+      throw new Error('The safetensors file is truncated (fewer than 8 header bytes)');
+    this.ckptCounter++;
+    const key = `ckpt-${this.ckptCounter}`;
+    const info: CheckpointInfo = {
+      key,
+      runId: manifest.spec.id,
+      name: manifest.spec.name,
+      step: manifest.step ?? 0,
+      savedAt: '2025-01-01T00:00:00.000Z',
+      bytes: files.weights.length,
+      variant: manifest.spec.model.variant,
+    };
+    this.checkpoints.set(key, { info, spec: manifest.spec, files });
+    return info;
+  }
+
+  dispose(): void {
+    for (const run of this.runs.values()) this.stopTimer(run);
+  }
+}
