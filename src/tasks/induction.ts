@@ -17,6 +17,10 @@ export class InductionTask implements TaskGenerator {
   readonly name = 'induction';
   readonly vocab: Vocabulary;
   readonly seqLen: number;
+  readonly variableLength = false;
+  get minLength(): number {
+    return this.seqLen;
+  }
   private readonly V: number;
   private readonly n: number;
   private readonly seed: number;

@@ -50,6 +50,10 @@ export class MqarTask implements TaskGenerator {
   readonly name = 'mqar';
   readonly vocab: Vocabulary;
   readonly seqLen: number;
+  readonly variableLength = false;
+  get minLength(): number {
+    return this.seqLen;
+  }
   private readonly options: Required<MqarOptions>;
   private readonly gapWeights: Float64Array;
 

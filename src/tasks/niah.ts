@@ -8,6 +8,7 @@
 import {
   DIGIT_TOKENS,
   encodeAscii,
+  LETTER_FILLER_TOKENS,
   NEEDLE_MARKER,
   passkeyVocab,
   QUERY_MARKER,
@@ -21,8 +22,11 @@ export interface NiahOptions {
   /** Digits in the key (1..8). */
   keyLength?: number;
   /**
-   * 'random': letters, space and digits; 'repeat': the passkey paper's garbage sentences
-   * repeated from a random offset; 'corpus': slices of `corpus` text.
+   * 'random': letters, space and digits; 'letters': letters and space (the key is the only
+   * number in the haystack, as with a magic number hidden in an essay); 'repeat': the passkey paper's garbage sentences
+   * repeated from a random offset; 'copy': a random segment of 12–24 distinct characters repeated
+   * (with loss 'all', every repeat teaches copying from far back, which is the skill the
+   * answer needs); 'corpus': slices of `corpus` text.
    */
   filler?: NiahFiller;
   /**
@@ -36,7 +40,7 @@ export interface NiahOptions {
   depth?: number;
 }
 
-export type NiahFiller = 'random' | 'repeat' | 'corpus';
+export type NiahFiller = 'random' | 'letters' | 'repeat' | 'copy' | 'corpus';
 
 /** The filler of Mohtashami & Jaggi's passkey test. */
 export const REPEAT_FILLER =
@@ -98,7 +102,18 @@ export function needlePosForDistance(layout: NiahLayout, distance: number): numb
 const REPEAT_TOKENS = encodeAscii(REPEAT_FILLER);
 
 function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32Array | null): void {
-  if (filler === 'repeat') {
+  if (filler === 'copy') {
+    // Distinct tokens within the segment, so the token after the previous occurrence of the
+    // current one is always the right guess (what an induction head learns).
+    const period = 12 + randInt(r, 13);
+    const pool = RANDOM_FILLER_TOKENS.slice();
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = randInt(r, i + 1);
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    const segment = pool.slice(0, period);
+    for (let i = 0; i < out.length; i++) out[i] = segment[i % period];
+  } else if (filler === 'repeat') {
     const start = randInt(r, REPEAT_TOKENS.length);
     for (let i = 0; i < out.length; i++) out[i] = REPEAT_TOKENS[(start + i) % REPEAT_TOKENS.length];
   } else if (filler === 'corpus' && corpus) {
@@ -141,7 +156,11 @@ export class NiahTask implements TaskGenerator {
   readonly name = 'niah';
   readonly vocab = passkeyVocab;
   readonly seqLen: number;
+  readonly variableLength = true;
   readonly keyLength: number;
+  get minLength(): number {
+    return niahMinLength(this.keyLength);
+  }
   private readonly filler: NiahFiller;
   private readonly loss: 'answer' | 'all';
   private readonly corpus: Int32Array | null;

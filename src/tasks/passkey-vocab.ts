@@ -48,3 +48,5 @@ export const passkeyVocab: Vocabulary = {
 export const DIGIT_TOKENS = Array.from({ length: 10 }, (_, d) => charToken(String(d)));
 /** Filler for random haystacks: letters, space and digits (digits too, so a model cannot find the key by its type). */
 export const RANDOM_FILLER_TOKENS = Array.from('abcdefghijklmnopqrstuvwxyz 0123456789', (c) => charToken(c));
+/** Letters and space only: the key is the only number in the haystack, as in RULER's essays. */
+export const LETTER_FILLER_TOKENS = Array.from('abcdefghijklmnopqrstuvwxyz ', (c) => charToken(c));

@@ -77,6 +77,8 @@ export class TextTask implements TaskGenerator {
   readonly name = 'text';
   readonly vocab: CharVocabulary;
   readonly seqLen: number;
+  readonly variableLength = true;
+  readonly minLength = 2;
   private readonly train: Int32Array;
   private readonly validation: Int32Array;
   private readonly seed: number;
@@ -104,8 +106,7 @@ export class TextTask implements TaskGenerator {
     this.seed = options.seed ?? 0;
   }
 
-  batch(split: Split, index: number, B: number): TaskBatch {
-    const T = this.seqLen;
+  batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
     const data = split === 'train' ? this.train : this.validation;
     const r = streamFor(this.seed, split, index, 0x7e7);
     const tokens = new Int32Array(B * T);

@@ -26,7 +26,11 @@ export interface TaskGenerator {
   /** Default sequence length the task was configured with. */
   readonly seqLen: number;
   /** A deterministic batch: the same (split, index) always gives the same data. */
-  batch(split: Split, index: number, B: number): TaskBatch;
+  batch(split: Split, index: number, B: number, T?: number): TaskBatch;
+  /** Whether batch() accepts a shorter T than seqLen (for a sequence-length warm-up). */
+  readonly variableLength: boolean;
+  /** Shortest T that batch() accepts. */
+  readonly minLength: number;
 }
 
 export class TaskConfigError extends Error {

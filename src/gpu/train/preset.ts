@@ -47,8 +47,19 @@ export function presetRunSpecs(
       name: v.name,
       task: preset.task,
       model,
-      train: defaultTrainConfig({ ...preset.train, ...v.train, ...overrides }),
+      train: clampToSteps(defaultTrainConfig({ ...preset.train, ...v.train, ...overrides })),
       backend,
     };
   });
+}
+
+/** Warm-ups and stage lengths cannot exceed the run (e.g. after `--steps` shortened it). */
+function clampToSteps(t: TrainConfig): TrainConfig {
+  const cap = (x: number | undefined) => (x === undefined ? x : Math.min(x, t.steps));
+  return {
+    ...t,
+    warmupSteps: Math.min(t.warmupSteps, t.steps),
+    lengthWarmup: cap(t.lengthWarmup),
+    stageASteps: t.protocol === 'two-stage' ? Math.min(t.stageASteps, t.steps - 1) : t.stageASteps,
+  };
 }

@@ -9,7 +9,7 @@ export type TaskSpec =
       kind: 'niah';
       seqLen: number;
       keyLength: number;
-      filler: 'random' | 'repeat' | 'corpus';
+      filler: 'random' | 'letters' | 'repeat' | 'copy' | 'corpus';
       corpus?: 'moby-dick';
       /** Loss on the answer only (default) or next-token loss everywhere. */
       loss?: 'answer' | 'all';
@@ -46,6 +46,12 @@ export interface TrainConfig {
   /** 'all' trains everything; 'adapter-only' freezes the base (the paper's protocol); 'two-stage' does adapter-only for stageASteps, then everything. */
   protocol: TrainingProtocol;
   stageASteps: number;
+  /**
+   * Sequence-length warm-up: over the first lengthWarmup steps, batches are T/8, then T/4,
+   * then T/2 long (a third each), then full length (tasks that allow shorter sequences).
+   * Attention learns to find things by content far quicker on short sequences. 0 = off.
+   */
+  lengthWarmup?: number;
   evalEvery: number;
   evalBatches: number;
   checkpointEvery: number;

@@ -23,7 +23,7 @@ import type {
   StepMetrics,
   TrainerEvent,
 } from './protocol.ts';
-import { groupRates } from './schedule.ts';
+import { groupRates, warmupLength } from './schedule.ts';
 import { argmaxRows, exactMatches, positionLosses } from './tasks.ts';
 
 export interface RunDeps {
@@ -165,7 +165,10 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     const { spec, model, task } = this;
     const train = spec.train;
     const t0 = performance.now();
-    const batch = task.batch('train', this.step, train.batchSize);
+    const T = task.variableLength
+      ? warmupLength(this.step, train.lengthWarmup ?? 0, task.seqLen, task.minLength)
+      : task.seqLen;
+    const batch = task.batch('train', this.step, train.batchSize, T);
     const fwd = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, true);
     if (!Number.isFinite(fwd.loss.meanLoss)) {
       const last = this.lastCheckpoint

@@ -49,3 +49,10 @@ export function groupRates(train: TrainConfig, step: number): GroupRates {
     stage: 'B',
   };
 }
+
+/** Sequence length of the batch at `step` under the length warm-up (see TrainConfig.lengthWarmup). */
+export function warmupLength(step: number, lengthWarmup: number, seqLen: number, minLength: number): number {
+  if (!lengthWarmup || step >= lengthWarmup) return seqLen;
+  const stage = Math.floor((3 * step) / lengthWarmup); // 0, 1, 2
+  return Math.min(seqLen, Math.max(minLength, Math.floor(seqLen / 2 ** (3 - stage))));
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { groupRates, warmupCosine, warmupLength } from '../../../src/gpu/train/schedule.ts';
+import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+
+describe('learning-rate schedule', () => {
+  it('warms up linearly, then decays by a cosine to the floor', () => {
+    expect(warmupCosine(0, 100, 1, 10, 0.1)).toBeCloseTo(0.1);
+    expect(warmupCosine(9, 100, 1, 10, 0.1)).toBeCloseTo(1);
+    expect(warmupCosine(10, 100, 1, 10, 0.1)).toBeCloseTo(1);
+    expect(warmupCosine(55, 100, 1, 10, 0.1)).toBeCloseTo(0.55);
+    expect(warmupCosine(100, 100, 1, 10, 0.1)).toBeCloseTo(0.1);
+  });
+
+  it('freezes the base in adapter-only training and re-warms after stage A', () => {
+    const t = defaultTrainConfig({ steps: 100, lr: 1e-3, rosaLr: 3e-3, warmupSteps: 5, protocol: 'adapter-only' });
+    expect(groupRates(t, 50).base).toBe(0);
+    expect(groupRates(t, 50).rosa).toBeGreaterThan(0);
+    const two = { ...t, protocol: 'two-stage' as const, stageASteps: 40 };
+    expect(groupRates(two, 39)).toMatchObject({ base: 0, stage: 'A' });
+    const b = groupRates(two, 40);
+    expect(b.stage).toBe('B');
+    expect(b.base).toBeCloseTo(1e-3 / 5);
+    expect(groupRates(two, 44).base).toBeCloseTo(1e-3);
+  });
+});
+
+describe('sequence-length warm-up', () => {
+  it('grows T/8, T/4, T/2, then T, never below the task minimum', () => {
+    const lengths = [0, 10, 20, 29, 30, 59, 60, 89, 90, 500].map((s) => warmupLength(s, 90, 256, 7));
+    expect(lengths).toEqual([32, 32, 32, 32, 64, 64, 128, 128, 256, 256]);
+    expect(warmupLength(0, 90, 32, 7)).toBe(7);
+    expect(warmupLength(5, 0, 256, 7)).toBe(256);
+  });
+});
