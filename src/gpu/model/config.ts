@@ -19,6 +19,18 @@ export interface RosaConfig {
   /** Use σ(T_V·v) (true) or hard bits (false) as the V field in the Q/K contrasts. */
   vProbContrast: boolean;
   /**
+   * Initial e1 = +eInit and e0 = −eInit on every channel (default 0: the paper's e0 = e1 = 0,
+   * an injection that starts at exactly 0 and gives q/k/v no gradient until e1 ≠ e0). A small
+   * value starts the injection as a ±eInit sign code of the retrieved v bits, as in BlinkDL's
+   * (2·bit − 1)·e mapping, so a model trained from scratch has something to decode at once.
+   */
+  eInit?: number;
+  /**
+   * Learning rate of Wq, Wk, Wv relative to the adapter's rate (default 1; 0 freezes them, so
+   * retrieval keeps its initial hashing and only what is done with the retrieved bits learns).
+   */
+  projectionLrScale?: number;
+  /**
    * How the q and k projections relate. 'independent': Wq and Wk, each Xavier (the paper).
    * 'tied-init': Wk starts as a copy of Wq, then both train on their own. 'shared': one matrix
    * for both, so q and k symbols always coincide and every retrieval is BlinkDL's rosa(x), a
@@ -195,6 +207,9 @@ export function validateModelConfig(config: ModelConfig, batch = 1, limits?: Siz
     num(e, 'rosa.tempQ', rosa.tempQ, 0, 1000, true);
     num(e, 'rosa.tempK', rosa.tempK, 0, 1000, true);
     num(e, 'rosa.tempV', rosa.tempV, 0, 1000, true);
+    if (rosa.eInit !== undefined) num(e, 'rosa.eInit', rosa.eInit, 0, 10);
+    if (rosa.projectionLrScale !== undefined)
+      num(e, 'rosa.projectionLrScale', rosa.projectionLrScale, 0, 100);
     for (const l of rosa.layers ?? []) int(e, 'rosa.layers', l, 0, config.layers - 1);
   }
   if (config.variant === 'lrsa' || config.variant === 'lrsa+rosa') {

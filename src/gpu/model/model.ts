@@ -474,16 +474,22 @@ export class Model<F extends Sized, I extends Sized> {
     step: number,
   ): void {
     const groups: AdamGroup<F>[] = [];
-    for (const group of ['base', 'rosa'] as const) {
+    // The ROSA projections (Wq, Wk, Wv) learn from the counterfactual surrogate at their own scale.
+    const rate = {
+      base: rates.base,
+      rosa: rates.rosa,
+      'rosa-projection': rates.rosa * (this.config.rosa.projectionLrScale ?? 1),
+    };
+    for (const group of ['base', 'rosa', 'rosa-projection'] as const) {
       for (const decay of [true, false]) {
         const params = [...this.params.values()].filter(
           (s) => s.spec.group === group && s.spec.decay === decay,
         );
         if (params.length === 0) continue;
         groups.push({
-          lr: rates[group],
+          lr: rate[group],
           weightDecay: decay ? hyper.weightDecay : 0,
-          excludeFromNorm: rates[group] === 0,
+          excludeFromNorm: rate[group] === 0,
           params,
         });
       }

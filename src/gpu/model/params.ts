@@ -4,8 +4,12 @@
 import { rng } from '../../common/random.ts';
 import { type ModelConfig, rosaLayers } from './config.ts';
 
-/** 'base' is the decoder itself; 'rosa' the adapter (Wq, Wk, Wv, W_out, e0, e1), trained at its own rate. */
-export type ParamGroup = 'base' | 'rosa';
+/**
+ * 'base' is the decoder itself; 'rosa' the adapter's W_out, e0, e1 and 'rosa-projection' its
+ * Wq, Wk, Wv (trained by the counterfactual surrogate), at the adapter's rate times
+ * rosa.projectionLrScale.
+ */
+export type ParamGroup = 'base' | 'rosa' | 'rosa-projection';
 
 export interface ParamSpec {
   name: string;
@@ -18,6 +22,7 @@ export interface ParamSpec {
     | { kind: 'xavier'; fanIn: number; fanOut: number }
     | { kind: 'ones' }
     | { kind: 'zeros' }
+    | { kind: 'constant'; value: number }
     | { kind: 'identity' };
 }
 
@@ -86,17 +91,38 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
       { name: n.w2, shape: [C, F], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
     );
     if (n.rosa) {
+      const eInit = config.rosa.eInit ?? 0;
       // The paper's adapter: Xavier q/k/v, e0 = e1 = 0 (the injection starts at exactly 0), W_out = I.
       const xavier = { kind: 'xavier' as const, fanIn: C, fanOut: C };
       specs.push(
-        { name: n.rosa.wq, shape: [C, C], group: 'rosa', decay: true, init: xavier },
+        { name: n.rosa.wq, shape: [C, C], group: 'rosa-projection', decay: true, init: xavier },
         ...(n.rosa.wk === n.rosa.wq
           ? []
-          : [{ name: n.rosa.wk, shape: [C, C], group: 'rosa' as const, decay: true, init: xavier }]),
-        { name: n.rosa.wv, shape: [C, C], group: 'rosa', decay: true, init: xavier },
+          : [
+              {
+                name: n.rosa.wk,
+                shape: [C, C],
+                group: 'rosa-projection' as const,
+                decay: true,
+                init: xavier,
+              },
+            ]),
+        { name: n.rosa.wv, shape: [C, C], group: 'rosa-projection', decay: true, init: xavier },
         { name: n.rosa.wout, shape: [C, C], group: 'rosa', decay: true, init: { kind: 'identity' } },
-        { name: n.rosa.e0, shape: [C], group: 'rosa', decay: false, init: { kind: 'zeros' } },
-        { name: n.rosa.e1, shape: [C], group: 'rosa', decay: false, init: { kind: 'zeros' } },
+        {
+          name: n.rosa.e0,
+          shape: [C],
+          group: 'rosa',
+          decay: false,
+          init: { kind: 'constant', value: -eInit },
+        },
+        {
+          name: n.rosa.e1,
+          shape: [C],
+          group: 'rosa',
+          decay: false,
+          init: { kind: 'constant', value: eInit },
+        },
       );
     }
   }
@@ -130,6 +156,8 @@ export function initialParameters(config: ModelConfig, seed: number): Map<string
       for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;
     } else if (init.kind === 'ones') {
       data.fill(1);
+    } else if (init.kind === 'constant') {
+      data.fill(init.value);
     } else if (init.kind === 'identity') {
       const C = spec.shape[0];
       for (let i = 0; i < C; i++) data[i * C + i] = 1;

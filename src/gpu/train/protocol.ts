@@ -47,9 +47,9 @@ export interface TrainConfig {
   protocol: TrainingProtocol;
   stageASteps: number;
   /**
-   * Sequence-length warm-up: over the first lengthWarmup steps, batches are T/8, then T/4,
-   * then T/2 long (a third each), then full length (tasks that allow shorter sequences).
-   * Attention learns to find things by content far quicker on short sequences. 0 = off.
+   * Sequence-length warm-up: batches are 16 tokens long for the first half of lengthWarmup
+   * steps, then 32, 64, … up to full length (tasks that allow shorter sequences). Attention
+   * learns to find things by content far quicker on short sequences. 0 = off.
    */
   lengthWarmup?: number;
   evalEvery: number;

@@ -50,9 +50,22 @@ export function groupRates(train: TrainConfig, step: number): GroupRates {
   };
 }
 
-/** Sequence length of the batch at `step` under the length warm-up (see TrainConfig.lengthWarmup). */
+/** Where the sequence-length warm-up starts: short enough that attention finds things by content fast. */
+export const WARMUP_START_LENGTH = 16;
+
+/**
+ * Sequence length of the batch at `step` under the length warm-up (TrainConfig.lengthWarmup):
+ * 16 tokens for the first half of the warm-up, then 32, 64, … (doubling, equal shares of the
+ * second half) up to the full length.
+ */
 export function warmupLength(step: number, lengthWarmup: number, seqLen: number, minLength: number): number {
-  if (!lengthWarmup || step >= lengthWarmup) return seqLen;
-  const stage = Math.floor((3 * step) / lengthWarmup); // 0, 1, 2
-  return Math.min(seqLen, Math.max(minLength, Math.floor(seqLen / 2 ** (3 - stage))));
+  const start = Math.min(seqLen, Math.max(minLength, WARMUP_START_LENGTH));
+  if (!lengthWarmup || step >= lengthWarmup || start >= seqLen) return seqLen;
+  const half = Math.floor(lengthWarmup / 2);
+  if (step < half) return start;
+  const lengths: number[] = [];
+  for (let T = start * 2; T < seqLen; T *= 2) lengths.push(T);
+  if (lengths.length === 0) return seqLen;
+  const share = (lengthWarmup - half) / lengths.length;
+  return lengths[Math.min(lengths.length - 1, Math.floor((step - half) / share))];
 }

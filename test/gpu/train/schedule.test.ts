@@ -12,7 +12,13 @@ describe('learning-rate schedule', () => {
   });
 
   it('freezes the base in adapter-only training and re-warms after stage A', () => {
-    const t = defaultTrainConfig({ steps: 100, lr: 1e-3, rosaLr: 3e-3, warmupSteps: 5, protocol: 'adapter-only' });
+    const t = defaultTrainConfig({
+      steps: 100,
+      lr: 1e-3,
+      rosaLr: 3e-3,
+      warmupSteps: 5,
+      protocol: 'adapter-only',
+    });
     expect(groupRates(t, 50).base).toBe(0);
     expect(groupRates(t, 50).rosa).toBeGreaterThan(0);
     const two = { ...t, protocol: 'two-stage' as const, stageASteps: 40 };
@@ -25,10 +31,12 @@ describe('learning-rate schedule', () => {
 });
 
 describe('sequence-length warm-up', () => {
-  it('grows T/8, T/4, T/2, then T, never below the task minimum', () => {
-    const lengths = [0, 10, 20, 29, 30, 59, 60, 89, 90, 500].map((s) => warmupLength(s, 90, 256, 7));
-    expect(lengths).toEqual([32, 32, 32, 32, 64, 64, 128, 128, 256, 256]);
-    expect(warmupLength(0, 90, 32, 7)).toBe(7);
+  it('holds 16 tokens for half the warm-up, then doubles up to the full length', () => {
+    const lengths = [0, 149, 150, 199, 200, 249, 250, 299, 300, 500].map((s) => warmupLength(s, 300, 256, 7));
+    expect(lengths).toEqual([16, 16, 32, 32, 64, 64, 128, 128, 256, 256]);
+    expect(warmupLength(0, 100, 48, 30)).toBe(30);
+    expect(warmupLength(60, 100, 48, 5)).toBe(32);
     expect(warmupLength(5, 0, 256, 7)).toBe(256);
+    expect(warmupLength(5, 100, 12, 7)).toBe(12);
   });
 });
