@@ -125,7 +125,7 @@ describe('setup validation', () => {
     expect(screen.getByTestId('start-blocker').textContent).toMatch(/Fix the fields marked in red/);
 
     fireEvent.change(width, { target: { value: '66' } });
-    expect(await screen.findByText('ROSA bits must divide width 66 (got 4)')).toBeTruthy();
+    expect(await screen.findByText('ROSA bits must divide width 66 (got 8)')).toBeTruthy();
     fireEvent.change(width, { target: { value: '64' } });
     await waitFor(() => expect(screen.queryAllByTestId('field-error')).toHaveLength(0));
     expect(isDisabled(screen.getByRole('button', { name: 'Start 3 runs' }))).toBe(false);

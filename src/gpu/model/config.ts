@@ -92,6 +92,8 @@ export const DEFAULT_ROSA: RosaConfig = {
   tempK: 1,
   tempV: 1,
   vProbContrast: true,
+  eInit: 0,
+  projectionLrScale: 1,
 };
 
 export const DEFAULT_LRSA: LrsaConfig = { sink: 4, chunk: 32, ratio: 0.25, scoreVRatio: 1 };

@@ -12,6 +12,7 @@ export function defaultTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
     rosaLr: 3e-3,
     minLrFactor: 0.1,
     warmupSteps: 20,
+    lengthWarmup: 0,
     weightDecay: 0.01,
     beta1: 0.9,
     beta2: 0.98,

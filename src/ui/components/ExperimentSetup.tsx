@@ -104,6 +104,7 @@ export function ExperimentSetup({
   const advancedInvalid = [
     'batchSize',
     'warmupSteps',
+    'lengthWarmup',
     'evalEvery',
     'evalBatches',
     'checkpointEvery',
@@ -217,8 +218,10 @@ export function ExperimentSetup({
                 label="Filler"
                 value={draft.filler}
                 options={[
-                  { value: 'random', label: 'random characters' },
+                  { value: 'letters', label: 'random letters (key is the only number)' },
+                  { value: 'random', label: 'random letters and digits' },
                   { value: 'repeat', label: 'repeated sentences (passkey paper)' },
+                  { value: 'copy', label: 'a repeated random segment' },
                   { value: 'corpus', label: 'Moby Dick text' },
                 ]}
                 onChange={(v) => set('filler', v)}
@@ -410,6 +413,8 @@ export function ExperimentSetup({
               wide
             />
           )}
+          {hasRosa && text('eInit', 'ROSA e init', 'e1 = +x, e0 = −x (0: the paper)', 'decimal')}
+          {hasRosa && text('projectionLrScale', 'Wq/Wk/Wv rate', '× the ROSA rate (0 freezes)', 'decimal')}
           {hasLrsa && text('lrsaSink', 'LRSA sink')}
           {hasLrsa && text('lrsaChunk', 'LRSA chunk')}
           {hasLrsa && text('lrsaRatio', 'LRSA keep ratio', undefined, 'decimal')}
@@ -452,6 +457,7 @@ export function ExperimentSetup({
           <div className="fields">
             {text('batchSize', 'Batch size')}
             {text('warmupSteps', 'Warm-up steps')}
+            {text('lengthWarmup', 'Length warm-up', 'steps from 16 tokens up (0: off)')}
             {text('evalEvery', 'Evaluate every', 'steps (0: never)')}
             {text('evalBatches', 'Eval batches')}
             {text('checkpointEvery', 'Checkpoint every', 'steps (0: never)')}

@@ -34,7 +34,7 @@ export const TASK_LABELS: Record<TaskKind, string> = {
 };
 export const BACKENDS: Backend[] = ['webgpu', 'cpu'];
 export const PROTOCOLS: TrainingProtocol[] = ['all', 'adapter-only', 'two-stage'];
-export const NIAH_FILLERS: NiahFiller[] = ['random', 'repeat', 'corpus'];
+export const NIAH_FILLERS: NiahFiller[] = ['letters', 'random', 'repeat', 'copy', 'corpus'];
 export type RosaQk = NonNullable<RosaConfig['qk']>;
 export const ROSA_QK: RosaQk[] = ['independent', 'tied-init', 'shared'];
 
@@ -72,6 +72,10 @@ export interface ExperimentDraft {
   semantics: RosaSemantics;
   /** How the ROSA q and k projections relate. */
   qk: RosaQk;
+  /** Initial e1 = +eInit, e0 = −eInit. */
+  eInit: string;
+  /** Learning-rate scale of the ROSA projections. */
+  projectionLrScale: string;
   lrsaSink: string;
   lrsaChunk: string;
   lrsaRatio: string;
@@ -81,6 +85,7 @@ export interface ExperimentDraft {
   lr: string;
   rosaLr: string;
   warmupSteps: string;
+  lengthWarmup: string;
   evalEvery: string;
   evalBatches: string;
   checkpointEvery: string;
@@ -117,6 +122,8 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   bits: String(DEFAULT_ROSA.bits),
   semantics: DEFAULT_ROSA.semantics,
   qk: 'independent',
+  eInit: '0',
+  projectionLrScale: '1',
   lrsaSink: String(DEFAULT_LRSA.sink),
   lrsaChunk: String(DEFAULT_LRSA.chunk),
   lrsaRatio: String(DEFAULT_LRSA.ratio),
@@ -125,6 +132,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   lr: String(T0.lr),
   rosaLr: String(T0.rosaLr),
   warmupSteps: String(T0.warmupSteps),
+  lengthWarmup: '0',
   evalEvery: String(T0.evalEvery),
   evalBatches: String(T0.evalBatches),
   checkpointEvery: String(T0.checkpointEvery),
@@ -171,6 +179,8 @@ export const FIELD_OF: Record<DraftKey, string> = {
   bits: 'rosa.bits',
   semantics: 'rosa.semantics',
   qk: 'rosa.qk',
+  eInit: 'rosa.eInit',
+  projectionLrScale: 'rosa.projectionLrScale',
   lrsaSink: 'lrsa.sink',
   lrsaChunk: 'lrsa.chunk',
   lrsaRatio: 'lrsa.ratio',
@@ -179,6 +189,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   lr: 'train.lr',
   rosaLr: 'train.rosaLr',
   warmupSteps: 'train.warmupSteps',
+  lengthWarmup: 'train.lengthWarmup',
   evalEvery: 'train.evalEvery',
   evalBatches: 'train.evalBatches',
   checkpointEvery: 'train.checkpointEvery',
@@ -265,7 +276,7 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
         keyLength: p.int('keyLength', 2),
         filler: draft.filler,
         ...(draft.filler === 'corpus' ? { corpus: 'moby-dick' as const } : {}),
-        ...(draft.niahLoss === 'all' ? { loss: 'all' as const } : {}),
+        loss: draft.niahLoss,
       };
     case 'mqar':
       return {
@@ -332,6 +343,8 @@ export function modelConfigOf(
       bits: p.int('bits', 4),
       semantics: draft.semantics,
       ...(draft.qk !== 'independent' ? { qk: draft.qk } : {}),
+      eInit: p.num('eInit', 0),
+      projectionLrScale: p.num('projectionLrScale', 1),
     },
     lrsa: {
       ...DEFAULT_LRSA,
@@ -349,6 +362,7 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
     lr: p.num('lr', 3e-3),
     rosaLr: p.num('rosaLr', 3e-3),
     warmupSteps: p.int('warmupSteps', 20),
+    lengthWarmup: p.int('lengthWarmup', 0),
     evalEvery: p.int('evalEvery', 50),
     evalBatches: p.int('evalBatches', 4),
     checkpointEvery: p.int('checkpointEvery', 0),

@@ -86,7 +86,7 @@ describe('buildExperiment', () => {
     expect(built.specs[0].task).toMatchObject({ kind: 'niah', filler: 'repeat', loss: 'all' });
     expect(built.specs[0].model.rosa.qk).toBe('shared');
     const plain = buildExperiment(draft({ variants: ['window+rosa'] })).specs[0];
-    expect('loss' in plain.task).toBe(false);
+    expect(plain.task).toMatchObject({ loss: 'answer' });
     expect(plain.model.rosa.qk).toBeUndefined();
   });
 
