@@ -5,6 +5,7 @@
 import lrsaCompare from '../../presets/lrsa-compare.json';
 import mqar from '../../presets/mqar.json';
 import niahCompare from '../../presets/niah-compare.json';
+import niahCompareSmall from '../../presets/niah-compare-small.json';
 import text from '../../presets/text.json';
 import type { Variant } from '../gpu/model/config.ts';
 import type { ExperimentPreset } from '../gpu/train/preset.ts';
@@ -84,8 +85,15 @@ export const PRESETS: Preset[] = [
     id: 'niah-compare',
     name: 'NIAH: window vs ROSA vs global (tiny)',
     description:
-      'A 2-digit passkey hidden in 256 random characters, far beyond the 16-token window. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
+      'A one-character passkey hidden among 256 random letters, 128 tokens (8 windows) before the question. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
     draft: fromJson(niahCompare),
+  },
+  {
+    id: 'niah-compare-small',
+    name: 'NIAH quick (48 tokens)',
+    description:
+      'The same comparison shrunk to 48 tokens with a 4-token window and the needle 32 tokens back: about a minute, even on the CPU backend.',
+    draft: fromJson(niahCompareSmall),
   },
   {
     id: 'mqar',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import lrsaCompare from '../../presets/lrsa-compare.json';
 import mqar from '../../presets/mqar.json';
 import niahCompare from '../../presets/niah-compare.json';
+import niahCompareSmall from '../../presets/niah-compare-small.json';
 import text from '../../presets/text.json';
 import { type ExperimentPreset, presetRunSpecs } from '../../src/gpu/train/preset.ts';
 import { buildExperiment } from '../../src/ui/config/draft.ts';
@@ -9,6 +10,7 @@ import { applyPreset, draftFromPreset, PRESETS } from '../../src/ui/presets.ts';
 
 const JSON_PRESETS: Record<string, unknown> = {
   'niah-compare': niahCompare,
+  'niah-compare-small': niahCompareSmall,
   mqar,
   text,
   'lrsa-compare': lrsaCompare,
