@@ -87,18 +87,44 @@ describe('playground', () => {
         timeout: 60_000,
       })
       .toMatch(/E1 windowanswered[\s\S]*E1 window\+rosaanswered/);
+    // The accuracy grid over context length × depth, one table per model.
+    await page.getByLabel('Context lengths').fill('16, 32');
+    await page.getByLabel('Depths').fill('0, 1');
+    await page.getByLabel('Samples per cell').fill('2');
+    await page.getByRole('button', { name: 'Run grid' }).click();
+    for (const name of ['E1 window', 'E1 window+rosa']) {
+      const table = page.getByRole('table', { name: `NIAH accuracy of ${name}` });
+      await table.waitFor({ timeout: 120_000 });
+      expect(await table.locator('td').count()).toBeGreaterThanOrEqual(4);
+    }
+    await page.screenshot({ path: 'e2e/screenshots/playground-niah.png', fullPage: true });
   });
 
-  it('lists the checkpoints and keeps the runs across a reload', async () => {
+  it('saves and loads a checkpoint, and keeps the runs across a reload', async () => {
     await page.getByRole('tab', { name: 'Checkpoints' }).click();
+    const rows = page.locator('table[aria-label="Checkpoints"] tbody tr');
+    await expect.poll(async () => rows.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+    await page.getByRole('button', { name: 'Save checkpoint' }).click();
     await expect
-      .poll(async () => page.locator('table[aria-label="Checkpoints"] tbody tr').count(), { timeout: 30_000 })
-      .toBeGreaterThanOrEqual(4);
+      .poll(async () => (await page.getByRole('status').allTextContents()).join(' '), { timeout: 60_000 })
+      .toMatch(/Saved E1 window\+rosa at step 6/);
+    // Load the window+rosa checkpoint of step 3: the run comes back paused at step 3.
+    const earlier = rows
+      .filter({ hasText: 'window+rosa' })
+      .filter({ has: page.locator('td', { hasText: /^3$/ }) });
+    await earlier.first().getByRole('button', { name: 'Load', exact: true }).click();
+    await expect
+      .poll(async () => (await page.getByRole('status').allTextContents()).join(' '), { timeout: 60_000 })
+      .toMatch(/E1 window\+rosa is loaded as a paused run/);
+    await expect
+      .poll(async () => page.getByTestId('run-status').allTextContents())
+      .toEqual(['finished', 'paused']);
+    await page.screenshot({ path: 'e2e/screenshots/playground-checkpoints.png', fullPage: true });
     await page.reload();
     await page.getByTestId('engine-pill').filter({ hasText: 'engine ready' }).waitFor({ timeout: 120_000 });
     await expect
       .poll(async () => page.getByTestId('run-status').allTextContents())
-      .toEqual(['finished', 'finished']);
+      .toEqual(['finished', expect.stringMatching(/finished|paused|interrupted/)]);
     expect(await page.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     await page.screenshot({ path: 'e2e/screenshots/playground-after-reload.png', fullPage: true });
     expect(pageErrors).toEqual([]);
