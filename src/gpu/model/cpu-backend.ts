@@ -144,6 +144,7 @@ export class CpuBackend implements Backend<F, I> {
     const qSym = rosaSignPackReference(q, dims);
     const kSym = rosaSignPackReference(k, dims);
     const host = reuse?.host ?? scanner.allocateOutputs(shape);
+    if (!reuse) for (const a of Object.values(host)) this.bytes += a.length * 4;
     const scanStart = performance.now();
     await scanner.scan(mode, shape, qSym, kSym, host);
     const scanEnd = performance.now();
