@@ -25,10 +25,12 @@ override TRANS_B: bool = false;
 override ACCUMULATE: bool = false;
 
 const TILE: u32 = 64u;
-const TK: u32 = 16u;
+const TK: u32 = 32u;
 
-var<workgroup> tileA: array<f32, 1024>; // [k][m], TK × TILE
-var<workgroup> tileB: array<vec4<f32>, 256>; // [k][n/4], TK × TILE/4
+// 8 KiB each: 16 KiB in all, Chrome's default maxComputeWorkgroupStorageSize. A deep K tile
+// halves the barriers per product, which software adapters pay dearly for.
+var<workgroup> tileA: array<f32, 2048>; // [k][m], TK × TILE
+var<workgroup> tileB: array<vec4<f32>, 512>; // [k][n/4], TK × TILE/4
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) {
@@ -69,9 +71,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let numTiles = (p.K + TK - 1u) / TK;
   for (var t = 0u; t < numTiles; t++) {
     let k0 = t * TK;
-    // 1024 elements per tile, 256 invocations: 4 loads each. The index order follows
+    // 2048 elements per tile, 256 invocations: 8 loads each. The index order follows
     // the memory order of the stored matrix so that global reads are coalesced.
-    for (var r = 0u; r < 4u; r++) {
+    for (var r = 0u; r < 8u; r++) {
       let idx = tid + r * 256u;
       if (TRANS_A) {
         let kk = idx / TILE;
@@ -83,16 +85,97 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
       }
     }
-    // B: each invocation fills one vec4 (4 adjacent columns of one k row).
-    {
-      let kk = tid / 16u;
-      let n = (tid % 16u) * 4u;
-      tileB[tid] = vec4<f32>(
+    // B: each invocation fills two vec4s (4 adjacent columns of one k row each).
+    for (var r = 0u; r < 2u; r++) {
+      let slot = tid + r * 256u;
+      let kk = slot / 16u;
+      let n = (slot % 16u) * 4u;
+      tileB[slot] = vec4<f32>(
         loadB(baseB, k0 + kk, col0 + n),
         loadB(baseB, k0 + kk, col0 + n + 1u),
         loadB(baseB, k0 + kk, col0 + n + 2u),
         loadB(baseB, k0 + kk, col0 + n + 3u),
       );
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let bv = tileB[kk * 16u + lid.x];
+      for (var i = 0u; i < 4u; i++) {
+        acc[i] = fma(vec4<f32>(tileA[kk * TILE + lid.y + 16u * i]), bv, acc[i]);
+      }
+    }
+    workgroupBarrier();
+  }
+
+  let baseC = b * p.strideC;
+  for (var i = 0u; i < 4u; i++) {
+    let row = row0 + lid.y + 16u * i;
+    if (row >= p.M) {
+      continue;
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + lid.x * 4u + j;
+      if (col < p.N) {
+        let at = baseC + row * p.N + col;
+        var value = p.alpha * acc[i][j];
+        if (ACCUMULATE) {
+          value += C[at];
+        }
+        C[at] = value;
+      }
+    }
+  }
+}
+
+// A·B with K and N multiples of 4: the same tiling, but the tiles are filled with whole vec4
+// loads (A along k, B along n), a quarter of the load and bounds-check instructions.
+// The vec4 views alias bindings 1 and 2; no entry point uses both views.
+@group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let b = wid.z;
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let baseA4 = b * p.strideA / 4u;
+  let baseB4 = b * p.strideB / 4u;
+  let tid = lid.y * 16u + lid.x;
+  let K4 = p.K / 4u;
+  let N4 = p.N / 4u;
+
+  var acc: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    acc[i] = vec4<f32>(0.0);
+  }
+  let numTiles = (p.K + TK - 1u) / TK;
+  for (var t = 0u; t < numTiles; t++) {
+    let k0 = t * TK;
+    // A tile: 64 rows × 8 vec4 along k = 512 vec4, two per invocation.
+    for (var r = 0u; r < 2u; r++) {
+      let slot = tid + r * 256u;
+      let m = slot / 8u;
+      let kq = slot % 8u;
+      var a = vec4<f32>(0.0);
+      if (row0 + m < p.M && k0 / 4u + kq < K4) {
+        a = A4[baseA4 + (row0 + m) * K4 + k0 / 4u + kq];
+      }
+      let kk = kq * 4u;
+      tileA[kk * TILE + m] = a.x;
+      tileA[(kk + 1u) * TILE + m] = a.y;
+      tileA[(kk + 2u) * TILE + m] = a.z;
+      tileA[(kk + 3u) * TILE + m] = a.w;
+    }
+    // B tile: 32 k rows × 16 vec4 along n = 512 vec4, two per invocation.
+    for (var r = 0u; r < 2u; r++) {
+      let slot = tid + r * 256u;
+      let kk = slot / 16u;
+      let nq = slot % 16u;
+      var bv = vec4<f32>(0.0);
+      if (k0 + kk < p.K && col0 / 4u + nq < N4) {
+        bv = B4[baseB4 + (k0 + kk) * N4 + col0 / 4u + nq];
+      }
+      tileB[slot] = bv;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {

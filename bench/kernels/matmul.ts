@@ -1,6 +1,7 @@
 // Matmul throughput, ours side by side with @tensorflow/tfjs-backend-webgpu's matmul on
 // the same adapter and shapes, in one run.
 
+import type { CommandBatch } from '../../src/gpu/batch.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { matmul } from '../../src/gpu/ops/matmul.ts';
 import { randomArray } from '../../src/gpu/random.ts';
@@ -48,35 +49,24 @@ async function loadTfjs(ctx: GpuContext): Promise<{ tf: TfLike } | { error: stri
   }
 }
 
-async function timeTfjs(
-  tf: TfLike,
-  M: number,
-  N: number,
-  K: number,
-  transA: boolean,
-  transB: boolean,
-  repeats = 5,
-) {
+/** One tfjs matmul, dispatch + read-back (tfjs records lazily; reading C is its completion point). */
+function tfjsRunner(tf: TfLike, M: number, N: number, K: number, transA: boolean, transB: boolean) {
   const a = tf.tensor2d(randomArray(M * K, 1), transA ? [K, M] : [M, K]);
   const b = tf.tensor2d(randomArray(K * N, 2), transB ? [N, K] : [K, N]);
-  // tfjs records lazily; reading the result back is the only reliable completion point,
-  // so both libraries are timed as dispatch + read-back of C.
-  const once = async () => {
-    const t0 = performance.now();
-    const c = tf.matMul(a, b, transA, transB);
-    await c.data();
-    const ms = performance.now() - t0;
-    c.dispose();
-    return ms;
+  return {
+    async once(): Promise<number> {
+      const t0 = performance.now();
+      const c = tf.matMul(a, b, transA, transB);
+      await c.data();
+      const ms = performance.now() - t0;
+      c.dispose();
+      return ms;
+    },
+    dispose: () => tf.dispose([a, b]),
   };
-  await once();
-  await once();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) times.push(await once());
-  tf.dispose([a, b]);
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
 }
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 export async function benchMatmul(ctx: GpuContext, size: 'small' | 'medium'): Promise<BenchRow[]> {
   const shapes: Array<[number, number, number]> =
@@ -98,15 +88,25 @@ export async function benchMatmul(ctx: GpuContext, size: 'small' | 'medium'): Pr
       const a = createTensor(ctx, [M * K], 'f32', 'A', randomArray(M * K, 1));
       const b = createTensor(ctx, [K * N], 'f32', 'B', randomArray(K * N, 2));
       const c = createTensor(ctx, [M * N], 'f32', 'C');
-      const ms = await timeGpu(ctx, (batch) => matmul(batch, a, b, c, { M, N, K, transA, transB }));
-      const withReadMs = await timeGpu(ctx, (batch) => matmul(batch, a, b, c, { M, N, K, transA, transB }), {
-        readBack: c,
-      });
-      destroyTensors(a, b, c);
+      const record = (batch: CommandBatch) => matmul(batch, a, b, c, { M, N, K, transA, transB });
+      const ms = await timeGpu(ctx, record);
       const flops = 2 * M * N * K;
       const r = row(`matmul ${form}`, `${M}x${N}x${K}`, ms, flops, 4 * (M * K + K * N + M * N));
       if ('tf' in tfjs) {
-        const tfMs = await timeTfjs(tfjs.tf, M, N, K, transA, transB);
+        // Both timed as dispatch + read-back of C, interleaved one by one so that a slow
+        // moment of the machine hits both libraries alike; medians of 9.
+        const tfRun = tfjsRunner(tfjs.tf, M, N, K, transA, transB);
+        await tfRun.once();
+        await timeGpu(ctx, record, { warmup: 1, repeats: 1, readBack: c });
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let i = 0; i < 9; i++) {
+          ours.push(await timeGpu(ctx, record, { warmup: 0, repeats: 1, readBack: c }));
+          theirs.push(await tfRun.once());
+        }
+        tfRun.dispose();
+        const withReadMs = median(ours);
+        const tfMs = median(theirs);
         r.withReadbackMs = Number(withReadMs.toFixed(4));
         r.tfjsWithReadbackMs = Number(tfMs.toFixed(4));
         r.tfjsGflops = Number((flops / (tfMs * 1e6)).toFixed(4));
@@ -114,8 +114,19 @@ export async function benchMatmul(ctx: GpuContext, size: 'small' | 'medium'): Pr
       } else {
         r.tfjs = tfjs.error;
       }
+      destroyTensors(a, b, c);
       rows.push(r);
     }
+  }
+  const speedups = rows.map((r) => r.speedupOverTfjs).filter((x): x is number => typeof x === 'number');
+  if (speedups.length > 0) {
+    const geomean = Math.exp(speedups.reduce((a, x) => a + Math.log(x), 0) / speedups.length);
+    rows.push({
+      kernel: 'matmul vs tfjs',
+      shape: 'all rows',
+      ms: 0,
+      geometricMeanSpeedupOverTfjs: Number(geomean.toFixed(3)),
+    });
   }
   return rows;
 }

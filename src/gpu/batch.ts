@@ -112,6 +112,11 @@ export class CommandBatch {
     return this;
   }
 
+  /** The adapter this batch records for (ops pick kernel variants by it). */
+  get adapter(): GpuContext['adapter'] {
+    return this.ctx.adapter;
+  }
+
   get isEmpty(): boolean {
     return this.steps.length === 0;
   }

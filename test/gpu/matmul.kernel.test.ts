@@ -18,6 +18,9 @@ const SHAPES: Array<[number, number, number]> = [
   [64, 64, 64],
   [128, 64, 16],
   [3, 65, 129],
+  // K and N multiples of 4 take the vec4-load path (A·B); partial tiles in every direction.
+  [7, 12, 8],
+  [130, 68, 36],
 ];
 
 let ctx: GpuContext;
@@ -75,6 +78,8 @@ describe('matmul kernel vs CPU twin', () => {
     ctx = await testGpu();
     const { got, want } = await runMatmul(9, 70, 17, { batch: 3, accumulate: true, alpha: 0.5 }, 77);
     expectClose(got, want, TOL, 'batched accumulate');
+    const v4 = await runMatmul(9, 20, 12, { batch: 3, accumulate: true, alpha: 0.5 }, 78);
+    expectClose(v4.got, v4.want, TOL, 'batched accumulate, vec4 loads');
   });
 
   afterAll(() => {

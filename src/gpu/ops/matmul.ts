@@ -9,6 +9,7 @@ export const MATMUL_TILE = 64;
 
 export interface MatmulOptions extends MatmulShape {
   accumulate?: boolean;
+
   /** Element offsets between batch matrices; default: densely packed. */
   strideA?: number;
   strideB?: number;
@@ -38,9 +39,12 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
     batch.clear(c, 0, count * M * N * 4);
     return;
   }
+  // Whole vec4 loads from global memory when rows are multiples of 4 floats (and aligned).
+  const vec4 = !transA && !transB && K % 4 === 0 && N % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
   batch.dispatch({
     shader: 'matmul',
-    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}`,
+    entryPoint: vec4 ? 'main_vec4' : 'main',
+    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}`,
     constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate },
     uniforms: [M, N, K, count, strideA, strideB, strideC, { f32: alpha }],
     buffers: [a, b, c],
