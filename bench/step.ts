@@ -50,7 +50,7 @@ for (const variant of variants) {
       backend,
       task: { kind: 'niah', seqLen: T, keyLength: 2, filler: 'random' },
       model,
-      train: defaultTrainConfig({ steps: steps + 2, batchSize, evalEvery: 0 }),
+      train: defaultTrainConfig({ steps: steps + 2, batchSize, evalEvery: 0, warmupSteps: 1 }),
     },
     { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store: null },
     () => {},

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
+import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
 import { defaultModelConfig, type ModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { GpuBackend } from '../../../src/gpu/model/gpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
-import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
+import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
 import { expectClose, testGpu } from '../../harness/gpu.ts';
 
 // One training step of the whole model on the WebGPU backend against the same step on the CPU
@@ -41,8 +43,9 @@ async function stepOn<F extends { length: number }, I extends { length: number }
   labels: Int32Array,
   B: number,
   T: number,
+  scanner: RosaScanner = inlineScanner(),
 ) {
-  const fwd = await model.forward(tokens, labels, B, T, inlineScanner(), true);
+  const fwd = await model.forward(tokens, labels, B, T, scanner, true);
   model.backward();
   const grads = new Map<string, Float32Array>();
   for (const [name, s] of model.params) grads.set(name, await model.backend.read(s.grad));
@@ -86,6 +89,30 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
       gpuBackend.dispose();
     });
   }
+
+  it('window+rosa with the ROSA worker pool scanning in shared memory', async () => {
+    const ctx = await testGpu();
+    const config = tinyConfig('window+rosa');
+    const init = initialParameters(config, 13);
+    const r = rng(7);
+    for (const [name, data] of init)
+      if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+    const T = config.seqLen;
+    const tokens = Int32Array.from({ length: 2 * T }, () => Math.floor(r() * config.vocabSize));
+    const labels = Int32Array.from({ length: 2 * T }, () => Math.floor(r() * config.vocabSize));
+    const pool = poolScanner(createNodeRosaPool({ size: 2 }));
+    try {
+      expect(pool.sharedMemory).toBe(true);
+      const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, 2, T);
+      const gpu = await stepOn(new Model(new GpuBackend(ctx), config, init), tokens, labels, 2, T, pool);
+      expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
+      for (const [name, want] of cpu.params) {
+        expectClose(gpu.params.get(name)!, want, { atol: 1e-6, rtol: 0 }, `pool param ${name}`);
+      }
+    } finally {
+      await pool.terminate?.();
+    }
+  });
 
   it('window+rosa with exact and rwkv8 semantics', async () => {
     const ctx = await testGpu();
