@@ -93,7 +93,7 @@ describe('playground', () => {
     await page.getByLabel('Samples per cell').fill('2');
     await page.getByRole('button', { name: 'Run grid' }).click();
     for (const name of ['E1 window', 'E1 window+rosa']) {
-      const table = page.getByRole('table', { name: `NIAH accuracy of ${name}` });
+      const table = page.getByRole('table', { name: `NIAH accuracy of ${name}`, exact: true });
       await table.waitFor({ timeout: 120_000 });
       expect(await table.locator('td').count()).toBeGreaterThanOrEqual(4);
     }

@@ -112,7 +112,8 @@ export function writeTensor(
   let array = arrayFor(tensor.dtype, data);
   // Dawn (and the WebGPU spec's BufferSource) does not take views of a SharedArrayBuffer,
   // which the ROSA workers write into; a plain copy is cheap next to the upload itself.
-  if (typeof SharedArrayBuffer === 'function' && array.buffer instanceof SharedArrayBuffer) array = array.slice();
+  if (typeof SharedArrayBuffer === 'function' && array.buffer instanceof SharedArrayBuffer)
+    array = array.slice();
   ctx.device.queue.writeBuffer(
     tensor.buffer,
     offsetElements * 4,

@@ -120,8 +120,8 @@ function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32
     const start = randInt(r, Math.max(1, corpus.length - out.length));
     for (let i = 0; i < out.length; i++) out[i] = corpus[(start + i) % corpus.length];
   } else {
-    for (let i = 0; i < out.length; i++)
-      out[i] = RANDOM_FILLER_TOKENS[randInt(r, RANDOM_FILLER_TOKENS.length)];
+    const alphabet = filler === 'letters' ? LETTER_FILLER_TOKENS : RANDOM_FILLER_TOKENS;
+    for (let i = 0; i < out.length; i++) out[i] = alphabet[randInt(r, alphabet.length)];
   }
 }
 

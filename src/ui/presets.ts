@@ -85,7 +85,7 @@ export const PRESETS: Preset[] = [
     id: 'niah-compare',
     name: 'NIAH: window vs ROSA vs global (tiny)',
     description:
-      'A one-character passkey hidden among 256 random letters, 128 tokens (8 windows) before the question. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
+      'A one-character passkey hidden among 256 random letters and digits, 128 tokens (8 windows) before the question. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
     draft: fromJson(niahCompare),
   },
   {

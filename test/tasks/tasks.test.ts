@@ -143,3 +143,31 @@ describe('text', () => {
     expect([0, 1, 2, 3, 4, 7, 8, 1000].map(positionBucket)).toEqual([0, 1, 2, 2, 3, 3, 4, 10]);
   });
 });
+
+describe('NIAH fillers', () => {
+  it('draws each filler from its own alphabet', () => {
+    const chars = (filler: 'letters' | 'random' | 'repeat' | 'copy') => {
+      const task = new NiahTask({ seqLen: 400, keyLength: 1, filler, seed: 2 });
+      const s = task.sample('train', 0);
+      const hay = Array.from(s.tokens)
+        .filter((_, t) => t !== s.needlePos + 1 && t < s.queryPos)
+        .map((id) => passkeyVocab.decode(id))
+        .filter((c) => c !== '⟨K⟩');
+      return new Set(hay);
+    };
+    expect([...chars('letters')].every((c) => /[a-z ]/.test(c))).toBe(true);
+    expect([...chars('random')].some((c) => /[0-9]/.test(c))).toBe(true);
+    expect(
+      [...chars('repeat')].every((c) =>
+        'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. '.includes(
+          c,
+        ),
+      ),
+    ).toBe(true);
+    const copy = new NiahTask({ seqLen: 200, keyLength: 1, filler: 'copy', seed: 3 }).sample('train', 0);
+    const period = Array.from({ length: 40 }, (_, p) => p).find(
+      (p) => p >= 12 && copy.tokens[5] === copy.tokens[5 + p] && copy.tokens[6] === copy.tokens[6 + p],
+    );
+    expect(period).toBeDefined();
+  });
+});

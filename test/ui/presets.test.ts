@@ -42,7 +42,7 @@ describe('presets', () => {
       task: 'niah',
       seqLen: '256',
       keyLength: '1',
-      filler: 'letters',
+      filler: 'random',
       variants: ['global', 'window', 'window+rosa'],
       window: '16',
       mlpHidden: '128',
