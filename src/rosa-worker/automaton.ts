@@ -122,10 +122,19 @@ export class SuffixAutomaton {
         node[kb | LEN] = node[(p << 2) | LEN] + 1;
         // The clone's strings end wherever q's did; the new end is committed by commitEnd.
         node[kb | LATEST] = node[qb | LATEST];
-        node[kb | MASK] = node[qb | MASK];
         const from = q << sh;
         const to = clone << sh;
-        for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
+        if (this.hasMasks) {
+          // Only cells under the mask are ever read: copy those.
+          const m = node[qb | MASK];
+          node[kb | MASK] = m;
+          for (let rest = m; rest !== 0; rest &= rest - 1) {
+            const a = 31 - Math.clz32(rest & -rest);
+            trans[to | a] = trans[from | a];
+          }
+        } else {
+          for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
+        }
         this.lastSym[clone] = c;
         while (p !== -1 && trans[(p << sh) | c] === q) {
           trans[(p << sh) | c] = clone;

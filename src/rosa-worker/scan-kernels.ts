@@ -6,9 +6,14 @@
 
 import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
-import { LEN, LINK, type SuffixAutomaton } from './automaton.ts';
+import type { SuffixAutomaton } from './automaton.ts';
+import * as automaton from './automaton.ts';
 import { fallbackAncestor, indexSymbol, latestEnd, resolveWithFlips } from './matching.ts';
 import { tuningLaneWalk } from './tuning-fast.ts';
+
+// Module-local copies of the state-field offsets: hot loops read them as plain constants even
+// where a bundler turns imports into property loads (CommonJS output halved the scan speed).
+const { LEN, LINK } = automaton;
 
 export type SymbolArray = Uint8Array | Int32Array;
 
