@@ -66,6 +66,14 @@ describe('playground', () => {
     await expect
       .poll(async () => page.locator('table[aria-label="Latest numbers"] tbody tr').allTextContents())
       .toEqual([expect.stringMatching(/^ E1 window6\d/), expect.stringMatching(/^ E1 window\+rosa6\d/)]);
+    // Each run draws its training line through every step (an M and then L segments).
+    const lossLines = await page
+      .getByRole('img', { name: 'Loss curves' })
+      .locator('path:has(title)')
+      .evaluateAll((els) => els.map((e) => [e.querySelector('title')?.textContent, e.getAttribute('d')]));
+    const trainLines = lossLines.filter(([name]) => name?.endsWith(' train'));
+    expect(trainLines.map(([name]) => name)).toEqual(['E1 window train', 'E1 window+rosa train']);
+    for (const [, d] of trainLines) expect(d).toMatch(/^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){5}$/);
     await page.screenshot({ path: 'e2e/screenshots/playground-curves.png', fullPage: true });
   });
 

@@ -1,9 +1,9 @@
 // Loss and accuracy of every run on shared charts (train smoothed, validation dashed), the
 // per-position loss of text runs, and the latest numbers in a table.
 
-import { memo, type ReactNode, useDeferredValue, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { curveLines, latestRows, type MergedCurves, mergeCurves, positionLoss } from '../charts/curves.ts';
+import { curveLines, latestRows, positionLoss } from '../charts/curves.ts';
 import { downloadBlob, downloadText } from '../export/download.ts';
 import { svgToPngBlob } from '../export/image.ts';
 import { metricsToCsv, metricsToJson, safeFileName } from '../export/metrics.ts';
@@ -12,12 +12,13 @@ import { useElementWidth } from '../hooks/useElementWidth.ts';
 import { useThrottled } from '../hooks/useThrottled.ts';
 import { usePlayground, usePlaygroundStore } from '../state/context.tsx';
 import type { RunRecord } from '../state/types.ts';
+import { CurveChart } from './CurveChart.tsx';
 import { useRunColors } from './RunList.tsx';
 
 const AXIS = '#9aa3b2';
 const GRID = '#2a2f3a';
-/** Points per line: plenty for a chart under 1000 px wide, and recharts' cost grows with them. */
-const MAX_POINTS = 240;
+/** Points per line: plenty for a chart under 1000 px wide. */
+const MAX_POINTS = 300;
 /** How often the charts follow new data. */
 const CHART_REFRESH_MS = 1000;
 
@@ -64,61 +65,6 @@ export function ChartCard({
   );
 }
 
-const CurveChart = memo(function CurveChart({
-  data,
-  width,
-  log,
-  percent,
-}: {
-  data: MergedCurves;
-  width: number;
-  log: boolean;
-  percent?: boolean;
-}) {
-  const fmt = percent ? (v: number) => formatPercent(v) : formatMetric;
-  return (
-    <LineChart width={width} height={260} data={data.rows} margin={{ top: 8, right: 16, bottom: 4, left: 4 }}>
-      <CartesianGrid stroke={GRID} strokeDasharray="3 3" />
-      <XAxis
-        type="number"
-        dataKey="x"
-        domain={['dataMin', 'dataMax']}
-        stroke={AXIS}
-        tickFormatter={(v: number) => formatCount(v)}
-        fontSize={12}
-      />
-      <YAxis
-        type="number"
-        scale={log ? 'log' : 'auto'}
-        domain={log ? ['auto', 'auto'] : percent ? [0, 1] : ['auto', 'auto']}
-        allowDataOverflow={log}
-        stroke={AXIS}
-        tickFormatter={fmt}
-        width={56}
-        fontSize={12}
-      />
-      <Tooltip
-        contentStyle={{ background: '#0f1115', border: `1px solid ${GRID}`, fontSize: 12 }}
-        labelFormatter={(v) => `step ${formatCount(Number(v))}`}
-        formatter={(v) => fmt(Number(v))}
-      />
-      {data.lines.map((l) => (
-        <Line
-          key={l.key}
-          dataKey={l.key}
-          name={l.name}
-          stroke={l.color}
-          strokeWidth={l.kind === 'train' ? 1.8 : 1.4}
-          strokeDasharray={l.kind === 'val' ? '5 4' : undefined}
-          dot={false}
-          isAnimationActive={false}
-          connectNulls
-        />
-      ))}
-    </LineChart>
-  );
-});
-
 /** Re-renders when new metrics arrived, at most once per CHART_REFRESH_MS, at its own phase. */
 function useSeriesTick(phaseMs: number): number {
   const live = usePlayground((s) => s.seriesVersion);
@@ -140,17 +86,21 @@ function LiveCurveChart({ runs, metric, smoothing, log, width, phaseMs }: LiveCh
   const colors = useRunColors();
   const tick = useSeriesTick(phaseMs);
   // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `tick` says when
-  const data = useMemo(
-    () =>
-      mergeCurves(
-        curveLines(runs, series, colors, { metric, smoothing, log, maxPoints: MAX_POINTS }),
-        MAX_POINTS,
-      ),
+  const lines = useMemo(
+    () => curveLines(runs, series, colors, { metric, smoothing, log, maxPoints: MAX_POINTS }),
     [runs, series, colors, metric, smoothing, log, tick],
   );
   // Rendered at transition priority: React time-slices it instead of blocking input.
-  const deferred = useDeferredValue(data);
-  return <CurveChart data={deferred} width={width} log={log} percent={metric === 'accuracy'} />;
+  const deferred = useDeferredValue(lines);
+  return (
+    <CurveChart
+      lines={deferred}
+      width={width}
+      log={log}
+      percent={metric === 'accuracy'}
+      label={metric === 'loss' ? 'Loss curves' : 'Accuracy curves'}
+    />
+  );
 }
 
 function PositionLossChart({

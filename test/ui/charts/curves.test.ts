@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
-import { curveLines, latestRows, mergeCurves, positionLoss } from '../../../src/ui/charts/curves.ts';
+import { curveLines, latestRows, positionLoss } from '../../../src/ui/charts/curves.ts';
 import { appendEval, appendStep, emptySeries, type RunSeries } from '../../../src/ui/state/series.ts';
 import type { RunRecord } from '../../../src/ui/state/types.ts';
 
@@ -124,45 +124,5 @@ describe('curve lines', () => {
       valAccuracy: 0.25,
     });
     expect(latestRows([a], { a: emptySeries() }, {}, 0)[0].step).toBeNull();
-  });
-});
-
-describe('merged curves', () => {
-  it('puts every line in one table: short lines exactly, long ones on a shared grid', () => {
-    const a = run('a', 'niah');
-    const b = run('b', 'niah');
-    const series = { a: filled(1000, () => 2), b: filled(500, () => 1) };
-    appendEval(series.a, { step: 499, loss: 3, accuracy: 0 });
-    const lines = curveLines(
-      [a, b],
-      series,
-      {},
-      { metric: 'loss', smoothing: 0, log: false, maxPoints: 100_000 },
-    );
-    const merged = mergeCurves(lines, 50);
-    expect(merged.lines.map((l) => l.key)).toEqual(['a:train', 'a:val', 'b:train']);
-    expect(merged.rows.length).toBeLessThanOrEqual(53);
-    for (let i = 1; i < merged.rows.length; i++)
-      expect(merged.rows[i].x).toBeGreaterThan(merged.rows[i - 1].x);
-    const aRows = merged.rows.filter((r) => r['a:train'] !== undefined);
-    const bRows = merged.rows.filter((r) => r['b:train'] !== undefined);
-    expect(aRows.every((r) => r['a:train'] === 2)).toBe(true);
-    expect(bRows.every((r) => r['b:train'] === 1)).toBe(true);
-    // both long lines share grid rows where they overlap, and each ends at its last step
-    expect(bRows.filter((r) => r['a:train'] !== undefined).length).toBeGreaterThan(20);
-    expect(aRows[aRows.length - 1].x).toBe(999);
-    expect(bRows[bRows.length - 1].x).toBe(499);
-    expect(merged.rows.find((r) => r['a:val'] !== undefined)).toMatchObject({ x: 499, 'a:val': 3 });
-  });
-
-  it('keeps short lines point for point', () => {
-    const a = run('a', 'niah');
-    const lines = curveLines(
-      [a],
-      { a: filled(5, (i) => i + 1) },
-      {},
-      { metric: 'loss', smoothing: 0, log: false, maxPoints: 100 },
-    );
-    expect(mergeCurves(lines, 100).rows).toEqual([1, 2, 3, 4, 5].map((y, x) => ({ x, 'a:train': y })));
   });
 });

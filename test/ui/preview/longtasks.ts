@@ -33,7 +33,7 @@ try {
   await page.waitForTimeout(3000); // let the page settle (kernel check etc.)
   await page.getByRole('button', { name: 'Start 3 runs' }).click();
   for (const tab of (process.env.TABS ?? 'Device,Curves,Retrieval,NIAH,Curves').split(',')) {
-    await page.getByRole('tab', { name: tab }).click();
+    // Observe before the click, so that mounting the tab counts too.
     await page.evaluate(() => {
       const w = globalThis as unknown as { __long: number[]; __obs?: PerformanceObserver };
       w.__obs?.disconnect();
@@ -43,6 +43,7 @@ try {
       });
       w.__obs.observe({ type: 'longtask' });
     });
+    await page.getByRole('tab', { name: tab }).click();
     await page.waitForTimeout(8000);
     const long = await page.evaluate(() => (globalThis as unknown as { __long: number[] }).__long);
     const steps = await page.evaluate(() => {

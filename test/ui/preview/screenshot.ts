@@ -24,6 +24,10 @@ try {
   await page.screenshot({ path: 'e2e/screenshots/ui-1-first-visit.png', fullPage: true });
   await page.getByRole('button', { name: 'Start 3 runs' }).click();
   await page.waitForTimeout(6000);
+  const lossChart = page.getByRole('img', { name: 'Loss curves' });
+  const lossBox = await lossChart.boundingBox();
+  if (lossBox) await lossChart.hover({ position: { x: lossBox.width * 0.4, y: lossBox.height / 2 } });
+  await page.waitForTimeout(300);
   await page.screenshot({ path: 'e2e/screenshots/ui-2-curves.png', fullPage: true });
   await page.getByRole('tab', { name: 'Retrieval' }).click();
   await page.getByRole('button', { name: 'Show retrievals' }).click();
