@@ -1,5 +1,6 @@
 // Drives a fast fake run (3 runs, a step every 2 ms each, long curves) on the preview page
-// in Chromium and reports main-thread long tasks (> 50 ms) seen while it trains, per tab.
+// in Chromium and reports main-thread long tasks (> 50 ms) seen while it trains, per tab, as
+// JSON (`npm run bench:ui`; STEP_MS and TABS change the pace and the tabs visited).
 
 import { build, preview } from 'vite';
 import { launchChromium } from '../../../e2e/chromium.ts';
@@ -32,6 +33,7 @@ try {
   await page.getByRole('button', { name: 'Start 3 runs' }).waitFor();
   await page.waitForTimeout(3000); // let the page settle (kernel check etc.)
   await page.getByRole('button', { name: 'Start 3 runs' }).click();
+  const visits: Array<{ tab: string; steps: number[]; longTasksMs: number[] }> = [];
   for (const tab of (process.env.TABS ?? 'Device,Curves,Retrieval,NIAH,Curves').split(',')) {
     // Observe before the click, so that mounting the tab counts too.
     await page.evaluate(() => {
@@ -52,10 +54,22 @@ try {
       ).__store;
       return Object.values(s.getState().runs).map((r) => r.step);
     });
-    console.log(
-      `${tab}: steps ${steps.join(', ')}; long tasks (ms): ${long.length ? long.join(', ') : 'none'}`,
-    );
+    visits.push({ tab, steps, longTasksMs: long });
   }
+  const all = visits.flatMap((v) => v.longTasksMs);
+  console.log(
+    JSON.stringify(
+      {
+        what: 'main-thread long tasks (> 50 ms) while 3 fake runs train, per tab visited for 8 s',
+        stepMs: Number(process.env.STEP_MS ?? 2),
+        visits,
+        longTasks: all.length,
+        longestMs: all.length ? Math.max(...all) : 0,
+      },
+      null,
+      1,
+    ),
+  );
 } finally {
   await browser.close();
   await server.close();
