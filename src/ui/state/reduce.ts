@@ -86,8 +86,11 @@ export function reduceEvents(
         if (m.step > run.step) run.step = m.step;
         if (run.status === 'queued') run.status = 'running';
         run.rate = run.status === 'running' ? observeStep(run.rate, m.step, at) : run.rate;
-        run.tokensPerSecond = smooth(run.tokensPerSecond, m.tokensPerSecond);
-        run.timing = smoothTiming(run.timing, m.timing);
+        // A run's first step also compiles its GPU pipelines (seconds on a software adapter):
+        // the second step replaces it instead of being averaged with it.
+        const second = series[run.id].train.step.length === 2;
+        run.tokensPerSecond = second ? m.tokensPerSecond : smooth(run.tokensPerSecond, m.tokensPerSecond);
+        run.timing = second ? { ...m.timing } : smoothTiming(run.timing, m.timing);
         break;
       }
       case 'eval':

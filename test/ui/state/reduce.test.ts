@@ -27,10 +27,14 @@ const record = (over: Partial<RunRecord> = {}): RunRecord => ({
   ...over,
 });
 const timing = { total: 10, forward: 4, scan: 2, waiting: 1, overlap: 1, backward: 4, optimizer: 1 };
-const stepEvent = (i: number, loss: number): TrainerEvent => ({
+const stepEvent = (
+  i: number,
+  loss: number,
+  over: { tokensPerSecond?: number; timing?: typeof timing } = {},
+): TrainerEvent => ({
   type: 'step',
   runId: 'r1',
-  metrics: { step: i, loss, accuracy: 0.1, lr: 1e-3, gradNorm: 1, tokensPerSecond: 1000, timing },
+  metrics: { step: i, loss, accuracy: 0.1, lr: 1e-3, gradNorm: 1, tokensPerSecond: 1000, timing, ...over },
 });
 
 describe('reduceEvents', () => {
@@ -61,6 +65,23 @@ describe('reduceEvents', () => {
     expect(series.r1.eval).toEqual([{ step: 2, loss: 2.7, accuracy: 0.2 }]);
     expect([...res.changed]).toEqual(['r1']);
     expect(progressOf(r)).toBeCloseTo(0.2);
+  });
+
+  it('does not let the first step (pipeline compilation) weigh on the step time and tok/s', () => {
+    const slow = { ...timing, total: 60_000, forward: 59_000 };
+    const events = [
+      stepEvent(1, 3, { tokensPerSecond: 1, timing: slow }),
+      stepEvent(2, 2.9),
+      stepEvent(3, 2.8),
+    ];
+    const res = reduceEvents(
+      { r1: record() },
+      { r1: emptySeries() },
+      events.map((event, i) => ({ event, at: i * 100 })),
+      5,
+    );
+    expect(res.runs.r1.timing).toEqual(timing);
+    expect(res.runs.r1.tokensPerSecond).toBe(1000);
   });
 
   it('marks errors as failed with their field messages and finishes at 100%', () => {
