@@ -1,7 +1,11 @@
 // Tiled f32 matrix product, batched:  C[b] (+)= alpha · op(A[b]) · op(B[b])
 //   op(A) is M×K: A stored M×K row-major, or K×M when TRANS_A (Aᵀ·B, the weight gradient);
 //   op(B) is K×N: B stored K×N row-major, or N×K when TRANS_B (A·Bᵀ, the input gradient).
-// Each workgroup computes a 64×64 tile of C with 16×16 invocations, 4×4 outputs each.
+// Each workgroup computes a 64×64 tile of C with 8×8 invocations, 8×8 outputs each: rows
+// ly + 8·i (i < 8) and the column quads 4·lx … 4·lx+3 and 32 + 4·lx … 32 + 4·lx+3. Few
+// invocations with many outputs each: on SwiftShader this ran 1.6–2× faster than 16×16
+// invocations with 4×4 outputs (fewer invocations to switch between at every barrier), and it
+// is the usual register-blocked layout on GPUs.
 
 struct Params {
   M: u32,
@@ -26,6 +30,8 @@ override ACCUMULATE: bool = false;
 
 const TILE: u32 = 64u;
 const TK: u32 = 32u;
+const WG: u32 = 8u; // invocations per side
+const THREADS: u32 = 64u;
 
 // 8 KiB each: 16 KiB in all, Chrome's default maxComputeWorkgroupStorageSize. A deep K tile
 // halves the barriers per product, which software adapters pay dearly for.
@@ -52,29 +58,61 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
   return B[base + k * p.N + n];
 }
 
-@compute @workgroup_size(16, 16, 1)
+// acc[2i + h] holds row ly + 8i, columns 32h + 4lx … 32h + 4lx + 3.
+fn multiplyTiles(lid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
+  for (var kk = 0u; kk < TK; kk++) {
+    let b0 = tileB[kk * 16u + lid.x];
+    let b1 = tileB[kk * 16u + lid.x + 8u];
+    for (var i = 0u; i < 8u; i++) {
+      let a = vec4<f32>(tileA[kk * TILE + lid.y + WG * i]);
+      (*acc)[2u * i] = fma(a, b0, (*acc)[2u * i]);
+      (*acc)[2u * i + 1u] = fma(a, b1, (*acc)[2u * i + 1u]);
+    }
+  }
+}
+
+fn storeTile(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
+  let baseC = wid.z * p.strideC;
+  for (var i = 0u; i < 8u; i++) {
+    let row = wid.y * TILE + lid.y + WG * i;
+    if (row >= p.M) {
+      continue;
+    }
+    for (var h = 0u; h < 2u; h++) {
+      for (var j = 0u; j < 4u; j++) {
+        let col = wid.x * TILE + 32u * h + 4u * lid.x + j;
+        if (col < p.N) {
+          let at = baseC + row * p.N + col;
+          var value = p.alpha * (*acc)[2u * i + h][j];
+          if (ACCUMULATE) {
+            value += C[at];
+          }
+          C[at] = value;
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(8, 8, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let b = wid.z;
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  let baseA = b * p.strideA;
-  let baseB = b * p.strideB;
-  let tid = lid.y * 16u + lid.x;
+  let baseA = wid.z * p.strideA;
+  let baseB = wid.z * p.strideB;
+  let tid = lid.y * WG + lid.x;
 
-  // Rows ly + 16·i (i < 4) and the 4 adjacent columns 4·lx .. 4·lx+3: vec4 arithmetic
-  // quarters the instruction count of the inner loop, which is what software adapters pay for.
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) {
+  var acc: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i++) {
     acc[i] = vec4<f32>(0.0);
   }
-
   let numTiles = (p.K + TK - 1u) / TK;
   for (var t = 0u; t < numTiles; t++) {
     let k0 = t * TK;
-    // 2048 elements per tile, 256 invocations: 8 loads each. The index order follows
+    // 2048 elements per tile, 64 invocations: 32 loads each. The index order follows
     // the memory order of the stored matrix so that global reads are coalesced.
-    for (var r = 0u; r < 8u; r++) {
-      let idx = tid + r * 256u;
+    for (var r = 0u; r < 32u; r++) {
+      let idx = tid + r * THREADS;
       if (TRANS_A) {
         let kk = idx / TILE;
         let m = idx % TILE;
@@ -85,9 +123,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
       }
     }
-    // B: each invocation fills two vec4s (4 adjacent columns of one k row each).
-    for (var r = 0u; r < 2u; r++) {
-      let slot = tid + r * 256u;
+    // B: 512 vec4 slots (4 adjacent columns of one k row each), 8 per invocation.
+    for (var r = 0u; r < 8u; r++) {
+      let slot = tid + r * THREADS;
       let kk = slot / 16u;
       let n = (slot % 16u) * 4u;
       tileB[slot] = vec4<f32>(
@@ -98,33 +136,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       );
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let bv = tileB[kk * 16u + lid.x];
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] = fma(vec4<f32>(tileA[kk * TILE + lid.y + 16u * i]), bv, acc[i]);
-      }
-    }
+    multiplyTiles(lid, &acc);
     workgroupBarrier();
   }
-
-  let baseC = b * p.strideC;
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y + 16u * i;
-    if (row >= p.M) {
-      continue;
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x * 4u + j;
-      if (col < p.N) {
-        let at = baseC + row * p.N + col;
-        var value = p.alpha * acc[i][j];
-        if (ACCUMULATE) {
-          value += C[at];
-        }
-        C[at] = value;
-      }
-    }
-  }
+  storeTile(lid, wid, &acc);
 }
 
 // A·B with K and N multiples of 4: the same tiling, but the tiles are filled with whole vec4
@@ -133,27 +148,26 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 @group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(8, 8, 1)
 fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let b = wid.z;
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  let baseA4 = b * p.strideA / 4u;
-  let baseB4 = b * p.strideB / 4u;
-  let tid = lid.y * 16u + lid.x;
+  let baseA4 = wid.z * p.strideA / 4u;
+  let baseB4 = wid.z * p.strideB / 4u;
+  let tid = lid.y * WG + lid.x;
   let K4 = p.K / 4u;
   let N4 = p.N / 4u;
 
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) {
+  var acc: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i++) {
     acc[i] = vec4<f32>(0.0);
   }
   let numTiles = (p.K + TK - 1u) / TK;
   for (var t = 0u; t < numTiles; t++) {
     let k0 = t * TK;
-    // A tile: 64 rows × 8 vec4 along k = 512 vec4, two per invocation.
-    for (var r = 0u; r < 2u; r++) {
-      let slot = tid + r * 256u;
+    // A tile: 64 rows × 8 vec4 along k = 512 vec4, 8 per invocation.
+    for (var r = 0u; r < 8u; r++) {
+      let slot = tid + r * THREADS;
       let m = slot / 8u;
       let kq = slot % 8u;
       var a = vec4<f32>(0.0);
@@ -166,9 +180,9 @@ fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
       tileA[(kk + 2u) * TILE + m] = a.z;
       tileA[(kk + 3u) * TILE + m] = a.w;
     }
-    // B tile: 32 k rows × 16 vec4 along n = 512 vec4, two per invocation.
-    for (var r = 0u; r < 2u; r++) {
-      let slot = tid + r * 256u;
+    // B tile: 32 k rows × 16 vec4 along n = 512 vec4, 8 per invocation.
+    for (var r = 0u; r < 8u; r++) {
+      let slot = tid + r * THREADS;
       let kk = slot / 16u;
       let nq = slot % 16u;
       var bv = vec4<f32>(0.0);
@@ -178,31 +192,8 @@ fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
       tileB[slot] = bv;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let bv = tileB[kk * 16u + lid.x];
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] = fma(vec4<f32>(tileA[kk * TILE + lid.y + 16u * i]), bv, acc[i]);
-      }
-    }
+    multiplyTiles(lid, &acc);
     workgroupBarrier();
   }
-
-  let baseC = b * p.strideC;
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y + 16u * i;
-    if (row >= p.M) {
-      continue;
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x * 4u + j;
-      if (col < p.N) {
-        let at = baseC + row * p.N + col;
-        var value = p.alpha * acc[i][j];
-        if (ACCUMULATE) {
-          value += C[at];
-        }
-        C[at] = value;
-      }
-    }
-  }
+  storeTile(lid, wid, &acc);
 }
