@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { csvRow } from '../src/common/csv.ts';
 import { FileCheckpointStore } from '../src/gpu/checkpoint/store-node.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
@@ -15,6 +16,7 @@ import { type ExperimentPreset, presetRunSpecs } from '../src/gpu/train/preset.t
 import type { Backend, EvalMetrics, StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
+import { formatDuration } from '../src/ui/format.ts';
 import { createNodeScanner } from './node-scanner.ts';
 
 function arg(name: string): string | undefined {
@@ -25,12 +27,6 @@ function arg(name: string): string | undefined {
 function fail(message: string): never {
   process.stderr.write(`experiment: ${message}\n`);
   process.exit(2);
-}
-
-function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 const CSV_COLUMNS = [
@@ -53,7 +49,7 @@ const CSV_COLUMNS = [
   'niah_accuracy',
 ];
 
-function csvRow(
+function metricsRow(
   run: string,
   m: { kind: 'train'; s: StepMetrics } | { kind: 'eval'; e: EvalMetrics },
 ): string {
@@ -97,7 +93,7 @@ function csvRow(
           m.e.niahAtDistance?.distance ?? '',
           m.e.niahAtDistance?.accuracy ?? '',
         ];
-  return cells.map((c) => (typeof c === 'number' ? Number(c.toPrecision(6)) : c)).join(',');
+  return csvRow(cells.map((c) => (typeof c === 'number' ? Number(c.toPrecision(6)) : c)));
 }
 
 async function main(): Promise<void> {
@@ -139,7 +135,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const onEvent = (e: TrainerEvent) => {
       if (e.type === 'step') {
-        csv.push(csvRow(spec.name, { kind: 'train', s: e.metrics }));
+        csv.push(metricsRow(spec.name, { kind: 'train', s: e.metrics }));
         const m = e.metrics;
         if (m.step % 10 === 0 || m.step === spec.train.steps) {
           const elapsed = performance.now() - started;
@@ -150,7 +146,7 @@ async function main(): Promise<void> {
           );
         }
       } else if (e.type === 'eval') {
-        csv.push(csvRow(spec.name, { kind: 'eval', e: e.metrics }));
+        csv.push(metricsRow(spec.name, { kind: 'eval', e: e.metrics }));
         const n = e.metrics.niahAtDistance;
         process.stderr.write(
           `[${spec.name}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +

@@ -1,6 +1,7 @@
 // Metrics of runs as CSV (one row per training step or evaluation) and as JSON (everything,
 // with the run specs, so an export is a complete record of the experiment).
 
+import { csvRow } from '../../common/csv.ts';
 import type { RunSeries } from '../state/series.ts';
 import type { RunRecord } from '../state/types.ts';
 
@@ -17,13 +18,6 @@ export const CSV_COLUMNS = [
   'tokens_per_second',
 ] as const;
 
-/** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
-export function csvField(value: string | number | undefined | null): string {
-  if (value === undefined || value === null) return '';
-  const s = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : value;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function metricsToCsv(runs: RunRecord[], series: Record<string, RunSeries>): string {
   const lines: string[] = [CSV_COLUMNS.join(',')];
   for (const run of runs) {
@@ -33,13 +27,20 @@ export function metricsToCsv(runs: RunRecord[], series: Record<string, RunSeries
     const t = s.train;
     for (let i = 0; i < t.step.length; i++) {
       lines.push(
-        [...head, 'train', t.step[i], t.loss[i], t.accuracy[i], t.lr[i], t.gradNorm[i], t.tokensPerSecond[i]]
-          .map(csvField)
-          .join(','),
+        csvRow([
+          ...head,
+          'train',
+          t.step[i],
+          t.loss[i],
+          t.accuracy[i],
+          t.lr[i],
+          t.gradNorm[i],
+          t.tokensPerSecond[i],
+        ]),
       );
     }
     for (const e of s.eval) {
-      lines.push([...head, 'eval', e.step, e.loss, e.accuracy, '', '', ''].map(csvField).join(','));
+      lines.push(csvRow([...head, 'eval', e.step, e.loss, e.accuracy, '', '', '']));
     }
   }
   return `${lines.join('\r\n')}\r\n`;

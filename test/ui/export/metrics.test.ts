@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { csvField } from '../../../src/common/csv.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import {
   CSV_COLUMNS,
-  csvField,
   type MetricsExport,
   metricsToCsv,
   metricsToJson,
