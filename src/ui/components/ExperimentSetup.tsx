@@ -7,6 +7,7 @@ import { type FieldError, ROSA_SEMANTICS, VARIANTS, type Variant } from '../../g
 import { checkUserText } from '../../tasks/text.ts';
 import {
   buildExperiment,
+  type ChoiceDraftKey,
   type EngineCapabilities,
   type ExperimentDraft,
   FIELD_OF,
@@ -95,6 +96,22 @@ export function ExperimentSetup({
       messages={m(key)}
       hint={hint}
       inputMode={inputMode}
+    />
+  );
+
+  const choice = <K extends ChoiceDraftKey>(
+    key: K,
+    label: string,
+    options: Array<{ value: ExperimentDraft[K]; label: string }>,
+    extra: { hint?: string; wide?: boolean } = {},
+  ) => (
+    <SelectField
+      label={label}
+      value={draft[key]}
+      options={options}
+      onChange={(v) => set(key, v)}
+      messages={m(key)}
+      {...extra}
     />
   );
 
@@ -202,58 +219,42 @@ export function ExperimentSetup({
       <fieldset>
         <legend>Task</legend>
         <div className="fields">
-          <SelectField
-            label="Task"
-            value={draft.task}
-            options={TASK_KINDS.map((k) => ({ value: k, label: TASK_LABELS[k] }))}
-            onChange={(v) => set('task', v)}
-            messages={m('task')}
-            wide
-          />
+          {choice(
+            'task',
+            'Task',
+            TASK_KINDS.map((k) => ({ value: k, label: TASK_LABELS[k] })),
+            { wide: true },
+          )}
           {text('seqLen', 'Sequence length', 'tokens per training sequence')}
           {draft.task === 'niah' && (
             <>
               {text('keyLength', 'Key digits')}
-              <SelectField
-                label="Filler"
-                value={draft.filler}
-                options={[
-                  { value: 'letters', label: 'random letters (key is the only number)' },
-                  { value: 'random', label: 'random letters and digits' },
-                  { value: 'repeat', label: 'repeated sentences (passkey paper)' },
-                  { value: 'copy', label: 'a repeated random segment' },
-                  { value: 'corpus', label: 'Moby Dick text' },
-                ]}
-                onChange={(v) => set('filler', v)}
-                messages={m('filler')}
-              />
-              <SelectField
-                label="Loss on"
-                value={draft.niahLoss}
-                options={[
+              {choice('filler', 'Filler', [
+                { value: 'letters', label: 'random letters (key is the only number)' },
+                { value: 'random', label: 'random letters and digits' },
+                { value: 'repeat', label: 'repeated sentences (passkey paper)' },
+                { value: 'copy', label: 'a repeated random segment' },
+                { value: 'corpus', label: 'Moby Dick text' },
+              ])}
+              {choice(
+                'niahLoss',
+                'Loss on',
+                [
                   { value: 'answer', label: 'the answer only' },
                   { value: 'all', label: 'every next token' },
-                ]}
-                onChange={(v) => set('niahLoss', v)}
-                messages={m('niahLoss')}
-                hint="accuracy always scores the key"
-              />
+                ],
+                { hint: 'accuracy always scores the key' },
+              )}
             </>
           )}
           {draft.task === 'mqar' && (
             <>
               {text('taskVocab', 'Vocabulary')}
               {text('pairs', 'Key–value pairs')}
-              <SelectField
-                label="Query gaps"
-                value={draft.gaps}
-                options={[
-                  { value: 'power', label: 'power law (Zoology)' },
-                  { value: 'uniform', label: 'uniform' },
-                ]}
-                onChange={(v) => set('gaps', v)}
-                messages={m('gaps')}
-              />
+              {choice('gaps', 'Query gaps', [
+                { value: 'power', label: 'power law (Zoology)' },
+                { value: 'uniform', label: 'uniform' },
+              ])}
               <label className="check">
                 <input
                   type="checkbox"
@@ -389,30 +390,24 @@ export function ExperimentSetup({
           {text('mlpHidden', 'MLP width')}
           {hasWindow && text('window', 'Window W', 'keys t−W+1 … t')}
           {hasRosa && text('bits', 'ROSA bits', 'per route; routes = width / bits')}
-          {hasRosa && (
-            <SelectField
-              label="ROSA semantics"
-              value={draft.semantics}
-              options={ROSA_SEMANTICS.map((s) => ({ value: s, label: SEMANTICS_LABELS[s] ?? s }))}
-              onChange={(v) => set('semantics', v)}
-              messages={m('semantics')}
-              wide
-            />
-          )}
-          {hasRosa && (
-            <SelectField
-              label="ROSA q/k projections"
-              value={draft.qk}
-              options={[
+          {hasRosa &&
+            choice(
+              'semantics',
+              'ROSA semantics',
+              ROSA_SEMANTICS.map((s) => ({ value: s, label: SEMANTICS_LABELS[s] ?? s })),
+              { wide: true },
+            )}
+          {hasRosa &&
+            choice(
+              'qk',
+              'ROSA q/k projections',
+              [
                 { value: 'independent', label: 'independent (the paper)' },
                 { value: 'tied-init', label: 'tied at initialisation' },
                 { value: 'shared', label: 'one shared projection' },
-              ]}
-              onChange={(v) => set('qk', v)}
-              messages={m('qk')}
-              wide
-            />
-          )}
+              ],
+              { wide: true },
+            )}
           {hasRosa && text('eInit', 'ROSA e init', 'e1 = +x, e0 = −x (0: the paper)', 'decimal')}
           {hasRosa && text('projectionLrScale', 'Wq/Wk/Wv rate', '× the ROSA rate (0 freezes)', 'decimal')}
           {hasLrsa && text('lrsaSink', 'LRSA sink')}
@@ -441,16 +436,10 @@ export function ExperimentSetup({
           {text('lr', 'Learning rate', undefined, 'decimal')}
           {hasRosa && text('rosaLr', 'ROSA learning rate', 'of the adapter', 'decimal')}
           {text('seed', 'Seed', 'same data and initialisation for every variant')}
-          <SelectField
-            label="Backend"
-            value={draft.backend}
-            options={[
-              { value: 'webgpu', label: 'WebGPU' },
-              { value: 'cpu', label: 'CPU (slow, no GPU needed)' },
-            ]}
-            onChange={(v) => set('backend', v)}
-            messages={m('backend')}
-          />
+          {choice('backend', 'Backend', [
+            { value: 'webgpu', label: 'WebGPU' },
+            { value: 'cpu', label: 'CPU (slow, no GPU needed)' },
+          ])}
         </div>
         <details className="advanced" open={advancedInvalid || undefined}>
           <summary>More settings</summary>
@@ -461,17 +450,11 @@ export function ExperimentSetup({
             {text('evalEvery', 'Evaluate every', 'steps (0: never)')}
             {text('evalBatches', 'Eval batches')}
             {text('checkpointEvery', 'Checkpoint every', 'steps (0: never)')}
-            <SelectField
-              label="Protocol"
-              value={draft.protocol}
-              options={[
-                { value: 'all', label: 'train everything' },
-                { value: 'adapter-only', label: 'adapter only (frozen base)' },
-                { value: 'two-stage', label: 'two-stage (adapter, then all)' },
-              ]}
-              onChange={(v) => set('protocol', v)}
-              messages={m('protocol')}
-            />
+            {choice('protocol', 'Protocol', [
+              { value: 'all', label: 'train everything' },
+              { value: 'adapter-only', label: 'adapter only (frozen base)' },
+              { value: 'two-stage', label: 'two-stage (adapter, then all)' },
+            ])}
             {draft.protocol === 'two-stage' && text('stageASteps', 'Stage A steps')}
           </div>
         </details>

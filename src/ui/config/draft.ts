@@ -150,6 +150,14 @@ export type TextDraftKey = {
       : never
     : never;
 }[DraftKey];
+/** Fields that hold one of a fixed set of strings (the form shows them as selects). */
+export type ChoiceDraftKey = {
+  [K in DraftKey]: ExperimentDraft[K] extends string
+    ? string extends ExperimentDraft[K]
+      ? never
+      : K
+    : never;
+}[DraftKey];
 
 /**
  * The validator field name each draft field's messages are filed under (the names
