@@ -1,9 +1,9 @@
 // The 'rosa-tuning' scan of scan-kernels.ts (tuningLane), specialised for its common case: suffix-
-// link walks (no index), an alphabet of at most 32 symbols (transition masks), everything in local
-// variables, the automaton's extend inlined (its counters live in locals and are written back on
-// return). Same semantics, same outputs (tests compare both with the plain §1.5 scan); it exists
-// because the generic loop costs about a third more per symbol, and the inlined extend saves
-// another ~20% at T = 64k.
+// link walks (no index), an alphabet of at most 32 symbols (transition masks), the fallback walk
+// and e-lookups written out over local views of the automaton's arrays. Same semantics, same
+// outputs (tests compare both with the plain §1.5 scan); it exists because the generic loop,
+// going through matching.ts for every lookup, costs 5–17% more per symbol (measured at T = 1k to
+// 64k, random 4-bit input).
 
 import type { ScanArena } from './arena.ts';
 import { WALK_BUDGET } from './arena.ts';
@@ -12,7 +12,7 @@ import type { LaneInput, LaneOutputs, LaneResult } from './scan-kernels.ts';
 
 // Module-local copies of the state-field offsets: hot loops read them as plain constants even
 // where a bundler turns imports into property loads (CommonJS output halved the scan speed).
-const { LATEST, LEN, LINK, MASK } = automaton;
+const { LATEST, LINK, MASK } = automaton;
 
 /** Returns null when `budgeted` and the walks exceeded WALK_BUDGET (the caller switches to the index). */
 export function tuningLaneWalk(
@@ -29,10 +29,6 @@ export function tuningLaneWalk(
   const trans = sam.trans;
   const lastSym = sam.lastSym;
   const sh = sam.shift;
-  const prefixState = sam.prefixState;
-  let size = 1;
-  let last = 0;
-  let count = 0;
   const width = bits * 2;
   const budgetBase = budgeted ? WALK_BUDGET.base : Number.POSITIVE_INFINITY;
   const budgetPerSymbol = WALK_BUDGET.perSymbol;
@@ -42,6 +38,7 @@ export function tuningLaneWalk(
   let advanced = false;
   let prevK = -1;
   let prevQ = -1;
+  // Fallback-walk steps; the e-update's steps are counted by commitEnd in sam.work.
   let work = 0;
   for (let t = 0; t < T; t++) {
     const c = k[kOffset + t];
@@ -49,57 +46,8 @@ export function tuningLaneWalk(
       prevK = c;
       lastRun++;
       kRunStart[rowOffset + lastRun] = t;
-      // Online extension (automaton.ts extend), inlined with the counters in locals.
-      const cur = size++;
-      const cb = cur << 2;
-      node[cb | LEN] = node[(last << 2) | LEN] + 1;
-      node[cb | LATEST] = -1;
-      node[cb | MASK] = 0;
-      lastSym[cur] = c;
-      const bit = 1 << c;
-      let p = last;
-      while (p !== -1 && (node[(p << 2) | MASK] & bit) === 0) {
-        trans[(p << sh) | c] = cur;
-        node[(p << 2) | MASK] |= bit;
-        p = node[(p << 2) | LINK];
-      }
-      if (p === -1) {
-        node[cb | LINK] = 0;
-      } else {
-        const qs = trans[(p << sh) | c];
-        const qb = qs << 2;
-        if (node[(p << 2) | LEN] + 1 === node[qb | LEN]) {
-          node[cb | LINK] = qs;
-        } else {
-          const clone = size++;
-          const kb = clone << 2;
-          node[kb | LINK] = node[qb | LINK];
-          node[kb | LEN] = node[(p << 2) | LEN] + 1;
-          node[kb | LATEST] = node[qb | LATEST];
-          const m = node[qb | MASK];
-          node[kb | MASK] = m;
-          const from = qs << sh;
-          const to = clone << sh;
-          for (let mm = m; mm !== 0; mm &= mm - 1) {
-            const x = 31 - Math.clz32(mm & -mm);
-            trans[to | x] = trans[from | x];
-          }
-          lastSym[clone] = c;
-          while (p !== -1 && trans[(p << sh) | c] === qs) {
-            trans[(p << sh) | c] = clone;
-            p = node[(p << 2) | LINK];
-          }
-          node[qb | LINK] = clone;
-          node[cb | LINK] = clone;
-        }
-      }
-      last = cur;
-      prefixState[count++] = cur;
-      // e-update (spec §1.1): the new run is the latest end of every suffix of the K-runs.
-      for (let v = cur; v > 0; v = node[(v << 2) | LINK]) {
-        node[(v << 2) | LATEST] = lastRun;
-        work++;
-      }
+      sam.extend(c);
+      sam.commitEnd(lastRun); // the new run is the latest end of every suffix of the K-runs
     }
     const a = q[qOffset + t];
     const rootMask = node[MASK];
@@ -167,18 +115,12 @@ export function tuningLaneWalk(
       s = ns;
       advanced = true;
     }
-    if (work > budgetBase + budgetPerSymbol * t) {
-      sam.work = work;
-      sam.size = size;
-      sam.last = last;
-      sam.count = count;
+    if (work + sam.work > budgetBase + budgetPerSymbol * t) {
+      sam.work += work;
       return null;
     }
   }
-  sam.work = work;
-  sam.size = size;
-  sam.last = last;
-  sam.count = count;
+  sam.work += work;
   rcf.fill(-1, rcfOffset + (u + 1) * width, rcfOffset + T * width);
   kRunStart.fill(-1, rowOffset + lastRun + 1, rowOffset + T);
   return { numQRuns: u + 1, numKRuns: lastRun + 1 };
