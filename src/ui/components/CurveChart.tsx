@@ -21,6 +21,7 @@ const GRID = '#2a2f3a';
 const MARGIN = { top: 10, right: 16, bottom: 26, left: 58 };
 
 interface Props {
+  /** From curveLines: finite points, and only positive ones when `log`. */
   lines: CurveLine[];
   width: number;
   height?: number;
@@ -56,11 +57,7 @@ function layout(
   const yDomain = log ? logDomain(ys) : percent ? { min: 0, max: 1 } : niceDomain(ys, yCount);
   const sx = makeScale(xDomain, MARGIN.left, MARGIN.left + plotW);
   const sy = makeScale(yDomain, MARGIN.top + plotH, MARGIN.top, log);
-  // Lines on a log axis skip non-positive points (curves.ts already drops them; this guards).
-  const paths = lines.map((line) => ({
-    line,
-    d: linePath(log ? line.points.filter((p) => p.y > 0) : line.points, sx, sy),
-  }));
+  const paths = lines.map((line) => ({ line, d: linePath(line.points, sx, sy) }));
   return {
     sx,
     sy,
