@@ -123,28 +123,71 @@ export function writeTensor(
   );
 }
 
+function emptyArrayFor<D extends DType>(dtype: D, length: number): TypedArrayFor<D> {
+  return (
+    dtype === 'f32'
+      ? new Float32Array(length)
+      : dtype === 'i32'
+        ? new Int32Array(length)
+        : new Uint32Array(length)
+  ) as TypedArrayFor<D>;
+}
+
 /** Copies a tensor back to the CPU. Waits for all work queued before it. */
 export async function readTensor<D extends DType>(
   ctx: GpuContext,
   tensor: Tensor<D>,
 ): Promise<TypedArrayFor<D>> {
+  return (await readTensors(ctx, [tensor]))[0];
+}
+
+/**
+ * Copies several tensors back with one submit and one map per staging buffer (a checkpoint
+ * reads every parameter and both Adam moments: one round trip instead of hundreds). Staging
+ * buffers are split at the device's maxBufferSize. Waits for all work queued before it.
+ */
+export async function readTensors<D extends DType>(
+  ctx: GpuContext,
+  tensors: ReadonlyArray<Tensor<D>>,
+): Promise<Array<TypedArrayFor<D>>> {
   ctx.assertAlive();
-  const bytes = tensor.length * 4;
-  const out = (
-    tensor.dtype === 'f32'
-      ? new Float32Array(tensor.length)
-      : tensor.dtype === 'i32'
-        ? new Int32Array(tensor.length)
-        : new Uint32Array(tensor.length)
-  ) as TypedArrayFor<D>;
-  if (bytes === 0) return out;
+  const out = tensors.map((t) => emptyArrayFor(t.dtype, t.length));
+  const limit = ctx.device.limits.maxBufferSize;
+  let first = 0;
+  while (first < tensors.length) {
+    // Tensors [first, end) share one staging buffer.
+    let end = first;
+    let bytes = 0;
+    while (end < tensors.length && (end === first || bytes + tensors[end].length * 4 <= limit)) {
+      bytes += tensors[end].length * 4;
+      end++;
+    }
+    if (bytes > 0) await readGroup(ctx, tensors, out, first, end, bytes);
+    first = end;
+  }
+  return out;
+}
+
+async function readGroup<D extends DType>(
+  ctx: GpuContext,
+  tensors: ReadonlyArray<Tensor<D>>,
+  out: Array<TypedArrayFor<D>>,
+  first: number,
+  end: number,
+  bytes: number,
+): Promise<void> {
   const staging = ctx.device.createBuffer({
-    label: `${tensor.label}:readback`,
+    label: `${tensors[first].label}${end - first > 1 ? ` +${end - first - 1}` : ''}:readback`,
     size: bytes,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
-  const encoder = ctx.device.createCommandEncoder({ label: `read ${tensor.label}` });
-  encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
+  const encoder = ctx.device.createCommandEncoder({ label: `read ${tensors[first].label}` });
+  let offset = 0;
+  for (let i = first; i < end; i++) {
+    const n = tensors[i].length * 4;
+    if (n > 0) encoder.copyBufferToBuffer(tensors[i].buffer, 0, staging, offset, n);
+    offset += n;
+  }
   ctx.device.queue.submit([encoder.finish()]);
   try {
     await staging.mapAsync(GPUMapMode.READ);
@@ -153,12 +196,16 @@ export async function readTensor<D extends DType>(
     throw err;
   }
   const source = staging.getMappedRange();
-  if (tensor.dtype === 'f32') (out as Float32Array).set(new Float32Array(source));
-  else if (tensor.dtype === 'i32') (out as Int32Array).set(new Int32Array(source));
-  else (out as Uint32Array).set(new Uint32Array(source));
+  offset = 0;
+  for (let i = first; i < end; i++) {
+    const length = tensors[i].length;
+    const view =
+      tensors[i].dtype === 'f32' ? Float32Array : tensors[i].dtype === 'i32' ? Int32Array : Uint32Array;
+    (out[i] as Float32Array | Int32Array | Uint32Array).set(new view(source, offset, length));
+    offset += length * 4;
+  }
   staging.unmap();
   staging.destroy();
-  return out;
 }
 
 export function destroyTensors(...tensors: Array<Tensor | undefined | null>): void {

@@ -85,7 +85,8 @@ export interface Backend<F extends Sized, I extends Sized> {
   allocInt(n: number, label: string): I;
   writeInts(target: I, data: Int32Array): void;
   write(target: F, data: Float32Array): void;
-  read(source: F): Promise<Float32Array>;
+  /** Copies back, all sources in one round trip. */
+  read(sources: readonly F[]): Promise<Float32Array[]>;
   free(...handles: Array<F | I>): void;
   zero(target: F): void;
   /** Bytes of device memory currently allocated through this backend. */

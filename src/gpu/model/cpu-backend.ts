@@ -68,8 +68,8 @@ export class CpuBackend implements Backend<F, I> {
   write(target: F, data: Float32Array): void {
     target.set(data);
   }
-  async read(source: F): Promise<Float32Array> {
-    return Float32Array.from(source);
+  async read(sources: readonly F[]): Promise<Float32Array[]> {
+    return sources.map((s) => Float32Array.from(s));
   }
   free(...handles: Array<F | I>): void {
     for (const h of handles) this.bytes -= h.length * 4;

@@ -35,7 +35,7 @@ import type { AttentionShape } from '../reference/attention.ts';
 import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
 import type { LrsaShape } from '../reference/lrsa.ts';
 import type { RosaDims } from '../reference/rosa.ts';
-import { createTensor, readTensor, type Tensor, writeTensor } from '../tensor.ts';
+import { createTensor, readTensor, readTensors, type Tensor, writeTensor } from '../tensor.ts';
 import type {
   AdamGroup,
   AdamHyper,
@@ -94,9 +94,9 @@ export class GpuBackend implements Backend<F, I> {
     this.flush();
     writeTensor(this.ctx, target, data);
   }
-  async read(source: F): Promise<Float32Array> {
+  async read(sources: readonly F[]): Promise<Float32Array[]> {
     this.flush();
-    return readTensor(this.ctx, source);
+    return readTensors(this.ctx, sources);
   }
   free(...handles: Array<F | I>): void {
     this.flush();

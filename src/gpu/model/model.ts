@@ -500,7 +500,7 @@ export class Model<F extends Sized, I extends Sized> {
   /** Logits of the last forward pass, [B, T, V] (read back). */
   async readLogits(): Promise<Float32Array> {
     if (!this.acts) throw new Error('readLogits: no forward pass yet');
-    return this.backend.read(this.acts.logits);
+    return (await this.backend.read([this.acts.logits]))[0];
   }
 
   /** Retrieval results of the last forward pass at a ROSA layer (CPU copy), or null. */
@@ -510,16 +510,15 @@ export class Model<F extends Sized, I extends Sized> {
 
   /** Current parameter values (read back), by name. */
   async exportParameters(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, s] of this.params) out.set(name, await this.backend.read(s.param));
-    return out;
+    const entries = [...this.params];
+    const values = await this.backend.read(entries.map(([, s]) => s.param));
+    return new Map(entries.map(([name], i) => [name, values[i]]));
   }
 
   async exportOptimizerState(): Promise<Map<string, { m: Float32Array; v: Float32Array }>> {
-    const out = new Map<string, { m: Float32Array; v: Float32Array }>();
-    for (const [name, s] of this.params)
-      out.set(name, { m: await this.backend.read(s.m), v: await this.backend.read(s.v) });
-    return out;
+    const entries = [...this.params];
+    const values = await this.backend.read(entries.flatMap(([, s]) => [s.m, s.v]));
+    return new Map(entries.map(([name], i) => [name, { m: values[2 * i], v: values[2 * i + 1] }]));
   }
 
   importOptimizerState(state: Map<string, { m: Float32Array; v: Float32Array }>): void {

@@ -47,8 +47,9 @@ async function stepOn<F extends { length: number }, I extends { length: number }
 ) {
   const fwd = await model.forward(tokens, labels, B, T, scanner, true);
   model.backward();
-  const grads = new Map<string, Float32Array>();
-  for (const [name, s] of model.params) grads.set(name, await model.backend.read(s.grad));
+  const entries = [...model.params];
+  const gradValues = await model.backend.read(entries.map(([, s]) => s.grad));
+  const grads = new Map(entries.map(([name], i) => [name, gradValues[i]]));
   model.optimizerStep(
     { base: 1e-2, rosa: 1e-2 },
     { beta1: 0.9, beta2: 0.98, eps: 1e-3, maxGradNorm: 0, weightDecay: 0.1 },

@@ -125,7 +125,7 @@ describe('trainer engine (CPU backend, in process)', () => {
     for (let i = 0; i < 3; i++) await run.advance();
     // Corrupt one weight, as an overflowing update would.
     const embed = run.model.params.get('embed')!;
-    const broken = await run.model.backend.read(embed.param);
+    const [broken] = await run.model.backend.read([embed.param]);
     broken[0] = Number.NaN;
     run.model.backend.write(embed.param, broken);
     expect(await run.advance()).toBe(false);
