@@ -90,12 +90,15 @@ export interface ScanOutputs {
   cfInvPositions: Int32Array;
 }
 
+/** Largest bits per route: symbols travel as bytes between the GPU, the workers and the scan. */
+export const ROSA_MAX_BITS = 8;
+
 export function checkScanShape({ lanes, T, bits }: ScanShape): void {
   if (!Number.isInteger(lanes) || lanes < 0)
     throw new RangeError(`lanes must be a whole number ≥ 0 (got ${lanes})`);
   if (!Number.isInteger(T) || T < 0) throw new RangeError(`T must be a whole number ≥ 0 (got ${T})`);
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
-    throw new RangeError(`bits per route must be 1..8 (got ${bits}): symbols travel as bytes`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > ROSA_MAX_BITS) {
+    throw new RangeError(`bits per route must be 1..${ROSA_MAX_BITS} (got ${bits}): symbols travel as bytes`);
   }
 }
 

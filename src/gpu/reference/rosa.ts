@@ -10,6 +10,7 @@
 import {
   allocateScanOutputs,
   paddedLength,
+  ROSA_MAX_BITS,
   type RosaMode,
   type ScanOutputs,
 } from '../../rosa-worker/layout.ts';
@@ -65,8 +66,10 @@ export function checkRosaDims(dims: RosaDims, where: string): void {
       throw new RangeError(`${where}: ${name} must be a whole number ≥ 0 (got ${n})`);
   }
   const { C, bits } = dims;
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
-    throw new RangeError(`${where}: bits per route must be 1..8 (got ${bits}): symbols travel as bytes`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > ROSA_MAX_BITS) {
+    throw new RangeError(
+      `${where}: bits per route must be 1..${ROSA_MAX_BITS} (got ${bits}): symbols travel as bytes`,
+    );
   }
   if (C % bits !== 0) throw new RangeError(`${where}: C = ${C} is not a multiple of bits = ${bits}`);
 }
