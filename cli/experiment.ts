@@ -1,225 +1,276 @@
-// `npm run experiment -- --preset <name> [--backend webgpu|cpu] [--out <dir>] [--steps N] [--workers N]`
-// Runs every variant of a preset on the same data and seed, prints progress, and writes
-// results.json (configuration, machine, final metrics, NIAH figures) and metrics.csv.
+// `npm run experiment -- --preset <name or path> [--backend webgpu|cpu] [--out <dir>] [--variants a,b]
+//   [--workers N] [--<setting path> value …]`
+// Runs every variant of a preset on the same data and seed, in order: a variant with `from`
+// starts from an earlier variant's trained weights (or a checkpoint), one with `evalOnly` is
+// only evaluated. Prints progress and writes results.json (configuration, machine, per-variant
+// settings, final metrics, NIAH figures) and metrics.csv. Exits non-zero when anything failed.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { csvRow } from '../src/common/csv.ts';
+import { formatDuration } from '../src/common/format.ts';
+import { evalCsvRow, METRICS_CSV_COLUMNS, trainCsvRow } from '../src/common/metrics-csv.ts';
+import type { BackendKind } from '../src/config/schema.ts';
+import { ConfigError, type FieldError } from '../src/config/validate.ts';
+import { decodeCheckpoint } from '../src/gpu/checkpoint/checkpoint.ts';
 import { FileCheckpointStore } from '../src/gpu/checkpoint/store-node.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
 import { inlineScanner } from '../src/gpu/model/scanners.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
-import { ConfigError, createRun } from '../src/gpu/train/factory.ts';
-import { type ExperimentPreset, presetRunSpecs } from '../src/gpu/train/preset.ts';
-import type { Backend, EvalMetrics, StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
+import { createRun } from '../src/gpu/train/factory.ts';
+import { type ExperimentPreset, type PresetRun, parsePreset, presetRuns } from '../src/gpu/train/preset.ts';
+import type { StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
+import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
-import { formatDuration } from '../src/ui/format.ts';
+import { parseArgs, settingsPatch, UsageError } from './args.ts';
 import { createNodeScanner } from './node-scanner.ts';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const OPTIONS = ['preset', 'out', 'variants', 'workers', 'backend'] as const;
+
+class CliError extends Error {}
 
 function fail(message: string): never {
-  process.stderr.write(`experiment: ${message}\n`);
-  process.exit(2);
+  throw new CliError(message);
 }
 
-const CSV_COLUMNS = [
-  'run',
-  'kind',
-  'step',
-  'loss',
-  'accuracy',
-  'lr',
-  'grad_norm',
-  'tokens_per_s',
-  'total_ms',
-  'forward_ms',
-  'scan_ms',
-  'waiting_ms',
-  'overlap_ms',
-  'backward_ms',
-  'optimizer_ms',
-  'niah_distance',
-  'niah_accuracy',
-];
-
-function metricsRow(
-  run: string,
-  m: { kind: 'train'; s: StepMetrics } | { kind: 'eval'; e: EvalMetrics },
-): string {
-  const cells =
-    m.kind === 'train'
-      ? [
-          run,
-          'train',
-          m.s.step,
-          m.s.loss,
-          m.s.accuracy,
-          m.s.lr,
-          m.s.gradNorm,
-          m.s.tokensPerSecond,
-          m.s.timing.total,
-          m.s.timing.forward,
-          m.s.timing.scan,
-          m.s.timing.waiting,
-          m.s.timing.overlap,
-          m.s.timing.backward,
-          m.s.timing.optimizer,
-          '',
-          '',
-        ]
-      : [
-          run,
-          'eval',
-          m.e.step,
-          m.e.loss,
-          m.e.accuracy,
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-          m.e.niahAtDistance?.distance ?? '',
-          m.e.niahAtDistance?.accuracy ?? '',
-        ];
-  return csvRow(cells.map((c) => (typeof c === 'number' ? Number(c.toPrecision(6)) : c)));
+/** A FieldError as the command line shows it: flags as given, preset paths as `preset.…`. */
+function shownField(e: FieldError, flags: Set<string>): string {
+  const path = e.field.replace(/^preset\.(variants\[\d+\]\.)?/, '');
+  return flags.has(path) ? `--${path}` : e.field;
 }
 
-async function main(): Promise<void> {
-  const presetName = arg('preset') ?? fail('--preset <name> is required (see presets/*.json)');
-  const presetPath = resolve('presets', `${presetName}.json`);
-  let preset: ExperimentPreset;
+async function readPreset(nameOrPath: string): Promise<{ preset: ExperimentPreset; path: string }> {
+  const path =
+    nameOrPath.endsWith('.json') || nameOrPath.includes('/')
+      ? resolve(nameOrPath)
+      : resolve('presets', `${nameOrPath}.json`);
+  let json: unknown;
   try {
-    preset = JSON.parse(await readFile(presetPath, 'utf8')) as ExperimentPreset;
+    json = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    fail(`cannot read preset ${presetPath}: ${(err as Error).message}`);
+    fail(`cannot read preset ${path}: ${(err as Error).message}`);
   }
-  const backend = (arg('backend') ?? 'webgpu') as Backend;
-  if (backend !== 'webgpu' && backend !== 'cpu') fail(`--backend must be webgpu or cpu (got ${backend})`);
-  const steps = arg('steps') ? Number(arg('steps')) : undefined;
-  const out = resolve(
-    arg('out') ?? join('runs', `${presetName}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
-  );
-  const only = arg('variants')?.split(',');
+  return { preset: parsePreset(json), path };
+}
 
+/** Base weights of a checkpoint path (KEY.json beside KEY.safetensors, either named). */
+async function checkpointWeights(path: string): Promise<Map<string, Float32Array>> {
+  const base = resolve(path).replace(/\.(json|safetensors)$/, '');
+  try {
+    const manifest = await readFile(`${base}.json`, 'utf8');
+    const weights = new Uint8Array(await readFile(`${base}.safetensors`));
+    return decodeCheckpoint(weights, manifest).parameters;
+  } catch (err) {
+    fail(`cannot use checkpoint ${base}: ${(err as Error).message}`);
+  }
+}
+
+/** The settings that make one row of the results table what it is. */
+function rowSettings(run: PresetRun): Record<string, unknown> {
+  const { model, train } = run.spec;
+  const out: Record<string, unknown> = {
+    variant: model.variant,
+    from: run.from ? ('variant' in run.from ? run.from.variant : run.from.checkpoint) : null,
+    evalOnly: run.evalOnly,
+    window: model.window,
+    globalLayers: model.globalLayers,
+  };
+  if (!run.evalOnly) Object.assign(out, { protocol: train.protocol, steps: train.steps, lr: train.lr });
+  if (model.variant.endsWith('+rosa')) {
+    out.rosa = model.rosa;
+    if (!run.evalOnly)
+      Object.assign(out, { rosaLr: train.rosaLr, baseLr: train.baseLr, stageASteps: train.stageASteps });
+  }
+  if (model.variant.startsWith('lrsa')) out.lrsa = model.lrsa;
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2), OPTIONS);
+  const flags = new Set([...args.settings.keys()]);
+  if (args.errors.length > 0) fail(args.errors.map((e) => `${e.field} ${e.message}`).join('\n'));
+  const presetName =
+    args.options.get('preset') ?? fail('--preset <name or path> is required (see presets/*.json)');
+  const { preset } = await readPreset(presetName);
+  const backend = (args.options.get('backend') ?? 'webgpu') as BackendKind;
+  if (backend !== 'webgpu' && backend !== 'cpu') fail(`--backend must be webgpu or cpu (got "${backend}")`);
+  const workersRaw = args.options.get('workers');
+  const workers = workersRaw === undefined ? undefined : Number(workersRaw);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0 || workers > 64)) {
+    fail(`--workers must be a whole number from 0 to 64 (got "${workersRaw}")`);
+  }
+  const only = args.options
+    .get('variants')
+    ?.split(',')
+    .map((s) => s.trim());
+  const patch = settingsPatch(args.settings);
+
+  let runs: PresetRun[];
+  try {
+    runs = presetRuns(preset, backend, patch);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      fail(err.fields.map((e) => `${shownField(e, flags)} ${e.message}`).join('\n'));
+    throw err;
+  }
+  if (only) {
+    const unknown = only.filter((n) => !runs.some((r) => r.spec.name === n));
+    if (unknown.length > 0) {
+      fail(
+        `--variants names ${unknown.map((u) => `"${u}"`).join(', ')}; this preset has ${runs.map((r) => `"${r.spec.name}"`).join(', ')}`,
+      );
+    }
+    // A variant needs the one it starts from.
+    const needed = new Set(only);
+    for (const run of [...runs].reverse()) {
+      if (needed.has(run.spec.name) && run.from && 'variant' in run.from) needed.add(run.from.variant);
+    }
+    runs = runs.filter((r) => needed.has(r.spec.name));
+  }
+
+  const out = resolve(
+    args.options.get('out') ??
+      join('runs', `${preset.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+  );
   let gpu: GpuContext | null = null;
   if (backend === 'webgpu') gpu = await createNodeGpuContext();
-  const workers = arg('workers') !== undefined ? Number(arg('workers')) : undefined;
   const scanner: RosaScanner = workers === 0 ? inlineScanner() : await createNodeScanner(workers);
   const store = new FileCheckpointStore(join(out, 'checkpoints'));
   await mkdir(out, { recursive: true });
-
-  const specs = presetRunSpecs(preset, backend, steps ? { steps } : {}).filter(
-    (s) => !only || only.includes(s.name),
-  );
-  const csv: string[] = [CSV_COLUMNS.join(',')];
+  const csv: string[] = [METRICS_CSV_COLUMNS.join(',')];
   const results: Record<string, unknown>[] = [];
+  const trained = new Map<string, Map<string, Float32Array>>();
+  let failures = 0;
   process.stderr.write(
-    `${preset.name}: ${preset.description}\n${specs.length} run(s) on ${backend}` +
+    `${preset.name}: ${preset.description}\n${runs.length} run(s) on ${backend}` +
       `${gpu ? ` (${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description})` : ''}, ` +
       `${scanner.workers} scan worker(s); output in ${out}\n`,
   );
 
-  for (const spec of specs) {
-    const started = performance.now();
-    const onEvent = (e: TrainerEvent) => {
-      if (e.type === 'step') {
-        csv.push(metricsRow(spec.name, { kind: 'train', s: e.metrics }));
-        const m = e.metrics;
-        if (m.step % 10 === 0 || m.step === spec.train.steps) {
-          const elapsed = performance.now() - started;
-          const eta = (elapsed / m.step) * (spec.train.steps - m.step);
+  try {
+    for (const presetRun of runs) {
+      const { spec } = presetRun;
+      const head = { id: spec.id, name: spec.name, variant: spec.model.variant };
+      const started = performance.now();
+      const onEvent = (e: TrainerEvent) => {
+        if (e.type === 'step') {
+          csv.push(trainCsvRow(head, e.metrics));
+          const m = e.metrics;
+          if (m.step % 10 === 0 || m.step === spec.train.steps) {
+            const elapsed = performance.now() - started;
+            const eta = (elapsed / m.step) * (spec.train.steps - m.step);
+            process.stderr.write(
+              `[${spec.name}] step ${m.step}/${spec.train.steps} loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} ` +
+                `| ${Math.round(m.tokensPerSecond)} tok/s | ETA ${formatDuration(eta)}\n`,
+            );
+          }
+        } else if (e.type === 'eval') {
+          csv.push(evalCsvRow(head, e.metrics));
+          const n = e.metrics.niahAtDistance;
           process.stderr.write(
-            `[${spec.name}] step ${m.step}/${spec.train.steps} loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} ` +
-              `| ${Math.round(m.tokensPerSecond)} tok/s | ETA ${formatDuration(eta)}\n`,
+            `[${spec.name}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +
+              `${n ? ` NIAH@${n.distance} ${(100 * n.accuracy).toFixed(1)}%` : ''}\n`,
+          );
+        } else if (e.type === 'error') {
+          process.stderr.write(`[${spec.name}] ERROR: ${e.message}\n`);
+        }
+      };
+      const source = presetRun.from;
+      const weights = !source
+        ? undefined
+        : 'variant' in source
+          ? (trained.get(source.variant) ??
+            fail(`${spec.name}: "${source.variant}" did not finish, so there is nothing to start from`))
+          : await checkpointWeights(source.checkpoint);
+      let run: Awaited<ReturnType<typeof createRun>>;
+      try {
+        run = await createRun(
+          spec,
+          {
+            gpu,
+            scanner,
+            loadCorpus: async (n) => loadCorpusNode(n),
+            store: presetRun.evalOnly ? null : store,
+          },
+          onEvent,
+          weights ? { transplant: weights } : undefined,
+        );
+      } catch (err) {
+        if (err instanceof ConfigError) fail(`${spec.name}: ${err.message}`);
+        throw err;
+      }
+      if (source)
+        process.stderr.write(
+          `[${spec.name}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
+        );
+      const hitsBefore = run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, 32) : null;
+      if (!presetRun.evalOnly) await run.run();
+      const ok = presetRun.evalOnly || run.status === 'finished';
+      if (!ok) failures++;
+      const final = presetRun.evalOnly ? await run.evaluate() : (run.evals.at(-1) ?? (await run.evaluate()));
+      const result: Record<string, unknown> = {
+        name: spec.name,
+        settings: rowSettings(presetRun),
+        status: presetRun.evalOnly ? 'evaluated' : run.status,
+        steps: run.step,
+        wallSeconds: (performance.now() - started) / 1000,
+        parameters: run.model.parameterCount,
+        gpuBytes: run.model.backend.allocatedBytes(),
+        final,
+        meanStepTiming: meanTiming(run.steps.slice(Math.floor(run.steps.length / 2))),
+        spec,
+      };
+      if (run.task instanceof NiahTask && preset.evaluation) {
+        const samples = preset.evaluation.niahSamples ?? 64;
+        const byDistance: Record<string, number> = {};
+        for (const d of preset.evaluation.niahDistances ?? [run.niahHeadlineDistance(run.task)]) {
+          byDistance[d] = await run.niahAccuracy(run.task.atDistance(d, samples));
+          process.stderr.write(
+            `[${spec.name}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`,
           );
         }
-      } else if (e.type === 'eval') {
-        csv.push(metricsRow(spec.name, { kind: 'eval', e: e.metrics }));
-        const n = e.metrics.niahAtDistance;
-        process.stderr.write(
-          `[${spec.name}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +
-            `${n ? ` NIAH@${n.distance} ${(100 * n.accuracy).toFixed(1)}%` : ''}\n`,
-        );
-      } else if (e.type === 'error') {
-        process.stderr.write(`[${spec.name}] ERROR: ${e.message}\n`);
+        result.niahByDistance = byDistance;
+        const grid = preset.evaluation.niahGrid;
+        if (grid) result.niahGrid = await run.niahGrid(grid.lengths, grid.depths, grid.samples);
+        const hitsAfter = await rosaNeedleHits(run, run.task, 32);
+        if (hitsBefore || hitsAfter) result.rosaNeedleHits = { before: hitsBefore, after: hitsAfter };
       }
-    };
-    let run: Awaited<ReturnType<typeof createRun>>;
-    try {
-      run = await createRun(
-        spec,
-        { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store },
-        onEvent,
-      );
-    } catch (err) {
-      if (err instanceof ConfigError) fail(`${spec.name}: ${err.message}`);
-      throw err;
+      results.push(result);
+      if (ok) trained.set(spec.name, await run.model.exportParameters());
+      run.model.dispose();
     }
-    await run.run();
-    const final = run.evals.at(-1) ?? (await run.evaluate());
-    const result: Record<string, unknown> = {
-      name: spec.name,
-      status: run.status,
-      steps: run.step,
-      wallSeconds: (performance.now() - started) / 1000,
-      parameters: run.model.parameterCount,
-      gpuBytes: run.model.backend.allocatedBytes(),
-      final,
-      meanStepTiming: meanTiming(run.steps.slice(Math.floor(run.steps.length / 2))),
-      spec,
-    };
-    if (run.task instanceof NiahTask && preset.evaluation) {
-      const samples = preset.evaluation.niahSamples ?? 64;
-      const byDistance: Record<string, number> = {};
-      for (const d of preset.evaluation.niahDistances ?? [run.niahHeadlineDistance(run.task)]) {
-        byDistance[d] = await run.niahAccuracy(run.task.atDistance(d, samples));
-        process.stderr.write(
-          `[${spec.name}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`,
-        );
-      }
-      result.niahByDistance = byDistance;
-      const grid = preset.evaluation.niahGrid;
-      if (grid) result.niahGrid = await run.niahGrid(grid.lengths, grid.depths, grid.samples);
-    }
-    results.push(result);
-    run.model.dispose();
-  }
 
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    adapter: gpu?.adapter ?? null,
-    scanWorkers: scanner.workers,
-  };
-  await writeFile(
-    join(out, 'results.json'),
-    `${JSON.stringify({ preset, backend, machine, results }, null, 2)}\n`,
-  );
-  await writeFile(join(out, 'metrics.csv'), `${csv.join('\n')}\n`);
-  process.stderr.write(`wrote ${join(out, 'results.json')} and metrics.csv\n`);
-  const summary = results.map((r) => ({
-    name: r.name,
-    status: r.status,
-    niahByDistance: r.niahByDistance,
-    final: r.final,
-  }));
-  console.log(JSON.stringify(summary, null, 2));
-  await (scanner as { terminate?: () => Promise<void> }).terminate?.();
-  process.exit(0);
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      adapter: gpu?.adapter ?? null,
+      scanWorkers: scanner.workers,
+    };
+    await writeFile(
+      join(out, 'results.json'),
+      `${JSON.stringify({ preset, backend, machine, results }, null, 2)}\n`,
+    );
+    await writeFile(join(out, 'metrics.csv'), `${csv.join('\n')}\n`);
+    process.stderr.write(`wrote ${join(out, 'results.json')} and metrics.csv\n`);
+    const summary = results.map((r) => ({
+      name: r.name,
+      status: r.status,
+      niahByDistance: r.niahByDistance,
+      final: r.final,
+    }));
+    console.log(JSON.stringify(summary, null, 2));
+  } finally {
+    await scanner.terminate?.();
+  }
+  if (failures > 0) {
+    process.stderr.write(`experiment: ${failures} run(s) did not finish; see the messages above\n`);
+    return 1;
+  }
+  return 0;
 }
 
 function meanTiming(steps: StepMetrics[]): Record<string, number> {
@@ -229,4 +280,14 @@ function meanTiming(steps: StepMetrics[]): Record<string, number> {
   return out;
 }
 
-await main();
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError || err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`experiment: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`experiment: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -32,7 +32,7 @@ afterEach(() => {
 });
 
 /** A small, quick NIAH comparison in the address. */
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10' });
+const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
 
 async function renderApp(
   options: {

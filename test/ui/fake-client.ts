@@ -2,7 +2,8 @@
 // timer), losses fall deterministically, ROSA variants "find" the needle and windowed ones
 // do not. It checks specs with the same validators the real engine uses.
 
-import { hasRosa, rosaLayers, validateModelConfig } from '../../src/gpu/model/config.ts';
+import { validateRunSpec } from '../../src/config/validate.ts';
+import { hasRosa, rosaLayers } from '../../src/gpu/model/config.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from '../../src/gpu/train/client.ts';
 import type {
   CheckpointInfo,
@@ -14,7 +15,6 @@ import type {
   RunStatus,
   TrainerEvent,
 } from '../../src/gpu/train/protocol.ts';
-import { validateTaskSpec, validateTrainConfig } from '../../src/gpu/train/train-config.ts';
 
 interface FakeRun {
   spec: RunSpec;
@@ -75,11 +75,7 @@ export class FakeTrainerClient implements TrainerClient {
 
   async start(spec: RunSpec): Promise<void> {
     this.calls.push(`start ${spec.id}`);
-    const errors = [
-      ...validateModelConfig(spec.model, spec.train.batchSize),
-      ...validateTrainConfig(spec.train),
-      ...validateTaskSpec(spec.task),
-    ];
+    const errors = validateRunSpec(spec);
     if (errors.length > 0) throw new Error(errors.map((e) => `${e.field} ${e.message}`).join('; '));
     const run: FakeRun = { spec, step: 0, status: 'running', timer: null };
     this.runs.set(spec.id, run);

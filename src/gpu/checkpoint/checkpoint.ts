@@ -3,10 +3,10 @@
 // Loading validates both against each other and against the model the spec describes,
 // and throws CheckpointError with the first thing that is wrong.
 
-import { type FieldError, validateModelConfig } from '../model/config.ts';
+import { type FieldError, validateRunSpec } from '../../config/validate.ts';
+import { withRunDefaults } from '../../config/walk.ts';
 import { parameterSpecs } from '../model/params.ts';
 import type { EvalMetrics, RunSpec, StepMetrics } from '../train/protocol.ts';
-import { validateTaskSpec, validateTrainConfig } from '../train/train-config.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
 
 export { CheckpointError };
@@ -80,14 +80,12 @@ export function parseManifest(text: string, fileName = 'manifest'): CheckpointMa
   }
   if (!Number.isInteger(m.step) || (m.step as number) < 0)
     throw new CheckpointError(`${fileName}: step must be a whole number ≥ 0`);
-  const errors = [
-    ...validateModelConfig(m.spec.model),
-    ...validateTrainConfig(m.spec.train),
-    ...validateTaskSpec(m.spec.task),
-  ];
+  const spec = withRunDefaults(m.spec) as RunSpec;
+  const errors = validateRunSpec(spec);
   if (errors.length > 0) throw new CheckpointError(`${fileName}: invalid configuration: ${describe(errors)}`);
   return {
     ...(m as CheckpointManifest),
+    spec,
     metrics: {
       steps: Array.isArray(m.metrics?.steps) ? m.metrics.steps : [],
       evals: Array.isArray(m.metrics?.evals) ? m.metrics.evals : [],

@@ -176,7 +176,7 @@ export class TrainerEngine implements TrainerClient {
       );
     }
     existing?.model.dispose();
-    const run = await createRun(contents.manifest.spec, this.env, this.emit, contents);
+    const run = await createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
     this.runs.set(run.spec.id, run);
     run.markPaused();
     return run.spec;

@@ -1,29 +1,24 @@
 // Turns a RunSpec into a ready TrainingRun on the backend it names: validates every field
-// (against the device's limits on WebGPU), builds the task, the model and its backend,
-// and restores a checkpoint's weights and optimizer state when one is given.
+// (against the device's limits on WebGPU), builds the task, the model and its backend, and
+// starts it from a checkpoint when one is given: resumed (same run: weights, optimizer state,
+// metrics) or transplanted (another run's base weights under this run's variant).
 
+import { ConfigError, type FieldError, validateRunSpec } from '../../config/validate.ts';
+import { TaskConfigError } from '../../tasks/types.ts';
 import type { CheckpointContents } from '../checkpoint/checkpoint.ts';
 import type { CheckpointStore } from '../checkpoint/store.ts';
 import type { GpuContext } from '../context.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
-import { type FieldError, validateModelConfig } from '../model/config.ts';
 import { CpuBackend } from '../model/cpu-backend.ts';
 import { GpuBackend } from '../model/gpu-backend.ts';
 import { Model } from '../model/model.ts';
 import { initialParameters } from '../model/params.ts';
+import { transplantParameters } from '../model/transplant.ts';
 import type { RunSpec, TrainerEvent } from './protocol.ts';
 import { TrainingRun } from './run.ts';
 import { buildTask, type CorpusLoader } from './tasks.ts';
-import { validateTaskSpec, validateTrainConfig } from './train-config.ts';
 
-export class ConfigError extends Error {
-  readonly fields: FieldError[];
-  constructor(fields: FieldError[]) {
-    super(`Invalid configuration: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`);
-    this.name = 'ConfigError';
-    this.fields = fields;
-  }
-}
+export { ConfigError };
 
 export interface EngineEnv {
   /** The WebGPU device; null where only the CPU backend is available. */
@@ -36,47 +31,57 @@ export interface EngineEnv {
 export type AnyRun = TrainingRun<Sized, Sized>;
 
 /** Checks a spec without building anything; returns every problem found. */
-export function validateRunSpec(spec: RunSpec, env: Pick<EngineEnv, 'gpu'>): FieldError[] {
-  const errors = [...validateTaskSpec(spec.task), ...validateTrainConfig(spec.train)];
-  const limits = spec.backend === 'webgpu' && env.gpu ? env.gpu.limits : undefined;
-  errors.push(...validateModelConfig(spec.model, spec.train.batchSize, limits));
-  if (spec.backend === 'webgpu' && !env.gpu) {
-    errors.push({ field: 'backend', message: 'WebGPU is not available here; choose the CPU backend' });
-  }
-  if (spec.model.seqLen < spec.task.seqLen) {
-    errors.push({
-      field: 'task.seqLen',
-      message: `must be ≤ the model's sequence length ${spec.model.seqLen}`,
-    });
-  }
-  return errors;
+export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu'>): FieldError[] {
+  return validateRunSpec(spec, {
+    limits: env.gpu?.limits,
+    webgpuUnavailable: env.gpu ? null : 'no WebGPU device in this process',
+  });
 }
+
+/** How a run starts from a checkpoint: its own (resume) or another run's base weights. */
+export type StartFrom = { resume: CheckpointContents } | { transplant: ReadonlyMap<string, Float32Array> };
 
 export async function createRun(
   spec: RunSpec,
   env: EngineEnv,
   emit: (event: TrainerEvent) => void,
-  from?: CheckpointContents,
+  from?: StartFrom,
 ): Promise<AnyRun> {
-  const task = await buildTask(spec.task, spec.train.seed, env.loadCorpus);
-  // The vocabulary comes from the task; the model is sized to it.
+  const before = checkSpecFor(spec, env);
+  if (before.length > 0) throw new ConfigError(before);
+  let task: Awaited<ReturnType<typeof buildTask>>;
+  try {
+    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus);
+  } catch (err) {
+    if (err instanceof TaskConfigError) {
+      throw new ConfigError([{ field: `task.${err.field}`, message: err.message }]);
+    }
+    throw err;
+  }
+  // The vocabulary comes from the task; the model is sized to it (and checked again at that size).
   const normalized: RunSpec = { ...spec, model: { ...spec.model, vocabSize: task.vocab.size } };
-  const errors = validateRunSpec(normalized, env);
+  const errors = checkSpecFor(normalized, env);
   if (errors.length > 0) throw new ConfigError(errors);
   const backend = normalized.backend === 'webgpu' ? new GpuBackend(env.gpu!) : new CpuBackend();
-  const params = from ? from.parameters : initialParameters(normalized.model, normalized.train.seed);
+  const resume = from && 'resume' in from ? from.resume : undefined;
+  const transplant = from && 'transplant' in from ? from.transplant : undefined;
+  const params = resume
+    ? resume.parameters
+    : transplant
+      ? transplantParameters(transplant, normalized.model, normalized.train.seed)
+      : initialParameters(normalized.model, normalized.train.seed);
   const model = new Model<Sized, Sized>(backend, normalized.model, params);
-  if (from?.optimizer) model.importOptimizerState(from.optimizer);
+  if (resume?.optimizer) model.importOptimizerState(resume.optimizer);
   const run = new TrainingRun<Sized, Sized>(
     normalized,
     model,
     task,
     { scanner: env.scanner, store: env.store, emit },
-    from?.manifest.step ?? 0,
+    resume?.manifest.step ?? 0,
   );
-  if (from) {
-    run.steps.push(...from.manifest.metrics.steps);
-    run.evals.push(...from.manifest.metrics.evals);
+  if (resume) {
+    for (const s of resume.manifest.metrics.steps) run.steps.push(s);
+    for (const e of resume.manifest.metrics.evals) run.evals.push(e);
   }
   return run;
 }

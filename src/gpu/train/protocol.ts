@@ -2,75 +2,16 @@
 // experiment CLI in Node) and whoever drives it (the UI). Everything here is plain,
 // structured-cloneable data.
 
-import type { FieldError, ModelConfig } from '../model/config.ts';
+import type { BackendKind } from '../../config/schema.ts';
+import type { FieldError } from '../../config/validate.ts';
 
-export type TaskSpec =
-  | {
-      kind: 'niah';
-      seqLen: number;
-      keyLength: number;
-      filler: 'random' | 'letters' | 'repeat' | 'copy' | 'corpus';
-      corpus?: 'moby-dick';
-      /** Loss on the answer only (default) or next-token loss everywhere. */
-      loss?: 'answer' | 'all';
-    }
-  | {
-      kind: 'mqar';
-      seqLen: number;
-      vocabSize: number;
-      pairs: number;
-      gaps: 'power' | 'uniform';
-      randomFiller: boolean;
-    }
-  | { kind: 'text'; seqLen: number; source: 'moby-dick' | 'user'; text?: string; name?: string }
-  | { kind: 'induction'; seqLen: number; vocabSize: number; segment: number };
-
-export type TrainingProtocol = 'all' | 'adapter-only' | 'two-stage';
-
-export interface TrainConfig {
-  steps: number;
-  batchSize: number;
-  /** Peak learning rate of the base model. */
-  lr: number;
-  /** Peak learning rate of the ROSA adapter (Wq, Wk, Wv, W_out, e0, e1). */
-  rosaLr: number;
-  /** The cosine schedule ends at lr · minLrFactor. */
-  minLrFactor: number;
-  warmupSteps: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** Global gradient-norm clip; 0 disables clipping. */
-  gradClip: number;
-  /** 'all' trains everything; 'adapter-only' freezes the base (the paper's protocol); 'two-stage' does adapter-only for stageASteps, then everything. */
-  protocol: TrainingProtocol;
-  stageASteps: number;
-  /**
-   * Sequence-length warm-up: batches are 16 tokens long for the first half of lengthWarmup
-   * steps, then 32, 64, … up to full length (tasks that allow shorter sequences). Attention
-   * learns to find things by content far quicker on short sequences. 0 = off.
-   */
-  lengthWarmup?: number;
-  evalEvery: number;
-  evalBatches: number;
-  checkpointEvery: number;
-  seed: number;
-}
-
-export type Backend = 'webgpu' | 'cpu';
-
-export interface RunSpec {
-  id: string;
-  /** Shown in legends: e.g. "window+rosa". */
-  name: string;
-  task: TaskSpec;
-  model: ModelConfig;
-  train: TrainConfig;
-  backend: Backend;
-  /** Start from this checkpoint (its weights; optimizer state too when the shapes match). */
-  fromCheckpoint?: string;
-}
+export type {
+  BackendKind,
+  RunSpec,
+  TaskSpec,
+  TrainConfig,
+  TrainingProtocol,
+} from '../../config/schema.ts';
 
 /** Wall-clock split of one training step, in milliseconds. */
 export interface StepTiming {
@@ -116,7 +57,7 @@ export type TrainerEvent =
       totalSteps: number;
       parameters: number;
       gpuBytes: number;
-      backend: Backend;
+      backend: BackendKind;
     }
   | { type: 'step'; runId: string; metrics: StepMetrics }
   | { type: 'eval'; runId: string; metrics: EvalMetrics }

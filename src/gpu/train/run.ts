@@ -39,7 +39,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   readonly spec: RunSpec;
   readonly model: Model<F, I>;
   readonly task: TaskGenerator;
-  private readonly deps: RunDeps;
+  readonly deps: RunDeps;
   status: RunStatus = 'queued';
   step = 0;
   readonly steps: StepMetrics[] = [];

@@ -2,10 +2,10 @@
 // files (.safetensors weights, .json manifest) and upload them back; plus metrics export.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { formatBytes, formatCount } from '../../common/format.ts';
 import type { CheckpointInfo } from '../../gpu/train/protocol.ts';
 import { downloadBytes, downloadText } from '../export/download.ts';
 import { safeFileName } from '../export/metrics.ts';
-import { formatBytes, formatCount } from '../format.ts';
 import { usePlayground } from '../state/context.tsx';
 import { errorMessage } from '../state/store.ts';
 import type { RunRecord } from '../state/types.ts';

@@ -2,6 +2,7 @@
 // while runs train, so it stays small: one path per line, a few ticks, a hover read-out.
 
 import { memo, useMemo, useState } from 'react';
+import { formatCount, formatMetric, formatPercent } from '../../common/format.ts';
 import {
   type Extent,
   extentOf,
@@ -14,7 +15,6 @@ import {
   niceDomain,
 } from '../charts/axes.ts';
 import type { CurveLine } from '../charts/curves.ts';
-import { formatCount, formatMetric, formatPercent } from '../format.ts';
 
 const AXIS = '#9aa3b2';
 const GRID = '#2a2f3a';

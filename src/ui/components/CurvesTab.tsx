@@ -3,11 +3,11 @@
 
 import { type ReactNode, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatCount, formatMetric, formatPercent } from '../../common/format.ts';
 import { curveLines, latestRows, positionLoss } from '../charts/curves.ts';
 import { downloadBlob, downloadText } from '../export/download.ts';
 import { svgToPngBlob } from '../export/image.ts';
 import { metricsToCsv, metricsToJson, safeFileName } from '../export/metrics.ts';
-import { formatCount, formatMetric, formatPercent } from '../format.ts';
 import { useElementWidth } from '../hooks/useElementWidth.ts';
 import { useThrottled } from '../hooks/useThrottled.ts';
 import { usePlayground, usePlaygroundStore } from '../state/context.tsx';

@@ -3,6 +3,7 @@
 // disabled while anything is invalid.
 
 import { type ChangeEvent, useMemo, useState } from 'react';
+import { formatCount } from '../../common/format.ts';
 import { type FieldError, ROSA_SEMANTICS, VARIANTS, type Variant } from '../../gpu/model/config.ts';
 import { checkUserText } from '../../tasks/text.ts';
 import {
@@ -17,7 +18,6 @@ import {
   type TextDraftKey,
 } from '../config/draft.ts';
 import { draftToHash } from '../config/url.ts';
-import { formatCount } from '../format.ts';
 import { applyPreset, PRESETS } from '../presets.ts';
 import { SelectField, TextField } from './Field.tsx';
 

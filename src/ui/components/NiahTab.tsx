@@ -3,8 +3,8 @@
 // needle; then the accuracy grid (context length × depth) per run.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { formatPercent } from '../../common/format.ts';
 import type { NiahAnswer, NiahGridCell } from '../../gpu/train/protocol.ts';
-import { formatPercent } from '../format.ts';
 import { useElementWidth } from '../hooks/useElementWidth.ts';
 import {
   type Arc,

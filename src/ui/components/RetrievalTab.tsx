@@ -3,12 +3,12 @@
 // attention window can see, with the tokens and contexts of the hovered query.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { formatPercent } from '../../common/format.ts';
 import { hasRosa, rosaLayers } from '../../gpu/model/config.ts';
 import type { RetrievalMap } from '../../gpu/train/protocol.ts';
 import { downloadBlob } from '../export/download.ts';
 import { canvasToPngBlob } from '../export/image.ts';
 import { safeFileName } from '../export/metrics.ts';
-import { formatPercent } from '../format.ts';
 import { useElementWidth } from '../hooks/useElementWidth.ts';
 import {
   axisTicks,

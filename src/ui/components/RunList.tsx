@@ -3,9 +3,6 @@
 
 import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { Variant } from '../../gpu/model/config.ts';
-import type { StepTiming } from '../../gpu/train/protocol.ts';
-import { runColors, STEP_TIMING_COLORS } from '../colors.ts';
 import {
   formatBytes,
   formatCount,
@@ -13,7 +10,10 @@ import {
   formatMetric,
   formatMs,
   formatPercent,
-} from '../format.ts';
+} from '../../common/format.ts';
+import type { Variant } from '../../gpu/model/config.ts';
+import type { StepTiming } from '../../gpu/train/protocol.ts';
+import { runColors, STEP_TIMING_COLORS } from '../colors.ts';
 import { usePlayground } from '../state/context.tsx';
 import { etaMs } from '../state/eta.ts';
 import { progressOf } from '../state/reduce.ts';

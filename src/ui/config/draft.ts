@@ -5,38 +5,43 @@
 // validateTaskSpec), with the device's limits when they are known.
 
 import {
+  BACKEND_KINDS,
+  type BackendKind,
+  NIAH_FILLERS,
+  ROSA_QK,
+  type RosaQk,
+  TASK_KINDS,
+  type TaskKind,
+  TRAINING_PROTOCOLS,
+} from '../../config/schema.ts';
+import { checkRunSpec, type FieldError } from '../../config/validate.ts';
+import { settingMeta } from '../../config/walk.ts';
+import {
   DEFAULT_LRSA,
   DEFAULT_ROSA,
   defaultModelConfig,
-  type FieldError,
   type ModelConfig,
-  ROSA_SEMANTICS,
-  type RosaConfig,
   type RosaSemantics,
   type SizeLimits,
   VARIANTS,
   type Variant,
-  validateModelConfig,
 } from '../../gpu/model/config.ts';
-import type { Backend, RunSpec, TaskSpec, TrainConfig, TrainingProtocol } from '../../gpu/train/protocol.ts';
-import { defaultTrainConfig, validateTaskSpec, validateTrainConfig } from '../../gpu/train/train-config.ts';
+import type { RunSpec, TaskSpec, TrainConfig, TrainingProtocol } from '../../gpu/train/protocol.ts';
+import { defaultTrainConfig } from '../../gpu/train/train-config.ts';
 import type { NiahFiller } from '../../tasks/niah.ts';
 import { PASSKEY_VOCAB_SIZE } from '../../tasks/passkey-vocab.ts';
 import { buildCharVocabulary } from '../../tasks/text.ts';
 
-export type TaskKind = TaskSpec['kind'];
-export const TASK_KINDS: TaskKind[] = ['niah', 'mqar', 'text', 'induction'];
+export type { RosaQk, TaskKind };
+export { NIAH_FILLERS, ROSA_QK, TASK_KINDS };
 export const TASK_LABELS: Record<TaskKind, string> = {
   niah: 'NIAH passkey',
   mqar: 'MQAR (associative recall)',
   text: 'Character-level text',
   induction: 'Induction (copy)',
 };
-export const BACKENDS: Backend[] = ['webgpu', 'cpu'];
-export const PROTOCOLS: TrainingProtocol[] = ['all', 'adapter-only', 'two-stage'];
-export const NIAH_FILLERS: NiahFiller[] = ['letters', 'random', 'repeat', 'copy', 'corpus'];
-export type RosaQk = NonNullable<RosaConfig['qk']>;
-export const ROSA_QK: RosaQk[] = ['independent', 'tied-init', 'shared'];
+export const BACKENDS = BACKEND_KINDS;
+export const PROTOCOLS = TRAINING_PROTOCOLS;
 
 /** Largest vocabulary of a character-level text task (TextTask's maxVocab). */
 export const TEXT_MAX_VOCAB = 256;
@@ -92,7 +97,7 @@ export interface ExperimentDraft {
   protocol: TrainingProtocol;
   stageASteps: string;
   seed: string;
-  backend: Backend;
+  backend: BackendKind;
 }
 
 const T0 = defaultTrainConfig();
@@ -121,9 +126,9 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   layer0Global: false,
   bits: String(DEFAULT_ROSA.bits),
   semantics: DEFAULT_ROSA.semantics,
-  qk: 'independent',
-  eInit: '0',
-  projectionLrScale: '1',
+  qk: DEFAULT_ROSA.qk,
+  eInit: String(DEFAULT_ROSA.eInit),
+  projectionLrScale: String(DEFAULT_ROSA.projectionLrScale),
   lrsaSink: String(DEFAULT_LRSA.sink),
   lrsaChunk: String(DEFAULT_LRSA.chunk),
   lrsaRatio: String(DEFAULT_LRSA.ratio),
@@ -132,7 +137,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   lr: String(T0.lr),
   rosaLr: String(T0.rosaLr),
   warmupSteps: String(T0.warmupSteps),
-  lengthWarmup: '0',
+  lengthWarmup: String(T0.lengthWarmup),
   evalEvery: String(T0.evalEvery),
   evalBatches: String(T0.evalBatches),
   checkpointEvery: String(T0.checkpointEvery),
@@ -178,20 +183,20 @@ export const FIELD_OF: Record<DraftKey, string> = {
   userText: 'task.text',
   userTextName: 'task.name',
   variants: 'variants',
-  layers: 'layers',
-  width: 'width',
-  heads: 'heads',
-  mlpHidden: 'mlpHidden',
-  window: 'window',
-  layer0Global: 'globalLayers',
-  bits: 'rosa.bits',
-  semantics: 'rosa.semantics',
-  qk: 'rosa.qk',
-  eInit: 'rosa.eInit',
-  projectionLrScale: 'rosa.projectionLrScale',
-  lrsaSink: 'lrsa.sink',
-  lrsaChunk: 'lrsa.chunk',
-  lrsaRatio: 'lrsa.ratio',
+  layers: 'model.layers',
+  width: 'model.width',
+  heads: 'model.heads',
+  mlpHidden: 'model.mlpHidden',
+  window: 'model.window',
+  layer0Global: 'model.globalLayers',
+  bits: 'model.rosa.bits',
+  semantics: 'model.rosa.semantics',
+  qk: 'model.rosa.qk',
+  eInit: 'model.rosa.eInit',
+  projectionLrScale: 'model.rosa.projectionLrScale',
+  lrsaSink: 'model.lrsa.sink',
+  lrsaChunk: 'model.lrsa.chunk',
+  lrsaRatio: 'model.lrsa.ratio',
   steps: 'train.steps',
   batchSize: 'train.batchSize',
   lr: 'train.lr',
@@ -209,8 +214,8 @@ export const FIELD_OF: Record<DraftKey, string> = {
 
 /** Model-config fields that are really the task's (the model copies them from the task). */
 const MODEL_FIELD_ALIASES: Record<string, string> = {
-  seqLen: 'task.seqLen',
-  vocabSize: 'task.vocabSize',
+  'model.seqLen': 'task.seqLen',
+  'model.vocabSize': 'task.vocabSize',
 };
 
 export interface EngineCapabilities {
@@ -242,10 +247,11 @@ class Parser {
 
   constructor(private readonly draft: ExperimentDraft) {}
 
-  /** The number in draft[key], or `fallback` (with a message) when it is not a number. */
-  num(key: TextDraftKey, fallback: number, integer = false): number {
+  /** The number in draft[key], or the setting's default (with a message) when it is not a number. */
+  num(key: TextDraftKey, integer = false): number {
     const raw = this.draft[key];
     const field = FIELD_OF[key];
+    const fallback = settingMeta(field, this.draft.task).default as number;
     const x = parseNumber(raw);
     if (x === null) {
       this.errors.push({
@@ -263,8 +269,8 @@ class Parser {
     return x;
   }
 
-  int(key: TextDraftKey, fallback: number): number {
-    return this.num(key, fallback, true);
+  int(key: TextDraftKey): number {
+    return this.num(key, true);
   }
 
   /** Adds validator messages, except for fields that already failed to parse. */
@@ -275,13 +281,13 @@ class Parser {
 
 /** The task spec of a draft (numbers that fail to parse fall back to defaults; see buildExperiment). */
 function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
-  const seqLen = p.int('seqLen', 256);
+  const seqLen = p.int('seqLen');
   switch (draft.task) {
     case 'niah':
       return {
         kind: 'niah',
         seqLen,
-        keyLength: p.int('keyLength', 2),
+        keyLength: p.int('keyLength'),
         filler: draft.filler,
         ...(draft.filler === 'corpus' ? { corpus: 'moby-dick' as const } : {}),
         loss: draft.niahLoss,
@@ -290,13 +296,13 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
       return {
         kind: 'mqar',
         seqLen,
-        vocabSize: p.int('taskVocab', 64),
-        pairs: p.int('pairs', 8),
+        vocabSize: p.int('taskVocab'),
+        pairs: p.int('pairs'),
         gaps: draft.gaps,
         randomFiller: draft.randomFiller,
       };
     case 'induction':
-      return { kind: 'induction', seqLen, vocabSize: p.int('taskVocab', 64), segment: p.int('segment', 32) };
+      return { kind: 'induction', seqLen, vocabSize: p.int('taskVocab'), segment: p.int('segment') };
     case 'text':
       return draft.textSource === 'user'
         ? {
@@ -339,44 +345,44 @@ export function modelConfigOf(
   return defaultModelConfig({
     vocabSize: vocabSizeForTask(task),
     seqLen: task.seqLen,
-    layers: p.int('layers', 2),
-    width: p.int('width', 64),
-    heads: p.int('heads', 2),
-    mlpHidden: p.int('mlpHidden', 176),
-    window: p.int('window', 32),
+    layers: p.int('layers'),
+    width: p.int('width'),
+    heads: p.int('heads'),
+    mlpHidden: p.int('mlpHidden'),
+    window: p.int('window'),
     globalLayers: draft.layer0Global ? [0] : [],
     variant,
     rosa: {
       ...DEFAULT_ROSA,
-      bits: p.int('bits', 4),
+      bits: p.int('bits'),
       semantics: draft.semantics,
-      ...(draft.qk !== 'independent' ? { qk: draft.qk } : {}),
-      eInit: p.num('eInit', 0),
-      projectionLrScale: p.num('projectionLrScale', 1),
+      qk: draft.qk,
+      eInit: p.num('eInit'),
+      projectionLrScale: p.num('projectionLrScale'),
     },
     lrsa: {
       ...DEFAULT_LRSA,
-      sink: p.int('lrsaSink', DEFAULT_LRSA.sink),
-      chunk: p.int('lrsaChunk', DEFAULT_LRSA.chunk),
-      ratio: p.num('lrsaRatio', DEFAULT_LRSA.ratio),
+      sink: p.int('lrsaSink'),
+      chunk: p.int('lrsaChunk'),
+      ratio: p.num('lrsaRatio'),
     },
   });
 }
 
 function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
   return defaultTrainConfig({
-    steps: p.int('steps', 500),
-    batchSize: p.int('batchSize', 8),
-    lr: p.num('lr', 3e-3),
-    rosaLr: p.num('rosaLr', 3e-3),
-    warmupSteps: p.int('warmupSteps', 20),
-    lengthWarmup: p.int('lengthWarmup', 0),
-    evalEvery: p.int('evalEvery', 50),
-    evalBatches: p.int('evalBatches', 4),
-    checkpointEvery: p.int('checkpointEvery', 0),
+    steps: p.int('steps'),
+    batchSize: p.int('batchSize'),
+    lr: p.num('lr'),
+    rosaLr: p.num('rosaLr'),
+    warmupSteps: p.int('warmupSteps'),
+    lengthWarmup: p.int('lengthWarmup'),
+    evalEvery: p.int('evalEvery'),
+    evalBatches: p.int('evalBatches'),
+    checkpointEvery: p.int('checkpointEvery'),
     protocol: draft.protocol,
-    stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps', 0) : 0,
-    seed: p.int('seed', 1),
+    stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps') : 0,
+    seed: p.int('seed'),
   });
 }
 
@@ -413,45 +419,32 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
   const variants = VARIANTS.filter((v) => draft.variants.includes(v));
   if (variants.length === 0)
     errors.push({ field: 'variants', message: 'pick at least one variant to train' });
-  if (!ROSA_SEMANTICS.includes(draft.semantics))
-    errors.push({ field: 'rosa.semantics', message: `must be one of ${ROSA_SEMANTICS.join(', ')}` });
-  if (!ROSA_QK.includes(draft.qk))
-    errors.push({ field: 'rosa.qk', message: `must be one of ${ROSA_QK.join(', ')}` });
-  if (!BACKENDS.includes(draft.backend))
-    errors.push({ field: 'backend', message: `must be one of ${BACKENDS.join(', ')}` });
   const engine = options.engine ?? {};
-  if (draft.backend === 'webgpu' && engine.webgpuUnavailable) {
-    errors.push({
-      field: 'backend',
-      message: `WebGPU cannot be used here (${engine.webgpuUnavailable}); choose cpu`,
-    });
-  }
   const limits = draft.backend === 'webgpu' ? engine.limits : undefined;
   if (draft.backend === 'webgpu' && !engine.limits && !engine.webgpuUnavailable) {
     notes.push('The device limits are not known yet, so model sizes are not yet checked against them.');
   }
 
-  p.add(validateTaskSpec(task));
-  p.add(validateTrainConfig(train));
   const experimentId = options.experimentId ?? 'draft';
   const label = options.label ?? '';
   const specs: RunSpec[] = [];
   for (const variant of variants) {
-    const model = modelConfigOf(draft, variant, task, p);
-    p.add(
-      validateModelConfig(model, train.batchSize, limits).map((e) => ({
-        field: MODEL_FIELD_ALIASES[e.field] ?? e.field,
-        message: e.message,
-      })),
-    );
-    specs.push({
+    const spec: RunSpec = {
       id: `${experimentId}/${variant}`,
       name: label ? `${label} ${variant}` : variant,
       task,
-      model,
+      model: modelConfigOf(draft, variant, task, p),
       train,
       backend: draft.backend,
-    });
+    };
+    const check = checkRunSpec(spec, { limits, webgpuUnavailable: engine.webgpuUnavailable });
+    const alias = (e: FieldError) => ({ field: MODEL_FIELD_ALIASES[e.field] ?? e.field, message: e.message });
+    p.add(check.errors.map(alias));
+    for (const w of check.warnings) {
+      const note = `${settingMeta(w.field).label}: ${w.message}.`;
+      if (!notes.includes(note)) notes.push(note);
+    }
+    specs.push(spec);
   }
   const all = dedupe([...errors, ...p.errors]);
   return { specs: all.errors.length === 0 ? specs : [], errors: all.errors, byField: all.byField, notes };

@@ -1,47 +1,32 @@
 // Metrics of runs as CSV (one row per training step or evaluation) and as JSON (everything,
 // with the run specs, so an export is a complete record of the experiment).
 
-import { csvRow } from '../../common/csv.ts';
+import { evalCsvRow, METRICS_CSV_COLUMNS, trainCsvRow } from '../../common/metrics-csv.ts';
 import type { RunSeries } from '../state/series.ts';
 import type { RunRecord } from '../state/types.ts';
 
-export const CSV_COLUMNS = [
-  'run_id',
-  'run_name',
-  'variant',
-  'kind',
-  'step',
-  'loss',
-  'accuracy',
-  'lr',
-  'grad_norm',
-  'tokens_per_second',
-] as const;
+export const CSV_COLUMNS = METRICS_CSV_COLUMNS;
 
 export function metricsToCsv(runs: RunRecord[], series: Record<string, RunSeries>): string {
   const lines: string[] = [CSV_COLUMNS.join(',')];
   for (const run of runs) {
     const s = series[run.id];
     if (!s) continue;
-    const head = [run.id, run.spec.name, run.spec.model.variant];
+    const head = { id: run.id, name: run.spec.name, variant: run.spec.model.variant };
     const t = s.train;
     for (let i = 0; i < t.step.length; i++) {
       lines.push(
-        csvRow([
-          ...head,
-          'train',
-          t.step[i],
-          t.loss[i],
-          t.accuracy[i],
-          t.lr[i],
-          t.gradNorm[i],
-          t.tokensPerSecond[i],
-        ]),
+        trainCsvRow(head, {
+          step: t.step[i],
+          loss: t.loss[i],
+          accuracy: t.accuracy[i],
+          lr: t.lr[i],
+          gradNorm: t.gradNorm[i],
+          tokensPerSecond: t.tokensPerSecond[i],
+        }),
       );
     }
-    for (const e of s.eval) {
-      lines.push(csvRow([...head, 'eval', e.step, e.loss, e.accuracy, '', '', '']));
-    }
+    for (const e of s.eval) lines.push(evalCsvRow(head, e));
   }
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -1,7 +1,7 @@
 // What the UI remembers about experiments and runs (persisted in IndexedDB).
 
 import type { FieldError } from '../../gpu/model/config.ts';
-import type { Backend, RunSpec, RunStatus, StepTiming } from '../../gpu/train/protocol.ts';
+import type { BackendKind, RunSpec, RunStatus, StepTiming } from '../../gpu/train/protocol.ts';
 import type { RateState } from './eta.ts';
 
 /** 'interrupted': the page was reloaded (or the engine went away) while the run was active. */
@@ -22,7 +22,7 @@ export interface RunRecord {
   totalSteps: number;
   parameters?: number;
   gpuBytes?: number;
-  backend?: Backend;
+  backend?: BackendKind;
   createdAt: number;
   updatedAt: number;
   lastCheckpoint?: { step: number; key: string };

@@ -100,7 +100,7 @@ describe('trainer engine (CPU backend, in process)', () => {
     await expect(e.start(bad)).rejects.toThrow(/heads.*must divide width|train\.lr/);
     const err = events.find((x) => x.type === 'error');
     expect(err && err.type === 'error' && err.fields?.map((f) => f.field).sort()).toEqual([
-      'heads',
+      'model.heads',
       'train.lr',
     ]);
   });

@@ -31,14 +31,14 @@ describe('buildExperiment', () => {
   it('files validator messages under the field names of the form', () => {
     const built = buildExperiment(draft({ width: '66', heads: '4', variants: ['window+rosa'] }));
     expect(built.specs).toEqual([]);
-    expect(built.byField['rosa.bits']?.[0]).toMatch(/must divide width 66/);
-    expect(built.byField['heads']?.[0]).toMatch(/width \/ heads must be even|must divide width/);
+    expect(built.byField['model.rosa.bits']?.[0]).toMatch(/must divide width 66/);
+    expect(built.byField['model.heads']?.[0]).toMatch(/width \/ heads must be even|must divide width/);
   });
 
   it('explains text that is not a number instead of passing NaN on', () => {
     const built = buildExperiment(draft({ lr: 'fast', layers: '', steps: '10.5' }));
     expect(built.byField['train.lr']).toEqual(['must be a number (got "fast")']);
-    expect(built.byField['layers']).toEqual(['is required']);
+    expect(built.byField['model.layers']).toEqual(['is required']);
     expect(built.byField['train.steps']).toEqual(['must be a whole number (got 10.5)']);
   });
 
@@ -46,7 +46,7 @@ describe('buildExperiment', () => {
     const tiny = { maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 20 };
     const built = buildExperiment(draft({ seqLen: '8192', batchSize: '8' }), { engine: { limits: tiny } });
     expect(built.byField['task.seqLen']?.[0]).toMatch(/MiB buffer but this device allows 1 MiB/);
-    expect(built.byField['seqLen']).toBeUndefined();
+    expect(built.byField['model.seqLen']).toBeUndefined();
   });
 
   it('checks sizes against the device limits only for the webgpu backend', () => {
@@ -87,7 +87,7 @@ describe('buildExperiment', () => {
     expect(built.specs[0].model.rosa.qk).toBe('shared');
     const plain = buildExperiment(draft({ variants: ['window+rosa'] })).specs[0];
     expect(plain.task).toMatchObject({ loss: 'answer' });
-    expect(plain.model.rosa.qk).toBeUndefined();
+    expect(plain.model.rosa.qk).toBe('independent');
   });
 
   it('checks MQAR pairs against the vocabulary', () => {

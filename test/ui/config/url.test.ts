@@ -54,12 +54,12 @@ describe('config in the URL', () => {
     expect(back.draft.task).toBe('niah');
     expect(back.draft.variants).toEqual(['window']);
     const fields = back.problems.map((p) => p.field);
-    expect(fields).toEqual(['task.kind', 'variants', 'globalLayers']);
+    expect(fields).toEqual(['task.kind', 'variants', 'model.globalLayers']);
     expect(back.problems[0].message).toMatch(/"banana", which is not one of niah, mqar, text, induction/);
     expect(back.problems[1].message).toMatch(/unknown variant\(s\) "warp"/);
     const built = buildExperiment(back.draft);
-    expect(built.byField['width']).toEqual(['must be a number (got "abc")']);
-    expect(built.byField['train.lr']?.[0]).toMatch(/must be between 0 and 1 \(got -1\)/);
+    expect(built.byField['model.width']).toEqual(['must be a number (got "abc")']);
+    expect(built.byField['train.lr']?.[0]).toMatch(/must be a number ≥ 0 and ≤ 1 \(got -1\)/);
     expect(built.specs).toEqual([]);
   });
 

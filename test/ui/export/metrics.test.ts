@@ -103,6 +103,7 @@ describe('metrics export', () => {
       '0.001',
       '1.5',
       '900',
+      ...Array(9).fill(''),
     ]);
     expect(rows[2][5]).toBe(''); // NaN loss is left empty
     expect(rows[3]).toEqual([
@@ -113,9 +114,7 @@ describe('metrics export', () => {
       '1',
       '2.25',
       '0.5',
-      '',
-      '',
-      '',
+      ...Array(14).fill(''),
     ]);
   });
 

@@ -6,7 +6,12 @@ import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/sta
 import { FakeTrainerClient } from '../fake-client.ts';
 import { FakeIndexedDb } from './fake-indexeddb.ts';
 
-const niah = (): ExperimentDraft => ({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10' });
+const niah = (): ExperimentDraft => ({
+  ...applyPreset(PRESETS[0]),
+  steps: '40',
+  evalEvery: '10',
+  lengthWarmup: '20',
+});
 
 interface Setup {
   client: FakeTrainerClient;
@@ -106,7 +111,7 @@ describe('playground store', () => {
     const { client, store } = await setup();
     const res = await store.getState().startExperiment({ ...DEFAULT_DRAFT, width: 'x' });
     expect(res.experimentId).toBeNull();
-    expect(res.errors).toEqual(['width: must be a number (got "x")']);
+    expect(res.errors).toEqual(['model.width: must be a number (got "x")']);
     expect(client.calls).toEqual([]);
   });
 

@@ -1,0 +1,192 @@
+// Cross-field rules of a run spec: limits that depend on other settings (heads divide width,
+// bits divide width, warm-ups within the run, a key that fits the sequence) and on the device
+// (buffer sizes, total memory). Per-field limits live in schema.ts.
+
+import { niahMinLength } from '../tasks/niah.ts';
+import {
+  ATTENTION_MAX_HEAD_DIM,
+  type ModelConfig,
+  type RunSpec,
+  type TaskSpec,
+  type TrainConfig,
+  variantHasLrsa,
+  variantHasRosa,
+} from './schema.ts';
+import type { FieldError } from './validate.ts';
+
+/** Device limits that bound the model size (from GpuContext.limits); absent on the CPU backend. */
+export interface SizeLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+const isWhole = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+
+/** Largest tensor (in f32 elements) a training step allocates, for the buffer-limit check. */
+export function largestTensorElements(config: ModelConfig, batch: number): number {
+  const N = batch * config.seqLen;
+  return Math.max(
+    N * config.vocabSize,
+    N * config.mlpHidden,
+    N * config.width,
+    config.vocabSize * config.width,
+  );
+}
+
+export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]): void {
+  if (isWhole(m.width) && isWhole(m.heads) && m.heads > 0) {
+    const head = m.width / m.heads;
+    if (m.width % m.heads !== 0) {
+      e.push({ field: 'model.heads', message: `must divide width ${m.width} (got ${m.heads})` });
+    } else if (head % 2 !== 0) {
+      e.push({ field: 'model.heads', message: `width / heads must be even for RoPE (got ${head})` });
+    } else if (head > ATTENTION_MAX_HEAD_DIM) {
+      e.push({
+        field: 'model.heads',
+        message: `head size width / heads must be ≤ ${ATTENTION_MAX_HEAD_DIM} (got ${head})`,
+      });
+    }
+  }
+  const layerLimit = (field: string, list: unknown) => {
+    if (!Array.isArray(list) || !isWhole(m.layers)) return;
+    for (const l of list) {
+      if (isWhole(l) && l >= m.layers) {
+        e.push({ field, message: `names layer ${l}, but the model has layers 0 to ${m.layers - 1}` });
+      }
+    }
+  };
+  layerLimit('model.globalLayers', m.globalLayers);
+  if (m.variant !== 'global' && isWhole(m.window) && isWhole(m.seqLen) && m.window >= m.seqLen) {
+    warn.push({
+      field: 'model.window',
+      message: `covers the whole sequence (${m.seqLen} tokens): the window is then global attention`,
+    });
+  }
+  if (variantHasRosa(m.variant)) {
+    const r = m.rosa;
+    layerLimit('model.rosa.layers', r.layers);
+    if (isWhole(r.bits) && isWhole(m.width) && m.width % r.bits !== 0) {
+      e.push({ field: 'model.rosa.bits', message: `must divide width ${m.width} (got ${r.bits})` });
+    }
+    if (r.semantics === 'rosa-tuning' && r.qk !== 'independent') {
+      warn.push({
+        field: 'model.rosa.qk',
+        message:
+          r.qk === 'shared'
+            ? 'with rosa-tuning semantics and one shared q/k projection, every query matches only itself'
+            : 'tied q/k start equal: with rosa-tuning semantics every query then matches only itself until they drift apart',
+      });
+    }
+  }
+  if (variantHasLrsa(m.variant) && isWhole(m.lrsa.chunk) && Math.floor(m.lrsa.ratio * m.lrsa.chunk) < 1) {
+    e.push({
+      field: 'model.lrsa.ratio',
+      message: `keeps no token of a ${m.lrsa.chunk}-token chunk; raise it`,
+    });
+  }
+}
+
+export function trainRules(t: TrainConfig, e: FieldError[]): void {
+  if (!isWhole(t.steps)) return;
+  const within = (field: keyof TrainConfig, what: string) => {
+    const x = t[field];
+    if (isWhole(x) && x > t.steps) {
+      e.push({ field: `train.${field}`, message: `${what} must be ≤ steps ${t.steps} (got ${x})` });
+    }
+  };
+  within('warmupSteps', 'the warm-up');
+  within('lengthWarmup', 'the length warm-up');
+  if (
+    t.protocol === 'two-stage' &&
+    isWhole(t.stageASteps) &&
+    (t.stageASteps < 1 || t.stageASteps > t.steps - 1)
+  ) {
+    e.push({
+      field: 'train.stageASteps',
+      message: `must be from 1 to steps − 1 = ${t.steps - 1} for two-stage training (got ${t.stageASteps})`,
+    });
+  }
+}
+
+export function taskRules(task: TaskSpec, e: FieldError[]): void {
+  const T = task.seqLen;
+  if (!isWhole(T)) return;
+  switch (task.kind) {
+    case 'niah':
+      if (isWhole(task.keyLength) && T < niahMinLength(task.keyLength)) {
+        e.push({
+          field: 'task.seqLen',
+          message: `must be at least ${niahMinLength(task.keyLength)} for a ${task.keyLength}-digit key (got ${T})`,
+        });
+      }
+      break;
+    case 'mqar':
+      if (T % 2 !== 0) e.push({ field: 'task.seqLen', message: `must be even for MQAR (got ${T})` });
+      if (isWhole(task.pairs) && task.pairs > Math.floor(T / 4)) {
+        e.push({
+          field: 'task.pairs',
+          message: `must be ≤ seqLen / 4 = ${Math.floor(T / 4)} (got ${task.pairs})`,
+        });
+      }
+      if (isWhole(task.vocabSize) && isWhole(task.pairs) && task.pairs > Math.floor(task.vocabSize / 2) - 1) {
+        e.push({
+          field: 'task.pairs',
+          message: `at most ${Math.floor(task.vocabSize / 2) - 1} keys fit in vocabulary ${task.vocabSize} (got ${task.pairs})`,
+        });
+      }
+      break;
+    case 'induction':
+      if (isWhole(task.segment) && task.segment > Math.floor(T / 2)) {
+        e.push({
+          field: 'task.segment',
+          message: `must be ≤ seqLen / 2 = ${Math.floor(T / 2)} (got ${task.segment})`,
+        });
+      }
+      break;
+    case 'text':
+      if (task.source === 'user' && !(task.text ?? '').length) {
+        e.push({ field: 'task.text', message: 'is empty: paste or upload a text' });
+      }
+      break;
+  }
+}
+
+export function runRules(
+  spec: RunSpec,
+  context: { limits?: SizeLimits; webgpuUnavailable?: string | null },
+): { errors: FieldError[]; warnings: FieldError[] } {
+  const errors: FieldError[] = [];
+  const warnings: FieldError[] = [];
+  taskRules(spec.task, errors);
+  modelRules(spec.model, errors, warnings);
+  trainRules(spec.train, errors);
+  if (spec.backend === 'webgpu' && context.webgpuUnavailable) {
+    errors.push({
+      field: 'backend',
+      message: `WebGPU cannot be used here (${context.webgpuUnavailable}); choose cpu`,
+    });
+  }
+  if (isWhole(spec.model.seqLen) && isWhole(spec.task.seqLen) && spec.model.seqLen < spec.task.seqLen) {
+    errors.push({
+      field: 'task.seqLen',
+      message: `must be ≤ the model's sequence length ${spec.model.seqLen}`,
+    });
+  }
+  const limits = spec.backend === 'webgpu' ? context.limits : undefined;
+  if (limits && errors.length === 0) {
+    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const batch = spec.train.batchSize;
+    const bytes = largestTensorElements(spec.model, batch) * 4;
+    if (bytes > limit) {
+      const m = spec.model;
+      const maxSeq = Math.floor(limit / 4 / batch / Math.max(m.vocabSize, m.mlpHidden, m.width));
+      errors.push({
+        field: 'task.seqLen',
+        message:
+          `needs a ${(bytes / 2 ** 20).toFixed(0)} MiB buffer but this device allows ${(limit / 2 ** 20).toFixed(0)} MiB ` +
+          `per storage buffer; with batch ${batch} the longest sequence that fits is ${maxSeq}`,
+      });
+    }
+  }
+  return { errors, warnings };
+}

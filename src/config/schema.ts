@@ -1,0 +1,413 @@
+// Every setting of an experiment, declared once: task, model (with its ROSA adapter and LRSA),
+// training, backend, and the preset format that combines them. Types, defaults, validation
+// (of a new run, a preset, a link, a checkpoint manifest), the form's labels and hints, the
+// CLI's flags and presets/schema.json all come from here. Cross-field rules: rules.ts.
+
+import * as z from 'zod';
+import { ATTENTION_MAX_HEAD_DIM } from '../gpu/ops/attention.ts';
+import { ROSA_MAX_BITS } from '../rosa-worker/layout.ts';
+import { bool, choice, int, intList, num, text } from './fields.ts';
+
+export const MAX_SEQ_LEN = 65536;
+export const MAX_LAYERS = 64;
+export { ATTENTION_MAX_HEAD_DIM, ROSA_MAX_BITS };
+
+// ── Task ────────────────────────────────────────────────────────────────────────────────────
+
+const seqLen = int(8, MAX_SEQ_LEN, 256, {
+  label: 'Sequence length',
+  help: 'tokens per training sequence',
+  unit: 'tokens',
+});
+
+export const NIAH_FILLERS = ['letters', 'random', 'repeat', 'copy', 'corpus'] as const;
+
+const niahTask = z.strictObject({
+  kind: z.literal('niah'),
+  seqLen,
+  keyLength: int(1, 8, 2, { label: 'Key digits', help: 'digits of the passkey the model must repeat' }),
+  filler: choice(NIAH_FILLERS, 'random', {
+    label: 'Filler',
+    help: 'what the haystack around the needle is made of',
+    labels: {
+      letters: 'random letters (key is the only number)',
+      random: 'random letters and digits',
+      repeat: 'repeated sentences (passkey paper)',
+      copy: 'a repeated random segment',
+      corpus: 'Moby Dick text',
+    },
+  }),
+  corpus: choice(['moby-dick'], 'moby-dick', {
+    label: 'Corpus',
+    help: 'the text a corpus filler draws from',
+  }).optional(),
+  loss: choice(['answer', 'all'], 'answer', {
+    label: 'Loss on',
+    help: 'accuracy always scores the key',
+    labels: { answer: 'the answer only', all: 'every next token' },
+  }).optional(),
+});
+
+const mqarTask = z.strictObject({
+  kind: z.literal('mqar'),
+  seqLen,
+  vocabSize: int(8, MAX_SEQ_LEN, 64, { label: 'Vocabulary', help: 'distinct tokens of the task' }),
+  pairs: int(1, MAX_SEQ_LEN, 8, { label: 'Key–value pairs', help: 'pairs stated before the queries' }),
+  gaps: choice(['power', 'uniform'], 'power', {
+    label: 'Query gaps',
+    help: 'how far back each query’s pair lies',
+    labels: { power: 'power law (Zoology)', uniform: 'uniform' },
+  }),
+  randomFiller: bool(false, { label: 'Random filler', help: 'random filler tokens between the queries' }),
+});
+
+export const MAX_USER_TEXT = 20 * 2 ** 20;
+
+const textTask = z.strictObject({
+  kind: z.literal('text'),
+  seqLen,
+  source: choice(['moby-dick', 'user'], 'moby-dick', {
+    label: 'Text source',
+    help: 'the bundled public-domain novel or your own text',
+  }),
+  text: text(MAX_USER_TEXT, '', {
+    label: 'Your text',
+    help: 'the corpus of a user text task; stays in this browser and is never put in links',
+  }).optional(),
+  name: text(200, 'text', { label: 'Text name', help: 'file name of the user text' }).optional(),
+});
+
+const inductionTask = z.strictObject({
+  kind: z.literal('induction'),
+  seqLen,
+  vocabSize: int(2, MAX_SEQ_LEN, 64, { label: 'Vocabulary', help: 'distinct tokens of the task' }),
+  segment: int(2, MAX_SEQ_LEN / 2, 32, {
+    label: 'Segment length',
+    help: 'the repeated segment; the copy needs to look this far back',
+    unit: 'tokens',
+  }),
+});
+
+export const taskSchema = z.discriminatedUnion('kind', [niahTask, mqarTask, textTask, inductionTask], {
+  error: (iss) =>
+    iss.code === 'invalid_union' ? 'kind must be one of niah, mqar, text, induction' : undefined,
+});
+export const TASK_SCHEMAS = { niah: niahTask, mqar: mqarTask, text: textTask, induction: inductionTask };
+export type TaskSpec = z.infer<typeof taskSchema>;
+export type TaskKind = TaskSpec['kind'];
+export const TASK_KINDS: TaskKind[] = ['niah', 'mqar', 'text', 'induction'];
+
+// ── Model ───────────────────────────────────────────────────────────────────────────────────
+
+export const VARIANTS = ['global', 'window', 'window+rosa', 'lrsa', 'lrsa+rosa'] as const;
+export type Variant = (typeof VARIANTS)[number];
+export const variantHasRosa = (v: Variant) => v === 'window+rosa' || v === 'lrsa+rosa';
+export const variantHasLrsa = (v: Variant) => v === 'lrsa' || v === 'lrsa+rosa';
+export const ROSA_SEMANTICS = ['rosa-tuning', 'exact', 'rwkv8'] as const;
+export const ROSA_QK = ['independent', 'tied-init', 'shared'] as const;
+
+const rosaOnly = { applies: 'rosa' } as const;
+
+export const rosaSchema = z.strictObject({
+  bits: int(1, ROSA_MAX_BITS, 4, {
+    ...rosaOnly,
+    label: 'ROSA bits',
+    help: 'bits per route: each route turns bits channels into one symbol of 2^bits; routes = width / bits',
+    paper: 4,
+  }),
+  semantics: choice(ROSA_SEMANTICS, 'rosa-tuning', {
+    ...rosaOnly,
+    label: 'ROSA semantics',
+    help: 'which past position a query retrieves',
+    paper: 'rosa-tuning',
+    labels: {
+      'rosa-tuning': 'rosa-tuning: the key run the query’s context last matched (paper)',
+      exact: 'exact: the longest earlier suffix match, its next position',
+      rwkv8: 'rwkv8: BlinkDL’s per-token rule (one symbol stream matches its own past)',
+    },
+  }),
+  layers: intList(0, MAX_LAYERS - 1, [], {
+    ...rosaOnly,
+    label: 'ROSA layers',
+    help: 'layers with an adapter; absent: every layer that is not global',
+  }).optional(),
+  tempQ: num(0, 1000, 1, {
+    ...rosaOnly,
+    openMin: true,
+    label: 'Q temperature',
+    help: 'sigmoid temperature of the query bits in the counterfactual gradient',
+    paper: 1,
+  }),
+  tempK: num(0, 1000, 1, {
+    ...rosaOnly,
+    openMin: true,
+    label: 'K temperature',
+    help: 'sigmoid temperature of the key bits in the counterfactual gradient',
+    paper: 1,
+  }),
+  tempV: num(0, 1000, 1, {
+    ...rosaOnly,
+    openMin: true,
+    label: 'V temperature',
+    help: 'sigmoid temperature of the value bits in the counterfactual gradient',
+    paper: 1,
+  }),
+  vProbContrast: bool(true, {
+    ...rosaOnly,
+    label: 'Soft V in contrasts',
+    help: 'use σ(T_V·v) rather than the hard bits as the value in the Q and K contrasts',
+    paper: true,
+  }),
+  eInit: num(0, 10, 0, {
+    ...rosaOnly,
+    label: 'ROSA e init',
+    help: 'start the injection as a ±x code of the retrieved bits (e1 = +x, e0 = −x); 0 starts it at exactly zero',
+    paper: 0,
+  }),
+  projectionLrScale: num(0, 100, 1, {
+    ...rosaOnly,
+    label: 'Wq/Wk/Wv rate',
+    help: 'learning rate of the ROSA projections relative to the adapter’s (0 freezes them)',
+    unit: '× ROSA rate',
+    paper: 1,
+  }),
+  qk: choice(ROSA_QK, 'independent', {
+    ...rosaOnly,
+    label: 'ROSA q/k projections',
+    help: 'how the query and key projections relate',
+    paper: 'independent',
+    labels: {
+      independent: 'independent, each Xavier (paper)',
+      'tied-init': 'tied at initialisation',
+      shared: 'one shared projection (a stream matches its own past)',
+    },
+  }),
+});
+export type RosaConfig = z.infer<typeof rosaSchema>;
+export type RosaSemantics = RosaConfig['semantics'];
+export type RosaQk = RosaConfig['qk'];
+
+const lrsaOnly = { applies: 'lrsa' } as const;
+
+export const lrsaSchema = z.strictObject({
+  sink: int(0, 1024, 4, {
+    ...lrsaOnly,
+    label: 'LRSA sink',
+    help: 'first tokens every query always sees',
+    unit: 'tokens',
+  }),
+  chunk: int(2, 4096, 32, {
+    ...lrsaOnly,
+    label: 'LRSA chunk',
+    help: 'older keys are scored in chunks of this size',
+    unit: 'tokens',
+  }),
+  ratio: num(0, 1, 0.25, {
+    ...lrsaOnly,
+    openMin: true,
+    label: 'LRSA keep ratio',
+    help: 'share of each older chunk LagKV keeps',
+  }),
+  scoreVRatio: num(0, 100, 1, {
+    ...lrsaOnly,
+    label: 'LagKV value weight',
+    help: 'score = key score + this × value score',
+  }),
+});
+export type LrsaConfig = z.infer<typeof lrsaSchema>;
+
+export const modelSchema = z.strictObject({
+  vocabSize: int(2, MAX_SEQ_LEN, 97, { label: 'Vocabulary', help: 'set from the task' }),
+  seqLen,
+  layers: int(1, MAX_LAYERS, 2, { label: 'Layers', help: 'decoder blocks' }),
+  width: int(4, 4096, 64, { label: 'Width', help: 'model dimension C' }),
+  heads: int(1, 64, 2, {
+    label: 'Heads',
+    help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even`,
+  }),
+  mlpHidden: int(1, 16384, 176, {
+    label: 'MLP width',
+    help: 'hidden width of the SwiGLU MLP (default ≈ 8/3 · width)',
+  }),
+  window: int(1, MAX_SEQ_LEN, 32, {
+    applies: 'window',
+    label: 'Window W',
+    help: 'keys t−W+1 … t',
+    unit: 'tokens',
+  }),
+  globalLayers: intList(0, MAX_LAYERS - 1, [], {
+    label: 'Global layers',
+    help: 'layers that keep global attention whatever the variant (the paper keeps layer 0 global)',
+  }),
+  variant: choice(VARIANTS, 'window+rosa', {
+    label: 'Variant',
+    help: 'attention of the model',
+    labels: {
+      global: 'full causal attention (the upper bound)',
+      window: 'sliding-window attention only (sees W tokens back)',
+      'window+rosa': 'window plus ROSA retrieval from the whole past',
+      lrsa: 'window plus LagKV-selected tokens of older chunks',
+      'lrsa+rosa': 'LRSA plus ROSA retrieval',
+    },
+  }),
+  ropeBase: num(1, 1e9, 10000, { label: 'RoPE base', help: 'rotary embedding base θ' }),
+  normEps: num(0, 1, 1e-6, { openMin: true, label: 'RMSNorm ε', help: 'added to the mean square' }),
+  rosa: rosaSchema,
+  lrsa: lrsaSchema,
+});
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────
+
+export const TRAINING_PROTOCOLS = ['all', 'adapter-only', 'two-stage'] as const;
+export type TrainingProtocol = (typeof TRAINING_PROTOCOLS)[number];
+const MAX_STEPS = 10_000_000;
+
+export const trainSchema = z.strictObject({
+  steps: int(1, MAX_STEPS, 500, { label: 'Steps', help: 'optimizer steps', unit: 'steps' }),
+  batchSize: int(1, 4096, 8, { label: 'Batch size', help: 'sequences per step' }),
+  lr: num(0, 1, 3e-3, { label: 'Learning rate', help: 'peak rate of the base model (protocol all)' }),
+  rosaLr: num(0, 1, 3e-3, {
+    applies: 'rosa',
+    label: 'ROSA learning rate',
+    help: 'peak rate of the adapter (Wq, Wk, Wv, W_out, e0, e1)',
+    paper: 1e-4,
+  }),
+  baseLr: num(0, 1, 1e-4, {
+    applies: 'two-stage',
+    label: 'Base rate in stage B',
+    help: 'peak rate of the base model in the second stage of two-stage tuning, usually far below the adapter’s',
+    paper: 5e-6,
+  }),
+  minLrFactor: num(0, 1, 0.1, {
+    label: 'Final rate',
+    help: 'the cosine schedule ends at the peak rate times this',
+  }),
+  warmupSteps: int(0, MAX_STEPS, 20, {
+    label: 'Warm-up steps',
+    help: 'linear learning-rate warm-up',
+    unit: 'steps',
+  }),
+  lengthWarmup: int(0, MAX_STEPS, 0, {
+    label: 'Length warm-up',
+    help: 'steps from 16-token sequences up to full length, doubling (0: off)',
+    unit: 'steps',
+  }),
+  weightDecay: num(0, 10, 0.01, { label: 'Weight decay', help: 'decoupled (AdamW), on matrices only' }),
+  beta1: num(0, 0.9999999, 0.9, { label: 'Adam β1', help: 'first-moment decay, in [0, 1)' }),
+  beta2: num(0, 0.9999999, 0.98, { label: 'Adam β2', help: 'second-moment decay, in [0, 1)' }),
+  eps: num(0, 1, 1e-8, { openMin: true, label: 'Adam ε', help: 'added to the root of the second moment' }),
+  gradClip: num(0, 1e6, 1, { label: 'Gradient clip', help: 'global-norm clip (0: off)' }),
+  protocol: choice(TRAINING_PROTOCOLS, 'all', {
+    label: 'Protocol',
+    help: 'which parameters train',
+    labels: {
+      all: 'train everything',
+      'adapter-only': 'adapter only (frozen base)',
+      'two-stage': 'two-stage (adapter, then all)',
+    },
+  }),
+  stageASteps: int(0, MAX_STEPS, 0, {
+    applies: 'two-stage',
+    label: 'Stage A steps',
+    help: 'adapter-only steps before everything trains',
+    unit: 'steps',
+  }),
+  evalEvery: int(0, MAX_STEPS, 50, {
+    label: 'Evaluate every',
+    help: 'steps between evaluations (0: never)',
+    unit: 'steps',
+  }),
+  evalBatches: int(1, 10_000, 4, { label: 'Eval batches', help: 'validation batches per evaluation' }),
+  checkpointEvery: int(0, MAX_STEPS, 0, {
+    label: 'Checkpoint every',
+    help: 'steps between checkpoints (0: never)',
+    unit: 'steps',
+  }),
+  seed: int(0, 2 ** 31 - 1, 1, { label: 'Seed', help: 'same data and initialisation for every variant' }),
+});
+export type TrainConfig = z.infer<typeof trainSchema>;
+
+export const BACKEND_KINDS = ['webgpu', 'cpu'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+export const backendSchema = choice(BACKEND_KINDS, 'webgpu', {
+  label: 'Backend',
+  help: 'where the model runs',
+  labels: { webgpu: 'WebGPU', cpu: 'CPU (slow, no GPU needed)' },
+});
+
+// ── Runs and presets ────────────────────────────────────────────────────────────────────────
+
+const fromField = text(500, '', {
+  label: 'Start from',
+  help: 'another run’s checkpoint: its base weights are copied by name, new parameters start fresh',
+});
+const evalOnlyField = bool(false, {
+  label: 'Evaluate only',
+  help: 'evaluate the weights under this variant without training',
+});
+
+export const runSpecSchema = z.strictObject({
+  id: z.string().min(1).max(500),
+  name: z.string().max(500),
+  task: taskSchema,
+  model: modelSchema,
+  train: trainSchema,
+  backend: backendSchema,
+  /** A checkpoint key whose weights this run starts from. */
+  from: fromField.optional(),
+  evalOnly: evalOnlyField.optional(),
+});
+export type RunSpec = z.infer<typeof runSpecSchema>;
+
+/** A partial model: every field optional, nested ROSA/LRSA too. */
+export const modelOverridesSchema = modelSchema
+  .extend({ rosa: rosaSchema.partial().optional(), lrsa: lrsaSchema.partial().optional() })
+  .partial();
+export type ModelOverrides = z.infer<typeof modelOverridesSchema>;
+export const trainOverridesSchema = trainSchema.partial();
+
+export const presetVariantSchema = z.strictObject({
+  name: z.string().min(1).max(100).meta({ title: 'Name', description: 'shown in legends and file names' }),
+  variant: modelSchema.shape.variant,
+  /** An earlier variant of the same preset, or a checkpoint path. */
+  from: fromField.optional(),
+  evalOnly: evalOnlyField.optional(),
+  model: modelOverridesSchema.optional(),
+  train: trainOverridesSchema.optional(),
+});
+export type PresetVariant = z.infer<typeof presetVariantSchema>;
+
+const presetTaskSchema = z.discriminatedUnion('kind', [
+  niahTask.partial().required({ kind: true }),
+  mqarTask.partial().required({ kind: true }),
+  textTask.partial().required({ kind: true }),
+  inductionTask.partial().required({ kind: true }),
+]);
+
+export const presetSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1).max(100),
+  description: z.string().max(2000),
+  task: presetTaskSchema,
+  model: modelOverridesSchema.default({}),
+  train: trainOverridesSchema.default({}),
+  variants: z.array(presetVariantSchema).min(1, { error: 'must list at least one variant' }),
+  evaluation: z
+    .strictObject({
+      /** NIAH: exact-match accuracy with the needle this many tokens before the query. */
+      niahDistances: z.array(z.number().int().min(1).max(MAX_SEQ_LEN)).optional(),
+      niahSamples: z.number().int().min(1).max(100_000).optional(),
+      niahGrid: z
+        .strictObject({
+          lengths: z.array(z.number().int().min(8).max(MAX_SEQ_LEN)),
+          depths: z.array(z.number().min(0).max(1)),
+          samples: z.number().int().min(1).max(100_000),
+        })
+        .optional(),
+      /** Text tasks: loss and perplexity on the positions only long context can predict. */
+      longContextLoss: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type ExperimentPreset = z.infer<typeof presetSchema>;
