@@ -66,6 +66,7 @@ export function draftFromPreset(p: ExperimentPreset): Partial<ExperimentDraft> {
     batchSize: str(tr.batchSize),
     lr: str(tr.lr),
     rosaLr: str(tr.rosaLr),
+    baseLr: str(tr.baseLr),
     warmupSteps: str(tr.warmupSteps),
     lengthWarmup: str(tr.lengthWarmup),
     evalEvery: str(tr.evalEvery),

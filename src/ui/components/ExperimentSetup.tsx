@@ -4,11 +4,14 @@
 
 import { type ChangeEvent, useMemo, useState } from 'react';
 import { formatCount } from '../../common/format.ts';
-import { type FieldError, ROSA_SEMANTICS, VARIANTS, type Variant } from '../../gpu/model/config.ts';
+import { MAX_USER_TEXT } from '../../config/schema.ts';
+import { settingMeta } from '../../config/walk.ts';
+import { type FieldError, VARIANTS, type Variant } from '../../gpu/model/config.ts';
 import { checkUserText } from '../../tasks/text.ts';
 import {
   buildExperiment,
   type ChoiceDraftKey,
+  type DraftKey,
   type EngineCapabilities,
   type ExperimentDraft,
   FIELD_OF,
@@ -21,21 +24,9 @@ import { draftToHash } from '../config/url.ts';
 import { applyPreset, PRESETS } from '../presets.ts';
 import { SelectField, TextField } from './Field.tsx';
 
-export const VARIANT_HELP: Record<Variant, string> = {
-  global: 'full causal attention (the upper bound)',
-  window: 'sliding-window attention only (sees W tokens back)',
-  'window+rosa': 'window plus ROSA retrieval from the whole past',
-  lrsa: 'window plus LagKV-selected tokens of older chunks',
-  'lrsa+rosa': 'LRSA plus ROSA retrieval',
-};
+/** What each variant is, from the settings schema. */
+export const VARIANT_HELP = settingMeta('model.variant').choiceLabels as Record<Variant, string>;
 
-const SEMANTICS_LABELS: Record<string, string> = {
-  'rosa-tuning': 'rosa-tuning (the released training scan)',
-  exact: 'exact (longest-suffix rule)',
-  rwkv8: 'rwkv8 (BlinkDL per-token QKV)',
-};
-
-const MAX_USER_TEXT = 20 * 2 ** 20;
 const EDITABLE_TEXT = 100_000;
 
 export interface ExperimentSetupProps {
@@ -83,37 +74,42 @@ export function ExperimentSetup({
     setPresetId(null);
     onChange({ ...draft, [key]: value });
   };
-  const text = (
-    key: TextDraftKey,
-    label: string,
-    hint?: string,
-    inputMode: 'numeric' | 'decimal' = 'numeric',
-  ) => (
+  /** Label, hint and choices of a form field, from the settings schema. */
+  const meta = (key: DraftKey) => settingMeta(FIELD_OF[key], draft.task);
+  const hintOf = (key: DraftKey) => {
+    const f = meta(key);
+    const paper = f.paper === undefined ? '' : ` (paper: ${String(f.paper)})`;
+    return `${f.help}${f.unit ? ` (${f.unit})` : ''}${paper}`;
+  };
+  const text = (key: TextDraftKey, inputMode: 'numeric' | 'decimal' = 'numeric') => (
     <TextField
-      label={label}
+      label={meta(key).label}
       value={draft[key]}
       onChange={(v) => set(key, v)}
       messages={m(key)}
-      hint={hint}
+      hint={hintOf(key)}
       inputMode={inputMode}
     />
   );
 
-  const choice = <K extends ChoiceDraftKey>(
-    key: K,
-    label: string,
-    options: Array<{ value: ExperimentDraft[K]; label: string }>,
-    extra: { hint?: string; wide?: boolean } = {},
-  ) => (
-    <SelectField
-      label={label}
-      value={draft[key]}
-      options={options}
-      onChange={(v) => set(key, v)}
-      messages={m(key)}
-      {...extra}
-    />
-  );
+  const choice = <K extends ChoiceDraftKey>(key: K, extra: { wide?: boolean } = {}) => {
+    const f = meta(key);
+    const options = (f.choices ?? []).map((value) => ({
+      value: value as ExperimentDraft[K],
+      label: `${f.choiceLabels?.[value] ?? value}${f.paper === value && !f.choiceLabels?.[value]?.includes('paper') ? ' (paper)' : ''}`,
+    }));
+    return (
+      <SelectField
+        label={f.label}
+        value={draft[key]}
+        options={options}
+        onChange={(v) => set(key, v)}
+        messages={m(key)}
+        hint={f.help}
+        {...extra}
+      />
+    );
+  };
 
   const hasRosa = draft.variants.some((v) => v.endsWith('+rosa'));
   const hasLrsa = draft.variants.some((v) => v.startsWith('lrsa'));
@@ -127,6 +123,7 @@ export function ExperimentSetup({
     'checkpointEvery',
     'protocol',
     'stageASteps',
+    'baseLr',
   ].some((k) => (m(k as keyof ExperimentDraft)?.length ?? 0) > 0);
   const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length;
   const valid = built.errors.length === 0;
@@ -219,42 +216,27 @@ export function ExperimentSetup({
       <fieldset>
         <legend>Task</legend>
         <div className="fields">
-          {choice(
-            'task',
-            'Task',
-            TASK_KINDS.map((k) => ({ value: k, label: TASK_LABELS[k] })),
-            { wide: true },
-          )}
-          {text('seqLen', 'Sequence length', 'tokens per training sequence')}
+          <SelectField
+            label="Task"
+            value={draft.task}
+            options={TASK_KINDS.map((k) => ({ value: k, label: TASK_LABELS[k] }))}
+            onChange={(v) => set('task', v)}
+            messages={m('task')}
+            wide
+          />
+          {text('seqLen')}
           {draft.task === 'niah' && (
             <>
-              {text('keyLength', 'Key digits')}
-              {choice('filler', 'Filler', [
-                { value: 'letters', label: 'random letters (key is the only number)' },
-                { value: 'random', label: 'random letters and digits' },
-                { value: 'repeat', label: 'repeated sentences (passkey paper)' },
-                { value: 'copy', label: 'a repeated random segment' },
-                { value: 'corpus', label: 'Moby Dick text' },
-              ])}
-              {choice(
-                'niahLoss',
-                'Loss on',
-                [
-                  { value: 'answer', label: 'the answer only' },
-                  { value: 'all', label: 'every next token' },
-                ],
-                { hint: 'accuracy always scores the key' },
-              )}
+              {text('keyLength')}
+              {choice('filler')}
+              {choice('niahLoss')}
             </>
           )}
           {draft.task === 'mqar' && (
             <>
-              {text('taskVocab', 'Vocabulary')}
-              {text('pairs', 'Key–value pairs')}
-              {choice('gaps', 'Query gaps', [
-                { value: 'power', label: 'power law (Zoology)' },
-                { value: 'uniform', label: 'uniform' },
-              ])}
+              {text('taskVocab')}
+              {text('pairs')}
+              {choice('gaps')}
               <label className="check">
                 <input
                   type="checkbox"
@@ -267,12 +249,8 @@ export function ExperimentSetup({
           )}
           {draft.task === 'induction' && (
             <>
-              {text('taskVocab', 'Vocabulary')}
-              {text(
-                'segment',
-                'Segment length',
-                'the repeated segment; the copy needs to look this far back',
-              )}
+              {text('taskVocab')}
+              {text('segment')}
             </>
           )}
         </div>
@@ -384,35 +362,19 @@ export function ExperimentSetup({
       <fieldset>
         <legend>Model</legend>
         <div className="fields">
-          {text('layers', 'Layers')}
-          {text('width', 'Width')}
-          {text('heads', 'Heads')}
-          {text('mlpHidden', 'MLP width')}
-          {hasWindow && text('window', 'Window W', 'keys t−W+1 … t')}
-          {hasRosa && text('bits', 'ROSA bits', 'per route; routes = width / bits')}
-          {hasRosa &&
-            choice(
-              'semantics',
-              'ROSA semantics',
-              ROSA_SEMANTICS.map((s) => ({ value: s, label: SEMANTICS_LABELS[s] ?? s })),
-              { wide: true },
-            )}
-          {hasRosa &&
-            choice(
-              'qk',
-              'ROSA q/k projections',
-              [
-                { value: 'independent', label: 'independent (the paper)' },
-                { value: 'tied-init', label: 'tied at initialisation' },
-                { value: 'shared', label: 'one shared projection' },
-              ],
-              { wide: true },
-            )}
-          {hasRosa && text('eInit', 'ROSA e init', 'e1 = +x, e0 = −x (0: the paper)', 'decimal')}
-          {hasRosa && text('projectionLrScale', 'Wq/Wk/Wv rate', '× the ROSA rate (0 freezes)', 'decimal')}
-          {hasLrsa && text('lrsaSink', 'LRSA sink')}
-          {hasLrsa && text('lrsaChunk', 'LRSA chunk')}
-          {hasLrsa && text('lrsaRatio', 'LRSA keep ratio', undefined, 'decimal')}
+          {text('layers')}
+          {text('width')}
+          {text('heads')}
+          {text('mlpHidden')}
+          {hasWindow && text('window')}
+          {hasRosa && text('bits')}
+          {hasRosa && choice('semantics', { wide: true })}
+          {hasRosa && choice('qk', { wide: true })}
+          {hasRosa && text('eInit', 'decimal')}
+          {hasRosa && text('projectionLrScale', 'decimal')}
+          {hasLrsa && text('lrsaSink')}
+          {hasLrsa && text('lrsaChunk')}
+          {hasLrsa && text('lrsaRatio', 'decimal')}
         </div>
         <label className="check">
           <input
@@ -432,30 +394,24 @@ export function ExperimentSetup({
       <fieldset>
         <legend>Training</legend>
         <div className="fields">
-          {text('steps', 'Steps')}
-          {text('lr', 'Learning rate', undefined, 'decimal')}
-          {hasRosa && text('rosaLr', 'ROSA learning rate', 'of the adapter', 'decimal')}
-          {text('seed', 'Seed', 'same data and initialisation for every variant')}
-          {choice('backend', 'Backend', [
-            { value: 'webgpu', label: 'WebGPU' },
-            { value: 'cpu', label: 'CPU (slow, no GPU needed)' },
-          ])}
+          {text('steps')}
+          {text('lr', 'decimal')}
+          {hasRosa && text('rosaLr', 'decimal')}
+          {text('seed')}
+          {choice('backend')}
         </div>
         <details className="advanced" open={advancedInvalid || undefined}>
           <summary>More settings</summary>
           <div className="fields">
-            {text('batchSize', 'Batch size')}
-            {text('warmupSteps', 'Warm-up steps')}
-            {text('lengthWarmup', 'Length warm-up', 'steps from 16 tokens up (0: off)')}
-            {text('evalEvery', 'Evaluate every', 'steps (0: never)')}
-            {text('evalBatches', 'Eval batches')}
-            {text('checkpointEvery', 'Checkpoint every', 'steps (0: never)')}
-            {choice('protocol', 'Protocol', [
-              { value: 'all', label: 'train everything' },
-              { value: 'adapter-only', label: 'adapter only (frozen base)' },
-              { value: 'two-stage', label: 'two-stage (adapter, then all)' },
-            ])}
-            {draft.protocol === 'two-stage' && text('stageASteps', 'Stage A steps')}
+            {text('batchSize')}
+            {text('warmupSteps')}
+            {text('lengthWarmup')}
+            {text('evalEvery')}
+            {text('evalBatches')}
+            {text('checkpointEvery')}
+            {choice('protocol')}
+            {draft.protocol === 'two-stage' && text('stageASteps')}
+            {draft.protocol === 'two-stage' && text('baseLr', 'decimal')}
           </div>
         </details>
       </fieldset>

@@ -89,6 +89,8 @@ export interface ExperimentDraft {
   batchSize: string;
   lr: string;
   rosaLr: string;
+  /** Base-model rate in stage B of two-stage tuning. */
+  baseLr: string;
   warmupSteps: string;
   lengthWarmup: string;
   evalEvery: string;
@@ -136,6 +138,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   batchSize: String(T0.batchSize),
   lr: String(T0.lr),
   rosaLr: String(T0.rosaLr),
+  baseLr: String(T0.baseLr),
   warmupSteps: String(T0.warmupSteps),
   lengthWarmup: String(T0.lengthWarmup),
   evalEvery: String(T0.evalEvery),
@@ -201,6 +204,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   batchSize: 'train.batchSize',
   lr: 'train.lr',
   rosaLr: 'train.rosaLr',
+  baseLr: 'train.baseLr',
   warmupSteps: 'train.warmupSteps',
   lengthWarmup: 'train.lengthWarmup',
   evalEvery: 'train.evalEvery',
@@ -375,6 +379,7 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
     batchSize: p.int('batchSize'),
     lr: p.num('lr'),
     rosaLr: p.num('rosaLr'),
+    baseLr: p.num('baseLr'),
     warmupSteps: p.int('warmupSteps'),
     lengthWarmup: p.int('lengthWarmup'),
     evalEvery: p.int('evalEvery'),
