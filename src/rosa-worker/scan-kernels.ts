@@ -8,6 +8,7 @@ import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
 import type { SuffixAutomaton } from './automaton.ts';
 import * as automaton from './automaton.ts';
+import type { RosaMode } from './layout.ts';
 import { fallbackAncestor, indexSymbol, latestEnd, resolveWithFlips } from './matching.ts';
 import { tuningLaneWalk } from './tuning-fast.ts';
 
@@ -342,8 +343,6 @@ function rwkv8Lane(
   return { numQRuns: T, numKRuns: T };
 }
 
-export type LaneMode = 'rosa-tuning' | 'exact' | 'rwkv8';
-
 /** Indexes the whole key sequence (runs or tokens) so the AncestryIndex can be built from it. */
 function indexWholeKey(sam: SuffixAutomaton, input: LaneInput, runs: boolean): void {
   sam.reset();
@@ -357,7 +356,7 @@ function indexWholeKey(sam: SuffixAutomaton, input: LaneInput, runs: boolean): v
 }
 
 function runKernel(
-  mode: LaneMode,
+  mode: RosaMode,
   input: LaneInput,
   out: LaneOutputs,
   arena: ScanArena,
@@ -373,7 +372,7 @@ function runKernel(
 }
 
 /** Scans one lane with the arena's strategy (see ScanStrategy). */
-export function scanLane(mode: LaneMode, input: LaneInput, out: LaneOutputs, arena: ScanArena): LaneResult {
+export function scanLane(mode: RosaMode, input: LaneInput, out: LaneOutputs, arena: ScanArena): LaneResult {
   if (arena.strategy !== 'indexed') {
     const result = runKernel(mode, input, out, arena, null, arena.strategy === 'auto');
     if (result !== null) return result;

@@ -7,7 +7,6 @@
 // In a ROSA layer the q/k symbols go to the CPU scan before the attention is recorded and
 // submitted, so the scan runs while the GPU computes attention (docs/design.md, steps 2–4).
 
-import type { RosaMode } from '../../rosa-worker/layout.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { type LrsaShape, lagkvKeepCount, lrsaChunkCounts } from '../reference/lrsa.ts';
 import type { RosaDims } from '../reference/rosa.ts';
@@ -324,7 +323,7 @@ export class Model<F extends Sized, I extends Sized> {
         be.linear({ x: L.u, w: this.p(n.rosa.wk) }, { y: L.rosa.rk }, square);
         be.linear({ x: L.u, w: this.p(n.rosa.wv) }, { y: L.rosa.rv }, square);
         scanPromise = be.rosaScan({ q: L.rosa.rq, k: L.rosa.rk }, this.rosaDims(B, T), {
-          mode: cfg.rosa.semantics as RosaMode,
+          mode: cfg.rosa.semantics,
           scanner,
           reuse: L.rosa.scan ?? undefined,
         });
