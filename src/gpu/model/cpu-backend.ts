@@ -1,7 +1,7 @@
 // The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
 // typed arrays, so "recording" an op runs it at once.
 
-import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
+import type { RosaMode } from '../../rosa-worker/layout.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import {
   type AttentionShape,
@@ -24,6 +24,7 @@ import {
   rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
   rosaSignPackReference,
+  scanShapeOf,
 } from '../reference/rosa.ts';
 import { swigluBackward, swigluForward } from '../reference/swiglu.ts';
 import type {
@@ -167,7 +168,7 @@ export class CpuBackend implements Backend<F, I> {
     options: { mode: RosaMode; scanner: RosaScanner; reuse?: ScanResult<I> },
   ): Promise<ScanResult<I> & ScanTiming> {
     const { mode, scanner, reuse } = options;
-    const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+    const shape = scanShapeOf(dims);
     const qSym = rosaSignPackReference(inputs.q, dims);
     const kSym = rosaSignPackReference(inputs.k, dims);
     const host = reuse?.host ?? scanner.allocateOutputs(shape);

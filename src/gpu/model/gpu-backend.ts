@@ -2,7 +2,7 @@
 // Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
 // program order. Scratch buffers are created on first use and kept per shape.
 
-import { paddedLength, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import { paddedLength, type RosaMode } from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
@@ -34,7 +34,7 @@ import { preferredRowStrategy } from '../ops/workgroups.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
 import type { LrsaShape } from '../reference/lrsa.ts';
-import type { RosaDims } from '../reference/rosa.ts';
+import { type RosaDims, scanShapeOf } from '../reference/rosa.ts';
 import { createTensor, readTensor, readTensors, type Tensor, writeTensor } from '../tensor.ts';
 import type {
   AdamGroup,
@@ -284,7 +284,7 @@ export class GpuBackend implements Backend<F, I> {
     await staging.mapAsync(GPUMapMode.READ);
     const all = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
-    const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+    const shape = scanShapeOf(dims);
     const symBytes = shape.lanes * paddedLength(dims.T);
     const qSym = all.subarray(0, symBytes);
     const kSym = all.subarray(bytes, bytes + symBytes);
