@@ -9,6 +9,7 @@ import {
   attentionForwardReference,
 } from '../reference/attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
+import { addReference, axpyReference } from '../reference/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
 import {
   type LrsaShape,
@@ -147,10 +148,10 @@ export class CpuBackend implements Backend<F, I> {
     outputs.out.set(swigluForward(inputs.a, inputs.b));
   }
   add(a: F, b: F, out: F): void {
-    for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+    out.set(addReference(a, b));
   }
   axpy(x: F, y: F, alpha = 1): void {
-    for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
+    axpyReference(y, x, alpha);
   }
   crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
     const { logits, labels } = inputs;
