@@ -17,7 +17,7 @@ import {
   signPackWords,
 } from '../../src/gpu/ops/rosa.ts';
 import { randomArray } from '../../src/gpu/random.ts';
-import { type RosaDims, rosaScanFromActivations } from '../../src/gpu/reference/rosa.ts';
+import { type RosaDims, rosaScanFromActivations, scanShapeOf } from '../../src/gpu/reference/rosa.ts';
 import { createTensor, destroyTensors } from '../../src/gpu/tensor.ts';
 import { type BenchRow, row, timeGpu } from './common.ts';
 
@@ -37,7 +37,7 @@ export async function benchRosa(ctx: GpuContext, size: 'small' | 'medium'): Prom
   for (const dims of shapes) {
     const { B, T, C, bits } = dims;
     const n = B * T * C;
-    const lanesT = B * (C / bits) * T;
+    const lanesT = scanShapeOf(dims).lanes * T;
     const qData = randomArray(n, 1);
     const kData = randomArray(n, 2);
     const f32 = (label: string, seed: number) => createTensor(ctx, [n], 'f32', label, randomArray(n, seed));

@@ -8,42 +8,14 @@ import type { AncestryIndex } from './ancestry.ts';
 import { type ScanArena, WALK_BUDGET } from './arena.ts';
 import type { SuffixAutomaton } from './automaton.ts';
 import * as automaton from './automaton.ts';
+import type { LaneInput, LaneOutputs, LaneResult } from './lane.ts';
+import type { RosaMode } from './layout.ts';
 import { fallbackAncestor, indexSymbol, latestEnd, resolveWithFlips } from './matching.ts';
 import { tuningLaneWalk } from './tuning-fast.ts';
 
 // Module-local copies of the state-field offsets: hot loops read them as plain constants even
 // where a bundler turns imports into property loads (CommonJS output halved the scan speed).
 const { LEN, LINK } = automaton;
-
-export type SymbolArray = Uint8Array | Int32Array;
-
-/** Where one lane's outputs go (offsets into the layout arrays). */
-export interface LaneOutputs {
-  dest: Int32Array;
-  qRunId: Int32Array;
-  rcf: Int32Array;
-  kRunStart: Int32Array;
-  /** Offset of the lane's [T] rows in dest, qRunId and kRunStart. */
-  rowOffset: number;
-  /** Offset of the lane's [T][bits][2] block in rcf. */
-  rcfOffset: number;
-  /** Optional per-t matched length ('rwkv8' only; BlinkDL's matchLen). */
-  matchLen?: Int32Array;
-}
-
-export interface LaneInput {
-  q: SymbolArray;
-  qOffset: number;
-  k: SymbolArray;
-  kOffset: number;
-  T: number;
-  bits: number;
-}
-
-export interface LaneResult {
-  numQRuns: number;
-  numKRuns: number;
-}
 
 function linkOf(node: Int32Array, v: number): number {
   return node[(v << 2) | LINK];
@@ -342,8 +314,6 @@ function rwkv8Lane(
   return { numQRuns: T, numKRuns: T };
 }
 
-export type LaneMode = 'rosa-tuning' | 'exact' | 'rwkv8';
-
 /** Indexes the whole key sequence (runs or tokens) so the AncestryIndex can be built from it. */
 function indexWholeKey(sam: SuffixAutomaton, input: LaneInput, runs: boolean): void {
   sam.reset();
@@ -357,7 +327,7 @@ function indexWholeKey(sam: SuffixAutomaton, input: LaneInput, runs: boolean): v
 }
 
 function runKernel(
-  mode: LaneMode,
+  mode: RosaMode,
   input: LaneInput,
   out: LaneOutputs,
   arena: ScanArena,
@@ -373,7 +343,7 @@ function runKernel(
 }
 
 /** Scans one lane with the arena's strategy (see ScanStrategy). */
-export function scanLane(mode: LaneMode, input: LaneInput, out: LaneOutputs, arena: ScanArena): LaneResult {
+export function scanLane(mode: RosaMode, input: LaneInput, out: LaneOutputs, arena: ScanArena): LaneResult {
   if (arena.strategy !== 'indexed') {
     const result = runKernel(mode, input, out, arena, null, arena.strategy === 'auto');
     if (result !== null) return result;

@@ -3,6 +3,7 @@
 // pool and the CPU model backend call. Semantics are documented on the kernels (scan-kernels.ts).
 
 import { arenaFor, ScanArena, type ScanStrategy } from './arena.ts';
+import type { LaneOutputs } from './lane.ts';
 import {
   buildInverseIndices,
   checkScanShape,
@@ -12,7 +13,7 @@ import {
   type ScanShape,
   scanSizes,
 } from './layout.ts';
-import { type LaneOutputs, scanLane } from './scan-kernels.ts';
+import { scanLane } from './scan-kernels.ts';
 
 export type { ScanStrategy } from './arena.ts';
 export { ScanArena } from './arena.ts';

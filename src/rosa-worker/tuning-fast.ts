@@ -8,7 +8,7 @@
 import type { ScanArena } from './arena.ts';
 import { WALK_BUDGET } from './arena.ts';
 import * as automaton from './automaton.ts';
-import type { LaneInput, LaneOutputs, LaneResult } from './scan-kernels.ts';
+import type { LaneInput, LaneOutputs, LaneResult } from './lane.ts';
 
 // Module-local copies of the state-field offsets: hot loops read them as plain constants even
 // where a bundler turns imports into property loads (CommonJS output halved the scan speed).

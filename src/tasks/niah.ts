@@ -125,6 +125,41 @@ function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32
   }
 }
 
+/**
+ * Writes the needle (⟨K⟩ key at needlePos) and the query with its answer (⟨Q⟩ ⟨K⟩ key at
+ * queryPos) over `tokens`, a haystack of layout.T tokens.
+ */
+function placeNeedleAndQuery(tokens: Int32Array, layout: NiahLayout, needlePos: number, key: number[]): void {
+  const { keyLength, queryPos } = layout;
+  tokens[needlePos] = NEEDLE_MARKER;
+  for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = key[i];
+  tokens[queryPos] = QUERY_MARKER;
+  tokens[queryPos + 1] = NEEDLE_MARKER;
+  for (let i = 0; i < keyLength; i++) tokens[queryPos + 2 + i] = key[i];
+}
+
+export interface NiahPrompt {
+  /** Haystack with the needle, then ⟨Q⟩ ⟨K⟩: the model's answer comes next. */
+  tokens: Int32Array;
+  needlePos: number;
+  queryPos: number;
+}
+
+/**
+ * A given haystack laid out as a NIAH sample (niahLayout), with the needle inserted at `depth`
+ * of it rather than written over filler, and without the answer.
+ */
+export function niahPrompt(haystack: Int32Array, key: number[], depth: number): NiahPrompt {
+  const keyLength = key.length;
+  const layout = niahLayout(haystack.length + 2 * keyLength + 3, keyLength);
+  const needlePos = needlePosForDepth(layout, depth);
+  const tokens = new Int32Array(layout.T);
+  tokens.set(haystack.subarray(0, needlePos), 0);
+  tokens.set(haystack.subarray(needlePos), needlePos + 1 + keyLength);
+  placeNeedleAndQuery(tokens, layout, needlePos, key);
+  return { tokens: tokens.slice(0, layout.queryPos + 2), needlePos, queryPos: layout.queryPos };
+}
+
 export function makeNiahSample(
   r: Rng,
   layout: NiahLayout,
@@ -139,14 +174,8 @@ export function makeNiahSample(
   const targets = new Int32Array(T).fill(-1);
   fillHaystack(tokens, r, filler, corpus);
   const digits = key ?? Array.from({ length: keyLength }, () => DIGIT_TOKENS[randInt(r, 10)]);
-  tokens[needlePos] = NEEDLE_MARKER;
-  for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = digits[i];
-  tokens[queryPos] = QUERY_MARKER;
-  tokens[queryPos + 1] = NEEDLE_MARKER;
-  for (let i = 0; i < keyLength; i++) {
-    tokens[queryPos + 2 + i] = digits[i];
-    targets[queryPos + 1 + i] = digits[i];
-  }
+  placeNeedleAndQuery(tokens, layout, needlePos, digits);
+  for (let i = 0; i < keyLength; i++) targets[queryPos + 1 + i] = digits[i];
   const answerTargets = targets.slice();
   if (loss === 'all') for (let t = 0; t + 1 < T; t++) targets[t] = tokens[t + 1];
   return { tokens, targets, answerTargets, needlePos, queryPos, key: digits };

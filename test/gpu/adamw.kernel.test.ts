@@ -6,9 +6,9 @@ import {
   type AdamWHyperparameters,
   adamwStepReference,
   type CpuParamGroup,
-  cpuAdamWParam,
 } from '../../src/gpu/reference/adamw.ts';
 import { createTensor, destroyTensors, readTensor, type Tensor, writeTensor } from '../../src/gpu/tensor.ts';
+import { cpuAdamWParam } from '../harness/adamw.ts';
 import { expectClose, testGpu } from '../harness/gpu.ts';
 import { randomArray } from '../harness/random.ts';
 

@@ -17,6 +17,7 @@ import {
   rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
   rosaSignPackReference,
+  scanShapeOf,
 } from '../../src/gpu/reference/rosa.ts';
 import { createTensor, destroyTensors, readTensor, type Tensor } from '../../src/gpu/tensor.ts';
 import { allocateScanOutputs, type RosaMode, type ScanOutputs } from '../../src/rosa-worker/layout.ts';
@@ -135,7 +136,7 @@ async function scanViaGpuPack(x: LayerInputs, dims: RosaDims, mode: RosaMode): P
   const kSym = await packOnGpu(x.k, dims);
   expect(Array.from(qSym)).toEqual(Array.from(rosaSignPackReference(x.q, dims)));
   expect(Array.from(kSym)).toEqual(Array.from(rosaSignPackReference(x.k, dims)));
-  const shape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+  const shape = scanShapeOf(dims);
   const scan = allocateScanOutputs(shape);
   scanLanes({ mode, shape, qSym, kSym }, scan);
   return scan;

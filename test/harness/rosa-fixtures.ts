@@ -1,7 +1,7 @@
 // Test inputs for the ROSA kernels and twins: activations with exact zeros (the > 0 rule),
 // random-but-consistent scan outputs, and vector E of docs/rosa-spec.md §8 / rosaTuningLayer.
 
-import type { RosaDims } from '../../src/gpu/reference/rosa.ts';
+import { type RosaDims, scanShapeOf } from '../../src/gpu/reference/rosa.ts';
 import { allocateScanOutputs, buildInverseIndices, type ScanOutputs } from '../../src/rosa-worker/layout.ts';
 import vectors from '../vectors/rosa-public.json' with { type: 'json' };
 import { randomInt, rng } from './random.ts';
@@ -21,9 +21,8 @@ export function activations(n: number, seed: number, zeroFraction = 0.1): Float3
  * The inverse lists are built from them as the scan pool would.
  */
 export function randomScanOutputs(dims: RosaDims, seed: number): ScanOutputs {
-  const { B, T, C, bits } = dims;
-  const lanes = B * (C / bits);
-  const shape = { lanes, T, bits };
+  const shape = scanShapeOf(dims);
+  const { lanes, T, bits } = shape;
   const out = allocateScanOutputs(shape);
   const r = rng(seed);
   out.kRunStart.fill(-1);

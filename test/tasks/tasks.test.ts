@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InductionTask } from '../../src/tasks/induction.ts';
 import { MqarTask } from '../../src/tasks/mqar.ts';
-import { NiahTask, niahLayout } from '../../src/tasks/niah.ts';
-import { NEEDLE_MARKER, passkeyVocab, QUERY_MARKER } from '../../src/tasks/passkey-vocab.ts';
+import { NiahTask, niahLayout, niahPrompt } from '../../src/tasks/niah.ts';
+import {
+  DIGIT_TOKENS,
+  encodeAscii,
+  NEEDLE_MARKER,
+  passkeyVocab,
+  QUERY_MARKER,
+} from '../../src/tasks/passkey-vocab.ts';
 import { buildCharVocabulary, checkUserText, positionBucket, TextTask } from '../../src/tasks/text.ts';
 import { TaskConfigError } from '../../src/tasks/types.ts';
 
@@ -49,6 +55,26 @@ describe('NIAH passkey', () => {
     expect(task.atDepth(100, 0, 1)[0].needlePos).toBe(0);
     expect(task.atDepth(100, 1, 1)[0].needlePos).toBe(layout.maxNeedlePos);
     expect(() => new NiahTask({ seqLen: 5, keyLength: 3 })).toThrow(/seqLen/);
+  });
+
+  it('lays out a given haystack as a prompt: the needle inserted at the depth, the query after it', () => {
+    const hay = encodeAscii('the grass is green');
+    const key = [DIGIT_TOKENS[4], DIGIT_TOKENS[2]];
+    for (const depth of [0, 0.3, 0.5, 1, -1, 2]) {
+      const p = niahPrompt(hay, key, depth);
+      const at = Math.round(Math.min(1, Math.max(0, depth)) * hay.length);
+      const want = [
+        ...hay.subarray(0, at),
+        NEEDLE_MARKER,
+        ...key,
+        ...hay.subarray(at),
+        QUERY_MARKER,
+        NEEDLE_MARKER,
+      ];
+      expect(Array.from(p.tokens)).toEqual(want);
+      expect(p.needlePos).toBe(at);
+      expect(p.queryPos).toBe(want.length - 2);
+    }
   });
 });
 

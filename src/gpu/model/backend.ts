@@ -76,6 +76,30 @@ export interface ScanTiming {
   scanEnd: number;
 }
 
+/** N rows of width C (RMSNorm). */
+export interface RowShape {
+  N: number;
+  C: number;
+}
+
+/** N token positions, width C, vocabulary V (embedding and its backward). */
+export interface VocabShape extends RowShape {
+  V: number;
+}
+
+/** N rows of V logits (cross-entropy). */
+export interface LossShape {
+  N: number;
+  V: number;
+}
+
+/** x [rows, inDim] against W [outDim, inDim]. */
+export interface LinearShape {
+  rows: number;
+  inDim: number;
+  outDim: number;
+}
+
 export interface Backend<F extends Sized, I extends Sized> {
   readonly kind: 'webgpu' | 'cpu';
 
@@ -98,34 +122,50 @@ export interface Backend<F extends Sized, I extends Sized> {
   /** Resolves with performance.now() once all submitted work has finished (at once on the CPU). */
   idle(): Promise<number>;
 
-  // Forward ops
-  embedding(tokens: I, table: F, out: F, N: number, C: number, V: number): void;
-  rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void;
+  // Forward ops: (inputs, outputs, shape, options)
+  embedding(inputs: { tokens: I; table: F }, outputs: { out: F }, shape: VocabShape): void;
+  rmsnorm(
+    inputs: { x: F; w: F },
+    outputs: { y: F; rstd: F },
+    shape: RowShape,
+    options: { eps: number },
+  ): void;
   /** y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]. */
-  linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate?: boolean): void;
-  rope(x: F, out: F, shape: AttentionShape, base: number): void;
-  attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void;
+  linear(
+    inputs: { x: F; w: F },
+    outputs: { y: F },
+    shape: LinearShape,
+    options?: { accumulate?: boolean },
+  ): void;
+  rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void;
+  attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void;
   /** LagKV top-k per chunk; score = s^K + scoreVRatio · s^V. */
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void;
-  lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void;
-  swiglu(a: F, b: F, out: F): void;
+  lrsaSelect(
+    inputs: { k: F; v: F },
+    outputs: { selected: I },
+    shape: LrsaShape,
+    options: { scoreVRatio: number },
+  ): void;
+  lrsaAttention(
+    inputs: { q: F; k: F; v: F; selected: I },
+    outputs: { out: F; lse: F },
+    shape: LrsaShape,
+  ): void;
+  swiglu(inputs: { a: F; b: F }, outputs: { out: F }): void;
   add(a: F, b: F, out: F): void;
   /** y += alpha · x */
   axpy(x: F, y: F, alpha?: number): void;
   /** Loss over rows with label ≥ 0; with dlogits, also the gradient of the mean loss. */
-  crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void;
+  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void;
   readLoss(): Promise<LossStats>;
 
   // ROSA
   rosaScan(
-    q: F,
-    k: F,
+    inputs: { q: F; k: F },
     dims: RosaDims,
-    mode: RosaMode,
-    scanner: RosaScanner,
-    reuse?: ScanResult<I>,
+    options: { mode: RosaMode; scanner: RosaScanner; reuse?: ScanResult<I> },
   ): Promise<ScanResult<I> & ScanTiming>;
-  rosaInject(v: F, e0: F, e1: F, scan: ScanResult<I>, y: F, dims: RosaDims): void;
+  rosaInject(inputs: { v: F; e0: F; e1: F; scan: ScanResult<I> }, outputs: { y: F }, dims: RosaDims): void;
   /** Writes gradQ/K/V; accumulates gradE0/E1. */
   rosaBackward(
     args: { q: F; k: F; v: F; e0: F; e1: F; gradY: F; scan: ScanResult<I> },
@@ -135,66 +175,37 @@ export interface Backend<F extends Sized, I extends Sized> {
   ): void;
 
   // Backward ops
-  /** dx (+)= dy · W (skipped when dx is null); dW += dyᵀ · x. */
+  /** dx (+)= dy · W (skipped when dx is null); dW += dyᵀ · x (skipped when dw is null). */
   linearBackward(
-    x: F,
-    w: F,
-    dy: F,
-    dx: F | null,
-    dw: F | null,
-    rows: number,
-    inDim: number,
-    outDim: number,
-    accumulateDx?: boolean,
+    inputs: { x: F; w: F; dy: F },
+    outputs: { dx: F | null; dw: F | null },
+    shape: LinearShape,
+    options?: { accumulateDx?: boolean },
   ): void;
   /** dx (+)= …, dw += … */
   rmsnormBackward(
-    x: F,
-    w: F,
-    rstd: F,
-    dy: F,
-    dx: F,
-    dw: F | null,
-    N: number,
-    C: number,
-    accumulateDx?: boolean,
+    inputs: { x: F; w: F; rstd: F; dy: F },
+    outputs: { dx: F; dw: F | null },
+    shape: RowShape,
+    options?: { accumulateDx?: boolean },
   ): void;
-  ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void;
+  ropeBackward(inputs: { dy: F }, outputs: { dx: F }, shape: AttentionShape, options: { base: number }): void;
   attentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: AttentionShape,
   ): void;
   lrsaAttentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    selected: I,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; selected: I; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: LrsaShape,
   ): void;
-  swigluBackward(a: F, b: F, dout: F, da: F, db: F): void;
-  /** dtable += scatter of dout by token. */
+  swigluBackward(inputs: { a: F; b: F; dout: F }, outputs: { da: F; db: F }): void;
+  /** dtable += scatter of dout by token; tokenIds is the CPU copy of tokens. */
   embeddingBackward(
-    tokens: I,
-    tokenIds: Int32Array,
-    dout: F,
-    dtable: F,
-    N: number,
-    C: number,
-    V: number,
+    inputs: { tokens: I; tokenIds: Int32Array; dout: F },
+    outputs: { dtable: F },
+    shape: VocabShape,
   ): void;
 
   // Optimizer

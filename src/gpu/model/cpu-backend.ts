@@ -1,7 +1,7 @@
 // The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
 // typed arrays, so "recording" an op runs it at once.
 
-import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
+import type { RosaMode } from '../../rosa-worker/layout.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import {
   type AttentionShape,
@@ -9,6 +9,7 @@ import {
   attentionForwardReference,
 } from '../reference/attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
+import { addReference, axpyReference } from '../reference/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
 import {
   type LrsaShape,
@@ -24,17 +25,22 @@ import {
   rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
   rosaSignPackReference,
+  scanShapeOf,
 } from '../reference/rosa.ts';
 import { swigluBackward, swigluForward } from '../reference/swiglu.ts';
 import type {
   AdamGroup,
   AdamHyper,
   Backend,
+  LinearShape,
+  LossShape,
   LossStats,
   RosaBackwardOptions,
   RosaScanner,
+  RowShape,
   ScanResult,
   ScanTiming,
+  VocabShape,
 } from './backend.ts';
 
 type F = Float32Array;
@@ -86,63 +92,86 @@ export class CpuBackend implements Backend<F, I> {
     return performance.now();
   }
 
-  embedding(tokens: I, table: F, out: F, N: number, C: number, V: number): void {
-    out.set(embeddingForward(tokens, table, N, C, V));
+  embedding(inputs: { tokens: I; table: F }, outputs: { out: F }, shape: VocabShape): void {
+    outputs.out.set(embeddingForward(inputs.tokens, inputs.table, shape.N, shape.C, shape.V));
   }
-  rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void {
-    const r = rmsnormForward(x, w, N, C, eps);
-    y.set(r.y);
-    rstd.set(r.rstd);
+  rmsnorm(
+    inputs: { x: F; w: F },
+    outputs: { y: F; rstd: F },
+    shape: RowShape,
+    options: { eps: number },
+  ): void {
+    const r = rmsnormForward(inputs.x, inputs.w, shape.N, shape.C, options.eps);
+    outputs.y.set(r.y);
+    outputs.rstd.set(r.rstd);
   }
-  linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate = false): void {
-    if (!accumulate) y.fill(0);
-    matmulReference(x, w, { M: rows, N: outDim, K: inDim, transB: true }, y);
+  linear(
+    inputs: { x: F; w: F },
+    outputs: { y: F },
+    shape: LinearShape,
+    options: { accumulate?: boolean } = {},
+  ): void {
+    if (!options.accumulate) outputs.y.fill(0);
+    matmulReference(
+      inputs.x,
+      inputs.w,
+      { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true },
+      outputs.y,
+    );
   }
-  rope(x: F, out: F, shape: AttentionShape, base: number): void {
-    out.set(ropeForwardReference(x, ropeShape(shape, base)));
+  rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
+    outputs.out.set(ropeForwardReference(inputs.x, ropeShape(shape, options.base)));
   }
-  attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
-    const r = attentionForwardReference(q, k, v, shape);
-    out.set(r.out);
-    lse.set(r.lse);
+  attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
+    const r = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);
+    outputs.out.set(r.out);
+    outputs.lse.set(r.lse);
   }
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
-    selected.set(lagkvSelectReference(k, v, shape, { scoreVRatio }).selected);
+  lrsaSelect(
+    inputs: { k: F; v: F },
+    outputs: { selected: I },
+    shape: LrsaShape,
+    options: { scoreVRatio: number },
+  ): void {
+    outputs.selected.set(lagkvSelectReference(inputs.k, inputs.v, shape, options).selected);
   }
-  lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void {
-    const r = lrsaAttentionForwardReference(q, k, v, selected, shape);
-    out.set(r.out);
-    lse.set(r.lse);
+  lrsaAttention(
+    inputs: { q: F; k: F; v: F; selected: I },
+    outputs: { out: F; lse: F },
+    shape: LrsaShape,
+  ): void {
+    const r = lrsaAttentionForwardReference(inputs.q, inputs.k, inputs.v, inputs.selected, shape);
+    outputs.out.set(r.out);
+    outputs.lse.set(r.lse);
   }
-  swiglu(a: F, b: F, out: F): void {
-    out.set(swigluForward(a, b));
+  swiglu(inputs: { a: F; b: F }, outputs: { out: F }): void {
+    outputs.out.set(swigluForward(inputs.a, inputs.b));
   }
   add(a: F, b: F, out: F): void {
-    for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+    out.set(addReference(a, b));
   }
   axpy(x: F, y: F, alpha = 1): void {
-    for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
+    axpyReference(y, x, alpha);
   }
-  crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void {
-    const r = crossEntropyForward(logits, labels, N, V);
+  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
+    const { logits, labels } = inputs;
+    const r = crossEntropyForward(logits, labels, shape.N, shape.V);
     this.loss = { meanLoss: r.meanLoss, count: r.count, correctCount: r.correctCount, accuracy: r.accuracy };
-    if (dlogits) dlogits.set(crossEntropyBackward(logits, labels, N, V));
+    if (outputs.dlogits) outputs.dlogits.set(crossEntropyBackward(logits, labels, shape.N, shape.V));
   }
   async readLoss(): Promise<LossStats> {
     return this.loss;
   }
 
   async rosaScan(
-    q: F,
-    k: F,
+    inputs: { q: F; k: F },
     dims: RosaDims,
-    mode: RosaMode,
-    scanner: RosaScanner,
-    reuse?: ScanResult<I>,
+    options: { mode: RosaMode; scanner: RosaScanner; reuse?: ScanResult<I> },
   ): Promise<ScanResult<I> & ScanTiming> {
-    const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
-    const qSym = rosaSignPackReference(q, dims);
-    const kSym = rosaSignPackReference(k, dims);
+    const { mode, scanner, reuse } = options;
+    const shape = scanShapeOf(dims);
+    const qSym = rosaSignPackReference(inputs.q, dims);
+    const kSym = rosaSignPackReference(inputs.k, dims);
     const host = reuse?.host ?? scanner.allocateOutputs(shape);
     if (!reuse) for (const a of Object.values(host)) this.bytes += a.length * 4;
     const scanStart = performance.now();
@@ -150,8 +179,9 @@ export class CpuBackend implements Backend<F, I> {
     const scanEnd = performance.now();
     return { ...host, host, scanStart, scanEnd };
   }
-  rosaInject(v: F, e0: F, e1: F, scan: ScanResult<I>, y: F, dims: RosaDims): void {
-    y.set(rosaInjectionForwardReference(v, e0, e1, scan.dest, dims));
+  rosaInject(inputs: { v: F; e0: F; e1: F; scan: ScanResult<I> }, outputs: { y: F }, dims: RosaDims): void {
+    const { v, e0, e1, scan } = inputs;
+    outputs.y.set(rosaInjectionForwardReference(v, e0, e1, scan.dest, dims));
   }
   rosaBackward(
     args: { q: F; k: F; v: F; e0: F; e1: F; gradY: F; scan: ScanResult<I> },
@@ -182,89 +212,74 @@ export class CpuBackend implements Backend<F, I> {
   }
 
   linearBackward(
-    x: F,
-    w: F,
-    dy: F,
-    dx: F | null,
-    dw: F | null,
-    rows: number,
-    inDim: number,
-    outDim: number,
-    accumulateDx = false,
+    inputs: { x: F; w: F; dy: F },
+    outputs: { dx: F | null; dw: F | null },
+    shape: LinearShape,
+    options: { accumulateDx?: boolean } = {},
   ): void {
+    const { x, w, dy } = inputs;
+    const { dx, dw } = outputs;
+    const { rows, inDim, outDim } = shape;
     if (dx) {
-      if (!accumulateDx) dx.fill(0);
+      if (!options.accumulateDx) dx.fill(0);
       matmulReference(dy, w, { M: rows, N: inDim, K: outDim }, dx);
     }
     if (dw) matmulReference(dy, x, { M: outDim, N: inDim, K: rows, transA: true }, dw);
   }
   rmsnormBackward(
-    x: F,
-    w: F,
-    rstd: F,
-    dy: F,
-    dx: F,
-    dw: F | null,
-    N: number,
-    C: number,
-    accumulateDx = false,
+    inputs: { x: F; w: F; rstd: F; dy: F },
+    outputs: { dx: F; dw: F | null },
+    shape: RowShape,
+    options: { accumulateDx?: boolean } = {},
   ): void {
-    if (!accumulateDx) dx.fill(0);
-    rmsnormBackward(x, w, rstd, dy, N, C, { dx, dw: dw ?? new Float32Array(C) });
+    const { dx, dw } = outputs;
+    if (!options.accumulateDx) dx.fill(0);
+    rmsnormBackward(inputs.x, inputs.w, inputs.rstd, inputs.dy, shape.N, shape.C, {
+      dx,
+      dw: dw ?? new Float32Array(shape.C),
+    });
   }
-  ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void {
-    dx.set(ropeBackwardReference(dy, ropeShape(shape, base)));
+  ropeBackward(
+    inputs: { dy: F },
+    outputs: { dx: F },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    outputs.dx.set(ropeBackwardReference(inputs.dy, ropeShape(shape, options.base)));
   }
   attentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: AttentionShape,
   ): void {
+    const { q, k, v, out, lse, dout } = inputs;
     const r = attentionBackwardReference(q, k, v, out, lse, dout, shape);
-    dq.set(r.dq);
-    dk.set(r.dk);
-    dv.set(r.dv);
+    outputs.dq.set(r.dq);
+    outputs.dk.set(r.dk);
+    outputs.dv.set(r.dv);
   }
   lrsaAttentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    selected: I,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; selected: I; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: LrsaShape,
   ): void {
+    const { q, k, v, selected, out, lse, dout } = inputs;
     const r = lrsaAttentionBackwardReference(q, k, v, selected, out, lse, dout, shape);
-    dq.set(r.dq);
-    dk.set(r.dk);
-    dv.set(r.dv);
+    outputs.dq.set(r.dq);
+    outputs.dk.set(r.dk);
+    outputs.dv.set(r.dv);
   }
-  swigluBackward(a: F, b: F, dout: F, da: F, db: F): void {
-    const r = swigluBackward(a, b, dout);
-    da.set(r.da);
-    db.set(r.db);
+  swigluBackward(inputs: { a: F; b: F; dout: F }, outputs: { da: F; db: F }): void {
+    const r = swigluBackward(inputs.a, inputs.b, inputs.dout);
+    outputs.da.set(r.da);
+    outputs.db.set(r.db);
   }
   embeddingBackward(
-    tokens: I,
-    _tokenIds: Int32Array,
-    dout: F,
-    dtable: F,
-    N: number,
-    C: number,
-    V: number,
+    inputs: { tokens: I; tokenIds: Int32Array; dout: F },
+    outputs: { dtable: F },
+    shape: VocabShape,
   ): void {
-    embeddingBackward(tokens, dout, N, C, V, dtable);
+    embeddingBackward(inputs.tokens, inputs.dout, shape.N, shape.C, shape.V, outputs.dtable);
   }
 
   adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void {

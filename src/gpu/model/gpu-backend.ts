@@ -2,7 +2,7 @@
 // Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
 // program order. Scratch buffers are created on first use and kept per shape.
 
-import { paddedLength, type RosaMode, type ScanShape } from '../../rosa-worker/layout.ts';
+import { paddedLength, type RosaMode } from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
@@ -34,21 +34,29 @@ import { preferredRowStrategy } from '../ops/workgroups.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
 import type { LrsaShape } from '../reference/lrsa.ts';
-import type { RosaDims } from '../reference/rosa.ts';
+import { type RosaDims, scanShapeOf } from '../reference/rosa.ts';
 import { createTensor, readTensor, readTensors, type Tensor, writeTensor } from '../tensor.ts';
 import type {
   AdamGroup,
   AdamHyper,
   Backend,
+  LinearShape,
+  LossShape,
   LossStats,
   RosaBackwardOptions,
   RosaScanner,
+  RowShape,
   ScanResult,
   ScanTiming,
+  VocabShape,
 } from './backend.ts';
 
 type F = Tensor<'f32'>;
 type I = Tensor<'i32'>;
+
+function ropeShape(shape: AttentionShape, base: number) {
+  return { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base };
+}
 
 interface GpuScan extends ScanResult<I> {
   tensors: RosaScanTensors;
@@ -146,14 +154,33 @@ export class GpuBackend implements Backend<F, I> {
   }
 
   // ---- forward ------------------------------------------------------------------------
-  embedding(tokens: I, table: F, out: F, N: number, C: number, V: number): void {
-    embeddingForward(this.batch, tokens, table, out, { N, C, V });
+  embedding(inputs: { tokens: I; table: F }, outputs: { out: F }, shape: VocabShape): void {
+    embeddingForward(this.batch, inputs.tokens, inputs.table, outputs.out, shape);
   }
-  rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void {
-    rmsnormForward(this.batch, x, w, y, rstd, { N, C }, { eps, rows: this.rows(C) });
+  rmsnorm(
+    inputs: { x: F; w: F },
+    outputs: { y: F; rstd: F },
+    shape: RowShape,
+    options: { eps: number },
+  ): void {
+    rmsnormForward(this.batch, inputs.x, inputs.w, outputs.y, outputs.rstd, shape, {
+      eps: options.eps,
+      rows: this.rows(shape.C),
+    });
   }
-  linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate = false): void {
-    matmul(this.batch, x, w, y, { M: rows, N: outDim, K: inDim, transB: true, accumulate });
+  linear(
+    inputs: { x: F; w: F },
+    outputs: { y: F },
+    shape: LinearShape,
+    options: { accumulate?: boolean } = {},
+  ): void {
+    matmul(this.batch, inputs.x, inputs.w, outputs.y, {
+      M: shape.rows,
+      N: shape.outDim,
+      K: shape.inDim,
+      transB: true,
+      accumulate: options.accumulate ?? false,
+    });
   }
   private ropeTable(T: number, D: number, base: number): RopeTable {
     const key = `${D}:${base}`;
@@ -167,22 +194,32 @@ export class GpuBackend implements Backend<F, I> {
     this.ropeTables.set(key, table);
     return table;
   }
-  rope(x: F, out: F, shape: AttentionShape, base: number): void {
-    const table = this.ropeTable(shape.T, shape.D, base);
-    ropeForward(this.batch, { x, out, table }, { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base });
+  rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
+    const table = this.ropeTable(shape.T, shape.D, options.base);
+    ropeForward(this.batch, { x: inputs.x, out: outputs.out, table }, ropeShape(shape, options.base));
   }
-  attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
-    attentionForward(this.batch, { q, k, v, out, lse }, shape);
+  attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
+    attentionForward(this.batch, { ...inputs, ...outputs }, shape);
   }
-  lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
+  lrsaSelect(
+    inputs: { k: F; v: F },
+    outputs: { selected: I },
+    shape: LrsaShape,
+    options: { scoreVRatio: number },
+  ): void {
     const scores = this.temp('lagkv-scores', lrsaTensorSizes(shape).scores);
-    lagkvSelect(this.batch, k, v, selected, scores, shape, { scoreVRatio });
+    lagkvSelect(this.batch, inputs.k, inputs.v, outputs.selected, scores, shape, options);
   }
-  lrsaAttention(q: F, k: F, v: F, selected: I, out: F, lse: F, shape: LrsaShape): void {
-    lrsaAttentionForward(this.batch, q, k, v, selected, out, lse, shape);
+  lrsaAttention(
+    inputs: { q: F; k: F; v: F; selected: I },
+    outputs: { out: F; lse: F },
+    shape: LrsaShape,
+  ): void {
+    const { q, k, v, selected } = inputs;
+    lrsaAttentionForward(this.batch, q, k, v, selected, outputs.out, outputs.lse, shape);
   }
-  swiglu(a: F, b: F, out: F): void {
-    swigluForward(this.batch, a, b, out);
+  swiglu(inputs: { a: F; b: F }, outputs: { out: F }): void {
+    swigluForward(this.batch, inputs.a, inputs.b, outputs.out);
   }
   add(a: F, b: F, out: F): void {
     add(this.batch, a, b, out);
@@ -190,7 +227,8 @@ export class GpuBackend implements Backend<F, I> {
   axpy(x: F, y: F, alpha = 1): void {
     axpy(this.batch, x, y, alpha);
   }
-  crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void {
+  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
+    const { N, V } = shape;
     const key = `${N}:${V}`;
     if (!this.ce || this.ce.key !== key) {
       this.flush();
@@ -199,8 +237,8 @@ export class GpuBackend implements Backend<F, I> {
           t.buffer.destroy();
       this.ce = { key, V, outputs: createCrossEntropyOutputs(this.ctx, { N, V }, false) };
     }
-    const outputs: CrossEntropyOutputs = { ...this.ce.outputs, dlogits: dlogits ?? undefined };
-    crossEntropy(this.batch, logits, labels, outputs, { N, V }, { rows: this.rows(V) });
+    const ceOutputs: CrossEntropyOutputs = { ...this.ce.outputs, dlogits: outputs.dlogits ?? undefined };
+    crossEntropy(this.batch, inputs.logits, inputs.labels, ceOutputs, shape, { rows: this.rows(V) });
   }
   async readLoss(): Promise<LossStats> {
     if (!this.ce) throw new Error('readLoss: no cross-entropy was recorded');
@@ -225,19 +263,17 @@ export class GpuBackend implements Backend<F, I> {
   }
 
   async rosaScan(
-    q: F,
-    k: F,
+    inputs: { q: F; k: F },
     dims: RosaDims,
-    mode: RosaMode,
-    scanner: RosaScanner,
-    reuse?: ScanResult<I>,
+    options: { mode: RosaMode; scanner: RosaScanner; reuse?: ScanResult<I> },
   ): Promise<ScanResult<I> & ScanTiming> {
+    const { mode, scanner, reuse } = options;
     const words = signPackWords(dims);
     const dimsKey = `${dims.B}:${dims.T}:${dims.C}:${dims.bits}`;
     const qSymT = this.temp(`rosa-q-sym:${dimsKey}`, words, 'u32');
     const kSymT = this.temp(`rosa-k-sym:${dimsKey}`, words, 'u32');
-    rosaSignPack(this.batch, q, qSymT, dims);
-    rosaSignPack(this.batch, k, kSymT, dims);
+    rosaSignPack(this.batch, inputs.q, qSymT, dims);
+    rosaSignPack(this.batch, inputs.k, kSymT, dims);
     const bytes = words * 4;
     const staging = this.stagingBuffer(2 * bytes);
     this.batch.copy(qSymT, staging, bytes, 0, 0);
@@ -248,7 +284,7 @@ export class GpuBackend implements Backend<F, I> {
     await staging.mapAsync(GPUMapMode.READ);
     const all = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
-    const shape: ScanShape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+    const shape = scanShapeOf(dims);
     const symBytes = shape.lanes * paddedLength(dims.T);
     const qSym = all.subarray(0, symBytes);
     const kSym = all.subarray(bytes, bytes + symBytes);
@@ -266,8 +302,9 @@ export class GpuBackend implements Backend<F, I> {
     return { ...tensors, host, tensors, scanStart, scanEnd } as GpuScan & ScanTiming;
   }
 
-  rosaInject(v: F, e0: F, e1: F, scan: ScanResult<I>, y: F, dims: RosaDims): void {
-    rosaInjectionForward(this.batch, { v, e0, e1, dest: scan.dest, y }, dims);
+  rosaInject(inputs: { v: F; e0: F; e1: F; scan: ScanResult<I> }, outputs: { y: F }, dims: RosaDims): void {
+    const { v, e0, e1, scan } = inputs;
+    rosaInjectionForward(this.batch, { v, e0, e1, dest: scan.dest, y: outputs.y }, dims);
   }
 
   rosaBackward(
@@ -316,92 +353,74 @@ export class GpuBackend implements Backend<F, I> {
 
   // ---- backward -----------------------------------------------------------------------
   linearBackward(
-    x: F,
-    w: F,
-    dy: F,
-    dx: F | null,
-    dw: F | null,
-    rows: number,
-    inDim: number,
-    outDim: number,
-    accumulateDx = false,
+    inputs: { x: F; w: F; dy: F },
+    outputs: { dx: F | null; dw: F | null },
+    shape: LinearShape,
+    options: { accumulateDx?: boolean } = {},
   ): void {
-    if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate: accumulateDx });
+    const { x, w, dy } = inputs;
+    const { dx, dw } = outputs;
+    const { rows, inDim, outDim } = shape;
+    const accumulate = options.accumulateDx ?? false;
+    if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate });
     if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
   }
   rmsnormBackward(
-    x: F,
-    w: F,
-    rstd: F,
-    dy: F,
-    dx: F,
-    dw: F | null,
-    N: number,
-    C: number,
-    accumulateDx = false,
+    inputs: { x: F; w: F; rstd: F; dy: F },
+    outputs: { dx: F; dw: F | null },
+    shape: RowShape,
+    options: { accumulateDx?: boolean } = {},
   ): void {
+    const { N, C } = shape;
     const scratch = this.temp('rmsnorm-dw-partials', rmsnormScratchLength(N, C));
-    const dwTarget = dw ?? this.temp('rmsnorm-dw-discard', C);
+    const dw = outputs.dw ?? this.temp('rmsnorm-dw-discard', C);
     rmsnormBackward(
       this.batch,
-      x,
-      w,
-      rstd,
-      dy,
-      { dx, dw: dwTarget, scratch },
-      { N, C },
-      { accumulateDx, accumulateDw: dw !== null, rows: this.rows(C) },
+      inputs.x,
+      inputs.w,
+      inputs.rstd,
+      inputs.dy,
+      { dx: outputs.dx, dw, scratch },
+      shape,
+      { accumulateDx: options.accumulateDx ?? false, accumulateDw: outputs.dw !== null, rows: this.rows(C) },
     );
   }
-  ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void {
-    const table = this.ropeTable(shape.T, shape.D, base);
-    ropeBackward(this.batch, { dy, dx, table }, { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base });
+  ropeBackward(
+    inputs: { dy: F },
+    outputs: { dx: F },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    const table = this.ropeTable(shape.T, shape.D, options.base);
+    ropeBackward(this.batch, { dy: inputs.dy, dx: outputs.dx, table }, ropeShape(shape, options.base));
   }
   attentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: AttentionShape,
   ): void {
     const delta = this.temp('attention-delta', shape.B * shape.H * shape.T);
-    attentionBackward(this.batch, { q, k, v, out, lse, dout, delta, dq, dk, dv }, shape);
+    attentionBackward(this.batch, { ...inputs, delta, ...outputs }, shape);
   }
   lrsaAttentionBackward(
-    q: F,
-    k: F,
-    v: F,
-    selected: I,
-    out: F,
-    lse: F,
-    dout: F,
-    dq: F,
-    dk: F,
-    dv: F,
+    inputs: { q: F; k: F; v: F; selected: I; out: F; lse: F; dout: F },
+    outputs: { dq: F; dk: F; dv: F },
     shape: LrsaShape,
   ): void {
     const rowStats = this.temp('lrsa-row-stats', lrsaTensorSizes(shape).rowStats);
-    lrsaAttentionBackward(this.batch, { q, k, v, selected, out, lse, dout, rowStats, dq, dk, dv }, shape);
+    lrsaAttentionBackward(this.batch, { ...inputs, rowStats, ...outputs }, shape);
   }
-  swigluBackward(a: F, b: F, dout: F, da: F, db: F): void {
-    swigluBackward(this.batch, a, b, dout, da, db);
+  swigluBackward(inputs: { a: F; b: F; dout: F }, outputs: { da: F; db: F }): void {
+    swigluBackward(this.batch, inputs.a, inputs.b, inputs.dout, outputs.da, outputs.db);
   }
   embeddingBackward(
-    _tokens: I,
-    tokenIds: Int32Array,
-    dout: F,
-    dtable: F,
-    N: number,
-    C: number,
-    V: number,
+    inputs: { tokens: I; tokenIds: Int32Array; dout: F },
+    outputs: { dtable: F },
+    shape: VocabShape,
   ): void {
+    const { N, V } = shape;
     this.tokenLists = buildTokenPositionLists(
-      tokenIds,
+      inputs.tokenIds,
       V,
       this.tokenLists?.positions.length === N && this.tokenLists.offsets.length === V + 1
         ? this.tokenLists
@@ -412,7 +431,9 @@ export class GpuBackend implements Backend<F, I> {
     this.flush();
     writeTensor(this.ctx, offsets, this.tokenLists.offsets);
     writeTensor(this.ctx, positions, this.tokenLists.positions);
-    embeddingBackward(this.batch, { offsets, positions }, dout, dtable, { N, C, V }, { accumulate: true });
+    embeddingBackward(this.batch, { offsets, positions }, inputs.dout, outputs.dtable, shape, {
+      accumulate: true,
+    });
   }
 
   // ---- optimizer ----------------------------------------------------------------------

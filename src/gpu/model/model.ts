@@ -7,7 +7,6 @@
 // In a ROSA layer the q/k symbols go to the CPU scan before the attention is recorded and
 // submitted, so the scan runs while the GPU computes attention (docs/design.md, steps 2–4).
 
-import type { RosaMode } from '../../rosa-worker/layout.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { type LrsaShape, lagkvKeepCount, lrsaChunkCounts } from '../reference/lrsa.ts';
 import type { RosaDims } from '../reference/rosa.ts';
@@ -302,46 +301,52 @@ export class Model<F extends Sized, I extends Sized> {
     const timing: ForwardTiming = { forward: 0, scan: 0, waiting: 0, overlap: 0 };
     const t0 = performance.now();
 
-    be.embedding(acts.tokens, this.p(EMBEDDING), acts.layers[0].h, N, C, V);
+    // The shapes this pass uses: N rows of width C; the square, up and down projections.
+    const rows = { N, C };
+    const square = { rows: N, inDim: C, outDim: C };
+    const up = { rows: N, inDim: C, outDim: Fh };
+    const down = { rows: N, inDim: Fh, outDim: C };
+    const norm = { eps: cfg.normEps };
+    const rope = { base: cfg.ropeBase };
+    be.embedding({ tokens: acts.tokens, table: this.p(EMBEDDING) }, { out: acts.layers[0].h }, { N, C, V });
     for (let l = 0; l < cfg.layers; l++) {
       const L = acts.layers[l];
       const n = this.names[l];
       const next = l + 1 < cfg.layers ? acts.layers[l + 1].h : acts.hFinal;
-      be.rmsnorm(L.h, this.p(n.attnNorm), L.u, L.rstd1, N, C, cfg.normEps);
+      be.rmsnorm({ x: L.h, w: this.p(n.attnNorm) }, { y: L.u, rstd: L.rstd1 }, rows, norm);
 
       // ROSA first: its symbols leave for the CPU before the attention is submitted.
       let scanPromise: ReturnType<Backend<F, I>['rosaScan']> | null = null;
       if (L.rosa && n.rosa) {
         if (!scanner) throw new Error('forward: this model has ROSA layers but no scanner was given');
-        be.linear(L.u, this.p(n.rosa.wq), L.rosa.rq, N, C, C);
-        be.linear(L.u, this.p(n.rosa.wk), L.rosa.rk, N, C, C);
-        be.linear(L.u, this.p(n.rosa.wv), L.rosa.rv, N, C, C);
-        scanPromise = be.rosaScan(
-          L.rosa.rq,
-          L.rosa.rk,
-          this.rosaDims(B, T),
-          cfg.rosa.semantics as RosaMode,
+        be.linear({ x: L.u, w: this.p(n.rosa.wq) }, { y: L.rosa.rq }, square);
+        be.linear({ x: L.u, w: this.p(n.rosa.wk) }, { y: L.rosa.rk }, square);
+        be.linear({ x: L.u, w: this.p(n.rosa.wv) }, { y: L.rosa.rv }, square);
+        scanPromise = be.rosaScan({ q: L.rosa.rq, k: L.rosa.rk }, this.rosaDims(B, T), {
+          mode: cfg.rosa.semantics,
           scanner,
-          L.rosa.scan ?? undefined,
-        );
+          reuse: L.rosa.scan ?? undefined,
+        });
       }
 
       const attnStart = performance.now();
-      be.linear(L.u, this.p(n.wq), acts.tmp, N, C, C);
-      be.linear(L.u, this.p(n.wk), acts.tmp2, N, C, C);
-      be.linear(L.u, this.p(n.wv), L.v, N, C, C);
+      be.linear({ x: L.u, w: this.p(n.wq) }, { y: acts.tmp }, square);
+      be.linear({ x: L.u, w: this.p(n.wk) }, { y: acts.tmp2 }, square);
+      be.linear({ x: L.u, w: this.p(n.wv) }, { y: L.v }, square);
       const kind = attentionKind(cfg, l);
       const ashape = this.attentionShape(B, T, kind === 'lrsa' ? 'global' : kind);
-      be.rope(acts.tmp, L.q, ashape, cfg.ropeBase);
-      be.rope(acts.tmp2, L.k, ashape, cfg.ropeBase);
+      be.rope({ x: acts.tmp }, { out: L.q }, ashape, rope);
+      be.rope({ x: acts.tmp2 }, { out: L.k }, ashape, rope);
       if (kind === 'lrsa') {
         const lshape = this.lrsaShape(B, T);
-        be.lrsaSelect(L.k, L.v, L.selected!, lshape, cfg.lrsa.scoreVRatio);
-        be.lrsaAttention(L.q, L.k, L.v, L.selected!, L.o, L.lse, lshape);
+        be.lrsaSelect({ k: L.k, v: L.v }, { selected: L.selected! }, lshape, {
+          scoreVRatio: cfg.lrsa.scoreVRatio,
+        });
+        be.lrsaAttention({ q: L.q, k: L.k, v: L.v, selected: L.selected! }, { out: L.o, lse: L.lse }, lshape);
       } else {
-        be.attention(L.q, L.k, L.v, L.o, L.lse, ashape);
+        be.attention({ q: L.q, k: L.k, v: L.v }, { out: L.o, lse: L.lse }, ashape);
       }
-      be.linear(L.o, this.p(n.wo), acts.tmp, N, C, C);
+      be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, square);
       be.add(L.h, acts.tmp, L.hmid);
       be.flush();
 
@@ -355,25 +360,33 @@ export class Model<F extends Sized, I extends Sized> {
         timing.waiting += waitEnd - waitStart;
         timing.scan += scan.scanEnd - scan.scanStart;
         timing.overlap += Math.max(0, Math.min(scan.scanEnd, attnEnd) - Math.max(scan.scanStart, attnStart));
-        be.rosaInject(L.rosa.rv, this.p(n.rosa.e0), this.p(n.rosa.e1), scan, L.rosa.y, this.rosaDims(B, T));
-        be.linear(L.rosa.y, this.p(n.rosa.wout), L.hmid, N, C, C, true);
+        be.rosaInject(
+          { v: L.rosa.rv, e0: this.p(n.rosa.e0), e1: this.p(n.rosa.e1), scan },
+          { y: L.rosa.y },
+          this.rosaDims(B, T),
+        );
+        be.linear({ x: L.rosa.y, w: this.p(n.rosa.wout) }, { y: L.hmid }, square, { accumulate: true });
       }
 
-      be.rmsnorm(L.hmid, this.p(n.mlpNorm), L.u2, L.rstd2, N, C, cfg.normEps);
-      be.linear(L.u2, this.p(n.w1), L.a, N, C, Fh);
-      be.linear(L.u2, this.p(n.w3), L.b, N, C, Fh);
-      be.swiglu(L.a, L.b, L.g);
-      be.linear(L.g, this.p(n.w2), acts.tmp, N, Fh, C);
+      be.rmsnorm({ x: L.hmid, w: this.p(n.mlpNorm) }, { y: L.u2, rstd: L.rstd2 }, rows, norm);
+      be.linear({ x: L.u2, w: this.p(n.w1) }, { y: L.a }, up);
+      be.linear({ x: L.u2, w: this.p(n.w3) }, { y: L.b }, up);
+      be.swiglu({ a: L.a, b: L.b }, { out: L.g });
+      be.linear({ x: L.g, w: this.p(n.w2) }, { y: acts.tmp }, down);
       be.add(L.hmid, acts.tmp, next);
     }
-    be.rmsnorm(acts.hFinal, this.p(FINAL_NORM), acts.hf, acts.rstdF, N, C, cfg.normEps);
-    be.linear(acts.hf, this.p(EMBEDDING), acts.logits, N, C, V);
+    be.rmsnorm({ x: acts.hFinal, w: this.p(FINAL_NORM) }, { y: acts.hf, rstd: acts.rstdF }, rows, norm);
+    be.linear({ x: acts.hf, w: this.p(EMBEDDING) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
     let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
     if (labels) {
       if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
       be.writeInts(acts.labels, labels);
       const grads = withGrad ? this.gradients(B, T) : null;
-      be.crossEntropy(acts.logits, acts.labels, grads ? grads.dlogits : null, N, V);
+      be.crossEntropy(
+        { logits: acts.logits, labels: acts.labels },
+        { dlogits: grads ? grads.dlogits : null },
+        { N, V },
+      );
       be.flush();
       loss = await be.readLoss();
     } else {
@@ -394,55 +407,90 @@ export class Model<F extends Sized, I extends Sized> {
     const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
     const g = this.grads;
     for (const s of this.params.values()) be.zero(s.grad);
+    // The same shapes as in forward(); accumulate where a gradient has several sources.
+    const rows = { N, C };
+    const square = { rows: N, inDim: C, outDim: C };
+    const up = { rows: N, inDim: C, outDim: Fh };
+    const down = { rows: N, inDim: Fh, outDim: C };
+    const rope = { base: cfg.ropeBase };
+    const accumulate = { accumulateDx: true };
 
     // Tied head: logits = hf · Eᵀ.
-    be.linearBackward(acts.hf, this.p(EMBEDDING), g.dlogits, g.dhf, this.gr(EMBEDDING), N, C, V);
-    be.rmsnormBackward(acts.hFinal, this.p(FINAL_NORM), acts.rstdF, g.dhf, g.dh, this.gr(FINAL_NORM), N, C);
+    be.linearBackward(
+      { x: acts.hf, w: this.p(EMBEDDING), dy: g.dlogits },
+      { dx: g.dhf, dw: this.gr(EMBEDDING) },
+      { rows: N, inDim: C, outDim: V },
+    );
+    be.rmsnormBackward(
+      { x: acts.hFinal, w: this.p(FINAL_NORM), rstd: acts.rstdF, dy: g.dhf },
+      { dx: g.dh, dw: this.gr(FINAL_NORM) },
+      rows,
+    );
 
     for (let l = cfg.layers - 1; l >= 0; l--) {
       const L = acts.layers[l];
       const n = this.names[l];
       // MLP: h_out = hmid + W2 g, g = swiglu(W1 u2, W3 u2), u2 = RMSNorm(hmid).
-      be.linearBackward(L.g, this.p(n.w2), g.dh, g.dNF1, this.gr(n.w2), N, Fh, C);
-      be.swigluBackward(L.a, L.b, g.dNF1, g.dNF2, g.dNF3);
-      be.linearBackward(L.u2, this.p(n.w1), g.dNF2, g.du2, this.gr(n.w1), N, C, Fh);
-      be.linearBackward(L.u2, this.p(n.w3), g.dNF3, g.du2, this.gr(n.w3), N, C, Fh, true);
+      be.linearBackward({ x: L.g, w: this.p(n.w2), dy: g.dh }, { dx: g.dNF1, dw: this.gr(n.w2) }, down);
+      be.swigluBackward({ a: L.a, b: L.b, dout: g.dNF1 }, { da: g.dNF2, db: g.dNF3 });
+      be.linearBackward({ x: L.u2, w: this.p(n.w1), dy: g.dNF2 }, { dx: g.du2, dw: this.gr(n.w1) }, up);
+      be.linearBackward(
+        { x: L.u2, w: this.p(n.w3), dy: g.dNF3 },
+        { dx: g.du2, dw: this.gr(n.w3) },
+        up,
+        accumulate,
+      );
       be.zero(g.dhmid);
       be.axpy(g.dh, g.dhmid);
-      be.rmsnormBackward(L.hmid, this.p(n.mlpNorm), L.rstd2, g.du2, g.dhmid, this.gr(n.mlpNorm), N, C, true);
+      be.rmsnormBackward(
+        { x: L.hmid, w: this.p(n.mlpNorm), rstd: L.rstd2, dy: g.du2 },
+        { dx: g.dhmid, dw: this.gr(n.mlpNorm) },
+        rows,
+        accumulate,
+      );
 
       // Attention (+ ROSA): hmid = h + Wo o (+ W_out y).
-      be.linearBackward(L.o, this.p(n.wo), g.dhmid, g.dNC1, this.gr(n.wo), N, C, C);
+      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dhmid }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
       const kind = attentionKind(cfg, l);
+      const dqkv = { dq: g.dq, dk: g.dk, dv: g.dv };
       if (kind === 'lrsa') {
         be.lrsaAttentionBackward(
-          L.q,
-          L.k,
-          L.v,
-          L.selected!,
-          L.o,
-          L.lse,
-          g.dNC1,
-          g.dq,
-          g.dk,
-          g.dv,
+          { q: L.q, k: L.k, v: L.v, selected: L.selected!, out: L.o, lse: L.lse, dout: g.dNC1 },
+          dqkv,
           this.lrsaShape(B, T),
         );
       } else {
-        const ashape = this.attentionShape(B, T, kind);
-        be.attentionBackward(L.q, L.k, L.v, L.o, L.lse, g.dNC1, g.dq, g.dk, g.dv, ashape);
+        be.attentionBackward(
+          { q: L.q, k: L.k, v: L.v, out: L.o, lse: L.lse, dout: g.dNC1 },
+          dqkv,
+          this.attentionShape(B, T, kind),
+        );
       }
       const ashape = this.attentionShape(B, T, 'global');
-      be.ropeBackward(g.dq, g.dNC1, ashape, cfg.ropeBase);
-      be.ropeBackward(g.dk, g.dNC2, ashape, cfg.ropeBase);
-      be.linearBackward(L.u, this.p(n.wq), g.dNC1, g.du, this.gr(n.wq), N, C, C);
-      be.linearBackward(L.u, this.p(n.wk), g.dNC2, g.du, this.gr(n.wk), N, C, C, true);
-      be.linearBackward(L.u, this.p(n.wv), g.dv, g.du, this.gr(n.wv), N, C, C, true);
+      be.ropeBackward({ dy: g.dq }, { dx: g.dNC1 }, ashape, rope);
+      be.ropeBackward({ dy: g.dk }, { dx: g.dNC2 }, ashape, rope);
+      be.linearBackward({ x: L.u, w: this.p(n.wq), dy: g.dNC1 }, { dx: g.du, dw: this.gr(n.wq) }, square);
+      be.linearBackward(
+        { x: L.u, w: this.p(n.wk), dy: g.dNC2 },
+        { dx: g.du, dw: this.gr(n.wk) },
+        square,
+        accumulate,
+      );
+      be.linearBackward(
+        { x: L.u, w: this.p(n.wv), dy: g.dv },
+        { dx: g.du, dw: this.gr(n.wv) },
+        square,
+        accumulate,
+      );
 
       if (L.rosa && n.rosa && L.rosa.scan) {
         const r = L.rosa;
         const rn = n.rosa;
-        be.linearBackward(r.y, this.p(rn.wout), g.dhmid, g.dNC1, this.gr(rn.wout), N, C, C);
+        be.linearBackward(
+          { x: r.y, w: this.p(rn.wout), dy: g.dhmid },
+          { dx: g.dNC1, dw: this.gr(rn.wout) },
+          square,
+        );
         be.rosaBackward(
           { q: r.rq, k: r.rk, v: r.rv, e0: this.p(rn.e0), e1: this.p(rn.e1), gradY: g.dNC1, scan: r.scan! },
           { gradQ: g.dq, gradK: g.dk, gradV: g.dv, gradE0: this.gr(rn.e0), gradE1: this.gr(rn.e1) },
@@ -454,17 +502,41 @@ export class Model<F extends Sized, I extends Sized> {
             vProb: cfg.rosa.vProbContrast,
           },
         );
-        be.linearBackward(L.u, this.p(rn.wq), g.dq, g.du, this.gr(rn.wq), N, C, C, true);
-        be.linearBackward(L.u, this.p(rn.wk), g.dk, g.du, this.gr(rn.wk), N, C, C, true);
-        be.linearBackward(L.u, this.p(rn.wv), g.dv, g.du, this.gr(rn.wv), N, C, C, true);
+        be.linearBackward(
+          { x: L.u, w: this.p(rn.wq), dy: g.dq },
+          { dx: g.du, dw: this.gr(rn.wq) },
+          square,
+          accumulate,
+        );
+        be.linearBackward(
+          { x: L.u, w: this.p(rn.wk), dy: g.dk },
+          { dx: g.du, dw: this.gr(rn.wk) },
+          square,
+          accumulate,
+        );
+        be.linearBackward(
+          { x: L.u, w: this.p(rn.wv), dy: g.dv },
+          { dx: g.du, dw: this.gr(rn.wv) },
+          square,
+          accumulate,
+        );
       }
 
       // dh (input of the layer) = dhmid + RMSNorm backward of du.
       be.zero(g.dh);
       be.axpy(g.dhmid, g.dh);
-      be.rmsnormBackward(L.h, this.p(n.attnNorm), L.rstd1, g.du, g.dh, this.gr(n.attnNorm), N, C, true);
+      be.rmsnormBackward(
+        { x: L.h, w: this.p(n.attnNorm), rstd: L.rstd1, dy: g.du },
+        { dx: g.dh, dw: this.gr(n.attnNorm) },
+        rows,
+        accumulate,
+      );
     }
-    be.embeddingBackward(acts.tokens, acts.tokenIds, g.dh, this.gr(EMBEDDING), N, C, V);
+    be.embeddingBackward(
+      { tokens: acts.tokens, tokenIds: acts.tokenIds, dout: g.dh },
+      { dtable: this.gr(EMBEDDING) },
+      { N, C, V },
+    );
   }
 
   /** Clips and applies AdamW with per-group learning rates; `step` is 1-based. */

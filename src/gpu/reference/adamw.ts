@@ -126,12 +126,3 @@ export function adamwStepReference(
   }
   return { gradNorm, clipScale };
 }
-
-/** A parameter entry with zero moments, for building CPU groups. */
-export function cpuAdamWParam(param: Float32Array, grad: Float32Array): CpuAdamWParam {
-  return { param, grad, m: new Float32Array(param.length), v: new Float32Array(param.length) };
-}
-
-export function zeroGradientsReference(groups: readonly CpuParamGroup[]): void {
-  for (const group of groups) for (const p of group.params) p.grad.fill(0);
-}

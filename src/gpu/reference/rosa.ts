@@ -13,6 +13,7 @@ import {
   ROSA_MAX_BITS,
   type RosaMode,
   type ScanOutputs,
+  type ScanShape,
 } from '../../rosa-worker/layout.ts';
 import { scanLanes } from '../../rosa-worker/scan.ts';
 import { linearBackward, linearForward } from './matmul.ts';
@@ -54,8 +55,14 @@ export interface RosaGradients {
   gradE1: Float32Array;
 }
 
+/** Routes R = C / bits: each route is `bits` consecutive channels. */
 export function rosaRoutes({ C, bits }: Pick<RosaDims, 'C' | 'bits'>): number {
   return C / bits;
+}
+
+/** The scan's shape for the model's ROSA dims: one lane per (batch element, route). */
+export function scanShapeOf(dims: RosaDims): ScanShape {
+  return { lanes: dims.B * rosaRoutes(dims), T: dims.T, bits: dims.bits };
 }
 
 /** Throws a RangeError naming the field when the dims cannot describe ROSA routes. */
@@ -98,7 +105,7 @@ export function rosaSignPackReference(x: Float32Array, dims: RosaDims): Uint8Arr
   checkRosaDims(dims, 'rosaSignPackReference');
   const { B, T, C, bits } = dims;
   checkLength(x, B * T * C, 'x', 'rosaSignPackReference');
-  const R = C / bits;
+  const R = rosaRoutes(dims);
   const Tpad = paddedLength(T);
   const out = new Uint8Array(B * R * Tpad);
   for (let b = 0; b < B; b++) {
@@ -132,7 +139,7 @@ export function rosaInjectionForwardReference(
   checkLength(v, B * T * C, 'v', where);
   checkLength(e0, C, 'e0', where);
   checkLength(e1, C, 'e1', where);
-  const R = C / bits;
+  const R = rosaRoutes(dims);
   checkLength(dest, B * R * T, 'dest', where);
   const y = new Float32Array(B * T * C);
   for (let b = 0; b < B; b++) {
@@ -184,7 +191,7 @@ export function rosaInjectionBackwardReference(inputs: RosaInjectionBackwardInpu
     checkLength(a, B * T * C, name, where);
   checkLength(e0, C, 'e0', where);
   checkLength(e1, C, 'e1', where);
-  const R = C / bits;
+  const R = rosaRoutes(inputs);
   checkLength(scan.dest, B * R * T, 'scan.dest', where);
   checkLength(scan.qRunId, B * R * T, 'scan.qRunId', where);
   checkLength(scan.kRunStart, B * R * T, 'scan.kRunStart', where);
@@ -269,7 +276,7 @@ export function rosaScanFromActivations(
 ): { scan: ScanOutputs; qSymbols: Uint8Array; kSymbols: Uint8Array } {
   const qSymbols = rosaSignPackReference(q, dims);
   const kSymbols = rosaSignPackReference(k, dims);
-  const shape = { lanes: dims.B * (dims.C / dims.bits), T: dims.T, bits: dims.bits };
+  const shape = scanShapeOf(dims);
   const scan = allocateScanOutputs(shape);
   scanLanes({ mode, shape, qSym: qSymbols, kSym: kSymbols }, scan);
   return { scan, qSymbols, kSymbols };
@@ -321,10 +328,10 @@ function layerDims(x: RosaLayerInputs, where: string): RosaDims {
 /** The whole ROSA layer forward on one batch element (the scan runs here, on the CPU). */
 export function rosaLayerForward(x: RosaLayerInputs): RosaLayerForwardResult {
   const dims = layerDims(x, 'rosaLayerForward');
-  const { T, C, bits } = dims;
+  const { T, C } = dims;
   const { scan, qSymbols, kSymbols } = rosaScanFromActivations(x.q, x.k, dims, x.mode);
   const y = rosaInjectionForwardReference(x.v, x.e0, x.e1, scan.dest, dims);
-  const R = C / bits;
+  const R = rosaRoutes(dims);
   const matched = new Uint8Array(T * R);
   for (let r = 0; r < R; r++)
     for (let t = 0; t < T; t++) matched[t * R + r] = scan.dest[r * T + t] >= 0 ? 1 : 0;

@@ -2,15 +2,21 @@
 // backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
 // The same code runs in the browser's trainer worker and in the Node experiment CLI.
 
-import { type NiahSample, NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
-import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
+import { type NiahSample, NiahTask } from '../../tasks/niah.ts';
 import { positionBucket } from '../../tasks/text.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
 import { type CheckpointContents, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
-import { attentionKind, rosaLayers } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
+import {
+  niahAccuracy,
+  niahGrid,
+  niahHeadlineDistance,
+  niahQuery,
+  type ProbeSubject,
+  retrievalMap,
+} from './probes.ts';
 import type {
   CheckpointInfo,
   EvalMetrics,
@@ -24,7 +30,7 @@ import type {
   TrainerEvent,
 } from './protocol.ts';
 import { groupRates, warmupLength } from './schedule.ts';
-import { argmaxRows, exactMatches, positionLosses } from './tasks.ts';
+import { positionLosses } from './tasks.ts';
 
 export interface RunDeps {
   scanner: RosaScanner;
@@ -274,21 +280,6 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     return metrics;
   }
 
-  /** 8× the window (the paper's "far beyond the window" setting), capped to what fits in T. */
-  niahHeadlineDistance(task: NiahTask): number {
-    const max = niahLayout(task.seqLen, task.keyLength).queryPos;
-    return Math.min(8 * this.spec.model.window, max);
-  }
-
-  /** Greedy exact match of the key, over samples of one length. */
-  async niahAccuracy(samples: NiahSample[]): Promise<number> {
-    if (samples.length === 0) return 0;
-    const b = stackSamples(samples.map((s) => ({ tokens: s.tokens, targets: s.answerTargets })));
-    await this.model.forward(b.tokens, null, b.B, b.T, this.deps.scanner, false);
-    const ok = exactMatches(await this.model.readLogits(), b.targets, b.B, b.T, this.spec.model.vocabSize);
-    return ok.filter(Boolean).length / ok.length;
-  }
-
   async saveCheckpoint(): Promise<CheckpointInfo> {
     const store = this.deps.store;
     if (!store) throw new Error('no checkpoint store is configured');
@@ -312,120 +303,28 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     return info;
   }
 
-  /** ROSA retrievals of validation sample `sample` at `layer`. */
-  async retrievalMap(sample: number, layer: number): Promise<RetrievalMap> {
-    const { spec, model, task } = this;
-    if (!rosaLayers(spec.model).includes(layer)) {
-      throw new Error(
-        `layer ${layer} has no ROSA adapter in this run (ROSA layers: ${rosaLayers(spec.model).join(', ') || 'none'})`,
-      );
-    }
-    const batch = task.batch('validation', sample, 1);
-    await model.forward(batch.tokens, null, 1, batch.T, this.deps.scanner, false);
-    const scan = model.lastScan(layer);
-    if (!scan) throw new Error(`no retrievals were recorded at layer ${layer}`);
-    const R = spec.model.width / spec.model.rosa.bits;
-    const kind = attentionKind(spec.model, layer);
-    return {
-      runId: spec.id,
-      layer,
-      T: batch.T,
-      tokens: Array.from(batch.tokens, (id) => task.vocab.decode(id)),
-      routes: R,
-      dest: Int32Array.from(scan.host.dest.subarray(0, R * batch.T)),
-      window: kind === 'window' ? spec.model.window : batch.T,
-      attention: kind,
-    };
+  // Probes (probes.ts), here so the engine and the CLI can ask the run.
+  private get probeSubject(): ProbeSubject<F, I> {
+    return { spec: this.spec, model: this.model, task: this.task, scanner: this.deps.scanner };
   }
 
-  private requireNiah(): NiahTask {
-    if (!(this.task instanceof NiahTask))
-      throw new Error(`run "${this.spec.name}" was trained on ${this.spec.task.kind}, not on NIAH`);
-    return this.task;
+  retrievalMap(sample: number, layer: number): Promise<RetrievalMap> {
+    return retrievalMap(this.probeSubject, sample, layer);
   }
 
-  /** Greedy answer of the model to a user-built haystack, with the retrievals behind each answer token. */
-  async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
-    const task = this.requireNiah();
-    const key = query.key.trim();
-    if (!/^[0-9]+$/.test(key)) throw new Error(`key: use digits only (got "${query.key}")`);
-    if (key.length !== task.keyLength) {
-      throw new Error(
-        `key: this model was trained on ${task.keyLength}-digit keys (got ${key.length} digits)`,
-      );
-    }
-    const hay = encodeAscii(query.haystack);
-    // Needle (1 + k), question (2) and the first k − 1 answer tokens fed back in.
-    const maxHay = this.spec.model.seqLen - 2 * task.keyLength - 2;
-    if (hay.length > maxHay) {
-      throw new Error(
-        `haystack: ${hay.length} characters is longer than this model's limit of ${maxHay} (sequence length ${this.spec.model.seqLen})`,
-      );
-    }
-    if (hay.length < 1) throw new Error('haystack: is empty');
-    const keyTokens = Array.from(key, (d) => DIGIT_TOKENS[Number(d)]);
-    const needlePos = Math.round(Math.min(1, Math.max(0, query.depth)) * hay.length);
-    const prefix = [
-      ...hay.subarray(0, needlePos),
-      NEEDLE_MARKER,
-      ...keyTokens,
-      ...hay.subarray(needlePos),
-      QUERY_MARKER,
-      NEEDLE_MARKER,
-    ];
-    const queryPos = prefix.length - 2;
-    const seq = [...prefix];
-    const retrievals: NiahAnswer['retrievals'] = [];
-    const V = this.spec.model.vocabSize;
-    const layers = rosaLayers(this.spec.model);
-    const R = this.spec.model.width / this.spec.model.rosa.bits;
-    for (let i = 0; i < task.keyLength; i++) {
-      const T = seq.length;
-      await this.model.forward(Int32Array.from(seq), null, 1, T, this.deps.scanner, false);
-      const logits = await this.model.readLogits();
-      const next = argmaxRows(logits.subarray((T - 1) * V, T * V), 1, V)[0];
-      for (const layer of layers) {
-        const scan = this.model.lastScan(layer);
-        if (!scan) continue;
-        const dest = Array.from({ length: R }, (_, r) => scan.host.dest[r * T + T - 1]);
-        retrievals.push({ layer, position: T - 1, dest });
-      }
-      seq.push(next);
-    }
-    const answerTokens = seq.slice(prefix.length);
-    const answer = answerTokens.map((t) => task.vocab.decode(t)).join('');
-    return {
-      runId: this.spec.id,
-      answer,
-      correct: answer === key,
-      needlePos,
-      queryPos,
-      tokens: seq.map((t) => task.vocab.decode(t)),
-      retrievals,
-    };
+  niahQuery(query: NiahQuery): Promise<NiahAnswer> {
+    return niahQuery(this.probeSubject, query);
   }
 
-  async niahGrid(lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]> {
-    const task = this.requireNiah();
-    const cells: NiahGridCell[] = [];
-    for (const length of lengths) {
-      if (
-        !Number.isInteger(length) ||
-        length < niahMinLength(task.keyLength) ||
-        length > this.spec.model.seqLen
-      ) {
-        throw new Error(
-          `lengths: ${length} is outside ${niahMinLength(task.keyLength)} … ${this.spec.model.seqLen} for this model`,
-        );
-      }
-      for (const depth of depths) {
-        cells.push({
-          length,
-          depth,
-          accuracy: await this.niahAccuracy(task.atDepth(length, depth, samples)),
-        });
-      }
-    }
-    return cells;
+  niahGrid(lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]> {
+    return niahGrid(this.probeSubject, lengths, depths, samples);
+  }
+
+  niahHeadlineDistance(task: NiahTask): number {
+    return niahHeadlineDistance(task, this.spec.model.window);
+  }
+
+  niahAccuracy(samples: NiahSample[]): Promise<number> {
+    return niahAccuracy(this.probeSubject, samples);
   }
 }

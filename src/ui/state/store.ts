@@ -1,7 +1,7 @@
 // The playground's state: the engine connection, experiments, runs and their metrics.
 // Engine events are queued as they arrive and applied once per animation frame, so a fast
 // trainer never makes React render more than the screen refreshes. Runs and metrics are
-// written to storage a little later (throttled), so a reload shows everything again.
+// written to storage a little later (throttled, save-queue.ts), so a reload shows everything again.
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { SizeLimits } from '../../gpu/model/config.ts';
@@ -11,7 +11,8 @@ import { buildExperiment, type ExperimentDraft, TASK_LABELS } from '../config/dr
 import { resetClock } from './eta.ts';
 import { MemoryStorage, type RunStorage } from './persistence.ts';
 import { type ReceivedEvent, reduceEvents } from './reduce.ts';
-import { emptySeries, type RunSeries, restoreSeries, snapshotSeries, truncateAfter } from './series.ts';
+import { SaveQueue } from './save-queue.ts';
+import { emptySeries, type RunSeries, restoreSeries, truncateAfter } from './series.ts';
 import { type Experiment, isActive, type RunRecord } from './types.ts';
 
 export type TabId = 'curves' | 'retrieval' | 'niah' | 'checkpoints' | 'device';
@@ -151,29 +152,15 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
   let orphans: ReceivedEvent[] = [];
   let frameScheduled = false;
   let unsubscribe: (() => void) | null = null;
-  const dirtyRuns = new Set<string>();
-  const dirtySeries = new Set<string>();
-  let persistTimer: ReturnType<typeof setTimeout> | null = null;
   let noticeId = 0;
-  let disposed = false;
-  let persistChain: Promise<void> = Promise.resolve();
 
   const store = createStore<PlaygroundState>()((set, get) => {
-    const schedulePersist = () => {
-      if (persistTimer !== null || disposed) return;
-      persistTimer = setTimeout(() => {
-        persistTimer = null;
-        void get().persistNow();
-      }, persistDelay);
-    };
-
-    const markDirty = (ids: Iterable<string>, withSeries: boolean) => {
-      for (const id of ids) {
-        dirtyRuns.add(id);
-        if (withSeries) dirtySeries.add(id);
-      }
-      schedulePersist();
-    };
+    const saves = new SaveQueue({
+      storage: () => storage,
+      current: () => get(),
+      onError: (err) => set({ storageError: `Saving runs failed: ${errorMessage(err)}` }),
+      delayMs: persistDelay,
+    });
 
     const applyEvents = (events: ReceivedEvent[]) => {
       if (events.length === 0) return;
@@ -185,7 +172,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
       }
       if (result.changed.size === 0) return;
       set({ runs: result.runs, seriesVersion: state.seriesVersion + 1 });
-      markDirty(result.changed, true);
+      saves.markDirty(result.changed, true);
     };
 
     const onEvent = (event: TrainerEvent) => {
@@ -210,7 +197,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
         if (!order.includes(r.id)) order.push(r.id);
       }
       set({ runs, runOrder: order, seriesVersion: state.seriesVersion + 1 });
-      markDirty(
+      saves.markDirty(
         records.map((r) => r.id),
         true,
       );
@@ -227,7 +214,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
       const run = get().runs[runId];
       if (!run) return;
       set({ runs: { ...get().runs, [runId]: { ...run, ...patch, updatedAt: now() } } });
-      markDirty([runId], false);
+      saves.markDirty([runId], false);
     };
 
     const requireClient = (what: string): TrainerClient => {
@@ -248,34 +235,6 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           'error',
           `Could not ${what} ${get().runs[runId]?.spec.name ?? runId}: ${errorMessage(err)}`,
         );
-      }
-    };
-
-    /** Storage operations run one after another, in the order they were asked for. */
-    const serial = (op: () => Promise<void>): Promise<void> => {
-      persistChain = persistChain.then(op).catch((err) => {
-        set({ storageError: `Saving runs failed: ${errorMessage(err)}` });
-      });
-      return persistChain;
-    };
-
-    const writeDirty = async () => {
-      const runs = [...dirtyRuns];
-      const withSeries = [...dirtySeries];
-      dirtyRuns.clear();
-      dirtySeries.clear();
-      const state = get();
-      try {
-        for (const id of runs) {
-          const r = state.runs[id];
-          if (r) await storage.putRun(r);
-        }
-        for (const id of withSeries) {
-          const s = state.series[id];
-          if (s) await storage.putSeries(id, snapshotSeries(s));
-        }
-      } catch (err) {
-        set({ storageError: `Saving runs failed: ${errorMessage(err)}` });
       }
     };
 
@@ -350,7 +309,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
             seriesVersion: state.seriesVersion + 1,
             ...(hasRuns && !state.tabChosen ? { tab: 'curves' as TabId } : {}),
           });
-          if (interrupted.length > 0) markDirty(interrupted, false);
+          if (interrupted.length > 0) saves.markDirty(interrupted, false);
           if (orphans.length > 0) {
             const pending = orphans;
             orphans = [];
@@ -503,8 +462,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           .experiments.map((e) => ({ ...e, runIds: e.runIds.filter((id) => id !== runId) }))
           .filter((e) => e.runIds.length > 0);
         const removedExperiments = get().experiments.filter((e) => !experiments.some((x) => x.id === e.id));
-        dirtyRuns.delete(runId);
-        dirtySeries.delete(runId);
+        saves.forget(runId);
         set({
           runs,
           series,
@@ -513,7 +471,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           runOrder: get().runOrder.filter((id) => id !== runId),
           seriesVersion: get().seriesVersion + 1,
         });
-        await serial(async () => {
+        await saves.serial(async () => {
           await storage.deleteRun(runId);
           for (const e of experiments) await storage.putExperiment(e);
           for (const e of removedExperiments) await storage.deleteExperiment(e.id);
@@ -525,7 +483,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
         if (!e) return;
         for (const id of e.runIds) await get().deleteRun(id);
         set({ experiments: get().experiments.filter((x) => x.id !== experimentId) });
-        await serial(() => storage.deleteExperiment(experimentId));
+        await saves.serial(() => storage.deleteExperiment(experimentId));
       },
 
       async clearAll() {
@@ -533,8 +491,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           const run = get().runs[id];
           if (run && isActive(run.status) && client) await client.stop(id).catch(() => undefined);
         }
-        dirtyRuns.clear();
-        dirtySeries.clear();
+        saves.forget();
         set({
           runs: {},
           series: {},
@@ -543,7 +500,7 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           hidden: {},
           seriesVersion: get().seriesVersion + 1,
         });
-        await serial(() => storage.clear());
+        await saves.serial(() => storage.clear());
       },
 
       setTab(tab) {
@@ -573,20 +530,13 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
       },
 
       persistNow() {
-        if (persistTimer !== null) {
-          clearTimeout(persistTimer);
-          persistTimer = null;
-        }
-        // Writes are serialised, so "persistNow" also waits for a write already under way.
-        return serial(writeDirty);
+        return saves.saveNow();
       },
 
       dispose() {
-        disposed = true;
+        saves.dispose();
         unsubscribe?.();
         unsubscribe = null;
-        if (persistTimer !== null) clearTimeout(persistTimer);
-        persistTimer = null;
       },
     };
   });

@@ -7,6 +7,7 @@ import { GpuBackend } from '../../../src/gpu/model/gpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
 import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
+import type { RosaMode } from '../../../src/rosa-worker/layout.ts';
 import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
 import { expectClose, testGpu } from '../../harness/gpu.ts';
 
@@ -18,10 +19,7 @@ import { expectClose, testGpu } from '../../harness/gpu.ts';
 
 const VARIANTS: Variant[] = ['global', 'window', 'window+rosa', 'lrsa', 'lrsa+rosa'];
 
-function tinyConfig(
-  variant: Variant,
-  semantics: 'rosa-tuning' | 'exact' | 'rwkv8' = 'rosa-tuning',
-): ModelConfig {
+function tinyConfig(variant: Variant, semantics: RosaMode = 'rosa-tuning'): ModelConfig {
   return defaultModelConfig({
     vocabSize: 13,
     seqLen: 22,

@@ -4,9 +4,9 @@ import {
   adamwStepReference,
   type CpuParamGroup,
   clipScaleFor,
-  cpuAdamWParam,
   globalGradNorm,
 } from '../../../src/gpu/reference/adamw.ts';
+import { cpuAdamWParam } from '../../harness/adamw.ts';
 import { expectClose } from '../../harness/compare.ts';
 
 const NO_CLIP: AdamWHyperparameters = { beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 0 };

@@ -3,6 +3,7 @@ import { linearForward } from '../../../src/gpu/reference/matmul.ts';
 import {
   rosaLayerBackward,
   rosaLayerForward,
+  rosaRoutes,
   rosaSignPackReference,
 } from '../../../src/gpu/reference/rosa.ts';
 import type { RosaMode } from '../../../src/rosa-worker/layout.ts';
@@ -75,7 +76,7 @@ describe('the whole ROSA layer twin (rosaLayerForward / rosaLayerBackward)', () 
     const rwkv8 = rosaLayerForward({ ...base, mode: 'rwkv8' });
     const exact = rosaLayerForward({ ...base, mode: 'exact' });
     let matches = 0;
-    for (let r = 0; r < C / bits; r++) {
+    for (let r = 0; r < rosaRoutes(dims); r++) {
       const qs = routeSymbols(qSym, r, T);
       const ks = routeSymbols(kSym, r, T);
       const want = Array.from(rosaQkv(qs, ks, iota).y);
@@ -86,7 +87,7 @@ describe('the whole ROSA layer twin (rosaLayerForward / rosaLayerBackward)', () 
     }
     expect(matches).toBeGreaterThan(T);
     // y reads v at dest in every mode.
-    for (let r = 0; r < C / bits; r++) {
+    for (let r = 0; r < rosaRoutes(dims); r++) {
       for (let t = 0; t < T; t++) {
         const d = rwkv8.dest[r * T + t];
         for (let j = 0; j < bits; j++) {

@@ -5,6 +5,7 @@ import {
   type RosaScanIndices,
   rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
+  rosaRoutes,
   rosaSignPackReference,
   sigmoid,
 } from '../../../src/gpu/reference/rosa.ts';
@@ -231,7 +232,7 @@ describe('ROSA counterfactual backward twin vs the literal §4 formulas', () => 
       // The random scans are dense enough that every kind of gradient is exercised.
       for (const a of [got.gradQ, got.gradK, got.gradV]) expect(a.some((z) => z !== 0)).toBe(true);
       // K gets gradient only at K-run starts.
-      const R = dims.C / dims.bits;
+      const R = rosaRoutes(dims);
       for (let b = 0; b < dims.B; b++) {
         for (let r = 0; r < R; r++) {
           const starts = new Set(
@@ -294,7 +295,7 @@ describe('finite-difference checks of the parts that are real derivatives', () =
     it(`gradV = (1/T_V) ∂/∂v of the soft forward Σ g·valid·(e0 + Δ·σ(T_V·v[dest])), T_V = ${tempV}`, () => {
       const x = randomCase(dims, 43, { tempV });
       const got = rosaInjectionBackwardReference(x);
-      const R = dims.C / dims.bits;
+      const R = rosaRoutes(dims);
       const soft = (v: Float64Array) => {
         let s = 0;
         for (let b = 0; b < dims.B; b++) {
