@@ -45,10 +45,10 @@ function settingValue(leaf: SettingLeaf, raw: string): unknown {
 }
 
 export function parseArgs(argv: readonly string[], knownOptions: readonly string[]): ParsedArgs {
-  const leaves = new Map<string, SettingLeaf>();
+  const leaves = new Map<string, SettingLeaf[]>();
   for (const leaf of settingLeaves()) {
     const path = leaf.path.replace(/#.*$/, '');
-    if (!leaves.has(path)) leaves.set(path, leaf);
+    leaves.set(path, [...(leaves.get(path) ?? []), leaf]);
   }
   const options = new Map<string, string>();
   const settings = new Map<string, unknown>();
@@ -64,14 +64,21 @@ export function parseArgs(argv: readonly string[], knownOptions: readonly string
       continue;
     }
     const path = FLAG_ALIASES[name] ?? name;
-    const leaf = leaves.get(path);
-    if (!leaf) {
+    const declared = leaves.get(path);
+    if (!declared) {
       throw new UsageError(
         `unknown flag --${name}; settings are flags by path (e.g. --train.steps, --model.rosa.bits; ` +
           `aliases: ${Object.keys(FLAG_ALIASES).join(', ')}), other flags: ${knownOptions.map((o) => `--${o}`).join(', ')}`,
       );
     }
-    const parsed = leaf.schema.safeParse(settingValue(leaf, value));
+    const leaf = declared[0];
+    const given = settingValue(leaf, value);
+    // Declared differently per task kind: the preset's task decides, when the runs are checked.
+    if (declared.length > 1) {
+      settings.set(path, given);
+      continue;
+    }
+    const parsed = leaf.schema.safeParse(given);
     if (parsed.success) settings.set(path, parsed.data);
     else errors.push({ field: `--${name}`, message: parsed.error.issues[0]?.message ?? 'is not valid' });
   }

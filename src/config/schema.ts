@@ -307,7 +307,7 @@ export const trainSchema = z.strictObject({
       'two-stage': 'two-stage (adapter, then all)',
     },
   }),
-  stageASteps: int(0, MAX_STEPS, 0, {
+  stageASteps: int(0, MAX_STEPS, 100, {
     applies: 'two-stage',
     label: 'Stage A steps',
     help: 'adapter-only steps before everything trains',

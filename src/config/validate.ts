@@ -47,7 +47,10 @@ export function applies(
 export function issueErrors(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of issues) {
-    const path = [prefix.replace(/\.$/, ''), ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    // A list item's problem is the list's: "model.globalLayers", not "model.globalLayers.0".
+    const keys = issue.path.map(String);
+    while (keys.length > 0 && /^\d+$/.test(keys.at(-1)!)) keys.pop();
+    const path = [prefix.replace(/\.$/, ''), ...keys].filter((p) => p !== '').join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         out.push({ field: path ? `${path}.${key}` : key, message: 'is not a known setting' });

@@ -13,6 +13,7 @@ import {
   type TrainConfig,
 } from '../../config/schema.ts';
 import { ConfigError, checkRunSpec, type FieldError, issueErrors } from '../../config/validate.ts';
+import { defaultTask, fillMissing } from '../../config/walk.ts';
 import { defaultModelConfig } from '../model/config.ts';
 import { defaultTrainConfig } from './train-config.ts';
 
@@ -142,7 +143,8 @@ export function presetRuns(
   const errors: FieldError[] = [];
   const runs: PresetRun[] = preset.variants.map((v, i) => {
     const model = mergeModel(preset.model, v.model, patch.model);
-    const task = { ...preset.task, ...patch.task } as RunSpec['task'];
+    const given = { ...preset.task, ...patch.task };
+    const task = fillMissing(given, defaultTask(given.kind as RunSpec['task']['kind'])) as RunSpec['task'];
     const spec = {
       id: `${preset.name}-${v.name}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
       name: v.name,

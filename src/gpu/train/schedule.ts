@@ -38,14 +38,15 @@ export function groupRates(train: TrainConfig, step: number): GroupRates {
   if (protocol === 'adapter-only') {
     return { base: 0, rosa: warmupCosine(step, steps, rosaLr, warmupSteps, minLrFactor), stage: 'single' };
   }
-  // two-stage: adapter only, then everything with a fresh warm-up (the 12.29 recipe re-warms).
+  // two-stage as in the paper: the adapter alone, then everything with the base at its own, much
+  // smaller rate (baseLr; the paper: 5e-6 against 1e-4 for ROSA), each stage with a fresh warm-up.
   const a = Math.min(stageASteps, steps);
   if (step < a) return { base: 0, rosa: warmupCosine(step, a, rosaLr, warmupSteps, minLrFactor), stage: 'A' };
   const s = step - a;
   const rest = steps - a;
   return {
-    base: warmupCosine(s, rest, lr, warmupSteps, minLrFactor),
-    rosa: warmupCosine(s, rest, rosaLr / 3, warmupSteps, minLrFactor),
+    base: warmupCosine(s, rest, train.baseLr, warmupSteps, minLrFactor),
+    rosa: warmupCosine(s, rest, rosaLr, warmupSteps, minLrFactor),
     stage: 'B',
   };
 }

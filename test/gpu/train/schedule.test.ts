@@ -21,12 +21,14 @@ describe('learning-rate schedule', () => {
     });
     expect(groupRates(t, 50).base).toBe(0);
     expect(groupRates(t, 50).rosa).toBeGreaterThan(0);
-    const two = { ...t, protocol: 'two-stage' as const, stageASteps: 40 };
+    // Stage B: the base at its own rate (baseLr, not lr), the adapter at its full rate, both re-warmed.
+    const two = { ...t, protocol: 'two-stage' as const, stageASteps: 40, baseLr: 5e-6 };
     expect(groupRates(two, 39)).toMatchObject({ base: 0, stage: 'A' });
     const b = groupRates(two, 40);
     expect(b.stage).toBe('B');
-    expect(b.base).toBeCloseTo(1e-3 / 5);
-    expect(groupRates(two, 44).base).toBeCloseTo(1e-3);
+    expect(b.base).toBeCloseTo(5e-6 / 5, 12);
+    expect(b.rosa).toBeCloseTo(3e-3 / 5, 12);
+    expect(groupRates(two, 44).base).toBeCloseTo(5e-6, 12);
   });
 });
 
