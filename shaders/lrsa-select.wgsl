@@ -29,9 +29,10 @@ struct Params {
 
 override HEAD_DIM: u32 = 32u;
 
-const GROUP: u32 = 64u;
-const MAX_CHUNK: u32 = 256u;
-const MAX_HEAD_DIM: u32 = 128u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
+//   GROUP         invocations per workgroup (LAGKV_WORKGROUP)
+//   MAX_CHUNK     chunk length L at most (LAGKV_MAX_CHUNK)
+//   MAX_HEAD_DIM  head width at most (LRSA_MAX_HEAD_DIM)
 
 // Reference-chunk range per channel: low = min, span = (max − min) + epsilon.
 var<workgroup> lowK: array<f32, MAX_HEAD_DIM>;
