@@ -44,9 +44,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> DELTA_IN_DOUT: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DELTA_RESULT: array<f32>;
 
-override HEAD_DIM: u32 = 64u;
+// Overrides without defaults: every dispatch sets them from TypeScript (a missing one fails
+// pipeline creation rather than running with a stale copy).
+override HEAD_DIM: u32;
 // Rows per workgroup-memory tile; the wrapper picks it so that the tiles fit 16 KiB.
-override TILE: u32 = 31u;
+override TILE: u32;
 
 // From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
 //   ROWS          ATTENTION_ROWS: invocations per workgroup = query (or key) rows per workgroup

@@ -66,11 +66,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read> prepLse: array<f32>;
 @group(0) @binding(4) var<storage, read_write> prepStats: array<vec2<f32>>;
 
-override HEAD_DIM: u32 = 32u;
+// Overrides without defaults: every dispatch sets them from TypeScript (a missing one fails
+// pipeline creation rather than running with a stale copy).
+override HEAD_DIM: u32;
 // Rows per tile = invocations per workgroup; the wrapper uses min(L, 64).
-override GROUP: u32 = 32u;
+override GROUP: u32;
 // Rows staged per step; KEY_TILE ≤ MAX_KEY_TILE and KEY_TILE · HEAD_DIM ≤ STAGE.
-override KEY_TILE: u32 = 32u;
+override KEY_TILE: u32;
 
 // From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
 //   MAX_HEAD_DIM  size of the private row arrays (LRSA_MAX_HEAD_DIM)

@@ -27,7 +27,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> selected: array<i32>;
 @group(0) @binding(4) var<storage, read_write> scores: array<f32>;
 
-override HEAD_DIM: u32 = 32u;
+// Set by every dispatch; no default to go stale.
+override HEAD_DIM: u32;
 
 // From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
 //   GROUP         invocations per workgroup (LAGKV_WORKGROUP)
