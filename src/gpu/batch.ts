@@ -74,6 +74,13 @@ export class CommandBatch {
         `${spec.label ?? spec.shader}: uniforms packed for ${spec.uniforms.shader}/${spec.uniforms.struct}, dispatched to ${spec.shader}`,
       );
     }
+    const entryPoint = spec.entryPoint ?? 'main';
+    if (spec.uniforms?.entryPoints && !spec.uniforms.entryPoints.includes(entryPoint)) {
+      throw new GpuError(
+        'validation',
+        `${spec.label ?? spec.shader}: uniforms packed as ${spec.uniforms.struct}, which ${spec.shader}/${entryPoint} does not bind`,
+      );
+    }
     if (x === 0 || y === 0 || z === 0) return this; // empty shape: nothing to do
     // Whole 16-byte rows per block: the bound range may exceed the struct, never fall short.
     const used = spec.uniforms?.bytes.byteLength ?? 0;

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CommandBatch } from '../../src/gpu/batch.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
+import { ADAMW_NORM_PARAMS, ADAMW_UPDATE_PARAMS } from '../../src/gpu/ops/adamw.ts';
 import { ATTENTION_MAX_HEAD_DIM, ATTENTION_MAX_TILE, ATTENTION_ROWS } from '../../src/gpu/ops/attention.ts';
 import { LAGKV_MAX_CHUNK, LRSA_MAX_HEAD_DIM } from '../../src/gpu/ops/lrsa.ts';
 import { MATMUL_TILE } from '../../src/gpu/ops/matmul.ts';
@@ -24,9 +25,11 @@ import { ROSA_MAX_BITS } from '../../src/rosa-worker/layout.ts';
 import {
   compareStruct,
   declares,
+  entryPointProblems,
   parseStructs,
   uniformContractProblems,
   uniformStructNames,
+  uniformStructsByEntryPoint,
   uses,
 } from './wgsl-contract.ts';
 
@@ -93,6 +96,26 @@ describe('uniform structs: WGSL and TypeScript agree', () => {
     ]);
   });
 
+  it('shaders with several uniform structs: each layout names the entry points that use its struct', () => {
+    const adamw = shaders.get('adamw')!;
+    expect(Object.fromEntries(uniformStructsByEntryPoint(adamw))).toEqual({
+      sum_squares: ['NormParams'],
+      finish_norm: ['NormParams'],
+      update: ['UpdateParams'],
+    });
+    expect(entryPointProblems('adamw', adamw, [ADAMW_NORM_PARAMS, ADAMW_UPDATE_PARAMS])).toEqual([]);
+    const wrong = uniformLayout('adamw', 'NormParams', ADAMW_NORM_PARAMS.fields, ['sum_squares', 'update']);
+    const unnamed = uniformLayout('adamw', 'UpdateParams', ADAMW_UPDATE_PARAMS.fields);
+    expect(entryPointProblems('adamw', adamw, [wrong, unnamed])).toEqual([
+      'adamw/NormParams: the layout names entry points sum_squares, update; the struct is used by finish_norm, sum_squares',
+      'adamw/UpdateParams: the shader has several uniform structs; name the entry points (update)',
+    ]);
+    const both = `${adamw}\n@compute @workgroup_size(1)\nfn both() { let a = np.n + helper(); }\nfn helper() -> u32 { return up.n; }\n`;
+    expect(entryPointProblems('adamw', both, [])).toEqual([
+      'adamw.wgsl: entry point both uses NormParams and UpdateParams',
+    ]);
+  });
+
   it('parses fields past comments and attributes', () => {
     const source = `
       /* struct Old { x: f32 } */
@@ -147,6 +170,10 @@ describe('uniform layouts pack named records', () => {
         workgroups: [1],
       }),
     ).toThrow(/packed for rosa-pack\/Params, dispatched to swiglu/);
+    const norm = ADAMW_NORM_PARAMS.pack({ n: 1, slot: 0, maxNorm: 0, clip: 0 });
+    expect(() =>
+      batch.dispatch({ shader: 'adamw', entryPoint: 'update', uniforms: norm, buffers: [], workgroups: [1] }),
+    ).toThrow(/packed as NormParams, which adamw\/update does not bind/);
   });
 });
 

@@ -60,11 +60,60 @@ export function parseStructs(source: string): Map<string, WgslStruct> {
 
 /** Names of the struct types bound as `var<uniform>`. */
 export function uniformStructNames(source: string): string[] {
-  const text = stripComments(source);
-  const names = [...text.matchAll(/var\s*<\s*uniform\s*>\s*[A-Za-z_]\w*\s*:\s*([A-Za-z_]\w*)\s*;/g)].map(
-    (m) => m[1],
+  return [...new Set(uniformVariables(stripComments(source)).values())];
+}
+
+/** Uniform variable name → its struct type. */
+function uniformVariables(text: string): Map<string, string> {
+  return new Map(
+    [...text.matchAll(/var\s*<\s*uniform\s*>\s*([A-Za-z_]\w*)\s*:\s*([A-Za-z_]\w*)\s*;/g)].map((m) => [
+      m[1],
+      m[2],
+    ]),
   );
-  return [...new Set(names)];
+}
+
+/** Function name → its body and whether it is a compute entry point. */
+function functions(text: string): Map<string, { body: string; entry: boolean }> {
+  const out = new Map<string, { body: string; entry: boolean }>();
+  for (const m of text.matchAll(/(@compute[^;{}]*?)?\bfn\s+([A-Za-z_]\w*)\s*\(/g)) {
+    let at = text.indexOf('{', m.index + m[0].length);
+    const start = at;
+    let depth = 0;
+    for (; at < text.length; at++) {
+      if (text[at] === '{') depth++;
+      else if (text[at] === '}' && --depth === 0) break;
+    }
+    out.set(m[2], { body: text.slice(start, at + 1), entry: m[1] !== undefined });
+  }
+  return out;
+}
+
+/** Entry point → the uniform structs it statically uses (through the functions it calls). */
+export function uniformStructsByEntryPoint(source: string): Map<string, string[]> {
+  const text = stripComments(source);
+  const variables = uniformVariables(text);
+  const fns = functions(text);
+  const identifiers = (body: string) => new Set(body.match(/[A-Za-z_]\w*/g) ?? []);
+  const result = new Map<string, string[]>();
+  for (const [name, fn] of fns) {
+    if (!fn.entry) continue;
+    const seen = new Set<string>([name]);
+    const pending = [name];
+    const structs = new Set<string>();
+    while (pending.length > 0) {
+      for (const id of identifiers(fns.get(pending.pop()!)!.body)) {
+        const struct = variables.get(id);
+        if (struct !== undefined) structs.add(struct);
+        if (fns.has(id) && !seen.has(id)) {
+          seen.add(id);
+          pending.push(id);
+        }
+      }
+    }
+    result.set(name, [...structs].sort());
+  }
+  return result;
 }
 
 /** Module-scope (and any other) declarations of `name`: const, override, var, let, fn, struct, alias. */
@@ -138,6 +187,42 @@ export function uniformContractProblems(
   }
   for (const k of byKey.keys()) {
     if (!filled.has(k)) problems.push(`layout ${k} fills no var<uniform> struct of shaders/`);
+  }
+  for (const [shader, source] of shaders) problems.push(...entryPointProblems(shader, source, layouts));
+  return problems;
+}
+
+/**
+ * Every uniform struct sits at @binding(0), so an entry point may use only one, and where a shader
+ * has several, each layout must name exactly the entry points that use its struct (the batch
+ * refuses a block for any other).
+ */
+export function entryPointProblems(
+  shader: string,
+  source: string,
+  layouts: ReadonlyArray<UniformDeclaration>,
+): string[] {
+  const problems: string[] = [];
+  const byEntry = uniformStructsByEntryPoint(source);
+  for (const [entry, structs] of byEntry) {
+    if (structs.length > 1)
+      problems.push(`${shader}.wgsl: entry point ${entry} uses ${structs.join(' and ')}`);
+  }
+  const several = uniformStructNames(source).length > 1;
+  for (const layout of layouts.filter((l) => l.shader === shader)) {
+    const users = [...byEntry]
+      .filter(([, structs]) => structs.includes(layout.struct))
+      .map(([entry]) => entry);
+    if (!layout.entryPoints) {
+      if (several)
+        problems.push(
+          `${shader}/${layout.struct}: the shader has several uniform structs; name the entry points (${users.join(', ')})`,
+        );
+    } else if ([...layout.entryPoints].sort().join() !== users.sort().join()) {
+      problems.push(
+        `${shader}/${layout.struct}: the layout names entry points ${layout.entryPoints.join(', ')}; the struct is used by ${users.join(', ')}`,
+      );
+    }
   }
   return problems;
 }

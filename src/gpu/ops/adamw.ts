@@ -30,26 +30,29 @@ const MAX_SLOTS = 64;
 /** ... and at least this many elements per invocation before another slot is worth it. */
 const ELEMENTS_PER_INVOCATION = 8;
 
-/** sum_squares and finish_norm. */
-export const ADAMW_NORM_PARAMS = uniformLayout('adamw', 'NormParams', {
-  n: 'u32',
-  slot: 'u32',
-  maxNorm: 'f32',
-  clip: 'u32',
-});
+export const ADAMW_NORM_PARAMS = uniformLayout(
+  'adamw',
+  'NormParams',
+  { n: 'u32', slot: 'u32', maxNorm: 'f32', clip: 'u32' },
+  ['sum_squares', 'finish_norm'],
+);
 
-/** update. */
-export const ADAMW_UPDATE_PARAMS = uniformLayout('adamw', 'UpdateParams', {
-  n: 'u32',
-  lr: 'f32',
-  weightDecay: 'f32',
-  beta1: 'f32',
-  beta2: 'f32',
-  eps: 'f32',
-  bc1: 'f32',
-  bc2: 'f32',
-  useClip: 'u32',
-});
+export const ADAMW_UPDATE_PARAMS = uniformLayout(
+  'adamw',
+  'UpdateParams',
+  {
+    n: 'u32',
+    lr: 'f32',
+    weightDecay: 'f32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    bc1: 'f32',
+    bc2: 'f32',
+    useClip: 'u32',
+  },
+  ['update'],
+);
 
 /** Number of partial-sum slots (= workgroups) the norm pass gives a gradient of n elements. */
 export function gradNormSlots(n: number): number {

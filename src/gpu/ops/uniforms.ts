@@ -19,6 +19,8 @@ export interface UniformBlock {
   /** The shader family and struct this block fills (the batch checks the shader). */
   readonly shader: string;
   readonly struct: string;
+  /** The entry points that bind this struct, when the shader has several uniform structs. */
+  readonly entryPoints?: readonly string[];
   /** Little-endian 4-byte words in declaration order. */
   readonly bytes: ArrayBuffer;
 }
@@ -29,6 +31,7 @@ export interface UniformDeclaration {
   readonly struct: string;
   readonly fields: UniformFields;
   readonly names: readonly string[];
+  readonly entryPoints?: readonly string[];
 }
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
@@ -39,8 +42,9 @@ export class UniformLayout<F extends UniformFields> implements UniformDeclaratio
   readonly fields: F;
   /** Field names in declaration (= WGSL) order. */
   readonly names: ReadonlyArray<keyof F & string>;
+  readonly entryPoints?: readonly string[];
 
-  constructor(shader: string, struct: string, fields: F) {
+  constructor(shader: string, struct: string, fields: F, entryPoints?: readonly string[]) {
     const names = Object.keys(fields);
     // JavaScript lists integer-like keys first, whatever the declaration order.
     const numeric = names.find((n) => ARRAY_INDEX.test(n));
@@ -54,6 +58,7 @@ export class UniformLayout<F extends UniformFields> implements UniformDeclaratio
     this.struct = struct;
     this.fields = fields;
     this.names = names as Array<keyof F & string>;
+    if (entryPoints) this.entryPoints = entryPoints;
   }
 
   /** Bytes of the struct (4 per field; WGSL gives scalar-only structs no padding). */
@@ -76,7 +81,7 @@ export class UniformLayout<F extends UniformFields> implements UniformDeclaratio
       if (typeof value !== 'number') throw new GpuError('validation', `${where}: field "${name}" is missing`);
       writeScalar(view, 4 * i, type, value, `${where}.${name}`);
     });
-    return { shader: this.shader, struct: this.struct, bytes };
+    return { shader: this.shader, struct: this.struct, entryPoints: this.entryPoints, bytes };
   }
 }
 
@@ -95,12 +100,14 @@ function writeScalar(view: DataView, at: number, type: WgslScalar, value: number
 
 /**
  * Declares the uniform struct `struct` of shaders/<shader>.wgsl: its fields in WGSL order with
- * their types. `const` keeps the literal keys, so pack() demands exactly these fields.
+ * their types. `const` keeps the literal keys, so pack() demands exactly these fields. A shader
+ * with several uniform structs (all at @binding(0)) names the entry points that bind each.
  */
 export function uniformLayout<const F extends UniformFields>(
   shader: string,
   struct: string,
   fields: F,
+  entryPoints?: readonly string[],
 ): UniformLayout<F> {
-  return new UniformLayout(shader, struct, fields);
+  return new UniformLayout(shader, struct, fields, entryPoints);
 }
