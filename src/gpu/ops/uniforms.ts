@@ -71,7 +71,7 @@ export class UniformLayout<F extends UniformFields> implements UniformDeclaratio
     const where = `${this.shader}/${this.struct}`;
     const given = values as Readonly<Record<string, number>>;
     for (const key of Object.keys(given)) {
-      if (!(key in this.fields)) throw new GpuError('validation', `${where}: no field "${key}"`);
+      if (!Object.hasOwn(this.fields, key)) throw new GpuError('validation', `${where}: no field "${key}"`);
     }
     const bytes = new ArrayBuffer(this.size);
     const view = new DataView(bytes);
