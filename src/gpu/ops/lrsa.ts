@@ -13,6 +13,7 @@ import {
 } from '../reference/lrsa.ts';
 import type { DType, Tensor } from '../tensor.ts';
 import { type UniformBlock, uniformLayout } from './uniforms.ts';
+import { MAX_WORKGROUPS_PER_DIM } from './workgroups.ts';
 
 /** Private per-invocation rows in the kernels are sized for this head width. */
 export const LRSA_MAX_HEAD_DIM = 128;
@@ -277,7 +278,7 @@ export function lrsaAttentionBackward(batch: CommandBatch, t: LrsaBackwardTensor
 
   const rows = shape.batch * shape.heads * shape.seqLen;
   const prepGroups = Math.ceil(rows / LRSA_PREP_WORKGROUP);
-  const prepX = Math.min(prepGroups, 65535);
+  const prepX = Math.min(prepGroups, MAX_WORKGROUPS_PER_DIM);
   batch.dispatch({
     shader: 'lrsa-attention',
     entryPoint: 'backward_prep',

@@ -8,6 +8,7 @@ import { GpuError } from '../errors.ts';
 import { checkRopeShape, DEFAULT_ROPE_BASE, type RopeShape, ropeTable } from '../reference/rope.ts';
 import { createTensor, type Tensor } from '../tensor.ts';
 import { uniformLayout } from './uniforms.ts';
+import { MAX_WORKGROUPS_PER_DIM } from './workgroups.ts';
 
 export type { RopeShape } from '../reference/rope.ts';
 
@@ -119,8 +120,11 @@ function record(
   if (pairs === 0) return;
   const groups = Math.ceil(pairs / WORKGROUP);
   const width = options.gridWidth ?? ROPE_GRID_WIDTH;
-  if (!Number.isInteger(width) || width < 1 || width > 65535) {
-    throw new GpuError('invalid-shape', `${what}: gridWidth = ${width} must be a whole number in 1..65535`);
+  if (!Number.isInteger(width) || width < 1 || width > MAX_WORKGROUPS_PER_DIM) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: gridWidth = ${width} must be a whole number in 1..${MAX_WORKGROUPS_PER_DIM}`,
+    );
   }
   const x = Math.min(groups, width);
   const y = Math.ceil(groups / x);
