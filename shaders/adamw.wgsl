@@ -28,7 +28,7 @@ struct UpdateParams {
   useClip: u32, // 0: this group is excluded from clipping
 }
 
-const WG: u32 = 256u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (ADAMW_WORKGROUP).
 
 @group(0) @binding(0) var<uniform> np: NormParams;
 @group(0) @binding(1) var<storage, read> gradIn: array<f32>;

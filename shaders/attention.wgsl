@@ -44,13 +44,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read> DELTA_IN_DOUT: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DELTA_RESULT: array<f32>;
 
-override HEAD_DIM: u32 = 64u;
+// Overrides without defaults: every dispatch sets them from TypeScript (a missing one fails
+// pipeline creation rather than running with a stale copy).
+override HEAD_DIM: u32;
 // Rows per workgroup-memory tile; the wrapper picks it so that the tiles fit 16 KiB.
-override TILE: u32 = 31u;
+override TILE: u32;
 
-const ROWS: u32 = 64u; // invocations per workgroup = query (or key) rows per workgroup
-const MAX_HEAD_DIM: u32 = 128u;
-const MAX_TILE: u32 = 64u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
+//   ROWS          ATTENTION_ROWS: invocations per workgroup = query (or key) rows per workgroup
+//   MAX_HEAD_DIM  ATTENTION_MAX_HEAD_DIM: size of the private row arrays (HEAD_DIM ≤ it)
+//   MAX_TILE      ATTENTION_MAX_TILE: size of the private score array (TILE ≤ it)
+
 // Running max before any key was seen: exp(NEG_BIG − s) = 0 for every real score s.
 const NEG_BIG: f32 = -1.0e30;
 
@@ -72,7 +76,7 @@ fn firstKey(t: u32) -> u32 {
   return select(0u, t + 1u - p.window, t + 1u > p.window);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(ROWS)
 fn attention_forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let h = wid.y;
   let b = wid.z;
@@ -144,7 +148,7 @@ fn attention_forward(@builtin(local_invocation_index) li: u32, @builtin(workgrou
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(ROWS)
 fn attention_backward_delta(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -162,7 +166,7 @@ fn attention_backward_delta(
 }
 
 // dq_t = scale · Σ_u P_tu (dout_t·v_u − Δ_t) k_u over the keys t sees.
-@compute @workgroup_size(64)
+@compute @workgroup_size(ROWS)
 fn attention_backward_query(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -226,7 +230,7 @@ fn attention_backward_query(
 
 // For key u, over the queries that see it (u ≤ t < u + window):
 //   dv_u = Σ_t P_tu dout_t,   dk_u = scale · Σ_t P_tu (dout_t·v_u − Δ_t) q_t.
-@compute @workgroup_size(64)
+@compute @workgroup_size(ROWS)
 fn attention_backward_key(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,

@@ -15,7 +15,9 @@ struct Params {
   scale: f32,
 }
 
-override WG: u32 = 256u;
+// Invocations per workgroup, from TypeScript (crossEntropyWorkgroupSize, CE_REDUCE_WORKGROUP);
+// no default, so a dispatch that forgets it fails instead of running with a stale copy.
+override WG: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 // rows_loss, rows_grad

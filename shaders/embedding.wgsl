@@ -12,7 +12,7 @@ struct Params {
   V: u32,
 }
 
-const WG: u32 = 256u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (EMBEDDING_WORKGROUP).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<i32>;

@@ -66,15 +66,20 @@ struct Params {
 @group(0) @binding(3) var<storage, read> prepLse: array<f32>;
 @group(0) @binding(4) var<storage, read_write> prepStats: array<vec2<f32>>;
 
-override HEAD_DIM: u32 = 32u;
+// Overrides without defaults: every dispatch sets them from TypeScript (a missing one fails
+// pipeline creation rather than running with a stale copy).
+override HEAD_DIM: u32;
 // Rows per tile = invocations per workgroup; the wrapper uses min(L, 64).
-override GROUP: u32 = 32u;
+override GROUP: u32;
 // Rows staged per step; KEY_TILE ≤ MAX_KEY_TILE and KEY_TILE · HEAD_DIM ≤ STAGE.
-override KEY_TILE: u32 = 32u;
+override KEY_TILE: u32;
 
-const MAX_HEAD_DIM: u32 = 128u;
-const MAX_KEY_TILE: u32 = 32u;
-const STAGE: u32 = 1024u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
+//   MAX_HEAD_DIM  size of the private row arrays (LRSA_MAX_HEAD_DIM)
+//   MAX_KEY_TILE  staged rows at most (LRSA_MAX_KEY_TILE)
+//   STAGE         floats per stage buffer (LRSA_STAGE_FLOATS)
+//   PREP_WG       invocations per workgroup of backward_prep (LRSA_PREP_WORKGROUP)
+
 const NEG_BIG: f32 = -1.0e30;
 
 // Staged rows: keys/values (forward, dq) or scaled queries/dout (dkv); 8 KiB together.
@@ -250,9 +255,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 }
 
 // rowStats = (lse, Δ), Δ_t = Σ_d dout·out for each (b, h, t): one invocation per row.
-@compute @workgroup_size(64)
+@compute @workgroup_size(PREP_WG)
 fn backward_prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = gid.x + gid.y * groups.x * 64u;
+  let index = gid.x + gid.y * groups.x * PREP_WG;
   if (index >= p.B * p.H * p.T) {
     return;
   }

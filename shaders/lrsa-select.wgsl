@@ -27,11 +27,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> selected: array<i32>;
 @group(0) @binding(4) var<storage, read_write> scores: array<f32>;
 
-override HEAD_DIM: u32 = 32u;
+// Set by every dispatch; no default to go stale.
+override HEAD_DIM: u32;
 
-const GROUP: u32 = 64u;
-const MAX_CHUNK: u32 = 256u;
-const MAX_HEAD_DIM: u32 = 128u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader:
+//   GROUP         invocations per workgroup (LAGKV_WORKGROUP)
+//   MAX_CHUNK     chunk length L at most (LAGKV_MAX_CHUNK)
+//   MAX_HEAD_DIM  head width at most (LRSA_MAX_HEAD_DIM)
 
 // Reference-chunk range per channel: low = min, span = (max − min) + epsilon.
 var<workgroup> lowK: array<f32, MAX_HEAD_DIM>;

@@ -28,7 +28,8 @@ override TRANS_B: bool = false;
 // Add into C instead of overwriting it (gradient accumulation).
 override ACCUMULATE: bool = false;
 
-const TILE: u32 = 64u;
+// TILE (MATMUL_TILE, rows and columns of C per workgroup; the register blocking above is for 64)
+// comes from TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader.
 const TK: u32 = 32u;
 const WG: u32 = 8u; // invocations per side
 const THREADS: u32 = 64u;
@@ -94,7 +95,7 @@ fn storeTile(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>,
   }
 }
 
-@compute @workgroup_size(8, 8, 1)
+@compute @workgroup_size(WG, WG, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
@@ -148,7 +149,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 @group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
 
-@compute @workgroup_size(8, 8, 1)
+@compute @workgroup_size(WG, WG, 1)
 fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;

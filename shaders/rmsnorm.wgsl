@@ -14,7 +14,7 @@ struct Params {
   rowsPerBlock: u32,
 }
 
-const WG: u32 = 64u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (RMSNORM_WORKGROUP).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

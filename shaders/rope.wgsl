@@ -3,7 +3,7 @@
 // rotated by the angle of (position t + offset, i). cos/sin come from a table [positions, D/2]
 // of (cos, sin) computed on the CPU in float64: WGSL's sin/cos are only accurate on [−π, π],
 // and angles here reach the sequence length in radians.
-// One invocation per pair; the grid is 2-D (x · 256 invocations per row) for large tensors.
+// One invocation per pair; the grid is 2-D (x · WG invocations per row) for large tensors.
 //
 // Entry points (storage bindings in order):
 //   rope           table, y (w), x      out of place
@@ -20,6 +20,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (ROPE_WORKGROUP).
 @group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
@@ -47,7 +49,7 @@ fn rotate(a: f32, b: f32, cs: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(a * cs.x - b * cs.y, b * cs.x + a * cs.y);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn rope(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.y * p.rowStride + gid.x >= p.pairs) {
     return;
@@ -58,7 +60,7 @@ fn rope(@builtin(global_invocation_id) gid: vec3<u32>) {
   y[pr.first + p.half] = r.y;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn rope_in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.y * p.rowStride + gid.x >= p.pairs) {
     return;

@@ -37,6 +37,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (ROSA_WORKGROUP),
+// MAX_BITS (ROSA_MAX_BITS), E_CHANNELS, E_ROW_LANES (grad_e_partial) and E_FINAL_WG (grad_e_final).
+
 override HARD_V_Q: bool = false;
 override HARD_V_K: bool = false;
 
@@ -64,11 +67,10 @@ fn vField(x: f32, hard: bool) -> f32 {
 }
 
 fn invocationIndex(wid: vec3<u32>, groups: vec3<u32>, lid: u32) -> u32 {
-  return (wid.y * groups.x + wid.x) * 256u + lid;
+  return (wid.y * groups.x + wid.x) * WG + lid;
 }
 
-// bits ≤ 8: per-route rows fit in a register array.
-const MAX_BITS: u32 = 8u;
+// Per-route rows fit in register arrays of MAX_BITS (ROSA_MAX_BITS; symbols are bytes).
 
 // ---- theta ----------------------------------------------------------------------------------
 @group(0) @binding(1) var<storage, read> th_gradY: array<f32>;
@@ -78,7 +80,7 @@ const MAX_BITS: u32 = 8u;
 @group(0) @binding(5) var<storage, read_write> th_theta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> th_fieldQ: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn theta(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
@@ -101,7 +103,7 @@ fn theta(
 @group(0) @binding(4) var<storage, read> gv_destInvPositions: array<i32>;
 @group(0) @binding(5) var<storage, read_write> gv_gradV: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_v(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
@@ -144,7 +146,7 @@ fn grad_v(
 @group(0) @binding(6) var<storage, read> gq_kRunStart: array<i32>;
 @group(0) @binding(7) var<storage, read_write> gq_gradQ: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_q(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
@@ -196,7 +198,7 @@ fn grad_q(
 @group(0) @binding(6) var<storage, read> gk_cfInvPositions: array<i32>;
 @group(0) @binding(7) var<storage, read_write> gk_gradK: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_k(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
@@ -255,9 +257,9 @@ fn grad_k(
 @group(0) @binding(3) var<storage, read> ep_dest: array<i32>;
 @group(0) @binding(4) var<storage, read_write> ep_partials: array<f32>;
 
-@compute @workgroup_size(64, 4)
+@compute @workgroup_size(E_CHANNELS, E_ROW_LANES)
 fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = wid.x * 64u + lid.x;
+  let c = wid.x * E_CHANNELS + lid.x;
   if (c >= p.C) {
     return;
   }
@@ -267,7 +269,7 @@ fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let r = c / p.bits;
   var s0 = 0.0;
   var s1 = 0.0;
-  for (var row = first + lid.y; row < last; row += 4u) {
+  for (var row = first + lid.y; row < last; row += E_ROW_LANES) {
     let b = row / p.T;
     let t = row % p.T;
     let d = ep_dest[(b * p.routes + r) * p.T + t];
@@ -280,7 +282,7 @@ fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
       }
     }
   }
-  let slot = wid.y * 4u + lid.y;
+  let slot = wid.y * E_ROW_LANES + lid.y;
   ep_partials[(slot * 2u) * p.C + c] = s0;
   ep_partials[(slot * 2u + 1u) * p.C + c] = s1;
 }
@@ -290,7 +292,7 @@ fn grad_e_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 @group(0) @binding(2) var<storage, read_write> ef_gradE0: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ef_gradE1: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(E_FINAL_WG)
 fn grad_e_final(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   if (i >= 2u * p.C) {

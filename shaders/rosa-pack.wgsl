@@ -16,6 +16,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (ROSA_WORKGROUP).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> symbols: array<u32>;
 
@@ -26,13 +28,13 @@ fn isPositive(x: f32) -> bool {
   return bitcast<u32>(x) - 1u < 0x7f800000u;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let i = (wid.y * groups.x + wid.x) * 256u + lid;
+  let i = (wid.y * groups.x + wid.x) * WG + lid;
   if (i >= p.total) {
     return;
   }

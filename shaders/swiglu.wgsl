@@ -7,7 +7,7 @@ struct Params {
   n: u32,
 }
 
-const WG: u32 = 256u;
+// From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (SWIGLU_WORKGROUP).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -12,16 +12,15 @@
 
 import type { GpuContext, OverrideConstants } from './context.ts';
 import { GpuError } from './errors.ts';
+import type { UniformBlock } from './ops/uniforms.ts';
 import type { Tensor } from './tensor.ts';
-
-export type UniformField = number | { f32: number } | { i32: number } | { u32: number };
 
 export interface DispatchSpec {
   shader: string;
   entryPoint?: string;
   constants?: OverrideConstants;
-  /** Scalar parameters, packed as 4-byte words in order. Plain numbers are u32. */
-  uniforms?: readonly UniformField[];
+  /** The uniform struct, packed by the shader's layout (see ops/uniforms.ts). */
+  uniforms?: UniformBlock;
   buffers: ReadonlyArray<Tensor | GPUBuffer>;
   workgroups: readonly [number, number?, number?];
   label?: string;
@@ -31,23 +30,6 @@ type Step =
   | { kind: 'dispatch'; spec: DispatchSpec; uniformOffset: number; uniformBytes: number }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number };
-
-function packUniforms(fields: readonly UniformField[], view: DataView, offset: number): void {
-  fields.forEach((field, i) => {
-    const at = offset + 4 * i;
-    if (typeof field === 'number') {
-      if (!Number.isInteger(field) || field < 0 || field > 0xffffffff) {
-        throw new GpuError(
-          'validation',
-          `Uniform word ${i} is ${field}; plain numbers are u32 (wrap floats as {f32})`,
-        );
-      }
-      view.setUint32(at, field, true);
-    } else if ('f32' in field) view.setFloat32(at, field.f32, true);
-    else if ('i32' in field) view.setInt32(at, field.i32, true);
-    else view.setUint32(at, field.u32, true);
-  });
-}
 
 function bufferOf(b: Tensor | GPUBuffer): GPUBuffer {
   return 'buffer' in b && 'dtype' in b ? b.buffer : (b as GPUBuffer);
@@ -86,9 +68,23 @@ export class CommandBatch {
         );
       }
     }
+    if (spec.uniforms && spec.uniforms.shader !== spec.shader) {
+      throw new GpuError(
+        'validation',
+        `${spec.label ?? spec.shader}: uniforms packed for ${spec.uniforms.shader}/${spec.uniforms.struct}, dispatched to ${spec.shader}`,
+      );
+    }
+    const entryPoint = spec.entryPoint ?? 'main';
+    if (spec.uniforms?.entryPoints && !spec.uniforms.entryPoints.includes(entryPoint)) {
+      throw new GpuError(
+        'validation',
+        `${spec.label ?? spec.shader}: uniforms packed as ${spec.uniforms.struct}, which ${spec.shader}/${entryPoint} does not bind`,
+      );
+    }
     if (x === 0 || y === 0 || z === 0) return this; // empty shape: nothing to do
-    const bytes =
-      spec.uniforms && spec.uniforms.length > 0 ? Math.ceil((spec.uniforms.length * 4) / 16) * 16 : 0;
+    // Whole 16-byte rows per block: the bound range may exceed the struct, never fall short.
+    const used = spec.uniforms?.bytes.byteLength ?? 0;
+    const bytes = Math.ceil(used / 16) * 16;
     const align = this.ctx.limits.minUniformBufferOffsetAlignment;
     const offset = Math.ceil(this.uniformBytes / align) * align;
     if (bytes > 0) this.uniformBytes = offset + bytes;
@@ -135,10 +131,10 @@ export class CommandBatch {
         usage: GPUBufferUsage.UNIFORM,
         mappedAtCreation: true,
       });
-      const view = new DataView(uniformBuffer.getMappedRange());
+      const mapped = new Uint8Array(uniformBuffer.getMappedRange());
       for (const step of this.steps) {
-        if (step.kind === 'dispatch' && step.uniformBytes > 0)
-          packUniforms(step.spec.uniforms!, view, step.uniformOffset);
+        if (step.kind === 'dispatch' && step.spec.uniforms && step.uniformBytes > 0)
+          mapped.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
       }
       uniformBuffer.unmap();
     }

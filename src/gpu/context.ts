@@ -3,6 +3,7 @@
 // else in src/gpu takes a GpuContext and never touches navigator.gpu or Dawn directly.
 
 import { GpuError } from './errors.ts';
+import { completeShader } from './ops/shader-constants.ts';
 
 /** What the UI and benchmarks show about the adapter. */
 export interface AdapterSummary {
@@ -17,7 +18,7 @@ export interface AdapterSummary {
   platform: 'browser' | 'node';
 }
 
-/** Returns the WGSL text of `shaders/<name>.wgsl`. */
+/** Returns the WGSL text of `shaders/<name>.wgsl` as stored (shaderModule adds the generated constants). */
 export type ShaderSource = (name: string) => string;
 
 export type OverrideConstants = Record<string, number | boolean>;
@@ -124,7 +125,8 @@ export class GpuContext {
   shaderModule(name: string): GPUShaderModule {
     let module = this.modules.get(name);
     if (!module) {
-      module = this.device.createShaderModule({ label: name, code: this.loadShader(name) });
+      const code = completeShader(name, this.loadShader(name));
+      module = this.device.createShaderModule({ label: name, code });
       this.modules.set(name, module);
     }
     return module;

@@ -17,15 +17,42 @@ import {
   DEFAULT_ADAMW,
 } from '../reference/adamw.ts';
 import { createTensor, destroyTensors, readTensor, type Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
 export { type AdamWHyperparameters, DEFAULT_ADAMW } from '../reference/adamw.ts';
 
-const WG = 256;
+/** Invocations per workgroup of every adamw entry point. */
+export const ADAMW_WORKGROUP = 256;
+const WG = ADAMW_WORKGROUP;
 /** At most this many partial sums per gradient tensor ... */
 const MAX_SLOTS = 64;
 /** ... and at least this many elements per invocation before another slot is worth it. */
 const ELEMENTS_PER_INVOCATION = 8;
+
+export const ADAMW_NORM_PARAMS = uniformLayout(
+  'adamw',
+  'NormParams',
+  { n: 'u32', slot: 'u32', maxNorm: 'f32', clip: 'u32' },
+  ['sum_squares', 'finish_norm'],
+);
+
+export const ADAMW_UPDATE_PARAMS = uniformLayout(
+  'adamw',
+  'UpdateParams',
+  {
+    n: 'u32',
+    lr: 'f32',
+    weightDecay: 'f32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    bc1: 'f32',
+    bc2: 'f32',
+    useClip: 'u32',
+  },
+  ['update'],
+);
 
 /** Number of partial-sum slots (= workgroups) the norm pass gives a gradient of n elements. */
 export function gradNormSlots(n: number): number {
@@ -51,7 +78,7 @@ export function gradSumSquares(
     shader: 'adamw',
     entryPoint: 'sum_squares',
     label: `grad sum of squares "${grad.label}"`,
-    uniforms: [grad.length, slot, { f32: 0 }, 0],
+    uniforms: ADAMW_NORM_PARAMS.pack({ n: grad.length, slot, maxNorm: 0, clip: 0 }),
     buffers: [grad, partials],
     workgroups: [slots],
   });
@@ -75,7 +102,12 @@ export function gradNormFinish(
     shader: 'adamw',
     entryPoint: 'finish_norm',
     label: 'grad norm',
-    uniforms: [0, slots, { f32: clip ? maxGradNorm : 0 }, clip ? 1 : 0],
+    uniforms: ADAMW_NORM_PARAMS.pack({
+      n: 0,
+      slot: slots,
+      maxNorm: clip ? maxGradNorm : 0,
+      clip: clip ? 1 : 0,
+    }),
     buffers: [partials, normOut],
     workgroups: [1],
   });
@@ -139,17 +171,17 @@ export function adamwUpdate(
     shader: 'adamw',
     entryPoint: 'update',
     label: `adamw "${t.param.label}"`,
-    uniforms: [
+    uniforms: ADAMW_UPDATE_PARAMS.pack({
       n,
-      { f32: lr },
-      { f32: weightDecay },
-      { f32: beta1 },
-      { f32: beta2 },
-      { f32: eps },
-      { f32: 1 - beta1 ** step },
-      { f32: 1 - beta2 ** step },
-      useClip ? 1 : 0,
-    ],
+      lr,
+      weightDecay,
+      beta1,
+      beta2,
+      eps,
+      bc1: 1 - beta1 ** step,
+      bc2: 1 - beta2 ** step,
+      useClip: useClip ? 1 : 0,
+    }),
     buffers: [t.param, t.grad, t.m, t.v, normOut],
     workgroups: spreadWorkgroups(Math.ceil(n / WG)),
   });

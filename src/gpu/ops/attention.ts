@@ -5,6 +5,7 @@ import type { CommandBatch } from '../batch.ts';
 import { GpuError } from '../errors.ts';
 import { type AttentionShape, attentionScale } from '../reference/attention.ts';
 import type { Tensor } from '../tensor.ts';
+import { type UniformBlock, uniformLayout } from './uniforms.ts';
 
 export type { AttentionShape } from '../reference/attention.ts';
 
@@ -19,6 +20,14 @@ export const ATTENTION_MAX_TILE = 64;
  * the adapter's, so that every device, and the kernel tests, run the same pipelines.
  */
 export const ATTENTION_WORKGROUP_BYTES = 16384;
+
+/** Every entry point's uniform struct. */
+export const ATTENTION_PARAMS = uniformLayout('attention', 'Params', {
+  T: 'u32',
+  H: 'u32',
+  window: 'u32',
+  scale: 'f32',
+});
 
 /** Rows per tile for head dimension D: two [tile × D] tiles plus two [tile] vectors must fit. */
 export function attentionTile(D: number): number {
@@ -58,7 +67,7 @@ export interface AttentionBackwardTensors {
 }
 
 interface Plan {
-  uniforms: [number, number, number, { f32: number }];
+  uniforms: UniformBlock;
   constants: { HEAD_DIM: number; TILE: number };
   workgroups: [number, number, number];
   label: string;
@@ -120,7 +129,7 @@ function plan(
   }
   if (B === 0 || T === 0 || H === 0 || D === 0) return null;
   return {
-    uniforms: [T, H, Math.min(window, T), { f32: scale }],
+    uniforms: ATTENTION_PARAMS.pack({ T, H, window: Math.min(window, T), scale }),
     constants: { HEAD_DIM: D, TILE: tile },
     workgroups: [Math.ceil(T / ATTENTION_ROWS), H, B],
     label: `B=${B} T=${T} H=${H} D=${D} W=${Math.min(window, T)}`,

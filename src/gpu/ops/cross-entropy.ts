@@ -8,6 +8,7 @@ import type { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { createTensor, readTensor, type Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
 
 export { checkLabels } from '../reference/cross-entropy.ts';
@@ -29,7 +30,15 @@ export function crossEntropyWorkgroupSize(V: number, rows: RowStrategy = 'workgr
   return rows === 'invocation' || V <= 1024 ? 64 : 256;
 }
 
-const REDUCE_WG = 256;
+/** Invocations of the single-workgroup passes (count_labels, finish). */
+export const CE_REDUCE_WORKGROUP = 256;
+
+/** Every entry point's uniform struct. */
+export const CROSS_ENTROPY_PARAMS = uniformLayout('cross-entropy', 'Params', {
+  N: 'u32',
+  V: 'u32',
+  scale: 'f32',
+});
 
 export interface CrossEntropyShape {
   N: number;
@@ -99,8 +108,8 @@ export function crossEntropy(
     needDistinct(op, outputs.dlogits, logits, 'logits');
   }
   if (!Number.isFinite(scale)) throw new GpuError('validation', `${op}: scale = ${scale} must be finite`);
-  const uniforms = [N, V, { f32: scale }];
-  const reduce = { WG: REDUCE_WG };
+  const uniforms = CROSS_ENTROPY_PARAMS.pack({ N, V, scale });
+  const reduce = { WG: CE_REDUCE_WORKGROUP };
   batch.dispatch({
     shader: 'cross-entropy',
     entryPoint: 'count_labels',

@@ -1,11 +1,16 @@
-// Wrappers for shaders/elementwise.wgsl: residual adds, gradient accumulation, scaling,
-// fills and copies over flat f32 tensors. `n` defaults to the output's length.
+// Wrappers for shaders/elementwise.wgsl: residual adds and gradient accumulation over flat
+// f32 tensors. `n` defaults to the output's length.
 
 import type { CommandBatch } from '../batch.ts';
 import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
-const WG = 256;
+/** Invocations per workgroup (one element each). */
+export const ELEMENTWISE_WORKGROUP = 256;
+const WG = ELEMENTWISE_WORKGROUP;
+
+export const ELEMENTWISE_PARAMS = uniformLayout('elementwise', 'Params', { n: 'u32', alpha: 'f32' });
 
 function dispatch(
   batch: CommandBatch,
@@ -20,7 +25,7 @@ function dispatch(
     shader: 'elementwise',
     entryPoint,
     label,
-    uniforms: [n, { f32: alpha }],
+    uniforms: ELEMENTWISE_PARAMS.pack({ n, alpha }),
     buffers,
     workgroups: spreadWorkgroups(Math.ceil(n / WG)),
   });
@@ -44,33 +49,4 @@ export function axpy(batch: CommandBatch, x: Tensor, y: Tensor, alpha = 1, n = y
   needTensor('axpy', y, n, 'y');
   needDistinct('axpy', y, x, 'x');
   dispatch(batch, 'axpy', n, alpha, [x, y], `axpy ${n}`);
-}
-
-/** y = alpha · x, or y *= alpha in place when x is y (or omitted). */
-export function scale(batch: CommandBatch, y: Tensor, alpha: number, x: Tensor = y, n = y.length): void {
-  needCount('scale', 'n', n);
-  needTensor('scale', y, n, 'y');
-  needTensor('scale', x, n, 'x');
-  if (x.buffer === y.buffer) dispatch(batch, 'scale', n, alpha, [y], `scale ${n}`);
-  else dispatch(batch, 'scale_copy', n, alpha, [x, y], `scale copy ${n}`);
-}
-
-/** y = value over the first n elements (batch.clear is cheaper for zeros). */
-export function fill(batch: CommandBatch, y: Tensor, value: number, n = y.length): void {
-  needCount('fill', 'n', n);
-  needTensor('fill', y, n, 'y');
-  if (value === 0 && n === y.length) {
-    batch.clear(y, 0, n * 4);
-    return;
-  }
-  dispatch(batch, 'fill', n, value, [y], `fill ${n}`);
-}
-
-/** dst = src over the first n elements (any dtype; a buffer copy, no kernel). */
-export function copy(batch: CommandBatch, src: Tensor, dst: Tensor, n = dst.length): void {
-  needCount('copy', 'n', n);
-  needTensor('copy', src, n, 'src', src.dtype);
-  needTensor('copy', dst, n, 'dst', src.dtype);
-  needDistinct('copy', dst, src, 'src');
-  batch.copy(src, dst, n * 4);
 }

@@ -10,11 +10,16 @@ import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
 import { createTensor, destroyTensors, type Tensor, writeTensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needTensor, spreadWorkgroups } from './workgroups.ts';
 
 export { buildTokenPositionLists, checkTokenIds, type TokenPositionLists } from '../reference/embedding.ts';
 
-const WG = 256;
+/** Invocations per workgroup (one element each). */
+export const EMBEDDING_WORKGROUP = 256;
+const WG = EMBEDDING_WORKGROUP;
+
+export const EMBEDDING_PARAMS = uniformLayout('embedding', 'Params', { N: 'u32', C: 'u32', V: 'u32' });
 
 export interface EmbeddingShape {
   /** Rows (B·T tokens). */
@@ -95,7 +100,7 @@ export function embeddingForward(
     shader: 'embedding',
     entryPoint: 'forward',
     label: `embedding forward N=${N} C=${C}`,
-    uniforms: [N, C, V],
+    uniforms: EMBEDDING_PARAMS.pack({ N, C, V }),
     buffers: [tokens, table, out],
     workgroups: spreadWorkgroups(Math.ceil((N * C) / WG)),
   });
@@ -126,7 +131,7 @@ export function embeddingBackward(
     entryPoint: 'backward',
     label: `embedding backward V=${V} C=${C}`,
     constants: { ACCUMULATE: accumulate },
-    uniforms: [N, C, V],
+    uniforms: EMBEDDING_PARAMS.pack({ N, C, V }),
     buffers: [lists.offsets, lists.positions, dout, dTable],
     workgroups: spreadWorkgroups(Math.ceil((V * C) / WG)),
   });

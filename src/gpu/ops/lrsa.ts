@@ -12,16 +12,47 @@ import {
   validateLrsaShape,
 } from '../reference/lrsa.ts';
 import type { DType, Tensor } from '../tensor.ts';
+import { type UniformBlock, uniformLayout } from './uniforms.ts';
+import { MAX_WORKGROUPS_PER_DIM } from './workgroups.ts';
 
 /** Private per-invocation rows in the kernels are sized for this head width. */
 export const LRSA_MAX_HEAD_DIM = 128;
 /** The selection kernel keeps one chunk's scores in workgroup memory. */
 export const LAGKV_MAX_CHUNK = 256;
+/** Invocations per workgroup of the selection kernel. */
+export const LAGKV_WORKGROUP = 64;
 /** Attention tiles have at most this many rows (one invocation each). */
 const MAX_GROUP = 64;
 /** Staged rows per step: at most 32, and rows × head width ≤ 1024 floats per stage buffer. */
-const MAX_KEY_TILE = 32;
-const STAGE_FLOATS = 1024;
+export const LRSA_MAX_KEY_TILE = 32;
+export const LRSA_STAGE_FLOATS = 1024;
+/** Invocations per workgroup of backward_prep (one row each). */
+export const LRSA_PREP_WORKGROUP = 64;
+
+export const LAGKV_SELECT_PARAMS = uniformLayout('lrsa-select', 'Params', {
+  T: 'u32',
+  H: 'u32',
+  S: 'u32',
+  L: 'u32',
+  keep: 'u32',
+  P: 'u32',
+  scoreVRatio: 'f32',
+  epsilon: 'f32',
+});
+
+/** Every entry point's uniform struct in lrsa-attention.wgsl. */
+export const LRSA_ATTENTION_PARAMS = uniformLayout('lrsa-attention', 'Params', {
+  T: 'u32',
+  H: 'u32',
+  S: 'u32',
+  L: 'u32',
+  keep: 'u32',
+  P: 'u32',
+  tiles0: 'u32',
+  tilesPerChunk: 'u32',
+  scale: 'f32',
+  B: 'u32',
+});
 
 /** Element counts of every tensor the LRSA ops read or write. */
 export function lrsaTensorSizes(shape: LrsaShape) {
@@ -61,7 +92,7 @@ export function lrsaTiling(shape: LrsaShape): LrsaTiling {
   const { seqLen: T, headDim: D, sink: S, chunk: L, keep } = shape;
   const { scoredChunks: P, firstWindowEnd } = lrsaChunkCounts(shape);
   const group = Math.min(L, MAX_GROUP);
-  const keyTile = Math.max(1, Math.min(MAX_KEY_TILE, Math.floor(STAGE_FLOATS / D)));
+  const keyTile = Math.max(1, Math.min(LRSA_MAX_KEY_TILE, Math.floor(LRSA_STAGE_FLOATS / D)));
   const tiles0 = Math.ceil(firstWindowEnd / group);
   const tilesPerChunk = Math.ceil(L / group);
   const laterChunks = T > S + 2 * L ? Math.ceil((T - S - 2 * L) / L) : 0;
@@ -137,35 +168,35 @@ export function lagkvSelect(
     entryPoint: 'select_chunks',
     label: `lagkvSelect T=${T} H=${H} L=${L} keep=${keep}`,
     constants: { HEAD_DIM: shape.headDim },
-    uniforms: [
+    uniforms: LAGKV_SELECT_PARAMS.pack({
       T,
       H,
       S,
       L,
       keep,
       P,
-      { f32: options.scoreVRatio ?? 1 },
-      { f32: options.epsilon ?? LAGKV_DEFAULT_EPSILON },
-    ],
+      scoreVRatio: options.scoreVRatio ?? 1,
+      epsilon: options.epsilon ?? LAGKV_DEFAULT_EPSILON,
+    }),
     buffers: [k, v, selected, scores],
     workgroups: [P, H, shape.batch],
   });
 }
 
-function attentionUniforms(shape: LrsaShape, tiling: LrsaTiling) {
+function attentionUniforms(shape: LrsaShape, tiling: LrsaTiling): UniformBlock {
   const { scoredChunks: P } = lrsaChunkCounts(shape);
-  return [
-    shape.seqLen,
-    shape.heads,
-    shape.sink,
-    shape.chunk,
-    shape.keep,
+  return LRSA_ATTENTION_PARAMS.pack({
+    T: shape.seqLen,
+    H: shape.heads,
+    S: shape.sink,
+    L: shape.chunk,
+    keep: shape.keep,
     P,
-    tiling.tiles0,
-    tiling.tilesPerChunk,
-    { f32: 1 / Math.sqrt(shape.headDim) },
-    shape.batch,
-  ];
+    tiles0: tiling.tiles0,
+    tilesPerChunk: tiling.tilesPerChunk,
+    scale: 1 / Math.sqrt(shape.headDim),
+    B: shape.batch,
+  });
 }
 
 function attentionConstants(shape: LrsaShape, tiling: LrsaTiling) {
@@ -246,8 +277,8 @@ export function lrsaAttentionBackward(batch: CommandBatch, t: LrsaBackwardTensor
   const what = `T=${shape.seqLen} H=${shape.heads} D=${shape.headDim}`;
 
   const rows = shape.batch * shape.heads * shape.seqLen;
-  const prepGroups = Math.ceil(rows / 64);
-  const prepX = Math.min(prepGroups, 65535);
+  const prepGroups = Math.ceil(rows / LRSA_PREP_WORKGROUP);
+  const prepX = Math.min(prepGroups, MAX_WORKGROUPS_PER_DIM);
   batch.dispatch({
     shader: 'lrsa-attention',
     entryPoint: 'backward_prep',

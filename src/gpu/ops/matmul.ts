@@ -4,8 +4,21 @@ import type { CommandBatch } from '../batch.ts';
 import { GpuError } from '../errors.ts';
 import type { MatmulShape } from '../reference/matmul.ts';
 import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 
+/** Rows and columns of C per workgroup. */
 export const MATMUL_TILE = 64;
+
+export const MATMUL_PARAMS = uniformLayout('matmul', 'Params', {
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  batch: 'u32',
+  strideA: 'u32',
+  strideB: 'u32',
+  strideC: 'u32',
+  alpha: 'f32',
+});
 
 export interface MatmulOptions extends MatmulShape {
   accumulate?: boolean;
@@ -46,7 +59,7 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
     entryPoint: vec4 ? 'main_vec4' : 'main',
     label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}`,
     constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate },
-    uniforms: [M, N, K, count, strideA, strideB, strideC, { f32: alpha }],
+    uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: count, strideA, strideB, strideC, alpha }),
     buffers: [a, b, c],
     workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), count],
   });

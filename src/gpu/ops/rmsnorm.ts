@@ -4,11 +4,21 @@
 import type { CommandBatch } from '../batch.ts';
 import { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
 
 export { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 
-const WG = 64;
+/** Invocations per workgroup (a row's reduction, or 64 rows, or 64 channels of dw). */
+export const RMSNORM_WORKGROUP = 64;
+const WG = RMSNORM_WORKGROUP;
+
+export const RMSNORM_PARAMS = uniformLayout('rmsnorm', 'Params', {
+  N: 'u32',
+  C: 'u32',
+  eps: 'f32',
+  rowsPerBlock: 'u32',
+});
 /** Rows summed per partial in the dw pass, unless N needs bigger blocks ... */
 const ROWS_PER_BLOCK = 32;
 /** ... to keep the partials (and the finishing loop) at most this many blocks. */
@@ -60,7 +70,7 @@ export function rmsnormForward(
     shader: 'rmsnorm',
     entryPoint: rows === 'workgroup' ? 'forward' : 'forward_serial',
     label: `rmsnorm forward N=${N} C=${C}`,
-    uniforms: [N, C, { f32: eps }, 0],
+    uniforms: RMSNORM_PARAMS.pack({ N, C, eps, rowsPerBlock: 0 }),
     buffers: [x, w, y, rstd],
     workgroups: rowWorkgroups(N, rows, WG),
   });
@@ -113,7 +123,7 @@ export function rmsnormBackward(
   }
   const rpb = rowsPerBlock(N);
   const blocks = Math.ceil(N / rpb);
-  const uniforms = [N, C, { f32: 0 }, rpb];
+  const uniforms = RMSNORM_PARAMS.pack({ N, C, eps: 0, rowsPerBlock: rpb });
   if (N > 0) {
     batch.dispatch({
       shader: 'rmsnorm',

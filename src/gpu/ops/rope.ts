@@ -7,10 +7,23 @@ import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { checkRopeShape, DEFAULT_ROPE_BASE, type RopeShape, ropeTable } from '../reference/rope.ts';
 import { createTensor, type Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
+import { MAX_WORKGROUPS_PER_DIM } from './workgroups.ts';
 
 export type { RopeShape } from '../reference/rope.ts';
 
-const WORKGROUP = 256;
+/** Invocations per workgroup (one channel pair each). */
+export const ROPE_WORKGROUP = 256;
+const WORKGROUP = ROPE_WORKGROUP;
+
+export const ROPE_PARAMS = uniformLayout('rope', 'Params', {
+  pairs: 'u32',
+  T: 'u32',
+  H: 'u32',
+  half: 'u32',
+  offset: 'u32',
+  rowStride: 'u32',
+});
 /** Workgroups per row of the dispatch grid; larger tensors use more rows (the grid's y). */
 export const ROPE_GRID_WIDTH = 32768;
 
@@ -107,8 +120,11 @@ function record(
   if (pairs === 0) return;
   const groups = Math.ceil(pairs / WORKGROUP);
   const width = options.gridWidth ?? ROPE_GRID_WIDTH;
-  if (!Number.isInteger(width) || width < 1 || width > 65535) {
-    throw new GpuError('invalid-shape', `${what}: gridWidth = ${width} must be a whole number in 1..65535`);
+  if (!Number.isInteger(width) || width < 1 || width > MAX_WORKGROUPS_PER_DIM) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: gridWidth = ${width} must be a whole number in 1..${MAX_WORKGROUPS_PER_DIM}`,
+    );
   }
   const x = Math.min(groups, width);
   const y = Math.ceil(groups / x);
@@ -118,7 +134,7 @@ function record(
     entryPoint: inPlace ? 'rope_in_place' : 'rope',
     label: `${what} B=${B} T=${T} H=${H} D=${D}${inPlace ? ' in place' : ''}`,
     constants: { INVERSE: inverse },
-    uniforms: [pairs, T, H, D / 2, offset, x * WORKGROUP],
+    uniforms: ROPE_PARAMS.pack({ pairs, T, H, half: D / 2, offset, rowStride: x * WORKGROUP }),
     buffers: inPlace ? [table.tensor, output] : [table.tensor, output, input],
     workgroups: [x, y],
   });

@@ -9,13 +9,54 @@ import type { GpuContext } from '../context.ts';
 import { GpuError } from '../errors.ts';
 import { checkRosaDims, type RosaDims, type RosaGradOptions } from '../reference/rosa.ts';
 import { createTensor, type DType, destroyTensors, type Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { MAX_WORKGROUPS_PER_DIM, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
-const WORKGROUP = 256;
+/** Invocations per workgroup of the element- and lane-wise ROSA kernels (pack, inject, grad). */
+export const ROSA_WORKGROUP = 256;
+const WORKGROUP = ROSA_WORKGROUP;
 /** Rows (b, t) per workgroup in the first stage of the e0/e1 reduction, and row lanes in it. */
 const E_ROWS_PER_GROUP = 256;
-const E_ROW_LANES = 4;
-const E_CHANNELS_PER_GROUP = 64;
+export const ROSA_E_ROW_LANES = 4;
+/** Channels per workgroup of the e0/e1 partial sums (workgroup x = channels, y = row lanes). */
+export const ROSA_E_CHANNELS = 64;
+/** Invocations per workgroup of the e0/e1 final sums (one per output: 2·C). */
+export const ROSA_E_FINAL_WORKGROUP = 64;
+
+export const ROSA_PACK_PARAMS = uniformLayout('rosa-pack', 'Params', {
+  B: 'u32',
+  T: 'u32',
+  C: 'u32',
+  bits: 'u32',
+  routes: 'u32',
+  words: 'u32',
+  total: 'u32',
+});
+
+export const ROSA_INJECT_PARAMS = uniformLayout('rosa-inject', 'Params', {
+  B: 'u32',
+  T: 'u32',
+  C: 'u32',
+  bits: 'u32',
+  routes: 'u32',
+  total: 'u32',
+});
+
+/** Every entry point's uniform struct in rosa-grad.wgsl. */
+export const ROSA_GRAD_PARAMS = uniformLayout('rosa-grad', 'Params', {
+  B: 'u32',
+  T: 'u32',
+  C: 'u32',
+  bits: 'u32',
+  routes: 'u32',
+  total: 'u32',
+  laneSteps: 'u32',
+  tempQ: 'f32',
+  tempK: 'f32',
+  tempV: 'f32',
+  rowsPerGroup: 'u32',
+  partials: 'u32',
+});
 
 /** Workgroups for `n` invocations of 256, spread over (x, y) past the per-dimension limit. */
 function grid1d(n: number): [number, number] {
@@ -62,7 +103,7 @@ export function rosaSignPack(batch: CommandBatch, x: Tensor, symbols: Tensor, di
   batch.dispatch({
     shader: 'rosa-pack',
     label: `rosa sign-pack B${B} T${T} C${C} bits${bits}`,
-    uniforms: [B, T, C, bits, R, words, total],
+    uniforms: ROSA_PACK_PARAMS.pack({ B, T, C, bits, routes: R, words, total }),
     buffers: [x, symbols],
     workgroups: grid1d(total),
   });
@@ -97,7 +138,7 @@ export function rosaInjectionForward(
   batch.dispatch({
     shader: 'rosa-inject',
     label: `rosa injection B${B} T${T} C${C} bits${bits}`,
-    uniforms: [B, T, C, bits, R, total],
+    uniforms: ROSA_INJECT_PARAMS.pack({ B, T, C, bits, routes: R, total }),
     buffers: [v, e0, e1, dest, y],
     workgroups: grid1d(total),
   });
@@ -142,7 +183,7 @@ function eReduction({ B, T }: RosaDims): { rowsPerGroup: number; groups: number;
   const rows = B * T;
   const rowsPerGroup = Math.max(E_ROWS_PER_GROUP, Math.ceil(rows / MAX_WORKGROUPS_PER_DIM));
   const groups = Math.ceil(rows / rowsPerGroup);
-  return { rowsPerGroup, groups, partials: groups * E_ROW_LANES };
+  return { rowsPerGroup, groups, partials: groups * ROSA_E_ROW_LANES };
 }
 
 export function createRosaBackwardScratch(ctx: GpuContext, dims: RosaDims): RosaBackwardScratch {
@@ -224,20 +265,20 @@ export function rosaInjectionBackwardStages(
   for (const [i, name] of ['tempQ', 'tempK', 'tempV'].entries()) {
     if (!Number.isFinite(temps[i])) throw new GpuError('validation', `${where}: ${name} must be finite`);
   }
-  const uniforms = [
+  const uniforms = ROSA_GRAD_PARAMS.pack({
     B,
     T,
     C,
     bits,
-    R,
+    routes: R,
     total,
-    B * R * T,
-    { f32: temps[0] },
-    { f32: temps[1] },
-    { f32: temps[2] },
-    reduction.rowsPerGroup,
-    reduction.partials,
-  ];
+    laneSteps: B * R * T,
+    tempQ: temps[0],
+    tempK: temps[1],
+    tempV: temps[2],
+    rowsPerGroup: reduction.rowsPerGroup,
+    partials: reduction.partials,
+  });
   const constants = { HARD_V_Q: options.hardVForQ ?? false, HARD_V_K: options.hardVForK ?? false };
   const shape = `B${B} T${T} C${C} bits${bits}`;
   const { theta, fieldQ, partials } = t.scratch;
@@ -269,8 +310,8 @@ export function rosaInjectionBackwardStages(
     step(
       'grad_e_partial',
       [t.gradY, t.v, scan.dest, partials],
-      [Math.ceil(C / E_CHANNELS_PER_GROUP), reduction.groups],
+      [Math.ceil(C / ROSA_E_CHANNELS), reduction.groups],
     ),
-    step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / 64)]),
+    step('grad_e_final', [partials, t.gradE0, t.gradE1], [Math.ceil((2 * C) / ROSA_E_FINAL_WORKGROUP)]),
   ];
 }

@@ -3,9 +3,14 @@
 
 import type { CommandBatch } from '../batch.ts';
 import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
-const WG = 256;
+/** Invocations per workgroup (one element each). */
+export const SWIGLU_WORKGROUP = 256;
+const WG = SWIGLU_WORKGROUP;
+
+export const SWIGLU_PARAMS = uniformLayout('swiglu', 'Params', { n: 'u32' });
 
 export function swigluForward(batch: CommandBatch, a: Tensor, b: Tensor, out: Tensor, n = out.length): void {
   const op = 'swigluForward';
@@ -20,7 +25,7 @@ export function swigluForward(batch: CommandBatch, a: Tensor, b: Tensor, out: Te
     shader: 'swiglu',
     entryPoint: 'forward',
     label: `swiglu forward ${n}`,
-    uniforms: [n],
+    uniforms: SWIGLU_PARAMS.pack({ n }),
     buffers: [a, b, out],
     workgroups: spreadWorkgroups(Math.ceil(n / WG)),
   });
@@ -60,7 +65,7 @@ export function swigluBackward(
     shader: 'swiglu',
     entryPoint: 'backward',
     label: `swiglu backward ${n}`,
-    uniforms: [n],
+    uniforms: SWIGLU_PARAMS.pack({ n }),
     buffers: [a, b, dout, da, db],
     workgroups: spreadWorkgroups(Math.ceil(n / WG)),
   });
