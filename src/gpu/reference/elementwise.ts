@@ -16,10 +16,3 @@ export function axpyReference(y: FloatArray, x: ArrayLike<number>, alpha = 1): v
   needLength(x, y.length, 'axpy x');
   for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
 }
-
-/** out = alpha · x. */
-export function scaleReference<F extends FloatArray>(x: F, alpha: number): F {
-  const out = allocLike(x, x.length);
-  for (let i = 0; i < x.length; i++) out[i] = alpha * x[i];
-  return out;
-}
