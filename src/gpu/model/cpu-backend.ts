@@ -16,6 +16,7 @@ import {
   lagkvSelectReference,
   lrsaAttentionBackwardReference,
   lrsaAttentionForwardReference,
+  lrsaChunkCounts,
 } from '../reference/lrsa.ts';
 import { matmulReference } from '../reference/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
@@ -48,6 +49,14 @@ type I = Int32Array;
 
 function ropeShape(shape: AttentionShape, base: number) {
   return { B: shape.B, T: shape.T, H: shape.H, D: shape.D, base };
+}
+
+/**
+ * The selected-key indices the LRSA twins expect: the model allocates at least one element
+ * (GPU buffers cannot be empty) even when no chunk is old enough to be scored.
+ */
+function selectedOf<T extends { subarray(a: number, b: number): T }>(selected: T, shape: LrsaShape): T {
+  return selected.subarray(0, shape.batch * shape.heads * lrsaChunkCounts(shape).scoredChunks * shape.keep);
 }
 
 export class CpuBackend implements Backend<F, I> {
@@ -140,7 +149,8 @@ export class CpuBackend implements Backend<F, I> {
     outputs: { out: F; lse: F },
     shape: LrsaShape,
   ): void {
-    const r = lrsaAttentionForwardReference(inputs.q, inputs.k, inputs.v, inputs.selected, shape);
+    const selected = selectedOf(inputs.selected, shape);
+    const r = lrsaAttentionForwardReference(inputs.q, inputs.k, inputs.v, selected, shape);
     outputs.out.set(r.out);
     outputs.lse.set(r.lse);
   }
@@ -263,7 +273,8 @@ export class CpuBackend implements Backend<F, I> {
     outputs: { dq: F; dk: F; dv: F },
     shape: LrsaShape,
   ): void {
-    const { q, k, v, selected, out, lse, dout } = inputs;
+    const { q, k, v, out, lse, dout } = inputs;
+    const selected = selectedOf(inputs.selected, shape);
     const r = lrsaAttentionBackwardReference(q, k, v, selected, out, lse, dout, shape);
     outputs.dq.set(r.dq);
     outputs.dk.set(r.dk);

@@ -44,6 +44,19 @@ describe('transplanting base weights into another variant', () => {
     expect(Math.abs(window - globalLoss)).toBeGreaterThan(1e-4);
   });
 
+  it('evaluates global weights under LagKV selection, also when no chunk is old enough to score', async () => {
+    const B = 2;
+    const T = 20;
+    const { tokens, labels } = transplantBatch(B, T, global.vocabSize);
+    for (const chunk of [4, 32]) {
+      const config = transplantConfig('lrsa', { lrsa: { sink: 1, chunk, ratio: 0.5, scoreVRatio: 1 } });
+      const model = new Model(new CpuBackend(), config, transplantParameters(source, config, 1));
+      const r = await model.forward(tokens, labels, B, T, inlineScanner(), false);
+      model.dispose();
+      expect(Number.isFinite(r.loss.meanLoss), `chunk ${chunk}`).toBe(true);
+    }
+  });
+
   it('refuses a base model of another shape, naming the tensor', () => {
     expect(() =>
       transplantParameters(source, transplantConfig('window', { width: 32, mlpHidden: 24 }), 1),
