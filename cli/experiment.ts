@@ -169,9 +169,11 @@ async function main(): Promise<number> {
         } else if (e.type === 'eval') {
           csv.push(evalCsvRow(head, e.metrics));
           const n = e.metrics.niahAtDistance;
+          const far = e.metrics.longContextLoss;
           process.stderr.write(
             `[${spec.name}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +
-              `${n ? ` NIAH@${n.distance} ${(100 * n.accuracy).toFixed(1)}%` : ''}\n`,
+              `${n ? ` NIAH@${n.distance} ${(100 * n.accuracy).toFixed(1)}%` : ''}` +
+              `${far === undefined ? '' : ` long-context loss ${far.toFixed(3)} (perplexity ${Math.exp(far).toFixed(2)})`}\n`,
           );
         } else if (e.type === 'error') {
           process.stderr.write(`[${spec.name}] ERROR: ${e.message}\n`);

@@ -147,6 +147,12 @@ export function taskRules(task: TaskSpec, e: FieldError[]): void {
       if (task.source === 'user' && !(task.text ?? '').length) {
         e.push({ field: 'task.text', message: 'is empty: paste or upload a text' });
       }
+      if (isWhole(task.repeat) && 2 * task.repeat > T) {
+        e.push({
+          field: 'task.repeat',
+          message: `must be ≤ seqLen / 2 = ${Math.floor(T / 2)} (got ${task.repeat})`,
+        });
+      }
       break;
   }
 }

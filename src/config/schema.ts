@@ -75,6 +75,11 @@ const textTask = z.strictObject({
     help: 'the corpus of a user text task; stays in this browser and is never put in links',
   }).optional(),
   name: text(200, 'text', { label: 'Text name', help: 'file name of the user text' }).optional(),
+  repeat: int(0, MAX_SEQ_LEN / 2, 0, {
+    label: 'Repeated passage',
+    help: 'each sequence ends with a copy of its first this many characters: a loss only long context can lower (0: plain text)',
+    unit: 'characters',
+  }).optional(),
 });
 
 const inductionTask = z.strictObject({

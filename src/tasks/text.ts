@@ -21,6 +21,11 @@ export interface TextOptions {
   seed?: number;
   /** Where the text came from, for messages. */
   source?: string;
+  /**
+   * Long-context probe: each sequence ends with a copy of its first `repeat` characters, so
+   * those targets are predictable only by looking T − repeat tokens back (0: plain text).
+   */
+  repeat?: number;
 }
 
 export interface CharVocabulary extends Vocabulary {
@@ -77,8 +82,10 @@ export class TextTask implements TaskGenerator {
   readonly name = 'text';
   readonly vocab: CharVocabulary;
   readonly seqLen: number;
-  readonly variableLength = true;
+  readonly variableLength: boolean;
   readonly minLength = 2;
+  /** Characters copied from the start of each sequence to its end (0: none). */
+  readonly repeat: number;
   private readonly train: Int32Array;
   private readonly validation: Int32Array;
   private readonly seed: number;
@@ -104,6 +111,12 @@ export class TextTask implements TaskGenerator {
       );
     }
     this.seed = options.seed ?? 0;
+    this.repeat = options.repeat ?? 0;
+    if (!Number.isInteger(this.repeat) || this.repeat < 0 || 2 * this.repeat > this.seqLen) {
+      throw new TaskConfigError('repeat', `must be a whole number from 0 to seqLen / 2 = ${this.seqLen / 2}`);
+    }
+    // The repeat's distance is set by the full length; shorter warm-up sequences would change it.
+    this.variableLength = this.repeat === 0;
   }
 
   batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
@@ -111,12 +124,26 @@ export class TextTask implements TaskGenerator {
     const r = streamFor(this.seed, split, index, 0x7e7);
     const tokens = new Int32Array(B * T);
     const targets = new Int32Array(B * T);
+    const P = this.repeat;
+    const longContext = P > 0 ? new Uint8Array(B * T) : undefined;
     for (let b = 0; b < B; b++) {
       const start = randInt(r, data.length - T);
-      tokens.set(data.subarray(start, start + T), b * T);
-      targets.set(data.subarray(start + 1, start + T + 1), b * T);
+      if (P === 0) {
+        tokens.set(data.subarray(start, start + T), b * T);
+        targets.set(data.subarray(start + 1, start + T + 1), b * T);
+        continue;
+      }
+      // [x_0 … x_{T−P−1}, x_0 … x_{P−1}]: the copy's next tokens are the original's.
+      const head = T - P;
+      tokens.set(data.subarray(start, start + head), b * T);
+      tokens.set(data.subarray(start, start + P), b * T + head);
+      targets.set(data.subarray(start + 1, start + head), b * T);
+      targets[b * T + head - 1] = data[start];
+      targets.set(data.subarray(start + 1, start + P + 1), b * T + head);
+      // The copy's first token is new text; from there on the window cannot see what comes next.
+      longContext!.fill(1, b * T + head, b * T + T);
     }
-    return { B, T, tokens, targets };
+    return { B, T, tokens, targets, ...(longContext ? { longContext } : {}) };
   }
 }
 

@@ -10,6 +10,8 @@ export interface TaskBatch {
   tokens: Int32Array;
   /** Target ids, [B][T]; -1 = ignored by the loss. */
   targets: Int32Array;
+  /** 1 where the target is predictable only from beyond a window (text repeat probe), [B][T]. */
+  longContext?: Uint8Array;
 }
 
 export interface Vocabulary {

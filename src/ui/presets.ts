@@ -43,7 +43,7 @@ export function draftFromPreset(p: ExperimentPreset): Partial<ExperimentDraft> {
           }
         : t.kind === 'induction'
           ? { task: 'induction', taskVocab: str(t.vocabSize), segment: str(t.segment) }
-          : { task: 'text', textSource: t.source };
+          : { task: 'text', textSource: t.source, textRepeat: str(t.repeat) };
   return defined({
     ...task,
     seqLen: str(t.seqLen),

@@ -197,3 +197,28 @@ describe('NIAH fillers', () => {
     expect(period).toBeDefined();
   });
 });
+
+describe('text with a repeated passage (long-context probe)', () => {
+  const text = Array.from({ length: 4000 }, (_, i) =>
+    String.fromCharCode(97 + ((i * 7 + (i >> 3)) % 26)),
+  ).join('');
+
+  it('ends each sequence with a copy of its start and marks only the copy as long-context', () => {
+    const task = new TextTask({ text, seqLen: 40, seed: 3, repeat: 10 });
+    const b = task.batch('train', 0, 2);
+    for (let s = 0; s < 2; s++) {
+      const row = b.tokens.subarray(s * 40, s * 40 + 40);
+      expect(Array.from(row.subarray(30))).toEqual(Array.from(row.subarray(0, 10)));
+      // Inside the copy, the next token is the original's next token.
+      for (let t = 30; t < 39; t++) expect(b.targets[s * 40 + t]).toBe(row[t - 30 + 1]);
+      const mask = Array.from(b.longContext!.subarray(s * 40, s * 40 + 40));
+      expect(mask.slice(0, 30).every((m) => m === 0)).toBe(true);
+      expect(mask.slice(30).every((m) => m === 1)).toBe(true);
+    }
+    expect(task.variableLength).toBe(false);
+  });
+
+  it('refuses a passage longer than half the sequence', () => {
+    expect(() => new TextTask({ text, seqLen: 40, repeat: 21 })).toThrow(/repeat/);
+  });
+});

@@ -44,6 +44,8 @@ export interface EvalMetrics {
   accuracy: number;
   /** Loss by position bucket (0: t = 0, b: 2^(b−1) ≤ t < 2^b), text tasks. */
   lossByPosition?: number[];
+  /** Text repeat probe: mean loss on the targets only long context can predict (perplexity = e^loss). */
+  longContextLoss?: number;
   /** NIAH exact-match accuracy with the needle `distance` tokens before the query. */
   niahAtDistance?: { distance: number; accuracy: number };
 }

@@ -246,16 +246,23 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     let count = 0;
     const bucketSum: number[] = [];
     const bucketCount: number[] = [];
+    let farSum = 0;
+    let farCount = 0;
     for (let i = 0; i < spec.train.evalBatches; i++) {
       const batch = task.batch('validation', i, spec.train.batchSize);
       const r = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, false);
       lossSum += r.loss.meanLoss * r.loss.count;
       correct += r.loss.correctCount;
       count += r.loss.count;
-      if (spec.task.kind === 'text' && i === 0) {
+      if (spec.task.kind === 'text' && (i === 0 || batch.longContext)) {
         const losses = positionLosses(await model.readLogits(), batch.targets, batch.B * batch.T, V);
         losses.forEach((l, row) => {
           if (Number.isNaN(l)) return;
+          if (batch.longContext?.[row]) {
+            farSum += l;
+            farCount++;
+          }
+          if (i > 0) return;
           const b = positionBucket(row % batch.T);
           bucketSum[b] = (bucketSum[b] ?? 0) + l;
           bucketCount[b] = (bucketCount[b] ?? 0) + 1;
@@ -268,6 +275,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       accuracy: count > 0 ? correct / count : 0,
     };
     if (bucketSum.length > 0) metrics.lossByPosition = bucketSum.map((s, b) => s / (bucketCount[b] || 1));
+    if (farCount > 0) metrics.longContextLoss = farSum / farCount;
     if (task instanceof NiahTask) {
       const distance = this.niahHeadlineDistance(task);
       metrics.niahAtDistance = {

@@ -48,6 +48,7 @@ export async function buildTask(
         seqLen: spec.seqLen,
         seed,
         source: spec.source === 'user' ? (spec.name ?? 'text') : 'moby-dick',
+        repeat: spec.repeat ?? 0,
       });
     }
   }

@@ -254,6 +254,7 @@ export function ExperimentSetup({
             </>
           )}
         </div>
+        {draft.task === 'text' && <div className="fields">{text('textRepeat')}</div>}
         {draft.task === 'text' && (
           <div className="text-source">
             <div className="radio-row" role="radiogroup" aria-label="Text source">

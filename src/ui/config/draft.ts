@@ -65,6 +65,8 @@ export interface ExperimentDraft {
   /** The user's own text; never put in the link (too long, and private). */
   userText: string;
   userTextName: string;
+  /** Text: characters copied from each sequence's start to its end (long-context probe). */
+  textRepeat: string;
   // model
   variants: Variant[];
   layers: string;
@@ -119,6 +121,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   textSource: 'moby-dick',
   userText: '',
   userTextName: '',
+  textRepeat: '0',
   variants: ['window', 'window+rosa', 'global'],
   layers: String(M0.layers),
   width: String(M0.width),
@@ -185,6 +188,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   textSource: 'task.source',
   userText: 'task.text',
   userTextName: 'task.name',
+  textRepeat: 'task.repeat',
   variants: 'variants',
   layers: 'model.layers',
   width: 'model.width',
@@ -307,7 +311,9 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
       };
     case 'induction':
       return { kind: 'induction', seqLen, vocabSize: p.int('taskVocab'), segment: p.int('segment') };
-    case 'text':
+    case 'text': {
+      const repeat = p.int('textRepeat');
+      const probe = repeat !== 0 ? { repeat } : {};
       return draft.textSource === 'user'
         ? {
             kind: 'text',
@@ -315,8 +321,10 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
             source: 'user',
             text: draft.userText,
             ...(draft.userTextName ? { name: draft.userTextName } : {}),
+            ...probe,
           }
-        : { kind: 'text', seqLen, source: 'moby-dick' };
+        : { kind: 'text', seqLen, source: 'moby-dick', ...probe };
+    }
   }
 }
 
