@@ -29,16 +29,32 @@ const small = ['--preset', 'niah-compare-small', '--backend', 'cpu'];
 
 describe('experiment CLI input errors', () => {
   const cases: Array<[string, string[], RegExp]> = [
-    ['a step count that is not a number', [...small, '--steps', 'abc'], /--steps must be a whole number from 1 to/],
+    [
+      'a step count that is not a number',
+      [...small, '--steps', 'abc'],
+      /--steps must be a whole number from 1 to/,
+    ],
     ['zero steps', [...small, '--steps', '0'], /--steps must be a whole number from 1 to/],
-    ['a setting out of range', [...small, '--model.rosa.bits', '9'], /--model\.rosa\.bits must be a whole number from 1 to 8/],
+    [
+      'a setting out of range',
+      [...small, '--model.rosa.bits', '9'],
+      /--model\.rosa\.bits must be a whole number from 1 to 8/,
+    ],
     ['an unknown flag', [...small, '--stepz', '3'], /unknown flag --stepz/],
     ['an unknown variant', [...small, '--variants', 'nosuch'], /--variants names "nosuch"/],
     ['a bad worker count', [...small, '--workers', 'abc'], /--workers must be a whole number/],
-    ['a bad backend', ['--preset', 'niah-compare-small', '--backend', 'tpu'], /--backend must be webgpu or cpu/],
+    [
+      'a bad backend',
+      ['--preset', 'niah-compare-small', '--backend', 'tpu'],
+      /--backend must be webgpu or cpu/,
+    ],
     ['a missing preset', ['--preset', 'no-such-preset'], /cannot read preset/],
     ['a preset that is null', ['--preset', presetFile('null')], /preset/],
-    ['a preset without variants', ['--preset', presetFile({ name: 'x', description: '', task: { kind: 'niah' } })], /preset\.variants/],
+    [
+      'a preset without variants',
+      ['--preset', presetFile({ name: 'x', description: '', task: { kind: 'niah' } })],
+      /preset\.variants/,
+    ],
     [
       'a preset with an empty variant list',
       ['--preset', presetFile({ name: 'x', description: '', task: { kind: 'niah' }, variants: [] })],

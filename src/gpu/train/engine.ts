@@ -69,15 +69,42 @@ export class TrainerEngine implements TrainerClient {
     existing?.model.dispose();
     let run: AnyRun;
     try {
-      run = await createRun(spec, this.env, this.emit);
+      run = await createRun(spec, this.env, this.emit, await this.startingWeights(spec));
     } catch (err) {
       const fields = err instanceof ConfigError ? err.fields : undefined;
       this.emit({ type: 'error', runId: spec.id, message: (err as Error).message, fields });
       throw err;
     }
     this.runs.set(spec.id, run);
+    if (spec.evalOnly) {
+      // Another run's weights under this variant, evaluated once, never trained.
+      run.setStatus('running');
+      await run.evaluate();
+      run.setStatus('finished');
+      return;
+    }
     run.setStatus('queued');
     this.kick();
+  }
+
+  /** The base weights a run starts from (`spec.from`, a stored checkpoint), if any. */
+  private async startingWeights(
+    spec: RunSpec,
+  ): Promise<{ transplant: Map<string, Float32Array> } | undefined> {
+    if (!spec.from) {
+      if (spec.evalOnly) {
+        throw new ConfigError([
+          { field: 'evalOnly', message: 'needs "from": only trained weights can be evaluated' },
+        ]);
+      }
+      return undefined;
+    }
+    const files = await this.store().get(spec.from);
+    const contents = decodeCheckpoint(files.weights, files.manifest, {
+      weights: `${spec.from}.safetensors`,
+      manifest: `${spec.from}.json`,
+    });
+    return { transplant: contents.parameters };
   }
 
   async pause(runId: string): Promise<void> {

@@ -105,6 +105,33 @@ describe('trainer engine (CPU backend, in process)', () => {
     ]);
   });
 
+  it("starts a run from another run's checkpoint, and evaluates one without training", async () => {
+    const { e, events, store } = engine();
+    const global = spec('g', { model: { ...spec('g').model, variant: 'global' } });
+    await e.start(global);
+    await e.idle();
+    const [saved] = await store.list();
+    const globalEval = events.filter((x) => x.type === 'eval' && x.runId === 'g').at(-1);
+    // The same weights under a window, evaluated only: no step, one evaluation, finished.
+    const windowed = spec('w', {
+      model: { ...global.model, variant: 'window' },
+      from: saved.key,
+      evalOnly: true,
+    });
+    await e.start(windowed);
+    const ofW = events.filter((x) => x.runId === 'w');
+    expect(ofW.filter((x) => x.type === 'step')).toEqual([]);
+    const evalW = ofW.find((x) => x.type === 'eval');
+    expect(evalW?.type === 'eval' && evalW.metrics.step).toBe(0);
+    expect(ofW.filter((x) => x.type === 'status').at(-1)).toMatchObject({ status: 'finished' });
+    // Under the window the global weights do worse than under global attention.
+    expect(evalW?.type === 'eval' && globalEval?.type === 'eval' && evalW.metrics.loss).not.toBe(
+      globalEval?.type === 'eval' && globalEval.metrics.loss,
+    );
+    // evalOnly needs weights to evaluate.
+    await expect(e.start(spec('x', { evalOnly: true }))).rejects.toThrow(/evalOnly needs "from"/);
+  });
+
   it('stops with a clear message on a non-finite loss and keeps the last good checkpoint', async () => {
     const { store } = engine();
     const events: TrainerEvent[] = [];
