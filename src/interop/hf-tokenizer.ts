@@ -25,6 +25,11 @@ export function uniqueTokens(tokens: readonly string[]): string[] {
   });
 }
 
+/** token → id as Hugging Face's vocab.json has it, written in id order so it reads as a table. */
+function vocabJson(tokens: readonly string[]): string {
+  return `{\n${tokens.map((t, id) => `  ${JSON.stringify(t)}: ${id}`).join(',\n')}\n}\n`;
+}
+
 export function tokenizerFiles(displayTokens: readonly string[], maxLength: number): TokenizerFiles {
   if (displayTokens.length === 0) throw new HfExportError('vocabulary', 'the vocabulary is empty');
   const tokens = uniqueTokens(displayTokens);
@@ -68,7 +73,7 @@ export function tokenizerFiles(displayTokens: readonly string[], maxLength: numb
   };
   if (unk) config.unk_token = unk;
   return {
-    'vocab.json': `${JSON.stringify(vocab, null, 1)}\n`,
+    'vocab.json': vocabJson(tokens),
     'tokenizer.json': `${JSON.stringify(tokenizer)}\n`,
     'tokenizer_config.json': `${JSON.stringify(config, null, 2)}\n`,
   };

@@ -93,6 +93,7 @@ describe('playground exports run by transformers', () => {
       const committed = await readHfFolder(dir);
       expect(committed['config.json']).toBe(files['config.json']);
       expect(committed['tokenizer.json']).toBe(files['tokenizer.json']);
+      expect(committed['vocab.json']).toBe(files['vocab.json']);
       expect(
         Buffer.from(committed['model.safetensors'] as Uint8Array).equals(
           files['model.safetensors'] as Uint8Array,
@@ -215,6 +216,28 @@ function rawSafetensors(name: string, dtype: string, shape: number[], data: Uint
   out.set(data, 8 + header.length);
   return out;
 }
+
+describe('sharded weights', () => {
+  it('reads model.safetensors.index.json and its shards', async () => {
+    const files = await readHfFolder(join(FIXTURES, 'transformers-llama'));
+    const whole = importHuggingFace(files);
+    const tensors = [...readSafetensors(files['model.safetensors'] as Uint8Array, 'model').tensors];
+    const shards = [tensors.slice(0, 7), tensors.slice(7)].map(
+      (part) => new Map(part.map(([k, t]) => [k, { shape: t.shape, data: t.data }])),
+    );
+    const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const weightMap = Object.fromEntries(
+      shards.flatMap((shard, i) => [...shard.keys()].map((k) => [k, names[i]])),
+    );
+    const sharded = importHuggingFace({
+      'config.json': files['config.json'],
+      'model.safetensors.index.json': JSON.stringify({ metadata: {}, weight_map: weightMap }),
+      [names[0]]: writeSafetensors(shards[0]),
+      [names[1]]: writeSafetensors(shards[1]),
+    });
+    expect(sharded.parameters).toEqual(whole.parameters);
+  });
+});
 
 describe('what the import refuses, by name', () => {
   it('grouped-query attention', async () => {
