@@ -1,0 +1,64 @@
+// Reading a model from disk for the interop commands: a playground checkpoint (KEY.json beside
+// KEY.safetensors, either named) or a Hugging Face folder (config.json + model.safetensors
+// [+ rosa_adapter.*] [+ vocab.json]); and writing a Hugging Face folder.
+
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type CheckpointManifest, decodeCheckpoint } from '../src/gpu/checkpoint/checkpoint.ts';
+import type { ModelConfig } from '../src/gpu/model/config.ts';
+import type { HfFiles } from '../src/interop/hf-export.ts';
+import { importHuggingFace } from '../src/interop/hf-import.ts';
+
+export interface LoadedModel {
+  config: ModelConfig;
+  parameters: Map<string, Float32Array>;
+  /** Present when the model came from a playground checkpoint. */
+  manifest: CheckpointManifest | null;
+  /** What was read, for messages. */
+  description: string;
+}
+
+/** The files of a Hugging Face folder that the import reads (JSON as text, weights as bytes). */
+export async function readHfFolder(dir: string): Promise<HfFiles> {
+  const files: HfFiles = {};
+  for (const name of await readdir(dir)) {
+    if (name.endsWith('.json')) files[name] = await readFile(join(dir, name), 'utf8');
+    else if (name.endsWith('.safetensors')) files[name] = new Uint8Array(await readFile(join(dir, name)));
+  }
+  return files;
+}
+
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const full = resolve(path);
+  const isDir = await stat(full).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isDir) {
+    const imported = importHuggingFace(await readHfFolder(full));
+    return {
+      config: imported.config,
+      parameters: imported.parameters,
+      manifest: null,
+      description: `${imported.architecture} folder ${full}`,
+    };
+  }
+  const base = full.replace(/\.(json|safetensors)$/, '');
+  const manifestText = await readFile(`${base}.json`, 'utf8');
+  const weights = new Uint8Array(await readFile(`${base}.safetensors`));
+  const contents = decodeCheckpoint(weights, manifestText, {
+    weights: `${base}.safetensors`,
+    manifest: `${base}.json`,
+  });
+  return {
+    config: contents.manifest.spec.model,
+    parameters: contents.parameters,
+    manifest: contents.manifest,
+    description: `checkpoint ${base} (step ${contents.manifest.step})`,
+  };
+}
+
+export async function writeFolder(dir: string, files: HfFiles): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [name, contents] of Object.entries(files)) await writeFile(join(dir, name), contents);
+}

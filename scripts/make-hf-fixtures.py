@@ -1,0 +1,127 @@
+"""Interop fixtures from transformers (torch, CPU, float32).
+
+  python3 scripts/make-hf-fixtures.py            # both parts below
+  python3 scripts/make-hf-fixtures.py --random   # (a) only
+  python3 scripts/make-hf-fixtures.py --exports  # (b) only
+
+(a) Tiny random LlamaForCausalLM and MistralForCausalLM (sliding window) of the shape the
+    playground supports (tied embeddings, no grouped-query attention, no biases), saved with
+    save_pretrained under test/fixtures/hf/transformers-*/ with logits.json: their logits
+    for FIXTURE_TOKENS.
+(b) Every playground export under test/fixtures/hf/playground-*/ (written by
+    `npx tsx scripts/make-playground-fixtures.ts`) loaded with AutoModelForCausalLM and
+    its tokenizer with AutoTokenizer; writes transformers-logits.json beside it.
+
+test/interop/hf.test.ts compares both with the playground's CPU logits.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+import transformers
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+)
+
+ROOT = Path(__file__).resolve().parent.parent / "test" / "fixtures" / "hf"
+# The same list as FIXTURE_TOKENS in test/interop/seeded-model.ts.
+TOKENS = [3, 17, 5, 39, 0, 22, 8, 8, 31, 12, 5, 17]
+
+
+def logits_of(model) -> list:
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.tensor([TOKENS]), use_cache=False).logits[0]
+    return out.to(torch.float32).tolist()
+
+
+def write_logits(path: Path, model, extra: dict) -> None:
+    record = {
+        "tokens": TOKENS,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "attn_implementation": model.config._attn_implementation,
+        **extra,
+        "logits": logits_of(model),
+    }
+    path.write_text(json.dumps(record) + "\n")
+
+
+def scale_up(model, seed: int) -> None:
+    """Weights at scales where every part matters (HF's init is std 0.02, norms exactly 1)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim == 1:
+                p.copy_(1 + 0.3 * (2 * torch.rand(p.shape, generator=g) - 1))
+            elif "embed_tokens" in name:
+                p.copy_(2 * torch.rand(p.shape, generator=g) - 1)
+            else:
+                bound = (3 / p.shape[1]) ** 0.5
+                p.copy_(bound * (2 * torch.rand(p.shape, generator=g) - 1))
+
+
+def random_models() -> None:
+    common = dict(
+        vocab_size=40,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=16,
+        rms_norm_eps=1e-5,
+        rope_theta=500.0,
+        tie_word_embeddings=True,
+        hidden_act="silu",
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
+    made = [
+        ("transformers-llama", LlamaForCausalLM(LlamaConfig(**common, attention_bias=False, mlp_bias=False)), 1),
+        ("transformers-mistral", MistralForCausalLM(MistralConfig(**common, sliding_window=4)), 2),
+    ]
+    for name, model, seed in made:
+        model = model.to(torch.float32)
+        scale_up(model, seed)
+        out = ROOT / name
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out, safe_serialization=True)
+        write_logits(out / "logits.json", model, {"made_by": "scripts/make-hf-fixtures.py (a)"})
+        print(f"wrote {out}")
+
+
+def exported_models() -> None:
+    for folder in sorted(ROOT.glob("playground-*")):
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        text = "".join(tokenizer.convert_ids_to_tokens(TOKENS))
+        encoded = tokenizer(text)["input_ids"]
+        assert encoded == TOKENS, f"{folder.name}: tokenizer gives {encoded} for {text!r}"
+        assert tokenizer.decode(TOKENS) == text, f"{folder.name}: decode gives {tokenizer.decode(TOKENS)!r}"
+        write_logits(
+            folder / "transformers-logits.json",
+            model,
+            {
+                "made_by": "scripts/make-hf-fixtures.py (b)",
+                "class": type(model).__name__,
+                "text": text,
+            },
+        )
+        print(f"wrote {folder / 'transformers-logits.json'} ({type(model).__name__})")
+
+
+if __name__ == "__main__":
+    args = set(sys.argv[1:])
+    if not args or "--random" in args:
+        random_models()
+    if not args or "--exports" in args:
+        exported_models()
