@@ -2,11 +2,12 @@
 // settings. Every field shows the engine validators' message next to it; Start stays
 // disabled while anything is invalid.
 
-import { type ChangeEvent, useMemo, useState } from 'react';
+import { type ChangeEvent, useCallback, useEffect, useMemo, useState } from 'react';
 import { formatCount } from '../../common/format.ts';
 import { MAX_USER_TEXT } from '../../config/schema.ts';
 import { settingMeta } from '../../config/walk.ts';
 import { type FieldError, VARIANTS, type Variant } from '../../gpu/model/config.ts';
+import type { CheckpointInfo } from '../../gpu/train/protocol.ts';
 import { checkUserText } from '../../tasks/text.ts';
 import {
   buildExperiment,
@@ -22,6 +23,7 @@ import {
 } from '../config/draft.ts';
 import { draftToHash } from '../config/url.ts';
 import { applyPreset, PRESETS } from '../presets.ts';
+import { usePlayground } from '../state/context.tsx';
 import { SelectField, TextField } from './Field.tsx';
 
 /** What each variant is, from the settings schema. */
@@ -56,6 +58,7 @@ export function ExperimentSetup({
   const [textError, setTextError] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const [presetId, setPresetId] = useState<string | null>(initialPresetId);
+  const checkpoints = useCheckpointList();
 
   const built = useMemo(() => buildExperiment(draft, { engine }), [draft, engine]);
   const messages = useMemo(() => {
@@ -393,6 +396,39 @@ export function ExperimentSetup({
       </fieldset>
 
       <fieldset>
+        <legend>Start from</legend>
+        <SelectField
+          label="Weights"
+          value={draft.from}
+          options={[
+            { value: '', label: 'fresh (train from scratch)' },
+            ...checkpoints.list.map((c) => ({
+              value: c.key,
+              label: `${c.name} (${c.variant}), step ${c.step}`,
+            })),
+            ...(draft.from && !checkpoints.list.some((c) => c.key === draft.from)
+              ? [{ value: draft.from, label: `${draft.from} (not in this browser's checkpoints)` }]
+              : []),
+          ]}
+          onChange={(v) => set('from', v)}
+          onFocus={checkpoints.refresh}
+          messages={m('from')}
+          hint="a trained run's checkpoint: its base weights are copied, a ROSA adapter starts fresh (ROSA-Tuning)"
+          wide
+        />
+        {draft.from && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={draft.evalOnly}
+              onChange={(e) => set('evalOnly', e.target.checked)}
+            />
+            evaluate only: the same weights under each variant, no training
+          </label>
+        )}
+      </fieldset>
+
+      <fieldset>
         <legend>Training</legend>
         <div className="fields">
           {text('steps')}
@@ -462,4 +498,17 @@ export function ExperimentSetup({
       ))}
     </section>
   );
+}
+
+/** The engine's stored checkpoints, listed when the form opens and when the picker is focused. */
+function useCheckpointList(): { list: CheckpointInfo[]; refresh: () => void } {
+  const client = usePlayground((s) => s.client);
+  const ready = usePlayground((s) => s.engine.status === 'ready');
+  const [list, setList] = useState<CheckpointInfo[]>([]);
+  const refresh = useCallback(() => {
+    if (!client || !ready) return;
+    client.listCheckpoints().then(setList, () => setList([]));
+  }, [client, ready]);
+  useEffect(refresh, [refresh]);
+  return { list, refresh };
 }

@@ -82,6 +82,8 @@ export interface SelectFieldProps<T extends string> {
   value: T;
   options: ReadonlyArray<{ value: T; label: string }>;
   onChange: (value: T) => void;
+  /** E.g. to refresh a list of options when the user is about to pick. */
+  onFocus?: () => void;
   messages?: string[];
   hint?: ReactNode;
   wide?: boolean;
@@ -90,6 +92,7 @@ export interface SelectFieldProps<T extends string> {
 export function SelectField<T extends string>({
   label,
   value,
+  onFocus,
   options,
   onChange,
   messages,
@@ -99,7 +102,7 @@ export function SelectField<T extends string>({
   return (
     <Field label={label} messages={messages} hint={hint} wide={wide}>
       {(p) => (
-        <select {...p} value={value} onChange={(e) => onChange(e.target.value as T)}>
+        <select {...p} value={value} onFocus={onFocus} onChange={(e) => onChange(e.target.value as T)}>
           {options.map((o) => (
             <option key={o.value} value={o.value}>
               {o.label}

@@ -102,6 +102,10 @@ export interface ExperimentDraft {
   stageASteps: string;
   seed: string;
   backend: BackendKind;
+  /** A stored checkpoint whose base weights every run starts from ('' = fresh weights). */
+  from: string;
+  /** Evaluate those weights under each variant without training. */
+  evalOnly: boolean;
 }
 
 const T0 = defaultTrainConfig();
@@ -151,6 +155,8 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   stageASteps: String(T0.stageASteps),
   seed: String(T0.seed),
   backend: 'webgpu',
+  from: '',
+  evalOnly: false,
 };
 
 export type DraftKey = keyof ExperimentDraft;
@@ -218,6 +224,8 @@ export const FIELD_OF: Record<DraftKey, string> = {
   stageASteps: 'train.stageASteps',
   seed: 'train.seed',
   backend: 'backend',
+  from: 'from',
+  evalOnly: 'evalOnly',
 };
 
 /** Model-config fields that are really the task's (the model copies them from the task). */
@@ -387,14 +395,14 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
     batchSize: p.int('batchSize'),
     lr: p.num('lr'),
     rosaLr: p.num('rosaLr'),
-    baseLr: p.num('baseLr'),
+    baseLr: draft.protocol === 'two-stage' ? p.num('baseLr') : T0.baseLr,
     warmupSteps: p.int('warmupSteps'),
     lengthWarmup: p.int('lengthWarmup'),
     evalEvery: p.int('evalEvery'),
     evalBatches: p.int('evalBatches'),
     checkpointEvery: p.int('checkpointEvery'),
     protocol: draft.protocol,
-    stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps') : 0,
+    stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps') : T0.stageASteps,
     seed: p.int('seed'),
   });
 }
@@ -449,6 +457,8 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
       model: modelConfigOf(draft, variant, task, p),
       train,
       backend: draft.backend,
+      ...(draft.from ? { from: draft.from } : {}),
+      ...(draft.from && draft.evalOnly ? { evalOnly: true } : {}),
     };
     const check = checkRunSpec(spec, { limits, webgpuUnavailable: engine.webgpuUnavailable });
     const alias = (e: FieldError) => ({ field: MODEL_FIELD_ALIASES[e.field] ?? e.field, message: e.message });

@@ -28,9 +28,9 @@ const CHOICES: Partial<Record<DraftKey, readonly string[]>> = {
   backend: BACKENDS,
 };
 
-const BOOLEANS: DraftKey[] = ['randomFiller', 'layer0Global'];
-/** Never in the link: the user's text stays on their machine. */
-const PRIVATE: DraftKey[] = ['userText'];
+const BOOLEANS: DraftKey[] = ['randomFiller', 'layer0Global', 'evalOnly'];
+/** Never in the link: the user's text stays on their machine, a checkpoint key names nothing elsewhere. */
+const PRIVATE: DraftKey[] = ['userText', 'from', 'evalOnly'];
 const KEYS = Object.keys(DEFAULT_DRAFT) as DraftKey[];
 const MAX_RAW = 64;
 
