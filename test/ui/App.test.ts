@@ -6,6 +6,7 @@ import { createElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/App.tsx';
 import { draftToHash } from '../../src/ui/config/url.ts';
+import { preloadViews } from '../../src/ui/lazy-views.tsx';
 import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
 import { MemoryStorage, type RunStorage } from '../../src/ui/state/persistence.ts';
 import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
@@ -51,6 +52,8 @@ async function renderApp(
     persistDelayMs: 5,
   });
   await store.getState().init();
+  // The tabs' code is loaded lazily; have it here so that a click shows the view at once.
+  await preloadViews();
   const hashes: string[] = [];
   const openGpu = () => Promise.reject(new Error('navigator.gpu is missing (test page)'));
   render(
