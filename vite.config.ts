@@ -10,13 +10,16 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   // Relative URLs: dist/ works when copied to any folder of any static host.
   base: './',
   plugins: [react(), serviceWorkerPlugin()],
+  // The built page registers the service worker; the dev server sends the headers itself.
+  // (Not import.meta.env.PROD: a build run under NODE_ENV=test, as the browser tests do, is not PROD.)
+  define: { __SERVICE_WORKER__: JSON.stringify(command === 'build') },
   server: { headers: isolationHeaders, host: '127.0.0.1', port: 5173 },
   preview: { headers: isolationHeaders, host: '127.0.0.1', port: 4173 },
   worker: { format: 'es' },
   assetsInclude: ['**/*.wgsl'],
   build: { target: 'es2022', sourcemap: true },
-});
+}));

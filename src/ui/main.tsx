@@ -3,14 +3,14 @@ import { createRoot } from 'react-dom/client';
 import type { TrainerClient } from '../gpu/train/client.ts';
 import { App } from './App.tsx';
 import { getTrainerClient } from './engine.ts';
-import { type HostingOutcome, prepareHosting } from './hosting/register.ts';
+import { type HostingOutcome, prepareHosting, serviceWorkerBuilt } from './hosting/register.ts';
 import { defaultStorage } from './state/persistence.ts';
 import { createPlaygroundStore, errorMessage } from './state/store.ts';
 import './styles.css';
 
 // The built page brings its own service worker (offline, isolation on any host); the dev
 // server sends the headers itself and needs none.
-const hosting: HostingOutcome = import.meta.env.PROD ? await prepareHosting() : { kind: 'ready' };
+const hosting: HostingOutcome = serviceWorkerBuilt() ? await prepareHosting() : { kind: 'ready' };
 if (hosting.kind === 'ready') start(hosting.note);
 
 function start(note: string | undefined): void {

@@ -3,6 +3,13 @@
 // worker, cross-origin isolated. A session flag stops a second reload: if the page is still not
 // isolated after it, it runs on the copy fallback and says so.
 
+/** Defined by vite.config.ts: true in a build (which emits sw.js), false on the dev server. */
+declare const __SERVICE_WORKER__: boolean | undefined;
+
+export function serviceWorkerBuilt(): boolean {
+  return typeof __SERVICE_WORKER__ !== 'undefined' && __SERVICE_WORKER__ === true;
+}
+
 export const RELOAD_FLAG = 'rosa-playground:isolation-reload';
 export const SERVICE_WORKER_URL = './sw.js';
 
