@@ -30,8 +30,12 @@ function quoted(chars: string[], from: number, to: number): string {
   return `“${chars.slice(from, to).map(visible).join('')}”`;
 }
 
+/** The injected vector as signs, highest bit first like the symbols' bits (channel j = bit j). */
 function injectedSigns(values: number[]): string {
-  return values.map((x) => (x > 0 ? '+' : x < 0 ? '−' : '0')).join(' ');
+  return values
+    .map((x) => (x > 0 ? '+' : x < 0 ? '−' : '0'))
+    .reverse()
+    .join(' ');
 }
 
 /** One sentence on where a position retrieves from. */
