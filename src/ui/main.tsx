@@ -10,6 +10,11 @@ import './styles.css';
 
 // The built page brings its own service worker (offline, isolation on any host); the dev
 // server sends the headers itself and needs none.
+if (serviceWorkerBuilt() && !globalThis.crossOriginIsolated) {
+  // First visit on a host without the headers: the worker saves the offline copy, then the page reloads.
+  const root = document.getElementById('root');
+  if (root) root.textContent = 'Opening the playground: saving a copy for offline use first…';
+}
 const hosting: HostingOutcome = serviceWorkerBuilt() ? await prepareHosting() : { kind: 'ready' };
 if (hosting.kind === 'ready') start(hosting.note);
 
@@ -35,6 +40,7 @@ function start(note: string | undefined): void {
 
   const root = document.getElementById('root');
   if (!root) throw new Error('index.html has no #root element');
+  root.textContent = '';
   createRoot(root).render(
     <StrictMode>
       <App store={store} />
