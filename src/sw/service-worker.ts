@@ -1,4 +1,4 @@
-// The page's own service worker (built to sw.js beside index.html by hosting/plugin.ts).
+// The page's own service worker (built to sw.js beside index.html by build-plugin.ts).
 // Two jobs:
 //  1. Cross-origin isolation on hosts that cannot send headers: every response it serves gets
 //     COOP same-origin and COEP require-corp, so the page (and its workers) become
@@ -8,7 +8,7 @@
 //     first and from the cache when the network is gone.
 // It imports nothing, so the bundle is a plain script.
 
-/** Written by the build in front of this file (hosting/plugin.ts). */
+/** Written by the build in front of this file (build-plugin.ts). */
 declare const __PRECACHE_MANIFEST__: { version: string; files: string[] };
 
 // The DOM library has no service-worker types (and WebWorker's clash with it): the few used here.
@@ -40,7 +40,9 @@ function isolated(response: Response): Response {
   headers.set('Cross-Origin-Opener-Policy', 'same-origin');
   headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
   headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  // Statuses that must not carry a body (a Response with one would throw).
+  const body = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 scope.addEventListener('install', (event) => {
@@ -63,7 +65,7 @@ scope.addEventListener('activate', (event) => {
       for (const name of await caches.keys()) {
         if (name.startsWith(CACHE_PREFIX) && name !== cacheName) await caches.delete(name);
       }
-      // Take the open page at once: it reloads itself to become isolated (hosting/register.ts).
+      // Take the open page at once: it reloads itself to become isolated (src/ui/hosting/register.ts).
       await scope.clients.claim();
     })(),
   );
