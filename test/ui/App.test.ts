@@ -399,3 +399,22 @@ describe('checkpoints', () => {
     );
   });
 });
+
+describe('how ROSA works', () => {
+  it('opens over the current tab, runs the scan on typed text, and gives way when a run starts', async () => {
+    const { client } = await renderApp({ hash: QUICK });
+    fireEvent.click(screen.getByRole('tab', { name: 'How ROSA works' }));
+    expect(screen.getByRole('tab', { name: 'How ROSA works' }).getAttribute('aria-selected')).toBe('true');
+    expect(screen.getByRole('tab', { name: 'Device' }).getAttribute('aria-selected')).toBe('false');
+    fireEvent.change(screen.getByLabelText('Your text'), { target: { value: 'abcab' } });
+    // The last "b" repeats "ab" (positions 0–1) and reads position 2.
+    expect(screen.getByTestId('rosa-selected').textContent).toMatch(
+      /retrieves from position 2 \(“c”\), after a match of 2 characters “ab” at positions 0–1/,
+    );
+    await startQuick(client!);
+    await waitFor(() =>
+      expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true'),
+    );
+    expect(screen.queryByTestId('rosa-selected')).toBeNull();
+  });
+});
