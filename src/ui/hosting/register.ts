@@ -45,14 +45,23 @@ function browserEnv(): HostingEnv {
   };
 }
 
-/** Resolves when a service worker controls the page (or after `ms`, false). */
-function controlled(container: ServiceWorkerContainer, ms: number): Promise<boolean> {
+/**
+ * Resolves true when a service worker controls the page, false when it will not: the new worker
+ * failed to install (redundant), or nothing happened in time. Installing means downloading the
+ * whole build, so an installing worker gets a minute; a browser that blocks workers, a few seconds.
+ */
+function controlled(container: ServiceWorkerContainer, registration: ServiceWorkerRegistration | undefined) {
   if (container.controller) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    container.addEventListener('controllerchange', () => {
+  const installing = registration?.installing ?? registration?.waiting ?? null;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), installing ? 60_000 : 5_000);
+    const done = (result: boolean) => {
       clearTimeout(timer);
-      resolve(true);
+      resolve(result);
+    };
+    container.addEventListener('controllerchange', () => done(true));
+    installing?.addEventListener('statechange', () => {
+      if (installing.state === 'redundant') done(false);
     });
   });
 }
@@ -70,8 +79,9 @@ export async function prepareHosting(env: HostingEnv = browserEnv()): Promise<Ho
           note: `This browser offers no service workers here (private window, or a page not served over HTTPS), so the page cannot make itself cross-origin isolated and will not work offline: ${COPY_FALLBACK}`,
         };
   }
+  let registration: ServiceWorkerRegistration | undefined;
   try {
-    await container.register(SERVICE_WORKER_URL, { scope: './' });
+    registration = await container.register(SERVICE_WORKER_URL, { scope: './' });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return {
@@ -90,7 +100,7 @@ export async function prepareHosting(env: HostingEnv = browserEnv()): Promise<Ho
       note: `The page is still not cross-origin isolated after reloading through its service worker, so ${COPY_FALLBACK}`,
     };
   }
-  if (!env.session || !(await controlled(container, 10_000))) {
+  if (!env.session || !(await controlled(container, registration))) {
     return {
       kind: 'ready',
       note: `The service worker did not take over the page, so it is not cross-origin isolated and ${COPY_FALLBACK}`,

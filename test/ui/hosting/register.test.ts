@@ -7,12 +7,23 @@ import { type HostingEnv, prepareHosting, RELOAD_FLAG } from '../../../src/ui/ho
 class FakeContainer extends EventTarget {
   controller: object | null = null;
   registered: string[] = [];
-  constructor(private readonly behaviour: { fail?: string; takesControl?: boolean } = {}) {
+  constructor(
+    private readonly behaviour: { fail?: string; takesControl?: boolean; installFails?: boolean } = {},
+  ) {
     super();
   }
   async register(url: string): Promise<object> {
     if (this.behaviour.fail) throw new Error(this.behaviour.fail);
     this.registered.push(url);
+    if (this.behaviour.installFails) {
+      // The worker starts installing, then its precache download fails.
+      const installing = Object.assign(new EventTarget(), { state: 'installing' });
+      setTimeout(() => {
+        installing.state = 'redundant';
+        installing.dispatchEvent(new Event('statechange'));
+      }, 1);
+      return { installing };
+    }
     if (this.behaviour.takesControl !== false) {
       setTimeout(() => {
         this.controller = {};
@@ -85,5 +96,13 @@ describe('prepareHosting', () => {
       note: expect.stringMatching(/could not be registered \(blocked by policy\).*copy/),
     });
     expect(failed.reloads()).toBe(0);
+  });
+
+  it('does not reload when the worker fails to install', async () => {
+    const { e, reloads } = env(false, new FakeContainer({ installFails: true }));
+    expect(await prepareHosting(e)).toMatchObject({
+      note: expect.stringMatching(/did not take over the page/),
+    });
+    expect(reloads()).toBe(0);
   });
 });
