@@ -1,19 +1,23 @@
 // The playground page: the experiment setup and the runs on the left, the views in tabs
-// on the right (Curves, Retrieval, NIAH, Checkpoints, Device).
+// on the right (Curves, Retrieval, NIAH, Checkpoints, Device, How ROSA works), each view loaded lazily.
 
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GpuContext } from '../gpu/context.ts';
-import { createBrowserGpuContext } from '../gpu/platform/browser.ts';
-import { CheckpointsTab } from './components/CheckpointsTab.tsx';
-import { CurvesTab } from './components/CurvesTab.tsx';
-import { DeviceTab } from './components/DeviceTab.tsx';
 import { ExperimentSetup } from './components/ExperimentSetup.tsx';
-import { NiahTab } from './components/NiahTab.tsx';
-import { RetrievalTab } from './components/RetrievalTab.tsx';
 import { RunList } from './components/RunList.tsx';
 import type { EngineCapabilities, ExperimentDraft } from './config/draft.ts';
 import { draftToHash, hashToDraft, type ParsedDraft } from './config/url.ts';
 import { useLocalGpu } from './hooks/useLocalGpu.ts';
+import {
+  CheckpointsTab,
+  CurvesTab,
+  DeviceTab,
+  HowRosaTab,
+  NiahTab,
+  preloadViews,
+  RetrievalTab,
+  ViewLoading,
+} from './lazy-views.tsx';
 import { applyPreset, PRESETS } from './presets.ts';
 import { StoreProvider, usePlayground } from './state/context.tsx';
 import { type PlaygroundStore, sizeLimitsOf, type TabId } from './state/store.ts';
@@ -21,7 +25,8 @@ import { isActive } from './state/types.ts';
 
 let contextPromise: Promise<GpuContext> | null = null;
 function browserGpu(): Promise<GpuContext> {
-  contextPromise ??= createBrowserGpuContext();
+  // Imported on demand: it bundles every WGSL kernel.
+  contextPromise ??= import('../gpu/platform/browser.ts').then((m) => m.createBrowserGpuContext());
   return contextPromise;
 }
 
@@ -32,6 +37,8 @@ const TABS: Array<{ id: TabId; label: string }> = [
   { id: 'checkpoints', label: 'Checkpoints' },
   { id: 'device', label: 'Device' },
 ];
+/** A view outside the store's tabs (TabId is the store's): the page keeps it on its own. */
+const HOW_ROSA = { id: 'how-rosa', label: 'How ROSA works' } as const;
 
 export interface AppProps {
   store: PlaygroundStore;
@@ -121,12 +128,29 @@ function Playground({
 }) {
   const [parsed, setParsed] = useState(() => initialDraft(initialHash));
   const gpu = useLocalGpu(openGpu);
-  const tab = usePlayground((s) => s.tab);
-  const setTab = usePlayground((s) => s.setTab);
+  const storeTab = usePlayground((s) => s.tab);
+  const storeSetTab = usePlayground((s) => s.setTab);
+  // How ROSA works shows over the store's tab it was opened on; the store switching tabs
+  // (a run started) takes the panel back.
+  const [howRosaOver, setHowRosaOver] = useState<TabId | null>(null);
+  const tab: TabId | typeof HOW_ROSA.id = howRosaOver === storeTab ? HOW_ROSA.id : storeTab;
+  const setTab = useCallback(
+    (id: TabId | typeof HOW_ROSA.id) => {
+      setHowRosaOver(id === HOW_ROSA.id ? storeTab : null);
+      if (id !== HOW_ROSA.id) storeSetTab(id);
+    },
+    [storeSetTab, storeTab],
+  );
   const engine = usePlayground((s) => s.engine);
   const startExperiment = usePlayground((s) => s.startExperiment);
   // With runs, they come first in the left column (progress in view); the setup follows.
   const hasRuns = usePlayground((s) => s.runOrder.length > 0);
+
+  useEffect(() => {
+    // The other views' code, after the first paint (the service worker has it cached).
+    const timer = setTimeout(() => void preloadViews(), 1000);
+    return () => clearTimeout(timer);
+  }, []);
 
   useEffect(() => {
     writeHash(draftToHash(parsed.draft));
@@ -209,7 +233,7 @@ function Playground({
         </aside>
         <main className="main">
           <div className="tabs" role="tablist" aria-label="Views">
-            {TABS.map((t) => (
+            {[...TABS, HOW_ROSA].map((t) => (
               <button
                 key={t.id}
                 type="button"
@@ -225,11 +249,14 @@ function Playground({
             ))}
           </div>
           <section className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-            {tab === 'curves' && <CurvesTab />}
-            {tab === 'retrieval' && <RetrievalTab />}
-            {tab === 'niah' && <NiahTab />}
-            {tab === 'checkpoints' && <CheckpointsTab />}
-            {tab === 'device' && <DeviceTab gpu={gpu} />}
+            <Suspense fallback={<ViewLoading />}>
+              {tab === 'curves' && <CurvesTab />}
+              {tab === 'retrieval' && <RetrievalTab />}
+              {tab === 'niah' && <NiahTab />}
+              {tab === 'checkpoints' && <CheckpointsTab />}
+              {tab === 'device' && <DeviceTab gpu={gpu} />}
+              {tab === HOW_ROSA.id && <HowRosaTab />}
+            </Suspense>
           </section>
         </main>
       </div>

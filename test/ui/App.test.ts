@@ -6,6 +6,7 @@ import { createElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/App.tsx';
 import { draftToHash } from '../../src/ui/config/url.ts';
+import { preloadViews } from '../../src/ui/lazy-views.tsx';
 import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
 import { MemoryStorage, type RunStorage } from '../../src/ui/state/persistence.ts';
 import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
@@ -51,6 +52,8 @@ async function renderApp(
     persistDelayMs: 5,
   });
   await store.getState().init();
+  // The tabs' code is loaded lazily; have it here so that a click shows the view at once.
+  await preloadViews();
   const hashes: string[] = [];
   const openGpu = () => Promise.reject(new Error('navigator.gpu is missing (test page)'));
   render(
@@ -394,5 +397,24 @@ describe('checkpoints', () => {
     expect((await screen.findByTestId('upload-error')).textContent).toBe(
       'The engine refused these files: The manifest is not valid JSON',
     );
+  });
+});
+
+describe('how ROSA works', () => {
+  it('opens over the current tab, runs the scan on typed text, and gives way when a run starts', async () => {
+    const { client } = await renderApp({ hash: QUICK });
+    fireEvent.click(screen.getByRole('tab', { name: 'How ROSA works' }));
+    expect(screen.getByRole('tab', { name: 'How ROSA works' }).getAttribute('aria-selected')).toBe('true');
+    expect(screen.getByRole('tab', { name: 'Device' }).getAttribute('aria-selected')).toBe('false');
+    fireEvent.change(screen.getByLabelText('Your text'), { target: { value: 'abcab' } });
+    // The last "b" repeats "ab" (positions 0–1) and reads position 2.
+    expect(screen.getByTestId('rosa-selected').textContent).toMatch(
+      /retrieves from position 2 \(“c”\), after a match of 2 characters “ab” at positions 0–1/,
+    );
+    await startQuick(client!);
+    await waitFor(() =>
+      expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true'),
+    );
+    expect(screen.queryByTestId('rosa-selected')).toBeNull();
   });
 });

@@ -29,6 +29,10 @@ export function GettingStarted() {
         </li>
       </ol>
       <p className="hint">
+        New to ROSA? <em>How ROSA works</em> runs its suffix-automaton scan on text you type, position by
+        position.
+      </p>
+      <p className="hint">
         Everything runs in this browser: the models train on your GPU, runs and curves stay in this browser's
         storage, and the setup is in the page address, so a link reproduces it.
       </p>
