@@ -296,7 +296,12 @@ describe('retrieval inspector', () => {
     const { client } = await renderApp({ hash: QUICK });
     const ids = await startQuick(client!);
     await advanceAll(client!, ids, 2);
+    await advanceAll(client!, ids, 8);
     fireEvent.click(screen.getByRole('tab', { name: 'Retrieval' }));
+    // Whether ROSA retrieves the needle, over training, from the run's evaluations.
+    const hits = await screen.findByRole('table', { name: 'Retrievals landing on the needle' });
+    expect(hits.textContent).toContain('layer 0');
+    expect(hits.textContent).toContain('50.0%');
     // Only ROSA runs are offered.
     const runSelect = screen.getByLabelText('Run') as HTMLSelectElement;
     expect([...runSelect.options].map((o) => o.textContent)).toEqual(['E1 window+rosa (running)']);

@@ -139,6 +139,15 @@ export class FakeTrainerClient implements TrainerClient {
             loss: loss + 0.1,
             accuracy: Math.max(0, 1 - (loss + 0.1) / 3),
             ...(run.spec.task.kind === 'text' ? { lossByPosition: [3, 2.5, 2.2, 2, 1.9, 1.8] } : {}),
+            // ROSA "learns" to retrieve the needle as steps go by.
+            ...(run.spec.task.kind === 'niah' && hasRosa(run.spec.model)
+              ? {
+                  needleHits: rosaLayers(run.spec.model).map((layer) => ({
+                    layer,
+                    share: Math.min(1, run.step / 20),
+                  })),
+                }
+              : {}),
           },
         });
       }

@@ -48,6 +48,11 @@ export interface EvalMetrics {
   longContextLoss?: number;
   /** NIAH exact-match accuracy with the needle `distance` tokens before the query. */
   niahAtDistance?: { distance: number; accuracy: number };
+  /**
+   * NIAH with ROSA: per ROSA layer, the share of routes whose retrieval at the first answer
+   * position lands on the needle's key (the retrieval that has to be learnt), at the same distance.
+   */
+  needleHits?: Array<{ layer: number; share: number }>;
 }
 
 export type RunStatus = 'queued' | 'running' | 'paused' | 'stopped' | 'finished' | 'failed';

@@ -29,6 +29,7 @@ import type {
   StepMetrics,
   TrainerEvent,
 } from './protocol.ts';
+import { rosaNeedleHits } from './retrieval-diagnostic.ts';
 import { groupRates, warmupLength } from './schedule.ts';
 import { positionLosses } from './tasks.ts';
 
@@ -282,6 +283,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         distance,
         accuracy: await this.niahAccuracy(task.atDistance(distance, NIAH_EVAL_SAMPLES)),
       };
+      const hits = await rosaNeedleHits(this, task, NIAH_EVAL_SAMPLES);
+      if (hits) metrics.needleHits = hits.layers;
     }
     this.evals.push(metrics);
     this.deps.emit({ type: 'eval', runId: spec.id, metrics });

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatPercent } from '../../common/format.ts';
 import { hasRosa, rosaLayers } from '../../gpu/model/config.ts';
-import type { RetrievalMap } from '../../gpu/train/protocol.ts';
+import type { EvalMetrics, RetrievalMap } from '../../gpu/train/protocol.ts';
 import { downloadBlob } from '../export/download.ts';
 import { canvasToPngBlob } from '../export/image.ts';
 import { safeFileName } from '../export/metrics.ts';
@@ -281,6 +281,7 @@ export function RetrievalTab() {
   const order = usePlayground((s) => s.runOrder);
   const runsById = usePlayground((s) => s.runs);
   const engineReady = usePlayground((s) => s.engine.status === 'ready');
+  const series = usePlayground((s) => s.series);
   const runs = useMemo(
     () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r),
     [order, runsById],
@@ -396,6 +397,7 @@ export function RetrievalTab() {
           {loading ? 'Loading…' : 'Show retrievals'}
         </button>
       </div>
+      {run && <NeedleHitsTable evals={series[run.id]?.eval ?? []} />}
       {!sampleValid && <p className="field-error">Validation sample must be a whole number ≥ 0.</p>}
       {!engineReady && (
         <p className="hint">The training engine is not available, so retrievals cannot be computed.</p>
@@ -422,5 +424,43 @@ export function RetrievalTab() {
         )
       )}
     </div>
+  );
+}
+
+/**
+ * Whether ROSA retrieves the needle, over training: per evaluation and ROSA layer, the share of
+ * routes whose retrieval at the answer position lands on the key (NIAH runs only).
+ */
+function NeedleHitsTable({ evals }: { evals: readonly EvalMetrics[] }) {
+  const rows = evals.filter((e) => e.needleHits && e.needleHits.length > 0);
+  if (rows.length === 0) return null;
+  const layers = rows[rows.length - 1].needleHits!.map((h) => h.layer);
+  return (
+    <table className="needle-hits" aria-label="Retrievals landing on the needle">
+      <caption>
+        Routes whose retrieval at the answer lands on the needle, at the evaluation distance (chance is about
+        1 / sequence length)
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">step</th>
+          {layers.map((l) => (
+            <th key={l} scope="col">
+              layer {l}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.slice(-8).map((e) => (
+          <tr key={e.step}>
+            <td>{e.step}</td>
+            {layers.map((l) => (
+              <td key={l}>{formatPercent(e.needleHits!.find((h) => h.layer === l)?.share, 1)}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
