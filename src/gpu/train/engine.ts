@@ -16,6 +16,7 @@ import type {
   RunSpec,
   TrainerEvent,
 } from './protocol.ts';
+import { RunQueue } from './run-queue.ts';
 
 export interface EngineOptions {
   env: EngineEnv;
@@ -26,6 +27,8 @@ export class TrainerEngine implements TrainerClient {
   private readonly env: EngineEnv;
   private readonly infoSource: () => EngineInfo;
   private readonly runs = new Map<string, AnyRun>();
+  /** Steps, queries and saves of one run, one at a time (see run-queue.ts). */
+  private readonly queues = new WeakMap<AnyRun, RunQueue>();
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -54,6 +57,21 @@ export class TrainerEngine implements TrainerClient {
     return this.infoSource();
   }
 
+  private exclusive<T>(run: AnyRun, work: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(run);
+    if (!queue) {
+      queue = new RunQueue();
+      this.queues.set(run, queue);
+    }
+    return queue.exclusive(work);
+  }
+
+  /** Frees a run's model once whatever it is doing now has finished. */
+  private retire(run: AnyRun | undefined): Promise<void> {
+    if (!run) return Promise.resolve();
+    return this.exclusive(run, async () => run.model.dispose());
+  }
+
   private run(runId: string): AnyRun {
     const run = this.runs.get(runId);
     if (!run)
@@ -66,7 +84,7 @@ export class TrainerEngine implements TrainerClient {
   async start(spec: RunSpec): Promise<void> {
     const existing = this.runs.get(spec.id);
     if (existing?.active) throw new Error(`a run with id "${spec.id}" is already active`);
-    existing?.model.dispose();
+    await this.retire(existing);
     let run: AnyRun;
     try {
       run = await createRun(spec, this.env, this.emit);
@@ -120,7 +138,8 @@ export class TrainerEngine implements TrainerClient {
       if (ready.length === 0) return;
       for (const run of ready) {
         if (run.isPaused) continue;
-        await run.advance();
+        // Queries asked meanwhile were queued first and run now, between steps.
+        await this.exclusive(run, () => run.advance());
         // Give messages (pause, stop, queries) a turn between steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -133,11 +152,13 @@ export class TrainerEngine implements TrainerClient {
   }
 
   async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
-    return this.run(runId).retrievalMap(sample, layer);
+    const run = this.run(runId);
+    return this.exclusive(run, () => run.retrievalMap(sample, layer));
   }
 
   async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
-    return this.run(query.runId).niahQuery(query);
+    const run = this.run(query.runId);
+    return this.exclusive(run, () => run.niahQuery(query));
   }
 
   async niahGrid(
@@ -146,7 +167,8 @@ export class TrainerEngine implements TrainerClient {
     depths: number[],
     samples: number,
   ): Promise<NiahGridCell[]> {
-    return this.run(runId).niahGrid(lengths, depths, samples);
+    const run = this.run(runId);
+    return this.exclusive(run, () => run.niahGrid(lengths, depths, samples));
   }
 
   private store() {
@@ -160,7 +182,8 @@ export class TrainerEngine implements TrainerClient {
 
   async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
     this.store();
-    return this.run(runId).saveCheckpoint();
+    const run = this.run(runId);
+    return this.exclusive(run, () => run.saveCheckpoint());
   }
 
   async loadCheckpoint(key: string): Promise<RunSpec> {
@@ -175,7 +198,7 @@ export class TrainerEngine implements TrainerClient {
         `run "${contents.manifest.spec.id}" is training; stop it before loading one of its checkpoints`,
       );
     }
-    existing?.model.dispose();
+    await this.retire(existing);
     const run = await createRun(contents.manifest.spec, this.env, this.emit, contents);
     this.runs.set(run.spec.id, run);
     run.markPaused();
