@@ -1,9 +1,10 @@
 // Checkpoints as files in a directory: KEY.safetensors + KEY.json.
 
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { parseManifest } from './checkpoint.ts';
+import { TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
@@ -40,9 +41,10 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     await mkdir(this.dir, { recursive: true });
-    // Weights first: a manifest only ever points at complete weights.
-    await writeFile(join(this.dir, `${key}.safetensors`), files.weights);
-    await writeFile(join(this.dir, `${key}.json`), files.manifest);
+    // Each file is replaced whole (temporary file, fsync, rename), weights first: a manifest
+    // only ever points at complete weights, and a save killed midway leaves the old files.
+    await writeFileAtomic(join(this.dir, `${key}.safetensors`), files.weights);
+    await writeFileAtomic(join(this.dir, `${key}.json`), files.manifest);
     return info;
   }
 
@@ -57,5 +59,11 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     await rm(join(this.dir, `${key}.json`), { force: true });
     await rm(join(this.dir, `${key}.safetensors`), { force: true });
+    // Leftovers of saves that were killed midway.
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const ours = name.startsWith(`${key}.json.`) || name.startsWith(`${key}.safetensors.`);
+      if (ours && name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true });
+    }
   }
 }

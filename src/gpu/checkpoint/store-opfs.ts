@@ -16,10 +16,20 @@ async function directory(): Promise<FileSystemDirectoryHandle> {
   return root.getDirectoryHandle('checkpoints', { create: true });
 }
 
+/**
+ * Replaces one file whole. createWritable() writes to a swap file that the browser moves over
+ * the target only on close(); a tab closed or a worker killed before that leaves the old
+ * file as it was, and abort() discards the swap file when a write fails.
+ */
 async function writeFileHandle(dir: FileSystemDirectoryHandle, name: string, data: Uint8Array | string) {
   const handle = await dir.getFileHandle(name, { create: true });
-  const writable = await handle.createWritable();
-  await writable.write(typeof data === 'string' ? data : new Blob([data as Uint8Array<ArrayBuffer>]));
+  const writable = await handle.createWritable({ keepExistingData: false });
+  try {
+    await writable.write(typeof data === 'string' ? data : new Blob([data as Uint8Array<ArrayBuffer>]));
+  } catch (err) {
+    await writable.abort().catch(() => undefined);
+    throw err;
+  }
   await writable.close();
 }
 
@@ -51,6 +61,8 @@ export class OpfsCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     const dir = await directory();
+    // The manifest last: list() shows only keys with a manifest, so a save interrupted
+    // before it completes is never listed.
     await writeFileHandle(dir, `${key}.safetensors`, files.weights);
     await writeFileHandle(dir, `${key}.json`, files.manifest);
     return info;
