@@ -7,9 +7,10 @@ import { type FieldError, validateModelConfig } from '../model/config.ts';
 import { parameterSpecs } from '../model/params.ts';
 import type { EvalMetrics, RunSpec, StepMetrics } from '../train/protocol.ts';
 import { validateTaskSpec, validateTrainConfig } from '../train/train-config.ts';
+import { assertFinite, NonFiniteCheckpointError } from './finite.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
 
-export { CheckpointError };
+export { CheckpointError, NonFiniteCheckpointError };
 
 export const CHECKPOINT_FORMAT = 'rosa-playground-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -33,7 +34,21 @@ export interface CheckpointContents {
 const M_PREFIX = 'optim.m.';
 const V_PREFIX = 'optim.v.';
 
+/** Encodes both files; throws NonFiniteCheckpointError (and writes nothing) on NaN or ±∞. */
 export function encodeCheckpoint(contents: CheckpointContents): { weights: Uint8Array; manifest: string } {
+  const step = contents.manifest.step;
+  assertFinite(contents.parameters, step);
+  if (contents.optimizer) {
+    for (const [name, { m, v }] of contents.optimizer) {
+      assertFinite(
+        [
+          [M_PREFIX + name, m],
+          [V_PREFIX + name, v],
+        ],
+        step,
+      );
+    }
+  }
   const tensors: Record<string, NamedTensor> = {};
   const shapes = new Map(parameterSpecs(contents.manifest.spec.model).map((s) => [s.name, s.shape]));
   for (const [name, data] of contents.parameters) {

@@ -6,7 +6,11 @@ import { type NiahSample, NiahTask, niahLayout, niahMinLength, stackSamples } fr
 import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
 import { positionBucket } from '../../tasks/text.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
-import { type CheckpointContents, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import {
+  type CheckpointContents,
+  encodeCheckpoint,
+  NonFiniteCheckpointError,
+} from '../checkpoint/checkpoint.ts';
 import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import { attentionKind, rosaLayers } from '../model/config.ts';
@@ -304,7 +308,16 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       parameters: await this.model.exportParameters(),
       optimizer: await this.model.exportOptimizerState(),
     };
-    const files = encodeCheckpoint(contents);
+    let files: ReturnType<typeof encodeCheckpoint>;
+    try {
+      files = encodeCheckpoint(contents);
+    } catch (err) {
+      // Never save a broken state, and point at the checkpoint that was not.
+      const last = this.lastCheckpoint;
+      if (err instanceof NonFiniteCheckpointError && last)
+        err.message += `. The last good checkpoint is "${last.key}" (step ${last.step}).`;
+      throw err;
+    }
     const key = checkpointKey(this.spec.id, this.step);
     const info = await store.put(key, files);
     this.lastCheckpoint = info;
