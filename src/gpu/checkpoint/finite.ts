@@ -2,7 +2,7 @@
 // not be resumed, and the checkpoint before it is the one to call "last good". Saving
 // already reads every tensor back to encode it, so the check is one pass over that memory.
 
-import { CheckpointError } from './safetensors.ts';
+import { CheckpointError } from './errors.ts';
 
 /** Thrown when a checkpoint would hold NaN or infinite values; nothing was written. */
 export class NonFiniteCheckpointError extends CheckpointError {
