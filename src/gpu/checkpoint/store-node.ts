@@ -3,14 +3,14 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
-import { parseManifest } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
 import { TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
   checkKey,
   infoFromFiles,
-  infoFromManifest,
+  listEntry,
 } from './store.ts';
 
 export class FileCheckpointStore implements CheckpointStore {
@@ -26,13 +26,21 @@ export class FileCheckpointStore implements CheckpointStore {
     const out: CheckpointInfo[] = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const key = name.slice(0, -5);
-      try {
-        const manifest = parseManifest(await readFile(join(this.dir, name), 'utf8'), name);
-        const size = (await stat(join(this.dir, `${key}.safetensors`))).size;
-        out.push(infoFromManifest(key, manifest, size));
-      } catch {
-        // A half-written or foreign file is not a checkpoint; leave it alone.
-      }
+      const text = await readFile(join(this.dir, name), 'utf8').catch(() => '');
+      // Other JSON files (an experiment's results.json) are not checkpoints: skip them.
+      if (!names.includes(`${key}.safetensors`) && !text.includes(CHECKPOINT_FORMAT)) continue;
+      out.push(
+        await listEntry(
+          key,
+          text,
+          async () =>
+            (
+              await stat(join(this.dir, `${key}.safetensors`)).catch(() => {
+                throw new CheckpointError(`${key}.safetensors is missing`);
+              })
+            ).size,
+        ),
+      );
     }
     return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
   }

@@ -2,13 +2,13 @@
 // available in windows and workers): directory "checkpoints", KEY.safetensors + KEY.json.
 
 import type { CheckpointInfo } from '../train/protocol.ts';
-import { parseManifest } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT } from './checkpoint.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
   checkKey,
   infoFromFiles,
-  infoFromManifest,
+  listEntry,
 } from './store.ts';
 
 async function directory(): Promise<FileSystemDirectoryHandle> {
@@ -41,18 +41,24 @@ export class OpfsCheckpointStore implements CheckpointStore {
   async list(): Promise<CheckpointInfo[]> {
     const dir = await directory();
     const out: CheckpointInfo[] = [];
-    for await (const [name, handle] of (
+    const entries: Array<[string, FileSystemHandle]> = [];
+    for await (const entry of (
       dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
-    ).entries()) {
+    ).entries())
+      entries.push(entry);
+    const names = new Set(entries.map(([name]) => name));
+    for (const [name, handle] of entries) {
       if (!name.endsWith('.json') || handle.kind !== 'file') continue;
       const key = name.slice(0, -5);
-      try {
-        const manifest = parseManifest(await (await (handle as FileSystemFileHandle).getFile()).text(), name);
-        const weights = await (await dir.getFileHandle(`${key}.safetensors`)).getFile();
-        out.push(infoFromManifest(key, manifest, weights.size));
-      } catch {
-        // Incomplete or foreign files are skipped.
-      }
+      const text = await (await (handle as FileSystemFileHandle).getFile()).text().catch(() => '');
+      if (!names.has(`${key}.safetensors`) && !text.includes(CHECKPOINT_FORMAT)) continue;
+      out.push(
+        await listEntry(
+          key,
+          text,
+          async () => (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).size,
+        ),
+      );
     }
     return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
   }

@@ -37,6 +37,25 @@ export function infoFromManifest(key: string, manifest: CheckpointManifest, byte
   };
 }
 
+/** A stored entry whose manifest cannot be read: listed so it can be seen and deleted. */
+export function brokenInfo(key: string, problem: string, bytes = 0): CheckpointInfo {
+  return { key, runId: '', name: key, step: 0, savedAt: '', bytes, variant: '', problem };
+}
+
+/** Info of one stored entry; a bad one is reported, never thrown, so one bad file can't hide the rest. */
+export async function listEntry(
+  key: string,
+  manifest: string,
+  weightsBytes: () => Promise<number>,
+): Promise<CheckpointInfo> {
+  try {
+    const parsed = parseManifest(manifest, `${key}.json`);
+    return infoFromManifest(key, parsed, await weightsBytes());
+  } catch (err) {
+    return brokenInfo(key, err instanceof Error ? err.message : String(err));
+  }
+}
+
 export function infoFromFiles(key: string, files: CheckpointFilesData): CheckpointInfo {
   return infoFromManifest(key, parseManifest(files.manifest, `${key}.json`), files.weights.byteLength);
 }
@@ -45,7 +64,10 @@ export function infoFromFiles(key: string, files: CheckpointFilesData): Checkpoi
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly items = new Map<string, CheckpointFilesData>();
   async list(): Promise<CheckpointInfo[]> {
-    return [...this.items].map(([k, f]) => infoFromFiles(k, f));
+    const out: CheckpointInfo[] = [];
+    for (const [k, f] of this.items)
+      out.push(await listEntry(k, f.manifest, async () => f.weights.byteLength));
+    return out;
   }
   async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
     checkKey(key);
