@@ -7,6 +7,7 @@ import { createBrowserGpuContext } from '../gpu/platform/browser.ts';
 import { CheckpointsTab } from './components/CheckpointsTab.tsx';
 import { CurvesTab } from './components/CurvesTab.tsx';
 import { DeviceTab } from './components/DeviceTab.tsx';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ExperimentSetup } from './components/ExperimentSetup.tsx';
 import { NiahTab } from './components/NiahTab.tsx';
 import { RetrievalTab } from './components/RetrievalTab.tsx';
@@ -32,6 +33,22 @@ const TABS: Array<{ id: TabId; label: string }> = [
   { id: 'checkpoints', label: 'Checkpoints' },
   { id: 'device', label: 'Device' },
 ];
+
+const tabLabel = (id: TabId) => TABS.find((t) => t.id === id)?.label ?? id;
+
+/** Where a failed tab offers to go: the Device tab, or Checkpoints from Device. */
+function leaveTo(tab: TabId, setTab: (id: TabId) => void) {
+  const to: TabId = tab === 'device' ? 'checkpoints' : 'device';
+  return { label: `Open ${tabLabel(to)}`, go: () => setTab(to) };
+}
+
+function SafeRunList() {
+  return (
+    <ErrorBoundary label="run list">
+      <RunList />
+    </ErrorBoundary>
+  );
+}
 
 export interface AppProps {
   store: PlaygroundStore;
@@ -195,7 +212,7 @@ function Playground({
       )}
       <div className="layout">
         <aside className="sidebar">
-          {hasRuns && <RunList />}
+          {hasRuns && <SafeRunList />}
           <ExperimentSetup
             draft={parsed.draft}
             onChange={onChange}
@@ -205,7 +222,7 @@ function Playground({
             onStart={onStart}
             initialPresetId={parsed.fromLink ? null : PRESETS[0].id}
           />
-          {!hasRuns && <RunList />}
+          {!hasRuns && <SafeRunList />}
         </aside>
         <main className="main">
           <div className="tabs" role="tablist" aria-label="Views">
@@ -225,11 +242,14 @@ function Playground({
             ))}
           </div>
           <section className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-            {tab === 'curves' && <CurvesTab />}
-            {tab === 'retrieval' && <RetrievalTab />}
-            {tab === 'niah' && <NiahTab />}
-            {tab === 'checkpoints' && <CheckpointsTab />}
-            {tab === 'device' && <DeviceTab gpu={gpu} />}
+            {/* One boundary per tab (key: a new tab starts clean); a failing view leaves the others usable. */}
+            <ErrorBoundary key={tab} label={`${tabLabel(tab)} view`} leave={leaveTo(tab, setTab)}>
+              {tab === 'curves' && <CurvesTab />}
+              {tab === 'retrieval' && <RetrievalTab />}
+              {tab === 'niah' && <NiahTab />}
+              {tab === 'checkpoints' && <CheckpointsTab />}
+              {tab === 'device' && <DeviceTab gpu={gpu} />}
+            </ErrorBoundary>
           </section>
         </main>
       </div>
