@@ -7,6 +7,7 @@ import { parameterSpecs } from '../model/params.ts';
 import { configHash } from './config-hash.ts';
 import { assertFinite, firstNonFinite, NonFiniteCheckpointError } from './finite.ts';
 import { CHECKPOINT_FORMAT, type CheckpointManifest, parseManifest } from './manifest.ts';
+import { boundHistory } from './metrics-history.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
 
 export {
@@ -61,7 +62,11 @@ export function encodeCheckpoint(contents: CheckpointContents): { weights: Uint8
     run: manifest.spec.id,
     config: configHash(manifest.spec.model),
   });
-  return { weights, manifest: JSON.stringify(manifest) };
+  const metrics = {
+    steps: boundHistory(manifest.metrics.steps),
+    evals: boundHistory(manifest.metrics.evals),
+  };
+  return { weights, manifest: JSON.stringify({ ...manifest, metrics }) };
 }
 
 /** The weights file's metadata must describe the manifest's run, step and configuration. */

@@ -1,6 +1,6 @@
 // Checkpoints as files in a directory: KEY.safetensors + KEY.json.
 
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
@@ -11,6 +11,7 @@ import {
   checkKey,
   infoFromFiles,
   listEntry,
+  logName,
 } from './store.ts';
 
 export class FileCheckpointStore implements CheckpointStore {
@@ -73,5 +74,15 @@ export class FileCheckpointStore implements CheckpointStore {
       const ours = name.startsWith(`${key}.json.`) || name.startsWith(`${key}.safetensors.`);
       if (ours && name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true });
     }
+  }
+
+  async appendLog(runId: string, text: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    // Appends are not atomic, but a torn last line loses one row, never earlier ones.
+    await appendFile(join(this.dir, logName(runId)), text);
+  }
+
+  async readLog(runId: string): Promise<string> {
+    return readFile(join(this.dir, logName(runId)), 'utf8').catch(() => '');
   }
 }

@@ -9,6 +9,7 @@ import {
   checkKey,
   infoFromFiles,
   listEntry,
+  logName,
 } from './store.ts';
 
 async function directory(): Promise<FileSystemDirectoryHandle> {
@@ -93,6 +94,31 @@ export class OpfsCheckpointStore implements CheckpointStore {
       } catch {
         // already gone
       }
+    }
+  }
+
+  async appendLog(runId: string, text: string): Promise<void> {
+    const dir = await directory();
+    const handle = await dir.getFileHandle(logName(runId), { create: true });
+    const size = (await handle.getFile()).size;
+    // keepExistingData copies the file into the swap file; the append commits on close().
+    const writable = await handle.createWritable({ keepExistingData: true });
+    try {
+      await writable.seek(size);
+      await writable.write(text);
+    } catch (err) {
+      await writable.abort().catch(() => undefined);
+      throw err;
+    }
+    await writable.close();
+  }
+
+  async readLog(runId: string): Promise<string> {
+    try {
+      const dir = await directory();
+      return await (await (await dir.getFileHandle(logName(runId))).getFile()).text();
+    } catch {
+      return '';
     }
   }
 }

@@ -14,6 +14,15 @@ export interface CheckpointStore {
   put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo>;
   get(key: string): Promise<CheckpointFilesData>;
   delete(key: string): Promise<void>;
+  /** Appends to a run's full metrics log (JSON lines); manifests keep only a bounded history. */
+  appendLog(runId: string, text: string): Promise<void>;
+  /** The run's whole metrics log; '' when there is none. */
+  readLog(runId: string): Promise<string>;
+}
+
+/** File name of a run's metrics log. */
+export function logName(runId: string): string {
+  return `${runId.replace(/[^A-Za-z0-9_.-]/g, '_')}.metrics.jsonl`;
 }
 
 /** Keys are file names: letters, digits, '-', '_' and '.' only. */
@@ -63,6 +72,13 @@ export function infoFromFiles(key: string, files: CheckpointFilesData): Checkpoi
 /** In-memory store (tests, and the browser when OPFS is unavailable: nothing persists then). */
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly items = new Map<string, CheckpointFilesData>();
+  private readonly logs = new Map<string, string>();
+  async appendLog(runId: string, text: string): Promise<void> {
+    this.logs.set(runId, (this.logs.get(runId) ?? '') + text);
+  }
+  async readLog(runId: string): Promise<string> {
+    return this.logs.get(runId) ?? '';
+  }
   async list(): Promise<CheckpointInfo[]> {
     const out: CheckpointInfo[] = [];
     for (const [k, f] of this.items)

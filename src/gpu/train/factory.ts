@@ -75,8 +75,9 @@ export async function createRun(
     from?.manifest.step ?? 0,
   );
   if (from) {
-    run.steps.push(...from.manifest.metrics.steps);
-    run.evals.push(...from.manifest.metrics.evals);
+    // A loop, not push(...rows): spreading a long history overflows the stack.
+    for (const m of from.manifest.metrics.steps) run.steps.push(m);
+    for (const m of from.manifest.metrics.evals) run.evals.push(m);
   }
   return run;
 }

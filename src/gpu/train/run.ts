@@ -11,6 +11,7 @@ import {
   encodeCheckpoint,
   NonFiniteCheckpointError,
 } from '../checkpoint/checkpoint.ts';
+import { logLines, rowsAfter } from '../checkpoint/metrics-history.ts';
 import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import { attentionKind, rosaLayers } from '../model/config.ts';
@@ -52,6 +53,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   private stopRequested = false;
   private resumeWaiter: (() => void) | null = null;
   private lastCheckpoint: CheckpointInfo | null = null;
+  /** Rows up to this step are in the store's metrics log (a loaded run's history already was). */
+  private loggedThrough: number;
 
   constructor(spec: RunSpec, model: Model<F, I>, task: TaskGenerator, deps: RunDeps, startStep = 0) {
     this.spec = spec;
@@ -59,6 +62,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.task = task;
     this.deps = deps;
     this.step = startStep;
+    this.loggedThrough = startStep;
   }
 
   setStatus(status: RunStatus, message?: string): void {
@@ -321,8 +325,18 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     const key = checkpointKey(this.spec.id, this.step);
     const info = await store.put(key, files);
     this.lastCheckpoint = info;
+    await this.appendMetricsLog(store);
     this.deps.emit({ type: 'checkpoint', runId: this.spec.id, step: this.step, key });
     return info;
+  }
+
+  /** The full metrics history, appended at each save; manifests keep a bounded one. */
+  private async appendMetricsLog(store: CheckpointStore): Promise<void> {
+    const after = this.loggedThrough;
+    const text =
+      logLines('step', rowsAfter(this.steps, after)) + logLines('eval', rowsAfter(this.evals, after));
+    if (text) await store.appendLog(this.spec.id, text);
+    this.loggedThrough = this.step;
   }
 
   /** ROSA retrievals of validation sample `sample` at `layer`. */
