@@ -5,6 +5,7 @@
 import { type FieldError, validateModelConfig } from '../model/config.ts';
 import type { EvalMetrics, RunSpec, StepMetrics } from '../train/protocol.ts';
 import { validateTaskSpec, validateTrainConfig } from '../train/train-config.ts';
+import { type CorpusRef, isCorpusRef } from './corpus.ts';
 import { CheckpointError } from './errors.ts';
 import { parseJsonBounded } from './json-guard.ts';
 
@@ -18,6 +19,8 @@ export interface CheckpointManifest {
   step: number;
   savedAt: string;
   metrics: { steps: StepMetrics[]; evals: EvalMetrics[] };
+  /** In a store: the user text of spec.task, kept once beside the manifests (see corpus.ts). */
+  corpus?: CorpusRef;
 }
 
 type Json = Record<string, unknown>;
@@ -115,7 +118,17 @@ export function manifestErrors(m: unknown): FieldError[] {
   if (spec.fromCheckpoint !== undefined && typeof spec.fromCheckpoint !== 'string') {
     errors.push({ field: 'spec.fromCheckpoint', message: 'must be a string' });
   }
-  errors.push(...validateManifestConfig({ model: spec.model, train: spec.train, task: spec.task }));
+  let task = spec.task;
+  if (m.corpus !== undefined) {
+    // A stored manifest whose text is kept once beside it: validate as if it were inline.
+    if (!isCorpusRef(m.corpus) || !isObject(task) || task.kind !== 'text' || task.text !== undefined) {
+      errors.push({
+        field: 'corpus',
+        message: 'must be {name, hash, length} of a text task without inline text',
+      });
+    } else task = { ...task, text: ' '.repeat(Math.min(m.corpus.length, 1)) };
+  }
+  errors.push(...validateManifestConfig({ model: spec.model, train: spec.train, task }));
   errors.push(...metricsErrors(m.metrics));
   return errors;
 }

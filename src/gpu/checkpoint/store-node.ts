@@ -4,6 +4,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
+import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 import { TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.ts';
 import {
   type CheckpointFilesData,
@@ -50,17 +51,24 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     await mkdir(this.dir, { recursive: true });
-    // Each file is replaced whole (temporary file, fsync, rename), weights first: a manifest
-    // only ever points at complete weights, and a save killed midway leaves the old files.
+    const { manifest, corpus } = splitCorpus(files.manifest);
+    // Each file is replaced whole (temporary file, fsync, rename); the corpus and the weights
+    // first: a manifest only ever points at complete files, and a save killed midway leaves
+    // the old ones.
+    if (corpus) {
+      const path = join(this.dir, corpusFileName(corpus.ref.hash));
+      if (!(await stat(path).catch(() => null))) await writeFileAtomic(path, corpus.text);
+    }
     await writeFileAtomic(join(this.dir, `${key}.safetensors`), files.weights);
-    await writeFileAtomic(join(this.dir, `${key}.json`), files.manifest);
+    await writeFileAtomic(join(this.dir, `${key}.json`), manifest);
     return info;
   }
 
   async get(key: string): Promise<CheckpointFilesData> {
     checkKey(key);
     const weights = new Uint8Array(await readFile(join(this.dir, `${key}.safetensors`)));
-    const manifest = await readFile(join(this.dir, `${key}.json`), 'utf8');
+    const stored = await readFile(join(this.dir, `${key}.json`), 'utf8');
+    const manifest = await joinCorpus(stored, (name) => readFile(join(this.dir, name), 'utf8'));
     return { weights, manifest };
   }
 

@@ -3,6 +3,7 @@
 
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { CHECKPOINT_FORMAT } from './checkpoint.ts';
+import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
@@ -70,8 +71,17 @@ export class OpfsCheckpointStore implements CheckpointStore {
     const dir = await directory();
     // The manifest last: list() shows only keys with a manifest, so a save interrupted
     // before it completes is never listed.
+    const { manifest, corpus } = splitCorpus(files.manifest);
+    if (corpus) {
+      const name = corpusFileName(corpus.ref.hash);
+      const have = await dir.getFileHandle(name).then(
+        () => true,
+        () => false,
+      );
+      if (!have) await writeFileHandle(dir, name, corpus.text);
+    }
     await writeFileHandle(dir, `${key}.safetensors`, files.weights);
-    await writeFileHandle(dir, `${key}.json`, files.manifest);
+    await writeFileHandle(dir, `${key}.json`, manifest);
     return info;
   }
 
@@ -81,7 +91,10 @@ export class OpfsCheckpointStore implements CheckpointStore {
     const weights = new Uint8Array(
       await (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).arrayBuffer(),
     );
-    const manifest = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
+    const stored = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
+    const manifest = await joinCorpus(stored, async (name) =>
+      (await (await dir.getFileHandle(name)).getFile()).text(),
+    );
     return { weights, manifest };
   }
 

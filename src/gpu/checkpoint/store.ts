@@ -3,6 +3,7 @@
 
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { type CheckpointManifest, parseManifest } from './checkpoint.ts';
+import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 
 export interface CheckpointFilesData {
   weights: Uint8Array;
@@ -73,6 +74,8 @@ export function infoFromFiles(key: string, files: CheckpointFilesData): Checkpoi
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly items = new Map<string, CheckpointFilesData>();
   private readonly logs = new Map<string, string>();
+  /** Uploaded texts by file name, each kept once (see corpus.ts). */
+  private readonly corpora = new Map<string, string>();
   async appendLog(runId: string, text: string): Promise<void> {
     this.logs.set(runId, (this.logs.get(runId) ?? '') + text);
   }
@@ -88,13 +91,20 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
     checkKey(key);
     const info = infoFromFiles(key, files);
-    this.items.set(key, files);
+    const { manifest, corpus } = splitCorpus(files.manifest);
+    if (corpus) this.corpora.set(corpusFileName(corpus.ref.hash), corpus.text);
+    this.items.set(key, { weights: files.weights, manifest });
     return info;
   }
   async get(key: string): Promise<CheckpointFilesData> {
     const f = this.items.get(key);
     if (!f) throw new Error(`no checkpoint "${key}"`);
-    return f;
+    const manifest = await joinCorpus(f.manifest, async (name) => {
+      const text = this.corpora.get(name);
+      if (text === undefined) throw new Error(`no ${name}`);
+      return text;
+    });
+    return { weights: f.weights, manifest };
   }
   async delete(key: string): Promise<void> {
     this.items.delete(key);
