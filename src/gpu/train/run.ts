@@ -2,6 +2,7 @@
 // backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
 // The same code runs in the browser's trainer worker and in the Node experiment CLI.
 
+import { RosaWorkerError } from '../../rosa-worker/pool.ts';
 import { type NiahSample, NiahTask, niahLayout, niahMinLength, stackSamples } from '../../tasks/niah.ts';
 import { DIGIT_TOKENS, encodeAscii, NEEDLE_MARKER, QUERY_MARKER } from '../../tasks/passkey-vocab.ts';
 import { positionBucket } from '../../tasks/text.ts';
@@ -121,7 +122,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     try {
       if (this.active) {
         if (this.status !== 'running') this.setStatus('running');
-        const metrics = await this.trainStep();
+        const metrics = await this.trainStepRetrying();
         if (!metrics) return false;
         const s = this.step;
         if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
@@ -166,6 +167,27 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   private fail(message: string): void {
     this.deps.emit({ type: 'error', runId: this.spec.id, message });
     this.setStatus('failed', message);
+  }
+
+  /**
+   * A ROSA worker that died, threw or timed out fails only the scan: the pool respawns it on
+   * the next scan, and nothing of the step (which scans only in its forward pass, before any
+   * weight changes) has been applied. So the step is tried once more before the run fails.
+   */
+  private async trainStepRetrying(): Promise<StepMetrics | null> {
+    try {
+      return await this.trainStep();
+    } catch (err) {
+      if (!(err instanceof RosaWorkerError)) throw err;
+      this.deps.emit({
+        type: 'status',
+        runId: this.spec.id,
+        status: this.status,
+        step: this.step,
+        message: `A ROSA worker failed at step ${this.step + 1} (${err.message}); retrying the step once.`,
+      });
+      return this.trainStep();
+    }
   }
 
   /** One optimisation step; null when the run had to stop (non-finite loss or gradients). */

@@ -1,0 +1,75 @@
+// A ROSA worker failure costs one retry of the step, not the run.
+
+import { describe, expect, it } from 'vitest';
+import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
+import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
+import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { createRun } from '../../../src/gpu/train/factory.ts';
+import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
+import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { RosaWorkerError } from '../../../src/rosa-worker/pool.ts';
+
+const spec: RunSpec = {
+  id: 'r',
+  name: 'r',
+  backend: 'cpu',
+  task: { kind: 'niah', seqLen: 24, keyLength: 1, filler: 'random' },
+  model: defaultModelConfig({
+    seqLen: 24,
+    layers: 1,
+    width: 16,
+    heads: 2,
+    mlpHidden: 16,
+    window: 4,
+    variant: 'window+rosa',
+  }),
+  train: defaultTrainConfig({ steps: 6, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
+};
+
+/** The inline scanner, except that the scans numbered in `failing` (from 1) fail as a dead worker would. */
+function flakyScanner(failing: number[]): RosaScanner {
+  const inner = inlineScanner();
+  let calls = 0;
+  return {
+    ...inner,
+    async scan(mode, shape, qSym, kSym, out) {
+      calls++;
+      if (failing.includes(calls)) {
+        throw new RosaWorkerError('ROSA worker 0 died (lanes 0..1)', 0, 2, shape, mode, 0);
+      }
+      return inner.scan(mode, shape, qSym, kSym, out);
+    },
+  };
+}
+
+async function train(scanner: RosaScanner) {
+  const events: TrainerEvent[] = [];
+  const run = await createRun(spec, { gpu: null, scanner, loadCorpus: async () => '', store: null }, (e) =>
+    events.push(e),
+  );
+  while (await run.advance()) {}
+  const losses = events.flatMap((e) => (e.type === 'step' ? [e.metrics.loss] : []));
+  return { run, events, losses };
+}
+
+describe('ROSA worker failure', () => {
+  it('retries the step once and trains on as if nothing happened', async () => {
+    const clean = await train(inlineScanner());
+    const flaky = await train(flakyScanner([3]));
+    expect(flaky.run.status).toBe('finished');
+    expect(flaky.losses).toEqual(clean.losses);
+    expect(
+      flaky.events.some(
+        (e) => e.type === 'status' && /ROSA worker failed at step 3.*retrying/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+  });
+
+  it('fails the run when the retry fails too', async () => {
+    const { run, events } = await train(flakyScanner([3, 4]));
+    expect(run.status).toBe('failed');
+    expect(run.step).toBe(2);
+    const err = events.find((e) => e.type === 'error');
+    expect(err?.type === 'error' && err.message).toMatch(/ROSA worker 0 died/);
+  });
+});
