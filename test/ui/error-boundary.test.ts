@@ -11,6 +11,7 @@ import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
 import { IndexedDbStorage, type RunStorage } from '../../src/ui/state/persistence.ts';
 import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
 import type { RunRecord } from '../../src/ui/state/types.ts';
+import { tinySpec } from '../gpu/checkpoint/fixtures/tiny.ts';
 import { FakeTrainerClient } from './fake-client.ts';
 import { FakeIndexedDb } from './state/fake-indexeddb.ts';
 
@@ -22,6 +23,7 @@ afterEach(() => {
     r.client.dispose();
   }
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 });
 
 const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10' });
@@ -88,5 +90,34 @@ describe('error boundaries', () => {
     await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
     await act(async () => fireEvent.click(start));
     await waitFor(() => expect(client.runs.size).toBe(3));
+  });
+
+  it('lists an unreadable checkpoint with its problem and lets it be deleted', async () => {
+    vi.stubGlobal('confirm', () => true);
+    const idb = new FakeIndexedDb();
+    const { client } = await renderApp(new IndexedDbStorage(idb.asFactory()));
+    const files = { weights: new Uint8Array(0), manifest: '' };
+    client.checkpoints.set('torn', {
+      info: {
+        key: 'torn',
+        runId: '',
+        name: 'torn',
+        step: 0,
+        savedAt: '',
+        bytes: 0,
+        variant: '',
+        problem: 'torn.json: the manifest is not valid JSON',
+      },
+      spec: tinySpec('torn'),
+      files,
+    });
+    await act(async () => fireEvent.click(screen.getByRole('tab', { name: 'Checkpoints' })));
+    expect(await screen.findByText(/Unreadable: torn\.json: the manifest is not valid JSON/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Load' })).toBeNull();
+    await act(async () =>
+      fireEvent.click(screen.getByRole('button', { name: 'Delete unreadable checkpoint torn' })),
+    );
+    await waitFor(() => expect(client.checkpoints.has('torn')).toBe(false));
+    await waitFor(() => expect(screen.queryByText(/Unreadable/)).toBeNull());
   });
 });

@@ -2,7 +2,7 @@
 // available in windows and workers): directory "checkpoints", KEY.safetensors + KEY.json.
 
 import type { CheckpointInfo } from '../train/protocol.ts';
-import { CHECKPOINT_FORMAT } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
 import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 import {
   type CheckpointFilesData,
@@ -52,14 +52,18 @@ export class OpfsCheckpointStore implements CheckpointStore {
     for (const [name, handle] of entries) {
       if (!name.endsWith('.json') || handle.kind !== 'file') continue;
       const key = name.slice(0, -5);
-      const text = await (await (handle as FileSystemFileHandle).getFile()).text().catch(() => '');
+      const text = await (handle as FileSystemFileHandle)
+        .getFile()
+        .then((f) => f.text())
+        .catch(() => '');
       if (!names.has(`${key}.safetensors`) && !text.includes(CHECKPOINT_FORMAT)) continue;
       out.push(
-        await listEntry(
-          key,
-          text,
-          async () => (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).size,
-        ),
+        await listEntry(key, text, async () => {
+          const weights = await dir.getFileHandle(`${key}.safetensors`).catch(() => {
+            throw new CheckpointError(`${key}.safetensors is missing`);
+          });
+          return (await weights.getFile()).size;
+        }),
       );
     }
     return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
