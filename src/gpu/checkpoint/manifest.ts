@@ -33,6 +33,57 @@ const isNumberOrNull = (x: unknown) => x === null || typeof x === 'number';
 const TASK_KINDS = ['niah', 'mqar', 'text', 'induction'];
 const BACKENDS = ['webgpu', 'cpu'];
 
+/** A field's allowed values (an enum list, or a type test); `optional` fields may be absent. */
+type Rule = [field: string, allowed: readonly unknown[] | ((x: unknown) => boolean), optional?: boolean];
+
+const isBool = (x: unknown) => typeof x === 'boolean';
+const isString = (x: unknown) => typeof x === 'string';
+const isIntArray = (x: unknown) => Array.isArray(x) && x.every((v) => Number.isInteger(v));
+
+/** What the form's validators do not check (shapes and enums they assume), per part. */
+const MODEL_RULES: Rule[] = [
+  ['globalLayers', isIntArray],
+  ['rosa', isObject, true],
+  ['lrsa', isObject, true],
+  ['rosa.vProbContrast', isBool, true],
+  ['rosa.qk', ['independent', 'tied-init', 'shared'], true],
+  ['rosa.layers', isIntArray, true],
+];
+const TASK_RULES: Record<string, Rule[]> = {
+  niah: [
+    ['filler', ['random', 'letters', 'repeat', 'copy', 'corpus']],
+    ['corpus', ['moby-dick'], true],
+    ['loss', ['answer', 'all'], true],
+  ],
+  mqar: [
+    ['gaps', ['power', 'uniform']],
+    ['randomFiller', isBool],
+  ],
+  text: [
+    ['source', ['moby-dick', 'user']],
+    ['text', isString, true],
+    ['name', isString, true],
+  ],
+  induction: [],
+};
+const TRAIN_RULES: Rule[] = [['lengthWarmup', (x) => isWhole(x), true]];
+
+function ruleErrors(part: string, value: Json, rules: Rule[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [field, allowed, optional] of rules) {
+    let x: unknown = value;
+    for (const key of field.split('.')) x = isObject(x) ? x[key] : undefined;
+    if (x === undefined && optional) continue;
+    const ok = typeof allowed === 'function' ? allowed(x) : allowed.includes(x);
+    if (!ok) {
+      const message =
+        typeof allowed === 'function' ? 'has the wrong type' : `must be one of ${allowed.join(', ')}`;
+      errors.push({ field: `${part}.${field}`, message });
+    }
+  }
+  return errors;
+}
+
 /**
  * Every check of the configuration part of a manifest (model, train, task), in one place.
  * For now it runs the form's validators, which assume the right shapes, so a crash on a
@@ -52,6 +103,13 @@ export function validateManifestConfig(config: {
   if (!TASK_KINDS.includes(task.kind as string)) {
     return [{ field: 'task.kind', message: `must be one of ${TASK_KINDS.join(', ')}` }];
   }
+  errors.push(
+    ...ruleErrors('model', config.model as Json, MODEL_RULES),
+    ...ruleErrors('task', task, TASK_RULES[task.kind as string]),
+    ...ruleErrors('train', config.train as Json, TRAIN_RULES),
+  );
+  // The validators below read these shapes without checking them.
+  if (errors.some((e) => ['model.globalLayers', 'model.rosa', 'model.lrsa'].includes(e.field))) return errors;
   try {
     errors.push(
       ...validateModelConfig(config.model as RunSpec['model']),

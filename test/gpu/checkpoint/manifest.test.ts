@@ -63,10 +63,19 @@ describe('manifest validation', () => {
       [(m) => (m.spec.backend = 'tpu'), /spec\.backend must be one of webgpu, cpu/],
       [(m) => (m.spec.task.kind = 'poetry'), /task\.kind must be one of/],
       [(m) => (m.spec.model.variant = 'dense'), /variant must be one of/],
-      [(m) => (m.spec.model.rosa = null), /config has a field of the wrong type|rosa/],
-      [(m) => (m.spec.model.globalLayers = 'all'), /globalLayers|wrong type/],
+      [(m) => (m.spec.model.rosa = null), /model\.rosa has the wrong type/],
+      [(m) => (m.spec.model.globalLayers = 'all'), /model\.globalLayers has the wrong type/],
       [(m) => (m.spec.train.protocol = 'some'), /train\.protocol/],
       [(m) => (m.spec.train = null as unknown as Json), /train must be an object/],
+      [(m) => (m.spec.task.filler = 'sand'), /task\.filler must be one of random/],
+      [(m) => (m.spec.task.loss = 'some'), /task\.loss must be one of answer, all/],
+      [(m) => ((m.spec.model.rosa as Json).qk = 'loose'), /model\.rosa\.qk must be one of/],
+      [
+        (m) => ((m.spec.model.rosa as Json).vProbContrast = 'yes'),
+        /model\.rosa\.vProbContrast has the wrong type/,
+      ],
+      [(m) => (m.spec.model.lrsa = 3), /model\.lrsa has the wrong type/],
+      [(m) => (m.spec.train.lengthWarmup = -2), /train\.lengthWarmup/],
     ];
     for (const [edit, message] of cases) expect(refusal(edited(edit))).toMatch(message);
     expect(refusal('[]')).toMatch(/not a ROSA Playground checkpoint manifest/);
