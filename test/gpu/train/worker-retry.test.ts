@@ -3,10 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
-import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
 import { RosaWorkerError } from '../../../src/rosa-worker/pool.ts';
 
 const spec: RunSpec = {
@@ -71,5 +72,34 @@ describe('ROSA worker failure', () => {
     expect(run.step).toBe(2);
     const err = events.find((e) => e.type === 'error');
     expect(err?.type === 'error' && err.message).toMatch(/ROSA worker 0 died/);
+  });
+
+  it('survives a real worker exiting mid-scan (worker_threads pool)', async () => {
+    const pool = createNodeRosaPool({ size: 2 });
+    try {
+      const base = poolScanner(pool);
+      let calls = 0;
+      const dying: RosaScanner = {
+        workers: base.workers,
+        sharedMemory: base.sharedMemory,
+        allocateOutputs: base.allocateOutputs,
+        async scan(mode, shape, qSym, kSym, out) {
+          calls++;
+          if (calls !== 3) return base.scan(mode, shape, qSym, kSym, out);
+          // The worker holding lane 0 exits (code 70) in the middle of this step's scan.
+          await pool.scan({ mode, shape, qSym: qSym.slice(), kSym: kSym.slice() }, out, {
+            injectFault: { lane: 0, kind: 'exit' },
+          });
+        },
+      };
+      const clean = await train(inlineScanner());
+      const survived = await train(dying);
+      expect(calls).toBeGreaterThan(3);
+      expect(survived.run.status).toBe('finished');
+      expect(survived.losses).toEqual(clean.losses);
+      expect(pool.alive).toBe(2);
+    } finally {
+      await pool.terminate();
+    }
   });
 });
