@@ -3,7 +3,7 @@
 // GPU and one scan pool), forwards their events, and manages checkpoints. It runs in the
 // browser's trainer worker and, for tests and scripts, in-process in Node.
 
-import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { infoFromFiles } from '../checkpoint/store.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
 import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
@@ -219,6 +219,12 @@ export class TrainerEngine implements TrainerClient {
       weights: 'uploaded .safetensors',
       manifest: 'uploaded .json',
     });
+    if (contents.manifest.corpus) {
+      // A manifest copied out of a store's folder: its text is not in it.
+      throw new CheckpointError(
+        `uploaded .json refers to the corpus "${contents.manifest.corpus.name}" instead of holding it: upload the files the Download button gives`,
+      );
+    }
     const normalized = encodeCheckpoint(contents);
     const key = `${contents.manifest.spec.id}-step${contents.manifest.step}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     infoFromFiles(key, normalized);

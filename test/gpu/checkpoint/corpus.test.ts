@@ -78,6 +78,11 @@ describe('corpus stored once', () => {
     expect(decodeCheckpoint(files.weights, files.manifest).manifest.spec.task).toMatchObject({ text: TEXT });
     const spec = await e.loadCheckpoint(list[1].key);
     expect(spec.task).toMatchObject({ kind: 'text', text: TEXT });
+    // The stored manifest alone (copied out of the folder) is refused on upload: no text in it.
+    const storedManifest = await readFile(join(dir, `${list[1].key}.json`), 'utf8');
+    await expect(e.importCheckpoint({ weights: files.weights, manifest: storedManifest })).rejects.toThrow(
+      /refers to the corpus "my-notes\.txt" instead of holding it/,
+    );
     // A tampered corpus is named, not used.
     await writeFile(join(dir, corpora[0]), `${TEXT.slice(1)}x`);
     await expect(store.get(list[0].key)).rejects.toThrow(CheckpointError);
