@@ -200,6 +200,7 @@ export class TrainerEngine implements TrainerClient {
     }
     await this.retire(existing);
     const run = await createRun(contents.manifest.spec, this.env, this.emit, contents);
+    run.resumedFrom(infoFromFiles(key, files));
     this.runs.set(run.spec.id, run);
     run.markPaused();
     return run.spec;

@@ -139,6 +139,11 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     return false;
   }
 
+  /** The checkpoint this run was loaded from: finite (the loader checks), so the last good one. */
+  resumedFrom(info: CheckpointInfo): void {
+    this.lastCheckpoint = info;
+  }
+
   /** Marks a run that waits for resume() (e.g. loaded from a checkpoint). */
   markPaused(): void {
     this.pauseRequested = true;

@@ -7,8 +7,10 @@ import {
   NonFiniteCheckpointError,
 } from '../../../src/gpu/checkpoint/checkpoint.ts';
 import { firstNonFinite } from '../../../src/gpu/checkpoint/finite.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../../src/gpu/checkpoint/safetensors.ts';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
@@ -64,5 +66,47 @@ describe('finite before saving', () => {
     expect(run.status).toBe('failed');
     expect((await store.list()).map((c) => c.step)).toEqual([2]);
     await expect(run.saveCheckpoint()).rejects.toThrow(NonFiniteCheckpointError);
+  });
+
+  it('after a reload, the checkpoint a run was loaded from is its last good one', async () => {
+    const store = new MemoryCheckpointStore();
+    const events: TrainerEvent[] = [];
+    const engine = new TrainerEngine({
+      env: { gpu: null, scanner: inlineScanner(), loadCorpus: async () => '', store },
+      info: () => ({
+        adapter: null,
+        gpuError: 'none',
+        crossOriginIsolated: false,
+        rosaWorkers: 0,
+        rosaSharedMemory: false,
+      }),
+    });
+    engine.subscribe((e) => events.push(e));
+    const spec = {
+      ...tinySpec('again'),
+      train: defaultTrainConfig({ steps: 3, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
+    };
+    await engine.start(spec);
+    await engine.idle();
+    const [saved] = await store.list();
+    expect(saved.step).toBe(3);
+    // A finite checkpoint whose first moments are so large that the next update overflows.
+    const files = await store.get(saved.key);
+    const { tensors, metadata } = decodeSafetensors(files.weights);
+    (tensors['optim.m.embed'].data as Float32Array).fill(3e38);
+    // …and a run meant to go on to step 8.
+    const manifest = JSON.parse(files.manifest);
+    manifest.spec.train.steps = 8;
+    await store.put(saved.key, {
+      weights: encodeSafetensors(tensors, metadata),
+      manifest: JSON.stringify(manifest),
+    });
+    await engine.loadCheckpoint(saved.key);
+    await engine.resume('again');
+    await engine.idle();
+    const err = events.find((e) => e.type === 'error');
+    expect(err?.type === 'error' && err.message).toMatch(
+      /became (NaN|Infinity|-Infinity) at step 5.*last good checkpoint is "again-step3" \(step 3\)/,
+    );
   });
 });
