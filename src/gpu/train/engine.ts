@@ -27,8 +27,11 @@ export class TrainerEngine implements TrainerClient {
   private readonly env: EngineEnv;
   private readonly infoSource: () => EngineInfo;
   private readonly runs = new Map<string, AnyRun>();
-  /** Steps, queries and saves of one run, one at a time (see run-queue.ts). */
-  private readonly queues = new WeakMap<AnyRun, RunQueue>();
+  /**
+   * Steps, queries, saves and disposals, one at a time (see run-queue.ts). One queue for all
+   * runs, not one per run: runs share the ROSA scanner (and its input buffers) and the GPU.
+   */
+  private readonly modelWork = new RunQueue();
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -57,19 +60,14 @@ export class TrainerEngine implements TrainerClient {
     return this.infoSource();
   }
 
-  private exclusive<T>(run: AnyRun, work: () => Promise<T>): Promise<T> {
-    let queue = this.queues.get(run);
-    if (!queue) {
-      queue = new RunQueue();
-      this.queues.set(run, queue);
-    }
-    return queue.exclusive(work);
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.modelWork.exclusive(work);
   }
 
   /** Frees a run's model once whatever it is doing now has finished. */
   private retire(run: AnyRun | undefined): Promise<void> {
     if (!run) return Promise.resolve();
-    return this.exclusive(run, async () => run.model.dispose());
+    return this.exclusive(async () => run.model.dispose());
   }
 
   private run(runId: string): AnyRun {
@@ -139,7 +137,7 @@ export class TrainerEngine implements TrainerClient {
       for (const run of ready) {
         if (run.isPaused) continue;
         // Queries asked meanwhile were queued first and run now, between steps.
-        await this.exclusive(run, () => run.advance());
+        await this.exclusive(() => run.advance());
         // Give messages (pause, stop, queries) a turn between steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -153,12 +151,12 @@ export class TrainerEngine implements TrainerClient {
 
   async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
     const run = this.run(runId);
-    return this.exclusive(run, () => run.retrievalMap(sample, layer));
+    return this.exclusive(() => run.retrievalMap(sample, layer));
   }
 
   async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
     const run = this.run(query.runId);
-    return this.exclusive(run, () => run.niahQuery(query));
+    return this.exclusive(() => run.niahQuery(query));
   }
 
   async niahGrid(
@@ -168,7 +166,7 @@ export class TrainerEngine implements TrainerClient {
     samples: number,
   ): Promise<NiahGridCell[]> {
     const run = this.run(runId);
-    return this.exclusive(run, () => run.niahGrid(lengths, depths, samples));
+    return this.exclusive(() => run.niahGrid(lengths, depths, samples));
   }
 
   private store() {
@@ -183,7 +181,7 @@ export class TrainerEngine implements TrainerClient {
   async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
     this.store();
     const run = this.run(runId);
-    return this.exclusive(run, () => run.saveCheckpoint());
+    return this.exclusive(() => run.saveCheckpoint());
   }
 
   async loadCheckpoint(key: string): Promise<RunSpec> {

@@ -1,7 +1,8 @@
-// One model, one user at a time. A training step awaits between its forward, backward and
+// Model work, one piece at a time. A training step awaits between its forward, backward and
 // optimizer passes; a query (retrieval map, NIAH question or grid) that ran its own forward
-// in one of those gaps would overwrite the step's activations. Everything that touches a
-// run's model goes through its queue, in arrival order, so queries run between steps.
+// in one of those gaps would overwrite the step's activations, and runs share the ROSA
+// scanner. Everything that runs a model goes through the engine's queue, in arrival order,
+// so queries run between steps.
 
 export class RunQueue {
   private tail: Promise<unknown> = Promise.resolve();
