@@ -21,6 +21,7 @@ export interface SizeLimits {
 }
 
 const isWhole = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+const isObject = (x: unknown) => typeof x === 'object' && x !== null;
 
 /** Largest tensor (in f32 elements) a training step allocates, for the buffer-limit check. */
 export function largestTensorElements(config: ModelConfig, batch: number): number {
@@ -62,7 +63,8 @@ export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]):
       message: `covers the whole sequence (${m.seqLen} tokens): the window is then global attention`,
     });
   }
-  if (variantHasRosa(m.variant)) {
+  // A stored spec may hold anything: rules read nested parts only when they are objects.
+  if (variantHasRosa(m.variant) && isObject(m.rosa)) {
     const r = m.rosa;
     layerLimit('model.rosa.layers', r.layers);
     if (isWhole(r.bits) && isWhole(m.width) && m.width % r.bits !== 0) {
@@ -78,7 +80,12 @@ export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]):
       });
     }
   }
-  if (variantHasLrsa(m.variant) && isWhole(m.lrsa.chunk) && Math.floor(m.lrsa.ratio * m.lrsa.chunk) < 1) {
+  if (
+    variantHasLrsa(m.variant) &&
+    isObject(m.lrsa) &&
+    isWhole(m.lrsa.chunk) &&
+    Math.floor(m.lrsa.ratio * m.lrsa.chunk) < 1
+  ) {
     e.push({
       field: 'model.lrsa.ratio',
       message: `keeps no token of a ${m.lrsa.chunk}-token chunk; raise it`,

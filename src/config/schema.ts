@@ -6,7 +6,13 @@
 import * as z from 'zod';
 import { ATTENTION_MAX_HEAD_DIM } from '../gpu/ops/attention.ts';
 import { ROSA_MAX_BITS } from '../rosa-worker/layout.ts';
-import { bool, choice, int, intList, num, text } from './fields.ts';
+import { bool, choice, int, intList, num, shown, text } from './fields.ts';
+
+/** Objects of settings say what they are when given something else. */
+const objectError = {
+  error: (iss: { code?: string; input?: unknown }) =>
+    iss.code === 'invalid_type' ? `must be an object of settings (got ${shown(iss.input)})` : undefined,
+};
 
 export const MAX_SEQ_LEN = 65536;
 export const MAX_LAYERS = 64;
@@ -95,7 +101,11 @@ const inductionTask = z.strictObject({
 
 export const taskSchema = z.discriminatedUnion('kind', [niahTask, mqarTask, textTask, inductionTask], {
   error: (iss) =>
-    iss.code === 'invalid_union' ? 'kind must be one of niah, mqar, text, induction' : undefined,
+    iss.code === 'invalid_union'
+      ? 'must be one of niah, mqar, text, induction'
+      : iss.code === 'invalid_type'
+        ? `must be an object of settings (got ${shown(iss.input)})`
+        : undefined,
 });
 export const TASK_SCHEMAS = { niah: niahTask, mqar: mqarTask, text: textTask, induction: inductionTask };
 export type TaskSpec = z.infer<typeof taskSchema>;
@@ -113,153 +123,162 @@ export const ROSA_QK = ['independent', 'tied-init', 'shared'] as const;
 
 const rosaOnly = { applies: 'rosa' } as const;
 
-export const rosaSchema = z.strictObject({
-  bits: int(1, ROSA_MAX_BITS, 4, {
-    ...rosaOnly,
-    label: 'ROSA bits',
-    help: 'bits per route: each route turns bits channels into one symbol of 2^bits; routes = width / bits',
-    paper: 4,
-  }),
-  semantics: choice(ROSA_SEMANTICS, 'rosa-tuning', {
-    ...rosaOnly,
-    label: 'ROSA semantics',
-    help: 'which past position a query retrieves',
-    paper: 'rosa-tuning',
-    labels: {
-      'rosa-tuning': 'rosa-tuning: the key run the query’s context last matched (paper)',
-      exact: 'exact: the longest earlier suffix match, its next position',
-      rwkv8: 'rwkv8: BlinkDL’s per-token rule (one symbol stream matches its own past)',
-    },
-  }),
-  layers: intList(0, MAX_LAYERS - 1, [], {
-    ...rosaOnly,
-    label: 'ROSA layers',
-    help: 'layers with an adapter; absent: every layer that is not global',
-  }).optional(),
-  tempQ: num(0, 1000, 1, {
-    ...rosaOnly,
-    openMin: true,
-    label: 'Q temperature',
-    help: 'sigmoid temperature of the query bits in the counterfactual gradient',
-    paper: 1,
-  }),
-  tempK: num(0, 1000, 1, {
-    ...rosaOnly,
-    openMin: true,
-    label: 'K temperature',
-    help: 'sigmoid temperature of the key bits in the counterfactual gradient',
-    paper: 1,
-  }),
-  tempV: num(0, 1000, 1, {
-    ...rosaOnly,
-    openMin: true,
-    label: 'V temperature',
-    help: 'sigmoid temperature of the value bits in the counterfactual gradient',
-    paper: 1,
-  }),
-  vProbContrast: bool(true, {
-    ...rosaOnly,
-    label: 'Soft V in contrasts',
-    help: 'use σ(T_V·v) rather than the hard bits as the value in the Q and K contrasts',
-    paper: true,
-  }),
-  eInit: num(0, 10, 0, {
-    ...rosaOnly,
-    label: 'ROSA e init',
-    help: 'start the injection as a ±x code of the retrieved bits (e1 = +x, e0 = −x); 0 starts it at exactly zero',
-    paper: 0,
-  }),
-  projectionLrScale: num(0, 100, 1, {
-    ...rosaOnly,
-    label: 'Wq/Wk/Wv rate',
-    help: 'learning rate of the ROSA projections relative to the adapter’s (0 freezes them)',
-    unit: '× ROSA rate',
-    paper: 1,
-  }),
-  qk: choice(ROSA_QK, 'independent', {
-    ...rosaOnly,
-    label: 'ROSA q/k projections',
-    help: 'how the query and key projections relate',
-    paper: 'independent',
-    labels: {
-      independent: 'independent, each Xavier (paper)',
-      'tied-init': 'tied at initialisation',
-      shared: 'one shared projection (a stream matches its own past)',
-    },
-  }),
-});
+export const rosaSchema = z.strictObject(
+  {
+    bits: int(1, ROSA_MAX_BITS, 4, {
+      ...rosaOnly,
+      label: 'ROSA bits',
+      help: 'bits per route: each route turns bits channels into one symbol of 2^bits; routes = width / bits',
+      paper: 4,
+    }),
+    semantics: choice(ROSA_SEMANTICS, 'rosa-tuning', {
+      ...rosaOnly,
+      label: 'ROSA semantics',
+      help: 'which past position a query retrieves',
+      paper: 'rosa-tuning',
+      labels: {
+        'rosa-tuning': 'rosa-tuning: the key run the query’s context last matched (paper)',
+        exact: 'exact: the longest earlier suffix match, its next position',
+        rwkv8: 'rwkv8: BlinkDL’s per-token rule (one symbol stream matches its own past)',
+      },
+    }),
+    layers: intList(0, MAX_LAYERS - 1, [], {
+      ...rosaOnly,
+      label: 'ROSA layers',
+      help: 'layers with an adapter; absent: every layer that is not global',
+    }).optional(),
+    tempQ: num(0, 1000, 1, {
+      ...rosaOnly,
+      openMin: true,
+      label: 'Q temperature',
+      help: 'sigmoid temperature of the query bits in the counterfactual gradient',
+      paper: 1,
+    }),
+    tempK: num(0, 1000, 1, {
+      ...rosaOnly,
+      openMin: true,
+      label: 'K temperature',
+      help: 'sigmoid temperature of the key bits in the counterfactual gradient',
+      paper: 1,
+    }),
+    tempV: num(0, 1000, 1, {
+      ...rosaOnly,
+      openMin: true,
+      label: 'V temperature',
+      help: 'sigmoid temperature of the value bits in the counterfactual gradient',
+      paper: 1,
+    }),
+    vProbContrast: bool(true, {
+      ...rosaOnly,
+      label: 'Soft V in contrasts',
+      help: 'use σ(T_V·v) rather than the hard bits as the value in the Q and K contrasts',
+      paper: true,
+    }),
+    eInit: num(0, 10, 0, {
+      ...rosaOnly,
+      label: 'ROSA e init',
+      help: 'start the injection as a ±x code of the retrieved bits (e1 = +x, e0 = −x); 0 starts it at exactly zero',
+      paper: 0,
+    }),
+    projectionLrScale: num(0, 100, 1, {
+      ...rosaOnly,
+      label: 'Wq/Wk/Wv rate',
+      help: 'learning rate of the ROSA projections relative to the adapter’s (0 freezes them)',
+      unit: '× ROSA rate',
+      paper: 1,
+    }),
+    qk: choice(ROSA_QK, 'independent', {
+      ...rosaOnly,
+      label: 'ROSA q/k projections',
+      help: 'how the query and key projections relate',
+      paper: 'independent',
+      labels: {
+        independent: 'independent, each Xavier (paper)',
+        'tied-init': 'tied at initialisation',
+        shared: 'one shared projection (a stream matches its own past)',
+      },
+    }),
+  },
+  objectError,
+);
 export type RosaConfig = z.infer<typeof rosaSchema>;
 export type RosaSemantics = RosaConfig['semantics'];
 export type RosaQk = RosaConfig['qk'];
 
 const lrsaOnly = { applies: 'lrsa' } as const;
 
-export const lrsaSchema = z.strictObject({
-  sink: int(0, 1024, 4, {
-    ...lrsaOnly,
-    label: 'LRSA sink',
-    help: 'first tokens every query always sees',
-    unit: 'tokens',
-  }),
-  chunk: int(2, 4096, 32, {
-    ...lrsaOnly,
-    label: 'LRSA chunk',
-    help: 'older keys are scored in chunks of this size',
-    unit: 'tokens',
-  }),
-  ratio: num(0, 1, 0.25, {
-    ...lrsaOnly,
-    openMin: true,
-    label: 'LRSA keep ratio',
-    help: 'share of each older chunk LagKV keeps',
-  }),
-  scoreVRatio: num(0, 100, 1, {
-    ...lrsaOnly,
-    label: 'LagKV value weight',
-    help: 'score = key score + this × value score',
-  }),
-});
+export const lrsaSchema = z.strictObject(
+  {
+    sink: int(0, 1024, 4, {
+      ...lrsaOnly,
+      label: 'LRSA sink',
+      help: 'first tokens every query always sees',
+      unit: 'tokens',
+    }),
+    chunk: int(2, 4096, 32, {
+      ...lrsaOnly,
+      label: 'LRSA chunk',
+      help: 'older keys are scored in chunks of this size',
+      unit: 'tokens',
+    }),
+    ratio: num(0, 1, 0.25, {
+      ...lrsaOnly,
+      openMin: true,
+      label: 'LRSA keep ratio',
+      help: 'share of each older chunk LagKV keeps',
+    }),
+    scoreVRatio: num(0, 100, 1, {
+      ...lrsaOnly,
+      label: 'LagKV value weight',
+      help: 'score = key score + this × value score',
+    }),
+  },
+  objectError,
+);
 export type LrsaConfig = z.infer<typeof lrsaSchema>;
 
-export const modelSchema = z.strictObject({
-  vocabSize: int(2, MAX_SEQ_LEN, 97, { label: 'Vocabulary', help: 'set from the task' }),
-  seqLen,
-  layers: int(1, MAX_LAYERS, 2, { label: 'Layers', help: 'decoder blocks' }),
-  width: int(4, 4096, 64, { label: 'Width', help: 'model dimension C' }),
-  heads: int(1, 64, 2, {
-    label: 'Heads',
-    help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even`,
-  }),
-  mlpHidden: int(1, 16384, 176, {
-    label: 'MLP width',
-    help: 'hidden width of the SwiGLU MLP (default ≈ 8/3 · width)',
-  }),
-  window: int(1, MAX_SEQ_LEN, 32, {
-    applies: 'window',
-    label: 'Window W',
-    help: 'keys t−W+1 … t',
-    unit: 'tokens',
-  }),
-  globalLayers: intList(0, MAX_LAYERS - 1, [], {
-    label: 'Global layers',
-    help: 'layers that keep global attention whatever the variant (the paper keeps layer 0 global)',
-  }),
-  variant: choice(VARIANTS, 'window+rosa', {
-    label: 'Variant',
-    help: 'attention of the model',
-    labels: {
-      global: 'full causal attention (the upper bound)',
-      window: 'sliding-window attention only (sees W tokens back)',
-      'window+rosa': 'window plus ROSA retrieval from the whole past',
-      lrsa: 'window plus LagKV-selected tokens of older chunks',
-      'lrsa+rosa': 'LRSA plus ROSA retrieval',
-    },
-  }),
-  ropeBase: num(1, 1e9, 10000, { label: 'RoPE base', help: 'rotary embedding base θ' }),
-  normEps: num(0, 1, 1e-6, { openMin: true, label: 'RMSNorm ε', help: 'added to the mean square' }),
-  rosa: rosaSchema,
-  lrsa: lrsaSchema,
-});
+export const modelSchema = z.strictObject(
+  {
+    vocabSize: int(2, MAX_SEQ_LEN, 97, { label: 'Vocabulary', help: 'set from the task' }),
+    seqLen,
+    layers: int(1, MAX_LAYERS, 2, { label: 'Layers', help: 'decoder blocks' }),
+    width: int(4, 4096, 64, { label: 'Width', help: 'model dimension C' }),
+    heads: int(1, 64, 2, {
+      label: 'Heads',
+      help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even`,
+    }),
+    mlpHidden: int(1, 16384, 176, {
+      label: 'MLP width',
+      help: 'hidden width of the SwiGLU MLP (default ≈ 8/3 · width)',
+    }),
+    window: int(1, MAX_SEQ_LEN, 32, {
+      applies: 'window',
+      label: 'Window W',
+      help: 'keys t−W+1 … t',
+      unit: 'tokens',
+    }),
+    globalLayers: intList(0, MAX_LAYERS - 1, [], {
+      label: 'Global layers',
+      help: 'layers that keep global attention whatever the variant (the paper keeps layer 0 global)',
+    }),
+    variant: choice(VARIANTS, 'window+rosa', {
+      label: 'Variant',
+      help: 'attention of the model',
+      labels: {
+        global: 'full causal attention (the upper bound)',
+        window: 'sliding-window attention only (sees W tokens back)',
+        'window+rosa': 'window plus ROSA retrieval from the whole past',
+        lrsa: 'window plus LagKV-selected tokens of older chunks',
+        'lrsa+rosa': 'LRSA plus ROSA retrieval',
+      },
+    }),
+    ropeBase: num(1, 1e9, 10000, { label: 'RoPE base', help: 'rotary embedding base θ' }),
+    normEps: num(0, 1, 1e-6, { openMin: true, label: 'RMSNorm ε', help: 'added to the mean square' }),
+    rosa: rosaSchema,
+    lrsa: lrsaSchema,
+  },
+  objectError,
+);
 export type ModelConfig = z.infer<typeof modelSchema>;
 
 // ── Training ────────────────────────────────────────────────────────────────────────────────
@@ -268,69 +287,72 @@ export const TRAINING_PROTOCOLS = ['all', 'adapter-only', 'two-stage'] as const;
 export type TrainingProtocol = (typeof TRAINING_PROTOCOLS)[number];
 const MAX_STEPS = 10_000_000;
 
-export const trainSchema = z.strictObject({
-  steps: int(1, MAX_STEPS, 500, { label: 'Steps', help: 'optimizer steps', unit: 'steps' }),
-  batchSize: int(1, 4096, 8, { label: 'Batch size', help: 'sequences per step' }),
-  lr: num(0, 1, 3e-3, { label: 'Learning rate', help: 'peak rate of the base model (protocol all)' }),
-  rosaLr: num(0, 1, 3e-3, {
-    applies: 'rosa',
-    label: 'ROSA learning rate',
-    help: 'peak rate of the adapter (Wq, Wk, Wv, W_out, e0, e1)',
-    paper: 1e-4,
-  }),
-  baseLr: num(0, 1, 1e-4, {
-    applies: 'two-stage',
-    label: 'Base rate in stage B',
-    help: 'peak rate of the base model in the second stage of two-stage tuning, usually far below the adapter’s',
-    paper: 5e-6,
-  }),
-  minLrFactor: num(0, 1, 0.1, {
-    label: 'Final rate',
-    help: 'the cosine schedule ends at the peak rate times this',
-  }),
-  warmupSteps: int(0, MAX_STEPS, 20, {
-    label: 'Warm-up steps',
-    help: 'linear learning-rate warm-up',
-    unit: 'steps',
-  }),
-  lengthWarmup: int(0, MAX_STEPS, 0, {
-    label: 'Length warm-up',
-    help: 'steps from 16-token sequences up to full length, doubling (0: off)',
-    unit: 'steps',
-  }),
-  weightDecay: num(0, 10, 0.01, { label: 'Weight decay', help: 'decoupled (AdamW), on matrices only' }),
-  beta1: num(0, 0.9999999, 0.9, { label: 'Adam β1', help: 'first-moment decay, in [0, 1)' }),
-  beta2: num(0, 0.9999999, 0.98, { label: 'Adam β2', help: 'second-moment decay, in [0, 1)' }),
-  eps: num(0, 1, 1e-8, { openMin: true, label: 'Adam ε', help: 'added to the root of the second moment' }),
-  gradClip: num(0, 1e6, 1, { label: 'Gradient clip', help: 'global-norm clip (0: off)' }),
-  protocol: choice(TRAINING_PROTOCOLS, 'all', {
-    label: 'Protocol',
-    help: 'which parameters train',
-    labels: {
-      all: 'train everything',
-      'adapter-only': 'adapter only (frozen base)',
-      'two-stage': 'two-stage (adapter, then all)',
-    },
-  }),
-  stageASteps: int(0, MAX_STEPS, 100, {
-    applies: 'two-stage',
-    label: 'Stage A steps',
-    help: 'adapter-only steps before everything trains',
-    unit: 'steps',
-  }),
-  evalEvery: int(0, MAX_STEPS, 50, {
-    label: 'Evaluate every',
-    help: 'steps between evaluations (0: never)',
-    unit: 'steps',
-  }),
-  evalBatches: int(1, 10_000, 4, { label: 'Eval batches', help: 'validation batches per evaluation' }),
-  checkpointEvery: int(0, MAX_STEPS, 0, {
-    label: 'Checkpoint every',
-    help: 'steps between checkpoints (0: never)',
-    unit: 'steps',
-  }),
-  seed: int(0, 2 ** 31 - 1, 1, { label: 'Seed', help: 'same data and initialisation for every variant' }),
-});
+export const trainSchema = z.strictObject(
+  {
+    steps: int(1, MAX_STEPS, 500, { label: 'Steps', help: 'optimizer steps', unit: 'steps' }),
+    batchSize: int(1, 4096, 8, { label: 'Batch size', help: 'sequences per step' }),
+    lr: num(0, 1, 3e-3, { label: 'Learning rate', help: 'peak rate of the base model (protocol all)' }),
+    rosaLr: num(0, 1, 3e-3, {
+      applies: 'rosa',
+      label: 'ROSA learning rate',
+      help: 'peak rate of the adapter (Wq, Wk, Wv, W_out, e0, e1)',
+      paper: 1e-4,
+    }),
+    baseLr: num(0, 1, 1e-4, {
+      applies: 'two-stage',
+      label: 'Base rate in stage B',
+      help: 'peak rate of the base model in the second stage of two-stage tuning, usually far below the adapter’s',
+      paper: 5e-6,
+    }),
+    minLrFactor: num(0, 1, 0.1, {
+      label: 'Final rate',
+      help: 'the cosine schedule ends at the peak rate times this',
+    }),
+    warmupSteps: int(0, MAX_STEPS, 20, {
+      label: 'Warm-up steps',
+      help: 'linear learning-rate warm-up',
+      unit: 'steps',
+    }),
+    lengthWarmup: int(0, MAX_STEPS, 0, {
+      label: 'Length warm-up',
+      help: 'steps from 16-token sequences up to full length, doubling (0: off)',
+      unit: 'steps',
+    }),
+    weightDecay: num(0, 10, 0.01, { label: 'Weight decay', help: 'decoupled (AdamW), on matrices only' }),
+    beta1: num(0, 0.9999999, 0.9, { label: 'Adam β1', help: 'first-moment decay, in [0, 1)' }),
+    beta2: num(0, 0.9999999, 0.98, { label: 'Adam β2', help: 'second-moment decay, in [0, 1)' }),
+    eps: num(0, 1, 1e-8, { openMin: true, label: 'Adam ε', help: 'added to the root of the second moment' }),
+    gradClip: num(0, 1e6, 1, { label: 'Gradient clip', help: 'global-norm clip (0: off)' }),
+    protocol: choice(TRAINING_PROTOCOLS, 'all', {
+      label: 'Protocol',
+      help: 'which parameters train',
+      labels: {
+        all: 'train everything',
+        'adapter-only': 'adapter only (frozen base)',
+        'two-stage': 'two-stage (adapter, then all)',
+      },
+    }),
+    stageASteps: int(0, MAX_STEPS, 100, {
+      applies: 'two-stage',
+      label: 'Stage A steps',
+      help: 'adapter-only steps before everything trains',
+      unit: 'steps',
+    }),
+    evalEvery: int(0, MAX_STEPS, 50, {
+      label: 'Evaluate every',
+      help: 'steps between evaluations (0: never)',
+      unit: 'steps',
+    }),
+    evalBatches: int(1, 10_000, 4, { label: 'Eval batches', help: 'validation batches per evaluation' }),
+    checkpointEvery: int(0, MAX_STEPS, 0, {
+      label: 'Checkpoint every',
+      help: 'steps between checkpoints (0: never)',
+      unit: 'steps',
+    }),
+    seed: int(0, 2 ** 31 - 1, 1, { label: 'Seed', help: 'same data and initialisation for every variant' }),
+  },
+  objectError,
+);
 export type TrainConfig = z.infer<typeof trainSchema>;
 
 export const BACKEND_KINDS = ['webgpu', 'cpu'] as const;
@@ -352,17 +374,26 @@ const evalOnlyField = bool(false, {
   help: 'evaluate the weights under this variant without training',
 });
 
-export const runSpecSchema = z.strictObject({
-  id: z.string().min(1).max(500),
-  name: z.string().max(500),
-  task: taskSchema,
-  model: modelSchema,
-  train: trainSchema,
-  backend: backendSchema,
-  /** A checkpoint key whose weights this run starts from. */
-  from: fromField.optional(),
-  evalOnly: evalOnlyField.optional(),
-});
+const runName = (what: string, min: number) =>
+  z
+    .string({ error: `must be a string (${what})` })
+    .min(min, { error: `must not be empty (${what})` })
+    .max(500, { error: `must be at most 500 characters (${what})` });
+
+export const runSpecSchema = z.strictObject(
+  {
+    id: runName('the run id', 1),
+    name: runName('shown in legends', 0),
+    task: taskSchema,
+    model: modelSchema,
+    train: trainSchema,
+    backend: backendSchema,
+    /** A checkpoint key whose weights this run starts from. */
+    from: fromField.optional(),
+    evalOnly: evalOnlyField.optional(),
+  },
+  objectError,
+);
 export type RunSpec = z.infer<typeof runSpecSchema>;
 
 /** A partial model: every field optional, nested ROSA/LRSA too. */

@@ -93,9 +93,17 @@ export function checkRunSpec(input: unknown, context: RunCheckContext = {}): Run
   const fieldErrors = parsed.success
     ? []
     : issueErrors(parsed.error.issues).filter((e) => applies(e.field, relevance));
-  // The cross-field rules read only values of the right type, so they run either way: a form
-  // shows every problem at once.
-  const rules = runRules((parsed.success ? parsed.data : input) as RunSpec, context);
+  // The cross-field rules read only values of the right type, so they run either way (a form
+  // shows every problem at once), as long as the spec has its three parts.
+  const parts = input as Record<string, unknown> | null;
+  const hasParts =
+    typeof parts === 'object' &&
+    parts !== null &&
+    ['model', 'train', 'task'].every((k) => typeof parts[k] === 'object' && parts[k] !== null);
+  const rules =
+    parsed.success || hasParts
+      ? runRules((parsed.success ? parsed.data : input) as RunSpec, context)
+      : { errors: [], warnings: [] };
   const failed = new Set(fieldErrors.map((e) => e.field));
   const errors = [...fieldErrors, ...rules.errors.filter((e) => !failed.has(e.field))];
   return {

@@ -3,6 +3,7 @@
 
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GpuContext } from '../gpu/context.ts';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ExperimentSetup } from './components/ExperimentSetup.tsx';
 import { RunList } from './components/RunList.tsx';
 import type { EngineCapabilities, ExperimentDraft } from './config/draft.ts';
@@ -39,6 +40,24 @@ const TABS: Array<{ id: TabId; label: string }> = [
 ];
 /** A view outside the store's tabs (TabId is the store's): the page keeps it on its own. */
 const HOW_ROSA = { id: 'how-rosa', label: 'How ROSA works' } as const;
+
+type ViewId = TabId | typeof HOW_ROSA.id;
+
+const tabLabel = (id: ViewId) => [...TABS, HOW_ROSA].find((t) => t.id === id)?.label ?? id;
+
+/** Where a failed tab offers to go: the Device tab, or Checkpoints from Device. */
+function leaveTo(tab: ViewId, setTab: (id: ViewId) => void) {
+  const to: TabId = tab === 'device' ? 'checkpoints' : 'device';
+  return { label: `Open ${tabLabel(to)}`, go: () => setTab(to) };
+}
+
+function SafeRunList() {
+  return (
+    <ErrorBoundary label="run list">
+      <RunList />
+    </ErrorBoundary>
+  );
+}
 
 export interface AppProps {
   store: PlaygroundStore;
@@ -133,9 +152,9 @@ function Playground({
   // How ROSA works shows over the store's tab it was opened on; the store switching tabs
   // (a run started) takes the panel back.
   const [howRosaOver, setHowRosaOver] = useState<TabId | null>(null);
-  const tab: TabId | typeof HOW_ROSA.id = howRosaOver === storeTab ? HOW_ROSA.id : storeTab;
+  const tab: ViewId = howRosaOver === storeTab ? HOW_ROSA.id : storeTab;
   const setTab = useCallback(
-    (id: TabId | typeof HOW_ROSA.id) => {
+    (id: ViewId) => {
       setHowRosaOver(id === HOW_ROSA.id ? storeTab : null);
       if (id !== HOW_ROSA.id) storeSetTab(id);
     },
@@ -219,7 +238,7 @@ function Playground({
       )}
       <div className="layout">
         <aside className="sidebar">
-          {hasRuns && <RunList />}
+          {hasRuns && <SafeRunList />}
           <ExperimentSetup
             draft={parsed.draft}
             onChange={onChange}
@@ -229,7 +248,7 @@ function Playground({
             onStart={onStart}
             initialPresetId={parsed.fromLink ? null : PRESETS[0].id}
           />
-          {!hasRuns && <RunList />}
+          {!hasRuns && <SafeRunList />}
         </aside>
         <main className="main">
           <div className="tabs" role="tablist" aria-label="Views">
@@ -249,14 +268,17 @@ function Playground({
             ))}
           </div>
           <section className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-            <Suspense fallback={<ViewLoading />}>
-              {tab === 'curves' && <CurvesTab />}
-              {tab === 'retrieval' && <RetrievalTab />}
-              {tab === 'niah' && <NiahTab />}
-              {tab === 'checkpoints' && <CheckpointsTab />}
-              {tab === 'device' && <DeviceTab gpu={gpu} />}
-              {tab === HOW_ROSA.id && <HowRosaTab />}
-            </Suspense>
+            {/* One boundary per tab (key: a new tab starts clean); a failing view leaves the others usable. */}
+            <ErrorBoundary key={tab} label={`${tabLabel(tab)} view`} leave={leaveTo(tab, setTab)}>
+              <Suspense fallback={<ViewLoading />}>
+                {tab === 'curves' && <CurvesTab />}
+                {tab === 'retrieval' && <RetrievalTab />}
+                {tab === 'niah' && <NiahTab />}
+                {tab === 'checkpoints' && <CheckpointsTab />}
+                {tab === 'device' && <DeviceTab gpu={gpu} />}
+                {tab === HOW_ROSA.id && <HowRosaTab />}
+              </Suspense>
+            </ErrorBoundary>
           </section>
         </main>
       </div>

@@ -3,12 +3,10 @@
 // then the raw little-endian tensor bytes. Reading validates everything and throws
 // CheckpointError naming what was wrong, never a crash on a malformed file.
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
-}
+import { CheckpointError } from './errors.ts';
+import { parseJsonBounded } from './json-guard.ts';
+
+export { CheckpointError };
 
 export type SafeDType = 'F32' | 'I32';
 
@@ -71,12 +69,13 @@ export function decodeSafetensors(bytes: Uint8Array, fileName = 'checkpoint'): D
       `${fileName}: header length ${headerLen} does not fit a ${bytes.byteLength}-byte file (not a safetensors file?)`,
     );
   }
-  let header: Record<string, unknown>;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
   } catch (err) {
-    throw new CheckpointError(`${fileName}: the header is not valid JSON (${(err as Error).message})`);
+    throw new CheckpointError(`${fileName}: the header is not valid UTF-8 (${(err as Error).message})`);
   }
+  const header = parseJsonBounded(text, fileName, 'the header') as Record<string, unknown>;
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new CheckpointError(`${fileName}: the header must be a JSON object`);
   }
@@ -87,10 +86,18 @@ export function decodeSafetensors(bytes: Uint8Array, fileName = 'checkpoint'): D
   const spans: Array<[number, number, string]> = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null)
+      // The format allows only string → string here.
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
         throw new CheckpointError(`${fileName}: __metadata__ must be an object`);
-      metadata = Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, String(v)]));
+      const bad = Object.entries(entry).find(([, v]) => typeof v !== 'string');
+      if (bad) throw new CheckpointError(`${fileName}: __metadata__ "${bad[0]}" must be a string`);
+      metadata = entry as Record<string, string>;
       continue;
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new CheckpointError(
+        `${fileName}: tensor "${name}" must be an object {dtype, shape, data_offsets}`,
+      );
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32' && e.dtype !== 'I32') {

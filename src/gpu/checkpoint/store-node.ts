@@ -1,15 +1,18 @@
 // Checkpoints as files in a directory: KEY.safetensors + KEY.json.
 
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
-import { parseManifest } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
+import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
+import { TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
   checkKey,
   infoFromFiles,
-  infoFromManifest,
+  listEntry,
+  logName,
 } from './store.ts';
 
 export class FileCheckpointStore implements CheckpointStore {
@@ -25,13 +28,21 @@ export class FileCheckpointStore implements CheckpointStore {
     const out: CheckpointInfo[] = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const key = name.slice(0, -5);
-      try {
-        const manifest = parseManifest(await readFile(join(this.dir, name), 'utf8'), name);
-        const size = (await stat(join(this.dir, `${key}.safetensors`))).size;
-        out.push(infoFromManifest(key, manifest, size));
-      } catch {
-        // A half-written or foreign file is not a checkpoint; leave it alone.
-      }
+      const text = await readFile(join(this.dir, name), 'utf8').catch(() => '');
+      // Other JSON files (an experiment's results.json) are not checkpoints: skip them.
+      if (!names.includes(`${key}.safetensors`) && !text.includes(CHECKPOINT_FORMAT)) continue;
+      out.push(
+        await listEntry(
+          key,
+          text,
+          async () =>
+            (
+              await stat(join(this.dir, `${key}.safetensors`)).catch(() => {
+                throw new CheckpointError(`${key}.safetensors is missing`);
+              })
+            ).size,
+        ),
+      );
     }
     return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
   }
@@ -40,16 +51,24 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     await mkdir(this.dir, { recursive: true });
-    // Weights first: a manifest only ever points at complete weights.
-    await writeFile(join(this.dir, `${key}.safetensors`), files.weights);
-    await writeFile(join(this.dir, `${key}.json`), files.manifest);
+    const { manifest, corpus } = splitCorpus(files.manifest);
+    // Each file is replaced whole (temporary file, fsync, rename); the corpus and the weights
+    // first: a manifest only ever points at complete files, and a save killed midway leaves
+    // the old ones.
+    if (corpus) {
+      const path = join(this.dir, corpusFileName(corpus.ref.hash));
+      if (!(await stat(path).catch(() => null))) await writeFileAtomic(path, corpus.text);
+    }
+    await writeFileAtomic(join(this.dir, `${key}.safetensors`), files.weights);
+    await writeFileAtomic(join(this.dir, `${key}.json`), manifest);
     return info;
   }
 
   async get(key: string): Promise<CheckpointFilesData> {
     checkKey(key);
     const weights = new Uint8Array(await readFile(join(this.dir, `${key}.safetensors`)));
-    const manifest = await readFile(join(this.dir, `${key}.json`), 'utf8');
+    const stored = await readFile(join(this.dir, `${key}.json`), 'utf8');
+    const manifest = await joinCorpus(stored, (name) => readFile(join(this.dir, name), 'utf8'));
     return { weights, manifest };
   }
 
@@ -57,5 +76,21 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     await rm(join(this.dir, `${key}.json`), { force: true });
     await rm(join(this.dir, `${key}.safetensors`), { force: true });
+    // Leftovers of saves that were killed midway.
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const ours = name.startsWith(`${key}.json.`) || name.startsWith(`${key}.safetensors.`);
+      if (ours && name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
+  async appendLog(runId: string, text: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    // Appends are not atomic, but a torn last line loses one row, never earlier ones.
+    await appendFile(join(this.dir, logName(runId)), text);
+  }
+
+  async readLog(runId: string): Promise<string> {
+    return readFile(join(this.dir, logName(runId)), 'utf8').catch(() => '');
   }
 }

@@ -2,13 +2,15 @@
 // available in windows and workers): directory "checkpoints", KEY.safetensors + KEY.json.
 
 import type { CheckpointInfo } from '../train/protocol.ts';
-import { parseManifest } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
+import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
   checkKey,
   infoFromFiles,
-  infoFromManifest,
+  listEntry,
+  logName,
 } from './store.ts';
 
 async function directory(): Promise<FileSystemDirectoryHandle> {
@@ -16,10 +18,20 @@ async function directory(): Promise<FileSystemDirectoryHandle> {
   return root.getDirectoryHandle('checkpoints', { create: true });
 }
 
+/**
+ * Replaces one file whole. createWritable() writes to a swap file that the browser moves over
+ * the target only on close(); a tab closed or a worker killed before that leaves the old
+ * file as it was, and abort() discards the swap file when a write fails.
+ */
 async function writeFileHandle(dir: FileSystemDirectoryHandle, name: string, data: Uint8Array | string) {
   const handle = await dir.getFileHandle(name, { create: true });
-  const writable = await handle.createWritable();
-  await writable.write(typeof data === 'string' ? data : new Blob([data as Uint8Array<ArrayBuffer>]));
+  const writable = await handle.createWritable({ keepExistingData: false });
+  try {
+    await writable.write(typeof data === 'string' ? data : new Blob([data as Uint8Array<ArrayBuffer>]));
+  } catch (err) {
+    await writable.abort().catch(() => undefined);
+    throw err;
+  }
   await writable.close();
 }
 
@@ -31,18 +43,28 @@ export class OpfsCheckpointStore implements CheckpointStore {
   async list(): Promise<CheckpointInfo[]> {
     const dir = await directory();
     const out: CheckpointInfo[] = [];
-    for await (const [name, handle] of (
+    const entries: Array<[string, FileSystemHandle]> = [];
+    for await (const entry of (
       dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
-    ).entries()) {
+    ).entries())
+      entries.push(entry);
+    const names = new Set(entries.map(([name]) => name));
+    for (const [name, handle] of entries) {
       if (!name.endsWith('.json') || handle.kind !== 'file') continue;
       const key = name.slice(0, -5);
-      try {
-        const manifest = parseManifest(await (await (handle as FileSystemFileHandle).getFile()).text(), name);
-        const weights = await (await dir.getFileHandle(`${key}.safetensors`)).getFile();
-        out.push(infoFromManifest(key, manifest, weights.size));
-      } catch {
-        // Incomplete or foreign files are skipped.
-      }
+      const text = await (handle as FileSystemFileHandle)
+        .getFile()
+        .then((f) => f.text())
+        .catch(() => '');
+      if (!names.has(`${key}.safetensors`) && !text.includes(CHECKPOINT_FORMAT)) continue;
+      out.push(
+        await listEntry(key, text, async () => {
+          const weights = await dir.getFileHandle(`${key}.safetensors`).catch(() => {
+            throw new CheckpointError(`${key}.safetensors is missing`);
+          });
+          return (await weights.getFile()).size;
+        }),
+      );
     }
     return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
   }
@@ -51,8 +73,19 @@ export class OpfsCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     const dir = await directory();
+    // The manifest last: list() shows only keys with a manifest, so a save interrupted
+    // before it completes is never listed.
+    const { manifest, corpus } = splitCorpus(files.manifest);
+    if (corpus) {
+      const name = corpusFileName(corpus.ref.hash);
+      const have = await dir.getFileHandle(name).then(
+        () => true,
+        () => false,
+      );
+      if (!have) await writeFileHandle(dir, name, corpus.text);
+    }
     await writeFileHandle(dir, `${key}.safetensors`, files.weights);
-    await writeFileHandle(dir, `${key}.json`, files.manifest);
+    await writeFileHandle(dir, `${key}.json`, manifest);
     return info;
   }
 
@@ -62,7 +95,10 @@ export class OpfsCheckpointStore implements CheckpointStore {
     const weights = new Uint8Array(
       await (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).arrayBuffer(),
     );
-    const manifest = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
+    const stored = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
+    const manifest = await joinCorpus(stored, async (name) =>
+      (await (await dir.getFileHandle(name)).getFile()).text(),
+    );
     return { weights, manifest };
   }
 
@@ -75,6 +111,31 @@ export class OpfsCheckpointStore implements CheckpointStore {
       } catch {
         // already gone
       }
+    }
+  }
+
+  async appendLog(runId: string, text: string): Promise<void> {
+    const dir = await directory();
+    const handle = await dir.getFileHandle(logName(runId), { create: true });
+    const size = (await handle.getFile()).size;
+    // keepExistingData copies the file into the swap file; the append commits on close().
+    const writable = await handle.createWritable({ keepExistingData: true });
+    try {
+      await writable.seek(size);
+      await writable.write(text);
+    } catch (err) {
+      await writable.abort().catch(() => undefined);
+      throw err;
+    }
+    await writable.close();
+  }
+
+  async readLog(runId: string): Promise<string> {
+    try {
+      const dir = await directory();
+      return await (await (await dir.getFileHandle(logName(runId))).getFile()).text();
+    } catch {
+      return '';
     }
   }
 }

@@ -3,7 +3,7 @@
 // GPU and one scan pool), forwards their events, and manages checkpoints. It runs in the
 // browser's trainer worker and, for tests and scripts, in-process in Node.
 
-import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { infoFromFiles } from '../checkpoint/store.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
 import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
@@ -16,6 +16,7 @@ import type {
   RunSpec,
   TrainerEvent,
 } from './protocol.ts';
+import { RunQueue } from './run-queue.ts';
 
 export interface EngineOptions {
   env: EngineEnv;
@@ -26,6 +27,11 @@ export class TrainerEngine implements TrainerClient {
   private readonly env: EngineEnv;
   private readonly infoSource: () => EngineInfo;
   private readonly runs = new Map<string, AnyRun>();
+  /**
+   * Steps, queries, saves and disposals, one at a time (see run-queue.ts). One queue for all
+   * runs, not one per run: runs share the ROSA scanner (and its input buffers) and the GPU.
+   */
+  private readonly modelWork = new RunQueue();
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -54,6 +60,16 @@ export class TrainerEngine implements TrainerClient {
     return this.infoSource();
   }
 
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.modelWork.exclusive(work);
+  }
+
+  /** Frees a run's model once whatever it is doing now has finished. */
+  private retire(run: AnyRun | undefined): Promise<void> {
+    if (!run) return Promise.resolve();
+    return this.exclusive(async () => run.model.dispose());
+  }
+
   private run(runId: string): AnyRun {
     const run = this.runs.get(runId);
     if (!run)
@@ -66,7 +82,7 @@ export class TrainerEngine implements TrainerClient {
   async start(spec: RunSpec): Promise<void> {
     const existing = this.runs.get(spec.id);
     if (existing?.active) throw new Error(`a run with id "${spec.id}" is already active`);
-    existing?.model.dispose();
+    await this.retire(existing);
     let run: AnyRun;
     try {
       run = await createRun(spec, this.env, this.emit, await this.startingWeights(spec));
@@ -147,7 +163,8 @@ export class TrainerEngine implements TrainerClient {
       if (ready.length === 0) return;
       for (const run of ready) {
         if (run.isPaused) continue;
-        await run.advance();
+        // Queries asked meanwhile were queued first and run now, between steps.
+        await this.exclusive(() => run.advance());
         // Give messages (pause, stop, queries) a turn between steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -160,11 +177,13 @@ export class TrainerEngine implements TrainerClient {
   }
 
   async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
-    return this.run(runId).retrievalMap(sample, layer);
+    const run = this.run(runId);
+    return this.exclusive(() => run.retrievalMap(sample, layer));
   }
 
   async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
-    return this.run(query.runId).niahQuery(query);
+    const run = this.run(query.runId);
+    return this.exclusive(() => run.niahQuery(query));
   }
 
   async niahGrid(
@@ -173,7 +192,8 @@ export class TrainerEngine implements TrainerClient {
     depths: number[],
     samples: number,
   ): Promise<NiahGridCell[]> {
-    return this.run(runId).niahGrid(lengths, depths, samples);
+    const run = this.run(runId);
+    return this.exclusive(() => run.niahGrid(lengths, depths, samples));
   }
 
   private store() {
@@ -187,7 +207,8 @@ export class TrainerEngine implements TrainerClient {
 
   async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
     this.store();
-    return this.run(runId).saveCheckpoint();
+    const run = this.run(runId);
+    return this.exclusive(() => run.saveCheckpoint());
   }
 
   async loadCheckpoint(key: string): Promise<RunSpec> {
@@ -202,8 +223,9 @@ export class TrainerEngine implements TrainerClient {
         `run "${contents.manifest.spec.id}" is training; stop it before loading one of its checkpoints`,
       );
     }
-    existing?.model.dispose();
+    await this.retire(existing);
     const run = await createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
+    run.resumedFrom(infoFromFiles(key, files));
     this.runs.set(run.spec.id, run);
     run.markPaused();
     return run.spec;
@@ -223,6 +245,12 @@ export class TrainerEngine implements TrainerClient {
       weights: 'uploaded .safetensors',
       manifest: 'uploaded .json',
     });
+    if (contents.manifest.corpus) {
+      // A manifest copied out of a store's folder: its text is not in it.
+      throw new CheckpointError(
+        `uploaded .json refers to the corpus "${contents.manifest.corpus.name}" instead of holding it: upload the files the Download button gives`,
+      );
+    }
     const normalized = encodeCheckpoint(contents);
     const key = `${contents.manifest.spec.id}-step${contents.manifest.step}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     infoFromFiles(key, normalized);

@@ -80,6 +80,7 @@ export async function createRun(
     resume?.manifest.step ?? 0,
   );
   if (resume) {
+    // A loop, not push(...rows): spreading a long history overflows the stack.
     for (const s of resume.manifest.metrics.steps) run.steps.push(s);
     for (const e of resume.manifest.metrics.evals) run.evals.push(e);
   }

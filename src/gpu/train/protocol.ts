@@ -122,4 +122,6 @@ export interface CheckpointInfo {
   savedAt: string;
   bytes: number;
   variant: string;
+  /** Set when the stored files are unreadable: the entry can only be deleted. */
+  problem?: string;
 }

@@ -2,10 +2,16 @@
 // backward → clip + AdamW → metrics; evaluation and checkpoints on their schedule.
 // The same code runs in the browser's trainer worker and in the Node experiment CLI.
 
+import { RosaWorkerError } from '../../rosa-worker/pool.ts';
 import { type NiahSample, NiahTask } from '../../tasks/niah.ts';
 import { positionBucket } from '../../tasks/text.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
-import { type CheckpointContents, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
+import {
+  type CheckpointContents,
+  encodeCheckpoint,
+  NonFiniteCheckpointError,
+} from '../checkpoint/checkpoint.ts';
+import { logLines, rowsAfter } from '../checkpoint/metrics-history.ts';
 import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import type { Model } from '../model/model.ts';
@@ -55,6 +61,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   private stopRequested = false;
   private resumeWaiter: (() => void) | null = null;
   private lastCheckpoint: CheckpointInfo | null = null;
+  /** Rows up to this step are in the store's metrics log (a loaded run's history already was). */
+  private loggedThrough: number;
 
   constructor(spec: RunSpec, model: Model<F, I>, task: TaskGenerator, deps: RunDeps, startStep = 0) {
     this.spec = spec;
@@ -62,6 +70,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.task = task;
     this.deps = deps;
     this.step = startStep;
+    this.loggedThrough = startStep;
   }
 
   setStatus(status: RunStatus, message?: string): void {
@@ -120,7 +129,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     try {
       if (this.active) {
         if (this.status !== 'running') this.setStatus('running');
-        const metrics = await this.trainStep();
+        const metrics = await this.trainStepRetrying();
         if (!metrics) return false;
         const s = this.step;
         if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
@@ -135,6 +144,11 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       this.fail((err as Error).message);
     }
     return false;
+  }
+
+  /** The checkpoint this run was loaded from: finite (the loader checks), so the last good one. */
+  resumedFrom(info: CheckpointInfo): void {
+    this.lastCheckpoint = info;
   }
 
   /** Marks a run that waits for resume() (e.g. loaded from a checkpoint). */
@@ -165,6 +179,27 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   private fail(message: string): void {
     this.deps.emit({ type: 'error', runId: this.spec.id, message });
     this.setStatus('failed', message);
+  }
+
+  /**
+   * A ROSA worker that died, threw or timed out fails only the scan: the pool respawns it on
+   * the next scan, and nothing of the step (which scans only in its forward pass, before any
+   * weight changes) has been applied. So the step is tried once more before the run fails.
+   */
+  private async trainStepRetrying(): Promise<StepMetrics | null> {
+    try {
+      return await this.trainStep();
+    } catch (err) {
+      if (!(err instanceof RosaWorkerError)) throw err;
+      this.deps.emit({
+        type: 'status',
+        runId: this.spec.id,
+        status: this.status,
+        step: this.step,
+        message: `A ROSA worker failed at step ${this.step + 1} (${err.message}); retrying the step once.`,
+      });
+      return this.trainStep();
+    }
   }
 
   /** One optimisation step; null when the run had to stop (non-finite loss or gradients). */
@@ -306,12 +341,31 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       parameters: await this.model.exportParameters(),
       optimizer: await this.model.exportOptimizerState(),
     };
-    const files = encodeCheckpoint(contents);
+    let files: ReturnType<typeof encodeCheckpoint>;
+    try {
+      files = encodeCheckpoint(contents);
+    } catch (err) {
+      // Never save a broken state, and point at the checkpoint that was not.
+      const last = this.lastCheckpoint;
+      if (err instanceof NonFiniteCheckpointError && last)
+        err.message += `. The last good checkpoint is "${last.key}" (step ${last.step}).`;
+      throw err;
+    }
     const key = checkpointKey(this.spec.id, this.step);
     const info = await store.put(key, files);
     this.lastCheckpoint = info;
+    await this.appendMetricsLog(store);
     this.deps.emit({ type: 'checkpoint', runId: this.spec.id, step: this.step, key });
     return info;
+  }
+
+  /** The full metrics history, appended at each save; manifests keep a bounded one. */
+  private async appendMetricsLog(store: CheckpointStore): Promise<void> {
+    const after = this.loggedThrough;
+    const text =
+      logLines('step', rowsAfter(this.steps, after)) + logLines('eval', rowsAfter(this.evals, after));
+    if (text) await store.appendLog(this.spec.id, text);
+    this.loggedThrough = this.step;
   }
 
   // Probes (probes.ts), here so the engine and the CLI can ask the run.

@@ -18,6 +18,31 @@ function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** A stored entry the engine could not read: what is wrong, and a way to remove it. */
+function BrokenRow({ info, busy, onDelete }: { info: CheckpointInfo; busy: boolean; onDelete: () => void }) {
+  return (
+    <tr className="broken">
+      <td>{info.key}</td>
+      <td colSpan={4}>
+        <span className="error" role="alert">
+          Unreadable: {info.problem}
+        </span>
+      </td>
+      <td className="actions">
+        <button
+          type="button"
+          className="ghost small"
+          onClick={onDelete}
+          disabled={busy}
+          aria-label={`Delete unreadable checkpoint ${info.key}`}
+        >
+          Delete
+        </button>
+      </td>
+    </tr>
+  );
+}
+
 export function CheckpointsTab() {
   const client = usePlayground((s) => s.client);
   const engineReady = usePlayground((s) => s.engine.status === 'ready');
@@ -90,7 +115,11 @@ export function CheckpointsTab() {
   const remove = (c: CheckpointInfo) =>
     act(`delete ${c.key}`, async () => {
       if (!client) return;
-      if (!confirm(`Delete the checkpoint of ${c.name} at step ${c.step}?`)) return;
+      const what =
+        c.problem !== undefined
+          ? `the unreadable checkpoint ${c.key}`
+          : `the checkpoint of ${c.name} at step ${c.step}`;
+      if (!confirm(`Delete ${what}?`)) return;
       await client.deleteCheckpoint(c.key);
     });
 
@@ -201,42 +230,46 @@ export function CheckpointsTab() {
               </tr>
             </thead>
             <tbody>
-              {list.map((c) => (
-                <tr key={c.key}>
-                  <td>{c.name}</td>
-                  <td>{c.variant}</td>
-                  <td>{formatCount(c.step)}</td>
-                  <td>{when(c.savedAt)}</td>
-                  <td>{formatBytes(c.bytes)}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => void load(c)}
-                      disabled={busy !== null}
-                    >
-                      Load
-                    </button>
-                    <button
-                      type="button"
-                      className="secondary small"
-                      onClick={() => void download(c)}
-                      disabled={busy !== null}
-                    >
-                      Download
-                    </button>
-                    <button
-                      type="button"
-                      className="ghost small"
-                      onClick={() => void remove(c)}
-                      disabled={busy !== null}
-                      aria-label={`Delete checkpoint ${c.name} step ${c.step}`}
-                    >
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
+              {list.map((c) =>
+                c.problem !== undefined ? (
+                  <BrokenRow key={c.key} info={c} busy={busy !== null} onDelete={() => void remove(c)} />
+                ) : (
+                  <tr key={c.key}>
+                    <td>{c.name}</td>
+                    <td>{c.variant}</td>
+                    <td>{formatCount(c.step)}</td>
+                    <td>{when(c.savedAt)}</td>
+                    <td>{formatBytes(c.bytes)}</td>
+                    <td className="actions">
+                      <button
+                        type="button"
+                        className="small"
+                        onClick={() => void load(c)}
+                        disabled={busy !== null}
+                      >
+                        Load
+                      </button>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => void download(c)}
+                        disabled={busy !== null}
+                      >
+                        Download
+                      </button>
+                      <button
+                        type="button"
+                        className="ghost small"
+                        onClick={() => void remove(c)}
+                        disabled={busy !== null}
+                        aria-label={`Delete checkpoint ${c.name} step ${c.step}`}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
         )}
