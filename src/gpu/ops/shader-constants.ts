@@ -20,6 +20,7 @@ import {
   LRSA_STAGE_FLOATS,
 } from './lrsa.ts';
 import { MATMUL_TILE } from './matmul.ts';
+import { REPEAT_KV_WORKGROUP } from './repeat-kv.ts';
 import { RMSNORM_WORKGROUP } from './rmsnorm.ts';
 import { ROPE_WORKGROUP } from './rope.ts';
 import { ROSA_E_CHANNELS, ROSA_E_FINAL_WORKGROUP, ROSA_E_ROW_LANES, ROSA_WORKGROUP } from './rosa.ts';
@@ -39,6 +40,7 @@ export const SHADER_CONSTANTS: Readonly<Record<string, Readonly<Record<string, n
   },
   'lrsa-select': { GROUP: LAGKV_WORKGROUP, MAX_CHUNK: LAGKV_MAX_CHUNK, MAX_HEAD_DIM: LRSA_MAX_HEAD_DIM },
   matmul: { TILE: MATMUL_TILE },
+  'repeat-kv': { WG: REPEAT_KV_WORKGROUP },
   rmsnorm: { WG: RMSNORM_WORKGROUP },
   rope: { WG: ROPE_WORKGROUP },
   'rosa-grad': {
