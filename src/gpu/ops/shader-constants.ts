@@ -9,6 +9,7 @@ import { ROSA_MAX_BITS } from '../../rosa-worker/layout.ts';
 import { GpuError } from '../errors.ts';
 import { ADAMW_WORKGROUP } from './adamw.ts';
 import { ATTENTION_MAX_HEAD_DIM, ATTENTION_MAX_TILE, ATTENTION_ROWS } from './attention.ts';
+import { BIAS_WORKGROUP } from './bias.ts';
 import { ELEMENTWISE_WORKGROUP } from './elementwise.ts';
 import { EMBEDDING_WORKGROUP } from './embedding.ts';
 import {
@@ -30,6 +31,7 @@ import { SWIGLU_WORKGROUP } from './swiglu.ts';
 export const SHADER_CONSTANTS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   adamw: { WG: ADAMW_WORKGROUP },
   attention: { ROWS: ATTENTION_ROWS, MAX_HEAD_DIM: ATTENTION_MAX_HEAD_DIM, MAX_TILE: ATTENTION_MAX_TILE },
+  bias: { WG: BIAS_WORKGROUP },
   elementwise: { WG: ELEMENTWISE_WORKGROUP },
   embedding: { WG: EMBEDDING_WORKGROUP },
   'lrsa-attention': {
