@@ -134,9 +134,14 @@ function slidingLayers(
       `config.json: sliding_window must be null or a whole number ≥ 1 (got ${JSON.stringify(raw)})`,
     );
   if (modelType === 'llama') window = null;
+  // Qwen2/Qwen3 keep a sliding_window in their config that applies only with use_sliding_window,
+  // and then (without layer_types) to layers from max_window_layers on, as transformers reads it.
+  const qwen = modelType === 'qwen2' || modelType === 'qwen3';
+  if (qwen && cfg.use_sliding_window !== true) window = null;
   // A window beyond the longest sequence the playground runs is global attention here.
   if (window !== null && window >= MAX_SEQ_LEN) window = null;
-  let sliding = Array.from({ length: layers }, () => window !== null);
+  const firstSliding = qwen && typeof cfg.max_window_layers === 'number' ? cfg.max_window_layers : 0;
+  let sliding = Array.from({ length: layers }, (_, l) => window !== null && l >= firstSliding);
   if (LAYER_TYPED.includes(modelType) && Array.isArray(cfg.layer_types)) {
     const types = cfg.layer_types as unknown[];
     if (types.length !== layers || !types.every((t) => t === 'full_attention' || t === 'sliding_attention'))

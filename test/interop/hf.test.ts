@@ -112,6 +112,34 @@ describe('import of folders written by transformers', () => {
   }
 });
 
+describe('Qwen sliding windows, as transformers reads the config', () => {
+  async function qwen2With(edit: (cfg: Record<string, unknown>) => void) {
+    const files = await readHfFolder(join(FIXTURES, 'transformers-qwen2'));
+    const cfg = JSON.parse(files['config.json'] as string);
+    edit(cfg);
+    return importHuggingFace({ ...files, 'config.json': JSON.stringify(cfg) }).config;
+  }
+
+  it('ignores sliding_window unless use_sliding_window is true', async () => {
+    const config = await qwen2With((c) => {
+      c.sliding_window = 4;
+      c.use_sliding_window = false;
+      delete c.layer_types;
+    });
+    expect(config.variant).toBe('global');
+  });
+
+  it('without layer_types, slides from max_window_layers on', async () => {
+    const config = await qwen2With((c) => {
+      c.sliding_window = 4;
+      c.use_sliding_window = true;
+      c.max_window_layers = 1;
+      delete c.layer_types;
+    });
+    expect(config).toMatchObject({ variant: 'window', window: 4, globalLayers: [0] });
+  });
+});
+
 describe('playground exports run by transformers', () => {
   for (const { name, seed, overrides } of FIXTURE_MODELS) {
     it(`${name}: the committed export is today's export, and transformers' logits are ours`, async () => {
