@@ -65,8 +65,8 @@ function positiveNumber(cfg: Json, key: string, fallback: number): number {
   return v;
 }
 
-/** What the export writes, and what it reads besides. */
-const SUPPORTED = [...Object.values(MODEL_TYPES), 'qwen2', 'qwen3'];
+/** What the export writes, and so what the import reads. */
+const SUPPORTED = Object.values(MODEL_TYPES);
 /** Architectures that normalise q and k in another way (over the whole projection, or with other changes). */
 const OTHER_QK_NORM_TYPES = ['qwen3_moe', 'olmo2', 'gemma3', 'cohere2'];
 /** Per-layer `layer_types` decide which layers use the sliding window. */

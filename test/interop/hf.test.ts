@@ -181,7 +181,14 @@ describe('playground exports run by transformers', () => {
     const classes = FIXTURE_MODELS.map(
       ({ name }) => readLogits(join(FIXTURES, name, 'transformers-logits.json')).class,
     );
-    expect(classes).toEqual(['LlamaForCausalLM', 'MistralForCausalLM', 'MinistralForCausalLM']);
+    expect(classes).toEqual([
+      'LlamaForCausalLM',
+      'MistralForCausalLM',
+      'MinistralForCausalLM',
+      'MistralForCausalLM',
+      'Qwen2ForCausalLM',
+      'Qwen3ForCausalLM',
+    ]);
   });
 });
 
@@ -205,6 +212,29 @@ describe('export → import is the identity', () => {
         layers: 3,
         window: 6,
         rosa: { layers: [0, 2], bits: 4, semantics: 'exact', qk: 'shared', vProbContrast: false },
+      },
+    },
+    {
+      label: 'Qwen3-like: q/k norm, 4 heads on 1, untied head, windows after layer 0',
+      overrides: {
+        variant: 'window',
+        window: 3,
+        globalLayers: [0],
+        heads: 4,
+        kvHeads: 1,
+        qkNorm: true,
+        tiedHead: false,
+      },
+    },
+    {
+      label: 'Qwen2-like window+rosa: q/k/v biases, 4 heads on 2',
+      overrides: {
+        variant: 'window+rosa',
+        window: 5,
+        heads: 4,
+        kvHeads: 2,
+        attnBias: true,
+        rosa: { layers: [0, 1], bits: 4, semantics: 'rwkv8', qk: 'shared' },
       },
     },
   ];
@@ -437,6 +467,13 @@ describe('what the import refuses, by name', () => {
     const err = importError(() => readSafetensors(file, 'int8.safetensors'));
     expect(err.reason).toBe('dtype');
     expect(err.message).toContain('I8');
+  });
+
+  it('q/k norm with q/k/v biases has no Hugging Face architecture (export error)', () => {
+    const config = fixtureConfig({ variant: 'global', qkNorm: true, attnBias: true });
+    expect(() => exportHuggingFace({ config, parameters: seededParameters(config, 1) })).toThrow(
+      /no Hugging Face architecture/,
+    );
   });
 
   it('LRSA has no Hugging Face architecture (export error)', () => {
