@@ -4,10 +4,12 @@
   python3 scripts/make-hf-fixtures.py --random   # (a) only
   python3 scripts/make-hf-fixtures.py --exports  # (b) only
 
-(a) Tiny random LlamaForCausalLM and MistralForCausalLM (sliding window) of the shape the
-    playground supports (tied embeddings, no grouped-query attention, no biases), saved with
-    save_pretrained under test/fixtures/hf/transformers-*/ with logits.json: their logits
-    for FIXTURE_TOKENS.
+(a) Tiny random LlamaForCausalLM and MistralForCausalLM (sliding window) of the exported
+    shape (tied embeddings, no grouped-query attention, no biases), and the Llama family's
+    other features: a Llama with grouped-query attention and an untied head, a Qwen2 (q/k/v
+    biases, grouped-query attention, untied head) and a Qwen3 (q/k norm per head, grouped-query
+    attention, tied head), saved with save_pretrained under test/fixtures/hf/transformers-*/
+    with logits.json: their logits for FIXTURE_TOKENS.
 (b) Every playground export under test/fixtures/hf/playground-*/ (written by
     `npx tsx scripts/make-playground-fixtures.ts`) loaded with AutoModelForCausalLM and
     its tokenizer with AutoTokenizer; writes transformers-logits.json beside it.
@@ -28,6 +30,10 @@ from transformers import (
     LlamaForCausalLM,
     MistralConfig,
     MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
 )
 
 ROOT = Path(__file__).resolve().parent.parent / "test" / "fixtures" / "hf"
@@ -55,7 +61,7 @@ def write_logits(path: Path, model, extra: dict) -> None:
 
 
 def scale_up(model, seed: int) -> None:
-    """Weights at scales where every part matters (HF's init is std 0.02, norms exactly 1)."""
+    """Weights at scales where every part matters (HF's init is std 0.02, norms exactly 1, biases 0)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -85,9 +91,32 @@ def random_models() -> None:
         eos_token_id=None,
         pad_token_id=None,
     )
+    # 4 query heads of 4 channels on fewer key/value heads.
+    grouped = {**common, "num_attention_heads": 4, "head_dim": 4}
     made = [
         ("transformers-llama", LlamaForCausalLM(LlamaConfig(**common, attention_bias=False, mlp_bias=False)), 1),
         ("transformers-mistral", MistralForCausalLM(MistralConfig(**common, sliding_window=4)), 2),
+        (
+            "transformers-llama-gqa",
+            LlamaForCausalLM(
+                LlamaConfig(
+                    **{**grouped, "num_key_value_heads": 2, "tie_word_embeddings": False},
+                    attention_bias=False,
+                    mlp_bias=False,
+                )
+            ),
+            3,
+        ),
+        (
+            "transformers-qwen2",
+            Qwen2ForCausalLM(Qwen2Config(**{**grouped, "num_key_value_heads": 2, "tie_word_embeddings": False})),
+            4,
+        ),
+        (
+            "transformers-qwen3",
+            Qwen3ForCausalLM(Qwen3Config(**{**grouped, "num_key_value_heads": 1}, attention_bias=False)),
+            5,
+        ),
     ]
     for name, model, seed in made:
         model = model.to(torch.float32)

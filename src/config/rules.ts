@@ -48,6 +48,12 @@ export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]):
       });
     }
   }
+  if (isWhole(m.heads) && isWhole(m.kvHeads) && m.kvHeads > 0 && m.heads % m.kvHeads !== 0) {
+    e.push({
+      field: 'model.kvHeads',
+      message: `must divide heads ${m.heads} (got ${m.kvHeads}; 0 means as many as heads)`,
+    });
+  }
   const layerLimit = (field: string, list: unknown) => {
     if (!Array.isArray(list) || !isWhole(m.layers)) return;
     for (const l of list) {

@@ -247,6 +247,22 @@ export const modelSchema = z.strictObject(
       label: 'Heads',
       help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even`,
     }),
+    kvHeads: int(0, 64, 0, {
+      label: 'Key/value heads',
+      help: 'grouped-query attention: key/value heads, each shared by heads / kvHeads query heads (0: as many as heads)',
+    }),
+    qkNorm: bool(false, {
+      label: 'q/k norm',
+      help: 'RMSNorm of every query and key head before RoPE, with learned weights per channel (Qwen3)',
+    }),
+    attnBias: bool(false, {
+      label: 'q/k/v biases',
+      help: 'learned biases on the query, key and value projections (Qwen2)',
+    }),
+    tiedHead: bool(true, {
+      label: 'Tied head',
+      help: 'the output head is the embedding matrix; off: a separate output matrix (lm_head)',
+    }),
     mlpHidden: int(1, 16384, 176, {
       label: 'MLP width',
       help: 'hidden width of the SwiGLU MLP (default ≈ 8/3 · width)',

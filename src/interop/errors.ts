@@ -2,11 +2,11 @@
 // (the command line, the UI, tests) can tell an unsupported model from a broken file.
 
 export type HfImportReason =
-  | 'architecture' // not Llama / Mistral / Ministral
-  | 'grouped-query-attention' // num_key_value_heads ≠ num_attention_heads
-  | 'bias' // attention or MLP biases
-  | 'qk-norm' // q/k RMSNorm (Qwen3, OLMo 2, …)
-  | 'untied-head' // lm_head differs from the embedding
+  | 'architecture' // not Llama / Mistral / Ministral / Qwen2 / Qwen3
+  | 'grouped-query-attention' // num_key_value_heads does not divide num_attention_heads
+  | 'bias' // o_proj or MLP biases (q/k/v biases only as Qwen2 has them)
+  | 'qk-norm' // q/k norm other than Qwen3's (OLMo 2, Gemma 3, …)
+  | 'untied-head' // untied without lm_head, or lm_head contradicting tie_word_embeddings
   | 'dtype' // tensors not F32 / F16 / BF16
   | 'rope' // RoPE scaling or a partial rotary factor
   | 'activation' // hidden_act other than silu

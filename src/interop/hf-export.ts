@@ -1,14 +1,15 @@
 // A playground model as a Hugging Face folder: config.json + model.safetensors (f32) that
 // transformers loads as LlamaForCausalLM (every layer global), MistralForCausalLM (every layer
 // windowed: `sliding_window` = W, which transformers applies as keys t−W+1 … t, the same rule
-// as ours) or MinistralForCausalLM (windowed with some global layers: `layer_types`). The
+// as ours) or MinistralForCausalLM (windowed with some global layers: `layer_types`); a model
+// with q/k norm as Qwen3ForCausalLM, one with q/k/v biases as Qwen2ForCausalLM. The
 // maths are the same as Llama's: RMSNorm x·rsqrt(mean x² + ε)·w, rotate-half RoPE, scores
 // scaled by 1/√D, SwiGLU down(silu(gate x) ⊙ up x), tied head; our matrices are already
 // [out, in] like torch.nn.Linear and our RoPE pairs channel i with i + D/2 like HF's, so
 // tensors are copied as they are. The ROSA adapter, when present, goes to its own file.
 // Pure: bytes and strings in memory, for the command line and the browser alike.
 
-import { attentionKind, hasRosa, type ModelConfig, rosaLayers } from '../gpu/model/config.ts';
+import { attentionKind, hasRosa, kvHeadCount, type ModelConfig, rosaLayers } from '../gpu/model/config.ts';
 import { parameterSpecs } from '../gpu/model/params.ts';
 import { HfExportError } from './errors.ts';
 import { baseNamePairs, type NamePair, rosaNamePairs } from './hf-names.ts';
@@ -19,14 +20,25 @@ export const ROSA_ADAPTER_FORMAT = 'rosa-playground-rosa-adapter';
 export const ROSA_ADAPTER_VERSION = 1;
 export const EXPORTER = 'rosa-playground';
 
-export type HfArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'MinistralForCausalLM';
+export type HfArchitecture =
+  | 'LlamaForCausalLM'
+  | 'MistralForCausalLM'
+  | 'MinistralForCausalLM'
+  | 'Qwen2ForCausalLM'
+  | 'Qwen3ForCausalLM';
 export type HfLayerType = 'full_attention' | 'sliding_attention';
 
 export const MODEL_TYPES: Record<HfArchitecture, string> = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'mistral',
   MinistralForCausalLM: 'ministral',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
 };
+
+function isQwen(architecture: HfArchitecture): boolean {
+  return architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM';
+}
 
 export interface HfAttentionLayout {
   architecture: HfArchitecture;
@@ -48,6 +60,15 @@ export function hfAttentionLayout(config: ModelConfig): HfAttentionLayout {
     return kind === 'window' ? 'sliding_attention' : 'full_attention';
   });
   const windowed = layerTypes.filter((t) => t === 'sliding_attention').length;
+  const slidingWindow = windowed === 0 ? null : config.window;
+  // Qwen2 and Qwen3 take per-layer attention types themselves.
+  if (config.qkNorm && config.attnBias)
+    throw new HfExportError(
+      'config',
+      'q/k norm together with q/k/v biases exists in no Hugging Face architecture (Qwen3 has the first, Qwen2 the second)',
+    );
+  if (config.qkNorm) return { architecture: 'Qwen3ForCausalLM', layerTypes, slidingWindow };
+  if (config.attnBias) return { architecture: 'Qwen2ForCausalLM', layerTypes, slidingWindow };
   if (windowed === 0) return { architecture: 'LlamaForCausalLM', layerTypes, slidingWindow: null };
   return {
     architecture: windowed === config.layers ? 'MistralForCausalLM' : 'MinistralForCausalLM',
@@ -105,7 +126,7 @@ export function hfConfig(config: ModelConfig, source: HfExportInput['source'] = 
     intermediate_size: config.mlpHidden,
     num_hidden_layers: config.layers,
     num_attention_heads: config.heads,
-    num_key_value_heads: config.heads,
+    num_key_value_heads: kvHeadCount(config),
     head_dim: headDim,
     hidden_act: 'silu',
     max_position_embeddings: config.seqLen,
@@ -113,10 +134,11 @@ export function hfConfig(config: ModelConfig, source: HfExportInput['source'] = 
     // rope_theta for transformers 4.x, rope_parameters for 5.x.
     rope_theta: config.ropeBase,
     rope_parameters: { rope_type: 'default', rope_theta: config.ropeBase },
-    attention_bias: false,
+    // Qwen2's q/k/v biases come with the architecture; elsewhere attention_bias would add o_proj's too.
+    ...(layout.architecture === 'Qwen2ForCausalLM' ? {} : { attention_bias: false }),
     attention_dropout: 0,
     mlp_bias: false,
-    tie_word_embeddings: true,
+    tie_word_embeddings: config.tiedHead,
     torch_dtype: 'float32',
     dtype: 'float32',
     initializer_range: 0.02,
@@ -127,6 +149,14 @@ export function hfConfig(config: ModelConfig, source: HfExportInput['source'] = 
   };
   if (layout.slidingWindow !== null) out.sliding_window = layout.slidingWindow;
   if (layout.architecture === 'MinistralForCausalLM') out.layer_types = layout.layerTypes;
+  if (isQwen(layout.architecture)) {
+    // transformers 5 reads layer_types; 4.x slides from max_window_layers on.
+    const first = layout.layerTypes.indexOf('sliding_attention');
+    out.use_sliding_window = layout.slidingWindow !== null;
+    out.sliding_window = layout.slidingWindow;
+    out.max_window_layers = first < 0 ? config.layers : first;
+    out.layer_types = layout.layerTypes;
+  }
   out.rosa_playground = {
     exporter: EXPORTER,
     variant: config.variant,

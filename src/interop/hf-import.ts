@@ -1,8 +1,8 @@
-// Loading a Hugging Face folder into the playground's model: the architectures the export
-// writes (Llama, Mistral with a sliding window, Ministral with per-layer attention types)
-// and anything else of exactly the same shape: no grouped-query attention, no biases, no q/k
-// norm, a tied head, plain RoPE. Everything else fails with an HfImportError naming the
-// reason. F16/BF16 weights become f32. An optional ROSA adapter (rosa_adapter.safetensors +
+// Loading a Hugging Face folder into the playground's model: the Llama family as transformers
+// names it. Llama, Mistral (sliding window), Ministral (per-layer attention types), Qwen2 (q/k/v
+// biases) and Qwen3 (q/k RMSNorm per head), with grouped-query attention and a tied or untied
+// head, plain RoPE, SiLU, head_dim = hidden / heads. Everything else fails with an
+// HfImportError naming the reason. F16/BF16 weights become f32. An optional ROSA adapter (rosa_adapter.safetensors +
 // rosa_adapter_config.json, as exportHuggingFace writes them) makes a window+rosa model.
 
 import { modelRules } from '../config/rules.ts';
@@ -65,16 +65,20 @@ function positiveNumber(cfg: Json, key: string, fallback: number): number {
   return v;
 }
 
+/** What the export writes, and so what the import reads. */
 const SUPPORTED = Object.values(MODEL_TYPES);
-const QK_NORM_TYPES = ['qwen3', 'qwen3_moe', 'olmo2', 'gemma3', 'cohere2'];
+/** Architectures that normalise q and k in another way (over the whole projection, or with other changes). */
+const OTHER_QK_NORM_TYPES = ['qwen3_moe', 'olmo2', 'gemma3', 'cohere2'];
+/** Per-layer `layer_types` decide which layers use the sliding window. */
+const LAYER_TYPED = ['ministral', 'qwen2', 'qwen3'];
 
 function architectureOf(cfg: Json): { architecture: string; modelType: string } {
   const architecture = Array.isArray(cfg.architectures) ? String(cfg.architectures[0]) : '';
   const modelType = typeof cfg.model_type === 'string' ? cfg.model_type : '';
-  if (QK_NORM_TYPES.includes(modelType)) {
+  if (OTHER_QK_NORM_TYPES.includes(modelType)) {
     throw new HfImportError(
       'qk-norm',
-      `model_type "${modelType}" normalises q and k per head (q_norm/k_norm), which this model does not have`,
+      `model_type "${modelType}" normalises q and k other than Qwen3 does (RMSNorm per head before RoPE), or differs otherwise`,
     );
   }
   if (!SUPPORTED.includes(modelType)) {
@@ -130,10 +134,15 @@ function slidingLayers(
       `config.json: sliding_window must be null or a whole number ≥ 1 (got ${JSON.stringify(raw)})`,
     );
   if (modelType === 'llama') window = null;
+  // Qwen2/Qwen3 keep a sliding_window in their config that applies only with use_sliding_window,
+  // and then (without layer_types) to layers from max_window_layers on, as transformers reads it.
+  const qwen = modelType === 'qwen2' || modelType === 'qwen3';
+  if (qwen && cfg.use_sliding_window !== true) window = null;
   // A window beyond the longest sequence the playground runs is global attention here.
   if (window !== null && window >= MAX_SEQ_LEN) window = null;
-  let sliding = Array.from({ length: layers }, () => window !== null);
-  if (modelType === 'ministral' && Array.isArray(cfg.layer_types)) {
+  const firstSliding = qwen && typeof cfg.max_window_layers === 'number' ? cfg.max_window_layers : 0;
+  let sliding = Array.from({ length: layers }, (_, l) => window !== null && l >= firstSliding);
+  if (LAYER_TYPED.includes(modelType) && Array.isArray(cfg.layer_types)) {
     const types = cfg.layer_types as unknown[];
     if (types.length !== layers || !types.every((t) => t === 'full_attention' || t === 'sliding_attention'))
       throw new HfImportError(
@@ -206,10 +215,10 @@ export function importHfConfig(
   const heads = wholeNumber(cfg, 'num_attention_heads');
   const layers = wholeNumber(cfg, 'num_hidden_layers');
   const kvHeads = wholeNumber(cfg, 'num_key_value_heads', heads);
-  if (kvHeads !== heads) {
+  if (heads % kvHeads !== 0) {
     throw new HfImportError(
       'grouped-query-attention',
-      `config.json: num_key_value_heads ${kvHeads} ≠ num_attention_heads ${heads} (grouped-query attention is not supported)`,
+      `config.json: num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`,
     );
   }
   const headDim = cfg.head_dim ?? width / heads;
@@ -224,9 +233,15 @@ export function importHfConfig(
       'activation',
       `config.json: hidden_act "${String(act)}" (only silu is supported)`,
     );
-  for (const key of ['attention_bias', 'mlp_bias'])
+  // Qwen2 has q/k/v biases by construction (and ignores attention_bias); Llama's and Qwen3's
+  // attention_bias also puts one on o_proj, which this model does not have.
+  const attnBias = modelType === 'qwen2';
+  for (const key of attnBias ? ['mlp_bias'] : ['attention_bias', 'mlp_bias'])
     if (cfg[key] === true)
-      throw new HfImportError('bias', `config.json: ${key} is true (biases are not supported)`);
+      throw new HfImportError(
+        'bias',
+        `config.json: ${key} is true (only Qwen2's q/k/v biases are supported; o_proj and MLP biases are not)`,
+      );
   const { sliding, window } = slidingLayers(cfg, modelType, layers);
   const anySliding = sliding.some((s) => s);
   const fullLayers = sliding.flatMap((s, l) => (s ? [] : [l]));
@@ -244,6 +259,11 @@ export function importHfConfig(
   const windowed = rosaCfg || anySliding;
   const config: ModelConfig = {
     ...base,
+    kvHeads: kvHeads === heads ? 0 : kvHeads,
+    qkNorm: modelType === 'qwen3',
+    attnBias,
+    // transformers ties the head only when told to; an untied head must come with lm_head.weight.
+    tiedHead: cfg.tie_word_embeddings === true,
     variant: rosaCfg ? 'window+rosa' : anySliding ? 'window' : 'global',
     window: window ?? base.window,
     globalLayers: windowed ? fullLayers : [],
@@ -322,16 +342,17 @@ export function importHuggingFace(files: HfFiles): HfImport {
   }
   const head = tensors.get(HF_LM_HEAD);
   const embedding = tensors.get(HF_EMBEDDING);
-  if (head) {
-    // A saved head is fine when it is the embedding itself (tied weights written twice).
+  if (config.tiedHead && head) {
+    // A saved head is fine when it is the embedding itself (tied weights written twice);
+    // otherwise the folder contradicts its own tie_word_embeddings.
     if (!embedding || !sameValues(head.data, embedding.data))
       throw new HfImportError(
         'untied-head',
-        `lm_head.weight differs from the embedding (untied heads are not supported)`,
+        'lm_head.weight differs from the embedding, but tie_word_embeddings is true',
       );
     tensors.delete(HF_LM_HEAD);
-  } else if (cfg.tie_word_embeddings !== true) {
-    // transformers' default is an untied head: without lm_head.weight it would start at random.
+  } else if (!config.tiedHead && !head) {
+    // transformers would start such a head at random.
     throw new HfImportError(
       'untied-head',
       'config.json: tie_word_embeddings is not true and there is no lm_head.weight',

@@ -4,13 +4,19 @@
 // docs/interop.md has the table.
 
 import type { ModelConfig } from '../gpu/model/config.ts';
-import { EMBEDDING, FINAL_NORM, type LayerParamNames, layerParamNames } from '../gpu/model/params.ts';
+import {
+  EMBEDDING,
+  FINAL_NORM,
+  type LayerParamNames,
+  LM_HEAD,
+  layerParamNames,
+} from '../gpu/model/params.ts';
 
 export const HF_EMBEDDING = 'model.embed_tokens.weight';
 export const HF_FINAL_NORM = 'model.norm.weight';
 export const HF_LM_HEAD = 'lm_head.weight';
 
-type BaseLayerKey = Exclude<keyof LayerParamNames, 'rosa'>;
+type BaseLayerKey = Exclude<keyof LayerParamNames, 'rosa' | 'qkNorm' | 'bias'>;
 type RosaKey = keyof NonNullable<LayerParamNames['rosa']>;
 
 /** Our per-layer parameter → its name under `model.layers.N.` in a Llama folder. */
@@ -25,6 +31,14 @@ export const HF_LAYER_NAMES: Record<BaseLayerKey, string> = {
   w3: 'mlp.up_proj.weight',
   w2: 'mlp.down_proj.weight',
 };
+
+/** Qwen3's q/k norms and Qwen2's q/k/v biases, under `model.layers.N.`. */
+export const HF_QK_NORM_NAMES = { q: 'self_attn.q_norm.weight', k: 'self_attn.k_norm.weight' } as const;
+export const HF_BIAS_NAMES = {
+  q: 'self_attn.q_proj.bias',
+  k: 'self_attn.k_proj.bias',
+  v: 'self_attn.v_proj.bias',
+} as const;
 
 /** Our ROSA adapter parameter → its name under `model.layers.N.` in the reference code. */
 export const HF_ROSA_NAMES: Record<RosaKey, string> = {
@@ -41,7 +55,7 @@ export interface NamePair {
   hf: string;
 }
 
-/** Every base parameter of `config` with its Hugging Face name (the head is tied: no lm_head). */
+/** Every base parameter of `config` with its Hugging Face name (lm_head only when the head is untied). */
 export function baseNamePairs(config: ModelConfig): NamePair[] {
   const pairs: NamePair[] = [{ ours: EMBEDDING, hf: HF_EMBEDDING }];
   for (let l = 0; l < config.layers; l++) {
@@ -49,8 +63,18 @@ export function baseNamePairs(config: ModelConfig): NamePair[] {
     for (const key of Object.keys(HF_LAYER_NAMES) as BaseLayerKey[]) {
       pairs.push({ ours: names[key], hf: `model.layers.${l}.${HF_LAYER_NAMES[key]}` });
     }
+    const at = `model.layers.${l}`;
+    if (names.qkNorm) {
+      pairs.push({ ours: names.qkNorm.q, hf: `${at}.${HF_QK_NORM_NAMES.q}` });
+      pairs.push({ ours: names.qkNorm.k, hf: `${at}.${HF_QK_NORM_NAMES.k}` });
+    }
+    if (names.bias) {
+      for (const key of ['q', 'k', 'v'] as const)
+        pairs.push({ ours: names.bias[key], hf: `${at}.${HF_BIAS_NAMES[key]}` });
+    }
   }
   pairs.push({ ours: FINAL_NORM, hf: HF_FINAL_NORM });
+  if (!config.tiedHead) pairs.push({ ours: LM_HEAD, hf: HF_LM_HEAD });
   return pairs;
 }
 

@@ -99,10 +99,10 @@ describe('npm run export / npm run logits', () => {
   });
 
   it('says what is wrong, with exit code 2', () => {
-    writeFileSync(join(dir, 'hf', 'config.json'), JSON.stringify({ model_type: 'qwen3', hidden_size: 16 }));
+    writeFileSync(join(dir, 'hf', 'config.json'), JSON.stringify({ model_type: 'olmo2', hidden_size: 16 }));
     const r = run('logits.ts', [join(dir, 'hf'), '--tokens', '1,2']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('q_norm');
+    expect(r.stderr).toContain('"olmo2" normalises q and k');
     const usage = run('logits.ts', [join(dir, 'ck.json')]);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('--tokens is required');

@@ -59,23 +59,85 @@ function importError(run: () => unknown): HfImportError {
 }
 
 describe('import of folders written by transformers', () => {
+  const plain = { kvHeads: 0, qkNorm: false, attnBias: false, tiedHead: true };
   const cases = [
-    { name: 'transformers-llama', architecture: 'LlamaForCausalLM', variant: 'global' },
-    { name: 'transformers-mistral', architecture: 'MistralForCausalLM', variant: 'window' },
+    { name: 'transformers-llama', architecture: 'LlamaForCausalLM', variant: 'global', features: plain },
+    { name: 'transformers-mistral', architecture: 'MistralForCausalLM', variant: 'window', features: plain },
+    // 4 heads of 4 channels on 2 key/value heads, lm_head separate from the embedding.
+    {
+      name: 'transformers-llama-gqa',
+      architecture: 'LlamaForCausalLM',
+      variant: 'global',
+      features: { ...plain, kvHeads: 2, tiedHead: false },
+    },
+    {
+      name: 'transformers-qwen2',
+      architecture: 'Qwen2ForCausalLM',
+      variant: 'global',
+      features: { ...plain, kvHeads: 2, attnBias: true, tiedHead: false },
+    },
+    {
+      name: 'transformers-qwen3',
+      architecture: 'Qwen3ForCausalLM',
+      variant: 'global',
+      features: { ...plain, kvHeads: 1, qkNorm: true },
+    },
   ];
-  for (const { name, architecture, variant } of cases) {
+  for (const { name, architecture, variant, features } of cases) {
     it(`${name}: same logits as transformers`, async () => {
       const dir = join(FIXTURES, name);
       const imported = importHuggingFace(await readHfFolder(dir));
       expect(imported.architecture).toBe(architecture);
       expect(imported.config.variant).toBe(variant);
+      expect(imported.config).toMatchObject(features);
       expect(imported.config.ropeBase).toBe(500);
       expect(imported.config.normEps).toBe(1e-5);
       if (variant === 'window') expect(imported.config.window).toBe(4);
       const ref = readLogits(join(dir, 'logits.json'));
       expectClose(await cpuLogits(imported.config, imported.parameters, ref.tokens), ref.logits);
+      // The feature is what made them agree: without the q/k norm, or with zero biases, they do not.
+      if (features.qkNorm || features.attnBias) {
+        const without = features.qkNorm
+          ? await cpuLogits({ ...imported.config, qkNorm: false }, imported.parameters, ref.tokens)
+          : await cpuLogits(
+              imported.config,
+              new Map(
+                [...imported.parameters].map(([k, v]) => [k, /\.b[qkv]$/.test(k) ? v.map(() => 0) : v]),
+              ),
+              ref.tokens,
+            );
+        expect(maxAbsDifference(without, ref.logits)).toBeGreaterThan(0.05);
+      }
     });
   }
+});
+
+describe('Qwen sliding windows, as transformers reads the config', () => {
+  async function qwen2With(edit: (cfg: Record<string, unknown>) => void) {
+    const files = await readHfFolder(join(FIXTURES, 'transformers-qwen2'));
+    const cfg = JSON.parse(files['config.json'] as string);
+    edit(cfg);
+    return importHuggingFace({ ...files, 'config.json': JSON.stringify(cfg) }).config;
+  }
+
+  it('ignores sliding_window unless use_sliding_window is true', async () => {
+    const config = await qwen2With((c) => {
+      c.sliding_window = 4;
+      c.use_sliding_window = false;
+      delete c.layer_types;
+    });
+    expect(config.variant).toBe('global');
+  });
+
+  it('without layer_types, slides from max_window_layers on', async () => {
+    const config = await qwen2With((c) => {
+      c.sliding_window = 4;
+      c.use_sliding_window = true;
+      c.max_window_layers = 1;
+      delete c.layer_types;
+    });
+    expect(config).toMatchObject({ variant: 'window', window: 4, globalLayers: [0] });
+  });
 });
 
 describe('playground exports run by transformers', () => {
@@ -119,7 +181,14 @@ describe('playground exports run by transformers', () => {
     const classes = FIXTURE_MODELS.map(
       ({ name }) => readLogits(join(FIXTURES, name, 'transformers-logits.json')).class,
     );
-    expect(classes).toEqual(['LlamaForCausalLM', 'MistralForCausalLM', 'MinistralForCausalLM']);
+    expect(classes).toEqual([
+      'LlamaForCausalLM',
+      'MistralForCausalLM',
+      'MinistralForCausalLM',
+      'MistralForCausalLM',
+      'Qwen2ForCausalLM',
+      'Qwen3ForCausalLM',
+    ]);
   });
 });
 
@@ -143,6 +212,29 @@ describe('export → import is the identity', () => {
         layers: 3,
         window: 6,
         rosa: { layers: [0, 2], bits: 4, semantics: 'exact', qk: 'shared', vProbContrast: false },
+      },
+    },
+    {
+      label: 'Qwen3-like: q/k norm, 4 heads on 1, untied head, windows after layer 0',
+      overrides: {
+        variant: 'window',
+        window: 3,
+        globalLayers: [0],
+        heads: 4,
+        kvHeads: 1,
+        qkNorm: true,
+        tiedHead: false,
+      },
+    },
+    {
+      label: 'Qwen2-like window+rosa: q/k/v biases, 4 heads on 2',
+      overrides: {
+        variant: 'window+rosa',
+        window: 5,
+        heads: 4,
+        kvHeads: 2,
+        attnBias: true,
+        rosa: { layers: [0, 1], bits: 4, semantics: 'rwkv8', qk: 'shared' },
       },
     },
   ];
@@ -240,9 +332,9 @@ describe('sharded weights', () => {
 });
 
 describe('what the import refuses, by name', () => {
-  it('grouped-query attention', async () => {
+  it('key/value heads that do not divide the heads', async () => {
     const files = await editedLlama((c) => {
-      c.num_key_value_heads = 1;
+      c.num_key_value_heads = 3;
     });
     expect(importError(() => importHuggingFace(files)).reason).toBe('grouped-query-attention');
   });
@@ -259,14 +351,39 @@ describe('what the import refuses, by name', () => {
     const err = importError(() => importHuggingFace(tensor));
     expect(err.reason).toBe('bias');
     expect(err.message).toContain('q_proj.bias');
+    // Qwen2 has q/k/v biases, but none on o_proj or in the MLP.
+    const qwen2 = await readHfFolder(join(FIXTURES, 'transformers-qwen2'));
+    expect(importHuggingFace(qwen2).config.attnBias).toBe(true);
+    const tensors = new Map(
+      [...readSafetensors(qwen2['model.safetensors'] as Uint8Array, 'model').tensors].map(([k, t]) => [
+        k,
+        { shape: t.shape, data: t.data },
+      ]),
+    );
+    tensors.set('model.layers.0.self_attn.o_proj.bias', { shape: [16], data: new Float32Array(16) });
+    const oBias = { ...qwen2, 'model.safetensors': writeSafetensors(tensors) };
+    expect(importError(() => importHuggingFace(oBias)).message).toContain('o_proj.bias');
+    const mlpBias = JSON.parse(qwen2['config.json'] as string);
+    mlpBias.mlp_bias = true;
+    expect(
+      importError(() => importHuggingFace({ ...qwen2, 'config.json': JSON.stringify(mlpBias) })).reason,
+    ).toBe('bias');
   });
 
-  it('q/k norm (Qwen3) and other architectures', async () => {
+  it("q/k norm other than Qwen3's, and other architectures", async () => {
+    const olmo2 = await editedLlama((c) => {
+      c.model_type = 'olmo2';
+      c.architectures = ['Olmo2ForCausalLM'];
+    });
+    expect(importError(() => importHuggingFace(olmo2)).reason).toBe('qk-norm');
+    // A Qwen3 config needs its q/k norms.
     const qwen3 = await editedLlama((c) => {
       c.model_type = 'qwen3';
       c.architectures = ['Qwen3ForCausalLM'];
     });
-    expect(importError(() => importHuggingFace(qwen3)).reason).toBe('qk-norm');
+    const missing = importError(() => importHuggingFace(qwen3));
+    expect(missing.reason).toBe('tensor');
+    expect(missing.message).toContain('q_norm.weight');
     const qNorm = await editedLlama(
       () => {},
       (t) =>
@@ -301,6 +418,20 @@ describe('what the import refuses, by name', () => {
       (t) => t.set('lm_head.weight', { ...t.get('model.embed_tokens.weight')! }),
     );
     expect(importHuggingFace(twice).config.vocabSize).toBe(40);
+    expect(importHuggingFace(twice).config.tiedHead).toBe(true);
+    // Untied with its lm_head: a separate parameter.
+    const separate = await editedLlama(
+      (c) => {
+        c.tie_word_embeddings = false;
+      },
+      (t) => {
+        const embed = t.get('model.embed_tokens.weight')!;
+        t.set('lm_head.weight', { shape: embed.shape, data: embed.data.map((x) => x * 2) });
+      },
+    );
+    const imported = importHuggingFace(separate);
+    expect(imported.config.tiedHead).toBe(false);
+    expect(imported.parameters.get('lm_head')).toEqual(imported.parameters.get('embed')!.map((x) => x * 2));
   });
 
   it('RoPE scaling, other activations, head_dim ≠ hidden / heads', async () => {
@@ -336,6 +467,13 @@ describe('what the import refuses, by name', () => {
     const err = importError(() => readSafetensors(file, 'int8.safetensors'));
     expect(err.reason).toBe('dtype');
     expect(err.message).toContain('I8');
+  });
+
+  it('q/k norm with q/k/v biases has no Hugging Face architecture (export error)', () => {
+    const config = fixtureConfig({ variant: 'global', qkNorm: true, attnBias: true });
+    expect(() => exportHuggingFace({ config, parameters: seededParameters(config, 1) })).toThrow(
+      /no Hugging Face architecture/,
+    );
   });
 
   it('LRSA has no Hugging Face architecture (export error)', () => {

@@ -33,6 +33,23 @@ export const FIXTURE_MODELS: ReadonlyArray<{ name: string; seed: number; overrid
     seed: 13,
     overrides: { variant: 'window', window: 4, globalLayers: [0] },
   },
+  // The Llama family's other features: grouped-query attention and an untied head (Mistral),
+  // q/k/v biases (Qwen2), q/k norm with a global layer 0 and windows after it (Qwen3).
+  {
+    name: 'playground-mistral-gqa',
+    seed: 14,
+    overrides: { variant: 'window', window: 4, heads: 4, kvHeads: 2, tiedHead: false },
+  },
+  {
+    name: 'playground-qwen2',
+    seed: 15,
+    overrides: { variant: 'global', heads: 4, kvHeads: 1, attnBias: true, tiedHead: false },
+  },
+  {
+    name: 'playground-qwen3-window-global0',
+    seed: 16,
+    overrides: { variant: 'window', window: 4, globalLayers: [0], heads: 4, kvHeads: 2, qkNorm: true },
+  },
 ];
 
 export function fixtureConfig(overrides: ModelOverrides): ModelConfig {

@@ -10,6 +10,7 @@
 import type { RosaMode, ScanOutputs, ScanShape } from '../../rosa-worker/layout.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import type { LrsaShape } from '../reference/lrsa.ts';
+import type { HeadGroupShape } from '../reference/repeat-kv.ts';
 import type { RosaDims } from '../reference/rosa.ts';
 
 export interface Sized {
@@ -152,6 +153,10 @@ export interface Backend<F extends Sized, I extends Sized> {
     shape: LrsaShape,
   ): void;
   swiglu(inputs: { a: F; b: F }, outputs: { out: F }): void;
+  /** y[n, c] += b[c] on each of N rows of C (a linear layer's bias, after linear()). */
+  addBias(inputs: { b: F }, outputs: { y: F }, shape: RowShape): void;
+  /** Grouped-query attention: y [N, heads·D] from x [N, kvHeads·D], each key/value head copied to its group. */
+  repeatKvHeads(inputs: { x: F }, outputs: { y: F }, shape: HeadGroupShape): void;
   add(a: F, b: F, out: F): void;
   /** y += alpha · x */
   axpy(x: F, y: F, alpha?: number): void;
@@ -201,6 +206,10 @@ export interface Backend<F extends Sized, I extends Sized> {
     shape: LrsaShape,
   ): void;
   swigluBackward(inputs: { a: F; b: F; dout: F }, outputs: { da: F; db: F }): void;
+  /** db[c] += Σ_n dy[n, c] */
+  biasBackward(inputs: { dy: F }, outputs: { db: F }, shape: RowShape): void;
+  /** dx [N, kvHeads·D] = the sum of dy [N, heads·D] over each group of query heads (written). */
+  repeatKvHeadsBackward(inputs: { dy: F }, outputs: { dx: F }, shape: HeadGroupShape): void;
   /** dtable += scatter of dout by token; tokenIds is the CPU copy of tokens. */
   embeddingBackward(
     inputs: { tokens: I; tokenIds: Int32Array; dout: F },

@@ -55,3 +55,13 @@ export function defaultModelConfig(overrides: ModelOverrides = {}): ModelConfig 
     lrsa: { ...DEFAULT_LRSA, ...overrides.lrsa },
   } as ModelConfig;
 }
+
+/** Key/value heads: kvHeads, or as many as the query heads when it is 0. */
+export function kvHeadCount(config: ModelConfig): number {
+  return config.kvHeads > 0 ? config.kvHeads : config.heads;
+}
+
+/** Channels per attention head. */
+export function headDim(config: ModelConfig): number {
+  return config.width / config.heads;
+}

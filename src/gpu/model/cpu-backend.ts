@@ -8,6 +8,7 @@ import {
   attentionBackwardReference,
   attentionForwardReference,
 } from '../reference/attention.ts';
+import { biasBackward, biasForward } from '../reference/bias.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
 import { addReference, axpyReference } from '../reference/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
@@ -19,6 +20,7 @@ import {
   lrsaChunkCounts,
 } from '../reference/lrsa.ts';
 import { matmulReference } from '../reference/matmul.ts';
+import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../reference/repeat-kv.ts';
 import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
 import { ropeBackwardReference, ropeForwardReference } from '../reference/rope.ts';
 import {
@@ -291,6 +293,20 @@ export class CpuBackend implements Backend<F, I> {
     shape: VocabShape,
   ): void {
     embeddingBackward(inputs.tokens, inputs.dout, shape.N, shape.C, shape.V, outputs.dtable);
+  }
+
+  // Attention of the Llama/Qwen family: biases and grouped-query attention.
+  addBias(inputs: { b: F }, outputs: { y: F }, shape: RowShape): void {
+    biasForward(outputs.y, inputs.b, shape.N, shape.C);
+  }
+  biasBackward(inputs: { dy: F }, outputs: { db: F }, shape: RowShape): void {
+    biasBackward(inputs.dy, outputs.db, shape.N, shape.C);
+  }
+  repeatKvHeads(inputs: { x: F }, outputs: { y: F }, shape: HeadGroupShape): void {
+    outputs.y.set(repeatKvForward(inputs.x, shape));
+  }
+  repeatKvHeadsBackward(inputs: { dy: F }, outputs: { dx: F }, shape: HeadGroupShape): void {
+    outputs.dx.set(repeatKvBackward(inputs.dy, shape));
   }
 
   adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void {

@@ -7,6 +7,7 @@ import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
 import { attentionBackward, attentionForward } from '../ops/attention.ts';
+import { biasBackward, biasForward } from '../ops/bias.ts';
 import {
   type CrossEntropyOutputs,
   createCrossEntropyOutputs,
@@ -17,6 +18,7 @@ import { add, axpy } from '../ops/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
 import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
 import { matmul } from '../ops/matmul.ts';
+import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../ops/repeat-kv.ts';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
 import { createRopeTable, type RopeTable, ropeBackward, ropeForward } from '../ops/rope.ts';
 import {
@@ -434,6 +436,20 @@ export class GpuBackend implements Backend<F, I> {
     embeddingBackward(this.batch, { offsets, positions }, inputs.dout, outputs.dtable, shape, {
       accumulate: true,
     });
+  }
+
+  // ---- biases and grouped-query attention ------------------------------------------------
+  addBias(inputs: { b: F }, outputs: { y: F }, shape: RowShape): void {
+    biasForward(this.batch, inputs.b, outputs.y, shape);
+  }
+  biasBackward(inputs: { dy: F }, outputs: { db: F }, shape: RowShape): void {
+    biasBackward(this.batch, inputs.dy, outputs.db, shape);
+  }
+  repeatKvHeads(inputs: { x: F }, outputs: { y: F }, shape: HeadGroupShape): void {
+    repeatKvForward(this.batch, inputs.x, outputs.y, shape);
+  }
+  repeatKvHeadsBackward(inputs: { dy: F }, outputs: { dx: F }, shape: HeadGroupShape): void {
+    repeatKvBackward(this.batch, inputs.dy, outputs.dx, shape);
   }
 
   // ---- optimizer ----------------------------------------------------------------------

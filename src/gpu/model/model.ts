@@ -1,9 +1,11 @@
 // The decoder, written once against the Backend op list (backend.ts):
 //   h0 = E[tokens]
 //   per layer l:  u = RMSNorm(h);  attn = Wo · Attention(RoPE(Wq u), RoPE(Wk u), Wv u)
+//                 (the Llama/Qwen options: q/k/v biases, q/k RMSNorm per head before RoPE,
+//                 k and v on fewer heads, widened to every query head before the attention)
 //                 [ROSA layers] y = inject(scan(sign(rWq u), sign(rWk u)), rWv u);  inj = W_out y
 //                 h ← h + attn + inj;  h ← h + W2 (silu(W1 RMSNorm(h)) ⊙ W3 RMSNorm(h))
-//   logits = RMSNorm(h_L) · Eᵀ (tied head), cross-entropy over labelled positions.
+//   logits = RMSNorm(h_L) · Eᵀ (tied head; or a separate lm_head), cross-entropy over labelled positions.
 // In a ROSA layer the q/k symbols go to the CPU scan before the attention is recorded and
 // submitted, so the scan runs while the GPU computes attention (docs/design.md, steps 2–4).
 
@@ -12,11 +14,12 @@ import { type LrsaShape, lagkvKeepCount, lrsaChunkCounts } from '../reference/lr
 import type { RosaDims } from '../reference/rosa.ts';
 import type { StepTiming } from '../train/protocol.ts';
 import type { AdamGroup, AdamHyper, Backend, LossStats, RosaScanner, ScanResult, Sized } from './backend.ts';
-import { attentionKind, type ModelConfig, rosaLayers } from './config.ts';
+import { attentionKind, headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
 import {
   EMBEDDING,
   FINAL_NORM,
   type LayerParamNames,
+  LM_HEAD,
   layerParamNames,
   type ParamSpec,
   parameterSpecs,
@@ -35,8 +38,10 @@ interface LayerActs<F, I> {
   u: F;
   rstd1: F;
   q: F; // after RoPE
-  k: F; // after RoPE
-  v: F;
+  k: F; // after RoPE (and widened to every query head)
+  v: F; // widened to every query head
+  /** q and k before their per-head RMSNorm, and its rstd (config.qkNorm). */
+  qkNorm: null | { q: F; k: F; rstdQ: F; rstdK: F };
   o: F;
   lse: F;
   selected: I | null;
@@ -63,6 +68,8 @@ interface Activations<F, I> {
   // scratch for the step
   tmp: F; // [N, C]
   tmp2: F; // [N, C]
+  // [N, kvHeads·D] scratch for k and v before they are widened (grouped-query attention only)
+  kv: null | { a: F; b: F };
 }
 
 interface Grads<F> {
@@ -80,6 +87,8 @@ interface Grads<F> {
   dNF1: F;
   dNF2: F;
   dNF3: F;
+  // [N, kvHeads·D] (grouped-query attention only)
+  dkv: null | { a: F; b: F };
 }
 
 export interface ForwardTiming {
@@ -137,6 +146,19 @@ export class Model<F extends Sized, I extends Sized> {
     return this.params.get(name)!.grad;
   }
 
+  /** Grouped-query attention: fewer key/value heads than query heads. */
+  private get grouped(): boolean {
+    return kvHeadCount(this.config) !== this.config.heads;
+  }
+  /** Width of the k and v projections: kvHeads · D. */
+  private get kvDim(): number {
+    return kvHeadCount(this.config) * headDim(this.config);
+  }
+  /** The output head: the embedding (tied) or lm_head. */
+  private get head(): string {
+    return this.config.tiedHead ? EMBEDDING : LM_HEAD;
+  }
+
   get parameterCount(): number {
     let n = 0;
     for (const s of this.params.values()) n += product(s.spec.shape);
@@ -150,6 +172,8 @@ export class Model<F extends Sized, I extends Sized> {
     const be = this.backend;
     const { width: C, mlpHidden: Fh, vocabSize: V, heads: H } = this.config;
     const N = B * T;
+    const Hkv = kvHeadCount(this.config);
+    const kvWidth = N * Hkv * headDim(this.config);
     const layers: LayerActs<F, I>[] = [];
     for (let l = 0; l < this.config.layers; l++) {
       const kind = attentionKind(this.config, l);
@@ -162,6 +186,14 @@ export class Model<F extends Sized, I extends Sized> {
         q: be.alloc(N * C, `L${l}.q`),
         k: be.alloc(N * C, `L${l}.k`),
         v: be.alloc(N * C, `L${l}.v`),
+        qkNorm: this.config.qkNorm
+          ? {
+              q: be.alloc(N * C, `L${l}.qPre`),
+              k: be.alloc(kvWidth, `L${l}.kPre`),
+              rstdQ: be.alloc(N * H, `L${l}.rstdQ`),
+              rstdK: be.alloc(N * Hkv, `L${l}.rstdK`),
+            }
+          : null,
         o: be.alloc(N * C, `L${l}.o`),
         lse: be.alloc(B * H * T, `L${l}.lse`),
         selected: lrsa ? be.allocInt(selectedLength, `L${l}.selected`) : null,
@@ -195,6 +227,7 @@ export class Model<F extends Sized, I extends Sized> {
       logits: be.alloc(N * V, 'logits'),
       tmp: be.alloc(N * C, 'tmp'),
       tmp2: be.alloc(N * C, 'tmp2'),
+      kv: this.grouped ? { a: be.alloc(kvWidth, 'kvA'), b: be.alloc(kvWidth, 'kvB') } : null,
     };
     return this.acts;
   }
@@ -220,6 +253,7 @@ export class Model<F extends Sized, I extends Sized> {
       dNF1: be.alloc(N * Fh, 'dNF1'),
       dNF2: be.alloc(N * Fh, 'dNF2'),
       dNF3: be.alloc(N * Fh, 'dNF3'),
+      dkv: this.grouped ? { a: be.alloc(N * this.kvDim, 'dkvA'), b: be.alloc(N * this.kvDim, 'dkvB') } : null,
     };
     return this.grads;
   }
@@ -229,8 +263,10 @@ export class Model<F extends Sized, I extends Sized> {
     if (!a) return;
     const be = this.backend;
     be.free(a.tokens, a.labels, a.hFinal, a.hf, a.rstdF, a.logits, a.tmp, a.tmp2);
+    if (a.kv) be.free(a.kv.a, a.kv.b);
     for (const l of a.layers) {
       be.free(l.h, l.u, l.rstd1, l.q, l.k, l.v, l.o, l.lse, l.hmid, l.u2, l.rstd2, l.a, l.b, l.g);
+      if (l.qkNorm) be.free(l.qkNorm.q, l.qkNorm.k, l.qkNorm.rstdQ, l.qkNorm.rstdK);
       if (l.selected) be.free(l.selected);
       if (l.rosa) {
         be.free(l.rosa.rq, l.rosa.rk, l.rosa.rv, l.rosa.y);
@@ -246,7 +282,9 @@ export class Model<F extends Sized, I extends Sized> {
 
   private releaseGradients(): void {
     if (!this.grads) return;
-    this.backend.free(...(Object.values(this.grads) as F[]));
+    const { dkv, ...rest } = this.grads;
+    this.backend.free(...Object.values(rest));
+    if (dkv) this.backend.free(dkv.a, dkv.b);
     this.grads = null;
   }
 
@@ -307,7 +345,6 @@ export class Model<F extends Sized, I extends Sized> {
     const up = { rows: N, inDim: C, outDim: Fh };
     const down = { rows: N, inDim: Fh, outDim: C };
     const norm = { eps: cfg.normEps };
-    const rope = { base: cfg.ropeBase };
     be.embedding({ tokens: acts.tokens, table: this.p(EMBEDDING) }, { out: acts.layers[0].h }, { N, C, V });
     for (let l = 0; l < cfg.layers; l++) {
       const L = acts.layers[l];
@@ -330,13 +367,9 @@ export class Model<F extends Sized, I extends Sized> {
       }
 
       const attnStart = performance.now();
-      be.linear({ x: L.u, w: this.p(n.wq) }, { y: acts.tmp }, square);
-      be.linear({ x: L.u, w: this.p(n.wk) }, { y: acts.tmp2 }, square);
-      be.linear({ x: L.u, w: this.p(n.wv) }, { y: L.v }, square);
       const kind = attentionKind(cfg, l);
       const ashape = this.attentionShape(B, T, kind === 'lrsa' ? 'global' : kind);
-      be.rope({ x: acts.tmp }, { out: L.q }, ashape, rope);
-      be.rope({ x: acts.tmp2 }, { out: L.k }, ashape, rope);
+      this.projectQkv(L, n, acts, ashape);
       if (kind === 'lrsa') {
         const lshape = this.lrsaShape(B, T);
         be.lrsaSelect({ k: L.k, v: L.v }, { selected: L.selected! }, lshape, {
@@ -376,7 +409,7 @@ export class Model<F extends Sized, I extends Sized> {
       be.add(L.hmid, acts.tmp, next);
     }
     be.rmsnorm({ x: acts.hFinal, w: this.p(FINAL_NORM) }, { y: acts.hf, rstd: acts.rstdF }, rows, norm);
-    be.linear({ x: acts.hf, w: this.p(EMBEDDING) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
+    be.linear({ x: acts.hf, w: this.p(this.head) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
     let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
     if (labels) {
       if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
@@ -412,13 +445,12 @@ export class Model<F extends Sized, I extends Sized> {
     const square = { rows: N, inDim: C, outDim: C };
     const up = { rows: N, inDim: C, outDim: Fh };
     const down = { rows: N, inDim: Fh, outDim: C };
-    const rope = { base: cfg.ropeBase };
     const accumulate = { accumulateDx: true };
 
-    // Tied head: logits = hf · Eᵀ.
+    // logits = hf · Eᵀ (tied head) or hf · lm_headᵀ.
     be.linearBackward(
-      { x: acts.hf, w: this.p(EMBEDDING), dy: g.dlogits },
-      { dx: g.dhf, dw: this.gr(EMBEDDING) },
+      { x: acts.hf, w: this.p(this.head), dy: g.dlogits },
+      { dx: g.dhf, dw: this.gr(this.head) },
       { rows: N, inDim: C, outDim: V },
     );
     be.rmsnormBackward(
@@ -466,22 +498,7 @@ export class Model<F extends Sized, I extends Sized> {
           this.attentionShape(B, T, kind),
         );
       }
-      const ashape = this.attentionShape(B, T, 'global');
-      be.ropeBackward({ dy: g.dq }, { dx: g.dNC1 }, ashape, rope);
-      be.ropeBackward({ dy: g.dk }, { dx: g.dNC2 }, ashape, rope);
-      be.linearBackward({ x: L.u, w: this.p(n.wq), dy: g.dNC1 }, { dx: g.du, dw: this.gr(n.wq) }, square);
-      be.linearBackward(
-        { x: L.u, w: this.p(n.wk), dy: g.dNC2 },
-        { dx: g.du, dw: this.gr(n.wk) },
-        square,
-        accumulate,
-      );
-      be.linearBackward(
-        { x: L.u, w: this.p(n.wv), dy: g.dv },
-        { dx: g.du, dw: this.gr(n.wv) },
-        square,
-        accumulate,
-      );
+      this.projectQkvBackward(L, n, g, this.attentionShape(B, T, 'global'));
 
       if (L.rosa && n.rosa && L.rosa.scan) {
         const r = L.rosa;
@@ -536,6 +553,138 @@ export class Model<F extends Sized, I extends Sized> {
       { tokens: acts.tokens, tokenIds: acts.tokenIds, dout: g.dh },
       { dtable: this.gr(EMBEDDING) },
       { N, C, V },
+    );
+  }
+
+  /**
+   * L.q, L.k, L.v from L.u: the projections (+ biases), the per-head q/k RMSNorm, RoPE, and
+   * with grouped-query attention k and v widened to every query head. Uses tmp, tmp2 and kv.
+   */
+  private projectQkv(
+    L: LayerActs<F, I>,
+    n: LayerParamNames,
+    acts: Activations<F, I>,
+    ashape: AttentionShape,
+  ): void {
+    const be = this.backend;
+    const cfg = this.config;
+    const { width: C, heads: H } = cfg;
+    const N = acts.B * acts.T;
+    const Hkv = kvHeadCount(cfg);
+    const D = headDim(cfg);
+    const kvDim = this.kvDim;
+    const rope = { base: cfg.ropeBase };
+    const kvShape = { ...ashape, H: Hkv };
+    const groups = { N, heads: H, kvHeads: Hkv, D };
+    const norm = { eps: cfg.normEps };
+    const qk = L.qkNorm;
+    const qkw = n.qkNorm;
+
+    // q: [N, C] → (+ bq) → (RMSNorm per head) → RoPE → L.q
+    const q = qk ? qk.q : acts.tmp;
+    be.linear({ x: L.u, w: this.p(n.wq) }, { y: q }, { rows: N, inDim: C, outDim: C });
+    if (n.bias) be.addBias({ b: this.p(n.bias.q) }, { y: q }, { N, C });
+    if (qk && qkw)
+      be.rmsnorm({ x: q, w: this.p(qkw.q) }, { y: acts.tmp2, rstd: qk.rstdQ }, { N: N * H, C: D }, norm);
+    be.rope({ x: qk ? acts.tmp2 : q }, { out: L.q }, ashape, rope);
+
+    // k: [N, kvDim] the same way, then widened; v: [N, kvDim] (+ bv), widened.
+    const kvProj = { rows: N, inDim: C, outDim: kvDim };
+    const kA = acts.kv ? acts.kv.a : acts.tmp;
+    const kB = acts.kv ? acts.kv.b : acts.tmp2;
+    const k = qk ? qk.k : kA;
+    be.linear({ x: L.u, w: this.p(n.wk) }, { y: k }, kvProj);
+    if (n.bias) be.addBias({ b: this.p(n.bias.k) }, { y: k }, { N, C: kvDim });
+    if (qk && qkw)
+      be.rmsnorm({ x: k, w: this.p(qkw.k) }, { y: kB, rstd: qk.rstdK }, { N: N * Hkv, C: D }, norm);
+    const kIn = qk ? kB : kA;
+    const kOut = acts.kv ? (kIn === kA ? kB : kA) : L.k;
+    be.rope({ x: kIn }, { out: kOut }, kvShape, rope);
+    if (acts.kv) be.repeatKvHeads({ x: kOut }, { y: L.k }, groups);
+
+    const v = acts.kv ? acts.kv.a : L.v;
+    be.linear({ x: L.u, w: this.p(n.wv) }, { y: v }, kvProj);
+    if (n.bias) be.addBias({ b: this.p(n.bias.v) }, { y: v }, { N, C: kvDim });
+    if (acts.kv) be.repeatKvHeads({ x: v }, { y: L.v }, groups);
+  }
+
+  /**
+   * The backward of projectQkv from g.dq, g.dk, g.dv (the attention's, [N, C]): writes g.du,
+   * accumulates the weights', biases' and q/k norms' gradients. Overwrites g.dq, g.dk, g.dNC1, g.dNC2.
+   */
+  private projectQkvBackward(
+    L: LayerActs<F, I>,
+    n: LayerParamNames,
+    g: Grads<F>,
+    ashape: AttentionShape,
+  ): void {
+    const be = this.backend;
+    const cfg = this.config;
+    const { width: C, heads: H } = cfg;
+    const N = ashape.B * ashape.T;
+    const Hkv = kvHeadCount(cfg);
+    const D = headDim(cfg);
+    const kvDim = this.kvDim;
+    const rope = { base: cfg.ropeBase };
+    const kvShape = { ...ashape, H: Hkv };
+    const groups = { N, heads: H, kvHeads: Hkv, D };
+    const qk = L.qkNorm;
+    const qkw = n.qkNorm;
+    const accumulate = { accumulateDx: true };
+
+    // q: RoPE⁻ᵀ, then the norm's backward (into dq, free once RoPE has read it), bias, Wq.
+    be.ropeBackward({ dy: g.dq }, { dx: g.dNC1 }, ashape, rope);
+    let dq = g.dNC1;
+    if (qk && qkw) {
+      be.rmsnormBackward(
+        { x: qk.q, w: this.p(qkw.q), rstd: qk.rstdQ, dy: g.dNC1 },
+        { dx: g.dq, dw: this.gr(qkw.q) },
+        { N: N * H, C: D },
+      );
+      dq = g.dq;
+    }
+    if (n.bias) be.biasBackward({ dy: dq }, { db: this.gr(n.bias.q) }, { N, C });
+    be.linearBackward(
+      { x: L.u, w: this.p(n.wq), dy: dq },
+      { dx: g.du, dw: this.gr(n.wq) },
+      { rows: N, inDim: C, outDim: C },
+    );
+
+    // k: summed back over each group of query heads, then as q on kvHeads heads.
+    const kvProj = { rows: N, inDim: C, outDim: kvDim };
+    const dkA = g.dkv ? g.dkv.a : g.dk;
+    const dkB = g.dkv ? g.dkv.b : g.dNC2;
+    if (g.dkv) be.repeatKvHeadsBackward({ dy: g.dk }, { dx: dkA }, groups);
+    be.ropeBackward({ dy: dkA }, { dx: dkB }, kvShape, rope);
+    let dk = dkB;
+    if (qk && qkw) {
+      be.rmsnormBackward(
+        { x: qk.k, w: this.p(qkw.k), rstd: qk.rstdK, dy: dkB },
+        { dx: dkA, dw: this.gr(qkw.k) },
+        { N: N * Hkv, C: D },
+      );
+      dk = dkA;
+    }
+    if (n.bias) be.biasBackward({ dy: dk }, { db: this.gr(n.bias.k) }, { N, C: kvDim });
+    be.linearBackward(
+      { x: L.u, w: this.p(n.wk), dy: dk },
+      { dx: g.du, dw: this.gr(n.wk) },
+      kvProj,
+      accumulate,
+    );
+
+    // v: summed back over each group, bias, Wv.
+    let dv = g.dv;
+    if (g.dkv) {
+      be.repeatKvHeadsBackward({ dy: g.dv }, { dx: g.dkv.a }, groups);
+      dv = g.dkv.a;
+    }
+    if (n.bias) be.biasBackward({ dy: dv }, { db: this.gr(n.bias.v) }, { N, C: kvDim });
+    be.linearBackward(
+      { x: L.u, w: this.p(n.wv), dy: dv },
+      { dx: g.du, dw: this.gr(n.wv) },
+      kvProj,
+      accumulate,
     );
   }
 

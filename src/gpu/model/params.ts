@@ -2,7 +2,7 @@
 // Names are stable: checkpoints store tensors under them.
 
 import { rng } from '../../common/random.ts';
-import { type ModelConfig, rosaLayers } from './config.ts';
+import { headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
 
 /**
  * 'base' is the decoder itself; 'rosa' the adapter's W_out, e0, e1 and 'rosa-projection' its
@@ -36,6 +36,10 @@ export interface LayerParamNames {
   w1: string;
   w3: string;
   w2: string;
+  /** q/k RMSNorm weights per head channel [D] (Qwen3), when config.qkNorm. */
+  qkNorm: null | { q: string; k: string };
+  /** q/k/v projection biases (Qwen2), when config.attnBias. */
+  bias: null | { q: string; k: string; v: string };
   rosa: null | { wq: string; wk: string; wv: string; wout: string; e0: string; e1: string };
 }
 
@@ -52,6 +56,8 @@ export function layerParamNames(config: ModelConfig, l: number): LayerParamNames
     w1: `${p}.mlp.w1`,
     w3: `${p}.mlp.w3`,
     w2: `${p}.mlp.w2`,
+    qkNorm: config.qkNorm ? { q: `${p}.attn.q_norm`, k: `${p}.attn.k_norm` } : null,
+    bias: config.attnBias ? { q: `${p}.attn.bq`, k: `${p}.attn.bk`, v: `${p}.attn.bv` } : null,
     rosa: withRosa
       ? {
           wq: `${p}.rosa.wq`,
@@ -68,12 +74,17 @@ export function layerParamNames(config: ModelConfig, l: number): LayerParamNames
 
 export const EMBEDDING = 'embed';
 export const FINAL_NORM = 'final_norm';
+/** The output head when it is not tied to the embedding (config.tiedHead false). */
+export const LM_HEAD = 'lm_head';
 
 export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   const { vocabSize: V, width: C, mlpHidden: F, layers: L } = config;
   const std = 0.02;
   // GPT-2's scaled init of the projections that write into the residual stream.
   const outStd = std / Math.sqrt(2 * L);
+  // Grouped-query attention: k and v project to kvHeads heads of D channels.
+  const kvDim = kvHeadCount(config) * headDim(config);
+  const D = headDim(config);
   const specs: ParamSpec[] = [
     { name: EMBEDDING, shape: [V, C], group: 'base', decay: true, init: { kind: 'normal', std } },
   ];
@@ -82,14 +93,28 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
     specs.push(
       { name: n.attnNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
       { name: n.wq, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
-      { name: n.wk, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
-      { name: n.wv, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wk, shape: [kvDim, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wv, shape: [kvDim, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.wo, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
       { name: n.mlpNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
       { name: n.w1, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.w3, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.w2, shape: [C, F], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
     );
+    // Appended after the layer's other parameters, so a model without them is seeded as before.
+    if (n.qkNorm) {
+      specs.push(
+        { name: n.qkNorm.q, shape: [D], group: 'base', decay: false, init: { kind: 'ones' } },
+        { name: n.qkNorm.k, shape: [D], group: 'base', decay: false, init: { kind: 'ones' } },
+      );
+    }
+    if (n.bias) {
+      specs.push(
+        { name: n.bias.q, shape: [C], group: 'base', decay: false, init: { kind: 'zeros' } },
+        { name: n.bias.k, shape: [kvDim], group: 'base', decay: false, init: { kind: 'zeros' } },
+        { name: n.bias.v, shape: [kvDim], group: 'base', decay: false, init: { kind: 'zeros' } },
+      );
+    }
     if (n.rosa) {
       const eInit = config.rosa.eInit ?? 0;
       // The paper's adapter: Xavier q/k/v, e0 = e1 = 0 (the injection starts at exactly 0), W_out = I.
@@ -127,6 +152,9 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
     }
   }
   specs.push({ name: FINAL_NORM, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } });
+  if (!config.tiedHead) {
+    specs.push({ name: LM_HEAD, shape: [V, C], group: 'base', decay: true, init: { kind: 'normal', std } });
+  }
   return specs;
 }
 

@@ -9,6 +9,7 @@ import { ROSA_MAX_BITS } from '../../rosa-worker/layout.ts';
 import { GpuError } from '../errors.ts';
 import { ADAMW_WORKGROUP } from './adamw.ts';
 import { ATTENTION_MAX_HEAD_DIM, ATTENTION_MAX_TILE, ATTENTION_ROWS } from './attention.ts';
+import { BIAS_WORKGROUP } from './bias.ts';
 import { ELEMENTWISE_WORKGROUP } from './elementwise.ts';
 import { EMBEDDING_WORKGROUP } from './embedding.ts';
 import {
@@ -20,6 +21,7 @@ import {
   LRSA_STAGE_FLOATS,
 } from './lrsa.ts';
 import { MATMUL_TILE } from './matmul.ts';
+import { REPEAT_KV_WORKGROUP } from './repeat-kv.ts';
 import { RMSNORM_WORKGROUP } from './rmsnorm.ts';
 import { ROPE_WORKGROUP } from './rope.ts';
 import { ROSA_E_CHANNELS, ROSA_E_FINAL_WORKGROUP, ROSA_E_ROW_LANES, ROSA_WORKGROUP } from './rosa.ts';
@@ -29,6 +31,7 @@ import { SWIGLU_WORKGROUP } from './swiglu.ts';
 export const SHADER_CONSTANTS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   adamw: { WG: ADAMW_WORKGROUP },
   attention: { ROWS: ATTENTION_ROWS, MAX_HEAD_DIM: ATTENTION_MAX_HEAD_DIM, MAX_TILE: ATTENTION_MAX_TILE },
+  bias: { WG: BIAS_WORKGROUP },
   elementwise: { WG: ELEMENTWISE_WORKGROUP },
   embedding: { WG: EMBEDDING_WORKGROUP },
   'lrsa-attention': {
@@ -39,6 +42,7 @@ export const SHADER_CONSTANTS: Readonly<Record<string, Readonly<Record<string, n
   },
   'lrsa-select': { GROUP: LAGKV_WORKGROUP, MAX_CHUNK: LAGKV_MAX_CHUNK, MAX_HEAD_DIM: LRSA_MAX_HEAD_DIM },
   matmul: { TILE: MATMUL_TILE },
+  'repeat-kv': { WG: REPEAT_KV_WORKGROUP },
   rmsnorm: { WG: RMSNORM_WORKGROUP },
   rope: { WG: ROPE_WORKGROUP },
   'rosa-grad': {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
-import { defaultModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
+import { defaultModelConfig, type ModelOverrides, type Variant } from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
@@ -14,7 +14,11 @@ import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 // Central differences on f32 activations: h = 1e-2 and a 3% relative tolerance on the entries
 // with the largest gradients (the initial weights are scaled up so that gradients are O(0.1)).
 
-async function check(variant: Variant, names: (name: string) => boolean): Promise<number> {
+async function check(
+  variant: Variant,
+  names: (name: string) => boolean,
+  extra: ModelOverrides = {},
+): Promise<number> {
   const config = defaultModelConfig({
     vocabSize: 11,
     seqLen: 20,
@@ -25,6 +29,7 @@ async function check(variant: Variant, names: (name: string) => boolean): Promis
     window: 5,
     variant,
     rosa: { bits: 4, semantics: 'rosa-tuning', tempQ: 1, tempK: 1, tempV: 1, vProbContrast: true },
+    ...extra,
   });
   const init = initialParameters(config, 3);
   const r = rng(9);
@@ -71,6 +76,10 @@ describe('whole-model gradients (CPU backend) against finite differences', () =>
   });
   it('windowed attention: every parameter', async () => {
     expect(await check('window', () => true)).toBeLessThan(0.03);
+  });
+  it('windowed, Qwen-style: grouped-query attention (2 heads on 1), q/k norm, q/k/v biases, untied head', async () => {
+    const extra = { kvHeads: 1, qkNorm: true, attnBias: true, tiedHead: false };
+    expect(await check('window', () => true, extra)).toBeLessThan(0.03);
   });
   it('window+rosa: everything downstream of the last scan', async () => {
     const downstream = (n: string) =>

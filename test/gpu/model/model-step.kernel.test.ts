@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
-import { defaultModelConfig, type ModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
+import {
+  defaultModelConfig,
+  type ModelConfig,
+  type ModelOverrides,
+  type Variant,
+} from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { GpuBackend } from '../../../src/gpu/model/gpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
@@ -19,7 +24,11 @@ import { expectClose, testGpu } from '../../harness/gpu.ts';
 
 const VARIANTS: Variant[] = ['global', 'window', 'window+rosa', 'lrsa', 'lrsa+rosa'];
 
-function tinyConfig(variant: Variant, semantics: RosaMode = 'rosa-tuning'): ModelConfig {
+function tinyConfig(
+  variant: Variant,
+  semantics: RosaMode = 'rosa-tuning',
+  extra: ModelOverrides = {},
+): ModelConfig {
   return defaultModelConfig({
     vocabSize: 13,
     seqLen: 22,
@@ -32,8 +41,12 @@ function tinyConfig(variant: Variant, semantics: RosaMode = 'rosa-tuning'): Mode
     variant,
     rosa: { bits: 4, semantics, tempQ: 1, tempK: 1, tempV: 1, vProbContrast: true },
     lrsa: { sink: 1, chunk: 4, ratio: 0.5, scoreVRatio: 1 },
+    ...extra,
   });
 }
+
+/** The Llama/Qwen options together: 4 query heads on 2 key/value heads, q/k norm, biases, lm_head. */
+const QWEN_LIKE: ModelOverrides = { heads: 4, kvHeads: 2, qkNorm: true, attnBias: true, tiedHead: false };
 
 async function stepOn<F extends { length: number }, I extends { length: number }>(
   model: Model<F, I>,
@@ -82,6 +95,37 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
         expectClose(gpu.grads.get(name)!, want, { atol: 2e-4 * scale, rtol: 0 }, `${variant} grad ${name}`);
       }
       expect(Math.abs(gpu.gradNorm - cpu.gradNorm) / cpu.gradNorm).toBeLessThan(1e-4);
+      for (const [name, want] of cpu.params) {
+        expectClose(gpu.params.get(name)!, want, { atol: 1e-6, rtol: 0 }, `${variant} param ${name}`);
+      }
+      gpuBackend.dispose();
+    });
+  }
+
+  for (const variant of ['window', 'lrsa+rosa'] as const) {
+    it(`${variant} with grouped-query attention, q/k norm, q/k/v biases and an untied head`, async () => {
+      const ctx = await testGpu();
+      const config = tinyConfig(variant, 'rosa-tuning', QWEN_LIKE);
+      const init = initialParameters(config, 14);
+      // Biases start at 0 and norms at 1: move them so that the forward pass depends on them.
+      const r = rng(8);
+      for (const [name, data] of init)
+        if (/(\.b[qkv]|_norm|rosa\.e[01])$/.test(name))
+          for (let i = 0; i < data.length; i++) data[i] += r() - 0.5;
+      const B = 2;
+      const T = config.seqLen;
+      const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
+      const labels = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
+      const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, B, T);
+      const gpuBackend = new GpuBackend(ctx);
+      const gpu = await stepOn(new Model(gpuBackend, config, init), tokens, labels, B, T);
+      expect(cpu.grads.get('layers.0.attn.wk')!.length).toBe(8 * 16); // [kvHeads · D, C]
+      expect(cpu.grads.has('lm_head')).toBe(true);
+      expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
+      for (const [name, want] of cpu.grads) {
+        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+        expectClose(gpu.grads.get(name)!, want, { atol: 2e-4 * scale, rtol: 0 }, `${variant} grad ${name}`);
+      }
       for (const [name, want] of cpu.params) {
         expectClose(gpu.params.get(name)!, want, { atol: 1e-6, rtol: 0 }, `${variant} param ${name}`);
       }
