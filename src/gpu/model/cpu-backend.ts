@@ -1,7 +1,9 @@
-// The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
-// typed arrays, so "recording" an op runs it at once.
+// The CPU backend: the hot ops (matmul, attention) run the fast float32 kernels of src/gpu/cpu,
+// the rest their CPU twins from src/gpu/reference. Handles are plain typed arrays, so
+// "recording" an op runs it at once.
 
 import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
+import { matmulFast } from '../cpu/matmul.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import {
   type AttentionShape,
@@ -16,7 +18,6 @@ import {
   lrsaAttentionBackwardReference,
   lrsaAttentionForwardReference,
 } from '../reference/lrsa.ts';
-import { matmulReference } from '../reference/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
 import { ropeBackwardReference, ropeForwardReference } from '../reference/rope.ts';
 import {
@@ -95,8 +96,7 @@ export class CpuBackend implements Backend<F, I> {
     rstd.set(r.rstd);
   }
   linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate = false): void {
-    if (!accumulate) y.fill(0);
-    matmulReference(x, w, { M: rows, N: outDim, K: inDim, transB: true }, y);
+    matmulFast(x, w, y, { M: rows, N: outDim, K: inDim, transB: true }, accumulate);
   }
   rope(x: F, out: F, shape: AttentionShape, base: number): void {
     out.set(ropeForwardReference(x, ropeShape(shape, base)));
@@ -192,11 +192,8 @@ export class CpuBackend implements Backend<F, I> {
     outDim: number,
     accumulateDx = false,
   ): void {
-    if (dx) {
-      if (!accumulateDx) dx.fill(0);
-      matmulReference(dy, w, { M: rows, N: inDim, K: outDim }, dx);
-    }
-    if (dw) matmulReference(dy, x, { M: outDim, N: inDim, K: rows, transA: true }, dw);
+    if (dx) matmulFast(dy, w, dx, { M: rows, N: inDim, K: outDim }, accumulateDx);
+    if (dw) matmulFast(dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
   }
   rmsnormBackward(
     x: F,

@@ -1,0 +1,214 @@
+// Fast CPU matmul: C (+)= op(A) · op(B), row-major float32 buffers, op = identity or transpose.
+//
+// GotoBLAS-style: the K dimension is cut into blocks of KC; for each block, op(B) is packed
+// into column panels ([kc][W], zero-padded) and op(A) into row panels of 4 ([kc][4]), so one
+// micro-kernel serves all three forms (A·B, Aᵀ·B, A·Bᵀ) reading two contiguous streams.
+// Micro-kernel: WebAssembly SIMD (gemm-simd.ts, 4×8 tiles, float32 lanes) where the engine has
+// it, else a scalar 4×4 JS tile whose sums are JS numbers (float64). Either way the partial sums
+// of successive K blocks are added in float32 in C.
+
+import { createSimdGemm } from './gemm-simd.ts';
+
+export interface FastMatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  /** A is stored K×M (so op(A) = Aᵀ). */
+  transA?: boolean;
+  /** B is stored N×K (so op(B) = Bᵀ). */
+  transB?: boolean;
+}
+
+const KC = 256; // K block: a 4×KC panel of A (4 KiB) stays in L1
+const NC = 512; // N block: the packed B block (NC×KC floats, 512 KiB) stays in L2
+
+// Byte layout of the wasm memory: packed A panel, packed B block, one 4 × NC output tile.
+const PA_BYTES = 0;
+const PB_BYTES = 4 * 4 * KC;
+const OUT_BYTES = PB_BYTES + 4 * NC * KC;
+const PAGES = Math.ceil((OUT_BYTES + 4 * 4 * NC) / 65536);
+
+const simd = createSimdGemm(PAGES);
+const packA = simd ? new Float32Array(simd.memory.buffer, PA_BYTES, 4 * KC) : new Float32Array(4 * KC);
+const packB = simd ? new Float32Array(simd.memory.buffer, PB_BYTES, NC * KC) : new Float32Array(NC * KC);
+const outTile = simd ? new Float32Array(simd.memory.buffer, OUT_BYTES, 4 * NC) : new Float32Array(0);
+
+/** Whether the WebAssembly SIMD micro-kernel is in use (else the scalar JS one). */
+export const matmulUsesSimd = simd !== null;
+
+/** Packs rows m0..m0+3 of op(A), columns k0..k0+kc−1, as [kc][4] (rows past M are zero). */
+function packAPanel(
+  a: Float32Array,
+  M: number,
+  K: number,
+  transA: boolean,
+  m0: number,
+  k0: number,
+  kc: number,
+): void {
+  const p = packA;
+  const rows = Math.min(4, M - m0);
+  if (rows < 4) p.fill(0, 0, 4 * kc);
+  if (transA) {
+    // A is K×M: rows of op(A) are columns of A, so each k reads up to 4 contiguous values.
+    for (let k = 0; k < kc; k++) {
+      const src = (k0 + k) * M + m0;
+      const dst = 4 * k;
+      for (let r = 0; r < rows; r++) p[dst + r] = a[src + r];
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const src = (m0 + r) * K + k0;
+      for (let k = 0; k < kc; k++) p[4 * k + r] = a[src + k];
+    }
+  }
+}
+
+/** Packs columns n0..n0+nc−1 of op(B), rows k0..k0+kc−1, as panels [nc/W][kc][W] (zero-padded). */
+function packBBlock(
+  b: Float32Array,
+  N: number,
+  K: number,
+  transB: boolean,
+  n0: number,
+  nc: number,
+  k0: number,
+  kc: number,
+  W: number,
+): void {
+  const p = packB;
+  const panels = Math.ceil(nc / W);
+  for (let j = 0; j < panels; j++) {
+    const base = j * kc * W;
+    const cols = Math.min(W, nc - W * j);
+    if (cols < W) p.fill(0, base, base + W * kc);
+    const c0 = n0 + W * j;
+    if (transB) {
+      // B is N×K: column c of op(B) is row c of B, contiguous in k.
+      for (let c = 0; c < cols; c++) {
+        const src = (c0 + c) * K + k0;
+        for (let k = 0; k < kc; k++) p[base + W * k + c] = b[src + k];
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const src = (k0 + k) * N + c0;
+        const dst = base + W * k;
+        for (let c = 0; c < cols; c++) p[dst + c] = b[src + c];
+      }
+    }
+  }
+}
+
+const edge = new Float64Array(16);
+
+/**
+ * C[r·ldc + q] (+)= Σ_k pa[4k + r] · pb[ib + 4k + q] for the rows × cols corner of a 4×4 tile;
+ * the 16 sums are locals, so V8 keeps (most of) them in registers as float64.
+ */
+// biome-ignore format: one row of the 4×4 register tile per line
+function micro4x4(pa: Float32Array, pb: Float32Array, ib: number, kc: number, c: Float32Array, o: number, ldc: number, rows: number, cols: number, add: boolean): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  const end = 4 * kc;
+  for (let ia = 0; ia < end; ia += 4, ib += 4) {
+    const a0 = pa[ia], a1 = pa[ia + 1], a2 = pa[ia + 2], a3 = pa[ia + 3];
+    const b0 = pb[ib], b1 = pb[ib + 1], b2 = pb[ib + 2], b3 = pb[ib + 3];
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  if (rows === 4 && cols === 4) {
+    const r0 = o, r1 = o + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+    if (add) {
+      c[r0] += c00; c[r0 + 1] += c01; c[r0 + 2] += c02; c[r0 + 3] += c03;
+      c[r1] += c10; c[r1 + 1] += c11; c[r1 + 2] += c12; c[r1 + 3] += c13;
+      c[r2] += c20; c[r2 + 1] += c21; c[r2 + 2] += c22; c[r2 + 3] += c23;
+      c[r3] += c30; c[r3 + 1] += c31; c[r3 + 2] += c32; c[r3 + 3] += c33;
+    } else {
+      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
+      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
+      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
+      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
+    }
+    return;
+  }
+  // Edge tile (M or N not a multiple of 4): only the valid corner is written.
+  edge[0] = c00; edge[1] = c01; edge[2] = c02; edge[3] = c03;
+  edge[4] = c10; edge[5] = c11; edge[6] = c12; edge[7] = c13;
+  edge[8] = c20; edge[9] = c21; edge[10] = c22; edge[11] = c23;
+  edge[12] = c30; edge[13] = c31; edge[14] = c32; edge[15] = c33;
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cols; q++) {
+      if (add) c[o + r * ldc + q] += edge[4 * r + q];
+      else c[o + r * ldc + q] = edge[4 * r + q];
+    }
+  }
+}
+
+/** C (+)= op(A)·op(B); with `accumulate` false, C is overwritten. `kernel` is for tests. */
+export function matmulFast(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  shape: FastMatmulShape,
+  accumulate = false,
+  kernel: 'simd' | 'scalar' = simd ? 'simd' : 'scalar',
+): void {
+  const { M, N, K, transA = false, transB = false } = shape;
+  const wasm = kernel === 'simd' ? simd : null;
+  if (kernel === 'simd' && !wasm) throw new Error('matmulFast: WebAssembly SIMD is not available here');
+  if (a.length < M * K || b.length < K * N || c.length < M * N) {
+    throw new RangeError(`matmulFast: buffers too small for M=${M} N=${N} K=${K}`);
+  }
+  if (K === 0) {
+    if (!accumulate) c.fill(0, 0, M * N);
+    return;
+  }
+  if (M === 0 || N === 0) return;
+  const W = wasm ? 8 : 4;
+  for (let n0 = 0; n0 < N; n0 += NC) {
+    const nc = Math.min(NC, N - n0);
+    const panels = Math.ceil(nc / W);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      const add = accumulate || k0 > 0;
+      packBBlock(b, N, K, transB, n0, nc, k0, kc, W);
+      for (let m0 = 0; m0 < M; m0 += 4) {
+        packAPanel(a, M, K, transA, m0, k0, kc);
+        const rows = Math.min(4, M - m0);
+        if (wasm) {
+          const ldo = panels * W;
+          wasm.panel(PA_BYTES, PB_BYTES, kc, panels, OUT_BYTES, 4 * ldo);
+          writeTile(c, m0 * N + n0, N, rows, nc, outTile, ldo, add);
+        } else {
+          for (let j = 0; j < panels; j++) {
+            const cols = Math.min(4, nc - 4 * j);
+            micro4x4(packA, packB, j * kc * 4, kc, c, m0 * N + n0 + 4 * j, N, rows, cols, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C rows o, o + ldc, … (rows × cols) (+)= the wasm output tile (row stride ldo). */
+function writeTile(
+  c: Float32Array,
+  o: number,
+  ldc: number,
+  rows: number,
+  cols: number,
+  tile: Float32Array,
+  ldo: number,
+  add: boolean,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const dst = o + r * ldc;
+    const src = r * ldo;
+    if (add) for (let q = 0; q < cols; q++) c[dst + q] += tile[src + q];
+    else c.set(tile.subarray(src, src + cols), dst);
+  }
+}
