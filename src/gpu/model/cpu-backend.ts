@@ -3,13 +3,10 @@
 // "recording" an op runs it at once.
 
 import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
+import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
 import { matmulFast } from '../cpu/matmul.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
-import {
-  type AttentionShape,
-  attentionBackwardReference,
-  attentionForwardReference,
-} from '../reference/attention.ts';
+import type { AttentionShape } from '../reference/attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
 import {
@@ -102,9 +99,7 @@ export class CpuBackend implements Backend<F, I> {
     out.set(ropeForwardReference(x, ropeShape(shape, base)));
   }
   attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
-    const r = attentionForwardReference(q, k, v, shape);
-    out.set(r.out);
-    lse.set(r.lse);
+    attentionForwardFast(q, k, v, out, lse, shape);
   }
   lrsaSelect(k: F, v: F, selected: I, shape: LrsaShape, scoreVRatio: number): void {
     selected.set(lagkvSelectReference(k, v, shape, { scoreVRatio }).selected);
@@ -224,10 +219,7 @@ export class CpuBackend implements Backend<F, I> {
     dv: F,
     shape: AttentionShape,
   ): void {
-    const r = attentionBackwardReference(q, k, v, out, lse, dout, shape);
-    dq.set(r.dq);
-    dk.set(r.dk);
-    dv.set(r.dv);
+    attentionBackwardFast(q, k, v, out, lse, dout, dq, dk, dv, shape);
   }
   lrsaAttentionBackward(
     q: F,
