@@ -4,10 +4,10 @@
 
 import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
 import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
+import { crossEntropyFast, ropeFast, swigluBackwardFast, swigluForwardFast } from '../cpu/elementwise.ts';
 import { matmulFast } from '../cpu/matmul.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import type { AttentionShape } from '../reference/attention.ts';
-import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
 import {
   type LrsaShape,
@@ -16,14 +16,12 @@ import {
   lrsaAttentionForwardReference,
 } from '../reference/lrsa.ts';
 import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
-import { ropeBackwardReference, ropeForwardReference } from '../reference/rope.ts';
 import {
   type RosaDims,
   rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
   rosaSignPackReference,
 } from '../reference/rosa.ts';
-import { swigluBackward, swigluForward } from '../reference/swiglu.ts';
 import type {
   AdamGroup,
   AdamHyper,
@@ -96,7 +94,7 @@ export class CpuBackend implements Backend<F, I> {
     matmulFast(x, w, y, { M: rows, N: outDim, K: inDim, transB: true }, accumulate);
   }
   rope(x: F, out: F, shape: AttentionShape, base: number): void {
-    out.set(ropeForwardReference(x, ropeShape(shape, base)));
+    ropeFast(x, out, ropeShape(shape, base), 1);
   }
   attention(q: F, k: F, v: F, out: F, lse: F, shape: AttentionShape): void {
     attentionForwardFast(q, k, v, out, lse, shape);
@@ -110,7 +108,7 @@ export class CpuBackend implements Backend<F, I> {
     lse.set(r.lse);
   }
   swiglu(a: F, b: F, out: F): void {
-    out.set(swigluForward(a, b));
+    swigluForwardFast(a, b, out);
   }
   add(a: F, b: F, out: F): void {
     for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
@@ -119,9 +117,7 @@ export class CpuBackend implements Backend<F, I> {
     for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
   }
   crossEntropy(logits: F, labels: I, dlogits: F | null, N: number, V: number): void {
-    const r = crossEntropyForward(logits, labels, N, V);
-    this.loss = { meanLoss: r.meanLoss, count: r.count, correctCount: r.correctCount, accuracy: r.accuracy };
-    if (dlogits) dlogits.set(crossEntropyBackward(logits, labels, N, V));
+    this.loss = crossEntropyFast(logits, labels, dlogits, N, V);
   }
   async readLoss(): Promise<LossStats> {
     return this.loss;
@@ -205,7 +201,7 @@ export class CpuBackend implements Backend<F, I> {
     rmsnormBackward(x, w, rstd, dy, N, C, { dx, dw: dw ?? new Float32Array(C) });
   }
   ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void {
-    dx.set(ropeBackwardReference(dy, ropeShape(shape, base)));
+    ropeFast(dy, dx, ropeShape(shape, base), -1);
   }
   attentionBackward(
     q: F,
@@ -240,9 +236,7 @@ export class CpuBackend implements Backend<F, I> {
     dv.set(r.dv);
   }
   swigluBackward(a: F, b: F, dout: F, da: F, db: F): void {
-    const r = swigluBackward(a, b, dout);
-    da.set(r.da);
-    db.set(r.db);
+    swigluBackwardFast(a, b, dout, da, db);
   }
   embeddingBackward(
     tokens: I,
