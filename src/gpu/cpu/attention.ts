@@ -2,15 +2,14 @@
 // causal, key window t − W + 1 … t (W ≥ T: global), scale 1/√D, q/k/v/out [B, T, H·D],
 // lse [B, H, T].
 //
-// Per (batch, head), the head's rows are gathered into contiguous [T, D] blocks; queries go in
-// blocks of QB rows, and each block meets the keys any of its rows can see as small matmuls
-// (matmul.ts, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
+// Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
+// rows can see as small matmuls on strided views of the head's rows (matmul.ts gemm, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
 // Computing the whole QB × keys rectangle wastes the masked corner (at most about half of it)
 // but runs at matmul speed. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
-import { matmulFast } from './matmul.ts';
+import { gemm } from './matmul.ts';
 
 /** Query rows per block: about one window (the keys a block sees are then ≈ 2 windows). */
 function queryBlock(T: number, window: number): number {
@@ -29,38 +28,13 @@ function buf(name: string, n: number): Float32Array {
   return b;
 }
 
-/** Copies head h of batch b from [B, T, C] into a contiguous [T, D] block. */
-function gather(
-  src: Float32Array,
-  dst: Float32Array,
-  b: number,
-  h: number,
-  T: number,
-  C: number,
-  D: number,
-): void {
-  for (let t = 0; t < T; t++) {
-    const o = (b * T + t) * C + h * D;
-    dst.set(src.subarray(o, o + D), t * D);
-  }
-}
-
-function scatter(
-  src: Float32Array,
-  dst: Float32Array,
-  b: number,
-  h: number,
-  T: number,
-  C: number,
-  D: number,
-): void {
-  for (let t = 0; t < T; t++) dst.set(src.subarray(t * D, t * D + D), (b * T + t) * C + h * D);
-}
-
-function checkShape(shape: AttentionShape): void {
-  const { window, D } = shape;
+function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
+  const { B, T, H, D, window } = shape;
   if (!(window >= 1)) throw new Error(`attention: window = ${window} must be ≥ 1`);
   if (D < 1) throw new Error(`attention: D = ${D} must be ≥ 1`);
+  // gemm reads strided views without bounds checks, so check every array once here.
+  for (const a of arrays) if (a.length < B * T * H * D) throw new RangeError('attention: buffer too small');
+  if (lse.length < B * H * T) throw new RangeError('attention: lse too small');
 }
 
 /** out [B, T, C] and lse [B, H, T]. */
@@ -72,29 +46,23 @@ export function attentionForwardFast(
   lse: Float32Array,
   shape: AttentionShape,
 ): void {
-  checkShape(shape);
+  checkShape(shape, [q, k, v, out], lse);
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
   const C = H * D;
   const scale = shape.scale ?? 1 / Math.sqrt(D);
   const QB = queryBlock(T, W);
-  const maxKeys = Math.min(T, QB + W - 1);
-  const qh = buf('qh', T * D);
-  const kh = buf('kh', T * D);
-  const vh = buf('vh', T * D);
-  const oh = buf('oh', T * D);
-  const s = buf('s', QB * maxKeys);
+  const s = buf('s', QB * Math.min(T, QB + W - 1));
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      gather(q, qh, b, h, T, C, D);
-      gather(k, kh, b, h, T, C, D);
-      gather(v, vh, b, h, T, C, D);
+      // Head h's rows: base + t·C, D channels each.
+      const base = b * T * C + h * D;
       const lseRow = (b * H + h) * T;
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo; // keys lo … t0 + nq − 1
-        matmulFast(qh.subarray(t0 * D), kh.subarray(lo * D), s, { M: nq, N: nk, K: D, transB: true });
+        gemm(q, base + t0 * C, C, false, k, base + lo * C, C, true, s, 0, nk, nq, nk, D, false);
         for (let i = 0; i < nq; i++) {
           const t = t0 + i;
           const first = Math.max(lo, t - W + 1) - lo; // visible keys: first … last (row-local)
@@ -117,9 +85,8 @@ export function attentionForwardFast(
           for (let j = first; j <= last; j++) s[row + j] *= inv;
           lse[lseRow + t] = max + Math.log(sum);
         }
-        matmulFast(s, vh.subarray(lo * D), oh.subarray(t0 * D), { M: nq, N: D, K: nk });
+        gemm(s, 0, nk, false, v, base + lo * C, C, false, out, base + t0 * C, C, nq, D, nk, false);
       }
-      scatter(oh, out, b, h, T, C, D);
     }
   }
 }
@@ -137,47 +104,36 @@ export function attentionBackwardFast(
   dv: Float32Array,
   shape: AttentionShape,
 ): void {
-  checkShape(shape);
+  checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
   const C = H * D;
   const scale = shape.scale ?? 1 / Math.sqrt(D);
   const QB = queryBlock(T, W);
   const maxKeys = Math.min(T, QB + W - 1);
-  const qh = buf('qh', T * D);
-  const kh = buf('kh', T * D);
-  const vh = buf('vh', T * D);
-  const oh = buf('oh', T * D);
-  const doh = buf('doh', T * D);
-  const dqh = buf('dqh', T * D);
-  const dkh = buf('dkh', T * D);
-  const dvh = buf('dvh', T * D);
   const p = buf('s', QB * maxKeys);
   const dp = buf('dp', QB * maxKeys);
   const delta = new Float64Array(QB);
+  // dk and dv collect contributions from several query blocks.
+  dk.fill(0, 0, B * T * C);
+  dv.fill(0, 0, B * T * C);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      gather(q, qh, b, h, T, C, D);
-      gather(k, kh, b, h, T, C, D);
-      gather(v, vh, b, h, T, C, D);
-      gather(out, oh, b, h, T, C, D);
-      gather(dout, doh, b, h, T, C, D);
-      dkh.fill(0, 0, T * D);
-      dvh.fill(0, 0, T * D);
+      const base = b * T * C + h * D;
       const lseRow = (b * H + h) * T;
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
-        const qBlk = qh.subarray(t0 * D);
-        const doBlk = doh.subarray(t0 * D);
-        matmulFast(qBlk, kh.subarray(lo * D), p, { M: nq, N: nk, K: D, transB: true });
-        matmulFast(doBlk, vh.subarray(lo * D), dp, { M: nq, N: nk, K: D, transB: true });
+        const qo = base + t0 * C;
+        const ko = base + lo * C;
+        gemm(q, qo, C, false, k, ko, C, true, p, 0, nk, nq, nk, D, false);
+        gemm(dout, qo, C, false, v, ko, C, true, dp, 0, nk, nq, nk, D, false);
         for (let i = 0; i < nq; i++) {
           // Δ_t = dout_t · out_t (float64 sum, as the twin).
           let d = 0;
-          const o = (t0 + i) * D;
-          for (let c = 0; c < D; c++) d += doh[o + c] * oh[o + c];
+          const o = qo + i * C;
+          for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
           delta[i] = d;
         }
         for (let i = 0; i < nq; i++) {
@@ -195,13 +151,10 @@ export function attentionBackwardFast(
           }
           for (let j = last + 1; j < nk; j++) p[row + j] = dp[row + j] = 0;
         }
-        matmulFast(dp, kh.subarray(lo * D), dqh.subarray(t0 * D), { M: nq, N: D, K: nk });
-        matmulFast(dp, qBlk, dkh.subarray(lo * D), { M: nk, N: D, K: nq, transA: true }, true);
-        matmulFast(p, doBlk, dvh.subarray(lo * D), { M: nk, N: D, K: nq, transA: true }, true);
+        gemm(dp, 0, nk, false, k, ko, C, false, dq, qo, C, nq, D, nk, false);
+        gemm(dp, 0, nk, true, q, qo, C, false, dk, ko, C, nk, D, nq, true);
+        gemm(p, 0, nk, true, dout, qo, C, false, dv, ko, C, nk, D, nq, true);
       }
-      scatter(dqh, dq, b, h, T, C, D);
-      scatter(dkh, dk, b, h, T, C, D);
-      scatter(dvh, dv, b, h, T, C, D);
     }
   }
 }

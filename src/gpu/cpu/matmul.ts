@@ -39,8 +39,9 @@ export const matmulUsesSimd = simd !== null;
 /** Packs rows m0..m0+3 of op(A), columns k0..k0+kc−1, as [kc][4] (rows past M are zero). */
 function packAPanel(
   a: Float32Array,
+  ao: number,
+  lda: number,
   M: number,
-  K: number,
   transA: boolean,
   m0: number,
   k0: number,
@@ -52,13 +53,13 @@ function packAPanel(
   if (transA) {
     // A is K×M: rows of op(A) are columns of A, so each k reads up to 4 contiguous values.
     for (let k = 0; k < kc; k++) {
-      const src = (k0 + k) * M + m0;
+      const src = ao + (k0 + k) * lda + m0;
       const dst = 4 * k;
       for (let r = 0; r < rows; r++) p[dst + r] = a[src + r];
     }
   } else {
     for (let r = 0; r < rows; r++) {
-      const src = (m0 + r) * K + k0;
+      const src = ao + (m0 + r) * lda + k0;
       for (let k = 0; k < kc; k++) p[4 * k + r] = a[src + k];
     }
   }
@@ -67,8 +68,8 @@ function packAPanel(
 /** Packs columns n0..n0+nc−1 of op(B), rows k0..k0+kc−1, as panels [nc/W][kc][W] (zero-padded). */
 function packBBlock(
   b: Float32Array,
-  N: number,
-  K: number,
+  bo: number,
+  ldb: number,
   transB: boolean,
   n0: number,
   nc: number,
@@ -86,12 +87,12 @@ function packBBlock(
     if (transB) {
       // B is N×K: column c of op(B) is row c of B, contiguous in k.
       for (let c = 0; c < cols; c++) {
-        const src = (c0 + c) * K + k0;
+        const src = bo + (c0 + c) * ldb + k0;
         for (let k = 0; k < kc; k++) p[base + W * k + c] = b[src + k];
       }
     } else {
       for (let k = 0; k < kc; k++) {
-        const src = (k0 + k) * N + c0;
+        const src = bo + (k0 + k) * ldb + c0;
         const dst = base + W * k;
         for (let c = 0; c < cols; c++) p[dst + c] = b[src + c];
       }
@@ -158,16 +159,45 @@ export function matmulFast(
   kernel: 'simd' | 'scalar' = simd ? 'simd' : 'scalar',
 ): void {
   const { M, N, K, transA = false, transB = false } = shape;
-  const wasm = kernel === 'simd' ? simd : null;
-  if (kernel === 'simd' && !wasm) throw new Error('matmulFast: WebAssembly SIMD is not available here');
+  if (kernel === 'simd' && !simd) throw new Error('matmulFast: WebAssembly SIMD is not available here');
   if (a.length < M * K || b.length < K * N || c.length < M * N) {
     throw new RangeError(`matmulFast: buffers too small for M=${M} N=${N} K=${K}`);
   }
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  gemm(a, 0, lda, transA, b, 0, ldb, transB, c, 0, N, M, N, K, accumulate, kernel === 'simd');
+}
+
+/**
+ * The same on strided views, without allocating: row i of op(A) starts at a[ao + i·lda] (with
+ * transA, row k of the stored A does), likewise B, and row i of C is at c[co + i·ldc]. For
+ * callers working on blocks of larger arrays (attention on one head of [B, T, H·D]); bounds are
+ * the caller's to keep (a typed array reads undefined past its end, which would poison sums).
+ */
+export function gemm(
+  a: Float32Array,
+  ao: number,
+  lda: number,
+  transA: boolean,
+  b: Float32Array,
+  bo: number,
+  ldb: number,
+  transB: boolean,
+  c: Float32Array,
+  co: number,
+  ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  useSimd: boolean = simd !== null,
+): void {
+  const wasm = useSimd ? simd : null;
+  if (M === 0 || N === 0) return;
   if (K === 0) {
-    if (!accumulate) c.fill(0, 0, M * N);
+    if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, co + i * ldc, co + i * ldc + N);
     return;
   }
-  if (M === 0 || N === 0) return;
   const W = wasm ? 8 : 4;
   for (let n0 = 0; n0 < N; n0 += NC) {
     const nc = Math.min(NC, N - n0);
@@ -175,18 +205,19 @@ export function matmulFast(
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
       const add = accumulate || k0 > 0;
-      packBBlock(b, N, K, transB, n0, nc, k0, kc, W);
+      packBBlock(b, bo, ldb, transB, n0, nc, k0, kc, W);
       for (let m0 = 0; m0 < M; m0 += 4) {
-        packAPanel(a, M, K, transA, m0, k0, kc);
+        packAPanel(a, ao, lda, M, transA, m0, k0, kc);
         const rows = Math.min(4, M - m0);
+        const o = co + m0 * ldc + n0;
         if (wasm) {
           const ldo = panels * W;
           wasm.panel(PA_BYTES, PB_BYTES, kc, panels, OUT_BYTES, 4 * ldo);
-          writeTile(c, m0 * N + n0, N, rows, nc, outTile, ldo, add);
+          writeTile(c, o, ldc, rows, nc, outTile, ldo, add);
         } else {
           for (let j = 0; j < panels; j++) {
             const cols = Math.min(4, nc - 4 * j);
-            micro4x4(packA, packB, j * kc * 4, kc, c, m0 * N + n0 + 4 * j, N, rows, cols, add);
+            micro4x4(packA, packB, j * kc * 4, kc, c, o + 4 * j, ldc, rows, cols, add);
           }
         }
       }
@@ -209,6 +240,6 @@ function writeTile(
     const dst = o + r * ldc;
     const src = r * ldo;
     if (add) for (let q = 0; q < cols; q++) c[dst + q] += tile[src + q];
-    else c.set(tile.subarray(src, src + cols), dst);
+    else for (let q = 0; q < cols; q++) c[dst + q] = tile[src + q];
   }
 }
