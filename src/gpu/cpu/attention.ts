@@ -5,27 +5,17 @@
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
 // rows can see as small matmuls on strided views of the head's rows (matmul.ts gemm, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
 // Computing the whole QB × keys rectangle wastes the masked corner (at most about half of it)
-// but runs at matmul speed. The backward recomputes P from lse, as the twin does:
+// but runs at matmul speed. The score blocks live in the wasm memory, where the softmax's exp
+// runs in SIMD (expShifted); the forward divides by Σ exp after P·V, on D values per row. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
-import { gemm } from './matmul.ts';
+import { expShifted, gemm, simdScratch } from './matmul.ts';
 
 /** Query rows per block: about one window (the keys a block sees are then ≈ 2 windows). */
 function queryBlock(T: number, window: number): number {
   if (window >= T) return 64;
   return Math.max(16, Math.min(64, window));
-}
-
-/** Scratch buffers, grown on demand and reused (the CPU backend is single-threaded). */
-const scratch = new Map<string, Float32Array>();
-function buf(name: string, n: number): Float32Array {
-  let b = scratch.get(name);
-  if (!b || b.length < n) {
-    b = new Float32Array(n);
-    scratch.set(name, b);
-  }
-  return b;
 }
 
 function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
@@ -52,7 +42,8 @@ export function attentionForwardFast(
   const C = H * D;
   const scale = shape.scale ?? 1 / Math.sqrt(D);
   const QB = queryBlock(T, W);
-  const s = buf('s', QB * Math.min(T, QB + W - 1));
+  const s = simdScratch(QB * Math.min(T, QB + W - 1));
+  const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       // Head h's rows: base + t·C, D channels each.
@@ -73,19 +64,19 @@ export function attentionForwardFast(
             const x = s[row + j] * scale;
             if (x > max) max = x;
           }
-          let sum = 0;
+          // Unnormalised weights e = exp(s − max); out = (E·V) / Σe below.
+          const sum = expShifted(s, row + first, last - first + 1, scale, max);
           for (let j = 0; j < first; j++) s[row + j] = 0;
-          for (let j = first; j <= last; j++) {
-            const p = Math.exp(s[row + j] * scale - max);
-            s[row + j] = p;
-            sum += p;
-          }
           for (let j = last + 1; j < nk; j++) s[row + j] = 0;
-          const inv = 1 / sum;
-          for (let j = first; j <= last; j++) s[row + j] *= inv;
+          inv[i] = 1 / sum;
           lse[lseRow + t] = max + Math.log(sum);
         }
         gemm(s, 0, nk, false, v, base + lo * C, C, false, out, base + t0 * C, C, nq, D, nk, false);
+        for (let i = 0; i < nq; i++) {
+          const o = base + (t0 + i) * C;
+          const r = inv[i];
+          for (let c = 0; c < D; c++) out[o + c] *= r;
+        }
       }
     }
   }
@@ -111,8 +102,9 @@ export function attentionBackwardFast(
   const scale = shape.scale ?? 1 / Math.sqrt(D);
   const QB = queryBlock(T, W);
   const maxKeys = Math.min(T, QB + W - 1);
-  const p = buf('s', QB * maxKeys);
-  const dp = buf('dp', QB * maxKeys);
+  const both = simdScratch(2 * QB * maxKeys);
+  const p = both.subarray(0, QB * maxKeys);
+  const dp = both.subarray(QB * maxKeys, 2 * QB * maxKeys);
   const delta = new Float64Array(QB);
   // dk and dv collect contributions from several query blocks.
   dk.fill(0, 0, B * T * C);
@@ -144,11 +136,8 @@ export function attentionBackwardFast(
           const L = lse[lseRow + t];
           const di = delta[i];
           for (let j = 0; j < first; j++) p[row + j] = dp[row + j] = 0;
-          for (let j = first; j <= last; j++) {
-            const pj = Math.exp(p[row + j] * scale - L);
-            p[row + j] = pj;
-            dp[row + j] = pj * (dp[row + j] - di) * scale; // dS
-          }
+          expShifted(p, row + first, last - first + 1, scale, L);
+          for (let j = first; j <= last; j++) dp[row + j] = p[row + j] * (dp[row + j] - di) * scale; // dS
           for (let j = last + 1; j < nk; j++) p[row + j] = dp[row + j] = 0;
         }
         gemm(dp, 0, nk, false, k, ko, C, false, dq, qo, C, nq, D, nk, false);

@@ -5,8 +5,14 @@
 // (row r at out + r·ldo bytes). Each B panel keeps a 4×8 tile in eight f32x4 accumulators;
 // per k it loads two B vectors and splats four A values: 8 multiply-adds for 6 loads.
 // Sums are float32 (lanes), over at most kc terms.
+//
+// expRow(ptr, n4, scale, shift) → Σ: x ← exp(x·scale − shift) over 4·n4 floats at ptr, returning
+// their (float32) sum; the softmax inner loop of attention. exp is Cephes' expf (range reduction
+// by ln 2 in two parts, degree-6 polynomial, 2^n built in the exponent bits): within about 2 ulp
+// of float32 over [−87.3, 88.4]; arguments are clamped to that range (exp(−87.3) ≈ 1e−38
+// stands in for 0).
 
-import { I32, op, V128, type WasmFunction, wasmModule } from './wasm.ts';
+import { F32, I32, op, V128, type WasmFunction, wasmModule } from './wasm.ts';
 
 // Parameters and locals, by index.
 const PA = 0;
@@ -60,17 +66,62 @@ function panelFunction(): WasmFunction {
   };
 }
 
+function expRowFunction(): WasmFunction {
+  const [ptr, n4, scale, shift, x, fx, y, acc, sc, sh] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const P = [
+    1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+  ];
+  const body = [];
+  body.push(op.get(scale), op.f32x4Splat, op.set(sc), op.get(shift), op.f32x4Splat, op.set(sh));
+  body.push(op.v128Zero, op.set(acc));
+  body.push(op.loop);
+  // x = clamp(x·scale − shift)
+  body.push(op.get(ptr), op.v128Load(0), op.get(sc), op.f32x4Mul, op.get(sh), op.f32x4Sub);
+  body.push(op.f32x4Const(88.3762626647949), op.f32x4Min, op.f32x4Const(-87.3365478515625), op.f32x4Max);
+  body.push(op.set(x));
+  // fx = round(x / ln 2); x −= fx·ln 2 (as C1 + C2, C1 exact in float32)
+  body.push(op.get(x), op.f32x4Const(Math.LOG2E), op.f32x4Mul, op.f32x4Nearest, op.set(fx));
+  body.push(op.get(x), op.get(fx), op.f32x4Const(0.693359375), op.f32x4Mul, op.f32x4Sub);
+  body.push(op.get(fx), op.f32x4Const(-2.1219444e-4), op.f32x4Mul, op.f32x4Sub, op.set(x));
+  // y = ((((P0 x + P1) x + P2) x + P3) x + P4) x + P5;  y = y x² + x + 1
+  body.push(op.f32x4Const(P[0]));
+  for (let i = 1; i < P.length; i++) body.push(op.get(x), op.f32x4Mul, op.f32x4Const(P[i]), op.f32x4Add);
+  body.push(op.get(x), op.f32x4Mul, op.get(x), op.f32x4Mul, op.get(x), op.f32x4Add);
+  body.push(op.f32x4Const(1), op.f32x4Add, op.set(y));
+  // y ·= 2^fx, built as the float32 bit pattern (fx + 127) << 23
+  body.push(op.get(y), op.get(fx), op.i32x4TruncSatF32x4S, op.i32(127), op.i32x4Splat, op.i32x4Add);
+  body.push(op.i32(23), op.i32x4Shl, op.f32x4Mul, op.set(y));
+  body.push(op.get(ptr), op.get(y), op.v128Store(0));
+  body.push(op.get(acc), op.get(y), op.f32x4Add, op.set(acc));
+  body.push(op.get(ptr), op.i32(16), op.add, op.set(ptr));
+  body.push(op.get(n4), op.i32(1), op.sub, op.tee(n4), op.brIf(0), op.end);
+  body.push(op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Add);
+  body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Add, op.f32Add);
+  return {
+    name: 'expRow',
+    params: [I32, I32, F32, F32],
+    results: [F32],
+    locals: [V128, V128, V128, V128, V128, V128],
+    body,
+  };
+}
+
 export interface SimdGemm {
   memory: WebAssembly.Memory;
   panel: (pa: number, pb: number, kc: number, panels: number, out: number, ldo: number) => void;
+  expRow: (ptr: number, n4: number, scale: number, shift: number) => number;
 }
 
 /** Instantiates the kernel over a fresh memory of `pages` pages; null where wasm SIMD is missing. */
 export function createSimdGemm(pages: number): SimdGemm | null {
   if (typeof WebAssembly === 'undefined') return null;
-  const bytes = wasmModule([panelFunction()], pages);
+  const bytes = wasmModule([panelFunction(), expRowFunction()], pages);
   if (!WebAssembly.validate(bytes)) return null;
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return { memory, panel: instance.exports.panel as SimdGemm['panel'] };
+  return {
+    memory,
+    panel: instance.exports.panel as SimdGemm['panel'],
+    expRow: instance.exports.expRow as SimdGemm['expRow'],
+  };
 }

@@ -22,19 +22,74 @@ export interface FastMatmulShape {
 const KC = 256; // K block: a 4×KC panel of A (4 KiB) stays in L1
 const NC = 512; // N block: the packed B block (NC×KC floats, 512 KiB) stays in L2
 
-// Byte layout of the wasm memory: packed A panel, packed B block, one 4 × NC output tile.
+// Byte layout of the wasm memory: packed A panel, packed B block, one 4 × NC output tile, then
+// scratch for callers (attention's score blocks), grown on demand.
 const PA_BYTES = 0;
 const PB_BYTES = 4 * 4 * KC;
 const OUT_BYTES = PB_BYTES + 4 * NC * KC;
-const PAGES = Math.ceil((OUT_BYTES + 4 * 4 * NC) / 65536);
+const SCRATCH_BYTES = OUT_BYTES + 4 * 4 * NC;
+const PAGE = 65536;
 
-const simd = createSimdGemm(PAGES);
-const packA = simd ? new Float32Array(simd.memory.buffer, PA_BYTES, 4 * KC) : new Float32Array(4 * KC);
-const packB = simd ? new Float32Array(simd.memory.buffer, PB_BYTES, NC * KC) : new Float32Array(NC * KC);
-const outTile = simd ? new Float32Array(simd.memory.buffer, OUT_BYTES, 4 * NC) : new Float32Array(0);
+const simd = createSimdGemm(Math.ceil(SCRATCH_BYTES / PAGE));
+let packA = new Float32Array(4 * KC);
+let packB = new Float32Array(NC * KC);
+let outTile = new Float32Array(0);
+function viewMemory(): void {
+  if (!simd) return;
+  packA = new Float32Array(simd.memory.buffer, PA_BYTES, 4 * KC);
+  packB = new Float32Array(simd.memory.buffer, PB_BYTES, NC * KC);
+  outTile = new Float32Array(simd.memory.buffer, OUT_BYTES, 4 * NC);
+}
+viewMemory();
 
 /** Whether the WebAssembly SIMD micro-kernel is in use (else the scalar JS one). */
 export const matmulUsesSimd = simd !== null;
+
+let scratchView = new Float32Array(0);
+/**
+ * n floats of scratch, inside the wasm memory when there is one (so expShifted runs there in
+ * SIMD). Valid until the next call, which may grow the memory and detach older views.
+ */
+export function simdScratch(n: number): Float32Array {
+  if (!simd) {
+    if (scratchView.length < n) scratchView = new Float32Array(n);
+    return scratchView;
+  }
+  const need = SCRATCH_BYTES + 4 * n;
+  const have = simd.memory.buffer.byteLength;
+  if (have < need) {
+    simd.memory.grow(Math.ceil((need - have) / PAGE));
+    viewMemory();
+  }
+  if (scratchView.buffer !== simd.memory.buffer || scratchView.length < n) {
+    scratchView = new Float32Array(
+      simd.memory.buffer,
+      SCRATCH_BYTES,
+      (simd.memory.buffer.byteLength - SCRATCH_BYTES) >> 2,
+    );
+  }
+  return scratchView;
+}
+
+/**
+ * x ← exp(x·scale − shift) for x = buf[off … off + n − 1], returning Σ of the results. In wasm
+ * SIMD (expf to about 2 ulp, float32 sum) when buf is simdScratch's, else Math.exp in float64.
+ */
+export function expShifted(buf: Float32Array, off: number, n: number, scale: number, shift: number): number {
+  let sum = 0;
+  let i = 0;
+  if (simd && buf.buffer === simd.memory.buffer && n >= 4) {
+    const n4 = n >> 2;
+    sum = simd.expRow(buf.byteOffset + 4 * off, n4, scale, shift);
+    i = 4 * n4;
+  }
+  for (; i < n; i++) {
+    const e = Math.exp(buf[off + i] * scale - shift);
+    buf[off + i] = e;
+    sum += e;
+  }
+  return sum;
+}
 
 /** Packs rows m0..m0+3 of op(A), columns k0..k0+kc−1, as [kc][4] (rows past M are zero). */
 function packAPanel(

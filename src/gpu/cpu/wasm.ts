@@ -67,7 +67,23 @@ export const op = {
   load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)] as Bytes,
   f32x4Add: [0xfd, ...uleb(0xe4)] as Bytes,
+  f32x4Sub: [0xfd, ...uleb(0xe5)] as Bytes,
   f32x4Mul: [0xfd, ...uleb(0xe6)] as Bytes,
+  f32x4Min: [0xfd, ...uleb(0xe8)] as Bytes,
+  f32x4Max: [0xfd, ...uleb(0xe9)] as Bytes,
+  f32x4Nearest: [0xfd, ...uleb(0x6a)] as Bytes,
+  f32x4Splat: [0xfd, ...uleb(0x13)] as Bytes,
+  f32x4ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1f), lane],
+  i32x4TruncSatF32x4S: [0xfd, ...uleb(0xf8)] as Bytes,
+  i32x4Add: [0xfd, ...uleb(0xae)] as Bytes,
+  i32x4Shl: [0xfd, ...uleb(0xab)] as Bytes,
+  i32x4Splat: [0xfd, ...uleb(0x11)] as Bytes,
+  f32Add: [0x92] as Bytes,
+  /** v128.const with the float32 `v` in all four lanes. */
+  f32x4Const: (v: number): Bytes => {
+    const lane = [...new Uint8Array(Float32Array.of(v).buffer)];
+    return [0xfd, ...uleb(0x0c), ...lane, ...lane, ...lane, ...lane];
+  },
 };
 
 export interface WasmFunction {
