@@ -3,6 +3,7 @@
 
 import { checkLabels } from '../reference/cross-entropy.ts';
 import { checkRopeShape, DEFAULT_ROPE_BASE, ropeAngle } from '../reference/rope.ts';
+import { expShifted, simdScratch } from './matmul.ts';
 
 export interface CrossEntropyStats {
   meanLoss: number;
@@ -125,20 +126,23 @@ export function ropeFast(
   }
 }
 
-/** σ(x) without overflow for either sign, as the twin (small enough for V8 to inline). */
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
+// SwiGLU takes exp(−a) for a chunk of a at a time from expShifted (wasm SIMD where available):
+// σ(a) = 1 / (1 + exp(−a)). The SIMD exp clamps its argument to about [−87.3, 88.4], which
+// changes σ only where it is below 1e−38 (a < −88), i.e. silu(a) by less than 1e−36.
+const CHUNK = 4096;
 
 /** out = silu(a) ⊙ b. */
 export function swigluForwardFast(a: Float32Array, b: Float32Array, out: Float32Array): void {
   const n = out.length;
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const s = sigmoid(x);
-    out[i] = x * s * b[i];
+  for (let i0 = 0; i0 < n; i0 += CHUNK) {
+    const m = Math.min(CHUNK, n - i0);
+    const e = simdScratch(m);
+    e.set(a.subarray(i0, i0 + m));
+    expShifted(e, 0, m, -1, 0);
+    for (let j = 0; j < m; j++) {
+      const i = i0 + j;
+      out[i] = (a[i] * b[i]) / (1 + e[j]);
+    }
   }
 }
 
@@ -151,11 +155,82 @@ export function swigluBackwardFast(
   db: Float32Array,
 ): void {
   const n = a.length;
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const s = sigmoid(x);
-    const g = dout[i];
-    da[i] = g * b[i] * s * (1 + x * (1 - s));
-    db[i] = g * x * s;
+  for (let i0 = 0; i0 < n; i0 += CHUNK) {
+    const m = Math.min(CHUNK, n - i0);
+    const e = simdScratch(m);
+    e.set(a.subarray(i0, i0 + m));
+    expShifted(e, 0, m, -1, 0);
+    for (let j = 0; j < m; j++) {
+      const i = i0 + j;
+      const x = a[i];
+      const ej = e[j];
+      const s = 1 / (1 + ej);
+      const g = dout[i];
+      // 1 − σ = e·σ, exact where σ is near 1 (no cancellation).
+      da[i] = g * b[i] * s * (1 + x * ej * s);
+      db[i] = g * x * s;
+    }
   }
+}
+
+/** y = x · rstd · w per row, rstd = 1/√(mean(x²) + eps) (float64 sums), into y and rstd. */
+export function rmsnormForwardFast(
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  rstd: Float32Array,
+  N: number,
+  C: number,
+  eps: number,
+): void {
+  if (x.length < N * C || y.length < N * C || w.length < C || rstd.length < N) {
+    throw new RangeError('rmsnormForwardFast: buffers too small');
+  }
+  for (let n = 0; n < N; n++) {
+    const o = n * C;
+    let ss = 0;
+    for (let c = 0; c < C; c++) ss += x[o + c] * x[o + c];
+    const r = 1 / Math.sqrt(ss / C + eps);
+    rstd[n] = r;
+    for (let c = 0; c < C; c++) y[o + c] = x[o + c] * r * w[c];
+  }
+}
+
+const dwSum = { buf: new Float64Array(0) };
+
+/**
+ * dx (+)= rstd · (w⊙dy − x̂ · mean(w⊙dy⊙x̂)), dw += Σ_n dy ⊙ x̂ (x̂ = x · rstd), as the twin;
+ * the forward's rstd is used as stored (float32), as the twin does.
+ */
+export function rmsnormBackwardFast(
+  x: Float32Array,
+  w: Float32Array,
+  rstd: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array | null,
+  N: number,
+  C: number,
+  accumulateDx: boolean,
+): void {
+  if (x.length < N * C || dy.length < N * C || dx.length < N * C || w.length < C || rstd.length < N) {
+    throw new RangeError('rmsnormBackwardFast: buffers too small');
+  }
+  if (dwSum.buf.length < C) dwSum.buf = new Float64Array(C);
+  const acc = dwSum.buf;
+  acc.fill(0, 0, C);
+  for (let n = 0; n < N; n++) {
+    const o = n * C;
+    const r = rstd[n];
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += w[c] * dy[o + c] * x[o + c] * r;
+    const meanDot = dot / C;
+    for (let c = 0; c < C; c++) {
+      const xhat = x[o + c] * r;
+      const g = r * (w[c] * dy[o + c] - xhat * meanDot);
+      dx[o + c] = accumulateDx ? dx[o + c] + g : g;
+      acc[c] += dy[o + c] * xhat;
+    }
+  }
+  if (dw) for (let c = 0; c < C; c++) dw[c] += acc[c];
 }

@@ -1,10 +1,17 @@
-// The CPU backend: the hot ops (matmul, attention) run the fast float32 kernels of src/gpu/cpu,
-// the rest their CPU twins from src/gpu/reference. Handles are plain typed arrays, so
+// The CPU backend: matmul, attention, RMSNorm, RoPE, SwiGLU and cross-entropy run the fast
+// kernels of src/gpu/cpu, the rest their CPU twins from src/gpu/reference. Handles are plain typed arrays, so
 // "recording" an op runs it at once.
 
 import type { RosaMode, ScanShape } from '../../rosa-worker/layout.ts';
 import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
-import { crossEntropyFast, ropeFast, swigluBackwardFast, swigluForwardFast } from '../cpu/elementwise.ts';
+import {
+  crossEntropyFast,
+  rmsnormBackwardFast,
+  rmsnormForwardFast,
+  ropeFast,
+  swigluBackwardFast,
+  swigluForwardFast,
+} from '../cpu/elementwise.ts';
 import { matmulFast } from '../cpu/matmul.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import type { AttentionShape } from '../reference/attention.ts';
@@ -15,7 +22,6 @@ import {
   lrsaAttentionBackwardReference,
   lrsaAttentionForwardReference,
 } from '../reference/lrsa.ts';
-import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
 import {
   type RosaDims,
   rosaInjectionBackwardReference,
@@ -86,9 +92,7 @@ export class CpuBackend implements Backend<F, I> {
     out.set(embeddingForward(tokens, table, N, C, V));
   }
   rmsnorm(x: F, w: F, y: F, rstd: F, N: number, C: number, eps: number): void {
-    const r = rmsnormForward(x, w, N, C, eps);
-    y.set(r.y);
-    rstd.set(r.rstd);
+    rmsnormForwardFast(x, w, y, rstd, N, C, eps);
   }
   linear(x: F, w: F, y: F, rows: number, inDim: number, outDim: number, accumulate = false): void {
     matmulFast(x, w, y, { M: rows, N: outDim, K: inDim, transB: true }, accumulate);
@@ -197,8 +201,7 @@ export class CpuBackend implements Backend<F, I> {
     C: number,
     accumulateDx = false,
   ): void {
-    if (!accumulateDx) dx.fill(0);
-    rmsnormBackward(x, w, rstd, dy, N, C, { dx, dw: dw ?? new Float32Array(C) });
+    rmsnormBackwardFast(x, w, rstd, dy, dx, dw, N, C, accumulateDx);
   }
   ropeBackward(dy: F, dx: F, shape: AttentionShape, base: number): void {
     ropeFast(dy, dx, ropeShape(shape, base), -1);
