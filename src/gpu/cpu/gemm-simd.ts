@@ -6,6 +6,13 @@
 // per k it loads two B vectors and splats four A values: 8 multiply-adds for 6 loads.
 // Sums are float32 (lanes), over at most kc terms.
 //
+// direct(a, ars, aks, b, ldb, c, ldc, M, N8, K, add): C (+)= op(A)·B for operands already in
+// the wasm memory, unpacked: op(A) element (m, k) at a + m·ars + k·aks bytes (so either layout
+// of A), B row k at b + k·ldb with 8·N8 contiguous columns, C row m at c + m·ldc (written in
+// whole 8-column panels: N must be a multiple of 8, or C padded). Rows go 4 at a time, then one
+// at a time; the 4×8 tile is the same as panel's. For attention, whose blocks are too small for
+// packing to pay.
+//
 // expRow(ptr, n4, scale, shift) → Σ: x ← exp(x·scale − shift) over 4·n4 floats at ptr, returning
 // their (float32) sum; the softmax inner loop of attention. exp is Cephes' expf (range reduction
 // by ln 2 in two parts, degree-6 polynomial, 2^n built in the exponent bits): within about 2 ulp
@@ -66,6 +73,63 @@ function panelFunction(): WasmFunction {
   };
 }
 
+function directFunction(): WasmFunction {
+  const [a, ars, aks, b, ldb, c, ldc, M, N8, K, add] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [m, j, k, pb, bj, cj, arow, crow] = [11, 12, 13, 14, 15, 16, 17, 18];
+  const P = 19; // 19 … 22: row pointers
+  const [x, b0, b1] = [23, 24, 25];
+  const ACCS = 26; // 26 … 33
+  const body = [];
+  body.push(op.get(a), op.set(arow), op.get(c), op.set(crow), op.get(M), op.set(m));
+  for (const R of [4, 1]) {
+    body.push(op.block, op.loop);
+    body.push(op.get(m), op.i32(R), op.ltU, op.brIf(1));
+    body.push(op.get(b), op.set(bj), op.get(crow), op.set(cj), op.get(N8), op.set(j));
+    body.push(op.loop); // over 8-column panels
+    for (let i = 0; i < 2 * R; i++) body.push(op.v128Zero, op.set(ACCS + i));
+    for (let r = 0; r < R; r++) {
+      body.push(op.get(arow));
+      if (r > 0) body.push(op.get(ars), op.i32(r), op.mul, op.add);
+      body.push(op.set(P + r));
+    }
+    body.push(op.get(bj), op.set(pb), op.get(K), op.set(k));
+    body.push(op.loop); // over k
+    body.push(op.get(pb), op.v128Load(0), op.set(b0), op.get(pb), op.v128Load(16), op.set(b1));
+    for (let r = 0; r < R; r++) {
+      body.push(op.get(P + r), op.load32Splat(0), op.set(x));
+      for (let h = 0; h < 2; h++) {
+        const acc = ACCS + 2 * r + h;
+        body.push(op.get(acc), op.get(x), op.get(h === 0 ? b0 : b1), op.f32x4Mul, op.f32x4Add, op.set(acc));
+      }
+      body.push(op.get(P + r), op.get(aks), op.add, op.set(P + r));
+    }
+    body.push(op.get(pb), op.get(ldb), op.add, op.set(pb));
+    body.push(op.get(k), op.i32(1), op.sub, op.tee(k), op.brIf(0), op.end);
+    for (let r = 0; r < R; r++) {
+      const addr = r === 0 ? [op.get(cj)] : [op.get(cj), op.get(ldc), op.i32(r), op.mul, op.add];
+      for (let h = 0; h < 2; h++) {
+        const acc = ACCS + 2 * r + h;
+        body.push(op.get(add), op.if);
+        body.push(...addr, ...addr, op.v128Load(16 * h), op.get(acc), op.f32x4Add, op.v128Store(16 * h));
+        body.push(op.else, ...addr, op.get(acc), op.v128Store(16 * h), op.end);
+      }
+    }
+    body.push(op.get(bj), op.i32(32), op.add, op.set(bj), op.get(cj), op.i32(32), op.add, op.set(cj));
+    body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+    body.push(op.get(arow), op.get(ars), op.i32(R), op.mul, op.add, op.set(arow));
+    body.push(op.get(crow), op.get(ldc), op.i32(R), op.mul, op.add, op.set(crow));
+    body.push(op.get(m), op.i32(R), op.sub, op.set(m));
+    body.push(op.br(0), op.end, op.end);
+  }
+  return {
+    name: 'direct',
+    params: new Array<number>(11).fill(I32),
+    results: [],
+    locals: [...new Array<number>(12).fill(I32), ...new Array<number>(11).fill(V128)],
+    body,
+  };
+}
+
 function expRowFunction(): WasmFunction {
   const [ptr, n4, scale, shift, x, fx, y, acc, sc, sh] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const P = [
@@ -110,12 +174,25 @@ export interface SimdGemm {
   memory: WebAssembly.Memory;
   panel: (pa: number, pb: number, kc: number, panels: number, out: number, ldo: number) => void;
   expRow: (ptr: number, n4: number, scale: number, shift: number) => number;
+  direct: (
+    a: number,
+    ars: number,
+    aks: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    M: number,
+    N8: number,
+    K: number,
+    add: number,
+  ) => void;
 }
 
 /** Instantiates the kernel over a fresh memory of `pages` pages; null where wasm SIMD is missing. */
 export function createSimdGemm(pages: number): SimdGemm | null {
   if (typeof WebAssembly === 'undefined') return null;
-  const bytes = wasmModule([panelFunction(), expRowFunction()], pages);
+  const bytes = wasmModule([panelFunction(), expRowFunction(), directFunction()], pages);
   if (!WebAssembly.validate(bytes)) return null;
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
@@ -123,5 +200,6 @@ export function createSimdGemm(pages: number): SimdGemm | null {
     memory,
     panel: instance.exports.panel as SimdGemm['panel'],
     expRow: instance.exports.expRow as SimdGemm['expRow'],
+    direct: instance.exports.direct as SimdGemm['direct'],
   };
 }

@@ -71,6 +71,52 @@ export function simdScratch(n: number): Float32Array {
   return scratchView;
 }
 
+/** Whether gemmDirect can run (the wasm SIMD kernels are there). */
+export const hasGemmDirect = simd !== null;
+
+/**
+ * C (+)= op(A)·B on operands inside simdScratch's view `s`, by float index and float strides:
+ * op(A)(m, k) = s[a + m·ars + k·aks], B row k = s[b + k·ldb …], C row m = s[c + m·ldc …]. N must
+ * be a multiple of 8 (whole panels are written), no packing: for small blocks (attention).
+ */
+export function gemmDirect(
+  s: Float32Array,
+  a: number,
+  ars: number,
+  aks: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+): void {
+  if (!simd || s.buffer !== simd.memory.buffer)
+    throw new Error('gemmDirect: operands must be in simdScratch');
+  if (N % 8 !== 0) throw new Error(`gemmDirect: N = ${N} is not a multiple of 8`);
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) s.fill(0, c + i * ldc, c + i * ldc + N);
+    return;
+  }
+  const o = s.byteOffset;
+  simd.direct(
+    o + 4 * a,
+    4 * ars,
+    4 * aks,
+    o + 4 * b,
+    4 * ldb,
+    o + 4 * c,
+    4 * ldc,
+    M,
+    N >> 3,
+    K,
+    accumulate ? 1 : 0,
+  );
+}
+
 /**
  * x ← exp(x·scale − shift) for x = buf[off … off + n − 1], returning Σ of the results. In wasm
  * SIMD (expf to about 2 ulp, float32 sum) when buf is simdScratch's, else Math.exp in float64.
