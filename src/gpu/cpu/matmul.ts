@@ -250,23 +250,74 @@ function micro4x4(pa: Float32Array, pb: Float32Array, ib: number, kc: number, c:
   }
 }
 
-/** C (+)= op(A)·op(B); with `accumulate` false, C is overwritten. `kernel` is for tests. */
+/**
+ * C (+)= op(A)·op(B); with `accumulate` false, C is overwritten. `kernel` is for tests: 'direct'
+ * (the default with wasm SIMD) copies the operands into the wasm memory and runs gemmDirect on
+ * K blocks; 'simd' packs panels in JS for the SIMD panel kernel; 'scalar' is plain JS.
+ */
 export function matmulFast(
   a: Float32Array,
   b: Float32Array,
   c: Float32Array,
   shape: FastMatmulShape,
   accumulate = false,
-  kernel: 'simd' | 'scalar' = simd ? 'simd' : 'scalar',
+  kernel: 'direct' | 'simd' | 'scalar' = simd ? 'direct' : 'scalar',
 ): void {
   const { M, N, K, transA = false, transB = false } = shape;
-  if (kernel === 'simd' && !simd) throw new Error('matmulFast: WebAssembly SIMD is not available here');
+  if (kernel !== 'scalar' && !simd) throw new Error('matmulFast: WebAssembly SIMD is not available here');
   if (a.length < M * K || b.length < K * N || c.length < M * N) {
     throw new RangeError(`matmulFast: buffers too small for M=${M} N=${N} K=${K}`);
+  }
+  if (kernel === 'direct' && M > 0 && N > 0 && K > 0) {
+    matmulDirect(a, b, c, M, N, K, transA, transB, accumulate);
+    return;
   }
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
   gemm(a, 0, lda, transA, b, 0, ldb, transB, c, 0, N, M, N, K, accumulate, kernel === 'simd');
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/**
+ * matmulFast through the wasm memory: A copied as it is (gemmDirect reads either layout), B as
+ * [K][N] rows padded to 8 columns (transposed first when stored N×K), C likewise; K in blocks of
+ * KC so that the B rows of a block stay in cache while all of A's rows pass. The padding columns
+ * of B hold whatever was there: a column of C depends only on the same column of B, so they only
+ * reach C's padding, which is not copied out.
+ */
+function matmulDirect(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): void {
+  const ld = pad8(N);
+  const oA = 0;
+  const oB = pad8(M * K);
+  const oC = oB + K * ld + 8;
+  const s = simdScratch(oC + M * ld);
+  s.set(a.length === M * K ? a : a.subarray(0, M * K), oA);
+  if (!transB && N === ld) s.set(b.length === K * N ? b : b.subarray(0, K * N), oB);
+  else if (!transB) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) s[oB + k * ld + n] = b[k * N + n];
+  else for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) s[oB + k * ld + n] = b[n * K + k];
+  if (accumulate) {
+    if (N === ld) s.set(c.length === M * N ? c : c.subarray(0, M * N), oC);
+    else for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) s[oC + m * ld + n] = c[m * N + n];
+  }
+  const ars = transA ? 1 : K;
+  const aks = transA ? M : 1;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    gemmDirect(s, oA + k0 * aks, ars, aks, oB + k0 * ld, ld, oC, ld, M, ld, kc, accumulate || k0 > 0);
+  }
+  if (N === ld) c.set(s.subarray(oC, oC + M * N));
+  else for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) c[m * N + n] = s[oC + m * ld + n];
 }
 
 /**

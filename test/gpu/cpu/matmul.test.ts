@@ -19,7 +19,7 @@ function random(n: number, seed: number): Float32Array {
 function check(
   shape: Required<Pick<MatmulShape, 'M' | 'N' | 'K'>> & MatmulShape,
   accumulate: boolean,
-  kernel: 'simd' | 'scalar',
+  kernel: 'direct' | 'simd' | 'scalar',
 ) {
   const { M, N, K } = shape;
   const a = random(M * K, 1 + M);
@@ -52,7 +52,9 @@ const SIZES: Array<[number, number, number]> = [
   [33, 19, 600],
 ];
 
-const KERNELS: Array<'simd' | 'scalar'> = matmulUsesSimd ? ['simd', 'scalar'] : ['scalar'];
+const KERNELS: Array<'direct' | 'simd' | 'scalar'> = matmulUsesSimd
+  ? ['direct', 'simd', 'scalar']
+  : ['scalar'];
 
 describe('matmulFast against matmulReference', () => {
   it('uses WebAssembly SIMD on Node', () => {
