@@ -1,11 +1,15 @@
 // Fast CPU matmul: C (+)= op(A) · op(B), row-major float32 buffers, op = identity or transpose.
 //
-// GotoBLAS-style: the K dimension is cut into blocks of KC; for each block, op(B) is packed
-// into column panels ([kc][W], zero-padded) and op(A) into row panels of 4 ([kc][4]), so one
-// micro-kernel serves all three forms (A·B, Aᵀ·B, A·Bᵀ) reading two contiguous streams.
-// Micro-kernel: WebAssembly SIMD (gemm-simd.ts, 4×8 tiles, float32 lanes) where the engine has
-// it, else a scalar 4×4 JS tile whose sums are JS numbers (float64). Either way the partial sums
-// of successive K blocks are added in float32 in C.
+// Three routes, all 4-row tiles over K blocks of KC, float32 partial sums of the blocks in C:
+// - direct (the default where WebAssembly SIMD exists): the operands are copied into the wasm
+//   memory with memcpy (B transposed or padded when needed) and gemmDirect (gemm-simd.ts, 4×8
+//   f32x4 tiles) reads them unpacked; copying is O(MK + KN + MN) at memcpy speed.
+// - packed (gemm(), for strided views of JS arrays): GotoBLAS-style, op(B) packed into column
+//   panels ([kc][W]) and op(A) into row panels of 4 ([kc][4]) by JS loops, the same SIMD tile
+//   on them, the result tile written back by JS. Slower (the JS copies cost about as much as
+//   the tile at the model's small K), used where operands are views of larger arrays.
+// - scalar: the packed route with a 4×4 JS tile whose sums are JS numbers (float64), where the
+//   engine lacks wasm SIMD.
 
 import { createSimdGemm } from './gemm-simd.ts';
 
