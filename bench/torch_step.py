@@ -71,14 +71,12 @@ class Layer(torch.nn.Module):
         self.H = H
         self.attn_norm = RMSNorm(C)
         self.mlp_norm = RMSNorm(C)
-        lin = lambda i, o, s: torch.nn.init.normal_(torch.nn.Linear(i, o, bias=False).weight, 0, s)  # noqa: E731
-        self.wq = torch.nn.Parameter(lin(C, C, std).detach().clone())
-        self.wk = torch.nn.Parameter(lin(C, C, std).detach().clone())
-        self.wv = torch.nn.Parameter(lin(C, C, std).detach().clone())
-        self.wo = torch.nn.Parameter(lin(C, C, out_std).detach().clone())
-        self.w1 = torch.nn.Parameter(lin(C, Fh, std).detach().clone())
-        self.w3 = torch.nn.Parameter(lin(C, Fh, std).detach().clone())
-        self.w2 = torch.nn.Parameter(lin(Fh, C, out_std).detach().clone())
+        # Weights [out, in] as model.ts (params.ts): normal(0, 0.02), the residual outputs scaled.
+        w = lambda o, i, s: torch.nn.Parameter(torch.randn(o, i) * s)  # noqa: E731
+        self.wq, self.wk, self.wv = w(C, C, std), w(C, C, std), w(C, C, std)
+        self.wo = w(C, C, out_std)
+        self.w1, self.w3 = w(Fh, C, std), w(Fh, C, std)
+        self.w2 = w(C, Fh, out_std)
 
     def forward(self, h, cos, sin, mask, causal):
         B, T, C = h.shape
