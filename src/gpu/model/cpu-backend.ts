@@ -1,15 +1,22 @@
-// The CPU backend: every op is its CPU twin from src/gpu/reference. Handles are plain
-// typed arrays, so "recording" an op runs it at once.
+// The CPU backend: matmul, attention, RMSNorm, RoPE, SwiGLU and cross-entropy run the fast
+// kernels of src/gpu/cpu; the rest (embedding, LRSA, ROSA, AdamW, bias, repeat-kv) their CPU
+// twins from src/gpu/reference, which also stay the references the kernel tests compare against.
+// Handles are plain typed arrays, so "recording" an op runs it at once.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
-import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
+import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
 import {
-  type AttentionShape,
-  attentionBackwardReference,
-  attentionForwardReference,
-} from '../reference/attention.ts';
+  crossEntropyFast,
+  rmsnormBackwardFast,
+  rmsnormForwardFast,
+  ropeFast,
+  swigluBackwardFast,
+  swigluForwardFast,
+} from '../cpu/elementwise.ts';
+import { matmulFast } from '../cpu/matmul.ts';
+import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
+import type { AttentionShape } from '../reference/attention.ts';
 import { biasBackward, biasForward } from '../reference/bias.ts';
-import { crossEntropyBackward, crossEntropyForward } from '../reference/cross-entropy.ts';
 import { addReference, axpyReference } from '../reference/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../reference/embedding.ts';
 import {
@@ -19,10 +26,7 @@ import {
   lrsaAttentionForwardReference,
   lrsaChunkCounts,
 } from '../reference/lrsa.ts';
-import { matmulReference } from '../reference/matmul.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../reference/repeat-kv.ts';
-import { rmsnormBackward, rmsnormForward } from '../reference/rmsnorm.ts';
-import { ropeBackwardReference, ropeForwardReference } from '../reference/rope.ts';
 import {
   type RosaDims,
   rosaInjectionBackwardReference,
@@ -30,7 +34,6 @@ import {
   rosaSignPackReference,
   scanShapeOf,
 } from '../reference/rosa.ts';
-import { swigluBackward, swigluForward } from '../reference/swiglu.ts';
 import type {
   AdamGroup,
   AdamHyper,
@@ -112,9 +115,7 @@ export class CpuBackend implements Backend<F, I> {
     shape: RowShape,
     options: { eps: number },
   ): void {
-    const r = rmsnormForward(inputs.x, inputs.w, shape.N, shape.C, options.eps);
-    outputs.y.set(r.y);
-    outputs.rstd.set(r.rstd);
+    rmsnormForwardFast(inputs.x, inputs.w, outputs.y, outputs.rstd, shape.N, shape.C, options.eps);
   }
   linear(
     inputs: { x: F; w: F },
@@ -122,21 +123,14 @@ export class CpuBackend implements Backend<F, I> {
     shape: LinearShape,
     options: { accumulate?: boolean } = {},
   ): void {
-    if (!options.accumulate) outputs.y.fill(0);
-    matmulReference(
-      inputs.x,
-      inputs.w,
-      { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true },
-      outputs.y,
-    );
+    const dims = { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true };
+    matmulFast(inputs.x, inputs.w, outputs.y, dims, options.accumulate ?? false);
   }
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
-    outputs.out.set(ropeForwardReference(inputs.x, ropeShape(shape, options.base)));
+    ropeFast(inputs.x, outputs.out, ropeShape(shape, options.base), 1);
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
-    const r = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);
-    outputs.out.set(r.out);
-    outputs.lse.set(r.lse);
+    attentionForwardFast(inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
   }
   lrsaSelect(
     inputs: { k: F; v: F },
@@ -157,7 +151,7 @@ export class CpuBackend implements Backend<F, I> {
     outputs.lse.set(r.lse);
   }
   swiglu(inputs: { a: F; b: F }, outputs: { out: F }): void {
-    outputs.out.set(swigluForward(inputs.a, inputs.b));
+    swigluForwardFast(inputs.a, inputs.b, outputs.out);
   }
   add(a: F, b: F, out: F): void {
     out.set(addReference(a, b));
@@ -166,10 +160,7 @@ export class CpuBackend implements Backend<F, I> {
     axpyReference(y, x, alpha);
   }
   crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
-    const { logits, labels } = inputs;
-    const r = crossEntropyForward(logits, labels, shape.N, shape.V);
-    this.loss = { meanLoss: r.meanLoss, count: r.count, correctCount: r.correctCount, accuracy: r.accuracy };
-    if (outputs.dlogits) outputs.dlogits.set(crossEntropyBackward(logits, labels, shape.N, shape.V));
+    this.loss = crossEntropyFast(inputs.logits, inputs.labels, outputs.dlogits, shape.N, shape.V);
   }
   async readLoss(): Promise<LossStats> {
     return this.loss;
@@ -232,11 +223,8 @@ export class CpuBackend implements Backend<F, I> {
     const { x, w, dy } = inputs;
     const { dx, dw } = outputs;
     const { rows, inDim, outDim } = shape;
-    if (dx) {
-      if (!options.accumulateDx) dx.fill(0);
-      matmulReference(dy, w, { M: rows, N: inDim, K: outDim }, dx);
-    }
-    if (dw) matmulReference(dy, x, { M: outDim, N: inDim, K: rows, transA: true }, dw);
+    if (dx) matmulFast(dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
+    if (dw) matmulFast(dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
   }
   rmsnormBackward(
     inputs: { x: F; w: F; rstd: F; dy: F },
@@ -244,12 +232,18 @@ export class CpuBackend implements Backend<F, I> {
     shape: RowShape,
     options: { accumulateDx?: boolean } = {},
   ): void {
-    const { dx, dw } = outputs;
-    if (!options.accumulateDx) dx.fill(0);
-    rmsnormBackward(inputs.x, inputs.w, inputs.rstd, inputs.dy, shape.N, shape.C, {
-      dx,
-      dw: dw ?? new Float32Array(shape.C),
-    });
+    const { x, w, rstd, dy } = inputs;
+    rmsnormBackwardFast(
+      x,
+      w,
+      rstd,
+      dy,
+      outputs.dx,
+      outputs.dw,
+      shape.N,
+      shape.C,
+      options.accumulateDx ?? false,
+    );
   }
   ropeBackward(
     inputs: { dy: F },
@@ -257,7 +251,7 @@ export class CpuBackend implements Backend<F, I> {
     shape: AttentionShape,
     options: { base: number },
   ): void {
-    outputs.dx.set(ropeBackwardReference(inputs.dy, ropeShape(shape, options.base)));
+    ropeFast(inputs.dy, outputs.dx, ropeShape(shape, options.base), -1);
   }
   attentionBackward(
     inputs: { q: F; k: F; v: F; out: F; lse: F; dout: F },
@@ -265,10 +259,7 @@ export class CpuBackend implements Backend<F, I> {
     shape: AttentionShape,
   ): void {
     const { q, k, v, out, lse, dout } = inputs;
-    const r = attentionBackwardReference(q, k, v, out, lse, dout, shape);
-    outputs.dq.set(r.dq);
-    outputs.dk.set(r.dk);
-    outputs.dv.set(r.dv);
+    attentionBackwardFast(q, k, v, out, lse, dout, outputs.dq, outputs.dk, outputs.dv, shape);
   }
   lrsaAttentionBackward(
     inputs: { q: F; k: F; v: F; selected: I; out: F; lse: F; dout: F },
@@ -283,9 +274,7 @@ export class CpuBackend implements Backend<F, I> {
     outputs.dv.set(r.dv);
   }
   swigluBackward(inputs: { a: F; b: F; dout: F }, outputs: { da: F; db: F }): void {
-    const r = swigluBackward(inputs.a, inputs.b, inputs.dout);
-    outputs.da.set(r.da);
-    outputs.db.set(r.db);
+    swigluBackwardFast(inputs.a, inputs.b, inputs.dout, outputs.da, outputs.db);
   }
   embeddingBackward(
     inputs: { tokens: I; tokenIds: Int32Array; dout: F },

@@ -1,0 +1,120 @@
+// `npm run bench:cpu [-- --T 256 --width 64 --layers 2 --heads 2 --mlp 128 --batch 8 --window 32
+//   --variant window|global --steps 5 --profile]`
+// Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
+// backend, one thread, random tokens, the same shapes as bench/torch_step.py takes, so the two
+// JSON lines compare directly. --profile adds the time per backend op (summed over the timed
+// steps, divided by their count). JSON on stdout. Not a test.
+
+import { cpus } from 'node:os';
+import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
+import { CpuBackend } from '../src/gpu/model/cpu-backend.ts';
+import { Model } from '../src/gpu/model/model.ts';
+import { initialParameters } from '../src/gpu/model/params.ts';
+import { inlineScanner } from '../src/gpu/model/scanners.ts';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+function strArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const T = arg('T', 256);
+const width = arg('width', 64);
+const layers = arg('layers', 2);
+const heads = arg('heads', 2);
+const mlpHidden = arg('mlp', 2 * width);
+const B = arg('batch', 8);
+const window = arg('window', 32);
+const vocabSize = arg('vocab', 97);
+const steps = arg('steps', 5);
+const warmup = arg('warmup', 2);
+const variant = strArg('variant', 'window') as Variant;
+const profile = process.argv.includes('--profile');
+
+const config = defaultModelConfig({
+  vocabSize,
+  seqLen: T,
+  layers,
+  width,
+  heads,
+  mlpHidden,
+  window,
+  variant,
+  globalLayers: [],
+});
+const backend = new CpuBackend();
+const model = new Model(backend, config, initialParameters(config, 1));
+
+// Per-op timing: every op of the CPU backend runs synchronously, so wrapping the methods times them.
+const opMs = new Map<string, number>();
+if (profile) {
+  const target = backend as unknown as Record<string, unknown>;
+  const proto = Object.getPrototypeOf(backend) as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const fn = proto[name];
+    if (name === 'constructor' || typeof fn !== 'function') continue;
+    target[name] = (...args: unknown[]) => {
+      const t = performance.now();
+      const r = (fn as (...a: unknown[]) => unknown).apply(backend, args);
+      opMs.set(name, (opMs.get(name) ?? 0) + performance.now() - t);
+      return r;
+    };
+  }
+}
+
+let seed = 12345;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return seed / 4294967296;
+};
+const tokens = new Int32Array(B * T);
+const labels = new Int32Array(B * T);
+const scanner = inlineScanner();
+const times: number[] = [];
+const phases = { forward: 0, backward: 0, optimizer: 0 };
+for (let s = 0; s < warmup + steps; s++) {
+  for (let i = 0; i < tokens.length; i++) {
+    tokens[i] = Math.floor(rand() * vocabSize);
+    labels[i] = Math.floor(rand() * vocabSize);
+  }
+  if (s === warmup) opMs.clear();
+  const t0 = performance.now();
+  await model.forward(tokens, labels, B, T, scanner, true);
+  const t1 = performance.now();
+  model.backward();
+  const t2 = performance.now();
+  model.optimizerStep(
+    { base: 3e-3, rosa: 3e-3 },
+    { beta1: 0.9, beta2: 0.98, eps: 1e-8, maxGradNorm: 1, weightDecay: 0.01 },
+    s + 1,
+  );
+  await backend.readGradNorm();
+  const t3 = performance.now();
+  if (s >= warmup) {
+    times.push(t3 - t0);
+    phases.forward += (t1 - t0) / steps;
+    phases.backward += (t2 - t1) / steps;
+    phases.optimizer += (t3 - t2) / steps;
+  }
+}
+const sorted = [...times].sort((a, b) => a - b);
+const ops = Object.fromEntries(
+  [...opMs.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / steps).toFixed(2))]),
+);
+console.log(
+  JSON.stringify({
+    impl: 'ts-cpu',
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? null,
+    shape: { T, width, layers, heads, mlpHidden, batch: B, window, vocabSize, variant },
+    params: model.parameterCount,
+    stepMsMedian: sorted[sorted.length >> 1],
+    stepMsMin: sorted[0],
+    stepMs: times.map((t) => Number(t.toFixed(1))),
+    phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(1))])),
+    ...(profile ? { opsMs: ops } : {}),
+  }),
+);
