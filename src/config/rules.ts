@@ -3,6 +3,7 @@
 // (buffer sizes, total memory). Per-field limits live in schema.ts.
 
 import { niahMinLength } from '../tasks/niah.ts';
+import { minTextLength } from '../tasks/text.ts';
 import {
   ATTENTION_MAX_HEAD_DIM,
   type ModelConfig,
@@ -159,6 +160,16 @@ export function taskRules(task: TaskSpec, e: FieldError[]): void {
     case 'text':
       if (task.source === 'user' && !(task.text ?? '').length) {
         e.push({ field: 'task.text', message: 'is empty: paste or upload a text' });
+      } else if (
+        task.source === 'user' &&
+        typeof task.text === 'string' &&
+        task.text.length < minTextLength(T)
+      ) {
+        // Counted in UTF-16 units, an upper bound of the characters the task will see.
+        e.push({
+          field: 'task.text',
+          message: `is too short: ${task.text.length} characters, but a sequence of ${T} needs at least ${minTextLength(T)} (a tenth is held out for validation)`,
+        });
       }
       if (isWhole(task.repeat) && 2 * task.repeat > T) {
         e.push({

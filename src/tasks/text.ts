@@ -12,6 +12,14 @@ import {
   type Vocabulary,
 } from './types.ts';
 
+/** Share of a text held out for validation (at its end). */
+export const TEXT_VALIDATION_FRACTION = 0.1;
+
+/** Characters a text needs so that its validation part holds one sequence of seqLen tokens. */
+export function minTextLength(seqLen: number, validationFraction = TEXT_VALIDATION_FRACTION): number {
+  return Math.ceil((seqLen + 1) / validationFraction);
+}
+
 export interface TextOptions {
   text: string;
   seqLen: number;
@@ -96,7 +104,7 @@ export class TextTask implements TaskGenerator {
     this.seqLen = requireInt('seqLen', options.seqLen, 2, 1 << 16);
     this.vocab = buildCharVocabulary(options.text, options.maxVocab ?? 256);
     const all = this.vocab.encode(options.text);
-    const frac = options.validationFraction ?? 0.1;
+    const frac = options.validationFraction ?? TEXT_VALIDATION_FRACTION;
     if (!(frac > 0 && frac < 0.5))
       throw new TaskConfigError('validationFraction', `must be in (0, 0.5) (got ${frac})`);
     const cut = Math.floor(all.length * (1 - frac));
@@ -106,7 +114,7 @@ export class TextTask implements TaskGenerator {
     if (this.validation.length < need || this.train.length < need) {
       throw new TaskConfigError(
         source,
-        `is too short: ${all.length} characters, but a sequence of ${this.seqLen} needs at least ${Math.ceil(need / frac)} ` +
+        `is too short: ${all.length} characters, but a sequence of ${this.seqLen} needs at least ${minTextLength(this.seqLen, frac)} ` +
           'so that the validation part holds one sequence',
       );
     }

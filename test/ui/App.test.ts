@@ -165,6 +165,17 @@ describe('setup validation', () => {
     expect((screen.getByLabelText('Task') as HTMLSelectElement).value).toBe('text');
   });
 
+  it('keeps "More settings" open after its last error is fixed', async () => {
+    await renderApp();
+    const details = document.querySelector('details.advanced') as HTMLDetailsElement;
+    expect(details.open).toBe(false);
+    fireEvent.change(screen.getByLabelText('Batch size'), { target: { value: '0' } });
+    await waitFor(() => expect(details.open).toBe(true));
+    fireEvent.change(screen.getByLabelText('Batch size'), { target: { value: '8' } });
+    await act(async () => {});
+    expect(details.open).toBe(true);
+  });
+
   it('takes the user text as text, never as markup', async () => {
     await renderApp();
     fireEvent.change(screen.getByLabelText('Task'), { target: { value: 'text' } });

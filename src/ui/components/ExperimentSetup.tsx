@@ -59,6 +59,8 @@ export function ExperimentSetup({
   const [copied, setCopied] = useState(false);
   const [presetId, setPresetId] = useState<string | null>(initialPresetId);
   const checkpoints = useCheckpointList();
+  // "More settings" opens itself on an error there and stays open once the error is fixed.
+  const [advancedOpen, setAdvancedOpen] = useState(false);
 
   const built = useMemo(() => buildExperiment(draft, { engine }), [draft, engine]);
   const messages = useMemo(() => {
@@ -128,6 +130,9 @@ export function ExperimentSetup({
     'stageASteps',
     'baseLr',
   ].some((k) => (m(k as keyof ExperimentDraft)?.length ?? 0) > 0);
+  useEffect(() => {
+    if (advancedInvalid) setAdvancedOpen(true);
+  }, [advancedInvalid]);
   const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length;
   const valid = built.errors.length === 0;
   const first = built.specs[0];
@@ -437,7 +442,11 @@ export function ExperimentSetup({
           {text('seed')}
           {choice('backend')}
         </div>
-        <details className="advanced" open={advancedInvalid || undefined}>
+        <details
+          className="advanced"
+          open={advancedOpen || advancedInvalid}
+          onToggle={(e) => setAdvancedOpen((e.target as HTMLDetailsElement).open)}
+        >
           <summary>More settings</summary>
           <div className="fields">
             {text('batchSize')}

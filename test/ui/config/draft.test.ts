@@ -68,6 +68,13 @@ describe('buildExperiment', () => {
     ]);
     const text = buildExperiment(draft({ task: 'text', textSource: 'user', userText: '' }));
     expect(text.byField['task.text']?.[0]).toMatch(/empty/);
+    // Too short for one validation sequence: said before Start, not after the run fails.
+    const short = buildExperiment(
+      draft({ task: 'text', textSource: 'user', userText: 'abc'.repeat(100), seqLen: '64' }),
+    );
+    expect(short.byField['task.text']?.[0]).toMatch(
+      /too short: 300 characters, but a sequence of 64 needs at least 650/,
+    );
   });
 
   it('sizes the vocabulary of a user text from its characters', () => {
