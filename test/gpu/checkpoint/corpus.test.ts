@@ -8,10 +8,9 @@ import { CheckpointError, decodeCheckpoint } from '../../../src/gpu/checkpoint/c
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { FileCheckpointStore } from '../../../src/gpu/checkpoint/store-node.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
-import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -41,16 +40,7 @@ function textSpec(): RunSpec {
 }
 
 function engine(store: FileCheckpointStore | MemoryCheckpointStore) {
-  return new TrainerEngine({
-    env: { gpu: null, scanner: inlineScanner(), loadCorpus: async () => '', store },
-    info: () => ({
-      adapter: null,
-      gpuError: 'none',
-      crossOriginIsolated: false,
-      rosaWorkers: 0,
-      rosaSharedMemory: false,
-    }),
-  });
+  return cpuEngine(store);
 }
 
 describe('corpus stored once', () => {

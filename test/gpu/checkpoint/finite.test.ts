@@ -10,10 +10,10 @@ import { firstNonFinite } from '../../../src/gpu/checkpoint/finite.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../../src/gpu/checkpoint/safetensors.ts';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 import { tinyContents, tinySpec } from './fixtures/tiny.ts';
 
 describe('finite before saving', () => {
@@ -71,16 +71,7 @@ describe('finite before saving', () => {
   it('after a reload, the checkpoint a run was loaded from is its last good one', async () => {
     const store = new MemoryCheckpointStore();
     const events: TrainerEvent[] = [];
-    const engine = new TrainerEngine({
-      env: { gpu: null, scanner: inlineScanner(), loadCorpus: async () => '', store },
-      info: () => ({
-        adapter: null,
-        gpuError: 'none',
-        crossOriginIsolated: false,
-        rosaWorkers: 0,
-        rosaSharedMemory: false,
-      }),
-    });
+    const engine = cpuEngine(store);
     engine.subscribe((e) => events.push(e));
     const spec = {
       ...tinySpec('again'),

@@ -9,8 +9,7 @@ import { CheckpointError } from '../../../src/gpu/checkpoint/checkpoint.ts';
 import { parseManifest, validateManifestConfig } from '../../../src/gpu/checkpoint/manifest.ts';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { FileCheckpointStore } from '../../../src/gpu/checkpoint/store-node.ts';
-import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 import { tinyFiles, tinySpec } from './fixtures/tiny.ts';
 
 type Json = Record<string, unknown>;
@@ -93,16 +92,7 @@ describe('manifest validation', () => {
 
   it('refuses a bad upload before anything is stored', async () => {
     const store = new MemoryCheckpointStore();
-    const engine = new TrainerEngine({
-      env: { gpu: null, scanner: inlineScanner(), loadCorpus: async () => '', store },
-      info: () => ({
-        adapter: null,
-        gpuError: 'none',
-        crossOriginIsolated: false,
-        rosaWorkers: 0,
-        rosaSharedMemory: false,
-      }),
-    });
+    const engine = cpuEngine(store);
     const files = tinyFiles(3);
     const bad = edited((m) => (m.spec.name = ['x']));
     await expect(engine.importCheckpoint({ weights: files.weights, manifest: bad })).rejects.toThrow(

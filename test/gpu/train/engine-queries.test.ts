@@ -4,12 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
-import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
 import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
-import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
+import { tinyNiahSpec } from '../../harness/engine.ts';
 
 function engine(scanner: RosaScanner = inlineScanner()) {
   const e = new TrainerEngine({
@@ -36,22 +35,7 @@ function engine(scanner: RosaScanner = inlineScanner()) {
   return { e, losses, errors };
 }
 
-const spec: RunSpec = {
-  id: 'q',
-  name: 'q',
-  backend: 'cpu',
-  task: { kind: 'niah', seqLen: 24, keyLength: 1, filler: 'random' },
-  model: defaultModelConfig({
-    seqLen: 24,
-    layers: 1,
-    width: 16,
-    heads: 2,
-    mlpHidden: 16,
-    window: 4,
-    variant: 'window+rosa',
-  }),
-  train: defaultTrainConfig({ steps: 8, batchSize: 2, evalEvery: 0, checkpointEvery: 0, warmupSteps: 1 }),
-};
+const spec: RunSpec = tinyNiahSpec('q', { steps: 8, checkpointEvery: 0 });
 
 describe('queries during training', () => {
   it('leave the loss curve bit-identical', async () => {

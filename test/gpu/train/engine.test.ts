@@ -2,23 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 
 function engine() {
   const store = new MemoryCheckpointStore();
-  const e = new TrainerEngine({
-    env: { gpu: null, scanner: inlineScanner(), loadCorpus: async () => 'unused', store },
-    info: () => ({
-      adapter: null,
-      gpuError: 'none',
-      crossOriginIsolated: false,
-      rosaWorkers: 0,
-      rosaSharedMemory: false,
-    }),
-  });
+  const e = cpuEngine(store);
   const events: TrainerEvent[] = [];
   e.subscribe((ev) => events.push(ev));
   return { e, events, store };

@@ -2,30 +2,14 @@
 
 import { describe, expect, it } from 'vitest';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
-import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
-import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
 import { RosaWorkerError } from '../../../src/rosa-worker/pool.ts';
+import { tinyNiahSpec } from '../../harness/engine.ts';
 
-const spec: RunSpec = {
-  id: 'r',
-  name: 'r',
-  backend: 'cpu',
-  task: { kind: 'niah', seqLen: 24, keyLength: 1, filler: 'random' },
-  model: defaultModelConfig({
-    seqLen: 24,
-    layers: 1,
-    width: 16,
-    heads: 2,
-    mlpHidden: 16,
-    window: 4,
-    variant: 'window+rosa',
-  }),
-  train: defaultTrainConfig({ steps: 6, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
-};
+const spec: RunSpec = tinyNiahSpec('r', { steps: 6 });
 
 /** The inline scanner, except that the scans numbered in `failing` (from 1) fail as a dead worker would. */
 function flakyScanner(failing: number[]): RosaScanner {
