@@ -1,0 +1,398 @@
+// Does the counterfactual surrogate (docs/rosa-spec.md §4) point the way the real loss goes?
+//
+// What is compared. The ROSA forward depends on q, k, v only through their sign bits, so the
+// real loss is a function of bits and is piecewise constant in Wq, Wk, Wv: a tiny-ε finite
+// difference of a weight is zero almost everywhere, and a large one flips many bits at once
+// (across positions and routes) and mixes their effects. The unit the surrogate itself reasons
+// about is one bit: its gradient of an activation x is σ'(x) · d, where d is its estimate of
+// L(bit = 1) − L(bit = 0) (the Q contrast D¹ − D⁰, the K credit U¹ − U⁰, the V sum of θ). So
+// the check flips one bit at a time, of one query, key or value activation, reruns the whole
+// forward pass (every later position and layer, the scan included, as BlinkDL's global finite
+// difference does) and takes the true L(bit = 1) − L(bit = 0). Per ROSA layer and route it
+// reports the cosine and the sign agreement of the two vectors of bit derivatives, and the same
+// cosine one step further, at the weights: both bit vectors go through the same chain the model
+// uses (σ'(x) · d, then dW = gᵀ u), so the weight-level figure tells whether an update of Wq,
+// Wk or Wv from the surrogate moves the same way as one from the true bit effects.
+//
+// Exactly zero, and skipped: positions after the last labelled one of their sequence (causal:
+// neither the loss nor the surrogate can see them), and value bits no query retrieves. The rest
+// can be subsampled (seeded) to bound the number of forward passes. Everything is deterministic.
+
+import { rng } from '../../common/random.ts';
+import type { TaskBatch } from '../../tasks/types.ts';
+import { type ModelConfig, rosaLayers } from '../model/config.ts';
+import { Model } from '../model/model.ts';
+import { layerParamNames } from '../model/params.ts';
+import { inlineScanner } from '../model/scanners.ts';
+import { sigmoidSlope } from '../reference/rosa.ts';
+import {
+  ROSA_ROUTES,
+  type RosaLayerCapture,
+  type RosaRoute,
+  SymbolFlipBackend,
+} from './symbol-flip-backend.ts';
+
+export type { RosaRoute };
+
+export interface GradientCheckOptions {
+  /** Most bits flipped per (layer, route); a seeded subsample of the candidates beyond that. */
+  maxFlipsPerRoute?: number;
+  /** Seed of the subsample. */
+  seed?: number;
+  /** Multiplies the surrogate before comparing: −1 checks that the check can tell a wrong sign. */
+  surrogateScale?: number;
+  /** Routes to check (default all three). */
+  routes?: readonly RosaRoute[];
+}
+
+/** Agreement of the surrogate's bit derivatives with the true ones over one set of bits. */
+export interface Agreement {
+  /** Bits evaluated (each one full forward pass). */
+  flips: number;
+  /** Cosine of the two vectors of bit derivatives; null when either is all zero. */
+  cosine: number | null;
+  /** Share of same sign among bits where both are nonzero; null when there are none. */
+  signAgreement: number | null;
+  /** Among bits whose flip the surrogate expects to lower the loss, the share that really does. */
+  descentPrecision: number | null;
+  surrogateNonzero: number;
+  trueNonzero: number;
+  bothNonzero: number;
+  /** Bits whose flip really lowers the loss. */
+  trueImproving: number;
+  surrogateNorm: number;
+  trueNorm: number;
+  /** Cosine of the weight gradients dW = (σ'·d)ᵀ u built from either; null when either is zero. */
+  weightCosine: number | null;
+}
+
+export interface RouteCheck extends Agreement {
+  route: RosaRoute;
+  /**
+   * k only: cosine of the surrogate at time τ with the true derivative at τ − 1, over the pairs
+   * evaluated. The surrogate credits the key run *after* the matched one (the run whose v is
+   * read, §4 "K credit goes to the successor run"), while a key flip acts on the matched run,
+   * whose last token is τ − 1; a high figure here and a low plain cosine mean right credit, wrong place.
+   */
+  shiftedCosine?: number | null;
+}
+
+export interface LayerCheck extends Agreement {
+  layer: number;
+  routes: RouteCheck[];
+  /** Mean |e1 − e0| over channels: the surrogate is proportional to it (θ = g · Δ). */
+  meanAbsDelta: number;
+  /** Share of (position, route) pairs that retrieved something. */
+  matchedShare: number;
+}
+
+export interface GradientCheckSettings {
+  semantics: ModelConfig['rosa']['semantics'];
+  qk: ModelConfig['rosa']['qk'];
+  bits: number;
+  eInit: number;
+  tempQ: number;
+  tempK: number;
+  tempV: number;
+  vProbContrast: boolean;
+  width: number;
+  layers: number;
+  B: number;
+  T: number;
+  maxFlipsPerRoute: number | null;
+  seed: number;
+  surrogateScale: number;
+}
+
+export interface GradientCheckResult {
+  layers: LayerCheck[];
+  settings: GradientCheckSettings;
+  /** Mean loss of the unperturbed batch. */
+  baseLoss: number;
+  forwardPasses: number;
+  elapsedMs: number;
+}
+
+export interface GradientCheckInput {
+  config: ModelConfig;
+  parameters: ReadonlyMap<string, Float32Array>;
+  batch: TaskBatch;
+  options?: GradientCheckOptions;
+}
+
+/** The bit derivatives of one (layer, route) over its evaluated bits, and the chain to the weights. */
+interface RouteSamples {
+  route: RosaRoute;
+  indices: number[];
+  surrogate: Float64Array;
+  truth: Float64Array;
+  /** σ'(x) at each index: the chain factor from a bit derivative to the activation's gradient. */
+  slope: Float64Array;
+  /** 1 where the current bit is 1. */
+  bit: Uint8Array;
+}
+
+function cosineOf(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : null;
+}
+
+/** dW[o, i] = Σ_n g[n, o] · u[n, i] for g given on a sparse set of activation indices. */
+function weightGradient(
+  indices: number[],
+  g: ArrayLike<number>,
+  u: Float32Array,
+  C: number,
+  out: Float64Array,
+  offset: number,
+): void {
+  for (let s = 0; s < indices.length; s++) {
+    if (g[s] === 0) continue;
+    const n = Math.floor(indices[s] / C);
+    const o = indices[s] % C;
+    const row = offset + o * C;
+    for (let i = 0; i < C; i++) out[row + i] += g[s] * u[n * C + i];
+  }
+}
+
+function agreementOf(samples: RouteSamples[], u: Float32Array, C: number): Agreement {
+  let flips = 0;
+  for (const s of samples) flips += s.indices.length;
+  const surrogate = new Float64Array(flips);
+  const truth = new Float64Array(flips);
+  let at = 0;
+  let surrogateNonzero = 0;
+  let trueNonzero = 0;
+  let bothNonzero = 0;
+  let sameSign = 0;
+  let predictedDescents = 0;
+  let trueDescents = 0;
+  let trueImproving = 0;
+  // One weight block per route: the same matrix for a shared q/k projection is still compared
+  // route by route, which is what each route's surrogate claims.
+  const wSur = new Float64Array(samples.length * C * C);
+  const wTrue = new Float64Array(samples.length * C * C);
+  samples.forEach((s, r) => {
+    const gSur = new Float64Array(s.indices.length);
+    const gTrue = new Float64Array(s.indices.length);
+    for (let i = 0; i < s.indices.length; i++) {
+      const ds = s.surrogate[i];
+      const dt = s.truth[i];
+      surrogate[at] = ds;
+      truth[at] = dt;
+      at++;
+      gSur[i] = s.slope[i] * ds;
+      gTrue[i] = s.slope[i] * dt;
+      if (ds !== 0) surrogateNonzero++;
+      if (dt !== 0) trueNonzero++;
+      if (ds !== 0 && dt !== 0) {
+        bothNonzero++;
+        if (Math.sign(ds) === Math.sign(dt)) sameSign++;
+      }
+      // Flipping changes the loss by (1 − 2·bit) · d: descent flips are those with a negative change.
+      const towards = s.bit[i] ? -1 : 1;
+      if (towards * dt < 0) trueImproving++;
+      if (towards * ds < 0) {
+        predictedDescents++;
+        if (towards * dt < 0) trueDescents++;
+      }
+    }
+    weightGradient(s.indices, gSur, u, C, wSur, r * C * C);
+    weightGradient(s.indices, gTrue, u, C, wTrue, r * C * C);
+  });
+  const norm = (x: Float64Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0));
+  return {
+    flips,
+    cosine: cosineOf(surrogate, truth),
+    signAgreement: bothNonzero > 0 ? sameSign / bothNonzero : null,
+    descentPrecision: predictedDescents > 0 ? trueDescents / predictedDescents : null,
+    surrogateNonzero,
+    trueNonzero,
+    bothNonzero,
+    trueImproving,
+    surrogateNorm: norm(surrogate),
+    trueNorm: norm(truth),
+    weightCosine: cosineOf(wSur, wTrue),
+  };
+}
+
+/** Surrogate at (b, τ, c) against truth at (b, τ − 1, c), where both were evaluated. */
+function shiftedCosineOf(s: RouteSamples, C: number, T: number): number | null {
+  const truthAt = new Map<number, number>();
+  for (let i = 0; i < s.indices.length; i++) truthAt.set(s.indices[i], s.truth[i]);
+  const sur: number[] = [];
+  const tru: number[] = [];
+  s.indices.forEach((index, i) => {
+    // index − C is the same channel one step earlier, unless t = 0 (the previous sequence).
+    const earlier = truthAt.get(index - C);
+    if (earlier === undefined || Math.floor(index / C) % T === 0) return;
+    sur.push(s.surrogate[i]);
+    tru.push(earlier);
+  });
+  return cosineOf(sur, tru);
+}
+
+/** Last labelled position of each sequence (−1 when none): later positions cannot move the loss. */
+function lastLabelled(batch: TaskBatch): Int32Array {
+  const last = new Int32Array(batch.B).fill(-1);
+  for (let b = 0; b < batch.B; b++)
+    for (let t = 0; t < batch.T; t++) if (batch.targets[b * batch.T + t] >= 0) last[b] = t;
+  return last;
+}
+
+/** Activation indices of one route worth flipping: visible to the loss, and (for v) retrieved. */
+function candidates(route: RosaRoute, capture: RosaLayerCapture, batch: TaskBatch, config: ModelConfig) {
+  const { B, T } = batch;
+  const C = config.width;
+  const bits = config.rosa.bits;
+  const R = C / bits;
+  const last = lastLabelled(batch);
+  const retrieved = new Uint8Array(B * R * T);
+  for (let lane = 0; lane < B * R; lane++) {
+    const b = Math.floor(lane / R);
+    for (let t = 0; t <= Math.min(T - 1, last[b]); t++) {
+      const d = capture.dest[lane * T + t];
+      if (d >= 0) retrieved[lane * T + d] = 1;
+    }
+  }
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t <= last[b]; t++) {
+      for (let c = 0; c < C; c++) {
+        if (route === 'v' && !retrieved[(b * R + Math.floor(c / bits)) * T + t]) continue;
+        out.push((b * T + t) * C + c);
+      }
+    }
+  }
+  return out;
+}
+
+/** A seeded subsample of `n` of the items, in their original order. */
+function subsample(items: number[], n: number, seed: number): number[] {
+  if (items.length <= n) return items;
+  const r = rng(seed);
+  const copy = items.slice();
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(r() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, n).sort((a, b) => a - b);
+}
+
+/**
+ * Runs the check on one batch: one forward and backward pass for the surrogate, then one forward
+ * pass per flipped bit. The model is rebuilt on the CPU backend from `parameters`, so weights
+ * trained on any backend can be checked.
+ */
+export async function checkCounterfactualGradient(input: GradientCheckInput): Promise<GradientCheckResult> {
+  const started = performance.now();
+  const { config, parameters, batch } = input;
+  const options = input.options ?? {};
+  const seed = options.seed ?? 1;
+  const scale = options.surrogateScale ?? 1;
+  const maxFlips = options.maxFlipsPerRoute ?? null;
+  const { B, T, tokens, targets } = batch;
+  const C = config.width;
+  const backend = new SymbolFlipBackend();
+  const copies = new Map([...parameters].map(([name, data]) => [name, Float32Array.from(data)]));
+  const model = new Model(backend, config, copies);
+  const scanner = inlineScanner();
+
+  backend.capturing = true;
+  const base = await model.forward(tokens, targets, B, T, scanner, true);
+  model.backward();
+  backend.capturing = false;
+  const baseLoss = base.loss.meanLoss;
+  let forwardPasses = 1;
+
+  const layers: LayerCheck[] = [];
+  const rosa = rosaLayers(config);
+  for (let ordinal = 0; ordinal < rosa.length; ordinal++) {
+    const capture = backend.captures.get(ordinal);
+    if (!capture) throw new Error(`gradient check: no backward capture for ROSA layer ${rosa[ordinal]}`);
+    const temps = { q: capture.options.tempQ, k: capture.options.tempK, v: capture.options.tempV };
+    const samplesByRoute: RouteSamples[] = [];
+    for (const [routeIndex, route] of ROSA_ROUTES.entries()) {
+      if (options.routes && !options.routes.includes(route)) continue;
+      const all = candidates(route, capture, batch, config);
+      const indices =
+        maxFlips === null ? all : subsample(all, maxFlips, seed * 7919 + ordinal * 31 + routeIndex);
+      const x = capture[route];
+      const grad = route === 'q' ? capture.gradQ : route === 'k' ? capture.gradK : capture.gradV;
+      const n = indices.length;
+      const samples: RouteSamples = {
+        route,
+        indices,
+        surrogate: new Float64Array(n),
+        truth: new Float64Array(n),
+        slope: new Float64Array(n),
+        bit: new Uint8Array(n),
+      };
+      for (let s = 0; s < n; s++) {
+        const i = indices[s];
+        const slope = sigmoidSlope(x[i], temps[route]);
+        samples.slope[s] = slope;
+        samples.bit[s] = x[i] > 0 ? 1 : 0;
+        // Undo the chain factor: what is left is the surrogate's L(bit = 1) − L(bit = 0).
+        samples.surrogate[s] = slope > 0 ? (scale * grad[i]) / slope : 0;
+        backend.flip = { ordinal, route, index: i };
+        const flipped = (await model.forward(tokens, targets, B, T, scanner)).loss.meanLoss;
+        forwardPasses++;
+        const change = flipped - baseLoss;
+        samples.truth[s] = samples.bit[s] ? -change : change;
+      }
+      backend.flip = null;
+      samplesByRoute.push(samples);
+    }
+    const names = layerParamNames(config, rosa[ordinal]).rosa!;
+    const e0 = parameters.get(names.e0)!;
+    const e1 = parameters.get(names.e1)!;
+    let delta = 0;
+    for (let c = 0; c < C; c++) delta += Math.abs(e1[c] - e0[c]);
+    let matched = 0;
+    for (const d of capture.dest) if (d >= 0) matched++;
+    layers.push({
+      layer: rosa[ordinal],
+      ...agreementOf(samplesByRoute, capture.u, C),
+      routes: samplesByRoute.map((s) => ({
+        route: s.route,
+        ...agreementOf([s], capture.u, C),
+        ...(s.route === 'k' ? { shiftedCosine: shiftedCosineOf(s, C, T) } : {}),
+      })),
+      meanAbsDelta: delta / C,
+      matchedShare: capture.dest.length > 0 ? matched / capture.dest.length : 0,
+    });
+  }
+  model.dispose();
+  const r = config.rosa;
+  return {
+    layers,
+    settings: {
+      semantics: r.semantics,
+      qk: r.qk,
+      bits: r.bits,
+      eInit: r.eInit ?? 0,
+      tempQ: r.tempQ,
+      tempK: r.tempK,
+      tempV: r.tempV,
+      vProbContrast: r.vProbContrast,
+      width: C,
+      layers: config.layers,
+      B,
+      T,
+      maxFlipsPerRoute: maxFlips,
+      seed,
+      surrogateScale: scale,
+    },
+    baseLoss,
+    forwardPasses,
+    elapsedMs: performance.now() - started,
+  };
+}
