@@ -43,6 +43,8 @@ export interface GradientCheckOptions {
   surrogateScale?: number;
   /** Routes to check (default all three). */
   routes?: readonly RosaRoute[];
+  /** Flipped copies of a sequence evaluated in one forward pass (default 32). */
+  copiesPerPass?: number;
 }
 
 /** Agreement of the surrogate's bit derivatives with the true ones over one set of bits. */
@@ -62,7 +64,11 @@ export interface Agreement {
   trueImproving: number;
   surrogateNorm: number;
   trueNorm: number;
-  /** Cosine of the weight gradients dW = (σ'·d)ᵀ u built from either; null when either is zero. */
+  /**
+   * Cosine of the weight gradients dW = (σ'·d)ᵀ u built from either, over the layer's projection
+   * matrices (a shared q/k projection is one matrix: the sum of both routes' parts); null when
+   * either is zero.
+   */
   weightCosine: number | null;
 }
 
@@ -109,6 +115,8 @@ export interface GradientCheckResult {
   settings: GradientCheckSettings;
   /** Mean loss of the unperturbed batch. */
   baseLoss: number;
+  /** Bits flipped, over every layer and route. */
+  flips: number;
   forwardPasses: number;
   elapsedMs: number;
 }
@@ -162,7 +170,13 @@ function weightGradient(
   }
 }
 
-function agreementOf(samples: RouteSamples[], u: Float32Array, C: number): Agreement {
+/** `matrixOf(route)`: which projection matrix a route's gradient goes to (shared q/k: the same). */
+function agreementOf(
+  samples: RouteSamples[],
+  u: Float32Array,
+  C: number,
+  matrixOf: (route: RosaRoute) => number = () => 0,
+): Agreement {
   let flips = 0;
   for (const s of samples) flips += s.indices.length;
   const surrogate = new Float64Array(flips);
@@ -175,11 +189,10 @@ function agreementOf(samples: RouteSamples[], u: Float32Array, C: number): Agree
   let predictedDescents = 0;
   let trueDescents = 0;
   let trueImproving = 0;
-  // One weight block per route: the same matrix for a shared q/k projection is still compared
-  // route by route, which is what each route's surrogate claims.
-  const wSur = new Float64Array(samples.length * C * C);
-  const wTrue = new Float64Array(samples.length * C * C);
-  samples.forEach((s, r) => {
+  const matrices = 1 + Math.max(...samples.map((s) => matrixOf(s.route)));
+  const wSur = new Float64Array(matrices * C * C);
+  const wTrue = new Float64Array(matrices * C * C);
+  for (const s of samples) {
     const gSur = new Float64Array(s.indices.length);
     const gTrue = new Float64Array(s.indices.length);
     for (let i = 0; i < s.indices.length; i++) {
@@ -204,9 +217,10 @@ function agreementOf(samples: RouteSamples[], u: Float32Array, C: number): Agree
         if (towards * dt < 0) trueDescents++;
       }
     }
-    weightGradient(s.indices, gSur, u, C, wSur, r * C * C);
-    weightGradient(s.indices, gTrue, u, C, wTrue, r * C * C);
-  });
+    const offset = matrixOf(s.route) * C * C;
+    weightGradient(s.indices, gSur, u, C, wSur, offset);
+    weightGradient(s.indices, gTrue, u, C, wTrue, offset);
+  }
   const norm = (x: Float64Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0));
   return {
     flips,
@@ -286,10 +300,42 @@ function subsample(items: number[], n: number, seed: number): number[] {
   return copy.slice(0, n).sort((a, b) => a - b);
 }
 
+/** Σ over the labelled positions of each sequence of its cross-entropy, in float64: [B]. */
+function sequenceLossSums(logits: Float32Array, labels: Int32Array, B: number, T: number, V: number) {
+  const sums = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const n = b * T + t;
+      const label = labels[n];
+      if (label < 0) continue;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits[n * V + v]);
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logits[n * V + v] - max);
+      sums[b] += max + Math.log(sum) - logits[n * V + label];
+    }
+  }
+  return sums;
+}
+
+/** One bit to evaluate: where its true derivative goes once its copy's loss is known. */
+interface FlipJob {
+  ordinal: number;
+  route: RosaRoute;
+  /** Sequence, position and channel of the bit in the checked batch. */
+  b: number;
+  t: number;
+  c: number;
+  samples: RouteSamples;
+  at: number;
+}
+
 /**
- * Runs the check on one batch: one forward and backward pass for the surrogate, then one forward
- * pass per flipped bit. The model is rebuilt on the CPU backend from `parameters`, so weights
- * trained on any backend can be checked.
+ * Runs the check on one batch: one forward and backward pass for the surrogate, then forward
+ * passes over copies of each sequence, one flipped bit per copy (batch elements are independent
+ * on the CPU backend, row by row, so each copy's loss is what a pass with that flip alone would
+ * give; an unflipped pass checks that every copy agrees bit for bit). The model is rebuilt on the
+ * CPU backend from `parameters`, so weights trained on any backend can be checked.
  */
 export async function checkCounterfactualGradient(input: GradientCheckInput): Promise<GradientCheckResult> {
   const started = performance.now();
@@ -298,11 +344,13 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
   const seed = options.seed ?? 1;
   const scale = options.surrogateScale ?? 1;
   const maxFlips = options.maxFlipsPerRoute ?? null;
+  const copiesPerPass = Math.max(1, Math.floor(options.copiesPerPass ?? 32));
   const { B, T, tokens, targets } = batch;
   const C = config.width;
+  const V = config.vocabSize;
   const backend = new SymbolFlipBackend();
-  const copies = new Map([...parameters].map(([name, data]) => [name, Float32Array.from(data)]));
-  const model = new Model(backend, config, copies);
+  const weights = new Map([...parameters].map(([name, data]) => [name, Float32Array.from(data)]));
+  const model = new Model(backend, config, weights);
   const scanner = inlineScanner();
 
   backend.capturing = true;
@@ -311,9 +359,13 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
   backend.capturing = false;
   const baseLoss = base.loss.meanLoss;
   let forwardPasses = 1;
+  let labelCount = 0;
+  for (const label of targets) if (label >= 0) labelCount++;
 
-  const layers: LayerCheck[] = [];
+  // The surrogate's bit derivatives, and the list of bits whose true derivative is needed.
   const rosa = rosaLayers(config);
+  const samplesByLayer: RouteSamples[][] = [];
+  const jobs: FlipJob[] = [];
   for (let ordinal = 0; ordinal < rosa.length; ordinal++) {
     const capture = backend.captures.get(ordinal);
     if (!capture) throw new Error(`gradient check: no backward capture for ROSA layer ${rosa[ordinal]}`);
@@ -342,15 +394,55 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
         samples.bit[s] = x[i] > 0 ? 1 : 0;
         // Undo the chain factor: what is left is the surrogate's L(bit = 1) − L(bit = 0).
         samples.surrogate[s] = slope > 0 ? (scale * grad[i]) / slope : 0;
-        backend.flip = { ordinal, route, index: i };
-        const flipped = (await model.forward(tokens, targets, B, T, scanner)).loss.meanLoss;
-        forwardPasses++;
-        const change = flipped - baseLoss;
-        samples.truth[s] = samples.bit[s] ? -change : change;
+        const row = Math.floor(i / C);
+        jobs.push({ ordinal, route, b: Math.floor(row / T), t: row % T, c: i % C, samples, at: s });
       }
-      backend.flip = null;
       samplesByRoute.push(samples);
     }
+    samplesByLayer.push(samplesByRoute);
+  }
+
+  // The true derivatives: per sequence, copies of it with one flip each.
+  const M = copiesPerPass;
+  const repTokens = new Int32Array(M * T);
+  const repTargets = new Int32Array(M * T);
+  for (let b = 0; b < B; b++) {
+    const mine = jobs.filter((j) => j.b === b);
+    if (mine.length === 0) continue;
+    for (let m = 0; m < M; m++) {
+      repTokens.set(tokens.subarray(b * T, (b + 1) * T), m * T);
+      repTargets.set(targets.subarray(b * T, (b + 1) * T), m * T);
+    }
+    backend.flips = [];
+    await model.forward(repTokens, repTargets, M, T, scanner);
+    forwardPasses++;
+    const unflipped = sequenceLossSums(await model.readLogits(), repTargets, M, T, V);
+    if (unflipped.some((x) => x !== unflipped[0])) {
+      throw new Error('gradient check: copies of one sequence disagree; batch elements are not independent');
+    }
+    for (let from = 0; from < mine.length; from += M) {
+      const chunk = mine.slice(from, from + M);
+      backend.flips = chunk.map((j, m) => ({
+        ordinal: j.ordinal,
+        route: j.route,
+        index: (m * T + j.t) * C + j.c,
+      }));
+      await model.forward(repTokens, repTargets, M, T, scanner);
+      forwardPasses++;
+      const sums = sequenceLossSums(await model.readLogits(), repTargets, M, T, V);
+      chunk.forEach((j, m) => {
+        // The batch's mean loss moves by this sequence's change over every label of the batch.
+        const change = (sums[m] - unflipped[0]) / labelCount;
+        j.samples.truth[j.at] = j.samples.bit[j.at] ? -change : change;
+      });
+    }
+    backend.flips = [];
+  }
+
+  const layers: LayerCheck[] = [];
+  for (let ordinal = 0; ordinal < rosa.length; ordinal++) {
+    const capture = backend.captures.get(ordinal)!;
+    const samplesByRoute = samplesByLayer[ordinal];
     const names = layerParamNames(config, rosa[ordinal]).rosa!;
     const e0 = parameters.get(names.e0)!;
     const e1 = parameters.get(names.e1)!;
@@ -360,7 +452,9 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
     for (const d of capture.dest) if (d >= 0) matched++;
     layers.push({
       layer: rosa[ordinal],
-      ...agreementOf(samplesByRoute, capture.u, C),
+      ...agreementOf(samplesByRoute, capture.u, C, (route) =>
+        config.rosa.qk === 'shared' && route === 'k' ? 0 : ROSA_ROUTES.indexOf(route),
+      ),
       routes: samplesByRoute.map((s) => ({
         route: s.route,
         ...agreementOf([s], capture.u, C),
@@ -392,6 +486,7 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
       surrogateScale: scale,
     },
     baseLoss,
+    flips: jobs.length,
     forwardPasses,
     elapsedMs: performance.now() - started,
   };

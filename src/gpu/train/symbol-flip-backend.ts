@@ -1,12 +1,13 @@
 // The CPU backend with two extra abilities the gradient check (gradient-check.ts) needs,
 // without a hook in the model:
-//   - flip one bit of one ROSA query, key or value symbol in the forward pass: the sign of one
+//   - flip bits of ROSA query, key or value symbols in the forward pass: the sign of a
 //     pre-discretisation activation is inverted just before the scan (q, k) or the injection (v),
-//     so the whole rest of the forward, later layers included, runs on the flipped symbol;
+//     so the whole rest of the forward, later layers included, runs on the flipped symbol (the
+//     check flips one bit per batch element, each in its own copy of a sequence);
 //   - capture, per ROSA layer, what its backward saw: the layer input u of the projections, the
 //     activations q, k, v and the counterfactual gradients the surrogate gave them.
-// ROSA layers are told apart by their activation buffers: the model reuses them while the batch
-// shape stays the same, and calls rosaScan once per ROSA layer, in layer order.
+// A forward pass starts with the embedding and calls rosaScan once per ROSA layer, in layer
+// order: that gives each scan its layer's ordinal. The backward finds it by the q buffer.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
 import type { RosaBackwardOptions, RosaScanner, ScanResult, ScanTiming } from '../model/backend.ts';
@@ -16,7 +17,7 @@ import type { RosaDims } from '../reference/rosa.ts';
 export type RosaRoute = 'q' | 'k' | 'v';
 export const ROSA_ROUTES: readonly RosaRoute[] = ['q', 'k', 'v'];
 
-/** One bit to flip: activation `index` ([B, T, C] row-major) of `route` at the ordinal-th ROSA layer. */
+/** A bit to flip: activation `index` ([B, T, C] row-major) of `route` at the ordinal-th ROSA layer. */
 export interface SymbolFlip {
   ordinal: number;
   route: RosaRoute;
@@ -45,14 +46,24 @@ function flipSign(x: Float32Array, i: number): void {
 }
 
 export class SymbolFlipBackend extends CpuBackend {
-  /** The bit flipped in the next forward passes; null for the unperturbed model. */
-  flip: SymbolFlip | null = null;
+  /** The bits flipped in the next forward passes; none for the unperturbed model. */
+  flips: readonly SymbolFlip[] = [];
   /** Filled by backward passes while true. */
   capturing = false;
   readonly captures = new Map<number, RosaLayerCapture>();
   private readonly ordinals = new Map<Float32Array, number>();
   private readonly inputOf = new WeakMap<Float32Array, Float32Array>();
   private currentOrdinal = -1;
+  private scansThisPass = 0;
+
+  override embedding(
+    inputs: { tokens: Int32Array; table: Float32Array },
+    outputs: { out: Float32Array },
+    shape: { N: number; C: number; V: number },
+  ): void {
+    this.scansThisPass = 0;
+    super.embedding(inputs, outputs, shape);
+  }
 
   override linear(
     inputs: { x: Float32Array; w: Float32Array },
@@ -70,15 +81,12 @@ export class SymbolFlipBackend extends CpuBackend {
     dims: RosaDims,
     options: { mode: RosaMode; scanner: RosaScanner; reuse?: ScanResult<Int32Array> },
   ): Promise<ScanResult<Int32Array> & ScanTiming> {
-    let ordinal = this.ordinals.get(inputs.q);
-    if (ordinal === undefined) {
-      ordinal = this.ordinals.size;
-      this.ordinals.set(inputs.q, ordinal);
-    }
+    const ordinal = this.scansThisPass++;
+    this.ordinals.set(inputs.q, ordinal);
     this.currentOrdinal = ordinal;
-    const f = this.flip;
-    if (f && f.ordinal === ordinal && f.route !== 'v')
-      flipSign(f.route === 'q' ? inputs.q : inputs.k, f.index);
+    for (const f of this.flips) {
+      if (f.ordinal === ordinal && f.route !== 'v') flipSign(f.route === 'q' ? inputs.q : inputs.k, f.index);
+    }
     return super.rosaScan(inputs, dims, options);
   }
 
@@ -87,8 +95,9 @@ export class SymbolFlipBackend extends CpuBackend {
     outputs: { y: Float32Array },
     dims: RosaDims,
   ): void {
-    const f = this.flip;
-    if (f && f.ordinal === this.currentOrdinal && f.route === 'v') flipSign(inputs.v, f.index);
+    for (const f of this.flips) {
+      if (f.ordinal === this.currentOrdinal && f.route === 'v') flipSign(inputs.v, f.index);
+    }
     super.rosaInject(inputs, outputs, dims);
   }
 

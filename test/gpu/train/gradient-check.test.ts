@@ -127,9 +127,9 @@ describe('gradient check of the counterfactual surrogate', () => {
     // move the loss, some at the answer position do, and with no flip the loss is the base one.
     flipper.capturing = false;
     const lossWith = async (index: number) => {
-      flipper.flip = { ordinal: 0, route: 'q', index };
+      flipper.flips = [{ ordinal: 0, route: 'q', index }];
       const r = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, scanner);
-      flipper.flip = null;
+      flipper.flips = [];
       return r.loss.meanLoss;
     };
     expect(await lossWith((T - 1) * C + 3)).toBe(base.loss.meanLoss);
@@ -140,14 +140,22 @@ describe('gradient check of the counterfactual surrogate', () => {
     expect(again.loss.meanLoss).toBe(base.loss.meanLoss);
   });
 
-  it('is deterministic and covers every ROSA layer', async () => {
+  it('is deterministic, covers every ROSA layer and gives the same figures one flip per pass', async () => {
     const config = tinyConfig(0.1, 2);
     const parameters = initialParameters(config, 6);
     const options = { maxFlipsPerRoute: 24, seed: 9 };
     const a = await checkCounterfactualGradient({ config, parameters, batch, options });
-    const b = await checkCounterfactualGradient({ config, parameters, batch, options });
+    // One flip per pass gives the same figures: the copies of a sequence do not interact.
+    const b = await checkCounterfactualGradient({
+      config,
+      parameters,
+      batch,
+      options: { ...options, copiesPerPass: 1 },
+    });
     expect(a.layers.map((l) => l.layer)).toEqual([0, 1]);
-    expect(a.forwardPasses).toBe(1 + 2 * 3 * 24);
+    expect(a.flips).toBe(2 * 3 * 24);
+    // Flipped copies share forward passes: at most one pass per 32 flips, plus one per sequence.
+    expect(a.forwardPasses).toBeLessThanOrEqual(1 + batch.B * (1 + Math.ceil((2 * 3 * 24) / 32)));
     expect(b.layers).toEqual(a.layers);
   });
 });
