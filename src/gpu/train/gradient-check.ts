@@ -72,8 +72,22 @@ export interface Agreement {
   weightCosine: number | null;
 }
 
+/** The headline figures of an agreement over part of a route's bits. */
+export type PartialAgreement = Pick<
+  Agreement,
+  'flips' | 'cosine' | 'signAgreement' | 'descentPrecision' | 'bothNonzero' | 'trueNonzero'
+>;
+
 export interface RouteCheck extends Agreement {
   route: RosaRoute;
+  /**
+   * q and k: the bits at the first position of a run of equal symbols (a Q-run for q, a K-run
+   * for k; every position in 'rwkv8') and the bits inside runs. The surrogate reasons about run
+   * symbols (its Q contrast is taken at the Q-run start and reused inside the run; its K credit
+   * goes to K-run starts only), while a flip inside a run splits it.
+   */
+  runStart?: PartialAgreement;
+  insideRun?: PartialAgreement;
   /**
    * k only: cosine of the surrogate at time τ with the true derivative at τ − 1, over the pairs
    * evaluated. The surrogate credits the key run *after* the matched one (the run whose v is
@@ -138,6 +152,46 @@ interface RouteSamples {
   slope: Float64Array;
   /** 1 where the current bit is 1. */
   bit: Uint8Array;
+  /** 1 where the bit's position starts a run of its route's symbols (q: Q-run, k: K-run). */
+  runStart: Uint8Array;
+}
+
+function partOf(s: RouteSamples, keep: (i: number) => boolean, u: Float32Array, C: number): PartialAgreement {
+  const picked = [...s.indices.keys()].filter(keep);
+  const sub: RouteSamples = {
+    route: s.route,
+    indices: picked.map((i) => s.indices[i]),
+    surrogate: Float64Array.from(picked, (i) => s.surrogate[i]),
+    truth: Float64Array.from(picked, (i) => s.truth[i]),
+    slope: Float64Array.from(picked, (i) => s.slope[i]),
+    bit: Uint8Array.from(picked, (i) => s.bit[i]),
+    runStart: Uint8Array.from(picked, (i) => s.runStart[i]),
+  };
+  const a = agreementOf([sub], u, C);
+  return {
+    flips: a.flips,
+    cosine: a.cosine,
+    signAgreement: a.signAgreement,
+    descentPrecision: a.descentPrecision,
+    bothNonzero: a.bothNonzero,
+    trueNonzero: a.trueNonzero,
+  };
+}
+
+/** Per (lane, t): 1 where t starts a run of `route`'s symbols in the scan's terms. */
+function runStarts(route: RosaRoute, capture: RosaLayerCapture, lanes: number, T: number): Uint8Array {
+  const out = new Uint8Array(lanes * T);
+  for (let lane = 0; lane < lanes; lane++) {
+    for (let t = 0; t < T; t++) {
+      const at = lane * T + t;
+      if (route === 'q') out[at] = t === 0 || capture.qRunId[at] !== capture.qRunId[at - 1] ? 1 : 0;
+      else if (route === 'k') {
+        const s = capture.kRunStart[at];
+        if (s >= 0) out[lane * T + s] = 1;
+      }
+    }
+  }
+  return out;
 }
 
 function cosineOf(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
@@ -348,6 +402,7 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
   const { B, T, tokens, targets } = batch;
   const C = config.width;
   const V = config.vocabSize;
+  const R = C / config.rosa.bits;
   const backend = new SymbolFlipBackend();
   const weights = new Map([...parameters].map(([name, data]) => [name, Float32Array.from(data)]));
   const model = new Model(backend, config, weights);
@@ -386,16 +441,20 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
         truth: new Float64Array(n),
         slope: new Float64Array(n),
         bit: new Uint8Array(n),
+        runStart: new Uint8Array(n),
       };
+      const starts = runStarts(route, capture, B * R, T);
       for (let s = 0; s < n; s++) {
         const i = indices[s];
         const slope = sigmoidSlope(x[i], temps[route]);
         samples.slope[s] = slope;
         samples.bit[s] = x[i] > 0 ? 1 : 0;
+        const row = Math.floor(i / C);
+        const b = Math.floor(row / T);
+        samples.runStart[s] = starts[(b * R + Math.floor((i % C) / config.rosa.bits)) * T + (row % T)];
         // Undo the chain factor: what is left is the surrogate's L(bit = 1) − L(bit = 0).
         samples.surrogate[s] = slope > 0 ? (scale * grad[i]) / slope : 0;
-        const row = Math.floor(i / C);
-        jobs.push({ ordinal, route, b: Math.floor(row / T), t: row % T, c: i % C, samples, at: s });
+        jobs.push({ ordinal, route, b, t: row % T, c: i % C, samples, at: s });
       }
       samplesByRoute.push(samples);
     }
@@ -459,6 +518,12 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
         route: s.route,
         ...agreementOf([s], capture.u, C),
         ...(s.route === 'k' ? { shiftedCosine: shiftedCosineOf(s, C, T) } : {}),
+        ...(s.route === 'v'
+          ? {}
+          : {
+              runStart: partOf(s, (i) => s.runStart[i] === 1, capture.u, C),
+              insideRun: partOf(s, (i) => s.runStart[i] === 0, capture.u, C),
+            }),
       })),
       meanAbsDelta: delta / C,
       matchedShare: capture.dest.length > 0 ? matched / capture.dest.length : 0,

@@ -36,8 +36,10 @@ export interface RosaLayerCapture {
   gradK: Float32Array;
   gradV: Float32Array;
   options: RosaBackwardOptions;
-  /** dest of the scan, [lane][T]. */
+  /** dest, Q-run ids and K-run start times of the scan, [lane][T] (kRunStart: -1 past the last run). */
   dest: Int32Array;
+  qRunId: Int32Array;
+  kRunStart: Int32Array;
 }
 
 /** A sign flip of an activation flips its bit: x > 0 ⇔ bit 1 (exact zero counts as 0). */
@@ -137,6 +139,8 @@ export class SymbolFlipBackend extends CpuBackend {
       gradV: Float32Array.from(out.gradV),
       options: { ...options },
       dest: Int32Array.from(args.scan.host.dest),
+      qRunId: Int32Array.from(args.scan.host.qRunId),
+      kRunStart: Int32Array.from(args.scan.host.kRunStart),
     });
   }
 }

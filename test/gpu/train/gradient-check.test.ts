@@ -158,4 +158,24 @@ describe('gradient check of the counterfactual surrogate', () => {
     expect(a.forwardPasses).toBeLessThanOrEqual(1 + batch.B * (1 + Math.ceil((2 * 3 * 24) / 32)));
     expect(b.layers).toEqual(a.layers);
   });
+
+  it('splits q and k by run position, and under rwkv8 every position starts a run', async () => {
+    const tuning = tinyConfig(0.1);
+    const rwkv8: ModelConfig = { ...tuning, rosa: { ...tuning.rosa, semantics: 'rwkv8' } };
+    const options = { maxFlipsPerRoute: 48, seed: 2, routes: ['q', 'k'] as const };
+    for (const config of [tuning, rwkv8]) {
+      const result = await checkCounterfactualGradient({
+        config,
+        parameters: initialParameters(config, 7),
+        batch,
+        options,
+      });
+      for (const r of result.layers[0].routes) {
+        expect(r.runStart!.flips + r.insideRun!.flips).toBe(r.flips);
+        expect(r.runStart!.trueNonzero + r.insideRun!.trueNonzero).toBe(r.trueNonzero);
+        if (config === rwkv8) expect(r.insideRun!.flips).toBe(0);
+        else expect(r.insideRun!.flips).toBeGreaterThan(0);
+      }
+    }
+  });
 });
