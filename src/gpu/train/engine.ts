@@ -7,6 +7,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts'
 import { infoFromFiles } from '../checkpoint/store.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
 import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
+import { checkRunGradient, type GradientCheckRequest, type GradientCheckResult } from './gradient-check.ts';
 import type {
   CheckpointInfo,
   NiahAnswer,
@@ -147,6 +148,10 @@ export class TrainerEngine implements TrainerClient {
     samples: number,
   ): Promise<NiahGridCell[]> {
     return this.run(runId).niahGrid(lengths, depths, samples);
+  }
+
+  async gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult> {
+    return checkRunGradient(this.run(request.runId), request);
   }
 
   private store() {

@@ -19,12 +19,13 @@
 // can be subsampled (seeded) to bound the number of forward passes. Everything is deterministic.
 
 import { rng } from '../../common/random.ts';
-import type { TaskBatch } from '../../tasks/types.ts';
-import { type ModelConfig, rosaLayers } from '../model/config.ts';
+import type { TaskBatch, TaskGenerator } from '../../tasks/types.ts';
+import { hasRosa, type ModelConfig, rosaLayers } from '../model/config.ts';
 import { Model } from '../model/model.ts';
 import { layerParamNames } from '../model/params.ts';
 import { inlineScanner } from '../model/scanners.ts';
 import { sigmoidSlope } from '../reference/rosa.ts';
+import type { RunSpec } from './protocol.ts';
 import {
   ROSA_ROUTES,
   type RosaLayerCapture,
@@ -555,4 +556,38 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
     forwardPasses,
     elapsedMs: performance.now() - started,
   };
+}
+
+/** What the playground asks for: a run's current weights, checked on its first validation batch. */
+export interface GradientCheckRequest {
+  runId: string;
+  /** Validation sequences in the batch (1–16). */
+  sequences: number;
+  /** Most bits flipped per layer and route (1–100000). */
+  maxFlipsPerRoute: number;
+}
+
+/** What the check needs of a run (a TrainingRun has it). */
+export interface GradientCheckSubject {
+  readonly spec: RunSpec;
+  readonly model: { exportParameters(): Promise<Map<string, Float32Array>> };
+  readonly task: TaskGenerator;
+}
+
+export async function checkRunGradient(
+  run: GradientCheckSubject,
+  request: Pick<GradientCheckRequest, 'sequences' | 'maxFlipsPerRoute'>,
+): Promise<GradientCheckResult> {
+  const { sequences, maxFlipsPerRoute } = request;
+  if (!hasRosa(run.spec.model)) throw new Error(`${run.spec.name} has no ROSA layers to check`);
+  if (!Number.isInteger(sequences) || sequences < 1 || sequences > 16)
+    throw new RangeError(`sequences must be a whole number from 1 to 16 (got ${sequences})`);
+  if (!Number.isInteger(maxFlipsPerRoute) || maxFlipsPerRoute < 1 || maxFlipsPerRoute > 100_000)
+    throw new RangeError(`flips per route must be a whole number from 1 to 100000 (got ${maxFlipsPerRoute})`);
+  return checkCounterfactualGradient({
+    config: run.spec.model,
+    parameters: await run.model.exportParameters(),
+    batch: run.task.batch('validation', 0, sequences),
+    options: { maxFlipsPerRoute, seed: run.spec.train.seed },
+  });
 }

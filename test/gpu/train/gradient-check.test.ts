@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { defaultModelConfig, type ModelConfig } from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import { checkCounterfactualGradient, type RouteCheck } from '../../../src/gpu/train/gradient-check.ts';
 import { SymbolFlipBackend } from '../../../src/gpu/train/symbol-flip-backend.ts';
+import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import { NiahTask } from '../../../src/tasks/niah.ts';
 import { PASSKEY_VOCAB_SIZE } from '../../../src/tasks/passkey-vocab.ts';
 
@@ -177,5 +180,44 @@ describe('gradient check of the counterfactual surrogate', () => {
         else expect(r.insideRun!.flips).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('runs through the engine on a run’s current weights, and refuses runs without ROSA', async () => {
+    const engine = new TrainerEngine({
+      env: {
+        gpu: null,
+        scanner: inlineScanner(),
+        loadCorpus: async () => 'unused',
+        store: new MemoryCheckpointStore(),
+      },
+      info: () => ({
+        adapter: null,
+        gpuError: 'none',
+        crossOriginIsolated: false,
+        rosaWorkers: 0,
+        rosaSharedMemory: false,
+      }),
+    });
+    const spec = (id: string, variant: 'window' | 'window+rosa') => ({
+      id,
+      name: id,
+      backend: 'cpu' as const,
+      task: { kind: 'niah' as const, seqLen: T, keyLength: 1, filler: 'random' as const },
+      model: { ...tinyConfig(0.1), variant },
+      train: defaultTrainConfig({ steps: 2, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
+    });
+    await engine.start(spec('rosa', 'window+rosa'));
+    await engine.start(spec('plain', 'window'));
+    await engine.idle();
+    const result = await engine.gradientCheck({ runId: 'rosa', sequences: 1, maxFlipsPerRoute: 8 });
+    expect(result.settings.B).toBe(1);
+    expect(result.flips).toBe(3 * 8);
+    expect(result.layers.map((l) => l.layer)).toEqual([0]);
+    await expect(engine.gradientCheck({ runId: 'plain', sequences: 1, maxFlipsPerRoute: 8 })).rejects.toThrow(
+      /no ROSA layers/,
+    );
+    await expect(engine.gradientCheck({ runId: 'rosa', sequences: 0, maxFlipsPerRoute: 8 })).rejects.toThrow(
+      /sequences must be/,
+    );
   });
 });
