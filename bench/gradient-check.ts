@@ -1,4 +1,4 @@
-// `npm run gradient-check [-- --steps 40] [--T 32] [--width 16] [--check-batch 4] [--max-flips 0]`
+// `npm run gradient-check [-- --steps 40] [--T 32] [--width 16] [--check-batch 4] [--max-flips 0] [--ablation]`
 // Does the counterfactual surrogate point the way the real loss goes? For the paper's ROSA
 // settings and for the settings that learn NIAH here, trains a small NIAH model a little on the
 // CPU backend, then runs the bit-flip gradient check (src/gpu/train/gradient-check.ts) on a
@@ -6,7 +6,9 @@
 // The paper's settings inject exactly 0 at initialisation (e0 = e1 = 0), where the surrogate and
 // every bit's true effect are 0; they are checked there, after the same training as the others
 // (e0/e1 learn by plain autograd from the first step, which makes the surrogate nonzero), and
-// with a small ±e initialisation, to tell the effect of e0 = e1 = 0 from the rest. Not a test.
+// with a small ±e initialisation, to tell the effect of e0 = e1 = 0 from the rest. --ablation adds
+// the two halves of the difference (the paper's semantics with the other settings, and the other
+// way round) and the learning settings at initialisation. Not a test.
 
 import { cpus } from 'node:os';
 import { defaultModelConfig, type RosaConfig } from '../src/gpu/model/config.ts';
@@ -49,6 +51,21 @@ const cases: Array<{ name: string; rosa: Partial<RosaConfig>; steps: number }> =
   { name: `paper with eInit 0.1, after ${steps} steps`, rosa: { ...PAPER, eInit: 0.1 }, steps },
   { name: `learns (rwkv8, shared, 8 bits, eInit 0.1), after ${steps} steps`, rosa: LEARNS, steps },
 ];
+if (process.argv.includes('--ablation')) {
+  cases.push(
+    { name: 'learns, at initialisation', rosa: LEARNS, steps: 0 },
+    {
+      name: `learns but rosa-tuning semantics, after ${steps} steps`,
+      rosa: { ...LEARNS, semantics: 'rosa-tuning' },
+      steps,
+    },
+    {
+      name: `paper but rwkv8 semantics and eInit 0.1, after ${steps} steps`,
+      rosa: { ...PAPER, semantics: 'rwkv8', eInit: 0.1 },
+      steps,
+    },
+  );
+}
 
 const scanner = inlineScanner();
 const results: Array<{
@@ -96,7 +113,10 @@ for (const c of cases) {
     parameters: await run.model.exportParameters(),
     batch: run.task.batch('validation', 0, checkBatch),
     // At initialisation the paper's settings give exact zeros everywhere: a few flips show it.
-    options: { maxFlipsPerRoute: c.steps === 0 ? 32 : maxFlips > 0 ? maxFlips : undefined, seed },
+    options: {
+      maxFlipsPerRoute: c.steps === 0 && !c.rosa.eInit ? 32 : maxFlips > 0 ? maxFlips : undefined,
+      seed,
+    },
   });
   run.model.dispose();
   results.push({ name: c.name, trainingSteps: c.steps, lastTrainLoss, check });

@@ -294,6 +294,16 @@ export class FakeTrainerClient implements TrainerClient {
         ],
         meanAbsDelta: 0.1,
         matchedShare: 0.5,
+        descent: [
+          {
+            relativeStep: 0.03,
+            surrogate: -0.02,
+            surrogateAscent: 0.01,
+            surrogateSign: -0.01,
+            trueBits: -0.03,
+            random: 0,
+          },
+        ],
       })),
       settings: {
         semantics: m.rosa.semantics,

@@ -17,6 +17,9 @@
 // Exactly zero, and skipped: positions after the last labelled one of their sequence (causal:
 // neither the loss nor the surrogate can see them), and value bits no query retrieves. The rest
 // can be subsampled (seeded) to bound the number of forward passes. Everything is deterministic.
+// Per layer, descent-check.ts then takes finite steps of Wq/Wk/Wv along the surrogate gradient
+// (and along the gradient built from the true bit derivatives, and random directions) and reports
+// the loss changes: whether following the surrogate lowers the real loss once many bits flip at once.
 
 import { rng } from '../../common/random.ts';
 import type { TaskBatch, TaskGenerator } from '../../tasks/types.ts';
@@ -25,6 +28,7 @@ import { Model } from '../model/model.ts';
 import { layerParamNames } from '../model/params.ts';
 import { inlineScanner } from '../model/scanners.ts';
 import { sigmoidSlope } from '../reference/rosa.ts';
+import { type DescentMatrix, type DescentStep, descentSteps } from './descent-check.ts';
 import type { RunSpec } from './protocol.ts';
 import {
   ROSA_ROUTES,
@@ -46,6 +50,8 @@ export interface GradientCheckOptions {
   routes?: readonly RosaRoute[];
   /** Flipped copies of a sequence evaluated in one forward pass (default 32). */
   copiesPerPass?: number;
+  /** Relative step sizes of the descent check (default 0.01, 0.03, 0.1; [] skips it). */
+  descentSteps?: readonly number[];
 }
 
 /** Agreement of the surrogate's bit derivatives with the true ones over one set of bits. */
@@ -105,6 +111,8 @@ export interface LayerCheck extends Agreement {
   meanAbsDelta: number;
   /** Share of (position, route) pairs that retrieved something. */
   matchedShare: number;
+  /** Loss changes after finite steps of this layer's Wq, Wk, Wv (descent-check.ts); [] when skipped. */
+  descent: DescentStep[];
 }
 
 export interface GradientCheckSettings {
@@ -504,6 +512,33 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
     const capture = backend.captures.get(ordinal)!;
     const samplesByRoute = samplesByLayer[ordinal];
     const names = layerParamNames(config, rosa[ordinal]).rosa!;
+    // The layer's projection matrices (a shared q/k projection once), each with the model's
+    // surrogate gradient and the gradient chained from the true bit derivatives.
+    const routeParam = { q: names.wq, k: names.wk, v: names.wv };
+    const matrices = new Map<string, DescentMatrix & { truth: Float64Array }>();
+    for (const name of new Set(Object.values(routeParam))) {
+      const state = model.params.get(name)!;
+      matrices.set(name, { param: state.param, surrogate: state.grad, truth: new Float64Array(C * C) });
+    }
+    for (const s of samplesByRoute) {
+      const g = Float64Array.from(s.truth, (d, i) => d * s.slope[i]);
+      weightGradient(s.indices, g, capture.u, C, matrices.get(routeParam[s.route])!.truth, 0);
+    }
+    const descent =
+      options.descentSteps?.length === 0
+        ? []
+        : await descentSteps({
+            model,
+            scanner,
+            tokens,
+            targets,
+            B,
+            T,
+            baseLoss,
+            matrices: [...matrices.values()],
+            relativeSteps: options.descentSteps,
+            seed: seed * 31 + ordinal,
+          });
     const e0 = parameters.get(names.e0)!;
     const e1 = parameters.get(names.e1)!;
     let delta = 0;
@@ -528,6 +563,7 @@ export async function checkCounterfactualGradient(input: GradientCheckInput): Pr
       })),
       meanAbsDelta: delta / C,
       matchedShare: capture.dest.length > 0 ? matched / capture.dest.length : 0,
+      descent,
     });
   }
   model.dispose();

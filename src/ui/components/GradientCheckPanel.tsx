@@ -67,7 +67,46 @@ function CheckTable({ result }: { result: GradientCheckResult }) {
           ])}
         </tbody>
       </table>
+      <DescentTable result={result} />
     </>
+  );
+}
+
+function change(x: number | null): string {
+  return x === null ? '—' : (x > 0 ? '+' : '') + x.toFixed(4);
+}
+
+/** Loss changes after finite steps of each layer's Wq/Wk/Wv (negative: the loss went down). */
+function DescentTable({ result }: { result: GradientCheckResult }) {
+  const rows = result.layers.flatMap((l) => l.descent.map((d) => ({ layer: l.layer, ...d })));
+  if (rows.length === 0) return null;
+  return (
+    <table className="table compact" aria-label="Descent steps">
+      <thead>
+        <tr>
+          <th>layer</th>
+          <th>step ‖ΔW‖/‖W‖</th>
+          <th>−surrogate</th>
+          <th>+surrogate</th>
+          <th>−sign(surrogate)</th>
+          <th>−true bits</th>
+          <th>random</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((d) => (
+          <tr key={`${d.layer}-${d.relativeStep}`}>
+            <td>{d.layer}</td>
+            <td>{d.relativeStep}</td>
+            <td>{change(d.surrogate)}</td>
+            <td>{change(d.surrogateAscent)}</td>
+            <td>{change(d.surrogateSign)}</td>
+            <td>{change(d.trueBits)}</td>
+            <td>{change(d.random)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

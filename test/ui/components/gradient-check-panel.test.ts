@@ -65,6 +65,8 @@ describe('gradient check panel', () => {
     expect(q.textContent).toContain('64');
     expect(q.textContent).toContain('+0.50');
     expect(screen.getByText(/bits flipped in 10 forward passes/)).toBeTruthy();
+    const descent = screen.getByRole('table', { name: 'Descent steps' });
+    expect(within(descent).getAllByRole('row')[1].textContent).toContain('-0.0200');
   });
 
   it('refuses sequences outside 1 to 16 before asking the engine', async () => {
