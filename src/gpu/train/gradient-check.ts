@@ -56,7 +56,7 @@ export interface GradientCheckOptions {
 
 /** Agreement of the surrogate's bit derivatives with the true ones over one set of bits. */
 export interface Agreement {
-  /** Bits evaluated (each one full forward pass). */
+  /** Bits evaluated (each by a whole forward pass of its own copy of the sequence). */
   flips: number;
   /** Cosine of the two vectors of bit derivatives; null when either is all zero. */
   cosine: number | null;
