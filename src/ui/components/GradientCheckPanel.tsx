@@ -119,7 +119,7 @@ export function GradientCheckPanel({
 }) {
   const store = usePlaygroundStore();
   const [sequences, setSequences] = useState('2');
-  const [flips, setFlips] = useState('128');
+  const [flips, setFlips] = useState('64');
   const [result, setResult] = useState<GradientCheckResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
