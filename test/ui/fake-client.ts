@@ -6,6 +6,11 @@ import { validateRunSpec } from '../../src/config/validate.ts';
 import { hasRosa, rosaLayers } from '../../src/gpu/model/config.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from '../../src/gpu/train/client.ts';
 import type {
+  Agreement,
+  GradientCheckRequest,
+  GradientCheckResult,
+} from '../../src/gpu/train/gradient-check.ts';
+import type {
   CheckpointInfo,
   NiahAnswer,
   NiahGridCell,
@@ -267,6 +272,70 @@ export class FakeTrainerClient implements TrainerClient {
         accuracy: run.spec.model.variant === 'window' && (1 - depth) * length > window ? 0.1 : 1,
       })),
     );
+  }
+
+  /** Canned figures: the value route agrees, the key route does not. */
+  async gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult> {
+    const run = this.mustRun(request.runId);
+    const m = run.spec.model;
+    if (!hasRosa(m)) throw new Error(`${run.spec.name} has no ROSA layers to check`);
+    const agreement = (cosine: number): Agreement => ({
+      flips: request.maxFlipsPerRoute,
+      cosine,
+      signAgreement: (1 + cosine) / 2,
+      descentPrecision: (1 + cosine) / 2,
+      surrogateNonzero: 10,
+      trueNonzero: 10,
+      bothNonzero: 10,
+      trueImproving: 5,
+      surrogateNorm: 1,
+      trueNorm: 1,
+      weightCosine: cosine,
+    });
+    return {
+      layers: rosaLayers(m).map((layer) => ({
+        layer,
+        ...agreement(0.4),
+        routes: [
+          { route: 'q', ...agreement(0.5) },
+          { route: 'k', ...agreement(0) },
+          { route: 'v', ...agreement(0.9) },
+        ],
+        meanAbsDelta: 0.1,
+        matchedShare: 0.5,
+        descent: [
+          {
+            relativeStep: 0.03,
+            surrogate: -0.02,
+            surrogateAscent: 0.01,
+            surrogateSign: -0.01,
+            trueBits: -0.03,
+            random: 0,
+          },
+        ],
+      })),
+      settings: {
+        semantics: m.rosa.semantics,
+        qk: m.rosa.qk,
+        bits: m.rosa.bits,
+        eInit: m.rosa.eInit ?? 0,
+        tempQ: m.rosa.tempQ,
+        tempK: m.rosa.tempK,
+        tempV: m.rosa.tempV,
+        vProbContrast: m.rosa.vProbContrast,
+        width: m.width,
+        layers: m.layers,
+        B: request.sequences,
+        T: m.seqLen,
+        maxFlipsPerRoute: request.maxFlipsPerRoute,
+        seed: 1,
+        surrogateScale: 1,
+      },
+      baseLoss: 2,
+      flips: 3 * request.maxFlipsPerRoute * rosaLayers(m).length,
+      forwardPasses: 10,
+      elapsedMs: 5,
+    };
   }
 
   async listCheckpoints(): Promise<CheckpointInfo[]> {

@@ -2,6 +2,7 @@
 // Comlink proxy to the trainer worker; tests can implement it in-process.
 
 import type { AdapterSummary } from '../context.ts';
+import type { GradientCheckRequest, GradientCheckResult } from './gradient-check.ts';
 import type {
   CheckpointInfo,
   NiahAnswer,
@@ -44,6 +45,8 @@ export interface TrainerClient {
   niahQuery(query: NiahQuery): Promise<NiahAnswer>;
   /** Exact-match accuracy over (context length × needle depth), `samples` needles per cell. */
   niahGrid(runId: string, lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]>;
+  /** Bit-flip check of the counterfactual surrogate on a run's current weights (gradient-check.ts). */
+  gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult>;
 
   listCheckpoints(): Promise<CheckpointInfo[]>;
   saveCheckpoint(runId: string): Promise<CheckpointInfo>;

@@ -7,6 +7,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../checkpoi
 import { infoFromFiles } from '../checkpoint/store.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
 import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
+import { checkRunGradient, type GradientCheckRequest, type GradientCheckResult } from './gradient-check.ts';
 import type {
   CheckpointInfo,
   NiahAnswer,
@@ -194,6 +195,10 @@ export class TrainerEngine implements TrainerClient {
   ): Promise<NiahGridCell[]> {
     const run = this.run(runId);
     return this.exclusive(() => run.niahGrid(lengths, depths, samples));
+  }
+
+  async gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult> {
+    return checkRunGradient(this.run(request.runId), request);
   }
 
   private store() {

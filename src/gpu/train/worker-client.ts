@@ -49,6 +49,7 @@ export function createWorkerTrainerClient(): TrainerClient {
     retrievalMap: (id, sample, layer) => guard(() => remote.retrievalMap(id, sample, layer)),
     niahQuery: (q) => guard(() => remote.niahQuery(q)),
     niahGrid: (id, lengths, depths, samples) => guard(() => remote.niahGrid(id, lengths, depths, samples)),
+    gradientCheck: (request) => guard(() => remote.gradientCheck(request)),
     listCheckpoints: () => guard(() => remote.listCheckpoints()),
     saveCheckpoint: (id) => guard(() => remote.saveCheckpoint(id)),
     loadCheckpoint: (key) => guard(() => remote.loadCheckpoint(key)),

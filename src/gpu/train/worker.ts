@@ -53,6 +53,8 @@ const api = {
   retrievalMap: async (...a: Parameters<TrainerEngine['retrievalMap']>) => (await engine).retrievalMap(...a),
   niahQuery: async (...a: Parameters<TrainerEngine['niahQuery']>) => (await engine).niahQuery(...a),
   niahGrid: async (...a: Parameters<TrainerEngine['niahGrid']>) => (await engine).niahGrid(...a),
+  gradientCheck: async (...a: Parameters<TrainerEngine['gradientCheck']>) =>
+    (await engine).gradientCheck(...a),
   listCheckpoints: async () => (await engine).listCheckpoints(),
   saveCheckpoint: async (id: string) => (await engine).saveCheckpoint(id),
   loadCheckpoint: async (key: string) => (await engine).loadCheckpoint(key),

@@ -27,6 +27,7 @@ import {
 import { usePlayground, usePlaygroundStore } from '../state/context.tsx';
 import { errorMessage } from '../state/store.ts';
 import type { RunRecord } from '../state/types.ts';
+import { GradientCheckPanel } from './GradientCheckPanel.tsx';
 
 const MARGIN = { left: 64, top: 12, right: 12, bottom: 64 };
 const MAX_CELLS = 512;
@@ -423,6 +424,7 @@ export function RetrievalTab() {
           </p>
         )
       )}
+      <GradientCheckPanel run={run} engineReady={engineReady} />
     </div>
   );
 }
