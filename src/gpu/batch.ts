@@ -13,7 +13,7 @@
 import type { GpuContext, OverrideConstants } from './context.ts';
 import { GpuError } from './errors.ts';
 import type { UniformBlock } from './ops/uniforms.ts';
-import type { Tensor } from './tensor.ts';
+import { type Tensor, tensorOffset } from './tensor.ts';
 
 export interface DispatchSpec {
   shader: string;
@@ -31,8 +31,15 @@ type Step =
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number };
 
-function bufferOf(b: Tensor | GPUBuffer): GPUBuffer {
-  return 'buffer' in b && 'dtype' in b ? b.buffer : (b as GPUBuffer);
+function isTensor(b: Tensor | GPUBuffer): b is Tensor {
+  return 'buffer' in b && 'dtype' in b;
+}
+
+/** The bytes an op may touch: a slice's own range, else the whole buffer. */
+function rangeOf(b: Tensor | GPUBuffer): { buffer: GPUBuffer; offset: number; size: number } {
+  if (!isTensor(b)) return { buffer: b, offset: 0, size: b.size };
+  if (b.byteOffset === undefined) return { buffer: b.buffer, offset: 0, size: b.buffer.size };
+  return { buffer: b.buffer, offset: b.byteOffset, size: Math.max(4, b.length * 4) };
 }
 
 export class CommandBatch {
@@ -93,18 +100,26 @@ export class CommandBatch {
   }
 
   copy(src: Tensor | GPUBuffer, dst: Tensor | GPUBuffer, bytes?: number, srcOffset = 0, dstOffset = 0): this {
-    const s = bufferOf(src);
-    const d = bufferOf(dst);
+    const s = rangeOf(src);
+    const d = rangeOf(dst);
     const n = bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset);
-    if (n > 0) this.steps.push({ kind: 'copy', src: s, srcOffset, dst: d, dstOffset, bytes: n });
+    if (n > 0)
+      this.steps.push({
+        kind: 'copy',
+        src: s.buffer,
+        srcOffset: s.offset + srcOffset,
+        dst: d.buffer,
+        dstOffset: d.offset + dstOffset,
+        bytes: n,
+      });
     return this;
   }
 
-  /** Sets bytes [offset, offset + bytes) of a buffer to zero (the whole buffer by default). */
+  /** Sets bytes [offset, offset + bytes) of a tensor to zero (all of it by default). */
   clear(target: Tensor | GPUBuffer, offset = 0, bytes?: number): this {
-    const b = bufferOf(target);
+    const b = rangeOf(target);
     const n = bytes ?? b.size - offset;
-    if (n > 0) this.steps.push({ kind: 'clear', buffer: b, offset, bytes: n });
+    if (n > 0) this.steps.push({ kind: 'clear', buffer: b.buffer, offset: b.offset + offset, bytes: n });
     return this;
   }
 
@@ -137,7 +152,9 @@ export class CommandBatch {
           mapped.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
       }
       uniformBuffer.unmap();
+      this.ctx.counters.bytesWritten += this.uniformBytes;
     }
+    const counters = this.ctx.counters;
 
     const encoder = device.createCommandEncoder({ label: this.label });
     let pass: GPUComputePassEncoder | null = null;
@@ -153,30 +170,45 @@ export class CommandBatch {
           });
         }
         spec.buffers.forEach((b, i) => {
-          entries.push({ binding: i + 1, resource: { buffer: bufferOf(b) } });
+          const r = rangeOf(b);
+          const whole = !isTensor(b) || b.byteOffset === undefined;
+          entries.push({
+            binding: i + 1,
+            resource: whole ? { buffer: r.buffer } : { buffer: r.buffer, offset: r.offset, size: r.size },
+          });
         });
         const bindGroup = device.createBindGroup({
           label: spec.label ?? spec.shader,
           layout: pipeline.getBindGroupLayout(0),
           entries,
         });
-        if (!pass) pass = encoder.beginComputePass({ label: this.label });
+        counters.bindGroups++;
+        if (!pass) {
+          pass = encoder.beginComputePass({ label: this.label });
+          counters.computePasses++;
+        }
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         const [x, y = 1, z = 1] = spec.workgroups;
         pass.dispatchWorkgroups(x, y, z);
+        counters.dispatches++;
       } else {
         if (pass) {
           pass.end();
           pass = null;
         }
-        if (step.kind === 'copy')
+        if (step.kind === 'copy') {
           encoder.copyBufferToBuffer(step.src, step.srcOffset, step.dst, step.dstOffset, step.bytes);
-        else encoder.clearBuffer(step.buffer, step.offset, step.bytes);
+          counters.bufferCopies++;
+        } else {
+          encoder.clearBuffer(step.buffer, step.offset, step.bytes);
+          counters.bufferClears++;
+        }
       }
     }
     if (pass) pass.end();
     device.queue.submit([encoder.finish()]);
+    counters.submits++;
     // Destroying after submit is allowed: the queued work keeps the memory until it finishes.
     uniformBuffer?.destroy();
   }
@@ -191,7 +223,7 @@ export async function runBatch(
   const batch = new CommandBatch(ctx, label);
   record(batch);
   batch.submit();
-  await ctx.device.queue.onSubmittedWorkDone();
+  await ctx.workDone();
   ctx.assertAlive();
 }
 

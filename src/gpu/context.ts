@@ -2,6 +2,7 @@
 // Platform entry points (platform-browser.ts, platform-node.ts) build it; everything
 // else in src/gpu takes a GpuContext and never touches navigator.gpu or Dawn directly.
 
+import { GpuCounters } from './counters.ts';
 import { GpuError } from './errors.ts';
 import { completeShader } from './ops/shader-constants.ts';
 
@@ -94,6 +95,8 @@ export class GpuContext {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private lostReason: string | null = null;
+  /** What this device was asked to do since the last reset (counters.ts). */
+  readonly counters = new GpuCounters();
 
   constructor(device: GPUDevice, adapter: AdapterSummary, loadShader: ShaderSource) {
     this.device = device;
@@ -151,6 +154,30 @@ export class GpuContext {
       this.pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /** queue.writeBuffer, counted. */
+  writeBuffer(
+    buffer: GPUBuffer,
+    offset: number,
+    data: GPUAllowSharedBufferSource,
+    dataOffset: number,
+    size: number,
+  ): void {
+    this.counters.bytesWritten += size;
+    this.device.queue.writeBuffer(buffer, offset, data, dataOffset, size);
+  }
+
+  /** Maps a buffer for reading: a sync point (the CPU waits for the queue up to here). */
+  async mapRead(buffer: GPUBuffer): Promise<void> {
+    this.counters.mapAsyncs++;
+    await buffer.mapAsync(GPUMapMode.READ);
+  }
+
+  /** Waits for all submitted work: a sync point. */
+  async workDone(): Promise<void> {
+    this.counters.workDoneWaits++;
+    await this.device.queue.onSubmittedWorkDone();
   }
 
   destroy(): void {

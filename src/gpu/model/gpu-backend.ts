@@ -127,11 +127,11 @@ export class GpuBackend implements Backend<F, I> {
   }
   async finish(): Promise<void> {
     this.flush();
-    await this.ctx.device.queue.onSubmittedWorkDone();
+    await this.ctx.workDone();
     this.ctx.assertAlive();
   }
   async idle(): Promise<number> {
-    await this.ctx.device.queue.onSubmittedWorkDone();
+    await this.ctx.workDone();
     return performance.now();
   }
 
@@ -281,7 +281,7 @@ export class GpuBackend implements Backend<F, I> {
     this.flush();
     // Requested before the caller submits the attention, so it resolves as soon as the
     // symbols are ready, while the attention is still running.
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.ctx.mapRead(staging);
     const all = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
     const shape = scanShapeOf(dims);
