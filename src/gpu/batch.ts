@@ -13,7 +13,7 @@
 import type { GpuContext, OverrideConstants } from './context.ts';
 import { GpuError } from './errors.ts';
 import type { UniformBlock } from './ops/uniforms.ts';
-import { type Tensor, tensorOffset } from './tensor.ts';
+import type { Tensor } from './tensor.ts';
 
 export interface DispatchSpec {
   shader: string;

@@ -258,6 +258,39 @@ export function sliceOf<D extends DType>(
 }
 
 /**
+ * One slice covering `parts` when they are slices that follow one another in one buffer with
+ * nothing between them but alignment padding (as tensorSlices lays them out); else null.
+ */
+export function spanOf<D extends DType>(
+  ctx: GpuContext,
+  parts: ReadonlyArray<Tensor<D>>,
+  label: string,
+): Tensor<D> | null {
+  const first = parts[0];
+  if (!first || first.byteOffset === undefined) return null;
+  const align = Math.max(4, ctx.limits.minStorageBufferOffsetAlignment);
+  let end = first.byteOffset;
+  for (const t of parts) {
+    if (
+      t.buffer !== first.buffer ||
+      t.dtype !== first.dtype ||
+      t.byteOffset !== Math.ceil(end / align) * align
+    )
+      return null;
+    end = t.byteOffset + t.length * 4;
+  }
+  const length = (end - first.byteOffset) / 4;
+  return {
+    buffer: first.buffer,
+    shape: [length],
+    dtype: first.dtype,
+    length,
+    label,
+    byteOffset: first.byteOffset,
+  };
+}
+
+/**
  * Tensors of the given lengths as slices of one buffer, each starting on the device's storage
  * offset alignment (so each can be bound alone), in order. The gaps are never written by ops,
  * so they stay zero. `whole` is the buffer as one tensor (to clear or bind all at once);
