@@ -65,7 +65,6 @@ interface Activations<F, I> {
 interface Grads<F> {
   dlogits: F;
   dh: F;
-  dhmid: F;
   dhf: F;
   du: F;
   du2: F;
@@ -206,7 +205,6 @@ export class Model<F extends Sized, I extends Sized> {
     this.grads = {
       dlogits: be.alloc(N * V, 'dlogits'),
       dh: be.alloc(N * C, 'dh'),
-      dhmid: be.alloc(N * C, 'dhmid'),
       dhf: be.alloc(N * C, 'dhf'),
       du: be.alloc(N * C, 'du'),
       du2: be.alloc(N * C, 'du2'),
@@ -447,17 +445,17 @@ export class Model<F extends Sized, I extends Sized> {
         up,
         accumulate,
       );
-      be.zero(g.dhmid);
-      be.axpy(g.dh, g.dhmid);
+      // dhmid = dh + RMSNorm backward of du2, accumulated into dh in place (dh is not needed
+      // after this; a separate buffer cost a clear and a copy per layer).
       be.rmsnormBackward(
         { x: L.hmid, w: this.p(n.mlpNorm), rstd: L.rstd2, dy: g.du2 },
-        { dx: g.dhmid, dw: this.gr(n.mlpNorm) },
+        { dx: g.dh, dw: this.gr(n.mlpNorm) },
         rows,
         accumulate,
       );
 
-      // Attention (+ ROSA): hmid = h + Wo o (+ W_out y).
-      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dhmid }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
+      // Attention (+ ROSA): hmid = h + Wo o (+ W_out y); dh holds dhmid here.
+      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dh }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
       const kind = attentionKind(cfg, l);
       const dqkv = { dq: g.dq, dk: g.dk, dv: g.dv };
       if (kind === 'lrsa') {
@@ -494,7 +492,7 @@ export class Model<F extends Sized, I extends Sized> {
         const r = L.rosa;
         const rn = n.rosa;
         be.linearBackward(
-          { x: r.y, w: this.p(rn.wout), dy: g.dhmid },
+          { x: r.y, w: this.p(rn.wout), dy: g.dh },
           { dx: g.dNC1, dw: this.gr(rn.wout) },
           square,
         );
@@ -529,9 +527,7 @@ export class Model<F extends Sized, I extends Sized> {
         );
       }
 
-      // dh (input of the layer) = dhmid + RMSNorm backward of du.
-      be.zero(g.dh);
-      be.axpy(g.dhmid, g.dh);
+      // dh (input of the layer) = dhmid + RMSNorm backward of du, again in place.
       be.rmsnormBackward(
         { x: L.h, w: this.p(n.attnNorm), rstd: L.rstd1, dy: g.du },
         { dx: g.dh, dw: this.gr(n.attnNorm) },
