@@ -6,8 +6,9 @@
 // Pipelines use layout 'auto', so every entry point must statically use every
 // binding it is given (a phony `_ = &name;` counts).
 //
-// All uniforms of a batch live in one buffer (one allocation, one write per submit),
-// and consecutive dispatches share one compute pass: WebGPU orders their storage
+// All uniforms of a batch live in one buffer, shared by every batch of the device and
+// rewritten once per submit; bind groups are cached across submits (bind-group-cache.ts).
+// Consecutive dispatches share one compute pass: WebGPU orders their storage
 // accesses, so no explicit barriers are needed.
 
 import type { GpuContext, OverrideConstants } from './context.ts';
@@ -138,21 +139,16 @@ export class CommandBatch {
     this.submitted = true;
     this.ctx.assertAlive();
     const device = this.ctx.device;
+    const resources = this.ctx.batchResources;
     let uniformBuffer: GPUBuffer | null = null;
     if (this.uniformBytes > 0) {
-      uniformBuffer = device.createBuffer({
-        label: `${this.label}:uniforms`,
-        size: this.uniformBytes,
-        usage: GPUBufferUsage.UNIFORM,
-        mappedAtCreation: true,
-      });
-      const mapped = new Uint8Array(uniformBuffer.getMappedRange());
+      uniformBuffer = resources.uniformBuffer(this.uniformBytes);
+      const bytes = new Uint8Array(this.uniformBytes);
       for (const step of this.steps) {
         if (step.kind === 'dispatch' && step.spec.uniforms && step.uniformBytes > 0)
-          mapped.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
+          bytes.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
       }
-      uniformBuffer.unmap();
-      this.ctx.counters.bytesWritten += this.uniformBytes;
+      this.ctx.writeBuffer(uniformBuffer, 0, bytes.buffer, 0, this.uniformBytes);
     }
     const counters = this.ctx.counters;
 
@@ -163,11 +159,13 @@ export class CommandBatch {
         const { spec } = step;
         const pipeline = this.ctx.pipeline(spec.shader, spec.entryPoint ?? 'main', spec.constants);
         const entries: GPUBindGroupEntry[] = [];
+        let key = `${resources.id(pipeline)}`;
         if (step.uniformBytes > 0) {
           entries.push({
             binding: 0,
             resource: { buffer: uniformBuffer!, offset: step.uniformOffset, size: step.uniformBytes },
           });
+          key += `|u${resources.id(uniformBuffer!)}@${step.uniformOffset}:${step.uniformBytes}`;
         }
         spec.buffers.forEach((b, i) => {
           const r = rangeOf(b);
@@ -176,13 +174,16 @@ export class CommandBatch {
             binding: i + 1,
             resource: whole ? { buffer: r.buffer } : { buffer: r.buffer, offset: r.offset, size: r.size },
           });
+          key += `|${resources.id(r.buffer)}${whole ? '' : `@${r.offset}:${r.size}`}`;
         });
-        const bindGroup = device.createBindGroup({
-          label: spec.label ?? spec.shader,
-          layout: pipeline.getBindGroupLayout(0),
-          entries,
-        });
-        counters.bindGroups++;
+        const { group: bindGroup, created } = resources.bindGroup(key, () =>
+          device.createBindGroup({
+            label: spec.label ?? spec.shader,
+            layout: pipeline.getBindGroupLayout(0),
+            entries,
+          }),
+        );
+        if (created) counters.bindGroups++;
         if (!pass) {
           pass = encoder.beginComputePass({ label: this.label });
           counters.computePasses++;
@@ -209,8 +210,6 @@ export class CommandBatch {
     if (pass) pass.end();
     device.queue.submit([encoder.finish()]);
     counters.submits++;
-    // Destroying after submit is allowed: the queued work keeps the memory until it finishes.
-    uniformBuffer?.destroy();
   }
 }
 

@@ -2,6 +2,7 @@
 // Platform entry points (platform-browser.ts, platform-node.ts) build it; everything
 // else in src/gpu takes a GpuContext and never touches navigator.gpu or Dawn directly.
 
+import { BatchResources } from './bind-group-cache.ts';
 import { GpuCounters } from './counters.ts';
 import { GpuError } from './errors.ts';
 import { completeShader } from './ops/shader-constants.ts';
@@ -97,11 +98,14 @@ export class GpuContext {
   private lostReason: string | null = null;
   /** What this device was asked to do since the last reset (counters.ts). */
   readonly counters = new GpuCounters();
+  /** The uniform buffer and bind groups command batches reuse (bind-group-cache.ts). */
+  readonly batchResources: BatchResources;
 
   constructor(device: GPUDevice, adapter: AdapterSummary, loadShader: ShaderSource) {
     this.device = device;
     this.adapter = adapter;
     this.loadShader = loadShader;
+    this.batchResources = new BatchResources(device);
     device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
