@@ -148,7 +148,10 @@ export class CommandBatch {
         if (step.kind === 'dispatch' && step.spec.uniforms && step.uniformBytes > 0)
           bytes.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
       }
-      this.ctx.writeBuffer(uniformBuffer, 0, bytes.buffer, 0, this.uniformBytes);
+      const target = uniformBuffer;
+      resources.writeUniforms(bytes, (offset, data) =>
+        this.ctx.writeBuffer(target, offset, data.buffer, data.byteOffset, data.byteLength),
+      );
     }
     const counters = this.ctx.counters;
 

@@ -15,6 +15,8 @@ export class BatchResources {
   private nextId = 1;
   private readonly groups = new Map<string, GPUBindGroup>();
   private uniforms: GPUBuffer | null = null;
+  /** What the uniform buffer holds (every write goes through writeUniforms). */
+  private held = new Uint8Array(0);
 
   constructor(device: GPUDevice) {
     this.device = device;
@@ -35,6 +37,7 @@ export class BatchResources {
     if (!this.uniforms || this.uniforms.size < bytes) {
       this.uniforms?.destroy();
       this.groups.clear();
+      this.held = new Uint8Array(0);
       this.uniforms = this.device.createBuffer({
         label: 'batch uniforms',
         size: Math.max(MIN_UNIFORM_BYTES, 2 ** Math.ceil(Math.log2(bytes))),
@@ -42,6 +45,31 @@ export class BatchResources {
       });
     }
     return this.uniforms;
+  }
+
+  /**
+   * Puts `bytes` at the start of the uniform buffer, writing only the span that differs from
+   * what it holds (a step's blocks repeat; the optimizer's step count and rates change).
+   * Returns the bytes written.
+   */
+  writeUniforms(bytes: Uint8Array, write: (offset: number, data: Uint8Array) => void): number {
+    const held = this.held;
+    let first = 0;
+    while (first < bytes.length && first < held.length && bytes[first] === held[first]) first++;
+    if (first === bytes.length) return 0;
+    let last = bytes.length;
+    while (last > first && last <= held.length && bytes[last - 1] === held[last - 1]) last--;
+    // writeBuffer takes whole 4-byte words.
+    first -= first % 4;
+    last += (4 - (last % 4)) % 4;
+    write(first, bytes.subarray(first, last));
+    if (held.length < bytes.length) {
+      const grown = new Uint8Array(bytes.length);
+      grown.set(held);
+      this.held = grown;
+    }
+    this.held.set(bytes.subarray(first, last), first);
+    return last - first;
   }
 
   /** The bind group cached under `key`, or a new one from `create` (then `created` is true). */
