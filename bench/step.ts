@@ -1,7 +1,9 @@
-// `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]`
+// `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]
+//   [--only window,window+rosa]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
-// scan, waiting, overlap, backward, optimizer) and the ROSA overhead: step time of
-// window+rosa over window. JSON on stdout. Not a test.
+// scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
+// over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
+// clears, bind groups, bytes written, sync points: counters.ts). JSON on stdout. Not a test.
 
 import { cpus } from 'node:os';
 import { createNodeScanner } from '../cli/node-scanner.ts';
@@ -29,7 +31,9 @@ const window = arg('window', 32);
 
 const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
 const scanner = await createNodeScanner();
-const variants: Variant[] = ['window', 'window+rosa', 'global', 'lrsa'];
+const allVariants: Variant[] = ['window', 'window+rosa', 'global', 'lrsa'];
+const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const variants = onlyArg ? allVariants.filter((v) => onlyArg.split(',').includes(v)) : allVariants;
 const rows: Record<string, unknown>[] = [];
 const means: Record<string, number> = {};
 for (const variant of variants) {
@@ -57,9 +61,14 @@ for (const variant of variants) {
   );
   const timed: StepMetrics[] = [];
   for (let i = 0; i < steps + 2; i++) {
+    if (i === 2) gpu?.counters.reset();
     const m = await run.trainStep();
     if (m && i >= 2) timed.push(m); // the first steps compile pipelines and size buffers
   }
+  const counts = gpu?.counters.snapshot() ?? null;
+  const perStep = counts
+    ? Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / Math.max(1, timed.length)]))
+    : null;
   const mean = (k: keyof StepMetrics['timing']) => timed.reduce((a, m) => a + m.timing[k], 0) / timed.length;
   const row = {
     variant,
@@ -72,6 +81,8 @@ for (const variant of variants) {
     optimizerMs: mean('optimizer'),
     tokensPerSecond: timed.reduce((a, m) => a + m.tokensPerSecond, 0) / timed.length,
     gpuBytes: run.model.backend.allocatedBytes(),
+    /** Per step, averaged over the timed steps (WebGPU only). */
+    gpuCounts: perStep,
   };
   means[variant] = row.stepMs;
   rows.push(row);
@@ -87,7 +98,7 @@ console.log(
       scanWorkers: scanner.workers,
       shape: { T, width, batchSize, window, layers: 2 },
       rows,
-      rosaOverhead: means['window+rosa'] / means.window,
+      rosaOverhead: means['window+rosa'] !== undefined ? means['window+rosa'] / means.window : null,
     },
     null,
     2,

@@ -6,8 +6,9 @@
 // Pipelines use layout 'auto', so every entry point must statically use every
 // binding it is given (a phony `_ = &name;` counts).
 //
-// All uniforms of a batch live in one buffer (one allocation, one write per submit),
-// and consecutive dispatches share one compute pass: WebGPU orders their storage
+// All uniforms of a batch live in one buffer, shared by every batch of the device and
+// rewritten once per submit; bind groups are cached across submits (bind-group-cache.ts).
+// Consecutive dispatches share one compute pass: WebGPU orders their storage
 // accesses, so no explicit barriers are needed.
 
 import type { GpuContext, OverrideConstants } from './context.ts';
@@ -31,8 +32,15 @@ type Step =
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number };
 
-function bufferOf(b: Tensor | GPUBuffer): GPUBuffer {
-  return 'buffer' in b && 'dtype' in b ? b.buffer : (b as GPUBuffer);
+function isTensor(b: Tensor | GPUBuffer): b is Tensor {
+  return 'buffer' in b && 'dtype' in b;
+}
+
+/** The bytes an op may touch: a slice's own range, else the whole buffer. */
+function rangeOf(b: Tensor | GPUBuffer): { buffer: GPUBuffer; offset: number; size: number } {
+  if (!isTensor(b)) return { buffer: b, offset: 0, size: b.size };
+  if (b.byteOffset === undefined) return { buffer: b.buffer, offset: 0, size: b.buffer.size };
+  return { buffer: b.buffer, offset: b.byteOffset, size: Math.max(4, b.length * 4) };
 }
 
 export class CommandBatch {
@@ -93,18 +101,26 @@ export class CommandBatch {
   }
 
   copy(src: Tensor | GPUBuffer, dst: Tensor | GPUBuffer, bytes?: number, srcOffset = 0, dstOffset = 0): this {
-    const s = bufferOf(src);
-    const d = bufferOf(dst);
+    const s = rangeOf(src);
+    const d = rangeOf(dst);
     const n = bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset);
-    if (n > 0) this.steps.push({ kind: 'copy', src: s, srcOffset, dst: d, dstOffset, bytes: n });
+    if (n > 0)
+      this.steps.push({
+        kind: 'copy',
+        src: s.buffer,
+        srcOffset: s.offset + srcOffset,
+        dst: d.buffer,
+        dstOffset: d.offset + dstOffset,
+        bytes: n,
+      });
     return this;
   }
 
-  /** Sets bytes [offset, offset + bytes) of a buffer to zero (the whole buffer by default). */
+  /** Sets bytes [offset, offset + bytes) of a tensor to zero (all of it by default). */
   clear(target: Tensor | GPUBuffer, offset = 0, bytes?: number): this {
-    const b = bufferOf(target);
+    const b = rangeOf(target);
     const n = bytes ?? b.size - offset;
-    if (n > 0) this.steps.push({ kind: 'clear', buffer: b, offset, bytes: n });
+    if (n > 0) this.steps.push({ kind: 'clear', buffer: b.buffer, offset: b.offset + offset, bytes: n });
     return this;
   }
 
@@ -123,21 +139,21 @@ export class CommandBatch {
     this.submitted = true;
     this.ctx.assertAlive();
     const device = this.ctx.device;
+    const resources = this.ctx.batchResources;
     let uniformBuffer: GPUBuffer | null = null;
     if (this.uniformBytes > 0) {
-      uniformBuffer = device.createBuffer({
-        label: `${this.label}:uniforms`,
-        size: this.uniformBytes,
-        usage: GPUBufferUsage.UNIFORM,
-        mappedAtCreation: true,
-      });
-      const mapped = new Uint8Array(uniformBuffer.getMappedRange());
+      uniformBuffer = resources.uniformBuffer(this.uniformBytes);
+      const bytes = new Uint8Array(this.uniformBytes);
       for (const step of this.steps) {
         if (step.kind === 'dispatch' && step.spec.uniforms && step.uniformBytes > 0)
-          mapped.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
+          bytes.set(new Uint8Array(step.spec.uniforms.bytes), step.uniformOffset);
       }
-      uniformBuffer.unmap();
+      const target = uniformBuffer;
+      resources.writeUniforms(bytes, (offset, data) =>
+        this.ctx.writeBuffer(target, offset, data.buffer, data.byteOffset, data.byteLength),
+      );
     }
+    const counters = this.ctx.counters;
 
     const encoder = device.createCommandEncoder({ label: this.label });
     let pass: GPUComputePassEncoder | null = null;
@@ -146,39 +162,57 @@ export class CommandBatch {
         const { spec } = step;
         const pipeline = this.ctx.pipeline(spec.shader, spec.entryPoint ?? 'main', spec.constants);
         const entries: GPUBindGroupEntry[] = [];
+        let key = `${resources.id(pipeline)}`;
         if (step.uniformBytes > 0) {
           entries.push({
             binding: 0,
             resource: { buffer: uniformBuffer!, offset: step.uniformOffset, size: step.uniformBytes },
           });
+          key += `|u${resources.id(uniformBuffer!)}@${step.uniformOffset}:${step.uniformBytes}`;
         }
         spec.buffers.forEach((b, i) => {
-          entries.push({ binding: i + 1, resource: { buffer: bufferOf(b) } });
+          const r = rangeOf(b);
+          const whole = !isTensor(b) || b.byteOffset === undefined;
+          entries.push({
+            binding: i + 1,
+            resource: whole ? { buffer: r.buffer } : { buffer: r.buffer, offset: r.offset, size: r.size },
+          });
+          key += `|${resources.id(r.buffer)}${whole ? '' : `@${r.offset}:${r.size}`}`;
         });
-        const bindGroup = device.createBindGroup({
-          label: spec.label ?? spec.shader,
-          layout: pipeline.getBindGroupLayout(0),
-          entries,
-        });
-        if (!pass) pass = encoder.beginComputePass({ label: this.label });
+        const { group: bindGroup, created } = resources.bindGroup(key, () =>
+          device.createBindGroup({
+            label: spec.label ?? spec.shader,
+            layout: pipeline.getBindGroupLayout(0),
+            entries,
+          }),
+        );
+        if (created) counters.bindGroups++;
+        if (!pass) {
+          pass = encoder.beginComputePass({ label: this.label });
+          counters.computePasses++;
+        }
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         const [x, y = 1, z = 1] = spec.workgroups;
         pass.dispatchWorkgroups(x, y, z);
+        counters.dispatches++;
       } else {
         if (pass) {
           pass.end();
           pass = null;
         }
-        if (step.kind === 'copy')
+        if (step.kind === 'copy') {
           encoder.copyBufferToBuffer(step.src, step.srcOffset, step.dst, step.dstOffset, step.bytes);
-        else encoder.clearBuffer(step.buffer, step.offset, step.bytes);
+          counters.bufferCopies++;
+        } else {
+          encoder.clearBuffer(step.buffer, step.offset, step.bytes);
+          counters.bufferClears++;
+        }
       }
     }
     if (pass) pass.end();
     device.queue.submit([encoder.finish()]);
-    // Destroying after submit is allowed: the queued work keeps the memory until it finishes.
-    uniformBuffer?.destroy();
+    counters.submits++;
   }
 }
 
@@ -191,7 +225,7 @@ export async function runBatch(
   const batch = new CommandBatch(ctx, label);
   record(batch);
   batch.submit();
-  await ctx.device.queue.onSubmittedWorkDone();
+  await ctx.workDone();
   ctx.assertAlive();
 }
 

@@ -2,6 +2,8 @@
 // Platform entry points (platform-browser.ts, platform-node.ts) build it; everything
 // else in src/gpu takes a GpuContext and never touches navigator.gpu or Dawn directly.
 
+import { BatchResources } from './bind-group-cache.ts';
+import { GpuCounters } from './counters.ts';
 import { GpuError } from './errors.ts';
 import { completeShader } from './ops/shader-constants.ts';
 
@@ -94,11 +96,16 @@ export class GpuContext {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private lostReason: string | null = null;
+  /** What this device was asked to do since the last reset (counters.ts). */
+  readonly counters = new GpuCounters();
+  /** The uniform buffer and bind groups command batches reuse (bind-group-cache.ts). */
+  readonly batchResources: BatchResources;
 
   constructor(device: GPUDevice, adapter: AdapterSummary, loadShader: ShaderSource) {
     this.device = device;
     this.adapter = adapter;
     this.loadShader = loadShader;
+    this.batchResources = new BatchResources(device);
     device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -151,6 +158,30 @@ export class GpuContext {
       this.pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /** queue.writeBuffer, counted. */
+  writeBuffer(
+    buffer: GPUBuffer,
+    offset: number,
+    data: GPUAllowSharedBufferSource,
+    dataOffset: number,
+    size: number,
+  ): void {
+    this.counters.bytesWritten += size;
+    this.device.queue.writeBuffer(buffer, offset, data, dataOffset, size);
+  }
+
+  /** Maps a buffer for reading: a sync point (the CPU waits for the queue up to here). */
+  async mapRead(buffer: GPUBuffer): Promise<void> {
+    this.counters.mapAsyncs++;
+    await buffer.mapAsync(GPUMapMode.READ);
+  }
+
+  /** Waits for all submitted work: a sync point. */
+  async workDone(): Promise<void> {
+    this.counters.workDoneWaits++;
+    await this.device.queue.onSubmittedWorkDone();
   }
 
   destroy(): void {

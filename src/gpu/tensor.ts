@@ -19,6 +19,25 @@ export interface Tensor<D extends DType = DType> {
   /** Number of elements (product of shape). */
   readonly length: number;
   readonly label: string;
+  /**
+   * Set on a slice of a larger buffer (see tensorSlices): where it starts, in bytes. Ops bind
+   * and copy only [byteOffset, byteOffset + length · 4); unset means the whole buffer.
+   */
+  readonly byteOffset?: number;
+}
+
+/** First byte of the tensor in its buffer. */
+export function tensorOffset(t: Tensor): number {
+  return t.byteOffset ?? 0;
+}
+
+/** True when two tensors share bytes of one buffer (slices of one buffer may sit side by side). */
+export function sameMemory(a: Tensor, b: Tensor): boolean {
+  if (a.buffer !== b.buffer) return false;
+  if (a.byteOffset === undefined || b.byteOffset === undefined) return true;
+  const aEnd = a.byteOffset + Math.max(4, a.length * 4);
+  const bEnd = b.byteOffset + Math.max(4, b.length * 4);
+  return a.byteOffset < bEnd && b.byteOffset < aEnd;
 }
 
 export function elementCount(shape: readonly number[]): number {
@@ -91,6 +110,7 @@ export function createTensor<D extends DType>(
           : new Uint32Array(mapped);
     view.set(arrayFor(dtype, data));
     buffer.unmap();
+    ctx.counters.bytesWritten += length * 4;
   }
   return { buffer, shape: [...shape], dtype, length, label };
 }
@@ -114,9 +134,9 @@ export function writeTensor(
   // which the ROSA workers write into; a plain copy is cheap next to the upload itself.
   if (typeof SharedArrayBuffer === 'function' && array.buffer instanceof SharedArrayBuffer)
     array = array.slice();
-  ctx.device.queue.writeBuffer(
+  ctx.writeBuffer(
     tensor.buffer,
-    offsetElements * 4,
+    tensorOffset(tensor) + offsetElements * 4,
     array.buffer,
     array.byteOffset,
     array.byteLength,
@@ -185,12 +205,13 @@ async function readGroup<D extends DType>(
   let offset = 0;
   for (let i = first; i < end; i++) {
     const n = tensors[i].length * 4;
-    if (n > 0) encoder.copyBufferToBuffer(tensors[i].buffer, 0, staging, offset, n);
+    if (n > 0) encoder.copyBufferToBuffer(tensors[i].buffer, tensorOffset(tensors[i]), staging, offset, n);
     offset += n;
   }
   ctx.device.queue.submit([encoder.finish()]);
+  ctx.counters.submits++;
   try {
-    await staging.mapAsync(GPUMapMode.READ);
+    await ctx.mapRead(staging);
   } catch (err) {
     ctx.assertAlive();
     throw err;
@@ -208,6 +229,98 @@ async function readGroup<D extends DType>(
   staging.destroy();
 }
 
+/** Destroys the tensors' buffers (a slice's buffer belongs to its whole: destroy that one). */
 export function destroyTensors(...tensors: Array<Tensor | undefined | null>): void {
-  for (const t of tensors) t?.buffer.destroy();
+  for (const t of tensors) if (t && t.byteOffset === undefined) t.buffer.destroy();
+}
+
+/** Elements [start, start + length) of a tensor (or slice) as a slice of the same buffer. */
+export function sliceOf<D extends DType>(
+  t: Tensor<D>,
+  start: number,
+  length: number,
+  label: string,
+): Tensor<D> {
+  if (start < 0 || start + length > t.length) {
+    throw new GpuError(
+      'invalid-shape',
+      `sliceOf "${t.label}": [${start}, ${start + length}) is out of range`,
+    );
+  }
+  return {
+    buffer: t.buffer,
+    shape: [length],
+    dtype: t.dtype,
+    length,
+    label,
+    byteOffset: tensorOffset(t) + start * 4,
+  };
+}
+
+/**
+ * One slice covering `parts` when they are slices that follow one another in one buffer with
+ * nothing between them but alignment padding (as tensorSlices lays them out); else null.
+ */
+export function spanOf<D extends DType>(
+  ctx: GpuContext,
+  parts: ReadonlyArray<Tensor<D>>,
+  label: string,
+): Tensor<D> | null {
+  const first = parts[0];
+  if (!first || first.byteOffset === undefined) return null;
+  const align = Math.max(4, ctx.limits.minStorageBufferOffsetAlignment);
+  let end = first.byteOffset;
+  for (const t of parts) {
+    if (
+      t.buffer !== first.buffer ||
+      t.dtype !== first.dtype ||
+      t.byteOffset !== Math.ceil(end / align) * align
+    )
+      return null;
+    end = t.byteOffset + t.length * 4;
+  }
+  const length = (end - first.byteOffset) / 4;
+  return {
+    buffer: first.buffer,
+    shape: [length],
+    dtype: first.dtype,
+    length,
+    label,
+    byteOffset: first.byteOffset,
+  };
+}
+
+/**
+ * Tensors of the given lengths as slices of one buffer, each starting on the device's storage
+ * offset alignment (so each can be bound alone), in order. The gaps are never written by ops,
+ * so they stay zero. `whole` is the buffer as one tensor (to clear or bind all at once);
+ * null when it would exceed the device's per-binding limit.
+ */
+export function tensorSlices(
+  ctx: GpuContext,
+  lengths: readonly number[],
+  label: string,
+  names: readonly string[],
+): { whole: Tensor<'f32'>; slices: Array<Tensor<'f32'>> } | null {
+  const align = Math.max(4, ctx.limits.minStorageBufferOffsetAlignment) / 4;
+  const starts: number[] = [];
+  let next = 0;
+  for (const n of lengths) {
+    starts.push(next);
+    next += Math.ceil(Math.max(1, n) / align) * align;
+  }
+  const limit = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  if (next * 4 > limit) return null;
+  const whole = createTensor(ctx, [next], 'f32', label);
+  const slices = lengths.map(
+    (n, i): Tensor<'f32'> => ({
+      buffer: whole.buffer,
+      shape: [n],
+      dtype: 'f32',
+      length: n,
+      label: names[i] ?? `${label}[${i}]`,
+      byteOffset: starts[i] * 4,
+    }),
+  );
+  return { whole, slices };
 }

@@ -24,6 +24,12 @@ export interface LossStats {
   accuracy: number;
 }
 
+/** What a training step reports once it has run: the loss and the gradient norm. */
+export interface StepStats {
+  loss: LossStats;
+  gradNorm: number;
+}
+
 export interface RosaBackwardOptions {
   tempQ: number;
   tempK: number;
@@ -112,7 +118,17 @@ export interface Backend<F extends Sized, I extends Sized> {
   write(target: F, data: Float32Array): void;
   /** Copies back, all sources in one round trip. */
   read(sources: readonly F[]): Promise<Float32Array[]>;
+  /** Frees handles; a slice (allocSlices) is freed with its whole, not alone. */
   free(...handles: Array<F | I>): void;
+  /**
+   * Optional: zeroed tensors of the given lengths as slices of one allocation (`whole`), so
+   * that an op over `whole` covers them all; null when that would not fit the device.
+   */
+  allocSlices?(
+    lengths: readonly number[],
+    label: string,
+    names: readonly string[],
+  ): { whole: F; slices: F[] } | null;
   zero(target: F): void;
   /** Bytes of device memory currently allocated through this backend. */
   allocatedBytes(): number;
@@ -221,4 +237,6 @@ export interface Backend<F extends Sized, I extends Sized> {
   /** Global-norm clipping then AdamW on every group; the norm is read later with readGradNorm. */
   adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void;
   readGradNorm(): Promise<number>;
+  /** Optional: readLoss and readGradNorm together, in one round trip (one GPU sync point). */
+  readStepStats?(): Promise<StepStats>;
 }

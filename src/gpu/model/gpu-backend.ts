@@ -9,7 +9,9 @@ import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../o
 import { attentionBackward, attentionForward } from '../ops/attention.ts';
 import { biasBackward, biasForward } from '../ops/bias.ts';
 import {
+  CE_STATS_LENGTH,
   type CrossEntropyOutputs,
+  checkedCrossEntropyStats,
   createCrossEntropyOutputs,
   crossEntropy,
   readCrossEntropyStats,
@@ -37,7 +39,15 @@ import type { AttentionShape } from '../reference/attention.ts';
 import { buildTokenPositionLists, type TokenPositionLists } from '../reference/embedding.ts';
 import type { LrsaShape } from '../reference/lrsa.ts';
 import { type RosaDims, scanShapeOf } from '../reference/rosa.ts';
-import { createTensor, readTensor, readTensors, type Tensor, writeTensor } from '../tensor.ts';
+import {
+  createTensor,
+  readTensor,
+  readTensors,
+  spanOf,
+  type Tensor,
+  tensorSlices,
+  writeTensor,
+} from '../tensor.ts';
 import type {
   AdamGroup,
   AdamHyper,
@@ -50,6 +60,7 @@ import type {
   RowShape,
   ScanResult,
   ScanTiming,
+  StepStats,
   VocabShape,
 } from './backend.ts';
 
@@ -108,9 +119,15 @@ export class GpuBackend implements Backend<F, I> {
     this.flush();
     return readTensors(this.ctx, sources);
   }
+  allocSlices(lengths: readonly number[], label: string, names: readonly string[]) {
+    const sliced = tensorSlices(this.ctx, lengths, label, names);
+    if (sliced) this.track(sliced.whole);
+    return sliced;
+  }
   free(...handles: Array<F | I>): void {
     this.flush();
     for (const h of handles) {
+      if (h.byteOffset !== undefined) continue; // a slice: freed with its whole
       this.bytes -= Math.max(4, h.length * 4);
       h.buffer.destroy();
     }
@@ -129,11 +146,11 @@ export class GpuBackend implements Backend<F, I> {
   }
   async finish(): Promise<void> {
     this.flush();
-    await this.ctx.device.queue.onSubmittedWorkDone();
+    await this.ctx.workDone();
     this.ctx.assertAlive();
   }
   async idle(): Promise<number> {
-    await this.ctx.device.queue.onSubmittedWorkDone();
+    await this.ctx.workDone();
     return performance.now();
   }
 
@@ -250,12 +267,12 @@ export class GpuBackend implements Backend<F, I> {
   }
 
   // ---- ROSA ---------------------------------------------------------------------------
-  private stagingBuffer(bytes: number): GPUBuffer {
-    const key = String(bytes);
+  private stagingBuffer(bytes: number, use = 'rosa symbols'): GPUBuffer {
+    const key = `${use}:${bytes}`;
     let b = this.staging.get(key);
     if (!b) {
       b = this.ctx.device.createBuffer({
-        label: `rosa symbols readback ${bytes}`,
+        label: `${use} readback ${bytes}`,
         size: bytes,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
@@ -283,7 +300,7 @@ export class GpuBackend implements Backend<F, I> {
     this.flush();
     // Requested before the caller submits the attention, so it resolves as soon as the
     // symbols are ready, while the attention is still running.
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.ctx.mapRead(staging);
     const all = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
     const shape = scanShapeOf(dims);
@@ -430,7 +447,8 @@ export class GpuBackend implements Backend<F, I> {
     );
     const offsets = this.temp('embedding-offsets', V + 1, 'i32');
     const positions = this.temp('embedding-positions', N, 'i32');
-    this.flush();
+    // No flush first: only this dispatch reads these lists, and queue writes land before the
+    // batch that records it is submitted (earlier readers were submitted with earlier batches).
     writeTensor(this.ctx, offsets, this.tokenLists.offsets);
     writeTensor(this.ctx, positions, this.tokenLists.positions);
     embeddingBackward(this.batch, { offsets, positions }, inputs.dout, outputs.dtable, shape, {
@@ -453,8 +471,28 @@ export class GpuBackend implements Backend<F, I> {
   }
 
   // ---- optimizer ----------------------------------------------------------------------
-  adamw(groups: AdamGroup<F>[], hyper: AdamHyper, step: number): void {
-    const key = groups.map((g) => `${g.excludeFromNorm ? 'x' : 'n'}${g.params.length}`).join(',');
+  adamw(allGroups: AdamGroup<F>[], hyper: AdamHyper, step: number): void {
+    // Where each group's tensors are one range of the parameter storage (param-state.ts), the
+    // group is updated (and its norm summed) as a single tensor: a dispatch per group, not per tensor.
+    const spans = allGroups.map((g, i) => {
+      const span = (kind: 'param' | 'grad' | 'm' | 'v') =>
+        spanOf(
+          this.ctx,
+          g.params.map((p) => p[kind]),
+          `group ${i} ${kind}`,
+        );
+      const param = span('param');
+      const grad = span('grad');
+      const m = span('m');
+      const v = span('v');
+      return param && grad && m && v ? { param, grad, m, v } : null;
+    });
+    const groups = spans.every((s) => s !== null)
+      ? allGroups.map((g, i) => ({ ...g, params: [spans[i]!] }))
+      : allGroups;
+    const key = groups
+      .map((g) => `${g.excludeFromNorm ? 'x' : 'n'}${g.params.map((p) => p.grad.length).join('+')}`)
+      .join(',');
     if (!this.adam || this.adam.key !== key) {
       let next = 0;
       const slots = groups.map((g) =>
@@ -499,6 +537,23 @@ export class GpuBackend implements Backend<F, I> {
     if (!this.adam) throw new Error('readGradNorm: no optimizer step was recorded');
     this.flush();
     return (await readTensor(this.ctx, this.adam.norm))[0];
+  }
+  async readStepStats(): Promise<StepStats> {
+    if (!this.ce || !this.adam) throw new Error('readStepStats: no loss or optimizer step was recorded');
+    // Both copies ride in the step's own submit; one map reads them.
+    const statsBytes = CE_STATS_LENGTH * 4;
+    const staging = this.stagingBuffer(statsBytes + 8, 'step stats');
+    this.batch.copy(this.ce.outputs.stats, staging, statsBytes, 0, 0);
+    this.batch.copy(this.adam.norm, staging, 8, 0, statsBytes);
+    this.flush();
+    await this.ctx.mapRead(staging);
+    const values = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const s = checkedCrossEntropyStats(values.subarray(0, CE_STATS_LENGTH), { V: this.ce.V });
+    return {
+      loss: { meanLoss: s.meanLoss, count: s.count, correctCount: s.correctCount, accuracy: s.accuracy },
+      gradNorm: values[CE_STATS_LENGTH],
+    };
   }
 
   dispose(): void {

@@ -13,8 +13,18 @@ import type { AttentionShape } from '../reference/attention.ts';
 import { type LrsaShape, lagkvKeepCount, lrsaChunkCounts } from '../reference/lrsa.ts';
 import type { RosaDims } from '../reference/rosa.ts';
 import type { StepTiming } from '../train/protocol.ts';
-import type { AdamGroup, AdamHyper, Backend, LossStats, RosaScanner, ScanResult, Sized } from './backend.ts';
+import type {
+  AdamGroup,
+  AdamHyper,
+  Backend,
+  LossStats,
+  RosaScanner,
+  ScanResult,
+  Sized,
+  StepStats,
+} from './backend.ts';
 import { attentionKind, headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
+import { allocateParamStorage, OPTIMIZER_GROUPS, type ParamState } from './param-state.ts';
 import {
   EMBEDDING,
   FINAL_NORM,
@@ -25,13 +35,7 @@ import {
   parameterSpecs,
 } from './params.ts';
 
-export interface ParamState<F> {
-  spec: ParamSpec;
-  param: F;
-  grad: F;
-  m: F;
-  v: F;
-}
+export type { ParamState } from './param-state.ts';
 
 interface LayerActs<F, I> {
   h: F; // input of the layer (residual stream)
@@ -75,7 +79,6 @@ interface Activations<F, I> {
 interface Grads<F> {
   dlogits: F;
   dh: F;
-  dhmid: F;
   dhf: F;
   du: F;
   du2: F;
@@ -110,7 +113,10 @@ function product(shape: readonly number[]): number {
 export class Model<F extends Sized, I extends Sized> {
   readonly config: ModelConfig;
   readonly backend: Backend<F, I>;
-  readonly params = new Map<string, ParamState<F>>();
+  readonly params: Map<string, ParamState<F>>;
+  /** All gradients as one tensor where the backend sliced them from one buffer, else null. */
+  private readonly allGrads: F | null;
+  private readonly paramWholes: F[];
   private readonly names: LayerParamNames[];
   private acts: Activations<F, I> | null = null;
   private grads: Grads<F> | null = null;
@@ -121,20 +127,18 @@ export class Model<F extends Sized, I extends Sized> {
     this.config = config;
     this.names = Array.from({ length: config.layers }, (_, l) => layerParamNames(config, l));
     this.rosaLayerSet = new Set(rosaLayers(config));
-    for (const spec of parameterSpecs(config)) {
+    const specs = parameterSpecs(config);
+    for (const spec of specs) {
       const data = initial.get(spec.name);
       const n = product(spec.shape);
       if (!data || data.length !== n) {
         throw new Error(`parameter "${spec.name}": expected ${n} values, got ${data ? data.length : 'none'}`);
       }
-      this.params.set(spec.name, {
-        spec,
-        param: backend.upload(data, spec.name),
-        grad: backend.alloc(n, `${spec.name}.grad`),
-        m: backend.alloc(n, `${spec.name}.m`),
-        v: backend.alloc(n, `${spec.name}.v`),
-      });
     }
+    const storage = allocateParamStorage(backend, specs, initial);
+    this.params = storage.states;
+    this.allGrads = storage.allGrads;
+    this.paramWholes = storage.wholes;
   }
 
   private p(name: string): F {
@@ -241,7 +245,6 @@ export class Model<F extends Sized, I extends Sized> {
     this.grads = {
       dlogits: be.alloc(N * V, 'dlogits'),
       dh: be.alloc(N * C, 'dh'),
-      dhmid: be.alloc(N * C, 'dhmid'),
       dhf: be.alloc(N * C, 'dhf'),
       du: be.alloc(N * C, 'du'),
       du2: be.alloc(N * C, 'du2'),
@@ -318,7 +321,9 @@ export class Model<F extends Sized, I extends Sized> {
 
   /**
    * Runs the forward pass over `tokens` ([B, T]); with `labels`, also the loss (and, when
-   * `withGrad`, the gradient of the mean loss w.r.t. the logits, for backward()).
+   * `withGrad`, the gradient of the mean loss w.r.t. the logits, for backward()). With
+   * `deferLoss` the loss is neither submitted nor read (result.loss is all zeros): a training
+   * step records backward and the optimizer behind it and reads both with readStepStats().
    */
   async forward(
     tokens: Int32Array,
@@ -327,6 +332,7 @@ export class Model<F extends Sized, I extends Sized> {
     T: number,
     scanner: RosaScanner | null,
     withGrad = false,
+    options: { deferLoss?: boolean } = {},
   ): Promise<ForwardResult> {
     const be = this.backend;
     const cfg = this.config;
@@ -336,6 +342,11 @@ export class Model<F extends Sized, I extends Sized> {
     const acts = this.activations(B, T);
     acts.tokenIds.set(tokens);
     be.writeInts(acts.tokens, tokens);
+    // Labels go up with the tokens, before anything is recorded (a write mid-pass would submit).
+    if (labels) {
+      if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
+      be.writeInts(acts.labels, labels);
+    }
     const timing: ForwardTiming = { forward: 0, scan: 0, waiting: 0, overlap: 0 };
     const t0 = performance.now();
 
@@ -381,18 +392,18 @@ export class Model<F extends Sized, I extends Sized> {
       }
       be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, square);
       be.add(L.h, acts.tmp, L.hmid);
-      be.flush();
 
       if (scanPromise && L.rosa && n.rosa) {
-        const attnDone = be.idle();
+        be.flush(); // the attention runs on the GPU while the CPU scans
         const waitStart = performance.now();
         const scan = await scanPromise;
         const waitEnd = performance.now();
-        const attnEnd = await attnDone;
         L.rosa.scan = scan;
         timing.waiting += waitEnd - waitStart;
         timing.scan += scan.scanEnd - scan.scanStart;
-        timing.overlap += Math.max(0, Math.min(scan.scanEnd, attnEnd) - Math.max(scan.scanStart, attnStart));
+        // Scan time after the attention was submitted: an upper bound on the overlap (waiting
+        // for the attention to end only to time it would cost a GPU sync point per layer).
+        timing.overlap += Math.max(0, scan.scanEnd - Math.max(scan.scanStart, attnStart));
         be.rosaInject(
           { v: L.rosa.rv, e0: this.p(n.rosa.e0), e1: this.p(n.rosa.e1), scan },
           { y: L.rosa.y },
@@ -412,16 +423,16 @@ export class Model<F extends Sized, I extends Sized> {
     be.linear({ x: acts.hf, w: this.p(this.head) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
     let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
     if (labels) {
-      if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
-      be.writeInts(acts.labels, labels);
       const grads = withGrad ? this.gradients(B, T) : null;
       be.crossEntropy(
         { logits: acts.logits, labels: acts.labels },
         { dlogits: grads ? grads.dlogits : null },
         { N, V },
       );
-      be.flush();
-      loss = await be.readLoss();
+      if (!options.deferLoss) {
+        be.flush();
+        loss = await be.readLoss();
+      }
     } else {
       await be.finish();
     }
@@ -439,7 +450,8 @@ export class Model<F extends Sized, I extends Sized> {
     const N = B * T;
     const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
     const g = this.grads;
-    for (const s of this.params.values()) be.zero(s.grad);
+    if (this.allGrads) be.zero(this.allGrads);
+    else for (const s of this.params.values()) be.zero(s.grad);
     // The same shapes as in forward(); accumulate where a gradient has several sources.
     const rows = { N, C };
     const square = { rows: N, inDim: C, outDim: C };
@@ -472,17 +484,17 @@ export class Model<F extends Sized, I extends Sized> {
         up,
         accumulate,
       );
-      be.zero(g.dhmid);
-      be.axpy(g.dh, g.dhmid);
+      // dhmid = dh + RMSNorm backward of du2, accumulated into dh in place (dh is not needed
+      // after this; a separate buffer cost a clear and a copy per layer).
       be.rmsnormBackward(
         { x: L.hmid, w: this.p(n.mlpNorm), rstd: L.rstd2, dy: g.du2 },
-        { dx: g.dhmid, dw: this.gr(n.mlpNorm) },
+        { dx: g.dh, dw: this.gr(n.mlpNorm) },
         rows,
         accumulate,
       );
 
-      // Attention (+ ROSA): hmid = h + Wo o (+ W_out y).
-      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dhmid }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
+      // Attention (+ ROSA): hmid = h + Wo o (+ W_out y); dh holds dhmid here.
+      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dh }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
       const kind = attentionKind(cfg, l);
       const dqkv = { dq: g.dq, dk: g.dk, dv: g.dv };
       if (kind === 'lrsa') {
@@ -504,7 +516,7 @@ export class Model<F extends Sized, I extends Sized> {
         const r = L.rosa;
         const rn = n.rosa;
         be.linearBackward(
-          { x: r.y, w: this.p(rn.wout), dy: g.dhmid },
+          { x: r.y, w: this.p(rn.wout), dy: g.dh },
           { dx: g.dNC1, dw: this.gr(rn.wout) },
           square,
         );
@@ -539,9 +551,7 @@ export class Model<F extends Sized, I extends Sized> {
         );
       }
 
-      // dh (input of the layer) = dhmid + RMSNorm backward of du.
-      be.zero(g.dh);
-      be.axpy(g.dhmid, g.dh);
+      // dh (input of the layer) = dhmid + RMSNorm backward of du, again in place.
       be.rmsnormBackward(
         { x: L.h, w: this.p(n.attnNorm), rstd: L.rstd1, dy: g.du },
         { dx: g.dh, dw: this.gr(n.attnNorm) },
@@ -701,21 +711,27 @@ export class Model<F extends Sized, I extends Sized> {
       rosa: rates.rosa,
       'rosa-projection': rates.rosa * (this.config.rosa.projectionLrScale ?? 1),
     };
-    for (const group of ['base', 'rosa', 'rosa-projection'] as const) {
-      for (const decay of [true, false]) {
-        const params = [...this.params.values()].filter(
-          (s) => s.spec.group === group && s.spec.decay === decay,
-        );
-        if (params.length === 0) continue;
-        groups.push({
-          lr: rate[group],
-          weightDecay: decay ? hyper.weightDecay : 0,
-          excludeFromNorm: rate[group] === 0,
-          params,
-        });
-      }
+    // In the order of the parameter storage (param-state.ts), where each group is one range.
+    for (const { group, decay } of OPTIMIZER_GROUPS) {
+      const params = [...this.params.values()].filter(
+        (s) => s.spec.group === group && s.spec.decay === decay,
+      );
+      if (params.length === 0) continue;
+      groups.push({
+        lr: rate[group],
+        weightDecay: decay ? hyper.weightDecay : 0,
+        excludeFromNorm: rate[group] === 0,
+        params,
+      });
     }
     this.backend.adamw(groups, hyper, step);
+  }
+
+  /** Loss of the last forward pass and gradient norm of the last optimizer step, read together. */
+  async readStepStats(): Promise<StepStats> {
+    const be = this.backend;
+    if (be.readStepStats) return be.readStepStats();
+    return { loss: await be.readLoss(), gradNorm: await be.readGradNorm() };
   }
 
   /** Logits of the last forward pass, [B, T, V] (read back). */
@@ -755,6 +771,7 @@ export class Model<F extends Sized, I extends Sized> {
     this.releaseActivations();
     this.releaseGradients();
     for (const s of this.params.values()) this.backend.free(s.param, s.grad, s.m, s.v);
+    this.backend.free(...this.paramWholes);
     this.params.clear();
   }
 }

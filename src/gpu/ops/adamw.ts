@@ -16,7 +16,7 @@ import {
   clippingEnabled,
   DEFAULT_ADAMW,
 } from '../reference/adamw.ts';
-import { createTensor, destroyTensors, readTensor, type Tensor } from '../tensor.ts';
+import { createTensor, destroyTensors, readTensor, sameMemory, type Tensor } from '../tensor.ts';
 import { uniformLayout } from './uniforms.ts';
 import { needCount, needDistinct, needTensor, spreadWorkgroups } from './workgroups.ts';
 
@@ -160,10 +160,10 @@ export function adamwUpdate(
   needTensor(op, t.v, n, 'v');
   needTensor(op, normOut, 2, 'normOut');
   const all = [t.param, t.grad, t.m, t.v, normOut];
-  if (new Set(all.map((x) => x.buffer)).size !== all.length) {
+  if (all.some((x, i) => all.some((y, j) => j > i && sameMemory(x, y)))) {
     throw new GpuError(
       'validation',
-      `${op}: param, grad, m, v and normOut of "${t.param.label}" must be distinct buffers`,
+      `${op}: param, grad, m, v and normOut of "${t.param.label}" must not share memory`,
     );
   }
   if (lr === 0 || n === 0) return;

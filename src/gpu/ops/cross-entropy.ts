@@ -162,7 +162,15 @@ export async function readCrossEntropyStats(
   stats: Tensor,
   { V }: { V?: number } = {},
 ): Promise<CrossEntropyStats> {
-  const decoded = decodeCrossEntropyStats(await readTensor(ctx, stats));
+  return checkedCrossEntropyStats(await readTensor(ctx, stats), { V });
+}
+
+/** Decodes stats read back (alone or with other values); throws when any label was ≥ V. */
+export function checkedCrossEntropyStats(
+  stats: ArrayLike<number>,
+  { V }: { V?: number } = {},
+): CrossEntropyStats {
+  const decoded = decodeCrossEntropyStats(stats);
   if (decoded.invalidLabels > 0) {
     throw new GpuError(
       'validation',

@@ -1,7 +1,7 @@
 // Shared by the op wrappers of this family: workgroup grids and argument checks.
 
 import { GpuError } from '../errors.ts';
-import type { DType, Tensor } from '../tensor.ts';
+import { type DType, sameMemory, type Tensor } from '../tensor.ts';
 
 /** WebGPU's guaranteed maxComputeWorkgroupsPerDimension; every adapter allows at least this. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -45,7 +45,7 @@ export function needCount(op: string, name: string, value: number, min = 0): voi
 
 /** Throws when two tensors share a buffer that one of them writes (WebGPU forbids the aliasing). */
 export function needDistinct(op: string, written: Tensor, other: Tensor, what: string): void {
-  if (written.buffer === other.buffer) {
+  if (sameMemory(written, other)) {
     throw new GpuError(
       'validation',
       `${op}: ${what} "${other.label}" is the same buffer as the output; use the in-place variant`,

@@ -13,16 +13,21 @@ export type {
   TrainingProtocol,
 } from '../../config/schema.ts';
 
-/** Wall-clock split of one training step, in milliseconds. */
+/**
+ * Wall-clock split of one training step, in milliseconds. On WebGPU the step waits for the GPU
+ * once, at its end (run.ts), so the split is coarse: forward is the time to record it (plus
+ * the GPU time before each ROSA scan), backward everything the GPU still had to do after that
+ * (forward tail, backward and the optimizer), optimizer only the time to record the update.
+ */
 export interface StepTiming {
   total: number;
-  /** GPU (or CPU backend) forward work, excluding waits for the scan. */
+  /** Forward work, excluding waits for the scan (on WebGPU mostly recording, see above). */
   forward: number;
   /** Time the ROSA workers spent scanning (sum over layers). */
   scan: number;
   /** Time the forward pass stood still waiting for scan results. */
   waiting: number;
-  /** Time the scan ran while the GPU was busy with attention (sum over layers). */
+  /** Scan time after the attention was submitted, an upper bound on the overlap (sum over layers). */
   overlap: number;
   backward: number;
   optimizer: number;

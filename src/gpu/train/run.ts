@@ -211,20 +211,15 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       ? warmupLength(this.step, train.lengthWarmup ?? 0, task.seqLen, task.minLength)
       : task.seqLen;
     const batch = task.batch('train', this.step, train.batchSize, T);
-    const fwd = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, true);
-    if (!Number.isFinite(fwd.loss.meanLoss)) {
-      const last = this.lastCheckpoint
-        ? ` The last good checkpoint is "${this.lastCheckpoint.key}" (step ${this.lastCheckpoint.step}).`
-        : '';
-      this.fail(
-        `The loss became ${fwd.loss.meanLoss} at step ${this.step + 1}; the run was stopped.${last} Try a lower learning rate or a smaller gradient clip.`,
-      );
-      return null;
-    }
+    // Forward, backward and the optimizer are recorded back to back and the loss and gradient
+    // norm read together at the end: one GPU sync point per step (plus one per ROSA layer, for
+    // its symbols). The non-finite checks below still run before this method returns, so
+    // before any evaluation or checkpoint can see the step's weights.
+    const fwd = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, true, {
+      deferLoss: true,
+    });
     const tb = performance.now();
     model.backward();
-    model.backend.flush();
-    await model.backend.idle();
     const to = performance.now();
     const rates = groupRates(train, this.step);
     model.optimizerStep(
@@ -238,13 +233,19 @@ export class TrainingRun<F extends Sized, I extends Sized> {
       },
       this.step + 1,
     );
-    model.backend.flush();
-    const gradNorm = await model.backend.readGradNorm();
+    const tr = performance.now();
+    const { loss, gradNorm } = await model.readStepStats();
     const t1 = performance.now();
+    const last = this.lastCheckpoint
+      ? ` The last good checkpoint is "${this.lastCheckpoint.key}" (step ${this.lastCheckpoint.step}).`
+      : '';
+    if (!Number.isFinite(loss.meanLoss)) {
+      this.fail(
+        `The loss became ${loss.meanLoss} at step ${this.step + 1}; the weights are no longer usable and the run was stopped.${last} Try a lower learning rate or a smaller gradient clip.`,
+      );
+      return null;
+    }
     if (!Number.isFinite(gradNorm)) {
-      const last = this.lastCheckpoint
-        ? ` The last good checkpoint is "${this.lastCheckpoint.key}" (step ${this.lastCheckpoint.step}).`
-        : '';
       this.fail(
         `The gradient norm became ${gradNorm} at step ${this.step + 1}; the weights are no longer usable and the run was stopped.${last}`,
       );
@@ -254,8 +255,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     const total = t1 - t0;
     const metrics: StepMetrics = {
       step: this.step,
-      loss: fwd.loss.meanLoss,
-      accuracy: fwd.loss.accuracy,
+      loss: loss.meanLoss,
+      accuracy: loss.accuracy,
       lr: rates.base > 0 ? rates.base : rates.rosa,
       gradNorm,
       tokensPerSecond: (batch.B * batch.T) / (total / 1000),
@@ -265,8 +266,10 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         scan: fwd.timing.scan,
         waiting: fwd.timing.waiting,
         overlap: fwd.timing.overlap,
-        backward: to - tb,
-        optimizer: t1 - to,
+        // One wait for the whole step: on the GPU backend, forward is its recording (and the
+        // ROSA layers' waits), backward everything the GPU still had to do, optimizer its recording.
+        backward: to - tb + (t1 - tr),
+        optimizer: tr - to,
       },
     };
     this.steps.push(metrics);
