@@ -31,7 +31,6 @@ import {
   type LayerParamNames,
   LM_HEAD,
   layerParamNames,
-  type ParamSpec,
   parameterSpecs,
 } from './params.ts';
 
