@@ -6,6 +6,7 @@ import { createElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../../src/ui/App.tsx';
 import { draftToHash } from '../../../src/ui/config/url.ts';
+import { preloadViews } from '../../../src/ui/lazy-views.tsx';
 import { applyPreset, PRESETS } from '../../../src/ui/presets.ts';
 import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
 import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
@@ -32,6 +33,8 @@ async function withTrainedRuns(): Promise<FakeTrainerClient> {
   });
   live.push({ store, client });
   await store.getState().init();
+  // The tabs' code is loaded lazily; have it here so that a click shows the view at once.
+  await preloadViews();
   render(
     createElement(App, {
       store,
