@@ -124,7 +124,9 @@ describe('settings schema', () => {
     for (const leaf of leaves) {
       const path = pathOf(leaf);
       const { value, says } = badValue(leaf.meta);
-      const valid = leaf.meta.kind === 'text' ? 'a text long enough '.repeat(5) : leaf.meta.default;
+      // A valid text: long enough for a user-text task, short enough for a name.
+      const text = 'a text long enough '.repeat(leaf.meta.max! < 1000 ? 5 : 40);
+      const valid = leaf.meta.kind === 'text' ? text : leaf.meta.default;
       const [run] = presetRuns(parsePreset(presetWith(leaf, valid)), 'cpu');
       const spec = structuredClone(run.spec) as unknown as Record<string, unknown>;
       setPath(spec, path, value);
