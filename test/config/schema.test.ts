@@ -47,7 +47,7 @@ function contextFor(leaf: SettingLeaf): { variant: string; protocol: string; tas
   const kind = leaf.taskKinds?.[0] ?? 'niah';
   const task: Record<string, unknown> =
     kind === 'text'
-      ? { kind, seqLen: 64, source: 'user', text: 'some text '.repeat(50) }
+      ? { kind, seqLen: 64, source: 'user', text: 'some text '.repeat(100) }
       : { kind, seqLen: 64 };
   return { variant, protocol: applies === 'two-stage' ? 'two-stage' : 'all', task };
 }
