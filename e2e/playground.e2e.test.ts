@@ -23,6 +23,7 @@ const TINY = draftToHash({
   window: '8',
   steps: '6',
   warmupSteps: '2',
+  lengthWarmup: '0',
   batchSize: '2',
   evalEvery: '3',
   evalBatches: '1',

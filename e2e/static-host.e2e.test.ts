@@ -67,6 +67,7 @@ const TINY = draftToHash({
   window: '8',
   steps: '3',
   warmupSteps: '1',
+  lengthWarmup: '0',
   batchSize: '2',
   evalEvery: '3',
   evalBatches: '1',
