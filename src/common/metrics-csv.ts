@@ -1,7 +1,7 @@
 // One row per training step or evaluation, with one column list for every CSV the project
 // writes (the page's export and the CLI's metrics.csv), so files from both compare directly.
 
-import type { EvalMetrics, StepTiming } from '../gpu/train/protocol.ts';
+import type { EvalMetrics, StepMetrics, StepTiming } from '../gpu/train/protocol.ts';
 import { csvRow } from './csv.ts';
 
 export const METRICS_CSV_COLUMNS = [
@@ -32,16 +32,8 @@ export interface CsvRunHead {
   variant: string;
 }
 
-export interface CsvStep {
-  step: number;
-  loss: number;
-  accuracy: number;
-  lr: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  /** Absent where only the curves were kept (the page's series). */
-  timing?: StepTiming;
-}
+/** A training step's metrics; the page's curves keep no timing. */
+export type CsvStep = Omit<StepMetrics, 'timing'> & { timing?: StepTiming };
 
 const TIMING_KEYS = ['total', 'forward', 'scan', 'waiting', 'overlap', 'backward', 'optimizer'] as const;
 
