@@ -86,7 +86,7 @@ export const PRESETS: Preset[] = [
     id: 'niah-compare',
     name: 'NIAH: window vs ROSA vs global (tiny)',
     description:
-      'A one-character passkey hidden among 256 random letters and digits, 128 tokens (8 windows) before the question. Windowed attention cannot see it; ROSA and global attention can. A few minutes on a laptop GPU.',
+      "A one-character passkey hidden among 256 random letters and digits, 128 tokens (8 windows) before the question. Windowed attention cannot see it; ROSA and global attention can. ROSA uses BlinkDL-style settings (rwkv8, one shared q/k projection, 8 bits), which learn from scratch; the paper's do not here (see the README). A few minutes on a laptop GPU.",
     draft: fromJson(niahCompare),
   },
   {
