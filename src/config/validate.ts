@@ -64,9 +64,12 @@ export function issueErrors(issues: readonly z.core.$ZodIssue[], prefix = ''): F
   return out;
 }
 
-function raw(spec: unknown, key: string): Record<string, unknown> {
-  const value = (spec as Record<string, unknown> | null)?.[key];
-  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+
+/** One part (task, model, train) of a spec that may hold anything; null when it is not an object. */
+function part(spec: unknown, key: string): Record<string, unknown> | null {
+  const value = isObject(spec) ? spec[key] : undefined;
+  return isObject(value) ? value : null;
 }
 
 export interface RunCheckContext {
@@ -85,23 +88,18 @@ export interface RunCheck {
 
 /** Checks a complete run spec; `spec` is the typed value when there are no errors. */
 export function checkRunSpec(input: unknown, context: RunCheckContext = {}): RunCheck {
-  const model = raw(input, 'model');
-  const train = raw(input, 'train');
-  const task = raw(input, 'task');
-  const relevance = { variant: model.variant, protocol: train.protocol, taskKind: task.kind };
+  const model = part(input, 'model');
+  const train = part(input, 'train');
+  const task = part(input, 'task');
+  const relevance = { variant: model?.variant, protocol: train?.protocol, taskKind: task?.kind };
   const parsed = runSpecSchema.safeParse(input, { reportInput: true });
   const fieldErrors = parsed.success
     ? []
     : issueErrors(parsed.error.issues).filter((e) => applies(e.field, relevance));
   // The cross-field rules read only values of the right type, so they run either way (a form
   // shows every problem at once), as long as the spec has its three parts.
-  const parts = input as Record<string, unknown> | null;
-  const hasParts =
-    typeof parts === 'object' &&
-    parts !== null &&
-    ['model', 'train', 'task'].every((k) => typeof parts[k] === 'object' && parts[k] !== null);
   const rules =
-    parsed.success || hasParts
+    parsed.success || (model && train && task)
       ? runRules((parsed.success ? parsed.data : input) as RunSpec, context)
       : { errors: [], warnings: [] };
   const failed = new Set(fieldErrors.map((e) => e.field));
