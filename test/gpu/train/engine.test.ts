@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
-import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 import { createRun } from '../../../src/gpu/train/factory.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
-import { cpuEngine } from '../../harness/engine.ts';
+import { cpuEngine, tinyNiahSpec } from '../../harness/engine.ts';
 
 function engine() {
   const store = new MemoryCheckpointStore();
@@ -15,24 +14,9 @@ function engine() {
   return { e, events, store };
 }
 
+/** The shared tiny NIAH run, evaluated every 3 of its 6 steps. */
 function spec(id: string, overrides: Partial<RunSpec> = {}): RunSpec {
-  return {
-    id,
-    name: id,
-    backend: 'cpu',
-    task: { kind: 'niah', seqLen: 24, keyLength: 1, filler: 'random' },
-    model: defaultModelConfig({
-      seqLen: 24,
-      layers: 1,
-      width: 16,
-      heads: 2,
-      mlpHidden: 16,
-      window: 4,
-      variant: 'window+rosa',
-    }),
-    train: defaultTrainConfig({ steps: 6, batchSize: 2, evalEvery: 3, evalBatches: 1, warmupSteps: 1 }),
-    ...overrides,
-  };
+  return { ...tinyNiahSpec(id, { evalEvery: 3, evalBatches: 1 }), ...overrides };
 }
 
 describe('trainer engine (CPU backend, in process)', () => {
