@@ -530,24 +530,14 @@ export class Model<F extends Sized, I extends Sized> {
             vProb: cfg.rosa.vProbContrast,
           },
         );
-        be.linearBackward(
-          { x: L.u, w: this.p(rn.wq), dy: g.dq },
-          { dx: g.du, dw: this.gr(rn.wq) },
-          square,
-          accumulate,
-        );
-        be.linearBackward(
-          { x: L.u, w: this.p(rn.wk), dy: g.dk },
-          { dx: g.du, dw: this.gr(rn.wk) },
-          square,
-          accumulate,
-        );
-        be.linearBackward(
-          { x: L.u, w: this.p(rn.wv), dy: g.dv },
-          { dx: g.du, dw: this.gr(rn.wv) },
-          square,
-          accumulate,
-        );
+        // Wq, Wk, Wv (one matrix for shared q/k: both gradients accumulate into it).
+        for (const [w, dy] of [
+          [rn.wq, g.dq],
+          [rn.wk, g.dk],
+          [rn.wv, g.dv],
+        ] as const) {
+          be.linearBackward({ x: L.u, w: this.p(w), dy }, { dx: g.du, dw: this.gr(w) }, square, accumulate);
+        }
       }
 
       // dh (input of the layer) = dhmid + RMSNorm backward of du, again in place.
