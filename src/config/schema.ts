@@ -123,6 +123,16 @@ export const ROSA_QK = ['independent', 'tied-init', 'shared'] as const;
 
 const rosaOnly = { applies: 'rosa' } as const;
 
+/** A sigmoid temperature of the counterfactual surrogate (one each for q, k and v bits). */
+const temperature = (route: string, bits: string) =>
+  num(0, 1000, 1, {
+    ...rosaOnly,
+    openMin: true,
+    label: `${route} temperature`,
+    help: `sigmoid temperature of the ${bits} bits in the counterfactual gradient`,
+    paper: 1,
+  });
+
 export const rosaSchema = z.strictObject(
   {
     bits: int(1, ROSA_MAX_BITS, 4, {
@@ -147,27 +157,9 @@ export const rosaSchema = z.strictObject(
       label: 'ROSA layers',
       help: 'layers with an adapter; absent: every layer that is not global',
     }).optional(),
-    tempQ: num(0, 1000, 1, {
-      ...rosaOnly,
-      openMin: true,
-      label: 'Q temperature',
-      help: 'sigmoid temperature of the query bits in the counterfactual gradient',
-      paper: 1,
-    }),
-    tempK: num(0, 1000, 1, {
-      ...rosaOnly,
-      openMin: true,
-      label: 'K temperature',
-      help: 'sigmoid temperature of the key bits in the counterfactual gradient',
-      paper: 1,
-    }),
-    tempV: num(0, 1000, 1, {
-      ...rosaOnly,
-      openMin: true,
-      label: 'V temperature',
-      help: 'sigmoid temperature of the value bits in the counterfactual gradient',
-      paper: 1,
-    }),
+    tempQ: temperature('Q', 'query'),
+    tempK: temperature('K', 'key'),
+    tempV: temperature('V', 'value'),
     vProbContrast: bool(true, {
       ...rosaOnly,
       label: 'Soft V in contrasts',
