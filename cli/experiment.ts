@@ -22,6 +22,7 @@ import { createRun } from '../src/gpu/train/factory.ts';
 import { type ExperimentPreset, type PresetRun, parsePreset, presetRuns } from '../src/gpu/train/preset.ts';
 import type { StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
 import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
+import { NIAH_EVAL_SAMPLES } from '../src/gpu/train/run.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
 import { parseArgs, settingsPatch, UsageError } from './args.ts';
@@ -39,6 +40,20 @@ function fail(message: string): never {
 function shownField(e: FieldError, flags: Set<string>): string {
   const path = e.field.replace(/^preset\.(variants\[\d+\]\.)?/, '');
   return flags.has(path) ? `--${path}` : e.field;
+}
+
+/** `--variants a,b`: names split at commas, except where commas belong to a name (the longest one). */
+function variantList(value: string | undefined, names: string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const pieces = value.split(',');
+  const out: string[] = [];
+  for (let i = 0; i < pieces.length; ) {
+    let j = pieces.length;
+    while (j > i + 1 && !names.includes(pieces.slice(i, j).join(',').trim())) j--;
+    out.push(pieces.slice(i, j).join(',').trim());
+    i = j;
+  }
+  return out;
 }
 
 async function readPreset(nameOrPath: string): Promise<{ preset: ExperimentPreset; path: string }> {
@@ -101,10 +116,6 @@ async function main(): Promise<number> {
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 0 || workers > 64)) {
     fail(`--workers must be a whole number from 0 to 64 (got "${workersRaw}")`);
   }
-  const only = args.options
-    .get('variants')
-    ?.split(',')
-    .map((s) => s.trim());
   const patch = settingsPatch(args.settings);
 
   let runs: PresetRun[];
@@ -115,6 +126,10 @@ async function main(): Promise<number> {
       fail(err.fields.map((e) => `${shownField(e, flags)} ${e.message}`).join('\n'));
     throw err;
   }
+  const only = variantList(
+    args.options.get('variants'),
+    runs.map((r) => r.spec.name),
+  );
   if (only) {
     const unknown = only.filter((n) => !runs.some((r) => r.spec.name === n));
     if (unknown.length > 0) {
@@ -207,7 +222,8 @@ async function main(): Promise<number> {
         process.stderr.write(
           `[${spec.name}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
         );
-      const hitsBefore = run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, 32) : null;
+      const hitsBefore =
+        run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, NIAH_EVAL_SAMPLES) : null;
       if (!presetRun.evalOnly) await run.run();
       const ok = presetRun.evalOnly || run.status === 'finished';
       if (!ok) failures++;
@@ -236,8 +252,9 @@ async function main(): Promise<number> {
         result.niahByDistance = byDistance;
         const grid = preset.evaluation.niahGrid;
         if (grid) result.niahGrid = await run.niahGrid(grid.lengths, grid.depths, grid.samples);
-        const hitsAfter = await rosaNeedleHits(run, run.task, 32);
-        if (hitsBefore || hitsAfter) result.rosaNeedleHits = { before: hitsBefore, after: hitsAfter };
+        // After training: the final evaluation measured them on the same samples.
+        if (hitsBefore)
+          result.rosaNeedleHits = { before: hitsBefore.layers, after: final.needleHits ?? null };
       }
       results.push(result);
       if (ok) trained.set(spec.name, await run.model.exportParameters());

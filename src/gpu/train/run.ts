@@ -46,7 +46,7 @@ export interface RunDeps {
 }
 
 /** How many NIAH samples the periodic evaluation scores at the headline distance. */
-const NIAH_EVAL_SAMPLES = 32;
+export const NIAH_EVAL_SAMPLES = 32;
 
 export class TrainingRun<F extends Sized, I extends Sized> {
   readonly spec: RunSpec;
