@@ -5,27 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
 import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
-import { tinyNiahSpec } from '../../harness/engine.ts';
+import { cpuEngine, tinyNiahSpec } from '../../harness/engine.ts';
 
 function engine(scanner: RosaScanner = inlineScanner()) {
-  const e = new TrainerEngine({
-    env: {
-      gpu: null,
-      scanner,
-      loadCorpus: async () => 'unused',
-      store: new MemoryCheckpointStore(),
-    },
-    info: () => ({
-      adapter: null,
-      gpuError: 'none',
-      crossOriginIsolated: false,
-      rosaWorkers: 0,
-      rosaSharedMemory: false,
-    }),
-  });
+  const e = cpuEngine(new MemoryCheckpointStore(), scanner);
   const losses: number[] = [];
   const errors: string[] = [];
   e.subscribe((ev: TrainerEvent) => {

@@ -5,12 +5,12 @@ import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import { checkCounterfactualGradient, type RouteCheck } from '../../../src/gpu/train/gradient-check.ts';
 import { SymbolFlipBackend } from '../../../src/gpu/train/symbol-flip-backend.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import { NiahTask } from '../../../src/tasks/niah.ts';
 import { PASSKEY_VOCAB_SIZE } from '../../../src/tasks/passkey-vocab.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 
 // A tiny NIAH case: one ROSA layer of width 8 (two 4-bit routes), two sequences of 16 tokens.
 const T = 16;
@@ -183,21 +183,7 @@ describe('gradient check of the counterfactual surrogate', () => {
   });
 
   it('runs through the engine on a run’s current weights, and refuses runs without ROSA', async () => {
-    const engine = new TrainerEngine({
-      env: {
-        gpu: null,
-        scanner: inlineScanner(),
-        loadCorpus: async () => 'unused',
-        store: new MemoryCheckpointStore(),
-      },
-      info: () => ({
-        adapter: null,
-        gpuError: 'none',
-        crossOriginIsolated: false,
-        rosaWorkers: 0,
-        rosaSharedMemory: false,
-      }),
-    });
+    const engine = cpuEngine(new MemoryCheckpointStore());
     const spec = (id: string, variant: 'window' | 'window+rosa') => ({
       id,
       name: id,
