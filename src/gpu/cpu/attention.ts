@@ -18,6 +18,13 @@ function queryBlock(T: number, window: number): number {
   return Math.max(16, Math.min(64, window));
 }
 
+/** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
+function blocking(shape: AttentionShape) {
+  const { B, T, H, D } = shape;
+  const W = Math.min(shape.window, T);
+  return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W) };
+}
+
 function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
   const { B, T, H, D, window } = shape;
   if (!(window >= 1)) throw new Error(`attention: window = ${window} must be ≥ 1`);
@@ -37,11 +44,7 @@ function attentionForwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  const { B, T, H, D } = shape;
-  const W = Math.min(shape.window, T);
-  const C = H * D;
-  const scale = shape.scale ?? 1 / Math.sqrt(D);
-  const QB = queryBlock(T, W);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
   const s = simdScratch(QB * Math.min(T, QB + W - 1));
   const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
@@ -96,11 +99,7 @@ function attentionBackwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
-  const { B, T, H, D } = shape;
-  const W = Math.min(shape.window, T);
-  const C = H * D;
-  const scale = shape.scale ?? 1 / Math.sqrt(D);
-  const QB = queryBlock(T, W);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
   const maxKeys = Math.min(T, QB + W - 1);
   const both = simdScratch(2 * QB * maxKeys);
   const p = both.subarray(0, QB * maxKeys);
@@ -217,11 +216,7 @@ function attentionForwardDirect(
   lse: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D } = shape;
-  const W = Math.min(shape.window, T);
-  const C = H * D;
-  const scale = shape.scale ?? 1 / Math.sqrt(D);
-  const QB = queryBlock(T, W);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
   // Float offsets in the scratch: Q, Kᵀ, V, O, S.
@@ -280,11 +275,7 @@ function attentionBackwardDirect(
   dv: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D } = shape;
-  const W = Math.min(shape.window, T);
-  const C = H * D;
-  const scale = shape.scale ?? 1 / Math.sqrt(D);
-  const QB = queryBlock(T, W);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
   // Float offsets: Q, K, Kᵀ, Vᵀ, dO, dQ, dK, dV, P, dS.
