@@ -1,5 +1,6 @@
 // `npm run bench:kernels [-- --size small|medium] [--only matmul,attention,...]`
-// Prints one JSON document: the adapter, then rows of time / GFLOP/s / GB/s per kernel.
+// Prints one JSON document: the adapter, then rows of time / GFLOP/s / GB/s per kernel, and
+// (`profile`) each kernel's GPU time in one training step per variant, where timestamps exist.
 // Not a test: figures are for the closing notes and for comparing two paths in one run.
 
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
@@ -8,6 +9,7 @@ import type { BenchRow } from './kernels/common.ts';
 import { benchLrsa } from './kernels/lrsa.ts';
 import { benchMatmul } from './kernels/matmul.ts';
 import { benchOps } from './kernels/ops.ts';
+import { benchProfile } from './kernels/profile.ts';
 import { benchRosa } from './kernels/rosa.ts';
 
 type Family = (
@@ -21,6 +23,8 @@ const FAMILIES: Record<string, Family> = {
   ops: benchOps,
   rosa: benchRosa,
   lrsa: benchLrsa,
+  /** GPU time per kernel in one training step (timestamp-query). */
+  profile: benchProfile,
 };
 
 function arg(name: string): string | undefined {

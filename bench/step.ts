@@ -1,5 +1,5 @@
 // `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]
-//   [--only window,window+rosa]`
+//   [--only window,window+rosa] [--profile]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
 // over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
@@ -11,6 +11,7 @@ import type { GpuContext } from '../src/gpu/context.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import { createRun } from '../src/gpu/train/factory.ts';
+import { profileTrainingStep } from '../src/gpu/train/profile-step.ts';
 import type { StepMetrics } from '../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../src/gpu/train/train-config.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
@@ -28,6 +29,7 @@ const width = arg('width', 64);
 const batchSize = arg('batch', 8);
 const steps = arg('steps', 6);
 const window = arg('window', 32);
+const profile = process.argv.includes('--profile');
 
 const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
 const scanner = await createNodeScanner();
@@ -83,6 +85,14 @@ for (const variant of variants) {
     gpuBytes: run.model.backend.allocatedBytes(),
     /** Per step, averaged over the timed steps (WebGPU only). */
     gpuCounts: perStep,
+    /** With --profile: GPU time per kernel of one more step (timestamp-query), slowest first. */
+    kernels:
+      profile && gpu?.canProfile
+        ? (await profileTrainingStep(gpu, run.spec.model, batchSize, scanner)).kernels.map((k) => ({
+            ...k,
+            totalMs: Number(k.totalMs.toFixed(4)),
+          }))
+        : undefined,
   };
   means[variant] = row.stepMs;
   rows.push(row);

@@ -156,6 +156,8 @@ export class CommandBatch {
     const counters = this.ctx.counters;
 
     const encoder = device.createCommandEncoder({ label: this.label });
+    // While profiling, each dispatch gets its own timed pass (profiler.ts).
+    const timing = this.ctx.profiler?.begin(encoder, this.steps.filter((s) => s.kind === 'dispatch').length);
     let pass: GPUComputePassEncoder | null = null;
     for (const step of this.steps) {
       if (step.kind === 'dispatch') {
@@ -187,8 +189,13 @@ export class CommandBatch {
           }),
         );
         if (created) counters.bindGroups++;
+        if (timing && pass) {
+          pass.end();
+          pass = null;
+        }
         if (!pass) {
-          pass = encoder.beginComputePass({ label: this.label });
+          const timestampWrites = timing?.next(spec.label ?? `${spec.shader}:${spec.entryPoint ?? 'main'}`);
+          pass = encoder.beginComputePass({ label: this.label, timestampWrites });
           counters.computePasses++;
         }
         pass.setPipeline(pipeline);
@@ -211,7 +218,9 @@ export class CommandBatch {
       }
     }
     if (pass) pass.end();
+    timing?.finish();
     device.queue.submit([encoder.finish()]);
+    timing?.afterSubmit();
     counters.submits++;
   }
 }

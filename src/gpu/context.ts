@@ -6,6 +6,7 @@ import { BatchResources } from './bind-group-cache.ts';
 import { GpuCounters } from './counters.ts';
 import { GpuError } from './errors.ts';
 import { completeShader } from './ops/shader-constants.ts';
+import { type KernelProfile, KernelProfiler } from './profiler.ts';
 
 /** What the UI and benchmarks show about the adapter. */
 export interface AdapterSummary {
@@ -48,6 +49,11 @@ export function summariseLimits(limits: GPUSupportedLimits): Record<string, numb
     if (typeof value === 'number') out[name] = value;
   }
   return out;
+}
+
+/** Optional features the engine uses where offered: timestamp-query for the kernel profile. */
+export function featuresToRequest(adapter: GPUAdapter): GPUFeatureName[] {
+  return (['timestamp-query'] as const).filter((f) => adapter.features.has(f));
 }
 
 /**
@@ -100,6 +106,8 @@ export class GpuContext {
   readonly counters = new GpuCounters();
   /** The uniform buffer and bind groups command batches reuse (bind-group-cache.ts). */
   readonly batchResources: BatchResources;
+  /** Set while a kernel profile is being taken (profiler.ts); batches time each dispatch then. */
+  profiler: KernelProfiler | null = null;
 
   constructor(device: GPUDevice, adapter: AdapterSummary, loadShader: ShaderSource) {
     this.device = device;
@@ -182,6 +190,30 @@ export class GpuContext {
   async workDone(): Promise<void> {
     this.counters.workDoneWaits++;
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Whether this device can time kernels (the adapter offered timestamp-query). */
+  get canProfile(): boolean {
+    return KernelProfiler.supported(this.device);
+  }
+
+  /** Times every dispatch of the batches `work` submits; the kernels, slowest first. */
+  async profile(work: () => Promise<void>): Promise<KernelProfile> {
+    if (!this.canProfile) {
+      throw new GpuError(
+        'validation',
+        `this adapter (${this.adapter.description || this.adapter.vendor || 'unknown'}) does not offer timestamp-query, so kernels cannot be timed`,
+      );
+    }
+    if (this.profiler) throw new GpuError('validation', 'a kernel profile is already being taken');
+    const profiler = new KernelProfiler(this.device);
+    this.profiler = profiler;
+    try {
+      await work();
+    } finally {
+      this.profiler = null;
+    }
+    return profiler.result();
   }
 
   destroy(): void {

@@ -1,6 +1,6 @@
 // Browser entry: navigator.gpu, WGSL bundled as text by Vite.
 
-import { GpuContext, limitsToRequest, summariseAdapter } from '../context.ts';
+import { featuresToRequest, GpuContext, limitsToRequest, summariseAdapter } from '../context.ts';
 import { GpuError } from '../errors.ts';
 
 const shaderFiles = import.meta.glob('../../../shaders/*.wgsl', {
@@ -45,6 +45,9 @@ export async function createBrowserGpuContext(): Promise<GpuContext> {
         'Check chrome://gpu; on Linux try --enable-features=Vulkan or --use-webgpu-adapter=swiftshader.',
     );
   }
-  const device = await adapter.requestDevice({ requiredLimits: limitsToRequest(adapter) });
+  const device = await adapter.requestDevice({
+    requiredLimits: limitsToRequest(adapter),
+    requiredFeatures: featuresToRequest(adapter),
+  });
   return new GpuContext(device, summariseAdapter(adapter, device, 'browser'), bundledShader);
 }

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GpuContext, limitsToRequest, summariseAdapter } from '../context.ts';
+import { featuresToRequest, GpuContext, limitsToRequest, summariseAdapter } from '../context.ts';
 import { GpuError } from '../errors.ts';
 
 const SWIFTSHADER_ICDS = [
@@ -98,6 +98,9 @@ export async function createNodeGpuContext(options: NodeGpuOptions = {}): Promis
         'Is libvulkan.so.1 installed (apt-get install libvulkan1)?',
     );
   }
-  const device = await adapter.requestDevice({ requiredLimits: limitsToRequest(adapter) });
+  const device = await adapter.requestDevice({
+    requiredLimits: limitsToRequest(adapter),
+    requiredFeatures: featuresToRequest(adapter),
+  });
   return new GpuContext(device, summariseAdapter(adapter, device, 'node'), readShader);
 }

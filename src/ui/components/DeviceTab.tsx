@@ -6,6 +6,7 @@ import { isolationStatus } from '../isolation.ts';
 import { usePlayground } from '../state/context.tsx';
 import { DevicePanel } from './DevicePanel.tsx';
 import { KernelCheck } from './KernelCheck.tsx';
+import { KernelProfile } from './KernelProfile.tsx';
 
 export function GettingStarted() {
   return (
@@ -69,6 +70,12 @@ export function DeviceTab({ gpu }: { gpu: LocalGpu }) {
             running={gpu.checking}
             error={gpu.checkError}
             onRun={gpu.runCheck}
+          />
+        )}
+        {gpu.adapter && (
+          <KernelProfile
+            available={gpu.adapter.features.includes('timestamp-query')}
+            onProfile={gpu.profileStep}
           />
         )}
       </div>

@@ -3,7 +3,9 @@
 
 import { useCallback, useEffect, useState } from 'react';
 import type { AdapterSummary, GpuContext } from '../../gpu/context.ts';
+import type { Variant } from '../../gpu/model/config.ts';
 import { checkMatmul, type MatmulCheck } from '../../gpu/selfcheck.ts';
+import type { StepProfile } from '../../gpu/train/profile-step.ts';
 
 export interface LocalGpu {
   adapter: AdapterSummary | null;
@@ -12,6 +14,8 @@ export interface LocalGpu {
   checkError: string | null;
   checking: boolean;
   runCheck: () => void;
+  /** One training step of a small model of this variant, every kernel timed (Device tab). */
+  profileStep: (variant: Variant) => Promise<StepProfile>;
 }
 
 export function useLocalGpu(open: () => Promise<GpuContext>): LocalGpu {
@@ -59,6 +63,12 @@ export function useLocalGpu(open: () => Promise<GpuContext>): LocalGpu {
     checking,
     runCheck: () => {
       void runCheck();
+    },
+    profileStep: async (variant) => {
+      const ctx = await open();
+      // Loaded on demand: the model code is not part of the first page load.
+      const { profileSmallStep } = await import('../../gpu/train/profile-step.ts');
+      return profileSmallStep(ctx, variant);
     },
   };
 }
