@@ -18,6 +18,18 @@ export function seedsOf(seed: number, repeats: number): number[] {
   return Array.from({ length: Math.max(1, repeats) }, (_, i) => seed + i);
 }
 
+const SEED_SUFFIX = / · seed \d+$/;
+
+/** The name of one seed's run in legends: "E1 window · seed 2". */
+export function seededName(name: string, seed: number): string {
+  return `${name} · seed ${seed}`;
+}
+
+/** The variant's name without the seed (the name of its mean curve and results row). */
+export function unseededName(name: string): string {
+  return name.replace(SEED_SUFFIX, '');
+}
+
 /** Spread of the finite values (NaN and ∞ of a diverged seed are left out, and n says so); null when none. */
 export function spreadOf(values: readonly number[]): Spread | null {
   const finite = values.filter((v) => Number.isFinite(v));
