@@ -211,7 +211,7 @@ async function main(): Promise<number> {
       const weights = !source
         ? undefined
         : 'variant' in source
-          ? (trained.get(`${source.variant}#${repeat}`) ??
+          ? (trained.get(`${source.variant}#${sourceRepeat(runs, source.variant, repeat)}`) ??
             fail(
               `${spec.name} (seed ${spec.train.seed}): "${source.variant}" did not finish with that seed, so there is nothing to start from`,
             ))
@@ -314,6 +314,12 @@ async function main(): Promise<number> {
 function seededSpec(spec: PresetRun['spec'], seed: number): PresetRun['spec'] {
   if (spec.train.repeats === 1) return spec;
   return { ...spec, id: `${spec.id}-seed${seed}`, train: { ...spec.train, seed } };
+}
+
+/** Which seed of `variant` seed `repeat` starts from: the same one, or its first when it has fewer. */
+function sourceRepeat(runs: PresetRun[], variant: string, repeat: number): number {
+  const repeats = runs.find((r) => r.spec.name === variant)?.spec.train.repeats ?? 1;
+  return repeat < repeats ? repeat : 0;
 }
 
 /** The figures of each variant over its seeds: mean, min, max, sd and n of every number reported. */

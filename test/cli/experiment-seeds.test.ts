@@ -20,6 +20,8 @@ const TINY = {
   variants: [
     { name: 'global', variant: 'global' },
     { name: 'window', variant: 'window' },
+    // Seed i evaluates seed i of "global" again, as it is.
+    { name: 'global again', variant: 'global', from: 'global', evalOnly: true },
   ],
   evaluation: { niahDistances: [8], niahSamples: 10 },
 };
@@ -65,14 +67,20 @@ describe('experiment CLI over seeds', () => {
       'global@6',
       'window@5',
       'window@6',
+      'global again@5',
+      'global again@6',
     ]);
-    expect(json.results.every((x) => x.status === 'finished')).toBe(true);
+    expect(json.results.slice(0, 4).every((x) => x.status === 'finished')).toBe(true);
+    expect(r.stderr).toMatch(/\[global again seed 6\] starts from "global"/);
     // Each seed is its own run (its own id, its own checkpoints and CSV rows).
-    expect(new Set(json.results.map((x) => x.spec.id)).size).toBe(4);
+    expect(new Set(json.results.map((x) => x.spec.id)).size).toBe(6);
+    // Each evaluated seed has the weights of the same seed of its source: the same figures.
+    expect(json.results[4].final.loss).toBe(json.results[0].final.loss);
+    expect(json.results[5].final.loss).toBe(json.results[1].final.loss);
     const [g5, g6] = json.results.map((x) => x.final.loss);
     expect(g5, 'different seeds give different losses').not.toBe(g6);
 
-    expect(json.aggregates.map((a) => a.name)).toEqual(['global', 'window']);
+    expect(json.aggregates.map((a) => a.name)).toEqual(['global', 'window', 'global again']);
     for (const a of json.aggregates) {
       expect(a.seeds).toEqual([5, 6]);
       const losses = json.results.filter((x) => x.name === a.name).map((x) => x.final.loss);
