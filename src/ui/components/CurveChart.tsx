@@ -118,7 +118,15 @@ export const CurveChart = memo(function CurveChart({
       : paths
           .map(({ line }) => {
             const i = nearestIndex(line.points, hoverX);
-            return i < 0 ? null : { line, point: line.points[i] };
+            if (i < 0) return null;
+            // A mean over seeds also reads out its min–max at that step.
+            const b = line.band
+              ? nearestIndex(
+                  line.band.map((p) => ({ x: p.x, y: p.lo })),
+                  hoverX,
+                )
+              : -1;
+            return { line, point: line.points[i], range: b < 0 ? undefined : line.band![b] };
           })
           .filter((r) => r !== null);
   const onMove = (e: React.MouseEvent<SVGSVGElement>) => {
@@ -211,10 +219,17 @@ export const CurveChart = memo(function CurveChart({
           style={tipLeft ? { right: width - sx(hoverX) + 10 } : { left: sx(hoverX) + 10 }}
         >
           <div className="chart-tooltip-step">step {formatCount(readout[0].point.x)}</div>
-          {readout.map(({ line, point }) => (
+          {readout.map(({ line, point, range }) => (
             <div key={line.key}>
               <span className="swatch" style={{ background: line.color }} aria-hidden="true" /> {line.name}:{' '}
-              {fmt(point.y)} <span className="muted">@{formatCount(point.x)}</span>
+              {fmt(point.y)}
+              {range && (
+                <span className="muted">
+                  {' '}
+                  ({fmt(range.lo)}–{fmt(range.hi)})
+                </span>
+              )}{' '}
+              <span className="muted">@{formatCount(point.x)}</span>
             </div>
           ))}
         </div>
