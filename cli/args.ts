@@ -21,6 +21,7 @@ export const FLAG_ALIASES: Record<string, string> = {
   batch: 'train.batchSize',
   window: 'model.window',
   bits: 'model.rosa.bits',
+  repeats: 'train.repeats',
 };
 
 export interface ParsedArgs {

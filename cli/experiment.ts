@@ -2,14 +2,18 @@
 //   [--workers N] [--<setting path> value …]`
 // Runs every variant of a preset on the same data and seed, in order: a variant with `from`
 // starts from an earlier variant's trained weights (or a checkpoint), one with `evalOnly` is
-// only evaluated. Prints progress and writes results.json (configuration, machine, per-variant
-// settings, final metrics, NIAH figures) and metrics.csv. Exits non-zero when anything failed.
+// only evaluated. With `train.repeats` N each variant runs N times, with seeds seed, seed + 1, …
+// (seed i of a variant starts from seed i of the one it names). Prints progress and writes
+// results.json (configuration, machine, per run its settings, seed, final metrics and NIAH
+// figures; per variant the mean, min and max of every figure over its seeds) and metrics.csv.
+// Exits non-zero when anything failed.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatDuration } from '../src/common/format.ts';
 import { evalCsvRow, METRICS_CSV_COLUMNS, trainCsvRow } from '../src/common/metrics-csv.ts';
+import { type Spread, seedsOf, spreadByPath } from '../src/common/seeds.ts';
 import type { BackendKind } from '../src/config/schema.ts';
 import { ConfigError, type FieldError } from '../src/config/validate.ts';
 import { decodeCheckpoint } from '../src/gpu/checkpoint/checkpoint.ts';
@@ -164,9 +168,18 @@ async function main(): Promise<number> {
       `${scanner.workers} scan worker(s); output in ${out}\n`,
   );
 
+  // Seed i of every variant, one variant after another (a variant starts from its source's seed i).
+  const seededRuns = runs.flatMap((presetRun) =>
+    seedsOf(presetRun.spec.train.seed, presetRun.spec.train.repeats).map((seed, repeat) => ({
+      presetRun,
+      repeat,
+      spec: seededSpec(presetRun.spec, seed),
+    })),
+  );
   try {
-    for (const presetRun of runs) {
-      const { spec } = presetRun;
+    for (const { presetRun, repeat, spec } of seededRuns) {
+      // Progress lines name the seed when there are several.
+      const tag = spec.train.repeats > 1 ? `${spec.name} seed ${spec.train.seed}` : spec.name;
       const head = { id: spec.id, name: spec.name, variant: spec.model.variant };
       const started = performance.now();
       const onEvent = (e: TrainerEvent) => {
@@ -177,7 +190,7 @@ async function main(): Promise<number> {
             const elapsed = performance.now() - started;
             const eta = (elapsed / m.step) * (spec.train.steps - m.step);
             process.stderr.write(
-              `[${spec.name}] step ${m.step}/${spec.train.steps} loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} ` +
+              `[${tag}] step ${m.step}/${spec.train.steps} loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} ` +
                 `| ${Math.round(m.tokensPerSecond)} tok/s | ETA ${formatDuration(eta)}\n`,
             );
           }
@@ -186,20 +199,22 @@ async function main(): Promise<number> {
           const n = e.metrics.niahAtDistance;
           const far = e.metrics.longContextLoss;
           process.stderr.write(
-            `[${spec.name}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +
+            `[${tag}] eval @${e.metrics.step}: loss ${e.metrics.loss.toFixed(4)} acc ${e.metrics.accuracy.toFixed(3)}` +
               `${n ? ` NIAH@${n.distance} ${(100 * n.accuracy).toFixed(1)}%` : ''}` +
               `${far === undefined ? '' : ` long-context loss ${far.toFixed(3)} (perplexity ${Math.exp(far).toFixed(2)})`}\n`,
           );
         } else if (e.type === 'error') {
-          process.stderr.write(`[${spec.name}] ERROR: ${e.message}\n`);
+          process.stderr.write(`[${tag}] ERROR: ${e.message}\n`);
         }
       };
       const source = presetRun.from;
       const weights = !source
         ? undefined
         : 'variant' in source
-          ? (trained.get(source.variant) ??
-            fail(`${spec.name}: "${source.variant}" did not finish, so there is nothing to start from`))
+          ? (trained.get(`${source.variant}#${sourceRepeat(runs, source.variant, repeat)}`) ??
+            fail(
+              `${spec.name} (seed ${spec.train.seed}): "${source.variant}" did not finish with that seed, so there is nothing to start from`,
+            ))
           : await checkpointWeights(source.checkpoint);
       let run: Awaited<ReturnType<typeof createRun>>;
       try {
@@ -220,7 +235,7 @@ async function main(): Promise<number> {
       }
       if (source)
         process.stderr.write(
-          `[${spec.name}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
+          `[${tag}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
         );
       const hitsBefore =
         run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, NIAH_EVAL_SAMPLES) : null;
@@ -230,6 +245,7 @@ async function main(): Promise<number> {
       const final = presetRun.evalOnly ? await run.evaluate() : (run.evals.at(-1) ?? (await run.evaluate()));
       const result: Record<string, unknown> = {
         name: spec.name,
+        seed: spec.train.seed,
         settings: rowSettings(presetRun),
         status: presetRun.evalOnly ? 'evaluated' : run.status,
         steps: run.step,
@@ -246,7 +262,7 @@ async function main(): Promise<number> {
         for (const d of preset.evaluation.niahDistances ?? [run.niahHeadlineDistance(run.task)]) {
           byDistance[d] = await run.niahAccuracy(run.task.atDistance(d, samples));
           process.stderr.write(
-            `[${spec.name}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`,
+            `[${tag}] NIAH exact match, needle ${d} tokens back: ${(100 * byDistance[d]).toFixed(1)}%\n`,
           );
         }
         result.niahByDistance = byDistance;
@@ -257,7 +273,7 @@ async function main(): Promise<number> {
           result.rosaNeedleHits = { before: hitsBefore.layers, after: final.needleHits ?? null };
       }
       results.push(result);
-      if (ok) trained.set(spec.name, await run.model.exportParameters());
+      if (ok) trained.set(`${spec.name}#${repeat}`, await run.model.exportParameters());
       run.model.dispose();
     }
 
@@ -269,14 +285,16 @@ async function main(): Promise<number> {
       adapter: gpu?.adapter ?? null,
       scanWorkers: scanner.workers,
     };
+    const aggregates = seedAggregates(results);
     await writeFile(
       join(out, 'results.json'),
-      `${JSON.stringify({ preset, backend, machine, results }, null, 2)}\n`,
+      `${JSON.stringify({ preset, backend, machine, results, aggregates }, null, 2)}\n`,
     );
     await writeFile(join(out, 'metrics.csv'), `${csv.join('\n')}\n`);
     process.stderr.write(`wrote ${join(out, 'results.json')} and metrics.csv\n`);
     const summary = results.map((r) => ({
       name: r.name,
+      seed: r.seed,
       status: r.status,
       niahByDistance: r.niahByDistance,
       final: r.final,
@@ -290,6 +308,35 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** Seed `seed` of a spec: its own id (and checkpoints) when the variant is repeated. */
+function seededSpec(spec: PresetRun['spec'], seed: number): PresetRun['spec'] {
+  if (spec.train.repeats === 1) return spec;
+  return { ...spec, id: `${spec.id}-seed${seed}`, train: { ...spec.train, seed } };
+}
+
+/** Which seed of `variant` seed `repeat` starts from: the same one, or its first when it has fewer. */
+function sourceRepeat(runs: PresetRun[], variant: string, repeat: number): number {
+  const repeats = runs.find((r) => r.spec.name === variant)?.spec.train.repeats ?? 1;
+  return repeat < repeats ? repeat : 0;
+}
+
+/** The figures of each variant over its seeds: mean, min, max, sd and n of every number reported. */
+function seedAggregates(
+  results: Record<string, unknown>[],
+): Array<{ name: string; seeds: number[]; metrics: Record<string, Spread> }> {
+  const names = [...new Set(results.map((r) => r.name as string))];
+  return names.map((name) => {
+    const mine = results.filter((r) => r.name === name);
+    const figures = mine.map((r) => ({
+      final: r.final,
+      niahByDistance: r.niahByDistance,
+      steps: r.steps,
+      wallSeconds: r.wallSeconds,
+    }));
+    return { name, seeds: mine.map((r) => r.seed as number), metrics: spreadByPath(figures) };
+  });
 }
 
 function meanTiming(steps: StepMetrics[]): Record<string, number> {

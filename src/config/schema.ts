@@ -294,6 +294,8 @@ export type ModelConfig = z.infer<typeof modelSchema>;
 export const TRAINING_PROTOCOLS = ['all', 'adapter-only', 'two-stage'] as const;
 export type TrainingProtocol = (typeof TRAINING_PROTOCOLS)[number];
 const MAX_STEPS = 10_000_000;
+/** Seeds per variant at most: each is a whole run. */
+export const MAX_REPEATS = 10;
 
 export const trainSchema = z.strictObject(
   {
@@ -358,6 +360,11 @@ export const trainSchema = z.strictObject(
       unit: 'steps',
     }),
     seed: int(0, 2 ** 31 - 1, 1, { label: 'Seed', help: 'same data and initialisation for every variant' }),
+    repeats: int(1, MAX_REPEATS, 1, {
+      label: 'Repeats (seeds)',
+      help: 'runs of each variant, with seeds seed, seed + 1, …; curves show their mean and min–max band, results mean ± spread',
+      unit: 'seeds',
+    }),
   },
   objectError,
 );

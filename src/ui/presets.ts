@@ -75,6 +75,7 @@ export function draftFromPreset(p: ExperimentPreset): Partial<ExperimentDraft> {
     protocol: tr.protocol,
     stageASteps: str(tr.stageASteps),
     seed: str(tr.seed),
+    repeats: str(tr.repeats),
   });
 }
 

@@ -70,7 +70,7 @@ function sourceErrors(variants: PresetVariant[]): FieldError[] {
       });
     }
     if (v.evalOnly && v.train) {
-      const allowed = new Set(['evalBatches', 'seed']);
+      const allowed = new Set(['evalBatches', 'seed', 'repeats']);
       const ignored = Object.keys(v.train).filter((k) => !allowed.has(k));
       if (ignored.length > 0) {
         errors.push({

@@ -117,6 +117,26 @@ export function linePath(
   return d;
 }
 
+/** A closed SVG area between the band's upper and lower edges (the min–max band over seeds). */
+export function bandPath(
+  band: ReadonlyArray<{ x: number; lo: number; hi: number }>,
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+): string {
+  if (band.length < 2) return '';
+  const upper = linePath(
+    band.map((b) => ({ x: b.x, y: b.hi })),
+    sx,
+    sy,
+  );
+  const lower = linePath(
+    [...band].reverse().map((b) => ({ x: b.x, y: b.lo })),
+    sx,
+    sy,
+  );
+  return `${upper}L${lower.slice(1)}Z`;
+}
+
 /** Index of the point whose x is nearest to `x` (points sorted by x), or -1 for none. */
 export function nearestIndex(points: readonly XY[], x: number): number {
   if (points.length === 0) return -1;

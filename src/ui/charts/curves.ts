@@ -1,11 +1,19 @@
 // The lines of the curve charts: one smoothed training line and one validation line per
-// visible run, bounded in points, positive-only on a log axis.
+// visible run, bounded in points, positive-only on a log axis. The seeds of a repeated variant
+// are drawn as one mean line with a min–max band.
 
+import { alignBySteps, type SeedCurve, type Spread, spreadOf, unseededName } from '../../common/seeds.ts';
 import type { RunSeries } from '../state/series.ts';
 import type { RunRecord } from '../state/types.ts';
 import { downsample, ema, finiteOnly, positionBucketLabel, positiveOnly, type XY } from './data.ts';
 
 export type CurveMetric = 'loss' | 'accuracy';
+
+export interface BandPoint {
+  x: number;
+  lo: number;
+  hi: number;
+}
 
 export interface CurveLine {
   key: string;
@@ -14,6 +22,64 @@ export interface CurveLine {
   color: string;
   kind: 'train' | 'val';
   points: XY[];
+  /** Seeds of a repeated variant: min–max over them at each step (the points are their mean). */
+  band?: BandPoint[];
+  /** How many seeds the line averages (absent for a single run). */
+  seeds?: number;
+}
+
+/** Runs drawn and tabulated together: the seeds of one repeated variant of one experiment. */
+export interface SeedGroup {
+  key: string;
+  name: string;
+  runs: RunRecord[];
+}
+
+/** The runs grouped by repeated variant, in the order of their first run; other runs alone. */
+export function seedGroups(runs: readonly RunRecord[]): SeedGroup[] {
+  const groups = new Map<string, SeedGroup>();
+  for (const run of runs) {
+    const repeated = run.spec.train.repeats > 1;
+    const name = repeated ? unseededName(run.spec.name) : run.spec.name;
+    const key = repeated ? `${run.experimentId}\u0000${name}` : run.id;
+    const g = groups.get(key);
+    if (g) g.runs.push(run);
+    else groups.set(key, { key, name, runs: [run] });
+  }
+  return [...groups.values()];
+}
+
+/** Mean line and min–max band over seeds, bounded in points and cleaned for the axis. */
+function meanWithBand(
+  curves: SeedCurve[],
+  maxPoints: number,
+  clean: (points: XY[]) => XY[],
+  log: boolean,
+): { points: XY[]; band: BandPoint[] } {
+  const aligned = alignBySteps(curves);
+  const xs = aligned.map((p) => p.step);
+  const mean = downsample(
+    xs,
+    aligned.map((p) => p.mean),
+    maxPoints,
+  );
+  const lo = downsample(
+    xs,
+    aligned.map((p) => p.min),
+    maxPoints,
+  );
+  const hi = downsample(
+    xs,
+    aligned.map((p) => p.max),
+    maxPoints,
+  );
+  const band: BandPoint[] = [];
+  for (let i = 0; i < Math.min(lo.length, hi.length); i++) {
+    const b = { x: lo[i].x, lo: lo[i].y, hi: hi[i].y };
+    if (Number.isFinite(b.x) && Number.isFinite(b.lo) && Number.isFinite(b.hi) && (!log || b.lo > 0))
+      band.push(b);
+  }
+  return { points: clean(mean), band };
 }
 
 export interface CurveOptions {
@@ -33,9 +99,9 @@ export function curveLines(
 ): CurveLine[] {
   const lines: CurveLine[] = [];
   const clean = options.log ? positiveOnly : finiteOnly;
-  for (const run of runs) {
+  const pushRun = (run: RunRecord) => {
     const s = series[run.id];
-    if (!s) continue;
+    if (!s) return;
     const color = colors[run.id] ?? '#e6e8ee';
     const values = s.train[options.metric];
     if (values.length > 0) {
@@ -63,6 +129,46 @@ export function curveLines(
             options.maxPoints,
           ),
         ),
+      });
+    }
+  };
+  for (const group of seedGroups(runs)) {
+    const mine = group.runs.filter((r) => series[r.id]);
+    if (mine.length < 2) {
+      mine.forEach(pushRun);
+      continue;
+    }
+    const first = mine[0];
+    const color = colors[first.id] ?? '#e6e8ee';
+    const n = mine.length;
+    const train = mine
+      .map((r) => series[r.id].train)
+      .filter((t) => t[options.metric].length > 0)
+      .map((t) => ({ steps: t.step, values: ema(t[options.metric], options.smoothing) }));
+    if (train.length > 0) {
+      lines.push({
+        key: `${group.key}:train`,
+        runId: first.id,
+        name: `${group.name} train (mean of ${n} seeds)`,
+        color,
+        kind: 'train',
+        seeds: n,
+        ...meanWithBand(train, options.maxPoints, clean, options.log),
+      });
+    }
+    const val = mine
+      .map((r) => series[r.id].eval)
+      .filter((e) => e.length > 0)
+      .map((e) => ({ steps: e.map((m) => m.step), values: e.map((m) => m[options.metric]) }));
+    if (val.length > 0) {
+      lines.push({
+        key: `${group.key}:val`,
+        runId: first.id,
+        name: `${group.name} val (mean of ${n} seeds)`,
+        color,
+        kind: 'val',
+        seeds: n,
+        ...meanWithBand(val, options.maxPoints, clean, options.log),
       });
     }
   }
@@ -106,6 +212,46 @@ export interface LatestRow {
   valLoss: number | null;
   trainAccuracy: number | null;
   valAccuracy: number | null;
+}
+
+export interface LatestGroupRow {
+  key: string;
+  name: string;
+  color: string;
+  /** Runs (seeds) in the row. */
+  n: number;
+  /** Latest step of the furthest seed. */
+  step: number | null;
+  trainLoss: Spread | null;
+  valLoss: Spread | null;
+  trainAccuracy: Spread | null;
+  valAccuracy: Spread | null;
+}
+
+/** The latest numbers with the seeds of a repeated variant in one row: mean, spread and n over them. */
+export function latestGroupRows(
+  runs: RunRecord[],
+  series: Record<string, RunSeries>,
+  colors: Record<string, string>,
+  smoothing: number,
+): LatestGroupRow[] {
+  return seedGroups(runs).map((group) => {
+    const rows = latestRows(group.runs, series, colors, smoothing);
+    const over = (pick: (r: LatestRow) => number | null) =>
+      spreadOf(rows.map(pick).filter((v): v is number => v !== null));
+    const steps = rows.map((r) => r.step).filter((v): v is number => v !== null);
+    return {
+      key: group.key,
+      name: group.name,
+      color: rows[0]?.color ?? '#e6e8ee',
+      n: group.runs.length,
+      step: steps.length > 0 ? Math.max(...steps) : null,
+      trainLoss: over((r) => r.trainLoss),
+      valLoss: over((r) => r.valLoss),
+      trainAccuracy: over((r) => r.trainAccuracy),
+      valAccuracy: over((r) => r.valAccuracy),
+    };
+  });
 }
 
 /** Latest (smoothed) numbers of each run for the table under the charts. */

@@ -4,6 +4,7 @@
 import { memo, useMemo, useState } from 'react';
 import { formatCount, formatMetric, formatPercent } from '../../common/format.ts';
 import {
+  bandPath,
   type Extent,
   extentOf,
   linearTicks,
@@ -38,6 +39,8 @@ interface Layout {
   yTicks: number[];
   xDomain: Extent;
   paths: Array<{ line: CurveLine; d: string }>;
+  /** Min–max areas of lines that average seeds, drawn under the lines. */
+  bands: Array<{ line: CurveLine; d: string }>;
 }
 
 function layout(
@@ -47,8 +50,15 @@ function layout(
   log: boolean,
   percent: boolean,
 ): Layout | null {
-  const xs = extentOf(lines, (p) => p.x);
-  const ys = extentOf(lines, (p) => p.y, log);
+  // The bands' edges count for the extent too, so a band is never cut off.
+  const edges = lines.map((l) => ({
+    points: (l.band ?? []).flatMap((b) => [
+      { x: b.x, y: b.lo },
+      { x: b.x, y: b.hi },
+    ]),
+  }));
+  const xs = extentOf([...lines, ...edges], (p) => p.x);
+  const ys = extentOf([...lines, ...edges], (p) => p.y, log);
   if (!xs || !ys) return null;
   const xDomain = xs.min === xs.max ? { min: xs.min - 1, max: xs.max + 1 } : xs;
   const plotW = Math.max(10, width - MARGIN.left - MARGIN.right);
@@ -58,6 +68,9 @@ function layout(
   const sx = makeScale(xDomain, MARGIN.left, MARGIN.left + plotW);
   const sy = makeScale(yDomain, MARGIN.top + plotH, MARGIN.top, log);
   const paths = lines.map((line) => ({ line, d: linePath(line.points, sx, sy) }));
+  const bands = lines
+    .filter((line) => line.band && line.band.length > 1)
+    .map((line) => ({ line, d: bandPath(line.band!, sx, sy) }));
   return {
     sx,
     sy,
@@ -66,6 +79,7 @@ function layout(
     xTicks: linearTicks(xDomain, Math.max(2, Math.round(plotW / 90)), 1),
     yTicks: log ? logTicks(yDomain) : linearTicks(yDomain, yCount),
     paths,
+    bands,
   };
 }
 
@@ -93,7 +107,7 @@ export const CurveChart = memo(function CurveChart({
       </svg>
     );
   }
-  const { sx, sy, xTicks, yTicks, paths, xDomain } = chart;
+  const { sx, sy, xTicks, yTicks, paths, bands, xDomain } = chart;
   const bottom = height - MARGIN.bottom;
   const right = width - MARGIN.right;
 
@@ -104,7 +118,15 @@ export const CurveChart = memo(function CurveChart({
       : paths
           .map(({ line }) => {
             const i = nearestIndex(line.points, hoverX);
-            return i < 0 ? null : { line, point: line.points[i] };
+            if (i < 0) return null;
+            // A mean over seeds also reads out its min–max at that step.
+            const b = line.band
+              ? nearestIndex(
+                  line.band.map((p) => ({ x: p.x, y: p.lo })),
+                  hoverX,
+                )
+              : -1;
+            return { line, point: line.points[i], range: b < 0 ? undefined : line.band![b] };
           })
           .filter((r) => r !== null);
   const onMove = (e: React.MouseEvent<SVGSVGElement>) => {
@@ -150,6 +172,18 @@ export const CurveChart = memo(function CurveChart({
           ))}
         </g>
         <path d={`M${MARGIN.left} ${MARGIN.top}V${bottom}H${right}`} stroke={AXIS} fill="none" />
+        {bands.map(({ line, d }) => (
+          <path
+            key={`${line.key}:band`}
+            d={d}
+            fill={line.color}
+            fillOpacity={line.kind === 'train' ? 0.18 : 0.1}
+            stroke="none"
+            data-testid="seed-band"
+          >
+            <title>{`${line.name}: min–max over ${line.seeds} seeds`}</title>
+          </path>
+        ))}
         {paths.map(({ line, d }) => (
           <path
             key={line.key}
@@ -185,10 +219,17 @@ export const CurveChart = memo(function CurveChart({
           style={tipLeft ? { right: width - sx(hoverX) + 10 } : { left: sx(hoverX) + 10 }}
         >
           <div className="chart-tooltip-step">step {formatCount(readout[0].point.x)}</div>
-          {readout.map(({ line, point }) => (
+          {readout.map(({ line, point, range }) => (
             <div key={line.key}>
               <span className="swatch" style={{ background: line.color }} aria-hidden="true" /> {line.name}:{' '}
-              {fmt(point.y)} <span className="muted">@{formatCount(point.x)}</span>
+              {fmt(point.y)}
+              {range && (
+                <span className="muted">
+                  {' '}
+                  ({fmt(range.lo)}–{fmt(range.hi)})
+                </span>
+              )}{' '}
+              <span className="muted">@{formatCount(point.x)}</span>
             </div>
           ))}
         </div>

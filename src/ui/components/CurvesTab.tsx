@@ -4,7 +4,8 @@
 import { type ReactNode, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatCount, formatMetric, formatPercent } from '../../common/format.ts';
-import { curveLines, latestRows, positionLoss } from '../charts/curves.ts';
+import type { Spread } from '../../common/seeds.ts';
+import { curveLines, latestGroupRows, positionLoss } from '../charts/curves.ts';
 import { downloadBlob, downloadText } from '../export/download.ts';
 import { svgToPngBlob } from '../export/image.ts';
 import { metricsToCsv, metricsToJson, safeFileName } from '../export/metrics.ts';
@@ -171,9 +172,10 @@ function LatestTable({
   const tick = useSeriesTick((3 * CHART_REFRESH_MS) / 4);
   // biome-ignore lint/correctness/useExhaustiveDependencies: series are mutated in place; `tick` says when
   const rows = useMemo(
-    () => latestRows(runs, series, colors, smoothing),
+    () => latestGroupRows(runs, series, colors, smoothing),
     [runs, series, colors, smoothing, tick],
   );
+  const repeated = rows.some((r) => r.n > 1);
   return (
     <table className="table latest" aria-label="Latest numbers">
       <thead>
@@ -184,23 +186,36 @@ function LatestTable({
           <th>val loss</th>
           <th>train acc</th>
           <th>val acc</th>
+          {repeated && <th title="runs (seeds) in the row; their mean ± sample standard deviation">seeds</th>}
         </tr>
       </thead>
       <tbody>
         {rows.map((row) => (
-          <tr key={row.runId}>
+          <tr key={row.key}>
             <td>
               <span className="swatch" style={{ background: row.color }} aria-hidden="true" /> {row.name}
             </td>
             <td>{row.step === null ? '—' : formatCount(row.step)}</td>
-            <td>{formatMetric(row.trainLoss)}</td>
-            <td>{formatMetric(row.valLoss)}</td>
-            <td>{formatPercent(row.trainAccuracy, 1)}</td>
-            <td>{formatPercent(row.valAccuracy, 1)}</td>
+            <SpreadCell value={row.trainLoss} format={formatMetric} />
+            <SpreadCell value={row.valLoss} format={formatMetric} />
+            <SpreadCell value={row.trainAccuracy} format={(v) => formatPercent(v, 1)} />
+            <SpreadCell value={row.valAccuracy} format={(v) => formatPercent(v, 1)} />
+            {repeated && <td>{row.n}</td>}
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** One number, or over seeds its mean ± sd with the min–max range on hover. */
+function SpreadCell({ value, format }: { value: Spread | null; format: (v: number | null) => string }) {
+  if (!value) return <td>{format(null)}</td>;
+  if (value.n < 2) return <td>{format(value.mean)}</td>;
+  return (
+    <td title={`min ${format(value.min)}, max ${format(value.max)} over ${value.n} seeds`}>
+      {format(value.mean)} ± {format(value.sd)}
+    </td>
   );
 }
 

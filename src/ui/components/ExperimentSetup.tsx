@@ -133,7 +133,9 @@ export function ExperimentSetup({
   useEffect(() => {
     if (advancedInvalid) setAdvancedOpen(true);
   }, [advancedInvalid]);
-  const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length;
+  // Each variant runs once per seed when repeated.
+  const repeats = Math.max(1, Number.parseInt(draft.repeats, 10) || 1);
+  const runs = VARIANTS.filter((v) => draft.variants.includes(v)).length * repeats;
   const valid = built.errors.length === 0;
   const first = built.specs[0];
   const tokensPerRun = first ? first.train.steps * first.train.batchSize * first.task.seqLen : 0;
@@ -440,6 +442,7 @@ export function ExperimentSetup({
           {text('lr', 'decimal')}
           {hasRosa && text('rosaLr', 'decimal')}
           {text('seed')}
+          {text('repeats')}
           {choice('backend')}
         </div>
         <details

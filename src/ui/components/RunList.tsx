@@ -1,7 +1,8 @@
-// The runs, grouped by experiment, newest first: progress with ETA and throughput, the
-// latest numbers, the step-time split, and the controls.
+// The runs, grouped by experiment, newest first (or sorted by a column, and filtered by text):
+// progress with ETA and throughput, the latest numbers, the step-time split, and the controls.
+// Ticking two or more runs shows which settings differ between them.
 
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import {
   formatBytes,
@@ -11,12 +12,14 @@ import {
   formatMs,
   formatPercent,
 } from '../../common/format.ts';
+import { type SettingDiff, settingsDiff } from '../../config/diff.ts';
 import type { Variant } from '../../gpu/model/config.ts';
 import type { StepTiming } from '../../gpu/train/protocol.ts';
 import { runColors, STEP_TIMING_COLORS } from '../colors.ts';
 import { usePlayground } from '../state/context.tsx';
 import { etaMs } from '../state/eta.ts';
 import { progressOf } from '../state/reduce.ts';
+import { filterRuns, RUN_SORT_KEYS, RUN_SORT_LABELS, type RunSortKey, sortRuns } from '../state/run-table.ts';
 import type { RunSeries } from '../state/series.ts';
 import type { RunRecord } from '../state/types.ts';
 
@@ -129,10 +132,15 @@ export function RunCard({
   run,
   series,
   color,
+  selected = false,
+  onSelect,
 }: {
   run: RunRecord;
   series: RunSeries | undefined;
   color: string;
+  /** Ticked for the settings comparison. */
+  selected?: boolean;
+  onSelect?: () => void;
 }) {
   const [pause, resume, stop, deleteRun, loadCheckpoint] = usePlayground(
     useShallow((s) => [s.pause, s.resume, s.stop, s.deleteRun, s.loadCheckpoint] as const),
@@ -146,6 +154,16 @@ export function RunCard({
   return (
     <li className={`run run-${run.status}`} data-testid="run-card" aria-label={run.spec.name}>
       <div className="run-head">
+        {onSelect && (
+          <input
+            type="checkbox"
+            className="run-select"
+            checked={selected}
+            onChange={onSelect}
+            aria-label={`Compare ${run.spec.name}`}
+            title="Tick two or more runs to see which settings differ"
+          />
+        )}
         <span className="swatch" style={{ background: color }} aria-hidden="true" />
         <span className="run-name">{run.spec.name}</span>
         <span className={`badge badge-${run.status}`} data-testid="run-status">
@@ -240,6 +258,48 @@ export function RunCard({
   );
 }
 
+/** Sort keys whose natural first look is the largest value. */
+const LARGEST_FIRST = new Set<RunSortKey>(['experiment', 'step', 'accuracy', 'valAccuracy']);
+
+/** The settings that differ between the ticked runs, one column per run. */
+function SettingsDiffTable({ runs, onClear }: { runs: RunRecord[]; onClear: () => void }) {
+  const rows: SettingDiff[] = useMemo(() => settingsDiff(runs.map((r) => r.spec)), [runs]);
+  return (
+    <div className="settings-diff">
+      <div className="card-head">
+        <h3>Settings that differ</h3>
+        <button type="button" className="ghost small" onClick={onClear}>
+          Clear selection
+        </button>
+      </div>
+      {rows.length === 0 ? (
+        <p className="hint">The {runs.length} selected runs have the same settings.</p>
+      ) : (
+        <table className="table compact" aria-label="Settings that differ">
+          <thead>
+            <tr>
+              <th>setting</th>
+              {runs.map((r) => (
+                <th key={r.id}>{r.spec.name}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.path} data-path={row.path}>
+                <th title={row.path}>{row.label}</th>
+                {row.values.map((v, i) => (
+                  <td key={runs[i].id}>{v}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
 export function RunList() {
   const experiments = usePlayground((s) => s.experiments);
   const runs = usePlayground((s) => s.runs);
@@ -248,8 +308,47 @@ export function RunList() {
   const deleteExperiment = usePlayground((s) => s.deleteExperiment);
   const clearAll = usePlayground((s) => s.clearAll);
   const colors = useRunColors();
-  const newestFirst = [...experiments].reverse();
+  const [filter, setFilter] = useState('');
+  const [sortKey, setSortKey] = useState<RunSortKey>('experiment');
+  const [descending, setDescending] = useState(true);
+  const [selected, setSelected] = useState<string[]>([]);
   const any = experiments.some((e) => e.runIds.some((id) => runs[id]));
+
+  const allRuns = useMemo(
+    () => experiments.flatMap((e) => e.runIds.map((id) => runs[id]).filter((r): r is RunRecord => !!r)),
+    [experiments, runs],
+  );
+  const shown = useMemo(() => new Set(filterRuns(allRuns, filter).map((r) => r.id)), [allRuns, filter]);
+  // Series are mutated in place; `runs` changes with every batch of metrics, so the order follows.
+  const sorted = useMemo(
+    () =>
+      sortKey === 'experiment'
+        ? []
+        : sortRuns(
+            allRuns.filter((r) => shown.has(r.id)),
+            series,
+            sortKey,
+            descending,
+          ),
+    [allRuns, shown, series, sortKey, descending],
+  );
+  const ticked = useMemo(
+    () => selected.map((id) => runs[id]).filter((r): r is RunRecord => !!r),
+    [selected, runs],
+  );
+  const toggle = (id: string) =>
+    setSelected((list) => (list.includes(id) ? list.filter((x) => x !== id) : [...list, id]));
+  const card = (r: RunRecord) => (
+    <RunCard
+      key={r.id}
+      run={r}
+      series={series[r.id]}
+      color={colors[r.id] ?? '#e6e8ee'}
+      selected={selected.includes(r.id)}
+      onSelect={() => toggle(r.id)}
+    />
+  );
+  const ordered = descending ? [...experiments].reverse() : experiments;
 
   return (
     <section className="card" aria-labelledby="runs-heading">
@@ -268,15 +367,59 @@ export function RunList() {
           </button>
         )}
       </div>
+      {any && (
+        <div className="toolbar run-toolbar">
+          <input
+            type="search"
+            placeholder="Filter: name, variant, status"
+            aria-label="Filter runs"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+          />
+          <select
+            aria-label="Sort runs by"
+            value={sortKey}
+            onChange={(e) => {
+              const key = e.target.value as RunSortKey;
+              setSortKey(key);
+              setDescending(LARGEST_FIRST.has(key));
+            }}
+          >
+            {RUN_SORT_KEYS.map((k) => (
+              <option key={k} value={k}>
+                {RUN_SORT_LABELS[k]}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => setDescending((d) => !d)}
+            aria-label={
+              descending ? 'Sorted descending; sort ascending' : 'Sorted ascending; sort descending'
+            }
+            title="Reverse the order"
+          >
+            {descending ? '↓' : '↑'}
+          </button>
+        </div>
+      )}
+      {ticked.length >= 2 && <SettingsDiffTable runs={ticked} onClear={() => setSelected([])} />}
       {!any ? (
         <p className="empty">
           {hydrated
             ? 'No runs yet. Pick a preset above and press Start: each variant trains as its own run, side by side, and stays here across reloads.'
             : 'Loading earlier runs…'}
         </p>
+      ) : shown.size === 0 ? (
+        <p className="empty">No run matches “{filter}”.</p>
+      ) : sortKey !== 'experiment' ? (
+        <ul className="runs" aria-label={`Runs by ${RUN_SORT_LABELS[sortKey]}`}>
+          {sorted.map(card)}
+        </ul>
       ) : (
-        newestFirst.map((e) => {
-          const list = e.runIds.map((id) => runs[id]).filter((r): r is RunRecord => !!r);
+        ordered.map((e) => {
+          const list = e.runIds.map((id) => runs[id]).filter((r): r is RunRecord => !!r && shown.has(r.id));
           if (list.length === 0) return null;
           return (
             <div key={e.id} className="experiment">
@@ -292,11 +435,7 @@ export function RunList() {
                   ✕
                 </button>
               </div>
-              <ul className="runs">
-                {list.map((r) => (
-                  <RunCard key={r.id} run={r} series={series[r.id]} color={colors[r.id] ?? '#e6e8ee'} />
-                ))}
-              </ul>
+              <ul className="runs">{list.map(card)}</ul>
             </div>
           );
         })

@@ -4,6 +4,7 @@
 // field's messages, from the engine's own validators (validateModelConfig, validateTrainConfig,
 // validateTaskSpec), with the device's limits when they are known.
 
+import { seededName, seedsOf } from '../../common/seeds.ts';
 import {
   BACKEND_KINDS,
   type BackendKind,
@@ -101,6 +102,8 @@ export interface ExperimentDraft {
   protocol: TrainingProtocol;
   stageASteps: string;
   seed: string;
+  /** Runs of each variant, with seeds seed, seed + 1, … */
+  repeats: string;
   backend: BackendKind;
   /** A stored checkpoint whose base weights every run starts from ('' = fresh weights). */
   from: string;
@@ -154,6 +157,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   protocol: T0.protocol,
   stageASteps: String(T0.stageASteps),
   seed: String(T0.seed),
+  repeats: String(T0.repeats),
   backend: 'webgpu',
   from: '',
   evalOnly: false,
@@ -223,6 +227,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   protocol: 'train.protocol',
   stageASteps: 'train.stageASteps',
   seed: 'train.seed',
+  repeats: 'train.repeats',
   backend: 'backend',
   from: 'from',
   evalOnly: 'evalOnly',
@@ -404,6 +409,7 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
     protocol: draft.protocol,
     stageASteps: draft.protocol === 'two-stage' ? p.int('stageASteps') : T0.stageASteps,
     seed: p.int('seed'),
+    repeats: p.int('repeats'),
   });
 }
 
@@ -429,7 +435,10 @@ export interface BuildOptions {
   engine?: EngineCapabilities;
 }
 
-/** One RunSpec per selected variant on the same task, data and seed, plus every field's messages. */
+/**
+ * One RunSpec per selected variant on the same task, data and seed (per variant and seed when
+ * repeated: seeds seed, seed + 1, …), plus every field's messages.
+ */
 export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = {}): BuiltExperiment {
   const p = new Parser(draft);
   const notes: string[] = [];
@@ -467,10 +476,29 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
       const note = `${settingMeta(w.field).label}: ${w.message}.`;
       if (!notes.includes(note)) notes.push(note);
     }
-    specs.push(spec);
+    specs.push(...repeatedSpecs(spec));
+  }
+  const lastSeed = train.seed + train.repeats - 1;
+  const maxSeed = settingMeta('train.seed').max!;
+  if (train.repeats > 1 && lastSeed > maxSeed) {
+    errors.push({
+      field: 'train.seed',
+      message: `with ${train.repeats} repeats the last seed would be ${lastSeed}, above the limit ${maxSeed}`,
+    });
   }
   const all = dedupe([...errors, ...p.errors]);
   return { specs: all.errors.length === 0 ? specs : [], errors: all.errors, byField: all.byField, notes };
+}
+
+/** A variant's spec once per seed when it is repeated: its own id and name for each. */
+function repeatedSpecs(spec: RunSpec): RunSpec[] {
+  if (spec.train.repeats <= 1) return [spec];
+  return seedsOf(spec.train.seed, spec.train.repeats).map((seed) => ({
+    ...spec,
+    id: `${spec.id}/seed-${seed}`,
+    name: seededName(spec.name, seed),
+    train: { ...spec.train, seed },
+  }));
 }
 
 /** Where on the form a validator field is shown; messages for other fields go to the summary. */

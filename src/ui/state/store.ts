@@ -138,7 +138,9 @@ export function experimentSummary(spec: RunSpec): string {
   if (t.kind === 'text') task = t.source === 'user' ? `text "${t.name ?? 'your text'}"` : 'Moby Dick';
   if (t.kind === 'mqar') task = `MQAR ${t.pairs} pairs`;
   if (t.kind === 'niah') task = `NIAH ${t.keyLength}-digit`;
-  return `${task} · T ${t.seqLen} · ${m.layers}×${m.width} · W ${m.window} · ${spec.train.steps} steps · seed ${spec.train.seed}`;
+  const { seed, repeats } = spec.train;
+  const seeds = repeats > 1 ? `seeds ${seed}–${seed + repeats - 1}` : `seed ${seed}`;
+  return `${task} · T ${t.seqLen} · ${m.layers}×${m.width} · W ${m.window} · ${spec.train.steps} steps · ${seeds}`;
 }
 
 export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
-import { curveLines, latestRows, positionLoss } from '../../../src/ui/charts/curves.ts';
+import { curveLines, latestGroupRows, latestRows, positionLoss } from '../../../src/ui/charts/curves.ts';
 import { appendEval, appendStep, emptySeries, type RunSeries } from '../../../src/ui/state/series.ts';
 import type { RunRecord } from '../../../src/ui/state/types.ts';
 
@@ -124,5 +124,59 @@ describe('curve lines', () => {
       valAccuracy: 0.25,
     });
     expect(latestRows([a], { a: emptySeries() }, {}, 0)[0].step).toBeNull();
+  });
+});
+
+describe('seeds of a repeated variant', () => {
+  /** Seed `seed` of "E1 window" repeated twice. */
+  function seeded(seed: number): RunRecord {
+    const r = run(`e/window/seed-${seed}`, 'niah');
+    return {
+      ...r,
+      spec: { ...r.spec, name: `E1 window · seed ${seed}`, train: defaultTrainConfig({ seed, repeats: 2 }) },
+    };
+  }
+  const options = { metric: 'loss' as const, smoothing: 0, log: false, maxPoints: 100 };
+
+  it('draws one mean line with a min–max band per repeated variant, next to the other runs', () => {
+    const other = run('g', 'niah');
+    const series = {
+      'e/window/seed-1': filled(4, (i) => 4 - i),
+      // The second seed is behind: its last steps are the first seed's alone.
+      'e/window/seed-2': filled(2, (i) => 6 - i),
+      g: filled(3, () => 1),
+    };
+    const lines = curveLines([seeded(1), other, seeded(2)], series, {}, options);
+    expect(lines.map((l) => l.name)).toEqual(['E1 window train (mean of 2 seeds)', 'g train']);
+    const mean = lines[0];
+    expect(mean.seeds).toBe(2);
+    expect(mean.points).toEqual([
+      { x: 0, y: 5 },
+      { x: 1, y: 4 },
+      { x: 2, y: 2 },
+      { x: 3, y: 1 },
+    ]);
+    expect(mean.band).toEqual([
+      { x: 0, lo: 4, hi: 6 },
+      { x: 1, lo: 3, hi: 5 },
+      { x: 2, lo: 2, hi: 2 },
+      { x: 3, lo: 1, hi: 1 },
+    ]);
+    expect(lines[1].band).toBeUndefined();
+  });
+
+  it('shows a single visible seed as its own line', () => {
+    const lines = curveLines([seeded(1)], { 'e/window/seed-1': filled(3, () => 1) }, {}, options);
+    expect(lines.map((l) => l.name)).toEqual(['E1 window · seed 1 train']);
+  });
+
+  it('gives the results row mean ± spread and n over the seeds', () => {
+    const series = { 'e/window/seed-1': filled(3, () => 1), 'e/window/seed-2': filled(3, () => 3) };
+    appendEval(series['e/window/seed-1'], { step: 2, loss: 2, accuracy: 0.5 });
+    const rows = latestGroupRows([seeded(1), seeded(2)], series, {}, 0);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'E1 window', n: 2, step: 2 });
+    expect(rows[0].trainLoss).toEqual({ mean: 2, min: 1, max: 3, sd: Math.SQRT2, n: 2 });
+    expect(rows[0].valLoss).toMatchObject({ mean: 2, n: 1 });
   });
 });

@@ -23,6 +23,32 @@ describe('buildExperiment', () => {
     expect(s.model.seqLen).toBe(s.task.seqLen);
   });
 
+  it('repeats each variant over seeds seed, seed + 1, … as runs of their own', () => {
+    const built = buildExperiment(draft({ variants: ['global', 'window'], seed: '7', repeats: '3' }), {
+      experimentId: 'x',
+      label: 'E1',
+    });
+    expect(built.errors).toEqual([]);
+    expect(built.specs.map((s) => s.id)).toEqual([
+      'x/global/seed-7',
+      'x/global/seed-8',
+      'x/global/seed-9',
+      'x/window/seed-7',
+      'x/window/seed-8',
+      'x/window/seed-9',
+    ]);
+    expect(built.specs.map((s) => s.train.seed)).toEqual([7, 8, 9, 7, 8, 9]);
+    expect(built.specs[1].name).toBe('E1 global · seed 8');
+    expect(built.specs.every((s) => s.train.repeats === 3)).toBe(true);
+  });
+
+  it('refuses repeats out of range, and seeds that would run past the limit', () => {
+    expect(buildExperiment(draft({ repeats: '11' })).byField['train.repeats']?.[0]).toMatch(/from 1 to 10/);
+    const high = buildExperiment(draft({ seed: String(2 ** 31 - 2), repeats: '3' }));
+    expect(high.specs).toEqual([]);
+    expect(high.byField['train.seed']?.[0]).toMatch(/last seed would be 2147483648/);
+  });
+
   it('orders variants canonically whatever the order they were picked in', () => {
     const built = buildExperiment(draft({ variants: ['window+rosa', 'global'] }));
     expect(built.specs.map((s) => s.model.variant)).toEqual(['global', 'window+rosa']);
