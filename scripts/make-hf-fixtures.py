@@ -3,13 +3,15 @@
   python3 scripts/make-hf-fixtures.py            # both parts below
   python3 scripts/make-hf-fixtures.py --random   # (a) only
   python3 scripts/make-hf-fixtures.py --exports  # (b) only
+  python3 scripts/make-hf-fixtures.py --random transformers-qwen3-headdim   # only the folders named
 
 (a) Tiny random LlamaForCausalLM and MistralForCausalLM (sliding window) of the exported
     shape (tied embeddings, no grouped-query attention, no biases), and the Llama family's
     other features: a Llama with grouped-query attention and an untied head, a Qwen2 (q/k/v
     biases, grouped-query attention, untied head) and a Qwen3 (q/k norm per head, grouped-query
-    attention, tied head), saved with save_pretrained under test/fixtures/hf/transformers-*/
-    with logits.json: their logits for FIXTURE_TOKENS.
+    attention, tied head), and a Qwen3 whose head_dim is not hidden / heads (as Qwen3-0.6B's:
+    128 at hidden 1024 with 16 heads), saved with save_pretrained under
+    test/fixtures/hf/transformers-*/ with logits.json: their logits for FIXTURE_TOKENS.
 (b) Every playground export under test/fixtures/hf/playground-*/ (written by
     `npx tsx scripts/make-playground-fixtures.ts`) loaded with AutoModelForCausalLM and
     its tokenizer with AutoTokenizer; writes transformers-logits.json beside it.
@@ -74,7 +76,7 @@ def scale_up(model, seed: int) -> None:
                 p.copy_(bound * (2 * torch.rand(p.shape, generator=g) - 1))
 
 
-def random_models() -> None:
+def random_models(only: set) -> None:
     common = dict(
         vocab_size=40,
         hidden_size=16,
@@ -117,8 +119,18 @@ def random_models() -> None:
             Qwen3ForCausalLM(Qwen3Config(**{**grouped, "num_key_value_heads": 1}, attention_bias=False)),
             5,
         ),
+        # 4 query heads of 8 channels on 2 key/value heads at hidden 16: q is 32 wide, k and v 16.
+        (
+            "transformers-qwen3-headdim",
+            Qwen3ForCausalLM(
+                Qwen3Config(**{**grouped, "head_dim": 8, "num_key_value_heads": 2}, attention_bias=False)
+            ),
+            6,
+        ),
     ]
     for name, model, seed in made:
+        if only and name not in only:
+            continue
         model = model.to(torch.float32)
         scale_up(model, seed)
         out = ROOT / name
@@ -128,8 +140,10 @@ def random_models() -> None:
         print(f"wrote {out}")
 
 
-def exported_models() -> None:
+def exported_models(only: set) -> None:
     for folder in sorted(ROOT.glob("playground-*")):
+        if only and folder.name not in only:
+            continue
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
         tokenizer = AutoTokenizer.from_pretrained(folder)
         text = "".join(tokenizer.convert_ids_to_tokens(TOKENS))
@@ -150,7 +164,10 @@ def exported_models() -> None:
 
 if __name__ == "__main__":
     args = set(sys.argv[1:])
-    if not args or "--random" in args:
-        random_models()
-    if not args or "--exports" in args:
-        exported_models()
+    # Folder names given: only those are (re)written, the other fixtures stay as committed.
+    only = {a for a in args if not a.startswith("--")}
+    parts = args - only
+    if not parts or "--random" in parts:
+        random_models(only)
+    if not parts or "--exports" in parts:
+        exported_models(only)

@@ -1,5 +1,6 @@
-// Cross-field rules of a run spec: limits that depend on other settings (heads divide width,
-// bits divide width, warm-ups within the run, a key that fits the sequence) and on the device
+// Cross-field rules of a run spec: limits that depend on other settings (heads divide width
+// unless the head size is set, bits divide width, warm-ups within the run, a key that fits the
+// sequence) and on the device
 // (buffer sizes, total memory). Per-field limits live in schema.ts.
 
 import { niahMinLength } from '../tasks/niah.ts';
@@ -24,22 +25,39 @@ export interface SizeLimits {
 const isWhole = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown) => typeof x === 'object' && x !== null;
 
+/** Channels per attention head: model.headDim where set (> 0), else width / heads. */
+export function headDimOf(m: Pick<ModelConfig, 'width' | 'heads' | 'headDim'>): number {
+  return m.headDim ? m.headDim : m.width / m.heads;
+}
+
 /** Largest tensor (in f32 elements) a training step allocates, for the buffer-limit check. */
 export function largestTensorElements(config: ModelConfig, batch: number): number {
   const N = batch * config.seqLen;
+  // q, k, v and the attention output are [N, heads · headDim]; Wq and Wo [heads · headDim, width].
+  const attention = config.heads * headDimOf(config);
   return Math.max(
     N * config.vocabSize,
     N * config.mlpHidden,
     N * config.width,
+    N * attention,
     config.vocabSize * config.width,
+    attention * config.width,
   );
 }
 
 export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]): void {
-  if (isWhole(m.width) && isWhole(m.heads) && m.heads > 0) {
+  if (isWhole(m.headDim) && m.headDim > 0) {
+    // An explicit head size (Qwen3: 128 at width 1024, 16 heads) frees heads from dividing width.
+    if (m.headDim % 2 !== 0) {
+      e.push({ field: 'model.headDim', message: `must be even for RoPE (got ${m.headDim})` });
+    }
+  } else if (isWhole(m.width) && isWhole(m.heads) && m.heads > 0) {
     const head = m.width / m.heads;
     if (m.width % m.heads !== 0) {
-      e.push({ field: 'model.heads', message: `must divide width ${m.width} (got ${m.heads})` });
+      e.push({
+        field: 'model.heads',
+        message: `must divide width ${m.width} (got ${m.heads}), or set model.headDim`,
+      });
     } else if (head % 2 !== 0) {
       e.push({ field: 'model.heads', message: `width / heads must be even for RoPE (got ${head})` });
     } else if (head > ATTENTION_MAX_HEAD_DIM) {
@@ -209,7 +227,8 @@ export function runRules(
     const bytes = largestTensorElements(spec.model, batch) * 4;
     if (bytes > limit) {
       const m = spec.model;
-      const maxSeq = Math.floor(limit / 4 / batch / Math.max(m.vocabSize, m.mlpHidden, m.width));
+      const perToken = Math.max(m.vocabSize, m.mlpHidden, m.width, m.heads * headDimOf(m));
+      const maxSeq = Math.floor(limit / 4 / batch / perToken);
       errors.push({
         field: 'task.seqLen',
         message:

@@ -237,8 +237,14 @@ export const modelSchema = z.strictObject(
     width: int(4, 4096, 64, { label: 'Width', help: 'model dimension C' }),
     heads: int(1, 64, 2, {
       label: 'Heads',
-      help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even`,
+      help: `attention heads; width / heads ≤ ${ATTENTION_MAX_HEAD_DIM}, even (unless head size is set)`,
     }),
+    // Optional so that a spec without it (every preset and checkpoint before it) keeps its
+    // configuration fingerprint and its meaning.
+    headDim: int(0, ATTENTION_MAX_HEAD_DIM, 0, {
+      label: 'Head size',
+      help: 'channels per attention head, even; q/k/v project to heads · head size channels (Qwen3: 128 at width 1024 with 16 heads); 0 or absent: width / heads',
+    }).optional(),
     kvHeads: int(0, 64, 0, {
       label: 'Key/value heads',
       help: 'grouped-query attention: key/value heads, each shared by heads / kvHeads query heads (0: as many as heads)',

@@ -9,7 +9,14 @@
 // tensors are copied as they are. The ROSA adapter, when present, goes to its own file.
 // Pure: bytes and strings in memory, for the command line and the browser alike.
 
-import { attentionKind, hasRosa, kvHeadCount, type ModelConfig, rosaLayers } from '../gpu/model/config.ts';
+import {
+  attentionKind,
+  hasRosa,
+  headDim,
+  kvHeadCount,
+  type ModelConfig,
+  rosaLayers,
+} from '../gpu/model/config.ts';
 import { parameterSpecs } from '../gpu/model/params.ts';
 import { HfExportError } from './errors.ts';
 import { baseNamePairs, type NamePair, rosaNamePairs } from './hf-names.ts';
@@ -117,7 +124,6 @@ function collect(
 /** config.json of the base model. */
 export function hfConfig(config: ModelConfig, source: HfExportInput['source'] = {}): Record<string, unknown> {
   const layout = hfAttentionLayout(config);
-  const headDim = config.width / config.heads;
   const out: Record<string, unknown> = {
     architectures: [layout.architecture],
     model_type: MODEL_TYPES[layout.architecture],
@@ -127,7 +133,8 @@ export function hfConfig(config: ModelConfig, source: HfExportInput['source'] = 
     num_hidden_layers: config.layers,
     num_attention_heads: config.heads,
     num_key_value_heads: kvHeadCount(config),
-    head_dim: headDim,
+    // Always written: with model.headDim it differs from hidden_size / num_attention_heads.
+    head_dim: headDim(config),
     hidden_act: 'silu',
     max_position_embeddings: config.seqLen,
     rms_norm_eps: config.normEps,
@@ -203,8 +210,12 @@ export function rosaAdapterConfig(config: ModelConfig): Record<string, unknown> 
 /** The Hugging Face folder's files. */
 export function exportHuggingFace(input: HfExportInput): HfFiles {
   const { config, parameters } = input;
-  if (config.width % config.heads !== 0)
-    throw new HfExportError('config', `width ${config.width} is not a multiple of heads ${config.heads}`);
+  const D = headDim(config);
+  if (!Number.isInteger(D) || D % 2 !== 0)
+    throw new HfExportError(
+      'config',
+      `head size ${D} (width ${config.width} / heads ${config.heads}, or model.headDim) is not a whole even number`,
+    );
   if (config.vocabSize < 1) throw new HfExportError('config', 'the vocabulary is empty');
   const shapes = new Map(parameterSpecs(config).map((s) => [s.name, s.shape]));
   const files: HfFiles = {

@@ -1,7 +1,8 @@
 // Loading a Hugging Face folder into the playground's model: the Llama family as transformers
 // names it. Llama, Mistral (sliding window), Ministral (per-layer attention types), Qwen2 (q/k/v
 // biases) and Qwen3 (q/k RMSNorm per head), with grouped-query attention and a tied or untied
-// head, plain RoPE, SiLU, head_dim = hidden / heads. Everything else fails with an
+// head, plain RoPE, SiLU, any even head_dim (Qwen3-0.6B: 128 at hidden 1024 with 16 heads; a
+// head_dim ≠ hidden / heads becomes model.headDim). Everything else fails with an
 // HfImportError naming the reason. F16/BF16 weights become f32. An optional ROSA adapter (rosa_adapter.safetensors +
 // rosa_adapter_config.json, as exportHuggingFace writes them) makes a window+rosa model.
 
@@ -221,11 +222,13 @@ export function importHfConfig(
       `config.json: num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`,
     );
   }
-  const headDim = cfg.head_dim ?? width / heads;
-  if (headDim !== width / heads)
+  // transformers takes head_dim when the config has one, else hidden_size / num_attention_heads.
+  const headDim =
+    cfg.head_dim === undefined || cfg.head_dim === null ? width / heads : wholeNumber(cfg, 'head_dim');
+  if (!Number.isInteger(headDim))
     throw new HfImportError(
       'config',
-      `config.json: head_dim ${String(headDim)} ≠ hidden_size / num_attention_heads = ${width / heads}`,
+      `config.json: num_attention_heads ${heads} does not divide hidden_size ${width}, and there is no head_dim`,
     );
   const act = cfg.hidden_act ?? 'silu';
   if (act !== 'silu')
@@ -259,6 +262,8 @@ export function importHfConfig(
   const windowed = rosaCfg || anySliding;
   const config: ModelConfig = {
     ...base,
+    // Set only where it differs, so that an import is the config it was exported from.
+    ...(headDim !== width / heads ? { headDim } : {}),
     kvHeads: kvHeads === heads ? 0 : kvHeads,
     qkNorm: modelType === 'qwen3',
     attnBias,

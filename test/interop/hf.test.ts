@@ -82,6 +82,13 @@ describe('import of folders written by transformers', () => {
       variant: 'global',
       features: { ...plain, kvHeads: 1, qkNorm: true },
     },
+    // head_dim 8 ≠ hidden 16 / 4 heads (as Qwen3-0.6B: 128 at 1024 / 16): q 32 wide, k/v 16.
+    {
+      name: 'transformers-qwen3-headdim',
+      architecture: 'Qwen3ForCausalLM',
+      variant: 'global',
+      features: { ...plain, kvHeads: 2, qkNorm: true, headDim: 8 },
+    },
   ];
   for (const { name, architecture, variant, features } of cases) {
     it(`${name}: same logits as transformers`, async () => {
@@ -188,6 +195,7 @@ describe('playground exports run by transformers', () => {
       'MistralForCausalLM',
       'Qwen2ForCausalLM',
       'Qwen3ForCausalLM',
+      'MistralForCausalLM',
     ]);
   });
 });
@@ -224,6 +232,18 @@ describe('export → import is the identity', () => {
         kvHeads: 1,
         qkNorm: true,
         tiedHead: false,
+      },
+    },
+    {
+      label: 'Qwen3-like with head size 6 ≠ width / heads, window+rosa',
+      overrides: {
+        variant: 'window+rosa',
+        window: 3,
+        heads: 4,
+        kvHeads: 2,
+        headDim: 6,
+        qkNorm: true,
+        rosa: { layers: [1], bits: 4, semantics: 'rwkv8', qk: 'shared' },
       },
     },
     {
@@ -434,7 +454,7 @@ describe('what the import refuses, by name', () => {
     expect(imported.parameters.get('lm_head')).toEqual(imported.parameters.get('embed')!.map((x) => x * 2));
   });
 
-  it('RoPE scaling, other activations, head_dim ≠ hidden / heads', async () => {
+  it('RoPE scaling, other activations, a head_dim that the tensors or the kernels do not fit', async () => {
     const yarn = await editedLlama((c) => {
       c.rope_parameters = { rope_type: 'yarn', rope_theta: 500, factor: 4 };
     });
@@ -443,10 +463,27 @@ describe('what the import refuses, by name', () => {
       c.hidden_act = 'gelu';
     });
     expect(importError(() => importHuggingFace(gelu)).reason).toBe('activation');
+    // A head_dim ≠ hidden / heads is read (model.headDim), so the tensors must have its shapes.
     const headDim = await editedLlama((c) => {
       c.head_dim = 16;
     });
-    expect(importError(() => importHuggingFace(headDim)).reason).toBe('config');
+    const misshapen = importError(() => importHuggingFace(headDim));
+    expect(misshapen.reason).toBe('tensor');
+    expect(misshapen.message).toMatch(/q_proj\.weight" has shape \[16,16\]; the config needs \[32,16\]/);
+    const odd = await editedLlama((c) => {
+      c.head_dim = 7;
+    });
+    const oddError = importError(() => importHuggingFace(odd));
+    expect(oddError.reason).toBe('config');
+    expect(oddError.message).toMatch(/model\.headDim must be even/);
+    const undivided = await editedLlama((c) => {
+      c.num_attention_heads = 3;
+      c.num_key_value_heads = 3;
+      delete c.head_dim;
+    });
+    expect(importError(() => importHuggingFace(undivided)).message).toMatch(
+      /num_attention_heads 3 does not divide hidden_size 16, and there is no head_dim/,
+    );
   });
 
   it('missing or misshapen tensors', async () => {

@@ -50,6 +50,12 @@ export const FIXTURE_MODELS: ReadonlyArray<{ name: string; seed: number; overrid
     seed: 16,
     overrides: { variant: 'window', window: 4, globalLayers: [0], heads: 4, kvHeads: 2, qkNorm: true },
   },
+  // A head size ≠ width / heads (model.headDim): 4 heads of 6 at width 16, k/v on 2 heads.
+  {
+    name: 'playground-mistral-headdim',
+    seed: 17,
+    overrides: { variant: 'window', window: 4, heads: 4, kvHeads: 2, headDim: 6 },
+  },
 ];
 
 export function fixtureConfig(overrides: ModelOverrides): ModelConfig {

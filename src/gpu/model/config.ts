@@ -1,6 +1,7 @@
 // Model configuration: the types and defaults come from the settings schema (src/config/);
 // here are the helpers that read a config (which attention each layer uses, where ROSA is).
 
+import { headDimOf } from '../../config/rules.ts';
 import type { ModelConfig, ModelOverrides } from '../../config/schema.ts';
 import { modelSchema, variantHasLrsa, variantHasRosa } from '../../config/schema.ts';
 import { DEFAULT_LRSA, DEFAULT_ROSA, defaultsOf } from '../../config/walk.ts';
@@ -61,7 +62,12 @@ export function kvHeadCount(config: ModelConfig): number {
   return config.kvHeads > 0 ? config.kvHeads : config.heads;
 }
 
-/** Channels per attention head. */
+/** Channels per attention head: config.headDim, or width / heads when it is 0 or absent. */
 export function headDim(config: ModelConfig): number {
-  return config.width / config.heads;
+  return headDimOf(config);
+}
+
+/** Width of the query projection and of the attention output: heads · headDim (= width by default). */
+export function attentionWidth(config: ModelConfig): number {
+  return config.heads * headDim(config);
 }

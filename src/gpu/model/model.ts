@@ -1,9 +1,12 @@
 // The decoder, written once against the Backend op list (backend.ts):
 //   h0 = E[tokens]
 //   per layer l:  u = RMSNorm(h);  attn = Wo · Attention(RoPE(Wq u), RoPE(Wk u), Wv u)
+//                 (heads of D channels: q, k, v and the attention output are heads · D wide,
+//                 which is the width C unless model.headDim sets D, as Qwen3 does)
 //                 (the Llama/Qwen options: q/k/v biases, q/k RMSNorm per head before RoPE,
 //                 k and v on fewer heads, widened to every query head before the attention)
 //                 [ROSA layers] y = inject(scan(sign(rWq u), sign(rWk u)), rWv u);  inj = W_out y
+//                 (the adapter's own C-wide projections of u, not the attention's q/k/v)
 //                 h ← h + attn + inj;  h ← h + W2 (silu(W1 RMSNorm(h)) ⊙ W3 RMSNorm(h))
 //   logits = RMSNorm(h_L) · Eᵀ (tied head; or a separate lm_head), cross-entropy over labelled positions.
 // In a ROSA layer the q/k symbols go to the CPU scan before the attention is recorded and
@@ -23,7 +26,14 @@ import type {
   Sized,
   StepStats,
 } from './backend.ts';
-import { attentionKind, headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
+import {
+  attentionKind,
+  attentionWidth,
+  headDim,
+  kvHeadCount,
+  type ModelConfig,
+  rosaLayers,
+} from './config.ts';
 import { allocateParamStorage, OPTIMIZER_GROUPS, type ParamState } from './param-state.ts';
 import {
   EMBEDDING,
@@ -40,7 +50,7 @@ interface LayerActs<F, I> {
   h: F; // input of the layer (residual stream)
   u: F;
   rstd1: F;
-  q: F; // after RoPE
+  q: F; // [N, heads·D], after RoPE
   k: F; // after RoPE (and widened to every query head)
   v: F; // widened to every query head
   /** q and k before their per-head RMSNorm, and its rstd (config.qkNorm). */
@@ -73,6 +83,8 @@ interface Activations<F, I> {
   tmp2: F; // [N, C]
   // [N, kvHeads·D] scratch for k and v before they are widened (grouped-query attention only)
   kv: null | { a: F; b: F };
+  // [N, heads·D] scratch when that is not C (model.headDim); else tmp and tmp2 serve
+  attnTmp: null | { a: F; b: F };
 }
 
 interface Grads<F> {
@@ -91,6 +103,20 @@ interface Grads<F> {
   dNF3: F;
   // [N, kvHeads·D] (grouped-query attention only)
   dkv: null | { a: F; b: F };
+  // The attention's gradients [N, heads·D] when that is not C (model.headDim); else dq, dk,
+  // dv, dNC1 and dNC2 serve, as they do for ROSA's (which are [N, C] always).
+  attn: null | AttentionGrads<F>;
+}
+
+/** Gradients of the attention part of a layer, [N, heads·D] each. */
+interface AttentionGrads<F> {
+  dq: F;
+  dk: F;
+  dv: F;
+  /** The attention output's gradient, then RoPE's backward of dq. */
+  d1: F;
+  /** RoPE's backward of dk (without grouped-query attention). */
+  d2: F;
 }
 
 export interface ForwardTiming {
@@ -157,6 +183,17 @@ export class Model<F extends Sized, I extends Sized> {
   private get kvDim(): number {
     return kvHeadCount(this.config) * headDim(this.config);
   }
+  /** Width of q and of the attention output: heads · D. */
+  private get attnDim(): number {
+    return attentionWidth(this.config);
+  }
+  /** [N, heads·D] scratch: the separate pair, or tmp and tmp2 when heads · D = C. */
+  private attnScratch(acts: Activations<F, I>): { a: F; b: F } {
+    return acts.attnTmp ?? { a: acts.tmp, b: acts.tmp2 };
+  }
+  private attnGrads(g: Grads<F>): AttentionGrads<F> {
+    return g.attn ?? { dq: g.dq, dk: g.dk, dv: g.dv, d1: g.dNC1, d2: g.dNC2 };
+  }
   /** The output head: the embedding (tied) or lm_head. */
   private get head(): string {
     return this.config.tiedHead ? EMBEDDING : LM_HEAD;
@@ -177,6 +214,7 @@ export class Model<F extends Sized, I extends Sized> {
     const N = B * T;
     const Hkv = kvHeadCount(this.config);
     const kvWidth = N * Hkv * headDim(this.config);
+    const A = this.attnDim;
     const layers: LayerActs<F, I>[] = [];
     for (let l = 0; l < this.config.layers; l++) {
       const kind = attentionKind(this.config, l);
@@ -186,18 +224,18 @@ export class Model<F extends Sized, I extends Sized> {
         h: be.alloc(N * C, `L${l}.h`),
         u: be.alloc(N * C, `L${l}.u`),
         rstd1: be.alloc(N, `L${l}.rstd1`),
-        q: be.alloc(N * C, `L${l}.q`),
-        k: be.alloc(N * C, `L${l}.k`),
-        v: be.alloc(N * C, `L${l}.v`),
+        q: be.alloc(N * A, `L${l}.q`),
+        k: be.alloc(N * A, `L${l}.k`),
+        v: be.alloc(N * A, `L${l}.v`),
         qkNorm: this.config.qkNorm
           ? {
-              q: be.alloc(N * C, `L${l}.qPre`),
+              q: be.alloc(N * A, `L${l}.qPre`),
               k: be.alloc(kvWidth, `L${l}.kPre`),
               rstdQ: be.alloc(N * H, `L${l}.rstdQ`),
               rstdK: be.alloc(N * Hkv, `L${l}.rstdK`),
             }
           : null,
-        o: be.alloc(N * C, `L${l}.o`),
+        o: be.alloc(N * A, `L${l}.o`),
         lse: be.alloc(B * H * T, `L${l}.lse`),
         selected: lrsa ? be.allocInt(selectedLength, `L${l}.selected`) : null,
         hmid: be.alloc(N * C, `L${l}.hmid`),
@@ -231,6 +269,7 @@ export class Model<F extends Sized, I extends Sized> {
       tmp: be.alloc(N * C, 'tmp'),
       tmp2: be.alloc(N * C, 'tmp2'),
       kv: this.grouped ? { a: be.alloc(kvWidth, 'kvA'), b: be.alloc(kvWidth, 'kvB') } : null,
+      attnTmp: A !== C ? { a: be.alloc(N * A, 'attnTmpA'), b: be.alloc(N * A, 'attnTmpB') } : null,
     };
     return this.acts;
   }
@@ -256,8 +295,20 @@ export class Model<F extends Sized, I extends Sized> {
       dNF2: be.alloc(N * Fh, 'dNF2'),
       dNF3: be.alloc(N * Fh, 'dNF3'),
       dkv: this.grouped ? { a: be.alloc(N * this.kvDim, 'dkvA'), b: be.alloc(N * this.kvDim, 'dkvB') } : null,
+      attn: this.attnDim !== C ? this.allocAttentionGrads(N * this.attnDim) : null,
     };
     return this.grads;
+  }
+
+  private allocAttentionGrads(n: number): AttentionGrads<F> {
+    const be = this.backend;
+    return {
+      dq: be.alloc(n, 'attnDq'),
+      dk: be.alloc(n, 'attnDk'),
+      dv: be.alloc(n, 'attnDv'),
+      d1: be.alloc(n, 'attnD1'),
+      d2: be.alloc(n, 'attnD2'),
+    };
   }
 
   private releaseActivations(): void {
@@ -266,6 +317,7 @@ export class Model<F extends Sized, I extends Sized> {
     const be = this.backend;
     be.free(a.tokens, a.labels, a.hFinal, a.hf, a.rstdF, a.logits, a.tmp, a.tmp2);
     if (a.kv) be.free(a.kv.a, a.kv.b);
+    if (a.attnTmp) be.free(a.attnTmp.a, a.attnTmp.b);
     for (const l of a.layers) {
       be.free(l.h, l.u, l.rstd1, l.q, l.k, l.v, l.o, l.lse, l.hmid, l.u2, l.rstd2, l.a, l.b, l.g);
       if (l.qkNorm) be.free(l.qkNorm.q, l.qkNorm.k, l.qkNorm.rstdQ, l.qkNorm.rstdK);
@@ -284,30 +336,31 @@ export class Model<F extends Sized, I extends Sized> {
 
   private releaseGradients(): void {
     if (!this.grads) return;
-    const { dkv, ...rest } = this.grads;
+    const { dkv, attn, ...rest } = this.grads;
     this.backend.free(...Object.values(rest));
     if (dkv) this.backend.free(dkv.a, dkv.b);
+    if (attn) this.backend.free(...Object.values(attn));
     this.grads = null;
   }
 
   private attentionShape(B: number, T: number, kind: 'global' | 'window'): AttentionShape {
-    const { heads: H, width: C, window } = this.config;
+    const { heads: H, window } = this.config;
     return {
       B,
       T,
       H,
-      D: C / H,
+      D: headDim(this.config),
       window: kind === 'global' ? Math.max(T, 1) : Math.min(window, Math.max(T, 1)),
     };
   }
 
   private lrsaShape(B: number, T: number): LrsaShape {
-    const { heads: H, width: C, lrsa } = this.config;
+    const { heads: H, lrsa } = this.config;
     return {
       batch: B,
       seqLen: T,
       heads: H,
-      headDim: C / H,
+      headDim: headDim(this.config),
       sink: lrsa.sink,
       chunk: lrsa.chunk,
       keep: lagkvKeepCount(lrsa.chunk, lrsa.ratio),
@@ -389,7 +442,7 @@ export class Model<F extends Sized, I extends Sized> {
       } else {
         be.attention({ q: L.q, k: L.k, v: L.v }, { out: L.o, lse: L.lse }, ashape);
       }
-      be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, square);
+      be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, { rows: N, inDim: this.attnDim, outDim: C });
       be.add(L.h, acts.tmp, L.hmid);
 
       if (scanPromise && L.rosa && n.rosa) {
@@ -493,18 +546,23 @@ export class Model<F extends Sized, I extends Sized> {
       );
 
       // Attention (+ ROSA): hmid = h + Wo o (+ W_out y); dh holds dhmid here.
-      be.linearBackward({ x: L.o, w: this.p(n.wo), dy: g.dh }, { dx: g.dNC1, dw: this.gr(n.wo) }, square);
+      const ag = this.attnGrads(g);
+      be.linearBackward(
+        { x: L.o, w: this.p(n.wo), dy: g.dh },
+        { dx: ag.d1, dw: this.gr(n.wo) },
+        { rows: N, inDim: this.attnDim, outDim: C },
+      );
       const kind = attentionKind(cfg, l);
-      const dqkv = { dq: g.dq, dk: g.dk, dv: g.dv };
+      const dqkv = { dq: ag.dq, dk: ag.dk, dv: ag.dv };
       if (kind === 'lrsa') {
         be.lrsaAttentionBackward(
-          { q: L.q, k: L.k, v: L.v, selected: L.selected!, out: L.o, lse: L.lse, dout: g.dNC1 },
+          { q: L.q, k: L.k, v: L.v, selected: L.selected!, out: L.o, lse: L.lse, dout: ag.d1 },
           dqkv,
           this.lrsaShape(B, T),
         );
       } else {
         be.attentionBackward(
-          { q: L.q, k: L.k, v: L.v, out: L.o, lse: L.lse, dout: g.dNC1 },
+          { q: L.q, k: L.k, v: L.v, out: L.o, lse: L.lse, dout: ag.d1 },
           dqkv,
           this.attentionShape(B, T, kind),
         );
@@ -557,7 +615,8 @@ export class Model<F extends Sized, I extends Sized> {
 
   /**
    * L.q, L.k, L.v from L.u: the projections (+ biases), the per-head q/k RMSNorm, RoPE, and
-   * with grouped-query attention k and v widened to every query head. Uses tmp, tmp2 and kv.
+   * with grouped-query attention k and v widened to every query head. Uses the attention
+   * scratch (tmp and tmp2 when heads · D = C) and kv.
    */
   private projectQkv(
     L: LayerActs<F, I>,
@@ -571,6 +630,7 @@ export class Model<F extends Sized, I extends Sized> {
     const N = acts.B * acts.T;
     const Hkv = kvHeadCount(cfg);
     const D = headDim(cfg);
+    const A = this.attnDim;
     const kvDim = this.kvDim;
     const rope = { base: cfg.ropeBase };
     const kvShape = { ...ashape, H: Hkv };
@@ -578,19 +638,20 @@ export class Model<F extends Sized, I extends Sized> {
     const norm = { eps: cfg.normEps };
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
+    const scratch = this.attnScratch(acts);
 
-    // q: [N, C] → (+ bq) → (RMSNorm per head) → RoPE → L.q
-    const q = qk ? qk.q : acts.tmp;
-    be.linear({ x: L.u, w: this.p(n.wq) }, { y: q }, { rows: N, inDim: C, outDim: C });
-    if (n.bias) be.addBias({ b: this.p(n.bias.q) }, { y: q }, { N, C });
+    // q: [N, A] → (+ bq) → (RMSNorm per head) → RoPE → L.q
+    const q = qk ? qk.q : scratch.a;
+    be.linear({ x: L.u, w: this.p(n.wq) }, { y: q }, { rows: N, inDim: C, outDim: A });
+    if (n.bias) be.addBias({ b: this.p(n.bias.q) }, { y: q }, { N, C: A });
     if (qk && qkw)
-      be.rmsnorm({ x: q, w: this.p(qkw.q) }, { y: acts.tmp2, rstd: qk.rstdQ }, { N: N * H, C: D }, norm);
-    be.rope({ x: qk ? acts.tmp2 : q }, { out: L.q }, ashape, rope);
+      be.rmsnorm({ x: q, w: this.p(qkw.q) }, { y: scratch.b, rstd: qk.rstdQ }, { N: N * H, C: D }, norm);
+    be.rope({ x: qk ? scratch.b : q }, { out: L.q }, ashape, rope);
 
     // k: [N, kvDim] the same way, then widened; v: [N, kvDim] (+ bv), widened.
     const kvProj = { rows: N, inDim: C, outDim: kvDim };
-    const kA = acts.kv ? acts.kv.a : acts.tmp;
-    const kB = acts.kv ? acts.kv.b : acts.tmp2;
+    const kA = acts.kv ? acts.kv.a : scratch.a;
+    const kB = acts.kv ? acts.kv.b : scratch.b;
     const k = qk ? qk.k : kA;
     be.linear({ x: L.u, w: this.p(n.wk) }, { y: k }, kvProj);
     if (n.bias) be.addBias({ b: this.p(n.bias.k) }, { y: k }, { N, C: kvDim });
@@ -608,8 +669,9 @@ export class Model<F extends Sized, I extends Sized> {
   }
 
   /**
-   * The backward of projectQkv from g.dq, g.dk, g.dv (the attention's, [N, C]): writes g.du,
-   * accumulates the weights', biases' and q/k norms' gradients. Overwrites g.dq, g.dk, g.dNC1, g.dNC2.
+   * The backward of projectQkv from the attention's dq, dk, dv ([N, heads·D], attnGrads): writes
+   * g.du, accumulates the weights', biases' and q/k norms' gradients. Overwrites the attention's
+   * dq, dk, d1, d2 (g.dq, g.dk, g.dNC1, g.dNC2 when heads · D = C).
    */
   private projectQkvBackward(
     L: LayerActs<F, I>,
@@ -623,6 +685,7 @@ export class Model<F extends Sized, I extends Sized> {
     const N = ashape.B * ashape.T;
     const Hkv = kvHeadCount(cfg);
     const D = headDim(cfg);
+    const A = this.attnDim;
     const kvDim = this.kvDim;
     const rope = { base: cfg.ropeBase };
     const kvShape = { ...ashape, H: Hkv };
@@ -630,30 +693,31 @@ export class Model<F extends Sized, I extends Sized> {
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
     const accumulate = { accumulateDx: true };
+    const ag = this.attnGrads(g);
 
     // q: RoPE⁻ᵀ, then the norm's backward (into dq, free once RoPE has read it), bias, Wq.
-    be.ropeBackward({ dy: g.dq }, { dx: g.dNC1 }, ashape, rope);
-    let dq = g.dNC1;
+    be.ropeBackward({ dy: ag.dq }, { dx: ag.d1 }, ashape, rope);
+    let dq = ag.d1;
     if (qk && qkw) {
       be.rmsnormBackward(
-        { x: qk.q, w: this.p(qkw.q), rstd: qk.rstdQ, dy: g.dNC1 },
-        { dx: g.dq, dw: this.gr(qkw.q) },
+        { x: qk.q, w: this.p(qkw.q), rstd: qk.rstdQ, dy: ag.d1 },
+        { dx: ag.dq, dw: this.gr(qkw.q) },
         { N: N * H, C: D },
       );
-      dq = g.dq;
+      dq = ag.dq;
     }
-    if (n.bias) be.biasBackward({ dy: dq }, { db: this.gr(n.bias.q) }, { N, C });
+    if (n.bias) be.biasBackward({ dy: dq }, { db: this.gr(n.bias.q) }, { N, C: A });
     be.linearBackward(
       { x: L.u, w: this.p(n.wq), dy: dq },
       { dx: g.du, dw: this.gr(n.wq) },
-      { rows: N, inDim: C, outDim: C },
+      { rows: N, inDim: C, outDim: A },
     );
 
     // k: summed back over each group of query heads, then as q on kvHeads heads.
     const kvProj = { rows: N, inDim: C, outDim: kvDim };
-    const dkA = g.dkv ? g.dkv.a : g.dk;
-    const dkB = g.dkv ? g.dkv.b : g.dNC2;
-    if (g.dkv) be.repeatKvHeadsBackward({ dy: g.dk }, { dx: dkA }, groups);
+    const dkA = g.dkv ? g.dkv.a : ag.dk;
+    const dkB = g.dkv ? g.dkv.b : ag.d2;
+    if (g.dkv) be.repeatKvHeadsBackward({ dy: ag.dk }, { dx: dkA }, groups);
     be.ropeBackward({ dy: dkA }, { dx: dkB }, kvShape, rope);
     let dk = dkB;
     if (qk && qkw) {
@@ -673,9 +737,9 @@ export class Model<F extends Sized, I extends Sized> {
     );
 
     // v: summed back over each group, bias, Wv.
-    let dv = g.dv;
+    let dv = ag.dv;
     if (g.dkv) {
-      be.repeatKvHeadsBackward({ dy: g.dv }, { dx: g.dkv.a }, groups);
+      be.repeatKvHeadsBackward({ dy: ag.dv }, { dx: g.dkv.a }, groups);
       dv = g.dkv.a;
     }
     if (n.bias) be.biasBackward({ dy: dv }, { db: this.gr(n.bias.v) }, { N, C: kvDim });

@@ -2,7 +2,7 @@
 // Names are stable: checkpoints store tensors under them.
 
 import { rng } from '../../common/random.ts';
-import { headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
+import { attentionWidth, headDim, kvHeadCount, type ModelConfig, rosaLayers } from './config.ts';
 
 /**
  * 'base' is the decoder itself; 'rosa' the adapter's W_out, e0, e1 and 'rosa-projection' its
@@ -82,9 +82,11 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   const std = 0.02;
   // GPT-2's scaled init of the projections that write into the residual stream.
   const outStd = std / Math.sqrt(2 * L);
-  // Grouped-query attention: k and v project to kvHeads heads of D channels.
-  const kvDim = kvHeadCount(config) * headDim(config);
+  // q projects to heads · D channels (= C unless model.headDim is set), k and v to kvHeads · D
+  // (grouped-query attention); Wo maps the heads · D attention output back to C.
   const D = headDim(config);
+  const A = attentionWidth(config);
+  const kvDim = kvHeadCount(config) * D;
   const specs: ParamSpec[] = [
     { name: EMBEDDING, shape: [V, C], group: 'base', decay: true, init: { kind: 'normal', std } },
   ];
@@ -92,10 +94,10 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
     const n = layerParamNames(config, l);
     specs.push(
       { name: n.attnNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
-      { name: n.wq, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std } },
+      { name: n.wq, shape: [A, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.wk, shape: [kvDim, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.wv, shape: [kvDim, C], group: 'base', decay: true, init: { kind: 'normal', std } },
-      { name: n.wo, shape: [C, C], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
+      { name: n.wo, shape: [C, A], group: 'base', decay: true, init: { kind: 'normal', std: outStd } },
       { name: n.mlpNorm, shape: [C], group: 'base', decay: false, init: { kind: 'ones' } },
       { name: n.w1, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
       { name: n.w3, shape: [F, C], group: 'base', decay: true, init: { kind: 'normal', std } },
@@ -110,7 +112,7 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
     }
     if (n.bias) {
       specs.push(
-        { name: n.bias.q, shape: [C], group: 'base', decay: false, init: { kind: 'zeros' } },
+        { name: n.bias.q, shape: [A], group: 'base', decay: false, init: { kind: 'zeros' } },
         { name: n.bias.k, shape: [kvDim], group: 'base', decay: false, init: { kind: 'zeros' } },
         { name: n.bias.v, shape: [kvDim], group: 'base', decay: false, init: { kind: 'zeros' } },
       );
@@ -118,6 +120,8 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
     if (n.rosa) {
       const eInit = config.rosa.eInit ?? 0;
       // The paper's adapter: Xavier q/k/v, e0 = e1 = 0 (the injection starts at exactly 0), W_out = I.
+      // It reads its own projections of the attention input u (C → C), not the attention's q/k/v:
+      // its routes and bits stay over the width C whatever model.headDim is.
       const xavier = { kind: 'xavier' as const, fanIn: C, fanOut: C };
       specs.push(
         { name: n.rosa.wq, shape: [C, C], group: 'rosa-projection', decay: true, init: xavier },

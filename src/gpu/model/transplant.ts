@@ -34,7 +34,7 @@ export function transplantParameters(
     if (from.length !== elements) {
       throw new TransplantError(
         `tensor "${spec.name}" has ${from.length} values in the checkpoint but [${spec.shape}] here: ` +
-          'the base model must have the same layers, width, heads, MLP width and vocabulary',
+          'the base model must have the same layers, width, heads, head size, MLP width and vocabulary',
       );
     }
     out.set(spec.name, Float32Array.from(from));

@@ -8,6 +8,7 @@ import {
   encodeSafetensors,
   type NamedTensor,
 } from '../../../src/gpu/checkpoint/safetensors.ts';
+import { headDim } from '../../../src/gpu/model/config.ts';
 import { tinyFiles, tinySpec } from './fixtures/tiny.ts';
 
 type Tensors = Record<string, NamedTensor>;
@@ -122,6 +123,27 @@ describe('checkpoint loader', () => {
     const lrsa = { ...base, model: { ...base.model, variant: 'lrsa+rosa' as const } };
     rejects({ weights: files.weights, manifest: tinyFiles(3, lrsa).manifest }, /configuration/);
     expect(decodeSafetensors(files.weights).metadata).toMatchObject({ step: '3', run: 'tiny' });
+  });
+
+  it('keeps a head size ≠ width / heads (model.headDim) and refuses its weights under another', () => {
+    const base = tinySpec();
+    const D = 2 * headDim(base.model);
+    const spec = { ...base, model: { ...base.model, headDim: D } };
+    const files = tinyFiles(3, spec);
+    const back = decodeCheckpoint(files.weights, files.manifest);
+    expect(back.manifest.spec.model.headDim).toBe(D);
+    const { heads, width } = base.model;
+    expect(back.parameters.get('layers.0.attn.wq')!.length).toBe(heads * D * width);
+    rejects(
+      { weights: files.weights, manifest: tinyFiles(3, base).manifest },
+      new RegExp(
+        `"layers\\.0\\.attn\\.wq" has shape \\[${heads * D},${width}\\].*needs \\[${width},${width}\\]`,
+      ),
+    );
+    // Absent stays absent: manifests from before the setting keep their configuration fingerprint.
+    expect(
+      'headDim' in decodeCheckpoint(tinyFiles(3).weights, tinyFiles(3).manifest).manifest.spec.model,
+    ).toBe(false);
   });
 
   it('names a null tensor entry and non-string metadata', () => {

@@ -38,6 +38,17 @@ async function check(
     for (let i = 0; i < d.length; i++) d[i] += (r() - 0.5) * 0.6;
   }
   const model = new Model(new CpuBackend(), config, init);
+  // An explicit head size must shape the projections (q: heads · headDim rows, o: as many columns).
+  if (extra.headDim) {
+    expect(model.params.get('layers.0.attn.wq')!.spec.shape).toEqual([
+      config.heads * extra.headDim,
+      config.width,
+    ]);
+    expect(model.params.get('layers.0.attn.wo')!.spec.shape).toEqual([
+      config.width,
+      config.heads * extra.headDim,
+    ]);
+  }
   const B = 2;
   const T = 20;
   const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * 11));
@@ -80,6 +91,24 @@ describe('whole-model gradients (CPU backend) against finite differences', () =>
   it('windowed, Qwen-style: grouped-query attention (2 heads on 1), q/k norm, q/k/v biases, untied head', async () => {
     const extra = { kvHeads: 1, qkNorm: true, attnBias: true, tiedHead: false };
     expect(await check('window', () => true, extra)).toBeLessThan(0.03);
+  });
+  // model.headDim: q/k/v and the attention output are heads · headDim wide, not width.
+  it('global attention, head size 6 ≠ width / heads (attention 12 wide at width 8): every parameter', async () => {
+    expect(await check('global', () => true, { headDim: 6 })).toBeLessThan(0.03);
+  });
+  it('windowed, Qwen3-style with head size 6 > width / heads: GQA, q/k norm, biases, untied head', async () => {
+    const extra = { headDim: 6, kvHeads: 1, qkNorm: true, attnBias: true, tiedHead: false };
+    expect(await check('window', () => true, extra)).toBeLessThan(0.03);
+  });
+  it('windowed, Qwen3-style with head size 4 < width / heads = 8 (width 16): the same options', async () => {
+    const extra = { width: 16, headDim: 4, kvHeads: 1, qkNorm: true, attnBias: true, tiedHead: false };
+    expect(await check('window', () => true, extra)).toBeLessThan(0.03);
+  });
+  it('window+rosa, head size 6: the last layer’s attention (beside its scan) and what lies downstream', async () => {
+    // The last layer's scan reads u, not the attention, so its attention weights are differentiable.
+    const beside = (n: string) =>
+      /^layers\.1\.(attn\.w[qkvo]|rosa\.(e0|e1|wout)|mlp|mlp_norm)/.test(n) || n === 'final_norm';
+    expect(await check('window+rosa', beside, { headDim: 6 })).toBeLessThan(0.03);
   });
   it('window+rosa: everything downstream of the last scan', async () => {
     const downstream = (n: string) =>

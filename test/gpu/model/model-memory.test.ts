@@ -29,4 +29,31 @@ describe('model memory accounting', () => {
     model.dispose();
     expect(backend.allocatedBytes()).toBe(0);
   });
+
+  it('frees the attention-width buffers of a head size ≠ width / heads, across shapes and steps', async () => {
+    // q and the attention output 2 · 12 = 24 wide at width 16: their scratch and gradients are extra.
+    const config = defaultModelConfig({
+      vocabSize: 13,
+      seqLen: 16,
+      layers: 2,
+      width: 16,
+      heads: 2,
+      headDim: 12,
+      kvHeads: 1,
+      mlpHidden: 16,
+      variant: 'window+rosa',
+    });
+    const backend = new CpuBackend();
+    const model = new Model(backend, config, initialParameters(config, 1));
+    expect(backend.allocatedBytes()).toBe(4 * 4 * parameterCount(config));
+    const tokens = new Int32Array(32).fill(1);
+    await model.forward(tokens, tokens, 2, 16, inlineScanner(), true);
+    model.backward();
+    const withActivations = backend.allocatedBytes();
+    await model.forward(tokens.subarray(0, 16), tokens.subarray(0, 16), 1, 16, inlineScanner(), true);
+    model.backward();
+    expect(backend.allocatedBytes()).toBeLessThan(withActivations);
+    model.dispose();
+    expect(backend.allocatedBytes()).toBe(0);
+  });
 });

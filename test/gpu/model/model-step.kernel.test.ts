@@ -3,6 +3,7 @@ import { rng } from '../../../src/common/random.ts';
 import type { RosaScanner } from '../../../src/gpu/model/backend.ts';
 import {
   defaultModelConfig,
+  headDim,
   type ModelConfig,
   type ModelOverrides,
   type Variant,
@@ -102,10 +103,19 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
     });
   }
 
-  for (const variant of ['window', 'lrsa+rosa'] as const) {
-    it(`${variant} with grouped-query attention, q/k norm, q/k/v biases and an untied head`, async () => {
+  // The Llama/Qwen options, and with them a head size ≠ width / heads (model.headDim, as in
+  // Qwen3-0.6B): q and the attention output 4 · 6 = 24 wide and k/v 12 wide at width 16, or
+  // narrower than the width (4 · 2).
+  const qwenCases = [
+    { variant: 'window', extra: QWEN_LIKE, what: '' },
+    { variant: 'lrsa+rosa', extra: QWEN_LIKE, what: '' },
+    { variant: 'window', extra: { ...QWEN_LIKE, headDim: 6 }, what: ', head size 6 (q 24 wide at width 16)' },
+    { variant: 'lrsa+rosa', extra: { ...QWEN_LIKE, headDim: 2 }, what: ', head size 2 (q 8 wide)' },
+  ] as const;
+  for (const { variant, extra, what } of qwenCases) {
+    it(`${variant} with grouped-query attention, q/k norm, q/k/v biases and an untied head${what}`, async () => {
       const ctx = await testGpu();
-      const config = tinyConfig(variant, 'rosa-tuning', QWEN_LIKE);
+      const config = tinyConfig(variant, 'rosa-tuning', extra);
       const init = initialParameters(config, 14);
       // Biases start at 0 and norms at 1: move them so that the forward pass depends on them.
       const r = rng(8);
@@ -119,7 +129,10 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
       const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, B, T);
       const gpuBackend = new GpuBackend(ctx);
       const gpu = await stepOn(new Model(gpuBackend, config, init), tokens, labels, B, T);
-      expect(cpu.grads.get('layers.0.attn.wk')!.length).toBe(8 * 16); // [kvHeads · D, C]
+      const D = headDim(config);
+      expect(D).toBe(extra.headDim ?? 16 / 4);
+      expect(cpu.grads.get('layers.0.attn.wk')!.length).toBe(2 * D * 16); // [kvHeads · D, C]
+      expect(cpu.grads.get('layers.0.attn.wo')!.length).toBe(16 * 4 * D); // [C, heads · D]
       expect(cpu.grads.has('lm_head')).toBe(true);
       expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
       for (const [name, want] of cpu.grads) {

@@ -3,7 +3,7 @@
 // transplanted model's loss at step 0 equals the same weights under the plain window, bit for bit.
 
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../../src/gpu/model/config.ts';
+import { headDim, type ModelConfig } from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
@@ -62,5 +62,19 @@ describe('transplanting base weights into another variant', () => {
       transplantParameters(source, transplantConfig('window', { width: 32, mlpHidden: 24 }), 1),
     ).toThrow(TransplantError);
     expect(() => transplantParameters(new Map(), transplantConfig('window'), 1)).toThrow(/no tensor "embed"/);
+  });
+
+  it('moves weights with a head size ≠ width / heads, and refuses them under another head size', () => {
+    const wide = transplantConfig('global', { headDim: 2 * headDim(global) });
+    const trained = initialParameters(wide, 98);
+    const params = transplantParameters(
+      trained,
+      { ...transplantConfig('window+rosa'), headDim: wide.headDim },
+      1,
+    );
+    expect(params.get('layers.1.attn.wo')).toEqual(trained.get('layers.1.attn.wo'));
+    expect(() => transplantParameters(trained, transplantConfig('window+rosa'), 1)).toThrow(
+      /tensor "layers\.0\.attn\.wq" has \d+ values .* same layers, width, heads, head size/,
+    );
   });
 });
