@@ -157,6 +157,23 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.setStatus('paused');
   }
 
+  /**
+   * Marks a run restored from its checkpoint to answer queries (engine.held()): waiting for
+   * resume() like a paused run, but silently, since the UI already lists it as it was.
+   */
+  markRestored(): void {
+    this.pauseRequested = true;
+    this.status = this.step >= this.spec.train.steps ? 'finished' : 'paused';
+  }
+
+  /** Ends a run whose model was on a GPU device that was lost (the engine drops the model). */
+  haltOnLostDevice(reason: string): void {
+    const last = this.lastCheckpoint
+      ? ` Resume it to continue from its last good checkpoint (step ${this.lastCheckpoint.step}) on a new device.`
+      : ' It saved no checkpoint, so it cannot be resumed.';
+    this.fail(`The GPU device was lost (${reason}); the run stopped at step ${this.step}.${last}`);
+  }
+
   get isPaused(): boolean {
     return this.pauseRequested;
   }
