@@ -132,7 +132,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         const metrics = await this.trainStepRetrying();
         if (!metrics) return false;
         const s = this.step;
-        if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
+        if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps))
+          await this.retryOnWorkerFailure(`in the evaluation at step ${s}`, () => this.evaluate());
         if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store)
           await this.saveCheckpoint();
         if (this.active) return true;
@@ -201,11 +202,12 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   /**
    * A ROSA worker that died, threw or timed out fails only the scan: the pool respawns it on
    * the next scan, and nothing of the step (which scans only in its forward pass, before any
-   * weight changes) has been applied. So the step is tried once more before the run fails.
+   * weight changes) or of the evaluation (which keeps its figures until its end) has been
+   * applied. So either is tried once more before the run fails.
    */
-  private async trainStepRetrying(): Promise<StepMetrics | null> {
+  private async retryOnWorkerFailure<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await this.trainStep();
+      return await work();
     } catch (err) {
       if (!(err instanceof RosaWorkerError)) throw err;
       this.deps.emit({
@@ -213,10 +215,14 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         runId: this.spec.id,
         status: this.status,
         step: this.step,
-        message: `A ROSA worker failed at step ${this.step + 1} (${err.message}); retrying the step once.`,
+        message: `A ROSA worker failed ${what} (${err.message}); retrying it once.`,
       });
-      return this.trainStep();
+      return work();
     }
+  }
+
+  private trainStepRetrying(): Promise<StepMetrics | null> {
+    return this.retryOnWorkerFailure(`at step ${this.step + 1}`, () => this.trainStep());
   }
 
   /** One optimisation step; null when the run had to stop (non-finite loss or gradients). */
