@@ -462,6 +462,9 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           const c = requireClient('resume runs');
           const ids = lost.filter((id) => get().runs[id]?.deviceLost?.checkpointStep !== null);
           const result = await c.resumeAffected(ids);
+          // The engine has a new device now: show its adapter.
+          const info = await c.info().catch(() => get().engine.info);
+          if (info) set({ engine: { status: 'ready', info, error: null } });
           for (const a of result.affected) {
             if (a.resumed) continue;
             const name = get().runs[a.runId]?.spec.name ?? a.runId;
