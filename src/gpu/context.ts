@@ -132,7 +132,7 @@ export class GpuContext {
     if (this.lostReason !== null) {
       throw new GpuError(
         'device-lost',
-        `The GPU device was lost (${this.lostReason}). Reload the page or restart the run.`,
+        `The GPU device was lost (${this.lostReason}). A new device is made for new runs; resume this run from its last checkpoint.`,
       );
     }
   }

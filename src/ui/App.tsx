@@ -5,6 +5,7 @@ import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GpuContext } from '../gpu/context.ts';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ExperimentSetup } from './components/ExperimentSetup.tsx';
+import { RecoveryBanner } from './components/RecoveryBanner.tsx';
 import { RunList } from './components/RunList.tsx';
 import type { EngineCapabilities, ExperimentDraft } from './config/draft.ts';
 import { draftToHash, hashToDraft, type ParsedDraft } from './config/url.ts';
@@ -231,6 +232,7 @@ function Playground({
         <EnginePill />
       </header>
       <Notices />
+      <RecoveryBanner />
       {engine.status === 'unavailable' && (
         <div className="callout callout-warn banner" role="status">
           <strong>Training engine not available.</strong> {engine.error}

@@ -287,17 +287,15 @@ describe('after a reload', () => {
     const second = await renderApp({ storage, hash: QUICK });
     expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getAllByText('interrupted')).toHaveLength(3);
-    expect(screen.getAllByText(/Load its checkpoint from step 5 to continue/)).toHaveLength(3);
+    expect(screen.getAllByText(/Press Resume to continue from its checkpoint at step 5/)).toHaveLength(3);
     const rows = within(screen.getByRole('table', { name: 'Latest numbers' })).getAllByRole('row');
     expect(rows).toHaveLength(4);
-    // The old engine's checkpoints are not in the new fake engine, so loading fails with its message.
+    // The old engine's checkpoints are not in the new fake engine, so resuming fails with its message.
     const card = screen.getAllByTestId('run-card')[0];
     await act(async () =>
-      fireEvent.click(within(card).getByRole('button', { name: /Load checkpoint \(step 5\)/ })),
+      fireEvent.click(within(card).getByRole('button', { name: 'Resume (from step 5)' })),
     );
-    expect(
-      await screen.findByText(/Could not load checkpoint ckpt-\d+: no checkpoint ckpt-\d+/),
-    ).toBeTruthy();
+    expect(await screen.findByText(/Could not resume .*: .*no checkpoint of it was saved/)).toBeTruthy();
     expect(second.store.getState().runOrder).toEqual(ids);
   });
 });

@@ -12,6 +12,7 @@ import type {
 } from '../../src/gpu/train/gradient-check.ts';
 import type {
   CheckpointInfo,
+  DeviceRecovery,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -180,7 +181,7 @@ export class FakeTrainerClient implements TrainerClient {
 
   async resume(runId: string): Promise<void> {
     this.calls.push(`resume ${runId}`);
-    const run = this.mustRun(runId);
+    const run = this.runs.get(runId) ?? this.restore(runId);
     run.status = 'running';
     this.emit({ type: 'status', runId, status: 'running', step: run.step });
     this.startTimer(run);
@@ -413,5 +414,55 @@ export class FakeTrainerClient implements TrainerClient {
 
   dispose(): void {
     for (const run of this.runs.values()) this.stopTimer(run);
+  }
+
+  // Like the engine after a reload or a lost device: a run not held comes back from its latest checkpoint.
+  private restore(runId: string): FakeRun {
+    const latest = [...this.checkpoints.values()]
+      .filter((c) => c.info.runId === runId)
+      .sort((a, b) => b.info.step - a.info.step)[0];
+    if (!latest)
+      throw new Error(`The "${runId}" run's model is no longer in memory and no checkpoint of it was saved`);
+    const run: FakeRun = { spec: latest.spec, step: latest.info.step, status: 'paused', timer: null };
+    this.runs.set(runId, run);
+    return run;
+  }
+
+  /** Tests: the GPU device is lost under these runs (they are dropped, as the engine drops them). */
+  loseDevice(runIds: string[]): void {
+    for (const runId of runIds) {
+      const run = this.runs.get(runId);
+      if (run) this.stopTimer(run);
+      this.runs.delete(runId);
+      const step = Math.max(
+        -1,
+        ...[...this.checkpoints.values()].filter((c) => c.info.runId === runId).map((c) => c.info.step),
+      );
+      this.emit({
+        type: 'device-lost',
+        runId,
+        reason: 'destroyed: test',
+        checkpointStep: step >= 0 ? step : null,
+      });
+    }
+  }
+
+  async recoverDevice(): Promise<DeviceRecovery> {
+    this.calls.push('recoverDevice');
+    return { adapter: 'Fake GPU for tests', lostReason: null, affected: [] };
+  }
+
+  async resumeAffected(runIds: string[] = []): Promise<DeviceRecovery> {
+    this.calls.push(`resumeAffected ${runIds.join(',')}`);
+    const affected = [];
+    for (const runId of runIds) {
+      try {
+        await this.resume(runId);
+        affected.push({ runId, checkpointStep: this.runs.get(runId)?.step ?? null, resumed: true });
+      } catch (err) {
+        affected.push({ runId, checkpointStep: null, resumed: false, message: (err as Error).message });
+      }
+    }
+    return { adapter: 'Fake GPU for tests', lostReason: 'destroyed: test', affected };
   }
 }

@@ -5,6 +5,7 @@ import type { AdapterSummary } from '../context.ts';
 import type { GradientCheckRequest, GradientCheckResult } from './gradient-check.ts';
 import type {
   CheckpointInfo,
+  DeviceRecovery,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -56,4 +57,10 @@ export interface TrainerClient {
   exportCheckpoint(key: string): Promise<CheckpointFiles>;
   /** Validates uploaded files; rejects with a clear message for malformed or mismatched ones. */
   importCheckpoint(files: CheckpointFiles): Promise<CheckpointInfo>;
+
+  // After a lost GPU device (a 'device-lost' event per run it stopped):
+  /** Makes a new device if the current one was lost; lists the runs the loss stopped. */
+  recoverDevice(): Promise<DeviceRecovery>;
+  /** A new device, then those runs (default: every one the engine knows) resume from their latest checkpoints. */
+  resumeAffected(runIds?: string[]): Promise<DeviceRecovery>;
 }

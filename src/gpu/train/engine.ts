@@ -5,11 +5,15 @@
 
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { infoFromFiles } from '../checkpoint/store.ts';
+import type { GpuContext } from '../context.ts';
+import { GpuBackend } from '../model/gpu-backend.ts';
 import type { CheckpointFiles, EngineInfo, TrainerClient } from './client.ts';
 import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.ts';
 import { checkRunGradient, type GradientCheckRequest, type GradientCheckResult } from './gradient-check.ts';
 import type {
+  AffectedRun,
   CheckpointInfo,
+  DeviceRecovery,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -17,16 +21,21 @@ import type {
   RunSpec,
   TrainerEvent,
 } from './protocol.ts';
+import { checkpointsOf, noModelMessage, runLabel } from './restore.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface EngineOptions {
   env: EngineEnv;
-  info: () => EngineInfo;
+  /** What info() reports, given the engine's current device (it changes after a device loss). */
+  info: (gpu: GpuContext | null) => EngineInfo;
+  /** Makes a new device (new adapter) when the current one is lost; without it a loss is final. */
+  createGpu?: () => Promise<GpuContext>;
 }
 
 export class TrainerEngine implements TrainerClient {
+  /** A copy of the options' env: its gpu is replaced when the device is lost. */
   private readonly env: EngineEnv;
-  private readonly infoSource: () => EngineInfo;
+  private readonly infoSource: (gpu: GpuContext | null) => EngineInfo;
   private readonly runs = new Map<string, AnyRun>();
   /**
    * Steps, queries, saves and disposals, one at a time (see run-queue.ts). One queue for all
@@ -38,8 +47,10 @@ export class TrainerEngine implements TrainerClient {
   private wake: (() => void) | null = null;
 
   constructor(options: EngineOptions) {
-    this.env = options.env;
+    this.env = { ...options.env };
     this.infoSource = options.info;
+    this.createGpu = options.createGpu;
+    this.watchDevice(this.env.gpu);
   }
 
   private emit = (event: TrainerEvent): void => {
@@ -58,7 +69,7 @@ export class TrainerEngine implements TrainerClient {
   }
 
   async info(): Promise<EngineInfo> {
-    return this.infoSource();
+    return this.infoSource(this.env.gpu);
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -74,9 +85,7 @@ export class TrainerEngine implements TrainerClient {
   private run(runId: string): AnyRun {
     const run = this.runs.get(runId);
     if (!run)
-      throw new Error(
-        `no run "${runId}" in this session (it may have been trained before a reload: load its checkpoint)`,
-      );
+      throw new Error(`The "${runLabel(runId)}" run is not in memory (it was trained before a reload).`);
     return run;
   }
 
@@ -86,6 +95,7 @@ export class TrainerEngine implements TrainerClient {
     await this.retire(existing);
     let run: AnyRun;
     try {
+      if (spec.backend === 'webgpu') await this.ensureDevice();
       run = await createRun(spec, this.env, this.emit, await this.startingWeights(spec));
     } catch (err) {
       const fields = err instanceof ConfigError ? err.fields : undefined;
@@ -131,11 +141,15 @@ export class TrainerEngine implements TrainerClient {
   }
 
   async resume(runId: string): Promise<void> {
-    const run = this.run(runId);
+    const restored = !this.runs.has(runId);
+    const run = await this.held(runId);
     run.resume();
     if (run.active) {
       run.setStatus('running');
       this.kick();
+    } else if (restored) {
+      // Its checkpoint was its last step: say so, or the UI waits for a run that never starts.
+      run.setStatus(run.status);
     }
   }
 
@@ -166,6 +180,7 @@ export class TrainerEngine implements TrainerClient {
         if (run.isPaused) continue;
         // Queries asked meanwhile were queued first and run now, between steps.
         await this.exclusive(() => run.advance());
+        if (run.status === 'failed') await this.noteDeviceFailure(run);
         // Give messages (pause, stop, queries) a turn between steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -178,12 +193,12 @@ export class TrainerEngine implements TrainerClient {
   }
 
   async retrievalMap(runId: string, sample: number, layer: number): Promise<RetrievalMap> {
-    const run = this.run(runId);
+    const run = await this.held(runId);
     return this.exclusive(() => run.retrievalMap(sample, layer));
   }
 
   async niahQuery(query: NiahQuery): Promise<NiahAnswer> {
-    const run = this.run(query.runId);
+    const run = await this.held(query.runId);
     return this.exclusive(() => run.niahQuery(query));
   }
 
@@ -193,12 +208,12 @@ export class TrainerEngine implements TrainerClient {
     depths: number[],
     samples: number,
   ): Promise<NiahGridCell[]> {
-    const run = this.run(runId);
+    const run = await this.held(runId);
     return this.exclusive(() => run.niahGrid(lengths, depths, samples));
   }
 
   async gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult> {
-    return checkRunGradient(this.run(request.runId), request);
+    return checkRunGradient(await this.held(request.runId), request);
   }
 
   private store() {
@@ -212,7 +227,7 @@ export class TrainerEngine implements TrainerClient {
 
   async saveCheckpoint(runId: string): Promise<CheckpointInfo> {
     this.store();
-    const run = this.run(runId);
+    const run = await this.held(runId);
     return this.exclusive(() => run.saveCheckpoint());
   }
 
@@ -229,6 +244,7 @@ export class TrainerEngine implements TrainerClient {
       );
     }
     await this.retire(existing);
+    if (contents.manifest.spec.backend === 'webgpu') await this.ensureDevice();
     const run = await createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
     run.resumedFrom(infoFromFiles(key, files));
     this.runs.set(run.spec.id, run);
@@ -260,5 +276,191 @@ export class TrainerEngine implements TrainerClient {
     const key = `${contents.manifest.spec.id}-step${contents.manifest.step}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     infoFromFiles(key, normalized);
     return this.store().put(key, normalized);
+  }
+
+  // ---- Restoring a run's model from its latest checkpoint (after a reload or a lost device) ----
+
+  private readonly restoring = new Map<string, Promise<AnyRun>>();
+
+  /**
+   * The run, or, when this engine does not hold it (the page was reloaded, or its device was
+   * lost), its model restored from its latest readable checkpoint: paused, and silent (no
+   * status event), so a finished run stays finished where it is listed.
+   */
+  private held(runId: string): Promise<AnyRun> {
+    const run = this.runs.get(runId);
+    if (run) return Promise.resolve(run);
+    let pending = this.restoring.get(runId);
+    if (!pending) {
+      pending = this.restore(runId).finally(() => this.restoring.delete(runId));
+      this.restoring.set(runId, pending);
+    }
+    return pending;
+  }
+
+  private async restore(runId: string): Promise<AnyRun> {
+    const store = this.env.store;
+    const saved = store ? await checkpointsOf(store, runId) : [];
+    if (!store || saved.length === 0) throw new Error(noModelMessage(runId, store !== null));
+    let firstError: unknown = null;
+    // The latest first; an unreadable one falls back to the one before.
+    for (const info of saved) {
+      try {
+        const files = await store.get(info.key);
+        const contents = decodeCheckpoint(files.weights, files.manifest, {
+          weights: `${info.key}.safetensors`,
+          manifest: `${info.key}.json`,
+        });
+        if (contents.manifest.spec.backend === 'webgpu') await this.ensureDevice();
+        const run = await createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
+        run.resumedFrom(info);
+        run.markRestored();
+        const meanwhile = this.runs.get(runId);
+        if (meanwhile) {
+          // Started or loaded while this was being read: that one wins.
+          run.model.dispose();
+          return meanwhile;
+        }
+        this.runs.set(runId, run);
+        return run;
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    const why = firstError instanceof Error ? firstError.message : String(firstError);
+    throw new Error(
+      `The "${runLabel(runId)}" run's model could not be restored from its checkpoint "${saved[0].key}": ${why}`,
+    );
+  }
+
+  // ---- A lost GPU device: a new one for new runs, and the runs it stopped resumed on request ----
+
+  private readonly createGpu: (() => Promise<GpuContext>) | undefined;
+  /** Runs the lost device stopped, by id, until they are resumed. */
+  private readonly affected = new Map<string, AffectedRun>();
+  private lostReason: string | null = null;
+  private replacing: Promise<GpuContext> | null = null;
+
+  /** The device runs are created on now (tests, the CLI). */
+  get gpu(): GpuContext | null {
+    return this.env.gpu;
+  }
+
+  private watchDevice(gpu: GpuContext | null): void {
+    if (!gpu) return;
+    void gpu.device.lost.then(() => this.onDeviceLost(gpu));
+  }
+
+  private onRunDevice(run: AnyRun, gpu: GpuContext): boolean {
+    return run.model.backend instanceof GpuBackend && run.model.backend.ctx === gpu;
+  }
+
+  private onDeviceLost(gpu: GpuContext): void {
+    if (this.env.gpu !== gpu) return;
+    this.lostReason = gpu.lost;
+    for (const run of this.runs.values()) {
+      // Finished and stopped runs lose their models too, but queries restore those on demand.
+      if (!this.onRunDevice(run, gpu) || !run.active) continue;
+      void this.markAffected(run, gpu);
+    }
+    // A new device right away, so new runs (and info()) need not wait for a click.
+    if (this.createGpu) void this.ensureDevice().catch(() => undefined);
+  }
+
+  /**
+   * A run can fail on a lost device before the device's loss is reported (a failed map or
+   * submit): wait until the queue has settled, then count it as affected if the device is gone.
+   */
+  private async noteDeviceFailure(run: AnyRun): Promise<void> {
+    const gpu = run.model.backend instanceof GpuBackend ? run.model.backend.ctx : null;
+    if (!gpu || this.affected.has(run.spec.id)) return;
+    await Promise.race([gpu.device.lost, gpu.device.queue.onSubmittedWorkDone().catch(() => undefined)]);
+    if (gpu.lost !== null) await this.markAffected(run, gpu);
+  }
+
+  private async markAffected(run: AnyRun, gpu: GpuContext): Promise<void> {
+    const runId = run.spec.id;
+    if (this.affected.has(runId)) return;
+    const entry: AffectedRun = { runId, checkpointStep: null };
+    this.affected.set(runId, entry);
+    const saved = this.env.store ? await checkpointsOf(this.env.store, runId).catch(() => []) : [];
+    entry.checkpointStep = saved[0]?.step ?? null;
+    this.emit({
+      type: 'device-lost',
+      runId,
+      reason: gpu.lost ?? 'unknown reason',
+      checkpointStep: entry.checkpointStep,
+    });
+  }
+
+  /** A live device: the current one, or a new one when it was lost (once, however many ask). */
+  private async ensureDevice(): Promise<GpuContext | null> {
+    const current = this.env.gpu;
+    if (!current || current.lost === null) return current;
+    if (!this.createGpu) {
+      throw new Error(`The GPU device was lost (${current.lost}) and this engine cannot create another one.`);
+    }
+    this.replacing ??= this.replaceDevice(current).finally(() => {
+      this.replacing = null;
+    });
+    return this.replacing;
+  }
+
+  private async replaceDevice(lost: GpuContext): Promise<GpuContext> {
+    const gpu = await this.createGpu!();
+    this.env.gpu = gpu;
+    this.watchDevice(gpu);
+    // Models on the lost device are gone: drop them (between steps), so a query or a resume
+    // restores them from their checkpoints; the ones still training end with a message now.
+    await this.exclusive(async () => {
+      for (const [id, run] of this.runs) {
+        if (!this.onRunDevice(run, lost)) continue;
+        this.runs.delete(id);
+        if (run.active) run.haltOnLostDevice(lost.lost ?? 'unknown reason');
+        run.model.dispose();
+      }
+    });
+    return gpu;
+  }
+
+  /** Replaces a lost device (a no-op while it is alive); lists the runs the loss stopped. */
+  async recoverDevice(): Promise<DeviceRecovery> {
+    const gpu = await this.ensureDevice();
+    return {
+      adapter: gpu ? gpu.adapter.description || gpu.adapter.vendor || 'WebGPU' : null,
+      lostReason: this.lostReason,
+      affected: [...this.affected.values()].map((a) => ({ ...a })),
+    };
+  }
+
+  /**
+   * One click after a device loss: a new device, then every affected run (or the ones named,
+   * e.g. by a page that was reloaded meanwhile) continues from its latest checkpoint.
+   */
+  async resumeAffected(runIds?: string[]): Promise<DeviceRecovery> {
+    const recovery = await this.recoverDevice();
+    const ids = runIds ?? recovery.affected.map((a) => a.runId);
+    const affected: AffectedRun[] = [];
+    for (const runId of ids) {
+      const entry: AffectedRun = { ...(this.affected.get(runId) ?? { runId, checkpointStep: null }) };
+      try {
+        const held = this.runs.get(runId);
+        // Still held on the lost device (it failed before the new device was made): drop it.
+        if (held && held.model.backend instanceof GpuBackend && held.model.backend.ctx.lost !== null) {
+          this.runs.delete(runId);
+          await this.retire(held);
+        }
+        await this.resume(runId);
+        const run = this.runs.get(runId);
+        entry.checkpointStep = run ? run.step : entry.checkpointStep;
+        entry.resumed = true;
+        this.affected.delete(runId);
+      } catch (err) {
+        entry.resumed = false;
+        entry.message = err instanceof Error ? err.message : String(err);
+      }
+      affected.push(entry);
+    }
+    return { ...recovery, affected };
   }
 }

@@ -75,7 +75,9 @@ export type TrainerEvent =
   | { type: 'eval'; runId: string; metrics: EvalMetrics }
   | { type: 'checkpoint'; runId: string; step: number; key: string }
   | { type: 'status'; runId: string; status: RunStatus; step: number; message?: string }
-  | { type: 'error'; runId: string; message: string; fields?: FieldError[] };
+  | { type: 'error'; runId: string; message: string; fields?: FieldError[] }
+  /** The GPU device under this run was lost; engine.resumeAffected() brings it back (see DeviceRecovery). */
+  | { type: 'device-lost'; runId: string; reason: string; checkpointStep: number | null };
 
 /** Which earlier positions ROSA retrieved for one sample and layer. */
 export interface RetrievalMap {
@@ -129,4 +131,22 @@ export interface CheckpointInfo {
   variant: string;
   /** Set when the stored files are unreadable: the entry can only be deleted. */
   problem?: string;
+}
+
+/** A run that was on a lost GPU device, and whether it can continue from a checkpoint. */
+export interface AffectedRun {
+  runId: string;
+  /** Its last stored checkpoint's step; null when none was saved (it cannot resume). */
+  checkpointStep: number | null;
+  /** After resumeAffected(): true once it trains again; otherwise why it could not. */
+  resumed?: boolean;
+  message?: string;
+}
+
+/** What engine.recoverDevice() / resumeAffected() did. */
+export interface DeviceRecovery {
+  /** The new device's adapter (null: no WebGPU here); the lost device's reason, if one was lost. */
+  adapter: string | null;
+  lostReason: string | null;
+  affected: AffectedRun[];
 }

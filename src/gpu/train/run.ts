@@ -132,7 +132,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         const metrics = await this.trainStepRetrying();
         if (!metrics) return false;
         const s = this.step;
-        if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps)) await this.evaluate();
+        if (train.evalEvery > 0 && (s % train.evalEvery === 0 || s === train.steps))
+          await this.retryOnWorkerFailure(`in the evaluation at step ${s}`, () => this.evaluate());
         if (train.checkpointEvery > 0 && s % train.checkpointEvery === 0 && this.deps.store)
           await this.saveCheckpoint();
         if (this.active) return true;
@@ -155,6 +156,23 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   markPaused(): void {
     this.pauseRequested = true;
     this.setStatus('paused');
+  }
+
+  /**
+   * Marks a run restored from its checkpoint to answer queries (engine.held()): waiting for
+   * resume() like a paused run, but silently, since the UI already lists it as it was.
+   */
+  markRestored(): void {
+    this.pauseRequested = true;
+    this.status = this.step >= this.spec.train.steps ? 'finished' : 'paused';
+  }
+
+  /** Ends a run whose model was on a GPU device that was lost (the engine drops the model). */
+  haltOnLostDevice(reason: string): void {
+    const last = this.lastCheckpoint
+      ? ` Resume it to continue from its last good checkpoint (step ${this.lastCheckpoint.step}) on a new device.`
+      : ' It saved no checkpoint, so it cannot be resumed.';
+    this.fail(`The GPU device was lost (${reason}); the run stopped at step ${this.step}.${last}`);
   }
 
   get isPaused(): boolean {
@@ -184,11 +202,12 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   /**
    * A ROSA worker that died, threw or timed out fails only the scan: the pool respawns it on
    * the next scan, and nothing of the step (which scans only in its forward pass, before any
-   * weight changes) has been applied. So the step is tried once more before the run fails.
+   * weight changes) or of the evaluation (which keeps its figures until its end) has been
+   * applied. So either is tried once more before the run fails.
    */
-  private async trainStepRetrying(): Promise<StepMetrics | null> {
+  private async retryOnWorkerFailure<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await this.trainStep();
+      return await work();
     } catch (err) {
       if (!(err instanceof RosaWorkerError)) throw err;
       this.deps.emit({
@@ -196,10 +215,14 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         runId: this.spec.id,
         status: this.status,
         step: this.step,
-        message: `A ROSA worker failed at step ${this.step + 1} (${err.message}); retrying the step once.`,
+        message: `A ROSA worker failed ${what} (${err.message}); retrying it once.`,
       });
-      return this.trainStep();
+      return work();
     }
+  }
+
+  private trainStepRetrying(): Promise<StepMetrics | null> {
+    return this.retryOnWorkerFailure(`at step ${this.step + 1}`, () => this.trainStep());
   }
 
   /** One optimisation step; null when the run had to stop (non-finite loss or gradients). */

@@ -60,5 +60,7 @@ export function createWorkerTrainerClient(): TrainerClient {
         await subscribed;
         return remote.importCheckpoint(files);
       }),
+    recoverDevice: () => guard(() => remote.recoverDevice()),
+    resumeAffected: (runIds) => guard(() => remote.resumeAffected(runIds)),
   };
 }

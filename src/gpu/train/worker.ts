@@ -31,14 +31,19 @@ async function createEngine(): Promise<TrainerEngine> {
     scanner = inlineScanner();
   }
   const store = opfsAvailable() ? new OpfsCheckpointStore() : new MemoryCheckpointStore();
-  const info = (): EngineInfo => ({
-    adapter: gpu?.adapter ?? null,
-    gpuError: gpu?.lost ? `The GPU device was lost: ${gpu.lost}` : gpuError,
+  // `current` is the engine's device, a new one after a loss.
+  const info = (current: GpuContext | null): EngineInfo => ({
+    adapter: current?.adapter ?? null,
+    gpuError: current?.lost ? `The GPU device was lost: ${current.lost}` : gpuError,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     rosaWorkers: scanner.workers,
     rosaSharedMemory: scanner.sharedMemory,
   });
-  return new TrainerEngine({ env: { gpu, scanner, loadCorpus: loadCorpusBrowser, store }, info });
+  return new TrainerEngine({
+    env: { gpu, scanner, loadCorpus: loadCorpusBrowser, store },
+    info,
+    createGpu: createBrowserGpuContext,
+  });
 }
 
 const engine = createEngine();
@@ -62,6 +67,8 @@ const api = {
   exportCheckpoint: async (key: string) => (await engine).exportCheckpoint(key),
   importCheckpoint: async (...a: Parameters<TrainerEngine['importCheckpoint']>) =>
     (await engine).importCheckpoint(...a),
+  recoverDevice: async () => (await engine).recoverDevice(),
+  resumeAffected: async (runIds?: string[]) => (await engine).resumeAffected(runIds),
   /** Events go to the page's listener; the returned proxy unsubscribes. */
   subscribe: async (listener: ((event: TrainerEvent) => void) & ProxyMarked) => {
     const off = (await engine).subscribe((event) => {

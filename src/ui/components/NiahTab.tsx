@@ -210,7 +210,10 @@ export function NiahTab() {
     () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r),
     [order, runsById],
   );
-  const queryable = runs.filter((r) => QUERYABLE.includes(r.status));
+  // An interrupted run with a checkpoint is asked through it: the engine restores its model.
+  const queryable = runs.filter(
+    (r) => QUERYABLE.includes(r.status) || (r.status === 'interrupted' && r.lastCheckpoint),
+  );
   const niahRuns = queryable.filter((r) => r.spec.task.kind === 'niah');
   const firstNiah = niahRuns[0]?.spec.task;
   const trainedKey = firstNiah?.kind === 'niah' ? firstNiah.keyLength : 2;
@@ -310,7 +313,8 @@ export function NiahTab() {
         </p>
         {runs.some((r) => r.status === 'interrupted') && (
           <p className="hint">
-            Runs interrupted by a reload can be queried again after loading their checkpoint.
+            Runs interrupted by a reload before saving a checkpoint cannot be asked: their models were not
+            kept.
           </p>
         )}
       </div>

@@ -410,7 +410,9 @@ export function RetrievalTab() {
       )}
       {run?.status === 'interrupted' && (
         <p className="hint">
-          This run was interrupted by a reload; load its checkpoint to inspect its retrievals.
+          {run.lastCheckpoint
+            ? `This run was interrupted by a reload: its retrievals come from its checkpoint at step ${run.lastCheckpoint.step}.`
+            : 'This run was interrupted by a reload before it saved a checkpoint, so its model is gone.'}
         </p>
       )}
       {map ? (

@@ -142,8 +142,8 @@ export function RunCard({
   selected?: boolean;
   onSelect?: () => void;
 }) {
-  const [pause, resume, stop, deleteRun, loadCheckpoint] = usePlayground(
-    useShallow((s) => [s.pause, s.resume, s.stop, s.deleteRun, s.loadCheckpoint] as const),
+  const [pause, resume, stop, deleteRun] = usePlayground(
+    useShallow((s) => [s.pause, s.resume, s.stop, s.deleteRun] as const),
   );
   const progress = progressOf(run);
   const eta = run.status === 'running' ? etaMs(run.rate, run.step, run.totalSteps) : null;
@@ -230,12 +230,9 @@ export function RunCard({
           </button>
         )}
         {run.status === 'interrupted' && run.lastCheckpoint && (
-          <button
-            type="button"
-            className="small"
-            onClick={() => void loadCheckpoint(run.lastCheckpoint!.key, run.lastCheckpoint!.step)}
-          >
-            Load checkpoint (step {run.lastCheckpoint.step})
+          // The engine restores the run from its latest checkpoint and trains on.
+          <button type="button" className="small" onClick={() => void resume(run.id)}>
+            Resume (from step {run.lastCheckpoint.step})
           </button>
         )}
         <button

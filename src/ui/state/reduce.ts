@@ -77,6 +77,7 @@ export function reduceEvents(
         run.gpuBytes = event.gpuBytes;
         run.backend = event.backend;
         if (run.status === 'queued' || run.status === 'interrupted') run.status = 'running';
+        run.deviceLost = undefined;
         run.message = undefined;
         run.fields = undefined;
         break;
@@ -104,6 +105,7 @@ export function reduceEvents(
         // A message belongs to a state: keep ours while the state holds, drop it when it changes.
         if (event.message !== undefined || event.status !== run.status) run.message = event.message;
         run.status = event.status;
+        if (event.status === 'running' || event.status === 'queued') run.deviceLost = undefined;
         // The engine's step is the truth: lower than ours means the run went back to a checkpoint.
         if (
           Number.isInteger(event.step) &&
@@ -114,6 +116,9 @@ export function reduceEvents(
           run.step = event.step;
         }
         if (event.status === 'finished' && run.totalSteps > 0) run.step = Math.max(run.step, run.totalSteps);
+        break;
+      case 'device-lost':
+        run.deviceLost = { reason: event.reason, checkpointStep: event.checkpointStep };
         break;
       case 'error':
         run.status = 'failed';

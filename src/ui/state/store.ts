@@ -69,6 +69,10 @@ export interface PlaygroundState {
    * run's last checkpoint when the keys match).
    */
   loadCheckpoint(key: string, step?: number): Promise<RunRecord | null>;
+  /** After a lost GPU device: a new device, and every run it stopped resumes from its last checkpoint. */
+  resumeAffected(): Promise<void>;
+  /** Hides the lost-device banner (the runs stay failed). */
+  dismissDeviceLoss(): void;
   deleteRun(runId: string): Promise<void>;
   deleteExperiment(experimentId: string): Promise<void>;
   clearAll(): Promise<void>;
@@ -283,8 +287,8 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
             if (isActive(r.status)) {
               record.status = 'interrupted';
               record.message = r.lastCheckpoint
-                ? `The page was closed while this run was ${r.status}. Load its checkpoint from step ${r.lastCheckpoint.step} to continue.`
-                : `The page was closed while this run was ${r.status}; it saved no checkpoint (set "checkpoint every" to keep one).`;
+                ? `The page was closed while this run was ${r.status}. Press Resume to continue from its checkpoint at step ${r.lastCheckpoint.step}.`
+                : `The page was closed while this run was ${r.status}; it saved no checkpoint, so it cannot continue (set "checkpoint every" to keep one).`;
               interrupted.push(r.id);
             }
             runs[r.id] = record;
@@ -451,6 +455,33 @@ export function createPlaygroundStore(deps: PlaygroundDeps): PlaygroundStore {
           get().notify('error', `Could not load checkpoint ${key}: ${errorMessage(err)}`);
           return null;
         }
+      },
+
+      async resumeAffected() {
+        const lost = get().runOrder.filter((id) => get().runs[id]?.deviceLost);
+        if (lost.length === 0) return;
+        try {
+          const c = requireClient('resume runs');
+          const ids = lost.filter((id) => get().runs[id]?.deviceLost?.checkpointStep !== null);
+          const result = await c.resumeAffected(ids);
+          // The engine has a new device now: show its adapter.
+          const info = await c.info().catch(() => get().engine.info);
+          if (info) set({ engine: { status: 'ready', info, error: null } });
+          for (const a of result.affected) {
+            if (a.resumed) continue;
+            const name = get().runs[a.runId]?.spec.name ?? a.runId;
+            get().notify('error', `Could not resume ${name}: ${a.message ?? 'unknown reason'}`);
+          }
+          // Those without a checkpoint cannot come back: the banner has said so.
+          for (const id of lost) if (!ids.includes(id)) patchRun(id, { deviceLost: undefined });
+        } catch (err) {
+          get().notify('error', `Could not recover the GPU device: ${errorMessage(err)}`);
+        }
+      },
+
+      dismissDeviceLoss() {
+        for (const id of get().runOrder)
+          if (get().runs[id]?.deviceLost) patchRun(id, { deviceLost: undefined });
       },
 
       async deleteRun(runId) {

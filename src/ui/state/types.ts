@@ -33,6 +33,8 @@ export interface RunRecord {
   rate: RateState;
   /** Set on runs created from a checkpoint. */
   fromCheckpoint?: string;
+  /** Set when the GPU device under this run was lost, until it runs again (RecoveryBanner). */
+  deviceLost?: { reason: string; checkpointStep: number | null };
 }
 
 export interface Experiment {

@@ -27,9 +27,9 @@ function flakyScanner(failing: number[]): RosaScanner {
   };
 }
 
-async function train(scanner: RosaScanner) {
+async function train(scanner: RosaScanner, runSpec: RunSpec = spec) {
   const events: TrainerEvent[] = [];
-  const run = await createRun(spec, { gpu: null, scanner, loadCorpus: async () => '', store: null }, (e) =>
+  const run = await createRun(runSpec, { gpu: null, scanner, loadCorpus: async () => '', store: null }, (e) =>
     events.push(e),
   );
   while (await run.advance()) {}
@@ -46,6 +46,23 @@ describe('ROSA worker failure', () => {
     expect(
       flaky.events.some(
         (e) => e.type === 'status' && /ROSA worker failed at step 3.*retrying/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+  });
+
+  it('retries an evaluation once too, with the same figures', async () => {
+    // Steps 1–3 scan once each (one ROSA layer); the evaluation after step 3 scans next.
+    const evaluated = tinyNiahSpec('r', { steps: 6, evalEvery: 3 });
+    const clean = await train(inlineScanner(), evaluated);
+    const flaky = await train(flakyScanner([4]), evaluated);
+    expect(flaky.run.status).toBe('finished');
+    expect(flaky.run.evals).toEqual(clean.run.evals);
+    expect(flaky.losses).toEqual(clean.losses);
+    expect(
+      flaky.events.some(
+        (e) =>
+          e.type === 'status' &&
+          /ROSA worker failed in the evaluation at step 3.*retrying/.test(e.message ?? ''),
       ),
     ).toBe(true);
   });

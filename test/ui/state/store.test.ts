@@ -229,10 +229,59 @@ describe('persistence', () => {
     const r0 = after.runs[started[0]];
     expect(r0.status).toBe('interrupted');
     expect(r0.lastCheckpoint?.step).toBe(10);
-    expect(r0.message).toMatch(/Load its checkpoint from step 10/);
+    expect(r0.message).toMatch(/Press Resume to continue from its checkpoint at step 10/);
     expect(after.runs[started[2]].status).toBe('stopped');
     expect(r0.rate.lastAt).toBeUndefined();
   }
+
+  it('resumes a run cut off by a reload from its last checkpoint, through a fresh engine', async () => {
+    const storage = new MemoryStorage();
+    const first = await setup(storage);
+    const { started } = await first.store.getState().startExperiment({ ...niah(), checkpointEvery: '5' });
+    const id = started[0];
+    first.client.advance(id, 12);
+    runFrames(first.frames);
+    await new Promise((r) => setTimeout(r, 5));
+    runFrames(first.frames);
+    await first.store.getState().persistNow();
+
+    // "Reload": a fresh engine holding no runs, with the same checkpoints.
+    const engine = new FakeTrainerClient();
+    for (const [key, c] of first.client.checkpoints) engine.checkpoints.set(key, c);
+    const second = await setup(storage, engine);
+    expect(second.store.getState().runs[id].status).toBe('interrupted');
+    await second.store.getState().resume(id);
+    runFrames(second.frames);
+    const resumed = second.store.getState().runs[id];
+    expect(second.store.getState().notices).toEqual([]);
+    expect(resumed.status).toBe('running');
+    expect(resumed.step).toBe(10);
+    // The two steps after the checkpoint are redone, not kept twice.
+    expect(second.store.getState().series[id].train.step).toHaveLength(10);
+    engine.advance(id, 30);
+    runFrames(second.frames);
+    expect(second.store.getState().runs[id]).toMatchObject({ status: 'finished', step: 40 });
+  });
+
+  it('offers the runs a lost GPU device stopped, and resumes them in one call', async () => {
+    const { client, store, frames } = await setup();
+    const { started } = await store.getState().startExperiment({ ...niah(), checkpointEvery: '5' });
+    for (const id of started) client.advance(id, 7);
+    await new Promise((r) => setTimeout(r, 5));
+    client.loseDevice(started.slice(0, 2));
+    runFrames(frames);
+    expect(store.getState().runs[started[0]].deviceLost).toEqual({
+      reason: 'destroyed: test',
+      checkpointStep: 5,
+    });
+    expect(store.getState().runs[started[2]].deviceLost).toBeUndefined();
+    await store.getState().resumeAffected();
+    runFrames(frames);
+    expect(client.calls).toContain(`resumeAffected ${started[0]},${started[1]}`);
+    for (const id of started.slice(0, 2)) {
+      expect(store.getState().runs[id]).toMatchObject({ status: 'running', step: 5, deviceLost: undefined });
+    }
+  });
 
   it('round-trips through memory storage', async () => {
     const storage = new MemoryStorage();
