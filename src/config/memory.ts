@@ -134,7 +134,7 @@ export function gpuMemoryBudget(limits: {
   const largest = Math.max(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   return {
     bytes: DEVICE_BUFFERS_BUDGET * largest,
-    source: `${DEVICE_BUFFERS_BUDGET} × this device's largest buffer (${formatBytes(largest)})`,
+    source: `${DEVICE_BUFFERS_BUDGET} × this device's largest buffer of ${formatBytes(largest)}`,
   };
 }
 
