@@ -246,8 +246,10 @@ export interface BuiltExperiment {
   errors: FieldError[];
   /** Messages by validator field name, deduplicated, in order. */
   byField: Record<string, string[]>;
-  /** Non-blocking remarks (e.g. "limits not known yet"). */
+  /** Non-blocking remarks (e.g. "limits not known yet") that belong to no field on the form. */
   notes: string[];
+  /** Warnings by validator field, for fields on the form (shown beside them). */
+  warnings: Record<string, string[]>;
 }
 
 function parseNumber(raw: string): number | null {
@@ -433,6 +435,7 @@ export interface BuildOptions {
 export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = {}): BuiltExperiment {
   const p = new Parser(draft);
   const notes: string[] = [];
+  const warnings: Record<string, string[]> = {};
   const errors: FieldError[] = [];
   if (!TASK_KINDS.includes(draft.task)) errors.push({ field: 'task.kind', message: 'pick a task' });
   const task = taskOf(draft, p);
@@ -463,14 +466,25 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
     const check = checkRunSpec(spec, { limits, webgpuUnavailable: engine.webgpuUnavailable });
     const alias = (e: FieldError) => ({ field: MODEL_FIELD_ALIASES[e.field] ?? e.field, message: e.message });
     p.add(check.errors.map(alias));
-    for (const w of check.warnings) {
+    for (const w of check.warnings.map(alias)) {
+      if (FORM_FIELDS.has(w.field)) {
+        warnings[w.field] ??= [];
+        if (!warnings[w.field].includes(w.message)) warnings[w.field].push(w.message);
+        continue;
+      }
       const note = `${settingMeta(w.field).label}: ${w.message}.`;
       if (!notes.includes(note)) notes.push(note);
     }
     specs.push(spec);
   }
   const all = dedupe([...errors, ...p.errors]);
-  return { specs: all.errors.length === 0 ? specs : [], errors: all.errors, byField: all.byField, notes };
+  return {
+    specs: all.errors.length === 0 ? specs : [],
+    errors: all.errors,
+    byField: all.byField,
+    notes,
+    warnings,
+  };
 }
 
 /** Where on the form a validator field is shown; messages for other fields go to the summary. */
