@@ -23,16 +23,17 @@ export interface DeviceRate {
 }
 
 /**
- * Assumed rates, rough by design (the first timed run replaces them). SwiftShader is dominated
- * by dispatch cost: on a 2-core AMD EPYC VM (shared, load ≈ 11) the niah-compare-small preset
- * took ≈ 2 s per 16 × 16-token step of a 2-layer, 64-wide model, about 70 MFLOP/s; unloaded,
- * about a fifth of that time is assumed. The CPU backend's WebAssembly-SIMD kernels are taken
- * at 3 GFLOP/s; a hardware GPU at 200 GFLOP/s with a 1 ms dispatch floor per layer.
+ * Assumed rates until a run here has been timed. Measured with the CLI on a shared 2-core AMD
+ * EPYC VM (load ≈ 12): the CPU backend ran niah-compare-small's window variant (2 × 64 wide,
+ * 16 × 48 tokens, 0.41 GFLOP a step) at ≈ 59 ms a step, ≈ 7 GFLOP/s; SwiftShader ran niah-quick
+ * (20 MFLOP a step) at ≈ 200 ms and niah-compare-small at 16 tokens (136 MFLOP) at ≈ 1.5 s a
+ * step, ≈ 0.1 GFLOP/s, so compute rather than dispatch bounds it. A hardware GPU is not measured
+ * here: 200 GFLOP/s with a 1 ms dispatch floor per layer is assumed.
  */
 export const ASSUMED_RATES: Record<DeviceClass, DeviceRate> = {
   gpu: { flopsPerMs: 2e8, msPerLayer: 1, source: 'assumed' },
-  'software-gpu': { flopsPerMs: 3e6, msPerLayer: 100, source: 'assumed' },
-  cpu: { flopsPerMs: 3e6, msPerLayer: 2, source: 'assumed' },
+  'software-gpu': { flopsPerMs: 1e5, msPerLayer: 5, source: 'assumed' },
+  cpu: { flopsPerMs: 7e6, msPerLayer: 2, source: 'assumed' },
 };
 
 /** ROSA scan throughput of one CPU worker, symbols (lane × position) per millisecond. */
