@@ -55,7 +55,7 @@ describe('estimates beside Start', () => {
     await renderApp();
     const estimates = await screen.findByTestId('start-estimates');
     // Budget on WebGPU: 8 × the largest buffer (256 MiB here).
-    expect(estimates.textContent).toMatch(/Memory ≈ [\d.]+ [KMG]i?B per run \(limit 2\.0 GiB\)/);
+    expect(estimates.textContent).toMatch(/Memory ≈ [\d.]+ [KMG]i?B per run, [\d.]+ [KMG]iB for all 3 \(limit 2\.0 GiB\)/);
     expect(estimates.textContent).toMatch(/about (\d+m )?\d+s on this device \(assumed speed\)/);
     fireEvent.change(screen.getByLabelText('Backend'), { target: { value: 'cpu' } });
     await waitFor(() =>
@@ -78,6 +78,29 @@ describe('estimates beside Start', () => {
     );
     expect((screen.getByRole('button', { name: /Start/ }) as HTMLButtonElement).disabled).toBe(true);
     expect(screen.queryByTestId('start-estimates')).toBeNull();
+  });
+});
+
+describe('runs that fit alone but not together', () => {
+  it('are refused under Variants: the runs of a comparison stay in memory together', async () => {
+    await renderApp();
+    expect(screen.getByTestId('start-estimates').textContent).toMatch(/per run, [\d.]+ [KMG]iB for all 3/);
+    fireEvent.change(screen.getByLabelText('Width'), { target: { value: '256' } });
+    fireEvent.change(screen.getByLabelText('Heads'), { target: { value: '4' } });
+    fireEvent.change(screen.getByLabelText('MLP width'), { target: { value: '688' } });
+    fireEvent.change(screen.getByLabelText('Layers'), { target: { value: '8' } });
+    await waitFor(() =>
+      expect(document.body.textContent).toMatch(
+        /Variants: the 3 runs stay in memory together and need about 2\.\d GiB, more than the limit of 2\.0 GiB/,
+      ),
+    );
+    expect((screen.getByRole('button', { name: /Start/ }) as HTMLButtonElement).disabled).toBe(true);
+    // One variant alone fits.
+    fireEvent.click(screen.getByRole('checkbox', { name: /^window\b.*sliding/ }));
+    fireEvent.click(screen.getByRole('checkbox', { name: /^global\b/ }));
+    await waitFor(() =>
+      expect((screen.getByRole('button', { name: /Start/ }) as HTMLButtonElement).disabled).toBe(false),
+    );
   });
 });
 

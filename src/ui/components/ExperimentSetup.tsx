@@ -503,6 +503,7 @@ export function ExperimentSetup({
           <p className="hint start-estimates" data-testid="start-estimates">
             <span title="parameters, AdamW moments, activations kept for backward, ROSA scan buffers">
               Memory ≈ {formatBytes(estimates.memoryBytes)} per run
+              {runs > 1 ? `, ${formatBytes(estimates.totalBytes)} for all ${runs}` : ''}
               {estimates.budget ? ` (limit ${formatBytes(estimates.budget.bytes)})` : ''}
             </span>
             {' · '}

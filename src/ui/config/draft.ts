@@ -5,6 +5,13 @@
 // validateTaskSpec), with the device's limits when they are known.
 
 import {
+  cpuMemoryBudget,
+  estimateRunMemory,
+  formatBytes,
+  gpuMemoryBudget,
+  hostMemoryBytes,
+} from '../../config/memory.ts';
+import {
   BACKEND_KINDS,
   type BackendKind,
   NIAH_FILLERS,
@@ -477,6 +484,8 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
     }
     specs.push(spec);
   }
+  if (errors.length === 0 && p.errors.length === 0)
+    errors.push(...togetherMemory(specs, draft.backend, limits));
   const all = dedupe([...errors, ...p.errors]);
   return {
     specs: all.errors.length === 0 ? specs : [],
@@ -485,6 +494,25 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
     notes,
     warnings,
   };
+}
+
+/**
+ * The runs of a comparison are built at Start and stay in memory together (their models are
+ * kept for queries after training), so their sum must fit too; each one alone is checked by
+ * the run rules.
+ */
+function togetherMemory(specs: RunSpec[], backend: RunSpec['backend'], limits?: SizeLimits): FieldError[] {
+  if (specs.length < 2) return [];
+  const budget =
+    backend === 'cpu' ? cpuMemoryBudget(hostMemoryBytes()) : limits ? gpuMemoryBudget(limits) : null;
+  const sum = specs.reduce((t, s) => t + estimateRunMemory(s.model, s.train.batchSize, s.backend).total, 0);
+  if (!budget || sum <= budget.bytes) return [];
+  return [
+    {
+      field: 'variants',
+      message: `the ${specs.length} runs stay in memory together and need about ${formatBytes(sum)}, more than the limit of ${formatBytes(budget.bytes)} (${budget.source}); compare fewer variants at once or shrink the model`,
+    },
+  ];
 }
 
 /** Where on the form a validator field is shown; messages for other fields go to the summary. */

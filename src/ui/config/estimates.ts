@@ -27,6 +27,8 @@ export interface TimedRun {
 export interface SetupEstimates {
   /** Bytes of the largest run of the comparison. */
   memoryBytes: number;
+  /** Bytes of all its runs, which stay in memory together. */
+  totalBytes: number;
   /** Null on WebGPU until the device limits are known. */
   budget: MemoryBudget | null;
   durationMs: number;
@@ -54,9 +56,9 @@ export function setupEstimates(
     .reverse()
     .find((r) => r.spec.backend === first.backend && r.msPerStep !== undefined && r.msPerStep > 0);
   const rate = timed ? calibrateRate(timed.spec, timed.msPerStep!, assumed, context.workers) : assumed;
-  const memoryBytes = Math.max(
-    ...specs.map((s) => estimateRunMemory(s.model, s.train.batchSize, s.backend).total),
-  );
+  const each = specs.map((s) => estimateRunMemory(s.model, s.train.batchSize, s.backend).total);
+  const memoryBytes = Math.max(...each);
+  const totalBytes = each.reduce((a, b) => a + b, 0);
   const budget =
     first.backend === 'cpu'
       ? cpuMemoryBudget(hostMemoryBytes())
@@ -64,5 +66,5 @@ export function setupEstimates(
         ? gpuMemoryBudget(context.limits)
         : null;
   const durationMs = specs.reduce((t, s) => t + estimateRunMs(s, rate, context.workers), 0);
-  return { memoryBytes, budget, durationMs, rate, device };
+  return { memoryBytes, totalBytes, budget, durationMs, rate, device };
 }
