@@ -55,7 +55,9 @@ describe('estimates beside Start', () => {
     await renderApp();
     const estimates = await screen.findByTestId('start-estimates');
     // Budget on WebGPU: 8 × the largest buffer (256 MiB here).
-    expect(estimates.textContent).toMatch(/Memory ≈ [\d.]+ [KMG]i?B per run, [\d.]+ [KMG]iB for all 3 \(limit 2\.0 GiB\)/);
+    expect(estimates.textContent).toMatch(
+      /Memory ≈ [\d.]+ [KMG]i?B per run, [\d.]+ [KMG]iB for all 3 \(limit 2\.0 GiB\)/,
+    );
     expect(estimates.textContent).toMatch(/about (\d+m )?\d+s on this device \(assumed speed\)/);
     fireEvent.change(screen.getByLabelText('Backend'), { target: { value: 'cpu' } });
     await waitFor(() =>
