@@ -7,6 +7,7 @@ import { CpuBackend } from '../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../src/gpu/model/model.ts';
 import { initialParameters } from '../../src/gpu/model/params.ts';
 import { inlineScanner } from '../../src/gpu/model/scanners.ts';
+import { checkSpecFor } from '../../src/gpu/train/factory.ts';
 import { tinyNiahSpec } from '../harness/engine.ts';
 
 const defaultRunSpec = ({ backend }: { backend: 'cpu' | 'webgpu' }): RunSpec => ({
@@ -115,6 +116,16 @@ describe('the memory limit in the run check', () => {
     expect(
       checkRunSpec(defaultRunSpec({ backend: 'webgpu' }), { limits: tight }).errors[0]?.message,
     ).toContain('configured device memory budget');
+  });
+
+  it('the engine refuses a CPU run over the host memory it was given (the CLI passes os.totalmem())', () => {
+    const spec = defaultRunSpec({ backend: 'cpu' });
+    expect(checkSpecFor(spec, { gpu: null, hostMemory: 64 * GiB })).toEqual([]);
+    const [e] = checkSpecFor(spec, { gpu: null, hostMemory: 2 ** 16 });
+    expect(e.field).toBe('model');
+    expect(e.message).toMatch(
+      /needs about [\d.]+ [KM]iB in all .* more than the limit of 32 KiB \(half of this machine's 64 KiB\) on cpu/,
+    );
   });
 
   it('derives the budgets as stated', () => {
