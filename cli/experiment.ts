@@ -225,6 +225,7 @@ async function main(): Promise<number> {
             scanner,
             loadCorpus: async (n) => loadCorpusNode(n),
             store: presetRun.evalOnly ? null : store,
+            hostMemory: totalmem(),
           },
           onEvent,
           weights ? { transplant: weights } : undefined,

@@ -6,6 +6,13 @@
 import { niahMinLength } from '../tasks/niah.ts';
 import { minTextLength } from '../tasks/text.ts';
 import {
+  cpuMemoryBudget,
+  estimateRunMemory,
+  formatBytes,
+  gpuMemoryBudget,
+  hostMemoryBytes,
+} from './memory.ts';
+import {
   ATTENTION_MAX_HEAD_DIM,
   type ModelConfig,
   type RunSpec,
@@ -20,6 +27,8 @@ import type { FieldError } from './validate.ts';
 export interface SizeLimits {
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
+  /** Bytes of device memory a run may use, where known; else a multiple of maxBufferSize (memory.ts). */
+  memoryBudget?: number;
 }
 
 const isWhole = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
@@ -201,7 +210,7 @@ export function taskRules(task: TaskSpec, e: FieldError[]): void {
 
 export function runRules(
   spec: RunSpec,
-  context: { limits?: SizeLimits; webgpuUnavailable?: string | null },
+  context: { limits?: SizeLimits; webgpuUnavailable?: string | null; hostMemory?: number | null },
 ): { errors: FieldError[]; warnings: FieldError[] } {
   const errors: FieldError[] = [];
   const warnings: FieldError[] = [];
@@ -237,5 +246,38 @@ export function runRules(
       });
     }
   }
+  if (errors.length === 0) memoryRule(spec, context, errors);
   return { errors, warnings };
+}
+
+/** Whether every size the memory estimate reads is a positive whole number. */
+function sized(spec: RunSpec): boolean {
+  const m = spec.model;
+  const sizes = [m.width, m.mlpHidden, m.vocabSize, m.heads, m.layers, m.seqLen, spec.train.batchSize];
+  return sizes.every((x) => isWhole(x) && x > 0) && isObject(m.rosa) && isObject(m.lrsa);
+}
+
+/** Refuses a run whose estimated total memory exceeds the device's (WebGPU) or host's (CPU) budget. */
+function memoryRule(
+  spec: RunSpec,
+  context: { limits?: SizeLimits; hostMemory?: number | null },
+  errors: FieldError[],
+): void {
+  if (!sized(spec)) return;
+  // WebGPU without known limits is checked once they are (the form says so meanwhile).
+  if (spec.backend === 'webgpu' && !context.limits) return;
+  const budget =
+    spec.backend === 'webgpu' && context.limits
+      ? gpuMemoryBudget(context.limits)
+      : cpuMemoryBudget(context.hostMemory ?? hostMemoryBytes());
+  const estimate = estimateRunMemory(spec.model, spec.train.batchSize, spec.backend);
+  if (estimate.total <= budget.bytes) return;
+  errors.push({
+    field: 'model',
+    message:
+      `needs about ${formatBytes(estimate.total)} in all (parameters and AdamW ${formatBytes(estimate.parameters + estimate.optimizer)}, ` +
+      `activations ${formatBytes(estimate.activations + estimate.activationGradients + estimate.scan + estimate.scratch)}), ` +
+      `more than the limit of ${formatBytes(budget.bytes)} (${budget.source}) on ${spec.backend}: ` +
+      'use fewer layers, a smaller width, batch or sequence',
+  });
 }

@@ -77,6 +77,8 @@ export interface RunCheckContext {
   limits?: SizeLimits;
   /** Why WebGPU cannot be used here; null/absent when it can. */
   webgpuUnavailable?: string | null;
+  /** The host's memory in bytes (Node: os.totalmem()); absent: navigator.deviceMemory or an assumption. */
+  hostMemory?: number | null;
 }
 
 export interface RunCheck {

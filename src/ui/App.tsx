@@ -20,7 +20,7 @@ import {
   RetrievalTab,
   ViewLoading,
 } from './lazy-views.tsx';
-import { applyPreset, PRESETS } from './presets.ts';
+import { applyPreset, PRESETS, presetsFor } from './presets.ts';
 import { StoreProvider, usePlayground } from './state/context.tsx';
 import { type PlaygroundStore, sizeLimitsOf, type TabId } from './state/store.ts';
 import { isActive } from './state/types.ts';
@@ -192,6 +192,14 @@ function Playground({
     [],
   );
 
+  // A software adapter offers the quick preset first, and an untouched setup starts from it.
+  const softwareAdapter = (engine.info?.adapter ?? gpu.adapter)?.isSoftware === true;
+  const presets = useMemo(() => presetsFor(softwareAdapter), [softwareAdapter]);
+  useEffect(() => {
+    if (presets[0] === PRESETS[0]) return;
+    setParsed((p) => (p.fromLink ? p : { ...p, draft: applyPreset(presets[0], p.draft) }));
+  }, [presets]);
+
   const capabilities = useMemo<EngineCapabilities>(() => {
     const info = engine.info;
     const limits = sizeLimitsOf(info?.adapter?.limits) ?? sizeLimitsOf(gpu.adapter?.limits);
@@ -248,7 +256,8 @@ function Playground({
             engine={capabilities}
             engineBlocker={engineBlocker}
             onStart={onStart}
-            initialPresetId={parsed.fromLink ? null : PRESETS[0].id}
+            initialPresetId={parsed.fromLink ? null : presets[0].id}
+            presets={presets}
           />
           {!hasRuns && <SafeRunList />}
         </aside>

@@ -6,6 +6,7 @@ import lrsaCompare from '../../presets/lrsa-compare.json';
 import mqar from '../../presets/mqar.json';
 import niahCompare from '../../presets/niah-compare.json';
 import niahCompareSmall from '../../presets/niah-compare-small.json';
+import niahQuick from '../../presets/niah-quick.json';
 import text from '../../presets/text.json';
 import type { Variant } from '../gpu/model/config.ts';
 import type { ExperimentPreset } from '../gpu/train/preset.ts';
@@ -98,6 +99,13 @@ export const PRESETS: Preset[] = [
     draft: fromJson(niahCompareSmall),
   },
   {
+    id: 'niah-quick',
+    name: 'NIAH first look (1 minute)',
+    description:
+      'One small layer on 32 tokens, 60 steps per variant: about a minute for the three runs on a software adapter (SwiftShader) or the CPU backend. ROSA already finds a needle 16 tokens back; global attention needs longer (the 48-token preset).',
+    draft: fromJson(niahQuick),
+  },
+  {
     id: 'mqar',
     name: 'MQAR: associative recall',
     description:
@@ -144,6 +152,19 @@ export const PRESETS: Preset[] = [
     },
   },
 ];
+
+/** The quick preset a software adapter (SwiftShader, llvmpipe) offers first. */
+export const SOFTWARE_FIRST_PRESET = 'niah-quick';
+
+/**
+ * The presets in the order offered: on a software adapter the one that finishes in about a
+ * minute there comes first (the default comparison takes tens of minutes on one).
+ */
+export function presetsFor(softwareAdapter: boolean): Preset[] {
+  if (!softwareAdapter) return PRESETS;
+  const quick = PRESETS.filter((p) => p.id === SOFTWARE_FIRST_PRESET);
+  return [...quick, ...PRESETS.filter((p) => p.id !== SOFTWARE_FIRST_PRESET)];
+}
 
 export function applyPreset(preset: Preset, base: ExperimentDraft = DEFAULT_DRAFT): ExperimentDraft {
   return { ...DEFAULT_DRAFT, userText: base.userText, userTextName: base.userTextName, ...preset.draft };

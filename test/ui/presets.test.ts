@@ -3,6 +3,7 @@ import lrsaCompare from '../../presets/lrsa-compare.json';
 import mqar from '../../presets/mqar.json';
 import niahCompare from '../../presets/niah-compare.json';
 import niahCompareSmall from '../../presets/niah-compare-small.json';
+import niahQuick from '../../presets/niah-quick.json';
 import text from '../../presets/text.json';
 import { type ExperimentPreset, presetRunSpecs } from '../../src/gpu/train/preset.ts';
 import { buildExperiment } from '../../src/ui/config/draft.ts';
@@ -11,6 +12,7 @@ import { applyPreset, draftFromPreset, PRESETS } from '../../src/ui/presets.ts';
 const JSON_PRESETS: Record<string, unknown> = {
   'niah-compare': niahCompare,
   'niah-compare-small': niahCompareSmall,
+  'niah-quick': niahQuick,
   mqar,
   text,
   'lrsa-compare': lrsaCompare,

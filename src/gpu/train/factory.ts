@@ -26,14 +26,17 @@ export interface EngineEnv {
   scanner: RosaScanner;
   loadCorpus: CorpusLoader;
   store: CheckpointStore | null;
+  /** The host's memory in bytes for the CPU backend's memory check (Node: os.totalmem()). */
+  hostMemory?: number;
 }
 
 export type AnyRun = TrainingRun<Sized, Sized>;
 
 /** Checks a spec without building anything; returns every problem found. */
-export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu'>): FieldError[] {
+export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu' | 'hostMemory'>): FieldError[] {
   return validateRunSpec(spec, {
     limits: env.gpu?.limits,
+    hostMemory: env.hostMemory,
     webgpuUnavailable: env.gpu ? null : 'no WebGPU device in this process',
   });
 }

@@ -3,7 +3,8 @@
 // disabled while anything is invalid.
 
 import { type ChangeEvent, useCallback, useEffect, useMemo, useState } from 'react';
-import { formatCount } from '../../common/format.ts';
+import { formatCount, formatDuration } from '../../common/format.ts';
+import { formatBytes } from '../../config/memory.ts';
 import { MAX_USER_TEXT } from '../../config/schema.ts';
 import { settingMeta } from '../../config/walk.ts';
 import { type FieldError, VARIANTS, type Variant } from '../../gpu/model/config.ts';
@@ -21,8 +22,9 @@ import {
   TASK_LABELS,
   type TextDraftKey,
 } from '../config/draft.ts';
+import { setupEstimates } from '../config/estimates.ts';
 import { draftToHash } from '../config/url.ts';
-import { applyPreset, PRESETS } from '../presets.ts';
+import { applyPreset, PRESETS, type Preset } from '../presets.ts';
 import { usePlayground } from '../state/context.tsx';
 import { SelectField, TextField } from './Field.tsx';
 
@@ -42,6 +44,8 @@ export interface ExperimentSetupProps {
   onStart: (draft: ExperimentDraft) => Promise<string[]>;
   /** Preset highlighted at first (the one the draft came from). */
   initialPresetId?: string | null;
+  /** The presets offered, in order (presetsFor: a software adapter's quick one first). */
+  presets?: Preset[];
 }
 
 export function ExperimentSetup({
@@ -52,12 +56,15 @@ export function ExperimentSetup({
   engineBlocker,
   onStart,
   initialPresetId = null,
+  presets = PRESETS,
 }: ExperimentSetupProps) {
   const [starting, setStarting] = useState(false);
   const [startErrors, setStartErrors] = useState<string[]>([]);
   const [textError, setTextError] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const [presetId, setPresetId] = useState<string | null>(initialPresetId);
+  // The page may switch the starting preset once the adapter is known (a software one).
+  useEffect(() => setPresetId(initialPresetId), [initialPresetId]);
   const checkpoints = useCheckpointList();
   // "More settings" opens itself on an error there and stays open once the error is fixed.
   const [advancedOpen, setAdvancedOpen] = useState(false);
@@ -74,6 +81,7 @@ export function ExperimentSetup({
   }, [linkProblems, built]);
   const other = built.errors.filter((e) => !FORM_FIELDS.has(e.field));
   const m = (key: keyof ExperimentDraft) => messages[FIELD_OF[key]];
+  const w = (key: keyof ExperimentDraft) => built.warnings[FIELD_OF[key]];
 
   const set = <K extends keyof ExperimentDraft>(key: K, value: ExperimentDraft[K]) => {
     setPresetId(null);
@@ -92,6 +100,7 @@ export function ExperimentSetup({
       value={draft[key]}
       onChange={(v) => set(key, v)}
       messages={m(key)}
+      warnings={w(key)}
       hint={hintOf(key)}
       inputMode={inputMode}
     />
@@ -139,6 +148,7 @@ export function ExperimentSetup({
   const valid = built.errors.length === 0;
   const first = built.specs[0];
   const tokensPerRun = first ? first.train.steps * first.train.batchSize * first.task.seqLen : 0;
+  const estimates = useSetupEstimates(built.specs, engine);
 
   const toggleVariant = (v: Variant) => {
     const has = draft.variants.includes(v);
@@ -185,7 +195,7 @@ export function ExperimentSetup({
     }
   };
 
-  const preset = PRESETS.find((p) => p.id === presetId);
+  const preset = presets.find((p) => p.id === presetId);
   const blocker = engineBlocker ?? (valid ? null : 'Fix the fields marked in red to start.');
 
   return (
@@ -193,7 +203,7 @@ export function ExperimentSetup({
       <h2 id="setup-heading">Experiment</h2>
 
       <fieldset className="presets" aria-label="Presets">
-        {PRESETS.map((p) => (
+        {presets.map((p) => (
           <button
             key={p.id}
             type="button"
@@ -492,6 +502,26 @@ export function ExperimentSetup({
         >
           {copied ? 'Copied' : 'Copy link'}
         </button>
+        {estimates && (
+          <p className="hint start-estimates" data-testid="start-estimates">
+            <span title="parameters, AdamW moments, activations kept for backward, ROSA scan buffers">
+              Memory ≈ {formatBytes(estimates.memoryBytes)} per run
+              {runs > 1 ? `, ${formatBytes(estimates.totalBytes)} for all ${runs}` : ''}
+              {estimates.budget ? ` (limit ${formatBytes(estimates.budget.bytes)})` : ''}
+            </span>
+            {' · '}
+            <span
+              title={
+                estimates.rate.source === 'measured'
+                  ? 'from the speed of the last run on this backend'
+                  : `an assumed speed for ${DEVICE_WORDS[estimates.device]}; the first run here measures it`
+              }
+            >
+              about {formatDuration(estimates.durationMs)} on this device
+              {estimates.rate.source === 'measured' ? ' (measured speed)' : ' (assumed speed)'}
+            </span>
+          </p>
+        )}
       </div>
       {blocker ? (
         <p className="hint" data-testid="start-blocker">
@@ -510,6 +540,27 @@ export function ExperimentSetup({
       ))}
     </section>
   );
+}
+
+const DEVICE_WORDS = { gpu: 'a GPU', 'software-gpu': 'a software adapter', cpu: 'the CPU backend' } as const;
+
+/** Memory and duration of the comparison on this device, from the engine's adapter and past runs. */
+function useSetupEstimates(specs: Parameters<typeof setupEstimates>[0], engine: EngineCapabilities) {
+  const info = usePlayground((s) => s.engine.info);
+  const runs = usePlayground((s) => s.runs);
+  const order = usePlayground((s) => s.runOrder);
+  return useMemo(() => {
+    const timed = order.flatMap((id) => {
+      const r = runs[id];
+      return r ? [{ spec: r.spec, msPerStep: r.rate.msPerStep }] : [];
+    });
+    return setupEstimates(specs, {
+      limits: engine.limits,
+      softwareAdapter: info?.adapter?.isSoftware === true,
+      workers: info?.rosaWorkers ?? 1,
+      timed,
+    });
+  }, [specs, engine.limits, info, runs, order]);
 }
 
 /** The engine's stored checkpoints, listed when the form opens and when the picker is focused. */

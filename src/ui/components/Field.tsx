@@ -6,12 +6,14 @@ export interface FieldProps {
   label: string;
   /** Validation messages for this field (empty: valid). */
   messages?: string[];
+  /** Allowed but worth saying (a window that covers the whole sequence), shown beside the field. */
+  warnings?: string[];
   hint?: ReactNode;
   children: (props: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode;
   wide?: boolean;
 }
 
-export function Field({ label, messages = [], hint, children, wide }: FieldProps) {
+export function Field({ label, messages = [], warnings = [], hint, children, wide }: FieldProps) {
   const id = useId();
   const msgId = `${id}-msg`;
   const invalid = messages.length > 0;
@@ -29,6 +31,14 @@ export function Field({ label, messages = [], hint, children, wide }: FieldProps
             </p>
           ))}
         </div>
+      ) : warnings.length > 0 ? (
+        <div id={msgId} className="field-messages">
+          {warnings.map((w) => (
+            <p key={w} className="field-hint warn" data-testid="field-warning">
+              {label} {w}
+            </p>
+          ))}
+        </div>
       ) : hint ? (
         <p id={msgId} className="field-hint">
           {hint}
@@ -43,6 +53,7 @@ export interface TextInputProps {
   value: string;
   onChange: (value: string) => void;
   messages?: string[];
+  warnings?: string[];
   hint?: ReactNode;
   inputMode?: 'numeric' | 'decimal' | 'text';
   placeholder?: string;
@@ -54,13 +65,14 @@ export function TextField({
   value,
   onChange,
   messages,
+  warnings,
   hint,
   inputMode = 'numeric',
   placeholder,
   wide,
 }: TextInputProps) {
   return (
-    <Field label={label} messages={messages} hint={hint} wide={wide}>
+    <Field label={label} messages={messages} warnings={warnings} hint={hint} wide={wide}>
       {(p) => (
         <input
           {...p}

@@ -11,6 +11,7 @@ import {
   answerArcs,
   arcSummary,
   corpusHaystack,
+  maxHaystackLength,
   parseFractionList,
   parseIntList,
   randomHaystack,
@@ -236,7 +237,15 @@ export function NiahTab() {
 
   const isChosen = (r: RunRecord) => (chosen ? !!chosen[r.id] : r.spec.task.kind === 'niah');
   const selected = queryable.filter(isChosen);
-  const inputErrors = validateNiahInput({ haystack, key, depth });
+  // The longest haystack every asked NIAH model takes, checked while typing (not after Ask).
+  const limit = selected
+    .flatMap((r) =>
+      r.spec.task.kind === 'niah'
+        ? [{ length: maxHaystackLength(r.spec.model.seqLen, r.spec.task.keyLength), model: r.spec.name }]
+        : [],
+    )
+    .sort((a, b) => a.length - b.length)[0];
+  const inputErrors = validateNiahInput({ haystack, key, depth, limit });
   const err = (field: string) => inputErrors.filter((e) => e.field === field).map((e) => e.message);
   const lengths = parseIntList(lengthsText, 8, 65536);
   const depths = parseFractionList(depthsText);

@@ -6,6 +6,13 @@
 
 import { seededName, seedsOf } from '../../common/seeds.ts';
 import {
+  cpuMemoryBudget,
+  estimateRunMemory,
+  formatBytes,
+  gpuMemoryBudget,
+  hostMemoryBytes,
+} from '../../config/memory.ts';
+import {
   BACKEND_KINDS,
   type BackendKind,
   NIAH_FILLERS,
@@ -251,8 +258,10 @@ export interface BuiltExperiment {
   errors: FieldError[];
   /** Messages by validator field name, deduplicated, in order. */
   byField: Record<string, string[]>;
-  /** Non-blocking remarks (e.g. "limits not known yet"). */
+  /** Non-blocking remarks (e.g. "limits not known yet") that belong to no field on the form. */
   notes: string[];
+  /** Warnings by validator field, for fields on the form (shown beside them). */
+  warnings: Record<string, string[]>;
 }
 
 function parseNumber(raw: string): number | null {
@@ -442,6 +451,7 @@ export interface BuildOptions {
 export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = {}): BuiltExperiment {
   const p = new Parser(draft);
   const notes: string[] = [];
+  const warnings: Record<string, string[]> = {};
   const errors: FieldError[] = [];
   if (!TASK_KINDS.includes(draft.task)) errors.push({ field: 'task.kind', message: 'pick a task' });
   const task = taskOf(draft, p);
@@ -472,7 +482,12 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
     const check = checkRunSpec(spec, { limits, webgpuUnavailable: engine.webgpuUnavailable });
     const alias = (e: FieldError) => ({ field: MODEL_FIELD_ALIASES[e.field] ?? e.field, message: e.message });
     p.add(check.errors.map(alias));
-    for (const w of check.warnings) {
+    for (const w of check.warnings.map(alias)) {
+      if (FORM_FIELDS.has(w.field)) {
+        warnings[w.field] ??= [];
+        if (!warnings[w.field].includes(w.message)) warnings[w.field].push(w.message);
+        continue;
+      }
       const note = `${settingMeta(w.field).label}: ${w.message}.`;
       if (!notes.includes(note)) notes.push(note);
     }
@@ -486,8 +501,35 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
       message: `with ${train.repeats} repeats the last seed would be ${lastSeed}, above the limit ${maxSeed}`,
     });
   }
+  if (errors.length === 0 && p.errors.length === 0)
+    errors.push(...togetherMemory(specs, draft.backend, limits));
   const all = dedupe([...errors, ...p.errors]);
-  return { specs: all.errors.length === 0 ? specs : [], errors: all.errors, byField: all.byField, notes };
+  return {
+    specs: all.errors.length === 0 ? specs : [],
+    errors: all.errors,
+    byField: all.byField,
+    notes,
+    warnings,
+  };
+}
+
+/**
+ * The runs of a comparison are built at Start and stay in memory together (their models are
+ * kept for queries after training), so their sum must fit too; each one alone is checked by
+ * the run rules.
+ */
+function togetherMemory(specs: RunSpec[], backend: RunSpec['backend'], limits?: SizeLimits): FieldError[] {
+  if (specs.length < 2) return [];
+  const budget =
+    backend === 'cpu' ? cpuMemoryBudget(hostMemoryBytes()) : limits ? gpuMemoryBudget(limits) : null;
+  const sum = specs.reduce((t, s) => t + estimateRunMemory(s.model, s.train.batchSize, s.backend).total, 0);
+  if (!budget || sum <= budget.bytes) return [];
+  return [
+    {
+      field: 'variants',
+      message: `the ${specs.length} runs stay in memory together and need about ${formatBytes(sum)}, more than the limit of ${formatBytes(budget.bytes)} (${budget.source}); compare fewer variants at once or shrink the model`,
+    },
+  ];
 }
 
 /** A variant's spec once per seed when it is repeated: its own id and name for each. */

@@ -4,6 +4,7 @@
 import { rng } from '../../common/random.ts';
 import type { FieldError } from '../../gpu/model/config.ts';
 import type { NiahAnswer } from '../../gpu/train/protocol.ts';
+import { charToken } from '../../tasks/passkey-vocab.ts';
 
 /** Same alphabet as the NIAH task's random filler (digits too, so the key's type gives nothing away). */
 export const FILLER_ALPHABET = 'abcdefghijklmnopqrstuvwxyz 0123456789';
@@ -36,10 +37,46 @@ export interface NiahInput {
   depth: number;
 }
 
-export function validateNiahInput(input: NiahInput): FieldError[] {
+/** Characters the NIAH vocabulary has no token for (they would silently become "?"), distinct, in order. */
+export function outOfVocabulary(text: string): string[] {
+  const unknown = charToken('?');
+  const seen = new Set<string>();
+  for (const ch of text) if (ch !== '?' && (ch.length > 1 || charToken(ch) === unknown)) seen.add(ch);
+  return [...seen];
+}
+
+/** Longest haystack a model of sequence length T takes: needle (1 + k), question (2), k − 1 fed-back answer tokens. */
+export function maxHaystackLength(seqLen: number, keyLength: number): number {
+  return seqLen - 2 * keyLength - 2;
+}
+
+/**
+ * The haystack, key and depth as the models will take them: `limit` is the longest haystack
+ * the asked models accept (the smallest of their maxHaystackLength), when known.
+ */
+export function validateNiahInput(
+  input: NiahInput & { limit?: { length: number; model: string } },
+): FieldError[] {
   const e: FieldError[] = [];
-  if (input.haystack.length === 0)
-    e.push({ field: 'haystack', message: 'is empty: type, paste or generate one' });
+  const hay = input.haystack;
+  if (hay.length === 0) e.push({ field: 'haystack', message: 'is empty: type, paste or generate one' });
+  const unknown = outOfVocabulary(hay);
+  if (unknown.length > 0) {
+    const shown = unknown
+      .slice(0, 5)
+      .map((c) => `"${c}"`)
+      .join(', ');
+    e.push({
+      field: 'haystack',
+      message: `has ${unknown.length} character${unknown.length === 1 ? '' : 's'} outside the model's vocabulary (${shown}${unknown.length > 5 ? ', …' : ''}); use printable ASCII`,
+    });
+  }
+  if (input.limit && hay.length > input.limit.length) {
+    e.push({
+      field: 'haystack',
+      message: `is ${hay.length} characters, longer than the ${input.limit.length} that ${input.limit.model} takes`,
+    });
+  }
   if (!/^\d{1,8}$/.test(input.key)) e.push({ field: 'key', message: 'must be 1 to 8 digits' });
   if (!(input.depth >= 0 && input.depth <= 1)) e.push({ field: 'depth', message: 'must be between 0 and 1' });
   return e;
