@@ -4,7 +4,7 @@
 // activation gradients, the ROSA scan buffers) and the backends' scratch. Only the largest
 // single buffer used to be checked; a 64-layer, 1024-wide model then passed with ~40 GB in all.
 
-import { attentionKind, headDim, kvHeadCount, rosaLayers } from '../gpu/model/config.ts';
+import { attentionKind, attentionWidth, headDim, kvHeadCount, rosaLayers } from '../gpu/model/config.ts';
 import { parameterCount } from '../gpu/model/params.ts';
 import { lagkvKeepCount, lrsaChunkCounts } from '../gpu/reference/lrsa.ts';
 import { paddedLength, scanSizes } from '../rosa-worker/layout.ts';
@@ -36,6 +36,8 @@ export function estimateRunMemory(model: ModelConfig, batch: number, backend: Ba
   const N = B * T;
   const Hkv = kvHeadCount(model);
   const kvWidth = N * Hkv * headDim(model);
+  // q, k, v and the attention output are heads · headDim wide (= C unless headDim is set).
+  const A = attentionWidth(model);
   const grouped = Hkv !== H;
   const rosa = new Set(rosaLayers(model));
 
@@ -44,12 +46,18 @@ export function estimateRunMemory(model: ModelConfig, batch: number, backend: Ba
   let scan = 0;
   for (let l = 0; l < layers; l++) {
     // h, u, q, k, v, o, hmid, u2; rstd1, rstd2; lse; a, b, g.
-    acts += 8 * N * C + 2 * N + N * H + 3 * N * Fh;
-    if (model.qkNorm) acts += N * C + kvWidth + N * H + N * Hkv;
+    acts += 4 * N * C + 4 * N * A + 2 * N + N * H + 3 * N * Fh;
+    if (model.qkNorm) acts += N * A + kvWidth + N * H + N * Hkv;
     if (attentionKind(model, l) === 'lrsa') {
       const keep = lagkvKeepCount(model.lrsa.chunk, model.lrsa.ratio);
       const shape = { seqLen: T, sink: model.lrsa.sink, chunk: model.lrsa.chunk };
-      const scored = lrsaChunkCounts({ ...shape, batch: B, heads: H, headDim: C / H, keep }).scoredChunks;
+      const scored = lrsaChunkCounts({
+        ...shape,
+        batch: B,
+        heads: H,
+        headDim: headDim(model),
+        keep,
+      }).scoredChunks;
       acts += Math.max(1, B * H * scored * keep);
     }
     if (rosa.has(l)) {
@@ -59,8 +67,11 @@ export function estimateRunMemory(model: ModelConfig, batch: number, backend: Ba
   }
   // tokens, labels; hFinal, hf, tmp, tmp2; rstdF; logits; k/v before widening.
   acts += 2 * N + 4 * N * C + N + N * V + (grouped ? 2 * kvWidth : 0);
+  // [N, heads·D] scratch pair when that differs from C (model.ts attnTmp).
+  if (A !== C) acts += 2 * N * A;
   // dlogits; dh, dhf, du, du2, dNC1, dNC2, dq, dk, dv; dNF1–3; dkv.
-  const actGrads = N * V + 9 * N * C + 3 * N * Fh + (grouped ? 2 * kvWidth : 0);
+  // With heads·D ≠ C: dq, dk, dv and two scratch gradients at that width (model.ts attn).
+  const actGrads = N * V + 9 * N * C + 3 * N * Fh + (grouped ? 2 * kvWidth : 0) + (A !== C ? 5 * N * A : 0);
 
   let scratch = 0;
   if (backend === 'webgpu') {

@@ -55,6 +55,9 @@ describe('total memory estimate', () => {
     ['lrsa', { variant: 'lrsa' }],
     ['lrsa+rosa, grouped q/k norm', { variant: 'lrsa+rosa', heads: 4, kvHeads: 2, qkNorm: true }],
     ['window+rosa, 8 bits, lm_head', { variant: 'window+rosa', rosa: { bits: 8 }, tiedHead: false }],
+    // heads · headDim ≠ width: q, k, v and o at that width, with their own scratch and gradients.
+    ['window, heads of 6 (heads·D = 24 ≠ C)', { variant: 'window', heads: 4, kvHeads: 2, headDim: 6 }],
+    ['lrsa+rosa, heads of 2, q/k norm', { variant: 'lrsa+rosa', heads: 2, headDim: 2, qkNorm: true }],
   ];
   for (const [name, overrides] of cases) {
     it(`matches the CPU backend's allocated bytes after a step: ${name}`, async () => {
