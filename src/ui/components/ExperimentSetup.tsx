@@ -529,8 +529,9 @@ export function ExperimentSetup({
         </p>
       ) : (
         <p className="hint">
-          {runs} run{runs === 1 ? '' : 's'} on the same data and seed, {formatCount(tokensPerRun)} training
-          tokens each.
+          {runs} run{runs === 1 ? '' : 's'} on the same data
+          {repeats > 1 ? `, each variant with ${repeats} seeds` : ' and seed'}, {formatCount(tokensPerRun)}{' '}
+          training tokens each.
         </p>
       )}
       {startErrors.map((e) => (
