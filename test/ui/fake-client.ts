@@ -347,6 +347,9 @@ export class FakeTrainerClient implements TrainerClient {
   /** What the fake "samples": this text, cycled, whatever the prompt. */
   static readonly GENERATED = ' the whale';
 
+  /** Awaited before each generated token: a test can hold the stream part-way. */
+  tokenGate: ((index: number) => Promise<void>) | null = null;
+
   /** Streams GENERATED one character per macrotask, so a test can see the text grow. */
   async generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation> {
     const run = this.mustRun(request.runId);
@@ -355,6 +358,7 @@ export class FakeTrainerClient implements TrainerClient {
     const tokens: GeneratedToken[] = [];
     for (let i = 0; i < request.length; i++) {
       await new Promise((r) => setTimeout(r, 1));
+      await this.tokenGate?.(i);
       const text = FakeTrainerClient.GENERATED[i % FakeTrainerClient.GENERATED.length];
       const token = { index: i, id: text.charCodeAt(0), text, probability: 0.5 };
       tokens.push(token);
