@@ -106,13 +106,13 @@ export function GenerateTab() {
           </select>
         </label>
         <label>
-          Length
+          Characters
           <input
             type="number"
             min={1}
             value={form.length}
             onChange={set('length')}
-            aria-label="Length"
+            aria-label="Characters to generate"
             aria-invalid={!!errors.length}
             className="narrow"
           />

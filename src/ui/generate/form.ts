@@ -32,7 +32,7 @@ export function parseGenerateForm(
   const limit = generationLimit(seqLen);
   const length = Number(form.length);
   if (form.length.trim() === '' || !Number.isInteger(length) || length < 1 || length > limit)
-    errors.length = `Length must be a whole number from 1 to ${limit} (4 × the sequence length).`;
+    errors.length = `Characters to generate must be a whole number from 1 to ${limit} (4 × the sequence length).`;
   const temperature = Number(form.temperature);
   if (form.temperature.trim() === '' || !(temperature >= 0 && temperature <= MAX_TEMPERATURE))
     errors.temperature = `Temperature must be from 0 (greedy) to ${MAX_TEMPERATURE}.`;

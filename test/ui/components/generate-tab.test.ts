@@ -73,7 +73,7 @@ describe('Generate tab', () => {
     const client = await withTrainedTextRuns();
     fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
     fireEvent.change(await screen.findByLabelText('Prompt'), { target: { value: 'Call me Ishmael.' } });
-    fireEvent.change(screen.getByLabelText('Length'), { target: { value: '30' } });
+    fireEvent.change(screen.getByLabelText('Characters to generate'), { target: { value: '30' } });
     fireEvent.change(screen.getByLabelText('Temperature'), { target: { value: '0' } });
     fireEvent.change(screen.getByLabelText('Sampling seed'), { target: { value: '7' } });
     // The engine holds the stream after 4 tokens until the test lets it go on.
@@ -103,9 +103,9 @@ describe('Generate tab', () => {
   it('refuses a length beyond four contexts before asking the engine', async () => {
     const client = await withTrainedTextRuns();
     fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
-    fireEvent.change(await screen.findByLabelText('Length'), { target: { value: '100000' } });
+    fireEvent.change(await screen.findByLabelText('Characters to generate'), { target: { value: '100000' } });
     expect((screen.getByRole('button', { name: 'Generate' }) as HTMLButtonElement).disabled).toBe(true);
-    expect(screen.getByText(/Length must be a whole number from 1 to/)).toBeTruthy();
+    expect(screen.getByText(/Characters to generate must be a whole number from 1 to/)).toBeTruthy();
     expect(client.requests).toEqual([]);
   });
 
