@@ -21,13 +21,11 @@ export function GenerateTab() {
   const order = usePlayground((s) => s.runOrder);
   const runsById = usePlayground((s) => s.runs);
   const engineReady = usePlayground((s) => s.engine.status === 'ready');
-  const textRuns = useMemo(
-    () =>
-      order
-        .map((id) => runsById[id])
-        .filter((r): r is RunRecord => !!r && r.spec.task.kind === 'text' && QUERYABLE.includes(r.status)),
+  const allTextRuns = useMemo(
+    () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r && r.spec.task.kind === 'text'),
     [order, runsById],
   );
+  const textRuns = allTextRuns.filter((r) => QUERYABLE.includes(r.status));
   const [runId, setRunId] = useState('');
   const [form, setForm] = useState<GenerateForm>(DEFAULT_GENERATE_FORM);
   const [streamed, setStreamed] = useState('');
@@ -75,6 +73,18 @@ export function GenerateTab() {
     }
   };
 
+  if (textRuns.length === 0 && allTextRuns.length > 0) {
+    return (
+      <div className="empty-state">
+        <h3>No text model in memory</h3>
+        <p>
+          The text runs here failed, were interrupted by a reload, or have not started yet. Load a checkpoint
+          of one in the <strong>Checkpoints</strong> tab (or wait for a queued run to start) to generate from
+          it.
+        </p>
+      </div>
+    );
+  }
   if (textRuns.length === 0) {
     return (
       <div className="empty-state">

@@ -115,6 +115,18 @@ describe('Generate tab', () => {
     expect(await screen.findByText('No text runs yet')).toBeTruthy();
   });
 
+  it('says so when the text runs have no model to generate from', async () => {
+    const client = await withTrainedTextRuns();
+    await act(async () => {
+      for (const id of client.runs.keys())
+        client.emit({ type: 'status', runId: id, status: 'failed', step: 2 });
+      await new Promise((r) => setTimeout(r, 5));
+    });
+    fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
+    expect(await screen.findByText('No text model in memory')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Generate' })).toBeNull();
+  });
+
   it('parses the form with limits from the sequence length', () => {
     const ok = parseGenerateForm({ prompt: 'a', length: '64', temperature: '0', seed: '3' }, 'r', 16);
     expect(ok.request).toEqual({ runId: 'r', prompt: 'a', length: 64, temperature: 0, seed: 3 });
