@@ -152,7 +152,7 @@ export interface GeneratedToken {
   index: number;
   id: number;
   text: string;
-  /** Its probability under the (temperature-scaled) distribution it was drawn from. */
+  /** Its probability under softmax(logits / temperature), or under softmax(logits) when greedy. */
   probability: number;
 }
 
