@@ -1,7 +1,7 @@
 // A newcomer's path through the playground on the real page: real trainer worker, real
 // WebGPU (SwiftShader here), ROSA workers over SharedArrayBuffer. A tiny comparison trains
-// to the end; its curves, retrievals, a NIAH question and its checkpoints show; a reload
-// keeps the runs.
+// to the end; its curves, retrievals (and the attention beside them), a NIAH question and its
+// checkpoints show; a reload keeps the runs; a tiny text model generates from a prompt.
 
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -28,6 +28,26 @@ const TINY = draftToHash({
   evalEvery: '3',
   evalBatches: '1',
   checkpointEvery: '3',
+});
+
+/** One tiny character-level model on the bundled novel, for the Generate tab. */
+const TINY_TEXT = draftToHash({
+  ...applyPreset(PRESETS.find((p) => p.id === 'text')!),
+  variants: ['window'],
+  backend: 'webgpu',
+  seqLen: '32',
+  window: '8',
+  layers: '1',
+  width: '32',
+  heads: '2',
+  mlpHidden: '64',
+  steps: '3',
+  warmupSteps: '1',
+  lengthWarmup: '0',
+  batchSize: '2',
+  evalEvery: '3',
+  evalBatches: '1',
+  checkpointEvery: '0',
 });
 
 beforeAll(async () => {
@@ -85,7 +105,15 @@ describe('playground', () => {
     await stats.waitFor({ timeout: 60_000 });
     expect(await stats.textContent()).toMatch(/of 64 query positions retrieved something/);
     expect(await stats.textContent()).toMatch(/beyond the attention window \(W = 8\)/);
+    // The attention heads of the same sample and layer, under the retrievals.
+    const attention = page.getByTestId('attention-view');
+    await attention.waitFor({ timeout: 60_000 });
+    // One heatmap per head, as many as rows in the heads' table.
+    const heads = await attention.locator('table[aria-label="Attention heads"] tbody tr').count();
+    expect(heads).toBeGreaterThanOrEqual(1);
+    expect(await attention.getByRole('img').count()).toBe(heads);
     await page.screenshot({ path: 'e2e/screenshots/playground-retrieval.png', fullPage: true });
+    await attention.screenshot({ path: 'e2e/screenshots/playground-attention.png' });
   });
 
   it('asks both models a NIAH question', async () => {
@@ -136,6 +164,30 @@ describe('playground', () => {
       .toEqual(['finished', expect.stringMatching(/finished|paused|interrupted/)]);
     expect(await page.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     await page.screenshot({ path: 'e2e/screenshots/playground-after-reload.png', fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('trains a tiny text model and generates from a prompt', async () => {
+    await page.goto(`${inject('baseUrl')}${TINY_TEXT}`);
+    await page.reload();
+    await page.getByTestId('engine-pill').filter({ hasText: 'engine ready' }).waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Start 1 run' }).click();
+    await expect
+      .poll(async () => page.getByTestId('run-status').allTextContents(), {
+        timeout: 300_000,
+        interval: 2000,
+      })
+      .toContain('finished');
+    await expect.poll(async () => (await page.getByTestId('run-status').allTextContents()).length).toBe(3);
+    await page.getByRole('tab', { name: 'Generate' }).click();
+    await page.getByLabel('Prompt', { exact: true }).fill('Call me Ishmael. ');
+    await page.getByLabel('Characters to generate').fill('40');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByTestId('generation-summary').waitFor({ timeout: 120_000 });
+    const text = (await page.getByTestId('generated-text').textContent()) ?? '';
+    expect(text.startsWith('Call me Ishmael. ')).toBe(true);
+    expect([...text].length).toBe('Call me Ishmael. '.length + 40);
+    await page.screenshot({ path: 'e2e/screenshots/playground-generate.png', fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 // The playground page: the experiment setup and the runs on the left, the views in tabs
-// on the right (Curves, Retrieval, NIAH, Checkpoints, Device, How ROSA works), each view loaded lazily.
+// on the right (Curves, Retrieval, NIAH, Generate, Checkpoints, Device, How ROSA works), each view loaded lazily.
 
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GpuContext } from '../gpu/context.ts';
@@ -14,6 +14,7 @@ import {
   CheckpointsTab,
   CurvesTab,
   DeviceTab,
+  GenerateTab,
   HowRosaTab,
   NiahTab,
   preloadViews,
@@ -36,6 +37,7 @@ const TABS: Array<{ id: TabId; label: string }> = [
   { id: 'curves', label: 'Curves' },
   { id: 'retrieval', label: 'Retrieval' },
   { id: 'niah', label: 'NIAH' },
+  { id: 'generate', label: 'Generate' },
   { id: 'checkpoints', label: 'Checkpoints' },
   { id: 'device', label: 'Device' },
 ];
@@ -285,6 +287,7 @@ function Playground({
                 {tab === 'curves' && <CurvesTab />}
                 {tab === 'retrieval' && <RetrievalTab />}
                 {tab === 'niah' && <NiahTab />}
+                {tab === 'generate' && <GenerateTab />}
                 {tab === 'checkpoints' && <CheckpointsTab />}
                 {tab === 'device' && <DeviceTab gpu={gpu} />}
                 {tab === HOW_ROSA.id && <HowRosaTab />}

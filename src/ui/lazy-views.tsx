@@ -37,12 +37,15 @@ export const CheckpointsTab = lazyView(() =>
   import('./components/CheckpointsTab.tsx').then((m) => m.CheckpointsTab),
 );
 export const DeviceTab = lazyView(() => import('./components/DeviceTab.tsx').then((m) => m.DeviceTab));
+export const GenerateTab = lazyView(() => import('./components/GenerateTab.tsx').then((m) => m.GenerateTab));
 export const HowRosaTab = lazyView(() => import('./how-rosa/HowRosaTab.tsx').then((m) => m.HowRosaTab));
 
 /** Loads every view's code. */
 export async function preloadViews(): Promise<void> {
   await Promise.all(
-    [CurvesTab, RetrievalTab, NiahTab, CheckpointsTab, DeviceTab, HowRosaTab].map((v) => v.preload()),
+    [CurvesTab, RetrievalTab, NiahTab, GenerateTab, CheckpointsTab, DeviceTab, HowRosaTab].map((v) =>
+      v.preload(),
+    ),
   );
 }
 

@@ -11,8 +11,12 @@ import type {
   GradientCheckResult,
 } from '../../src/gpu/train/gradient-check.ts';
 import type {
+  AttentionMap,
   CheckpointInfo,
   DeviceRecovery,
+  GeneratedToken,
+  Generation,
+  GenerationRequest,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -336,6 +340,63 @@ export class FakeTrainerClient implements TrainerClient {
       flips: 3 * request.maxFlipsPerRoute * rosaLayers(m).length,
       forwardPasses: 10,
       elapsedMs: 5,
+    };
+  }
+
+  // --- Text generation and attention maps ---
+
+  /** What the fake "samples": this text, cycled, whatever the prompt. */
+  static readonly GENERATED = ' the whale';
+
+  /** Awaited before each generated token: a test can hold the stream part-way. */
+  tokenGate: ((index: number) => Promise<void>) | null = null;
+
+  /** Streams GENERATED one character per macrotask, so a test can see the text grow. */
+  async generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation> {
+    const run = this.mustRun(request.runId);
+    this.calls.push(`generate ${request.runId} t=${request.temperature} n=${request.length}`);
+    if (run.spec.task.kind !== 'text') throw new Error(`run "${run.spec.name}" was not trained on text`);
+    const tokens: GeneratedToken[] = [];
+    for (let i = 0; i < request.length; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      await this.tokenGate?.(i);
+      const text = FakeTrainerClient.GENERATED[i % FakeTrainerClient.GENERATED.length];
+      const token = { index: i, id: text.charCodeAt(0), text, probability: 0.5 };
+      tokens.push(token);
+      onToken?.(token);
+    }
+    return {
+      runId: request.runId,
+      prompt: request.prompt,
+      text: tokens.map((t) => t.text).join(''),
+      tokens,
+      context: run.spec.model.seqLen,
+    };
+  }
+
+  /** Head 0 attends to the previous token, every other head uniformly over the window band. */
+  async attentionMap(runId: string, sample: number, layer: number): Promise<AttentionMap> {
+    const run = this.mustRun(runId);
+    this.calls.push(`attention ${runId} ${layer}`);
+    if (layer < 0 || layer >= run.spec.model.layers) throw new Error(`layer ${layer} is outside the model`);
+    const T = 16;
+    const heads = 2;
+    const window = 4;
+    const probs = new Float32Array(heads * T * T);
+    for (let t = 0; t < T; t++) {
+      probs[t * T + Math.max(0, t - 1)] = 1;
+      const from = Math.max(0, t - window + 1);
+      for (let u = from; u <= t; u++) probs[(T + t) * T + u] = 1 / (t - from + 1);
+    }
+    return {
+      runId,
+      layer,
+      T,
+      tokens: Array.from({ length: T }, (_, t) => String.fromCharCode(97 + ((t + sample) % 26))),
+      heads,
+      probs,
+      window,
+      attention: 'window',
     };
   }
 

@@ -798,6 +798,22 @@ export class Model<F extends Sized, I extends Sized> {
     return this.acts?.layers[layer]?.rosa?.scan ?? null;
   }
 
+  /**
+   * What the attention of `layer` saw in the last forward pass (read back): q and k after RoPE
+   * and v, each widened to every query head, [B, T, C]. The attention view recomputes the
+   * probabilities from these on the CPU (reference/attention-probabilities.ts).
+   */
+  async readAttentionInputs(
+    layer: number,
+  ): Promise<{ B: number; T: number; q: Float32Array; k: Float32Array; v: Float32Array }> {
+    const acts = this.acts;
+    if (!acts) throw new Error('readAttentionInputs: no forward pass yet');
+    const L = acts.layers[layer];
+    if (!L) throw new Error(`layer ${layer} is outside 0 … ${this.config.layers - 1}`);
+    const [q, k, v] = await this.backend.read([L.q, L.k, L.v]);
+    return { B: acts.B, T: acts.T, q, k, v };
+  }
+
   /** Current parameter values (read back), by name. */
   async exportParameters(): Promise<Map<string, Float32Array>> {
     const entries = [...this.params];

@@ -4,8 +4,12 @@
 import type { AdapterSummary } from '../context.ts';
 import type { GradientCheckRequest, GradientCheckResult } from './gradient-check.ts';
 import type {
+  AttentionMap,
   CheckpointInfo,
   DeviceRecovery,
+  GeneratedToken,
+  Generation,
+  GenerationRequest,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -48,6 +52,12 @@ export interface TrainerClient {
   niahGrid(runId: string, lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]>;
   /** Bit-flip check of the counterfactual surrogate on a run's current weights (gradient-check.ts). */
   gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult>;
+
+  // Text generation and attention maps.
+  /** Samples text from a text-task run; each token goes to `onToken` as it is sampled. */
+  generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation>;
+  /** Softmax probabilities of each attention head of a layer on validation sample `sample`. */
+  attentionMap(runId: string, sample: number, layer: number): Promise<AttentionMap>;
 
   listCheckpoints(): Promise<CheckpointInfo[]>;
   saveCheckpoint(runId: string): Promise<CheckpointInfo>;

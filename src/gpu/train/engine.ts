@@ -12,8 +12,12 @@ import { type AnyRun, ConfigError, createRun, type EngineEnv } from './factory.t
 import { checkRunGradient, type GradientCheckRequest, type GradientCheckResult } from './gradient-check.ts';
 import type {
   AffectedRun,
+  AttentionMap,
   CheckpointInfo,
   DeviceRecovery,
+  GeneratedToken,
+  Generation,
+  GenerationRequest,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -210,6 +214,35 @@ export class TrainerEngine implements TrainerClient {
   ): Promise<NiahGridCell[]> {
     const run = await this.held(runId);
     return this.exclusive(() => run.niahGrid(lengths, depths, samples));
+  }
+
+  // --- Text generation and attention maps ---
+
+  /**
+   * Samples `request.length` tokens, handing each to `onToken` as soon as it is known. Each
+   * token is its own job in the model queue, so training steps (and other queries) run between
+   * tokens rather than waiting for the whole text.
+   */
+  async generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation> {
+    const run = await this.held(request.runId);
+    const session = run.generation(request);
+    while (!session.done) {
+      // A macrotask turn first, as the scheduling loop takes between steps: the next step is
+      // then queued before the next token, however fast a token was.
+      if (session.tokens.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      const token = await this.exclusive(() => session.step());
+      try {
+        onToken?.(token);
+      } catch {
+        // A listener that failed (a closed page) must not stop the queue.
+      }
+    }
+    return session.result();
+  }
+
+  async attentionMap(runId: string, sample: number, layer: number): Promise<AttentionMap> {
+    const run = await this.held(runId);
+    return this.exclusive(() => run.attentionMap(sample, layer));
   }
 
   async gradientCheck(request: GradientCheckRequest): Promise<GradientCheckResult> {

@@ -15,8 +15,10 @@ import type { TaskGenerator } from '../../tasks/types.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import { attentionKind, rosaLayers } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
+import { attentionProbabilities } from '../reference/attention-probabilities.ts';
+import { lagkvKeepCount, lagkvSelectReference, lrsaVisibleMask } from '../reference/lrsa.ts';
 import { rosaRoutes } from '../reference/rosa.ts';
-import type { NiahAnswer, NiahGridCell, NiahQuery, RetrievalMap, RunSpec } from './protocol.ts';
+import type { AttentionMap, NiahAnswer, NiahGridCell, NiahQuery, RetrievalMap, RunSpec } from './protocol.ts';
 import { argmaxRows, exactMatches } from './tasks.ts';
 
 /** What the probes need of a run. */
@@ -57,6 +59,67 @@ export async function retrievalMap<F extends Sized, I extends Sized>(
     routes: R,
     dest: Int32Array.from(scan.host.dest.subarray(0, R * batch.T)),
     window: kind === 'window' ? spec.model.window : batch.T,
+    attention: kind,
+  };
+}
+
+/**
+ * What each attention head of `layer` attends to on validation sample `sample`: the softmax
+ * probabilities, recomputed on the CPU from the q and k the layer used, over the keys its
+ * variant lets each query see (the window band, everything for global attention, and for LRSA
+ * the LagKV selection, recomputed from k and v by the CPU twin of the selection kernel).
+ */
+export async function attentionMap<F extends Sized, I extends Sized>(
+  run: ProbeSubject<F, I>,
+  sample: number,
+  layer: number,
+): Promise<AttentionMap> {
+  const { spec, model, task } = run;
+  const m = spec.model;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= m.layers) {
+    throw new Error(`layer: ${layer} is outside 0 … ${m.layers - 1} for this model`);
+  }
+  if (!Number.isInteger(sample) || sample < 0)
+    throw new Error(`sample: must be a whole number ≥ 0 (got ${sample})`);
+  const batch = task.batch('validation', sample, 1);
+  await model.forward(batch.tokens, null, 1, batch.T, run.scanner, false);
+  const { T, q, k, v } = await model.readAttentionInputs(layer);
+  const kind = attentionKind(m, layer);
+  const H = m.heads;
+  const D = m.width / H;
+  const window = kind === 'window' ? Math.min(m.window, T) : T;
+  let probs: Float32Array;
+  if (kind === 'lrsa') {
+    const lshape = {
+      batch: 1,
+      seqLen: T,
+      heads: H,
+      headDim: D,
+      sink: m.lrsa.sink,
+      chunk: m.lrsa.chunk,
+      keep: lagkvKeepCount(m.lrsa.chunk, m.lrsa.ratio),
+    };
+    const { selected } = lagkvSelectReference(k, v, lshape, { scoreVRatio: m.lrsa.scoreVRatio });
+    probs = attentionProbabilities(
+      q,
+      k,
+      { B: 1, T, H, D, window: T },
+      {
+        kind: 'mask',
+        mask: lrsaVisibleMask(selected, lshape),
+      },
+    );
+  } else {
+    probs = attentionProbabilities(q, k, { B: 1, T, H, D, window });
+  }
+  return {
+    runId: spec.id,
+    layer,
+    T,
+    tokens: Array.from(batch.tokens, (id) => task.vocab.decode(id)),
+    heads: H,
+    probs,
+    window,
     attention: kind,
   };
 }

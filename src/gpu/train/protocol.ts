@@ -150,3 +150,53 @@ export interface DeviceRecovery {
   lostReason: string | null;
   affected: AffectedRun[];
 }
+
+// --- Text generation and attention maps (the Generate tab, the attention view) ---
+
+/** Sampling text from a text-task run, continuing `prompt`. */
+export interface GenerationRequest {
+  runId: string;
+  /** Characters of the task's vocabulary; the model sees the last seqLen tokens of prompt + text so far. */
+  prompt: string;
+  /** Tokens to sample (1 … generationLimit(seqLen)). */
+  length: number;
+  /** 0: greedy (argmax); otherwise logits / temperature are sampled (0 … 10). */
+  temperature: number;
+  /** Seed of the sampler: the same request gives the same text. */
+  seed: number;
+}
+
+/** One sampled token, streamed as soon as it is known. */
+export interface GeneratedToken {
+  /** 0 for the first sampled token. */
+  index: number;
+  id: number;
+  text: string;
+  /** Its probability under softmax(logits / temperature), or under softmax(logits) when greedy. */
+  probability: number;
+}
+
+export interface Generation {
+  runId: string;
+  prompt: string;
+  /** The sampled continuation (the prompt not included). */
+  text: string;
+  tokens: GeneratedToken[];
+  /** Tokens of context the model sees (its seqLen); older ones slide out. */
+  context: number;
+}
+
+/** What each attention head of a layer attends to, for one validation sample. */
+export interface AttentionMap {
+  runId: string;
+  layer: number;
+  T: number;
+  /** Display text of each input token. */
+  tokens: string[];
+  heads: number;
+  /** probs[(h·T + t)·T + u]: probability that query t of head h gives key u (0 where it cannot see u). */
+  probs: Float32Array;
+  /** Keys the attention of this layer can see from t: t−window+1 … t (window ≥ T: all). */
+  window: number;
+  attention: 'global' | 'window' | 'lrsa';
+}

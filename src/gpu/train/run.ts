@@ -15,7 +15,9 @@ import { logLines, rowsAfter } from '../checkpoint/metrics-history.ts';
 import { type CheckpointStore, checkpointKey } from '../checkpoint/store.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import type { Model } from '../model/model.ts';
+import { GenerationSession } from './generate.ts';
 import {
+  attentionMap,
   niahAccuracy,
   niahGrid,
   niahHeadlineDistance,
@@ -24,8 +26,10 @@ import {
   retrievalMap,
 } from './probes.ts';
 import type {
+  AttentionMap,
   CheckpointInfo,
   EvalMetrics,
+  GenerationRequest,
   NiahAnswer,
   NiahGridCell,
   NiahQuery,
@@ -405,6 +409,16 @@ export class TrainingRun<F extends Sized, I extends Sized> {
 
   niahQuery(query: NiahQuery): Promise<NiahAnswer> {
     return niahQuery(this.probeSubject, query);
+  }
+
+  /** Softmax probabilities of each attention head of `layer` on validation sample `sample`. */
+  attentionMap(sample: number, layer: number): Promise<AttentionMap> {
+    return attentionMap(this.probeSubject, sample, layer);
+  }
+
+  /** A text generation over this run's model (validated now), stepped one token at a time. */
+  generation(request: GenerationRequest): GenerationSession {
+    return new GenerationSession(this.probeSubject as ProbeSubject<Sized, Sized>, request);
   }
 
   niahGrid(lengths: number[], depths: number[], samples: number): Promise<NiahGridCell[]> {

@@ -50,6 +50,9 @@ export function createWorkerTrainerClient(): TrainerClient {
     niahQuery: (q) => guard(() => remote.niahQuery(q)),
     niahGrid: (id, lengths, depths, samples) => guard(() => remote.niahGrid(id, lengths, depths, samples)),
     gradientCheck: (request) => guard(() => remote.gradientCheck(request)),
+    generate: (request, onToken) =>
+      guard(() => remote.generate(request, onToken ? proxy(onToken) : undefined)),
+    attentionMap: (id, sample, layer) => guard(() => remote.attentionMap(id, sample, layer)),
     listCheckpoints: () => guard(() => remote.listCheckpoints()),
     saveCheckpoint: (id) => guard(() => remote.saveCheckpoint(id)),
     loadCheckpoint: (key) => guard(() => remote.loadCheckpoint(key)),

@@ -13,7 +13,7 @@ import { inlineScanner, poolScanner } from '../model/scanners.ts';
 import { createBrowserGpuContext } from '../platform/browser.ts';
 import type { EngineInfo } from './client.ts';
 import { TrainerEngine } from './engine.ts';
-import type { TrainerEvent } from './protocol.ts';
+import type { GeneratedToken, GenerationRequest, TrainerEvent } from './protocol.ts';
 
 async function createEngine(): Promise<TrainerEngine> {
   let gpu: GpuContext | null = null;
@@ -60,6 +60,10 @@ const api = {
   niahGrid: async (...a: Parameters<TrainerEngine['niahGrid']>) => (await engine).niahGrid(...a),
   gradientCheck: async (...a: Parameters<TrainerEngine['gradientCheck']>) =>
     (await engine).gradientCheck(...a),
+  /** Tokens go to the page's callback as they are sampled (Comlink frees its port once unreachable). */
+  generate: async (request: GenerationRequest, onToken?: ((token: GeneratedToken) => void) & ProxyMarked) =>
+    (await engine).generate(request, onToken ? (token) => void onToken(token) : undefined),
+  attentionMap: async (...a: Parameters<TrainerEngine['attentionMap']>) => (await engine).attentionMap(...a),
   listCheckpoints: async () => (await engine).listCheckpoints(),
   saveCheckpoint: async (id: string) => (await engine).saveCheckpoint(id),
   loadCheckpoint: async (key: string) => (await engine).loadCheckpoint(key),

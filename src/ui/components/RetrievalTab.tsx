@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatPercent } from '../../common/format.ts';
 import { hasRosa, rosaLayers } from '../../gpu/model/config.ts';
-import type { EvalMetrics, RetrievalMap } from '../../gpu/train/protocol.ts';
+import type { AttentionMap, EvalMetrics, RetrievalMap } from '../../gpu/train/protocol.ts';
 import { downloadBlob } from '../export/download.ts';
 import { canvasToPngBlob } from '../export/image.ts';
 import { safeFileName } from '../export/metrics.ts';
@@ -27,6 +27,7 @@ import {
 import { usePlayground, usePlaygroundStore } from '../state/context.tsx';
 import { errorMessage } from '../state/store.ts';
 import type { RunRecord } from '../state/types.ts';
+import { AttentionView } from './AttentionView.tsx';
 import { GradientCheckPanel } from './GradientCheckPanel.tsx';
 
 const MARGIN = { left: 64, top: 12, right: 12, bottom: 64 };
@@ -293,6 +294,9 @@ export function RetrievalTab() {
   const [layer, setLayer] = useState<number | null>(null);
   const [route, setRoute] = useState<RouteSelection>('all');
   const [map, setMap] = useState<RetrievalMap | null>(null);
+  // The attention of the same sample and layer, shown under the retrievals.
+  const [attention, setAttention] = useState<AttentionMap | null>(null);
+  const [attentionError, setAttentionError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const request = useRef(0);
@@ -308,17 +312,27 @@ export function RetrievalTab() {
     const id = ++request.current;
     setLoading(true);
     setError(null);
+    setAttentionError(null);
     try {
       const client = store.getState().client;
       if (!client) throw new Error('The training engine is not available');
+      // Both queries go to the engine's queue back to back; the attention may fail alone.
+      const attentionAnswer = client.attentionMap(run.id, sampleNum, activeLayer).then(
+        (a) => ({ ok: true as const, a }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
       const m = await client.retrievalMap(run.id, sampleNum, activeLayer);
+      const a = await attentionAnswer;
       if (id !== request.current) return;
       setMap(m);
       setRoute((r) => (r === 'all' || r < m.routes ? r : 'all'));
+      setAttention(a.ok ? a.a : null);
+      if (!a.ok) setAttentionError(errorMessage(a.err));
     } catch (err) {
       if (id === request.current) {
         setError(errorMessage(err));
         setMap(null);
+        setAttention(null);
       }
     } finally {
       if (id === request.current) setLoading(false);
@@ -416,13 +430,21 @@ export function RetrievalTab() {
         </p>
       )}
       {map ? (
-        <RetrievalHeatmap map={map} route={route} />
+        <>
+          <RetrievalHeatmap map={map} route={route} />
+          {attention && <AttentionView map={attention} retrieval={map} />}
+          {attentionError && (
+            <p className="hint">The attention of this layer could not be shown: {attentionError}</p>
+          )}
+        </>
       ) : (
         !error && (
           <p className="hint">
             Pick a run, a validation sample and a layer, then press <strong>Show retrievals</strong>. Orange
             cells are the positions ROSA retrieved; the blue band is what the attention window sees, so orange
-            outside the band is information the window alone could not reach.
+            outside the band is information the window alone could not reach. Below them, the attention heads
+            of the same layer on the same sample, with ROSA's retrievals marked, so the two mechanisms can be
+            compared.
           </p>
         )
       )}

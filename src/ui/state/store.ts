@@ -15,7 +15,7 @@ import { SaveQueue } from './save-queue.ts';
 import { emptySeries, type RunSeries, restoreSeries, truncateAfter } from './series.ts';
 import { type Experiment, isActive, type RunRecord } from './types.ts';
 
-export type TabId = 'curves' | 'retrieval' | 'niah' | 'checkpoints' | 'device';
+export type TabId = 'curves' | 'retrieval' | 'niah' | 'generate' | 'checkpoints' | 'device';
 
 export interface EngineState {
   status: 'connecting' | 'ready' | 'unavailable';
