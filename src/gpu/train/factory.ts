@@ -4,6 +4,7 @@
 // metrics) or transplanted (another run's base weights under this run's variant).
 
 import { ConfigError, type FieldError, validateRunSpec } from '../../config/validate.ts';
+import type { BaseVocabulary } from '../../tasks/base-vocab.ts';
 import { TaskConfigError } from '../../tasks/types.ts';
 import type { CheckpointContents } from '../checkpoint/checkpoint.ts';
 import type { CheckpointStore } from '../checkpoint/store.ts';
@@ -38,8 +39,13 @@ export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu'>): FieldE
   });
 }
 
-/** How a run starts from a checkpoint: its own (resume) or another run's base weights. */
-export type StartFrom = { resume: CheckpointContents } | { transplant: ReadonlyMap<string, Float32Array> };
+/**
+ * How a run starts from a checkpoint: its own (resume) or another run's base weights; with
+ * `vocabulary` (a pretrained model's), the task speaks that vocabulary and the model keeps its size.
+ */
+export type StartFrom =
+  | { resume: CheckpointContents }
+  | { transplant: ReadonlyMap<string, Float32Array>; vocabulary?: BaseVocabulary };
 
 export async function createRun(
   spec: RunSpec,
@@ -51,7 +57,8 @@ export async function createRun(
   if (before.length > 0) throw new ConfigError(before);
   let task: Awaited<ReturnType<typeof buildTask>>;
   try {
-    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus);
+    const vocabulary = from && 'transplant' in from ? from.vocabulary : undefined;
+    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus, vocabulary);
   } catch (err) {
     if (err instanceof TaskConfigError) {
       throw new ConfigError([{ field: `task.${err.field}`, message: err.message }]);
