@@ -26,6 +26,7 @@ import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
 import { NIAH_EVAL_SAMPLES } from '../src/gpu/train/run.ts';
 import { describeBase, HF_BASE_PREFIX, hfBaseSettings, runsOnHfBase } from '../src/interop/hf-base.ts';
 import { type HfImport, importHuggingFace } from '../src/interop/hf-import.ts';
+import { type BpeTokenizer, parseTokenizer, TokenizerError } from '../src/interop/tokenizer.ts';
 import type { BaseVocabulary } from '../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
@@ -88,7 +89,9 @@ async function checkpointWeights(path: string): Promise<Map<string, Float32Array
 }
 
 /** `--base hf:<dir>`: the imported model, with progress on stderr; errors say what is unsupported. */
-async function loadHfBase(option: string): Promise<{ source: string; dir: string; imported: HfImport }> {
+async function loadHfBase(
+  option: string,
+): Promise<{ source: string; dir: string; imported: HfImport; tokenizer: BpeTokenizer | null }> {
   if (!option.startsWith(HF_BASE_PREFIX))
     fail(`--base must be hf:<folder of a Hugging Face model> (got "${option}")`);
   const dir = resolve(option.slice(HF_BASE_PREFIX.length));
@@ -108,11 +111,26 @@ async function loadHfBase(option: string): Promise<{ source: string; dir: string
     const imported = importHuggingFace(files);
     const count = [...imported.parameters.values()].reduce((a, p) => a + p.length, 0);
     process.stderr.write(`base: ${describeBase(imported.architecture, imported.config, count)}\n`);
-    return { source: `${HF_BASE_PREFIX}${dir}`, dir, imported };
+    return { source: `${HF_BASE_PREFIX}${dir}`, dir, imported, tokenizer: baseTokenizer(files) };
   } catch (err) {
     if ((err as Error).name === 'HfImportError')
       fail(`--base ${dir}: cannot import (${(err as Error).message})`);
     throw err;
+  }
+}
+
+/** The folder's tokenizer.json when it is one the playground reads; why not otherwise. */
+function baseTokenizer(files: Record<string, string | Uint8Array>): BpeTokenizer | null {
+  const source = files['tokenizer.json'];
+  if (source === undefined) return null;
+  try {
+    const tokenizer = parseTokenizer(typeof source === 'string' ? source : new TextDecoder().decode(source));
+    process.stderr.write(`base: tokenizer.json, byte-level BPE, ${tokenizer.size} tokens\n`);
+    return tokenizer;
+  } catch (err) {
+    if (!(err instanceof TokenizerError)) throw err;
+    process.stderr.write(`base: ${err.message}; text tasks can only use characters (task.tokenizer chars)\n`);
+    return null;
   }
 }
 
@@ -166,10 +184,15 @@ async function main(): Promise<number> {
   }
   if (base) runs = runsOnHfBase(runs, base.source);
   const tokens = base?.imported.tokens;
+  const tokenizer = base?.tokenizer;
   const vocabulary: BaseVocabulary | undefined = base
     ? {
         size: base.imported.config.vocabSize,
-        ...(tokens ? { decode: (id: number) => tokens[id] ?? '' } : {}),
+        ...(tokenizer
+          ? { tokenizer, decode: (id: number) => tokenizer.tokenText(id) }
+          : tokens
+            ? { decode: (id: number) => tokens[id] ?? '' }
+            : {}),
       }
     : undefined;
   const only = variantList(

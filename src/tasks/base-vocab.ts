@@ -2,6 +2,7 @@
 // below the model's vocabulary size, and it reports that size so the embedding and output head
 // keep the base model's shape (the ids above the task's own are never produced).
 
+import type { TextTokenizer } from './text.ts';
 import { TaskConfigError, type TaskGenerator, type Vocabulary } from './types.ts';
 
 /** The base model's vocabulary as a task needs it. */
@@ -10,6 +11,8 @@ export interface BaseVocabulary {
   size: number;
   /** Display text of a model token id, when the base has a tokenizer. */
   decode?: (id: number) => string;
+  /** The base model's tokenizer (tokenizer.json), for text tasks with `tokenizer: 'base'`. */
+  tokenizer?: TextTokenizer;
 }
 
 /** The same task, reporting the base model's vocabulary size; throws when the task's ids do not fit. */

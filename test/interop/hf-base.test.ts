@@ -3,7 +3,7 @@
 // committed Qwen3 fixture (grouped-query attention, q/k norm) for a few steps on the CPU backend.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,10 +13,13 @@ import { createRun } from '../../src/gpu/train/factory.ts';
 import { parsePreset, presetRuns } from '../../src/gpu/train/preset.ts';
 import { buildTask } from '../../src/gpu/train/tasks.ts';
 import { hfBaseSettings, runsOnHfBase } from '../../src/interop/hf-base.ts';
+import { exportHuggingFace } from '../../src/interop/hf-export.ts';
 import { importHuggingFace } from '../../src/interop/hf-import.ts';
+import { parseTokenizer } from '../../src/interop/tokenizer.ts';
 import { onBaseVocabulary } from '../../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../../src/tasks/corpus-node.ts';
 import { TextTask } from '../../src/tasks/text.ts';
+import { fixtureConfig, seededParameters } from './seeded-model.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -37,6 +40,15 @@ function experiment(args: string[]): { status: number | null; stderr: string } {
   );
   return { status: r.status, stderr: r.stderr };
 }
+
+const QWEN2_TOKENIZER = join(ROOT, 'test', 'fixtures', 'tokenizer', 'qwen2', 'tokenizer.json');
+const tokenizer = parseTokenizer(readFileSync(QWEN2_TOKENIZER, 'utf8'));
+const env = {
+  gpu: null,
+  scanner: inlineScanner(),
+  loadCorpus: async () => loadCorpusNode('moby-dick'),
+  store: null,
+};
 
 const preset = parsePreset(
   JSON.parse(readFileSync(join(ROOT, 'presets', 'rosa-tuning-text-small.json'), 'utf8')),
@@ -100,6 +112,47 @@ describe('a preset on an imported base', () => {
   });
 });
 
+describe("a text task in the base model's tokens", () => {
+  const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 64 });
+  const spec = presetRuns(preset, 'cpu', {
+    model: hfBaseSettings(config),
+    task: { tokenizer: 'base' },
+  })[0].spec;
+
+  it('cuts its sequences out of the tokenized text', async () => {
+    const run = await createRun(spec, env, () => {}, {
+      transplant: seededParameters(config, 2),
+      vocabulary: { size: tokenizer.size, tokenizer },
+    });
+    expect(run.task.vocab.size).toBe(400);
+    const all = tokenizer.encode(await loadCorpusNode('moby-dick')).join(',');
+    const batch = run.task.batch('train', 0, 2);
+    // Each sequence (before its repeated passage) is a stretch of the tokenized corpus.
+    for (let b = 0; b < 2; b++) {
+      const head = Array.from(batch.tokens.subarray(b * 64, b * 64 + 48));
+      expect(all).toContain(head.join(','));
+      expect(batch.tokens.subarray(b * 64 + 48, b * 64 + 64)).toEqual(
+        batch.tokens.subarray(b * 64, b * 64 + 16),
+      );
+    }
+    expect(run.task.vocab.decode(tokenizer.encode(' whale')[0])).toBe(
+      tokenizer.tokenText(tokenizer.encode(' whale')[0]),
+    );
+    run.model.dispose();
+  });
+
+  it('needs a base with a tokenizer that fits its vocabulary', async () => {
+    const task = { ...spec.task, tokenizer: 'base' as const };
+    await expect(buildTask(task, 1, env.loadCorpus)).rejects.toThrow("tokenizer: 'base' needs a base model");
+    await expect(buildTask(task, 1, env.loadCorpus, { size: 40 })).rejects.toThrow(
+      "tokenizer: 'base' needs a base model",
+    );
+    await expect(buildTask(task, 1, env.loadCorpus, { size: 40, tokenizer })).rejects.toThrow(
+      "the task needs 400 token ids but the base model's vocabulary has 40",
+    );
+  });
+});
+
 describe('npm run experiment -- --base hf:<dir>', () => {
   it('runs the protocol from the imported weights', () => {
     const out = join(dir, 'run');
@@ -139,6 +192,37 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     const [global, window] = [rows[0].final.lossByPosition, rows[1].final.lossByPosition];
     expect(window.slice(0, 4)).toEqual(global.slice(0, 4));
     expect(window.slice(4)).not.toEqual(global.slice(4));
+  });
+
+  it("reads the folder's tokenizer.json for --task.tokenizer base", () => {
+    const folder = join(dir, 'with-tokenizer');
+    mkdirSync(folder);
+    const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 64 });
+    for (const [name, contents] of Object.entries(
+      exportHuggingFace({ config, parameters: seededParameters(config, 3) }),
+    ))
+      writeFileSync(join(folder, name), contents);
+    cpSync(QWEN2_TOKENIZER, join(folder, 'tokenizer.json'));
+    const out = join(dir, 'run-tokens');
+    const r = experiment([
+      '--preset',
+      'rosa-tuning-text-small',
+      '--base',
+      `hf:${folder}`,
+      '--task.tokenizer',
+      'base',
+      '--variants',
+      'global→window',
+      '--train.evalBatches',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('base: tokenizer.json, byte-level BPE, 400 tokens');
+    const rows = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results;
+    expect(rows.map((x: { status: string }) => x.status)).toEqual(['evaluated', 'evaluated']);
+    expect(rows[0].spec.task.tokenizer).toBe('base');
   });
 
   it('says what is unsupported, with exit code 2', () => {

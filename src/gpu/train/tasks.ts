@@ -6,7 +6,7 @@ import { InductionTask } from '../../tasks/induction.ts';
 import { MqarTask } from '../../tasks/mqar.ts';
 import { NiahTask } from '../../tasks/niah.ts';
 import { TextTask } from '../../tasks/text.ts';
-import type { TaskGenerator } from '../../tasks/types.ts';
+import { TaskConfigError, type TaskGenerator } from '../../tasks/types.ts';
 import type { TaskSpec } from './protocol.ts';
 
 export type CorpusLoader = (name: 'moby-dick') => Promise<string>;
@@ -55,6 +55,12 @@ async function buildOwnTask(
         seed,
       });
     case 'text': {
+      const tokenizer = spec.tokenizer === 'base' ? base?.tokenizer : undefined;
+      if (spec.tokenizer === 'base' && !tokenizer)
+        throw new TaskConfigError(
+          'tokenizer',
+          "'base' needs a base model with a byte-level BPE tokenizer.json (--base hf:<folder>); use 'chars' otherwise",
+        );
       const text = spec.source === 'user' ? (spec.text ?? '') : await loadCorpus('moby-dick');
       return new TextTask({
         text,
@@ -64,6 +70,7 @@ async function buildOwnTask(
         repeat: spec.repeat ?? 0,
         // On a base model, the rarest characters share the unknown token when they would not fit.
         ...(base ? { maxVocab: Math.min(256, base.size) } : {}),
+        tokenizer,
       });
     }
   }
