@@ -1,10 +1,13 @@
 // Checkpoints kept by the engine: save, load (as a new paused run), delete, download as two
-// files (.safetensors weights, .json manifest) and upload them back; plus metrics export.
+// files (.safetensors weights, .json manifest) and upload them back, export as a Hugging Face
+// folder (one zip); plus metrics export.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { formatBytes, formatCount } from '../../common/format.ts';
 import type { CheckpointInfo } from '../../gpu/train/protocol.ts';
+import { loadCorpusBrowser } from '../../tasks/corpus-browser.ts';
 import { downloadBytes, downloadText } from '../export/download.ts';
+import { hfFolderZip } from '../export/hf-folder.ts';
 import { safeFileName } from '../export/metrics.ts';
 import { usePlayground } from '../state/context.tsx';
 import { errorMessage } from '../state/store.ts';
@@ -110,6 +113,15 @@ export function CheckpointsTab() {
       const base = safeFileName(`${c.name}-step${c.step}`);
       downloadBytes(files.weights, `${base}.safetensors`);
       downloadText(files.manifest, `${base}.json`, 'application/json');
+    });
+
+  const exportHf = (c: CheckpointInfo) =>
+    act(`export ${c.key}`, async () => {
+      if (!client) return;
+      const folder = `${safeFileName(`${c.name}-step${c.step}`)}-hf`;
+      const zip = await hfFolderZip(await client.exportCheckpoint(c.key), folder, loadCorpusBrowser);
+      downloadBytes(zip.bytes, `${folder}.zip`, 'application/zip');
+      setInfo(`Exported ${c.name} (step ${c.step}) as ${folder}.zip: ${zip.files.join(', ')}.`);
     });
 
   const remove = (c: CheckpointInfo) =>
@@ -256,6 +268,16 @@ export function CheckpointsTab() {
                         disabled={busy !== null}
                       >
                         Download
+                      </button>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => void exportHf(c)}
+                        disabled={busy !== null}
+                        title="A folder transformers loads: config.json, model.safetensors, tokenizer files, the ROSA adapter (one zip)"
+                        aria-label={`Export checkpoint ${c.name} step ${c.step} to Hugging Face`}
+                      >
+                        {busy === `export ${c.key}` ? 'Exporting…' : 'Export to Hugging Face'}
                       </button>
                       <button
                         type="button"
