@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHfFolder } from '../../cli/model-files.ts';
+import { decodeCheckpoint } from '../../src/gpu/checkpoint/checkpoint.ts';
 import { inlineScanner } from '../../src/gpu/model/scanners.ts';
 import { createRun } from '../../src/gpu/train/factory.ts';
 import { parsePreset, presetRuns } from '../../src/gpu/train/preset.ts';
 import { buildTask } from '../../src/gpu/train/tasks.ts';
 import { hfBaseSettings, runsOnHfBase } from '../../src/interop/hf-base.ts';
+import { hfCheckpoint } from '../../src/interop/hf-checkpoint.ts';
 import { exportHuggingFace } from '../../src/interop/hf-export.ts';
 import { importHuggingFace } from '../../src/interop/hf-import.ts';
 import { parseTokenizer } from '../../src/interop/tokenizer.ts';
@@ -93,6 +95,26 @@ describe('a preset on an imported base', () => {
     const weights = await run.model.exportParameters();
     for (const [name, data] of imported.parameters) expect(weights.get(name), name).toEqual(data);
     run.model.dispose();
+  });
+
+  it('a base checkpoint from the page resumes, and a run starts from it, in its vocabulary', async () => {
+    const folder = await readHfFolder(QWEN3);
+    const contents = (() => {
+      const c = hfCheckpoint(folder, 'tiny-qwen3', '2026-01-01T00:00:00.000Z');
+      return decodeCheckpoint(c.files.weights, c.files.manifest);
+    })();
+    // The page's engine has WebGPU; here the same spec runs on the CPU backend.
+    const own = { ...contents.manifest.spec, backend: 'cpu' as const };
+    const resumed = await createRun(own, env, () => {}, { resume: contents });
+    expect(resumed.task.vocab.size).toBe(40);
+    resumed.model.dispose();
+    // What the engine does for a run `from` a stored checkpoint: the weights only.
+    const spec = { ...own, model: { ...own.model, variant: 'window' as const } };
+    const started = await createRun(spec, env, () => {}, { transplant: contents.parameters });
+    expect(started.task.vocab.size).toBe(40);
+    const weights = await started.model.exportParameters();
+    for (const [name, data] of contents.parameters) expect(weights.get(name), name).toEqual(data);
+    started.model.dispose();
   });
 
   it('pads a smaller task vocabulary and refuses a larger one', async () => {

@@ -13,7 +13,7 @@ import type { RosaScanner, Sized } from '../model/backend.ts';
 import { CpuBackend } from '../model/cpu-backend.ts';
 import { GpuBackend } from '../model/gpu-backend.ts';
 import { Model } from '../model/model.ts';
-import { initialParameters } from '../model/params.ts';
+import { EMBEDDING, initialParameters } from '../model/params.ts';
 import { transplantParameters } from '../model/transplant.ts';
 import type { RunSpec, TrainerEvent } from './protocol.ts';
 import { TrainingRun } from './run.ts';
@@ -47,6 +47,18 @@ export type StartFrom =
   | { resume: CheckpointContents }
   | { transplant: ReadonlyMap<string, Float32Array>; vocabulary?: BaseVocabulary };
 
+/**
+ * The vocabulary the starting weights fix: a resumed run keeps its model's, transplanted weights
+ * bring their embedding's rows (a pretrained base imported into the store), unless given.
+ */
+function startingVocabulary(spec: RunSpec, from: StartFrom | undefined): BaseVocabulary | undefined {
+  if (!from) return undefined;
+  if ('resume' in from) return { size: from.resume.manifest.spec.model.vocabSize };
+  if (from.vocabulary) return from.vocabulary;
+  const rows = (from.transplant.get(EMBEDDING)?.length ?? 0) / spec.model.width;
+  return Number.isInteger(rows) && rows > 0 ? { size: rows } : undefined;
+}
+
 export async function createRun(
   spec: RunSpec,
   env: EngineEnv,
@@ -57,8 +69,7 @@ export async function createRun(
   if (before.length > 0) throw new ConfigError(before);
   let task: Awaited<ReturnType<typeof buildTask>>;
   try {
-    const vocabulary = from && 'transplant' in from ? from.vocabulary : undefined;
-    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus, vocabulary);
+    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus, startingVocabulary(spec, from));
   } catch (err) {
     if (err instanceof TaskConfigError) {
       throw new ConfigError([{ field: `task.${err.field}`, message: err.message }]);

@@ -1,7 +1,11 @@
 // @vitest-environment happy-dom
-// The Checkpoints tab's "Export to Hugging Face": a real checkpoint (a NIAH window+rosa model)
-// in the fake engine, exported as one zip; the folder inside imports back to the same weights.
+// The Checkpoints tab's Hugging Face buttons against the fake engine. "Export to Hugging Face": a
+// real checkpoint (a NIAH window+rosa model) exported as one zip; the folder inside imports back
+// to the same weights. "Import a Hugging Face model": a committed transformers fixture picked as a
+// folder becomes a base checkpoint holding its weights; unsupported folders are refused by name.
 
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { createElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,12 +13,14 @@ import { withRunDefaults } from '../../../src/config/walk.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  decodeCheckpoint,
   encodeCheckpoint,
 } from '../../../src/gpu/checkpoint/checkpoint.ts';
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
 import { importHuggingFace } from '../../../src/interop/hf-import.ts';
 import { passkeyVocab } from '../../../src/tasks/passkey-vocab.ts';
 import { App } from '../../../src/ui/App.tsx';
+import { type HfPickProgress, readHfPick } from '../../../src/ui/export/hf-pick.ts';
 import { preloadViews } from '../../../src/ui/lazy-views.tsx';
 import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
 import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
@@ -146,5 +152,87 @@ describe('Export to Hugging Face', () => {
       ),
     );
     expect((await screen.findByRole('alert')).textContent).toMatch(/manifest|safetensors/i);
+  });
+});
+
+const QWEN3 = join(import.meta.dirname, '..', '..', 'fixtures', 'hf', 'transformers-qwen3');
+
+/** The fixture folder's files as a folder input gives them (paths below the picked folder). */
+function pickedFolder(folder: string, replace: Record<string, string> = {}): File[] {
+  return readdirSync(QWEN3).map((name) => {
+    const file = new File([replace[name] ?? readFileSync(join(QWEN3, name))], name);
+    Object.defineProperty(file, 'webkitRelativePath', { value: `${folder}/${name}` });
+    return file;
+  });
+}
+
+describe('Import a Hugging Face model', () => {
+  it('stores the picked folder as a base checkpoint with the imported weights', async () => {
+    const client = new FakeTrainerClient();
+    await renderCheckpoints(client);
+    const input = await screen.findByLabelText('Hugging Face model folder');
+    expect(input.hasAttribute('webkitdirectory')).toBe(true);
+    await act(async () => fireEvent.change(input, { target: { files: pickedFolder('tiny-qwen3') } }));
+    expect(
+      (await screen.findByText(/Imported tiny-qwen3 \(Qwen3ForCausalLM\) as a base checkpoint/)).textContent,
+    ).toContain('parameters');
+    const table = await screen.findByRole('table', { name: 'Checkpoints' });
+    expect(within(table).getByText('tiny-qwen3 (Qwen3ForCausalLM)')).toBeTruthy();
+    const [key] = [...client.checkpoints.keys()];
+    const stored = await client.exportCheckpoint(key);
+    // What the engine checks on import: both files decode and match.
+    const contents = decodeCheckpoint(stored.weights, stored.manifest);
+    expect(contents.manifest.spec.model).toMatchObject({
+      width: 16,
+      heads: 4,
+      kvHeads: 1,
+      qkNorm: true,
+      vocabSize: 40,
+    });
+    const expected = importHuggingFace({
+      'config.json': readFileSync(join(QWEN3, 'config.json'), 'utf8'),
+      'model.safetensors': new Uint8Array(readFileSync(join(QWEN3, 'model.safetensors'))),
+    });
+    for (const [name, data] of expected.parameters) expect(contents.parameters.get(name), name).toEqual(data);
+  });
+
+  it('reports progress file by file, then the conversion', async () => {
+    const seen: HfPickProgress[] = [];
+    const picked = await readHfPick(pickedFolder('q'), (p) => seen.push(p));
+    expect(picked.parameters).toBeGreaterThan(0);
+    const reading = seen.filter((p) => p.stage === 'reading');
+    expect(reading.map((p) => p.name).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'logits.json',
+      'model.safetensors',
+    ]);
+    expect(seen.at(-1)).toEqual({ stage: 'converting' });
+  });
+
+  it('names what is missing or unsupported', async () => {
+    const client = new FakeTrainerClient();
+    await renderCheckpoints(client);
+    const gpt2 = pickedFolder('gpt2', {
+      'config.json': JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }),
+    });
+    await act(async () =>
+      fireEvent.change(await screen.findByLabelText('Hugging Face model folder'), {
+        target: { files: gpt2 },
+      }),
+    );
+    expect((await screen.findByTestId('hf-error')).textContent).toContain(
+      'model_type "gpt2" (GPT2LMHeadModel) is not supported',
+    );
+    const weightsOnly = pickedFolder('w').filter((f) => f.name === 'model.safetensors');
+    await act(async () =>
+      fireEvent.change(await screen.findByLabelText('Hugging Face model files'), {
+        target: { files: weightsOnly },
+      }),
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId('hf-error').textContent).toContain('config.json is missing'),
+    );
+    expect(client.checkpoints.size).toBe(0);
   });
 });
