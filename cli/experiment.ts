@@ -1,12 +1,14 @@
 // `npm run experiment -- --preset <name or path> [--backend webgpu|cpu] [--out <dir>] [--variants a,b]
-//   [--workers N] [--<setting path> value …]`
+//   [--workers N] [--base hf:<dir>] [--<setting path> value …]`
 // Runs every variant of a preset on the same data and seed, in order: a variant with `from`
 // starts from an earlier variant's trained weights (or a checkpoint), one with `evalOnly` is
 // only evaluated. With `train.repeats` N each variant runs N times, with seeds seed, seed + 1, …
-// (seed i of a variant starts from seed i of the one it names). Prints progress and writes
-// results.json (configuration, machine, per run its settings, seed, final metrics and NIAH
-// figures; per variant the mean, min and max of every figure over its seeds) and metrics.csv.
-// Exits non-zero when anything failed.
+// (seed i of a variant starts from seed i of the one it names). With --base hf:<dir> every
+// variant takes the shape of an imported Hugging Face model and the variants that would train
+// from scratch evaluate it instead. Prints progress and writes results.json (configuration,
+// machine, the base, per run its settings, seed, final metrics and NIAH figures; per variant the
+// mean, min and max of every figure over its seeds) and metrics.csv. Exits non-zero when
+// anything failed.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -27,12 +29,17 @@ import { type ExperimentPreset, type PresetRun, parsePreset, presetRuns } from '
 import type { StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
 import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
 import { NIAH_EVAL_SAMPLES } from '../src/gpu/train/run.ts';
+import { describeBase, HF_BASE_PREFIX, hfBaseSettings, runsOnHfBase } from '../src/interop/hf-base.ts';
+import { type HfImport, importHuggingFace } from '../src/interop/hf-import.ts';
+import { type BpeTokenizer, parseTokenizer, TokenizerError } from '../src/interop/tokenizer.ts';
+import type { BaseVocabulary } from '../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
 import { parseArgs, settingsPatch, UsageError } from './args.ts';
+import { readHfFolder } from './model-files.ts';
 import { createNodeScanner } from './node-scanner.ts';
 
-const OPTIONS = ['preset', 'out', 'variants', 'workers', 'backend'] as const;
+const OPTIONS = ['preset', 'out', 'variants', 'workers', 'backend', 'base'] as const;
 
 class CliError extends Error {}
 
@@ -86,6 +93,52 @@ async function checkpointWeights(path: string): Promise<Map<string, Float32Array
   }
 }
 
+/** `--base hf:<dir>`: the imported model, with progress on stderr; errors say what is unsupported. */
+async function loadHfBase(
+  option: string,
+): Promise<{ source: string; dir: string; imported: HfImport; tokenizer: BpeTokenizer | null }> {
+  if (!option.startsWith(HF_BASE_PREFIX))
+    fail(`--base must be hf:<folder of a Hugging Face model> (got "${option}")`);
+  const dir = resolve(option.slice(HF_BASE_PREFIX.length));
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 1)} MB`;
+  let files: Awaited<ReturnType<typeof readHfFolder>>;
+  try {
+    files = await readHfFolder(dir, (name, bytes, done, total) =>
+      process.stderr.write(
+        `base: read ${name} (${mb(bytes)}), ${mb(done)} of ${mb(total)} (${Math.round((100 * done) / Math.max(1, total))}%)\n`,
+      ),
+    );
+  } catch (err) {
+    fail(`--base: cannot read the folder ${dir}: ${(err as Error).message}`);
+  }
+  process.stderr.write('base: converting the weights to f32\n');
+  try {
+    const imported = importHuggingFace(files);
+    const count = [...imported.parameters.values()].reduce((a, p) => a + p.length, 0);
+    process.stderr.write(`base: ${describeBase(imported.architecture, imported.config, count)}\n`);
+    return { source: `${HF_BASE_PREFIX}${dir}`, dir, imported, tokenizer: baseTokenizer(files) };
+  } catch (err) {
+    if ((err as Error).name === 'HfImportError')
+      fail(`--base ${dir}: cannot import (${(err as Error).message})`);
+    throw err;
+  }
+}
+
+/** The folder's tokenizer.json when it is one the playground reads; why not otherwise. */
+function baseTokenizer(files: Record<string, string | Uint8Array>): BpeTokenizer | null {
+  const source = files['tokenizer.json'];
+  if (source === undefined) return null;
+  try {
+    const tokenizer = parseTokenizer(typeof source === 'string' ? source : new TextDecoder().decode(source));
+    process.stderr.write(`base: tokenizer.json, byte-level BPE, ${tokenizer.size} tokens\n`);
+    return tokenizer;
+  } catch (err) {
+    if (!(err instanceof TokenizerError)) throw err;
+    process.stderr.write(`base: ${err.message}; text tasks can only use characters (task.tokenizer chars)\n`);
+    return null;
+  }
+}
+
 /** The settings that make one row of the results table what it is. */
 function rowSettings(run: PresetRun): Record<string, unknown> {
   const { model, train } = run.spec;
@@ -121,6 +174,10 @@ async function main(): Promise<number> {
     fail(`--workers must be a whole number from 0 to 64 (got "${workersRaw}")`);
   }
   const patch = settingsPatch(args.settings);
+  const baseOption = args.options.get('base');
+  const base = baseOption === undefined ? null : await loadHfBase(baseOption);
+  // The imported model fixes the base shapes of every variant, whatever the preset says.
+  if (base) patch.model = { ...patch.model, ...hfBaseSettings(base.imported.config) };
 
   let runs: PresetRun[];
   try {
@@ -130,6 +187,19 @@ async function main(): Promise<number> {
       fail(err.fields.map((e) => `${shownField(e, flags)} ${e.message}`).join('\n'));
     throw err;
   }
+  if (base) runs = runsOnHfBase(runs, base.source);
+  const tokens = base?.imported.tokens;
+  const tokenizer = base?.tokenizer;
+  const vocabulary: BaseVocabulary | undefined = base
+    ? {
+        size: base.imported.config.vocabSize,
+        ...(tokenizer
+          ? { tokenizer, decode: (id: number) => tokenizer.tokenText(id) }
+          : tokens
+            ? { decode: (id: number) => tokens[id] ?? '' }
+            : {}),
+      }
+    : undefined;
   const only = variantList(
     args.options.get('variants'),
     runs.map((r) => r.spec.name),
@@ -215,7 +285,9 @@ async function main(): Promise<number> {
             fail(
               `${spec.name} (seed ${spec.train.seed}): "${source.variant}" did not finish with that seed, so there is nothing to start from`,
             ))
-          : await checkpointWeights(source.checkpoint);
+          : base && source.checkpoint === base.source
+            ? base.imported.parameters
+            : await checkpointWeights(source.checkpoint);
       let run: Awaited<ReturnType<typeof createRun>>;
       try {
         run = await createRun(
@@ -228,7 +300,7 @@ async function main(): Promise<number> {
             hostMemory: totalmem(),
           },
           onEvent,
-          weights ? { transplant: weights } : undefined,
+          weights ? { transplant: weights, vocabulary } : undefined,
         );
       } catch (err) {
         if (err instanceof ConfigError) fail(`${spec.name}: ${err.message}`);
@@ -289,7 +361,8 @@ async function main(): Promise<number> {
     const aggregates = seedAggregates(results);
     await writeFile(
       join(out, 'results.json'),
-      `${JSON.stringify({ preset, backend, machine, results, aggregates }, null, 2)}\n`,
+      `${JSON.stringify({ preset, backend, machine, ...(base ? { base: baseSummary(base) } : {}), results, aggregates }, null, 2)}
+`,
     );
     await writeFile(join(out, 'metrics.csv'), `${csv.join('\n')}\n`);
     process.stderr.write(`wrote ${join(out, 'results.json')} and metrics.csv\n`);
@@ -338,6 +411,10 @@ function seedAggregates(
     }));
     return { name, seeds: mine.map((r) => r.seed as number), metrics: spreadByPath(figures) };
   });
+}
+
+function baseSummary(base: { dir: string; imported: HfImport }): Record<string, unknown> {
+  return { folder: base.dir, architecture: base.imported.architecture, model: base.imported.config };
 }
 
 function meanTiming(steps: StepMetrics[]): Record<string, number> {

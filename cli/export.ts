@@ -3,22 +3,13 @@
 // transformers (Llama, Mistral or Ministral, by the model's attention), the vocabulary as
 // tokenizer files, and the ROSA adapter in its own files when the model has one.
 
-import type { CheckpointManifest } from '../src/gpu/checkpoint/checkpoint.ts';
-import { buildTask } from '../src/gpu/train/tasks.ts';
 import { exportHuggingFace } from '../src/interop/hf-export.ts';
+import { taskTokens } from '../src/interop/task-tokens.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { loadModel, writeFolder } from './model-files.ts';
 
 const USAGE = 'usage: npm run export -- --checkpoint <KEY.json or KEY.safetensors> --out <dir>';
-
-/** The run's vocabulary (rebuilt from its task), or null when it does not match the model. */
-async function taskTokens(manifest: CheckpointManifest): Promise<string[] | null> {
-  const { task, train, model } = manifest.spec;
-  const generator = await buildTask(task, train.seed, async (name) => loadCorpusNode(name));
-  if (generator.vocab.size !== model.vocabSize) return null;
-  return Array.from({ length: generator.vocab.size }, (_, id) => generator.vocab.decode(id));
-}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2), ['checkpoint', 'out']);
@@ -29,7 +20,7 @@ async function main(): Promise<number> {
   if (!checkpoint || !out) throw new UsageError(USAGE);
   const loaded = await loadModel(checkpoint);
   if (!loaded.manifest) throw new UsageError(`${checkpoint} is not a playground checkpoint`);
-  const tokens = await taskTokens(loaded.manifest);
+  const tokens = await taskTokens(loaded.manifest.spec, async (name) => loadCorpusNode(name));
   if (!tokens)
     process.stderr.write('export: the task vocabulary does not match the model; no tokenizer files\n');
   const files = exportHuggingFace({

@@ -18,12 +18,21 @@ export interface LoadedModel {
   description: string;
 }
 
+/** Called after each file is read: its name, its bytes, the bytes read so far and in all. */
+export type ReadProgress = (name: string, bytes: number, done: number, total: number) => void;
+
 /** The files of a Hugging Face folder that the import reads (JSON as text, weights as bytes). */
-export async function readHfFolder(dir: string): Promise<HfFiles> {
+export async function readHfFolder(dir: string, onFile?: ReadProgress): Promise<HfFiles> {
   const files: HfFiles = {};
-  for (const name of await readdir(dir)) {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json') || n.endsWith('.safetensors')).sort();
+  const sizes = await Promise.all(names.map(async (n) => (await stat(join(dir, n))).size));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let done = 0;
+  for (const [i, name] of names.entries()) {
     if (name.endsWith('.json')) files[name] = await readFile(join(dir, name), 'utf8');
-    else if (name.endsWith('.safetensors')) files[name] = new Uint8Array(await readFile(join(dir, name)));
+    else files[name] = new Uint8Array(await readFile(join(dir, name)));
+    done += sizes[i];
+    onFile?.(name, sizes[i], done, total);
   }
   return files;
 }

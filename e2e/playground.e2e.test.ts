@@ -167,6 +167,31 @@ describe('playground', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('after the reload, restores a run from its checkpoint when asked, and lists runs sorted and filtered', async () => {
+    // The models are gone with the reload; asking for retrievals restores the run from its
+    // latest checkpoint without a click on Load.
+    await page.getByRole('tab', { name: 'Retrieval' }).click();
+    await page.getByRole('button', { name: 'Show retrievals' }).click();
+    const stats = page.getByTestId('retrieval-stats');
+    await stats.waitFor({ timeout: 120_000 });
+    expect(await stats.textContent()).toMatch(/of 64 query positions retrieved something/);
+    // The runs table: a filter and a settings diff between the two runs.
+    await page.getByRole('searchbox').fill('rosa');
+    await expect.poll(async () => (await page.getByTestId('run-status').allTextContents()).length).toBe(1);
+    await page.getByRole('searchbox').fill('');
+    await expect.poll(async () => (await page.getByTestId('run-status').allTextContents()).length).toBe(2);
+    for (const box of await page.getByRole('checkbox', { name: /^Compare/ }).all()) await box.check();
+    await page.getByRole('table', { name: 'Settings that differ' }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: 'e2e/screenshots/playground-runs-table.png', fullPage: true });
+    // The Device tab times every kernel of one step on this page's GPU (SwiftShader offers timestamps).
+    await page.getByRole('tab', { name: 'Device' }).click();
+    await page.getByRole('button', { name: 'Profile one step' }).click();
+    await page.getByTestId('profile-table').waitFor({ timeout: 180_000 });
+    expect(await page.getByTestId('profile-summary').textContent()).toMatch(/^window\+rosa: \d+ dispatches/);
+    await page.screenshot({ path: 'e2e/screenshots/device-kernel-profile.png', fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('trains a tiny text model and generates from a prompt', async () => {
     await page.goto(`${inject('baseUrl')}${TINY_TEXT}`);
     await page.reload();

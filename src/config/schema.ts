@@ -86,6 +86,11 @@ const textTask = z.strictObject({
     help: 'each sequence ends with a copy of its first this many characters: a loss only long context can lower (0: plain text)',
     unit: 'characters',
   }).optional(),
+  tokenizer: choice(['chars', 'base'], 'chars', {
+    label: 'Tokens',
+    help: "the text's characters, or the base model's tokenizer (its tokenizer.json; needs a Hugging Face base model)",
+    labels: { chars: 'characters', base: "the base model's tokenizer" },
+  }).optional(),
 });
 
 const inductionTask = z.strictObject({

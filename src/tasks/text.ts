@@ -1,6 +1,6 @@
-// Character-level language modelling on a text (a public-domain corpus or the user's own).
-// The vocabulary is the text's distinct characters (the most frequent ones when there are
-// too many, the rest folded to one "unknown" token); the last part of the text is validation.
+// Language modelling on a text (a public-domain corpus or the user's own). The vocabulary is the
+// text's distinct characters (the most frequent ones when there are too many, the rest folded to
+// one "unknown" token), or a pretrained model's tokenizer; the last part of the text is validation.
 
 import { randInt, streamFor } from './seeded.ts';
 import {
@@ -26,6 +26,8 @@ export interface TextOptions {
   /** Fraction of the text (at its end) held out for validation. */
   validationFraction?: number;
   maxVocab?: number;
+  /** Tokens from a pretrained model's tokenizer instead of characters. */
+  tokenizer?: TextTokenizer;
   seed?: number;
   /** Where the text came from, for messages. */
   source?: string;
@@ -36,9 +38,28 @@ export interface TextOptions {
   repeat?: number;
 }
 
-export interface CharVocabulary extends Vocabulary {
+/** A vocabulary that can spell a text. */
+export interface TextVocabulary extends Vocabulary {
   encode(text: string): Int32Array;
+}
+
+export interface CharVocabulary extends TextVocabulary {
   chars: string[];
+}
+
+/** What a text task needs of a tokenizer (src/interop/tokenizer.ts is one). */
+export interface TextTokenizer {
+  size: number;
+  encode(text: string): number[];
+  tokenText(id: number): string;
+}
+
+function tokenizerVocabulary(tokenizer: TextTokenizer): TextVocabulary {
+  return {
+    size: tokenizer.size,
+    decode: (id) => tokenizer.tokenText(id),
+    encode: (text) => Int32Array.from(tokenizer.encode(text)),
+  };
 }
 
 const UNKNOWN = '\u{FFFD}';
@@ -88,7 +109,7 @@ export function buildCharVocabulary(text: string, maxVocab = 256): CharVocabular
 
 export class TextTask implements TaskGenerator {
   readonly name = 'text';
-  readonly vocab: CharVocabulary;
+  readonly vocab: TextVocabulary;
   readonly seqLen: number;
   readonly variableLength: boolean;
   readonly minLength = 2;
@@ -102,7 +123,9 @@ export class TextTask implements TaskGenerator {
     const source = options.source ?? 'text';
     checkUserText(options.text, source);
     this.seqLen = requireInt('seqLen', options.seqLen, 2, 1 << 16);
-    this.vocab = buildCharVocabulary(options.text, options.maxVocab ?? 256);
+    this.vocab = options.tokenizer
+      ? tokenizerVocabulary(options.tokenizer)
+      : buildCharVocabulary(options.text, options.maxVocab ?? 256);
     const all = this.vocab.encode(options.text);
     const frac = options.validationFraction ?? TEXT_VALIDATION_FRACTION;
     if (!(frac > 0 && frac < 0.5))
@@ -114,7 +137,7 @@ export class TextTask implements TaskGenerator {
     if (this.validation.length < need || this.train.length < need) {
       throw new TaskConfigError(
         source,
-        `is too short: ${all.length} characters, but a sequence of ${this.seqLen} needs at least ${minTextLength(this.seqLen, frac)} ` +
+        `is too short: ${all.length} ${options.tokenizer ? 'tokens' : 'characters'}, but a sequence of ${this.seqLen} needs at least ${minTextLength(this.seqLen, frac)} ` +
           'so that the validation part holds one sequence',
       );
     }

@@ -4,6 +4,7 @@
 // metrics) or transplanted (another run's base weights under this run's variant).
 
 import { ConfigError, type FieldError, validateRunSpec } from '../../config/validate.ts';
+import type { BaseVocabulary } from '../../tasks/base-vocab.ts';
 import { TaskConfigError } from '../../tasks/types.ts';
 import type { CheckpointContents } from '../checkpoint/checkpoint.ts';
 import type { CheckpointStore } from '../checkpoint/store.ts';
@@ -12,7 +13,7 @@ import type { RosaScanner, Sized } from '../model/backend.ts';
 import { CpuBackend } from '../model/cpu-backend.ts';
 import { GpuBackend } from '../model/gpu-backend.ts';
 import { Model } from '../model/model.ts';
-import { initialParameters } from '../model/params.ts';
+import { EMBEDDING, initialParameters } from '../model/params.ts';
 import { transplantParameters } from '../model/transplant.ts';
 import type { RunSpec, TrainerEvent } from './protocol.ts';
 import { TrainingRun } from './run.ts';
@@ -41,8 +42,25 @@ export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu' | 'hostMe
   });
 }
 
-/** How a run starts from a checkpoint: its own (resume) or another run's base weights. */
-export type StartFrom = { resume: CheckpointContents } | { transplant: ReadonlyMap<string, Float32Array> };
+/**
+ * How a run starts from a checkpoint: its own (resume) or another run's base weights; with
+ * `vocabulary` (a pretrained model's), the task speaks that vocabulary and the model keeps its size.
+ */
+export type StartFrom =
+  | { resume: CheckpointContents }
+  | { transplant: ReadonlyMap<string, Float32Array>; vocabulary?: BaseVocabulary };
+
+/**
+ * The vocabulary the starting weights fix: a resumed run keeps its model's, transplanted weights
+ * bring their embedding's rows (a pretrained base imported into the store), unless given.
+ */
+function startingVocabulary(spec: RunSpec, from: StartFrom | undefined): BaseVocabulary | undefined {
+  if (!from) return undefined;
+  if ('resume' in from) return { size: from.resume.manifest.spec.model.vocabSize };
+  if (from.vocabulary) return from.vocabulary;
+  const rows = (from.transplant.get(EMBEDDING)?.length ?? 0) / spec.model.width;
+  return Number.isInteger(rows) && rows > 0 ? { size: rows } : undefined;
+}
 
 export async function createRun(
   spec: RunSpec,
@@ -54,7 +72,7 @@ export async function createRun(
   if (before.length > 0) throw new ConfigError(before);
   let task: Awaited<ReturnType<typeof buildTask>>;
   try {
-    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus);
+    task = await buildTask(spec.task, spec.train.seed, env.loadCorpus, startingVocabulary(spec, from));
   } catch (err) {
     if (err instanceof TaskConfigError) {
       throw new ConfigError([{ field: `task.${err.field}`, message: err.message }]);

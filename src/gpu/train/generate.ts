@@ -5,7 +5,7 @@
 // so that the engine can put each step in its queue and training steps run in between.
 
 import { rng } from '../../common/random.ts';
-import { type CharVocabulary, TextTask } from '../../tasks/text.ts';
+import { type CharVocabulary, TextTask, type TextVocabulary } from '../../tasks/text.ts';
 import type { Sized } from '../model/backend.ts';
 import type { ProbeSubject } from './probes.ts';
 import type { GeneratedToken, Generation, GenerationRequest } from './protocol.ts';
@@ -26,8 +26,12 @@ function requireText({ spec, task }: ProbeSubject<Sized, Sized>): TextTask {
   return task;
 }
 
-/** The prompt's token ids; throws naming the first character the vocabulary lacks. */
-export function encodePrompt(prompt: string, vocab: CharVocabulary): number[] {
+/**
+ * The prompt's token ids. A character vocabulary refuses, by name, the first character it
+ * lacks; a tokenizer (a base model's tokenizer.json) spells any text in its own tokens.
+ */
+export function encodePrompt(prompt: string, vocab: TextVocabulary): number[] {
+  if (!isCharVocabulary(vocab)) return [...vocab.encode(prompt)];
   // The last entry is the "unknown" token that folds rare characters: not a prompt character.
   const known = new Map(vocab.chars.slice(0, -1).map((c, i) => [c, i]));
   const ids: number[] = [];
@@ -45,6 +49,10 @@ export function encodePrompt(prompt: string, vocab: CharVocabulary): number[] {
     at++;
   }
   return ids;
+}
+
+function isCharVocabulary(vocab: TextVocabulary): vocab is CharVocabulary {
+  return 'chars' in vocab;
 }
 
 /** Checks a request against the run; throws a message naming the field and its limit. */
@@ -103,7 +111,7 @@ export function sampleToken(
 export class GenerationSession {
   private readonly subject: ProbeSubject<Sized, Sized>;
   private readonly request: GenerationRequest;
-  private readonly vocab: CharVocabulary;
+  private readonly vocab: TextVocabulary;
   private readonly sequence: number[];
   private readonly uniform: () => number;
   readonly tokens: GeneratedToken[] = [];

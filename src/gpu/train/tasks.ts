@@ -1,19 +1,32 @@
 // Builds the task generator a run spec names, and the evaluation helpers that need to
 // know what a task's answer looks like.
 
+import { type BaseVocabulary, onBaseVocabulary } from '../../tasks/base-vocab.ts';
 import { InductionTask } from '../../tasks/induction.ts';
 import { MqarTask } from '../../tasks/mqar.ts';
 import { NiahTask } from '../../tasks/niah.ts';
 import { TextTask } from '../../tasks/text.ts';
-import type { TaskGenerator } from '../../tasks/types.ts';
+import { TaskConfigError, type TaskGenerator } from '../../tasks/types.ts';
 import type { TaskSpec } from './protocol.ts';
 
 export type CorpusLoader = (name: 'moby-dick') => Promise<string>;
 
+/** The task a spec names; on a pretrained base model, in that model's vocabulary. */
 export async function buildTask(
   spec: TaskSpec,
   seed: number,
   loadCorpus: CorpusLoader,
+  base?: BaseVocabulary,
+): Promise<TaskGenerator> {
+  const task = await buildOwnTask(spec, seed, loadCorpus, base);
+  return base ? onBaseVocabulary(task, base) : task;
+}
+
+async function buildOwnTask(
+  spec: TaskSpec,
+  seed: number,
+  loadCorpus: CorpusLoader,
+  base: BaseVocabulary | undefined,
 ): Promise<TaskGenerator> {
   switch (spec.kind) {
     case 'niah':
@@ -42,6 +55,12 @@ export async function buildTask(
         seed,
       });
     case 'text': {
+      const tokenizer = spec.tokenizer === 'base' ? base?.tokenizer : undefined;
+      if (spec.tokenizer === 'base' && !tokenizer)
+        throw new TaskConfigError(
+          'tokenizer',
+          "'base' needs a base model with a byte-level BPE tokenizer.json (--base hf:<folder>); use 'chars' otherwise",
+        );
       const text = spec.source === 'user' ? (spec.text ?? '') : await loadCorpus('moby-dick');
       return new TextTask({
         text,
@@ -49,6 +68,9 @@ export async function buildTask(
         seed,
         source: spec.source === 'user' ? (spec.name ?? 'text') : 'moby-dick',
         repeat: spec.repeat ?? 0,
+        // On a base model, the rarest characters share the unknown token when they would not fit.
+        ...(base ? { maxVocab: Math.min(256, base.size) } : {}),
+        tokenizer,
       });
     }
   }

@@ -1,10 +1,14 @@
 // Checkpoints kept by the engine: save, load (as a new paused run), delete, download as two
-// files (.safetensors weights, .json manifest) and upload them back; plus metrics export.
+// files (.safetensors weights, .json manifest) and upload them back, export as a Hugging Face
+// folder (one zip), import a Hugging Face model folder as a base checkpoint; plus metrics export.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { formatBytes, formatCount } from '../../common/format.ts';
 import type { CheckpointInfo } from '../../gpu/train/protocol.ts';
+import { loadCorpusBrowser } from '../../tasks/corpus-browser.ts';
 import { downloadBytes, downloadText } from '../export/download.ts';
+import { hfFolderZip } from '../export/hf-folder.ts';
+import { type HfPickProgress, readHfPick } from '../export/hf-pick.ts';
 import { safeFileName } from '../export/metrics.ts';
 import { usePlayground } from '../state/context.tsx';
 import { errorMessage } from '../state/store.ts';
@@ -43,6 +47,13 @@ function BrokenRow({ info, busy, onDelete }: { info: CheckpointInfo; busy: boole
   );
 }
 
+function describePick(p: HfPickProgress): string {
+  if (p.stage === 'reading')
+    return `Reading ${p.name} (${formatBytes(p.bytes)}): ${formatBytes(p.done)} of ${formatBytes(p.total)}…`;
+  if (p.stage === 'converting') return 'Converting the weights to f32…';
+  return 'Storing the checkpoint…';
+}
+
 export function CheckpointsTab() {
   const client = usePlayground((s) => s.client);
   const engineReady = usePlayground((s) => s.engine.status === 'ready');
@@ -66,6 +77,8 @@ export function CheckpointsTab() {
   const [manifest, setManifest] = useState<File | null>(null);
   const [uploadError, setUploadError] = useState<string | null>(null);
   const [inputKey, setInputKey] = useState(0);
+  const [hfProgress, setHfProgress] = useState<string | null>(null);
+  const [hfError, setHfError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     if (!client || !engineReady) return;
@@ -112,6 +125,15 @@ export function CheckpointsTab() {
       downloadText(files.manifest, `${base}.json`, 'application/json');
     });
 
+  const exportHf = (c: CheckpointInfo) =>
+    act(`export ${c.key}`, async () => {
+      if (!client) return;
+      const folder = `${safeFileName(`${c.name}-step${c.step}`)}-hf`;
+      const zip = await hfFolderZip(await client.exportCheckpoint(c.key), folder, loadCorpusBrowser);
+      downloadBytes(zip.bytes, `${folder}.zip`, 'application/zip');
+      setInfo(`Exported ${c.name} (step ${c.step}) as ${folder}.zip: ${zip.files.join(', ')}.`);
+    });
+
   const remove = (c: CheckpointInfo) =>
     act(`delete ${c.key}`, async () => {
       if (!client) return;
@@ -148,6 +170,29 @@ export function CheckpointsTab() {
       setUploadError(errorMessage(err));
     } finally {
       setBusy(null);
+      void refresh();
+    }
+  };
+
+  const importHf = async (picked: FileList | null) => {
+    if (!client || !picked || picked.length === 0) return;
+    setHfError(null);
+    setInfo(null);
+    setBusy('hf-import');
+    const show = (p: HfPickProgress) => setHfProgress(describePick(p));
+    try {
+      const checkpoint = await readHfPick(Array.from(picked), show);
+      show({ stage: 'storing' });
+      const c = await client.importCheckpoint(checkpoint.files);
+      setInfo(
+        `Imported ${c.name} as a base checkpoint (${formatCount(checkpoint.parameters)} parameters): start a run from it.`,
+      );
+    } catch (err) {
+      setHfError(errorMessage(err));
+    } finally {
+      setHfProgress(null);
+      setBusy(null);
+      setInputKey((k) => k + 1);
       void refresh();
     }
   };
@@ -259,6 +304,16 @@ export function CheckpointsTab() {
                       </button>
                       <button
                         type="button"
+                        className="secondary small"
+                        onClick={() => void exportHf(c)}
+                        disabled={busy !== null}
+                        title="A folder transformers loads: config.json, model.safetensors, tokenizer files, the ROSA adapter (one zip)"
+                        aria-label={`Export checkpoint ${c.name} step ${c.step} to Hugging Face`}
+                      >
+                        {busy === `export ${c.key}` ? 'Exporting…' : 'Export to Hugging Face'}
+                      </button>
+                      <button
+                        type="button"
                         className="ghost small"
                         onClick={() => void remove(c)}
                         disabled={busy !== null}
@@ -310,6 +365,50 @@ export function CheckpointsTab() {
         {uploadError && (
           <p className="error" role="alert" data-testid="upload-error">
             The engine refused these files: {uploadError}
+          </p>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="hf-import">
+        <h3 id="hf-import">Import a Hugging Face model</h3>
+        <p className="hint">
+          Pick a Hugging Face model folder (or its files): config.json and model.safetensors (or the shards
+          with model.safetensors.index.json), F32/F16/BF16; Llama, Mistral, Qwen2, Qwen3 or SmolLM2. It is
+          stored as a base checkpoint, converted to f32; text tasks on it use characters (the model's own
+          tokenizer is for the command line: <code>--base hf:&lt;dir&gt; --task.tokenizer base</code>).
+        </p>
+        <div className="row wrap" key={`hf-${inputKey}`}>
+          <label className="file-pick">
+            Model folder
+            <input
+              type="file"
+              multiple
+              {...{ webkitdirectory: '' }}
+              onChange={(e) => void importHf(e.target.files)}
+              disabled={!engineReady || busy !== null}
+              aria-label="Hugging Face model folder"
+            />
+          </label>
+          <label className="file-pick">
+            or its files
+            <input
+              type="file"
+              multiple
+              accept=".json,.safetensors"
+              onChange={(e) => void importHf(e.target.files)}
+              disabled={!engineReady || busy !== null}
+              aria-label="Hugging Face model files"
+            />
+          </label>
+        </div>
+        {hfProgress && (
+          <p className="hint" role="status" data-testid="hf-progress">
+            {hfProgress}
+          </p>
+        )}
+        {hfError && (
+          <p className="error" role="alert" data-testid="hf-error">
+            This model cannot be imported: {hfError}
           </p>
         )}
       </section>

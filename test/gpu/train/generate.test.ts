@@ -7,7 +7,7 @@ import type { Variant } from '../../../src/gpu/model/config.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 import { type AnyRun, createRun } from '../../../src/gpu/train/factory.ts';
-import { generationLimit, sampleToken } from '../../../src/gpu/train/generate.ts';
+import { encodePrompt, generationLimit, sampleToken } from '../../../src/gpu/train/generate.ts';
 import type { GeneratedToken, RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { argmaxRows } from '../../../src/gpu/train/tasks.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
@@ -118,6 +118,24 @@ describe('text generation', () => {
     expect(() => run.generation({ ...base, length: generationLimit(SEQ) + 1 })).toThrow(/length:/);
     expect(() => run.generation({ ...base, temperature: -1 })).toThrow(/temperature: must be from 0/);
     expect(() => run.generation({ ...base, prompt: '' })).toThrow(/prompt: is empty/);
+  });
+
+  it("spells a prompt in a base model's tokens when the task reads text with its tokenizer", () => {
+    // A tokenizer vocabulary (task.tokenizer 'base') has no character list: any text encodes.
+    const words = ['Call', ' me', ' Ish', 'mael'];
+    const tokenizer = {
+      size: words.length,
+      decode: (id: number) => words[id],
+      encode: (text: string) => Int32Array.from(words.flatMap((w, i) => (text.includes(w) ? [i] : []))),
+    };
+    expect(encodePrompt('Call me Ishmael', tokenizer)).toEqual([0, 1, 2, 3]);
+    const chars = {
+      size: 3,
+      chars: ['a', 'b', '\u{FFFD}'],
+      decode: (i: number) => 'ab'[i],
+      encode: () => new Int32Array(),
+    };
+    expect(() => encodePrompt('abc', chars)).toThrow(/"c" \(U\+0063, position 3\)/);
   });
 
   it('refuses runs that were not trained on text', async () => {
