@@ -24,7 +24,8 @@ import type { GpuContext } from '../src/gpu/context.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
 import { inlineScanner } from '../src/gpu/model/scanners.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
-import { createRun } from '../src/gpu/train/factory.ts';
+import { trainRecoveringDevice } from '../src/gpu/train/device-recovery.ts';
+import { createRun, type EngineEnv } from '../src/gpu/train/factory.ts';
 import { type ExperimentPreset, type PresetRun, parsePreset, presetRuns } from '../src/gpu/train/preset.ts';
 import type { StepMetrics, TrainerEvent } from '../src/gpu/train/protocol.ts';
 import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
@@ -288,20 +289,18 @@ async function main(): Promise<number> {
           : base && source.checkpoint === base.source
             ? base.imported.parameters
             : await checkpointWeights(source.checkpoint);
+      const env: EngineEnv = {
+        gpu,
+        scanner,
+        loadCorpus: async (n) => loadCorpusNode(n),
+        store: presetRun.evalOnly ? null : store,
+        hostMemory: totalmem(),
+      };
+      const create = () =>
+        createRun(spec, env, onEvent, weights ? { transplant: weights, vocabulary } : undefined);
       let run: Awaited<ReturnType<typeof createRun>>;
       try {
-        run = await createRun(
-          spec,
-          {
-            gpu,
-            scanner,
-            loadCorpus: async (n) => loadCorpusNode(n),
-            store: presetRun.evalOnly ? null : store,
-            hostMemory: totalmem(),
-          },
-          onEvent,
-          weights ? { transplant: weights, vocabulary } : undefined,
-        );
+        run = await create();
       } catch (err) {
         if (err instanceof ConfigError) fail(`${spec.name}: ${err.message}`);
         throw err;
@@ -312,7 +311,17 @@ async function main(): Promise<number> {
         );
       const hitsBefore =
         run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, NIAH_EVAL_SAMPLES) : null;
-      if (!presetRun.evalOnly) await run.run();
+      if (!presetRun.evalOnly) {
+        // A lost GPU device: a new one, and the run continues from its latest checkpoint.
+        ({ run } = await trainRecoveringDevice(run, {
+          env,
+          emit: onEvent,
+          newGpu: () => createNodeGpuContext(),
+          restart: create,
+          log: (line) => process.stderr.write(`[${tag}] ${line}\n`),
+        }));
+        gpu = env.gpu;
+      }
       const ok = presetRun.evalOnly || run.status === 'finished';
       if (!ok) failures++;
       const final = presetRun.evalOnly ? await run.evaluate() : (run.evals.at(-1) ?? (await run.evaluate()));
