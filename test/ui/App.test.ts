@@ -1,94 +1,22 @@
 // @vitest-environment happy-dom
 // The page driven like a user would, against the in-process fake engine.
 
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../../src/ui/App.tsx';
-import { draftToHash } from '../../src/ui/config/url.ts';
-import { preloadViews } from '../../src/ui/lazy-views.tsx';
-import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
-import { MemoryStorage, type RunStorage } from '../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
+import { PRESETS } from '../../src/ui/presets.ts';
+import { MemoryStorage } from '../../src/ui/state/persistence.ts';
 import { FakeTrainerClient } from './fake-client.ts';
-
-interface Rendered {
-  store: PlaygroundStore;
-  client: FakeTrainerClient | null;
-  hashes: string[];
-}
-
-const live: Rendered[] = [];
+import { advanceRuns, disposePages, QUICK, renderPage, startRuns } from './harness.ts';
 
 function isDisabled(el: HTMLElement): boolean {
   return (el as HTMLButtonElement).disabled;
 }
 
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client?.dispose();
-  }
-});
-
-/** A small, quick NIAH comparison in the address. */
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
-
-async function renderApp(
-  options: {
-    client?: FakeTrainerClient | null;
-    storage?: RunStorage;
-    hash?: string;
-    clientError?: string;
-  } = {},
-): Promise<Rendered> {
-  const client = options.client === undefined ? new FakeTrainerClient() : options.client;
-  const store = createPlaygroundStore({
-    client,
-    clientError: options.clientError,
-    storage: options.storage ?? new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  await store.getState().init();
-  // The tabs' code is loaded lazily; have it here so that a click shows the view at once.
-  await preloadViews();
-  const hashes: string[] = [];
-  const openGpu = () => Promise.reject(new Error('navigator.gpu is missing (test page)'));
-  render(
-    createElement(App, {
-      store,
-      openGpu,
-      initialHash: options.hash ?? '',
-      writeHash: (h: string) => hashes.push(h),
-    }),
-  );
-  const r = { store, client, hashes };
-  live.push(r);
-  return r;
-}
-
-async function startQuick(client: FakeTrainerClient): Promise<string[]> {
-  const start = await screen.findByRole('button', { name: 'Start 3 runs' });
-  await waitFor(() => expect(isDisabled(start)).toBe(false));
-  await act(async () => {
-    fireEvent.click(start);
-  });
-  await waitFor(() => expect(client.runs.size).toBe(3));
-  return [...client.runs.keys()];
-}
-
-async function advanceAll(client: FakeTrainerClient, ids: string[], steps: number) {
-  await act(async () => {
-    for (const id of ids) client.advance(id, steps);
-    await new Promise((r) => setTimeout(r, 5));
-  });
-}
+afterEach(disposePages);
 
 describe('first visit', () => {
   it('shows how to start, the engine device, and the first preset ready to start', async () => {
-    await renderApp();
+    await renderPage();
     expect(screen.getByRole('heading', { name: 'Getting started' })).toBeTruthy();
     expect(screen.getByRole('tab', { name: 'Device' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getByTestId('adapter-vendor').textContent).toBe('fakevendor');
@@ -105,7 +33,10 @@ describe('first visit', () => {
   });
 
   it('explains a missing engine and keeps Start disabled', async () => {
-    await renderApp({ client: null, clientError: 'The training engine is not available yet in this build.' });
+    await renderPage({
+      client: null,
+      clientError: 'The training engine is not available yet in this build.',
+    });
     expect(screen.getAllByText(/not available yet in this build/).length).toBeGreaterThan(0);
     const start = screen.getByRole('button', { name: 'Start 3 runs' });
     expect(isDisabled(start)).toBe(true);
@@ -119,7 +50,7 @@ describe('first visit', () => {
 
 describe('setup validation', () => {
   it('shows each field message next to the field and disables Start while invalid', async () => {
-    await renderApp();
+    await renderPage();
     const width = screen.getByLabelText('Width');
     fireEvent.change(width, { target: { value: 'abc' } });
     expect(await screen.findByText('Width must be a number (got "abc")')).toBeTruthy();
@@ -135,7 +66,7 @@ describe('setup validation', () => {
   });
 
   it('checks model size against the device limits', async () => {
-    await renderApp();
+    await renderPage();
     fireEvent.change(screen.getByLabelText('Sequence length'), { target: { value: '60000' } });
     expect(
       await screen.findByText(/Sequence length needs a \d+ MiB buffer but this device allows 128 MiB/),
@@ -143,7 +74,7 @@ describe('setup validation', () => {
   });
 
   it('keeps the setup in the address and explains a bad link instead of crashing', async () => {
-    const { hashes } = await renderApp({ hash: '#task=banana&variants=window,warp&layers=0&lr=fast' });
+    const { hashes } = await renderPage({ hash: '#task=banana&variants=window,warp&layers=0&lr=fast' });
     expect(screen.getByText(/The link has settings this page does not understand/)).toBeTruthy();
     expect(screen.getAllByText(/"banana", which is not one of/).length).toBeGreaterThan(0);
     expect(screen.getAllByText(/unknown variant\(s\) "warp"/).length).toBeGreaterThan(0);
@@ -157,7 +88,7 @@ describe('setup validation', () => {
   });
 
   it('applies a preset and shows task-specific fields', async () => {
-    await renderApp();
+    await renderPage();
     fireEvent.click(screen.getByRole('button', { name: 'MQAR: associative recall' }));
     expect((screen.getByLabelText('Key–value pairs') as HTMLInputElement).value).toBe('8');
     expect(screen.queryByLabelText('Key digits')).toBeNull();
@@ -166,7 +97,7 @@ describe('setup validation', () => {
   });
 
   it('keeps "More settings" open after its last error is fixed', async () => {
-    await renderApp();
+    await renderPage();
     const details = document.querySelector('details.advanced') as HTMLDetailsElement;
     expect(details.open).toBe(false);
     fireEvent.change(screen.getByLabelText('Batch size'), { target: { value: '0' } });
@@ -177,7 +108,7 @@ describe('setup validation', () => {
   });
 
   it('takes the user text as text, never as markup', async () => {
-    await renderApp();
+    await renderPage();
     fireEvent.change(screen.getByLabelText('Task'), { target: { value: 'text' } });
     fireEvent.click(screen.getByLabelText('Your own text'));
     expect(await screen.findByText('Text is empty: paste or upload a text')).toBeTruthy();
@@ -191,13 +122,13 @@ describe('setup validation', () => {
 
 describe('running a comparison', () => {
   it('starts one run per variant; progress, ETA, speed, step time and curves appear', async () => {
-    const { client, store } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
+    const { client, store } = await renderPage({ hash: QUICK });
+    const ids = await startRuns(client, 'Start 3 runs', 3);
     expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getAllByTestId('run-card')).toHaveLength(3);
 
-    await advanceAll(client!, ids, 5);
-    await advanceAll(client!, ids, 5);
+    await advanceRuns(client, 5);
+    await advanceRuns(client, 5);
     await waitFor(() => expect(screen.getAllByText('step 10 / 40 · 25%')).toHaveLength(3));
     const bars = screen.getAllByRole('progressbar');
     expect(bars.map((b) => b.getAttribute('aria-valuenow'))).toEqual(['25', '25', '25']);
@@ -216,15 +147,15 @@ describe('running a comparison', () => {
     const run = store.getState().runs[ids[0]];
     expect(store.getState().series[run.id].eval).toHaveLength(1);
 
-    await advanceAll(client!, ids, 30);
+    await advanceRuns(client, 30);
     await waitFor(() => expect(screen.getAllByText('finished')).toHaveLength(3));
     expect(screen.getAllByText('step 40 / 40 · 100%')).toHaveLength(3);
   });
 
   it('hides and shows runs on the charts', async () => {
-    const { client, store } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 3);
+    const { client, store } = await renderPage({ hash: QUICK });
+    const ids = await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 3);
     const chips = screen.getByRole('group', { name: 'Runs shown' });
     fireEvent.click(within(chips).getByLabelText('E1 window'));
     expect(store.getState().hidden[ids.find((i) => i.endsWith('/window'))!]).toBe(true);
@@ -236,9 +167,9 @@ describe('running a comparison', () => {
   });
 
   it('pauses, resumes and stops a run', async () => {
-    const { client } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 2);
+    const { client } = await renderPage({ hash: QUICK });
+    const ids = await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 2);
     const card = screen
       .getAllByTestId('run-card')
       .find((c) => c.getAttribute('aria-label') === 'E1 window+rosa')!;
@@ -249,7 +180,7 @@ describe('running a comparison', () => {
     await waitFor(() => expect(within(card).getByTestId('run-status').textContent).toBe('running'));
     await act(async () => fireEvent.click(within(card).getByRole('button', { name: 'Stop' })));
     await waitFor(() => expect(within(card).getByTestId('run-status').textContent).toBe('stopped'));
-    expect(client!.calls.filter((c) => c.endsWith(id))).toEqual([
+    expect(client.calls.filter((c) => c.endsWith(id))).toEqual([
       `start ${id}`,
       `pause ${id}`,
       `resume ${id}`,
@@ -263,7 +194,7 @@ describe('running a comparison', () => {
     client.start = async (spec) => {
       throw new Error(`${spec.model.variant}: out of GPU memory`);
     };
-    await renderApp({ client, hash: QUICK });
+    await renderPage({ client, hash: QUICK });
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Start 3 runs' })));
     await waitFor(() => expect(screen.getAllByText('failed')).toHaveLength(3));
     expect(screen.getAllByText(/out of GPU memory/).length).toBeGreaterThanOrEqual(3);
@@ -273,18 +204,18 @@ describe('running a comparison', () => {
 describe('after a reload', () => {
   it('shows earlier runs and curves; active runs are interrupted with their checkpoint offered', async () => {
     const storage = new MemoryStorage();
-    const first = await renderApp({
+    const first = await renderPage({
       storage,
       hash: `${QUICK.replace('checkpointEvery=0', 'checkpointEvery=5')}`,
     });
-    const ids = await startQuick(first.client!);
-    await advanceAll(first.client!, ids, 7);
+    const ids = await startRuns(first.client, 'Start 3 runs', 3);
+    await advanceRuns(first.client, 7);
     await act(async () => {
       await first.store.getState().persistNow();
     });
     cleanup();
 
-    const second = await renderApp({ storage, hash: QUICK });
+    const second = await renderPage({ storage, hash: QUICK });
     expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getAllByText('interrupted')).toHaveLength(3);
     expect(screen.getAllByText(/Press Resume to continue from its checkpoint at step 5/)).toHaveLength(3);
@@ -302,10 +233,10 @@ describe('after a reload', () => {
 
 describe('retrieval inspector', () => {
   it('draws the heatmap data, its window statistics and the contexts of a query', async () => {
-    const { client } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 2);
-    await advanceAll(client!, ids, 8);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 2);
+    await advanceRuns(client, 8);
     fireEvent.click(screen.getByRole('tab', { name: 'Retrieval' }));
     // Whether ROSA retrieves the needle, over training, from the run's evaluations.
     const hits = await screen.findByRole('table', { name: 'Retrievals landing on the needle' });
@@ -335,7 +266,7 @@ describe('retrieval inspector', () => {
   });
 
   it('explains what to do when there is no ROSA run', async () => {
-    await renderApp();
+    await renderPage();
     fireEvent.click(screen.getByRole('tab', { name: 'Retrieval' }));
     expect(screen.getByText('No ROSA runs yet')).toBeTruthy();
   });
@@ -343,9 +274,9 @@ describe('retrieval inspector', () => {
 
 describe('interactive NIAH', () => {
   it('asks every trained model and shows answers, correctness and where retrieval looked', async () => {
-    const { client } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 3);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 3);
     fireEvent.click(screen.getByRole('tab', { name: 'NIAH' }));
     fireEvent.change(screen.getByLabelText('Key (digits)'), { target: { value: '42' } });
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Ask 3 models' })));
@@ -363,9 +294,9 @@ describe('interactive NIAH', () => {
   });
 
   it('validates the key and runs the accuracy grid per run', async () => {
-    const { client } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 3);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 3);
     fireEvent.click(screen.getByRole('tab', { name: 'NIAH' }));
     fireEvent.change(screen.getByLabelText('Key (digits)'), { target: { value: '4x' } });
     expect(screen.getByText('Key must be 1 to 8 digits')).toBeTruthy();
@@ -386,9 +317,9 @@ describe('interactive NIAH', () => {
 
 describe('checkpoints', () => {
   it('saves, lists, loads and shows the engine message for a malformed upload', async () => {
-    const { client, store } = await renderApp({ hash: QUICK });
-    const ids = await startQuick(client!);
-    await advanceAll(client!, ids, 4);
+    const { client, store } = await renderPage({ hash: QUICK });
+    const ids = await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 4);
     fireEvent.click(screen.getByRole('tab', { name: 'Checkpoints' }));
     expect(await screen.findByText(/No checkpoints yet/)).toBeTruthy();
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Save checkpoint' })));
@@ -416,7 +347,7 @@ describe('checkpoints', () => {
 
 describe('how ROSA works', () => {
   it('opens over the current tab, runs the scan on typed text, and gives way when a run starts', async () => {
-    const { client } = await renderApp({ hash: QUICK });
+    const { client } = await renderPage({ hash: QUICK });
     fireEvent.click(screen.getByRole('tab', { name: 'How ROSA works' }));
     expect(screen.getByRole('tab', { name: 'How ROSA works' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getByRole('tab', { name: 'Device' }).getAttribute('aria-selected')).toBe('false');
@@ -425,7 +356,7 @@ describe('how ROSA works', () => {
     expect(screen.getByTestId('rosa-selected').textContent).toMatch(
       /retrieves from position 2 \(“c”\), after a match of 2 characters “ab” at positions 0–1/,
     );
-    await startQuick(client!);
+    await startRuns(client, 'Start 3 runs', 3);
     await waitFor(() =>
       expect(screen.getByRole('tab', { name: 'Curves' }).getAttribute('aria-selected')).toBe('true'),
     );

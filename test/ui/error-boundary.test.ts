@@ -2,55 +2,19 @@
 // A poisoned entry in the stored runs (IndexedDB) must not blank the page: the views that
 // cannot render it say so with a retry, and everything else keeps working.
 
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { App } from '../../src/ui/App.tsx';
-import { draftToHash } from '../../src/ui/config/url.ts';
-import { preloadViews } from '../../src/ui/lazy-views.tsx';
-import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
-import { IndexedDbStorage, type RunStorage } from '../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
+import { IndexedDbStorage } from '../../src/ui/state/persistence.ts';
 import type { RunRecord } from '../../src/ui/state/types.ts';
 import { tinySpec } from '../gpu/checkpoint/fixtures/tiny.ts';
-import { FakeTrainerClient } from './fake-client.ts';
+import { disposePages, QUICK, renderPage, startRuns } from './harness.ts';
 import { FakeIndexedDb } from './state/fake-indexeddb.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
 afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
+  disposePages();
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
 });
-
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
-
-async function renderApp(storage: RunStorage) {
-  const client = new FakeTrainerClient();
-  const store = createPlaygroundStore({
-    client,
-    storage,
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  await store.getState().init();
-  // The tabs' code is loaded lazily; have it here so that a click shows the view at once.
-  await preloadViews();
-  live.push({ store, client });
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: QUICK,
-      writeHash: () => {},
-    }),
-  );
-  return { store, client };
-}
 
 describe('error boundaries', () => {
   it('a poisoned stored run leaves the rest of the page usable', async () => {
@@ -71,7 +35,7 @@ describe('error boundaries', () => {
     } as unknown as RunRecord;
     await storage.putRun(poisoned);
 
-    const { client } = await renderApp(new IndexedDbStorage(idb.asFactory()));
+    const { client } = await renderPage({ storage: new IndexedDbStorage(idb.asFactory()), hash: QUICK });
     // The views that read the poisoned run fail on their own, with a retry.
     const failures = await screen.findAllByTestId('view-error');
     expect(failures.length).toBeGreaterThan(0);
@@ -89,16 +53,13 @@ describe('error boundaries', () => {
     expect(screen.getByRole('tab', { name: 'Device' }).getAttribute('aria-selected')).toBe('true');
 
     // New runs can still be started.
-    const start = await screen.findByRole('button', { name: 'Start 3 runs' });
-    await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
-    await act(async () => fireEvent.click(start));
-    await waitFor(() => expect(client.runs.size).toBe(3));
+    await startRuns(client, 'Start 3 runs', 3);
   });
 
   it('lists an unreadable checkpoint with its problem and lets it be deleted', async () => {
     vi.stubGlobal('confirm', () => true);
     const idb = new FakeIndexedDb();
-    const { client } = await renderApp(new IndexedDbStorage(idb.asFactory()));
+    const { client } = await renderPage({ storage: new IndexedDbStorage(idb.asFactory()), hash: QUICK });
     const files = { weights: new Uint8Array(0), manifest: '' };
     client.checkpoints.set('torn', {
       info: {

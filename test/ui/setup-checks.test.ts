@@ -4,55 +4,18 @@
 // sequence said beside its field, a software adapter's quick first preset, and NIAH haystacks
 // checked against the models' vocabulary and length before Ask.
 
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineInfo } from '../../src/gpu/train/client.ts';
-import { App } from '../../src/ui/App.tsx';
-import { draftToHash } from '../../src/ui/config/url.ts';
-import { preloadViews } from '../../src/ui/lazy-views.tsx';
 import { applyPreset, PRESETS } from '../../src/ui/presets.ts';
-import { MemoryStorage } from '../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../src/ui/state/store.ts';
 import { FAKE_LIMITS, FakeTrainerClient } from './fake-client.ts';
+import { advanceRuns, disposePages, QUICK, renderPage, startRuns } from './harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
-
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
-});
-
-async function renderApp(options: { hash?: string; info?: Partial<EngineInfo> } = {}) {
-  const client = new FakeTrainerClient({ info: options.info });
-  const store = createPlaygroundStore({
-    client,
-    storage: new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  await store.getState().init();
-  await preloadViews();
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: options.hash ?? '',
-      writeHash: () => {},
-    }),
-  );
-  live.push({ store, client });
-  return { store, client };
-}
-
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
+afterEach(disposePages);
 
 describe('estimates beside Start', () => {
   it('shows memory per run against the device budget and the duration, for the CPU backend too', async () => {
-    await renderApp();
+    await renderPage();
     const estimates = await screen.findByTestId('start-estimates');
     // Budget on WebGPU: 8 × the largest buffer (256 MiB here).
     expect(estimates.textContent).toMatch(
@@ -67,7 +30,7 @@ describe('estimates beside Start', () => {
   });
 
   it('refuses 64 layers × width 1024, naming the estimate and the limit, and disables Start', async () => {
-    await renderApp();
+    await renderPage();
     fireEvent.change(screen.getByLabelText('Heads'), { target: { value: '16' } });
     fireEvent.change(screen.getByLabelText('Width'), { target: { value: '1024' } });
     fireEvent.change(screen.getByLabelText('MLP width'), { target: { value: '2816' } });
@@ -85,7 +48,7 @@ describe('estimates beside Start', () => {
 
 describe('runs that fit alone but not together', () => {
   it('are refused under Variants: the runs of a comparison stay in memory together', async () => {
-    await renderApp();
+    await renderPage();
     expect(screen.getByTestId('start-estimates').textContent).toMatch(/per run, [\d.]+ [KMG]iB for all 3/);
     fireEvent.change(screen.getByLabelText('Width'), { target: { value: '256' } });
     fireEvent.change(screen.getByLabelText('Heads'), { target: { value: '4' } });
@@ -108,7 +71,7 @@ describe('runs that fit alone but not together', () => {
 
 describe('a window that covers the whole sequence', () => {
   it('is said beside the window field, not only at the bottom of the form', async () => {
-    await renderApp();
+    await renderPage();
     const input = screen.getByLabelText('Window W');
     fireEvent.change(input, { target: { value: '4096' } });
     const field = input.closest('.field') as HTMLElement;
@@ -135,7 +98,7 @@ describe('on a software adapter', () => {
         platform: 'browser',
       },
     };
-    await renderApp({ info });
+    await renderPage({ client: new FakeTrainerClient({ info }) });
     const chips = within(screen.getByRole('group', { name: 'Presets' })).getAllByRole('button');
     expect(chips[0].textContent).toBe('NIAH first look (1 minute)');
     await waitFor(() => expect(chips[0].className).toContain('chip-on'));
@@ -146,7 +109,7 @@ describe('on a software adapter', () => {
   });
 
   it('keeps the usual first preset on a hardware adapter', async () => {
-    await renderApp();
+    await renderPage();
     const chips = within(screen.getByRole('group', { name: 'Presets' })).getAllByRole('button');
     expect(chips[0].textContent).toBe(PRESETS[0].name);
   });
@@ -154,15 +117,9 @@ describe('on a software adapter', () => {
 
 describe('NIAH haystack checks while typing', () => {
   async function niahTab() {
-    const { client } = await renderApp({ hash: QUICK });
-    const start = await screen.findByRole('button', { name: 'Start 3 runs' });
-    await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
-    await act(async () => fireEvent.click(start));
-    await waitFor(() => expect(client.runs.size).toBe(3));
-    await act(async () => {
-      for (const id of client.runs.keys()) client.advance(id, 3);
-      await new Promise((r) => setTimeout(r, 5));
-    });
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
+    await advanceRuns(client, 3);
     fireEvent.click(screen.getByRole('tab', { name: 'NIAH' }));
     fireEvent.change(screen.getByLabelText('Key (digits)'), { target: { value: '4' } });
     return { ask: () => screen.getByRole('button', { name: 'Ask 3 models' }) as HTMLButtonElement };

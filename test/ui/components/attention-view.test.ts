@@ -1,57 +1,11 @@
 // @vitest-environment happy-dom
 // The attention view under the retrieval heatmap, against the in-process fake engine.
 
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../../../src/ui/App.tsx';
-import { draftToHash } from '../../../src/ui/config/url.ts';
-import { preloadViews } from '../../../src/ui/lazy-views.tsx';
-import { applyPreset, PRESETS } from '../../../src/ui/presets.ts';
-import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
-import { FakeTrainerClient } from '../fake-client.ts';
+import { disposePages, withTrainedRuns } from '../harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
-});
-
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
-
-async function withTrainedRuns(): Promise<FakeTrainerClient> {
-  const client = new FakeTrainerClient();
-  const store = createPlaygroundStore({
-    client,
-    storage: new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  live.push({ store, client });
-  await store.getState().init();
-  await preloadViews();
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: QUICK,
-      writeHash: () => {},
-    }),
-  );
-  const start = await screen.findByRole('button', { name: 'Start 3 runs' });
-  await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
-  await act(async () => fireEvent.click(start));
-  await waitFor(() => expect(client.runs.size).toBe(3));
-  await act(async () => {
-    for (const id of client.runs.keys()) client.advance(id, 2);
-    await new Promise((r) => setTimeout(r, 5));
-  });
-  return client;
-}
+afterEach(disposePages);
 
 describe('attention view', () => {
   it('shows each head of the same sample and layer under the retrievals, with its weight on them', async () => {

@@ -2,27 +2,16 @@
 // The Generate tab against the in-process fake engine: a typed prompt goes to the engine with
 // the form's settings, and the text grows token by token while the engine streams it.
 
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GeneratedToken, GenerationRequest } from '../../../src/gpu/train/protocol.ts';
-import { App } from '../../../src/ui/App.tsx';
 import { draftToHash } from '../../../src/ui/config/url.ts';
 import { parseGenerateForm } from '../../../src/ui/generate/form.ts';
-import { preloadViews } from '../../../src/ui/lazy-views.tsx';
 import { applyPreset, PRESETS } from '../../../src/ui/presets.ts';
-import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
 import { FakeTrainerClient } from '../fake-client.ts';
+import { advanceRuns, disposePages, renderPage, startRuns } from '../harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
-});
+afterEach(disposePages);
 
 /** Records every token the fake streams, and the requests. */
 class RecordingClient extends FakeTrainerClient {
@@ -38,33 +27,11 @@ class RecordingClient extends FakeTrainerClient {
 }
 
 async function withTrainedTextRuns(preset = 'text', overrides = {}): Promise<RecordingClient> {
-  const client = new RecordingClient();
-  const store = createPlaygroundStore({
-    client,
-    storage: new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  live.push({ store, client });
-  await store.getState().init();
-  await preloadViews();
   const draft = applyPreset(PRESETS.find((p) => p.id === preset)!);
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: draftToHash({ ...draft, steps: '40', evalEvery: '10', ...overrides }),
-      writeHash: () => {},
-    }),
-  );
-  const start = await screen.findByRole('button', { name: /^Start \d+ runs?$/ });
-  await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
-  await act(async () => fireEvent.click(start));
-  await waitFor(() => expect(client.runs.size).toBeGreaterThan(0));
-  await act(async () => {
-    for (const id of client.runs.keys()) client.advance(id, 2);
-    await new Promise((r) => setTimeout(r, 5));
-  });
+  const hash = draftToHash({ ...draft, steps: '40', evalEvery: '10', ...overrides });
+  const { client } = await renderPage({ client: new RecordingClient(), hash });
+  await startRuns(client, /^Start \d+ runs?$/);
+  await advanceRuns(client, 2);
   return client;
 }
 

@@ -6,8 +6,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withRunDefaults } from '../../../src/config/walk.ts';
 import {
@@ -19,24 +18,16 @@ import {
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
 import { importHuggingFace } from '../../../src/interop/hf-import.ts';
 import { passkeyVocab } from '../../../src/tasks/passkey-vocab.ts';
-import { App } from '../../../src/ui/App.tsx';
 import { type HfPickProgress, readHfPick } from '../../../src/ui/export/hf-pick.ts';
-import { preloadViews } from '../../../src/ui/lazy-views.tsx';
-import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
 import { fixtureConfig, seededParameters } from '../../interop/seeded-model.ts';
 import { readStoredZip } from '../export/read-zip.ts';
 import { FakeTrainerClient } from '../fake-client.ts';
+import { disposePages, renderPage } from '../harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
 const realCreateObjectURL = URL.createObjectURL;
 afterEach(() => {
-  cleanup();
   URL.createObjectURL = realCreateObjectURL;
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
+  disposePages();
 });
 
 const config = fixtureConfig({
@@ -73,23 +64,7 @@ function checkpointFiles(): { weights: Uint8Array; manifest: string } {
 }
 
 async function renderCheckpoints(client: FakeTrainerClient): Promise<void> {
-  const store = createPlaygroundStore({
-    client,
-    storage: new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  live.push({ store, client });
-  await store.getState().init();
-  await preloadViews();
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: '',
-      writeHash: () => {},
-    }),
-  );
+  await renderPage({ client });
   fireEvent.click(screen.getByRole('tab', { name: 'Checkpoints' }));
 }
 

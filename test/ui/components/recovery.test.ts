@@ -2,63 +2,26 @@
 // The page after a lost GPU device (a banner that resumes the stopped runs) and after a reload
 // (an interrupted run offers Resume), against the in-process fake engine.
 
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../../../src/ui/App.tsx';
 import { draftToHash } from '../../../src/ui/config/url.ts';
-import { applyPreset, PRESETS } from '../../../src/ui/presets.ts';
-import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
+import { MemoryStorage, type RunStorage } from '../../../src/ui/state/persistence.ts';
+import type { PlaygroundStore } from '../../../src/ui/state/store.ts';
 import { FakeTrainerClient } from '../fake-client.ts';
+import { advanceRuns, disposePages, QUICK_DRAFT, renderPage, startRuns } from '../harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
-});
+afterEach(disposePages);
 
-const QUICK = {
-  ...applyPreset(PRESETS[0]),
-  steps: '40',
-  evalEvery: '10',
-  lengthWarmup: '20',
-  checkpointEvery: '5',
-};
+/** The quick comparison, saving a checkpoint every 5 steps. */
+const CHECKPOINTED = draftToHash({ ...QUICK_DRAFT, checkpointEvery: '5' });
 
-async function page(client: FakeTrainerClient, storage = new MemoryStorage()): Promise<PlaygroundStore> {
-  const store = createPlaygroundStore({
-    client,
-    storage,
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  live.push({ store, client });
-  await store.getState().init();
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: draftToHash(QUICK),
-      writeHash: () => {},
-    }),
-  );
-  return store;
+async function page(client: FakeTrainerClient, storage?: RunStorage): Promise<PlaygroundStore> {
+  return (await renderPage({ client, storage, hash: CHECKPOINTED })).store;
 }
 
 async function startAndTrain(client: FakeTrainerClient, steps: number): Promise<string[]> {
-  const start = await screen.findByRole('button', { name: 'Start 3 runs' });
-  await waitFor(() => expect((start as HTMLButtonElement).disabled).toBe(false));
-  await act(async () => fireEvent.click(start));
-  await waitFor(() => expect(client.runs.size).toBe(3));
-  const ids = [...client.runs.keys()];
-  await act(async () => {
-    for (const id of ids) client.advance(id, steps);
-    await new Promise((r) => setTimeout(r, 5));
-  });
+  const ids = await startRuns(client, 'Start 3 runs', 3);
+  await advanceRuns(client, steps);
   return ids;
 }
 

@@ -2,64 +2,11 @@
 // The runs table: sorted by a column, filtered by text, and the settings that differ between
 // the ticked runs; and repeats over seeds from the form to the curves and the results table.
 
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { createElement } from 'react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../../../src/ui/App.tsx';
-import { draftToHash } from '../../../src/ui/config/url.ts';
-import { preloadViews } from '../../../src/ui/lazy-views.tsx';
-import { applyPreset, PRESETS } from '../../../src/ui/presets.ts';
-import { MemoryStorage } from '../../../src/ui/state/persistence.ts';
-import { createPlaygroundStore, type PlaygroundStore } from '../../../src/ui/state/store.ts';
-import { FakeTrainerClient } from '../fake-client.ts';
+import { advanceRuns, disposePages, QUICK, renderPage, startRuns } from '../harness.ts';
 
-const live: Array<{ store: PlaygroundStore; client: FakeTrainerClient }> = [];
-afterEach(() => {
-  cleanup();
-  for (const r of live.splice(0)) {
-    r.store.getState().dispose();
-    r.client.dispose();
-  }
-});
-
-/** The first preset (window 16), short, in the address. */
-const QUICK = draftToHash({ ...applyPreset(PRESETS[0]), steps: '40', evalEvery: '10', lengthWarmup: '20' });
-
-async function renderPage(): Promise<FakeTrainerClient> {
-  const client = new FakeTrainerClient();
-  const store = createPlaygroundStore({
-    client,
-    storage: new MemoryStorage(),
-    scheduleFrame: (cb) => setTimeout(cb, 0),
-    persistDelayMs: 5,
-  });
-  live.push({ store, client });
-  await store.getState().init();
-  await preloadViews();
-  render(
-    createElement(App, {
-      store,
-      openGpu: () => Promise.reject(new Error('navigator.gpu is missing (test page)')),
-      initialHash: QUICK,
-      writeHash: () => {},
-    }),
-  );
-  return client;
-}
-
-async function start(client: FakeTrainerClient, label: string, total: number): Promise<void> {
-  const button = await screen.findByRole('button', { name: label });
-  await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
-  await act(async () => fireEvent.click(button));
-  await waitFor(() => expect(client.runs.size).toBe(total));
-}
-
-async function advance(client: FakeTrainerClient, steps: Record<string, number>): Promise<void> {
-  await act(async () => {
-    for (const [id, n] of Object.entries(steps)) client.advance(id, n);
-    await new Promise((r) => setTimeout(r, 10));
-  });
-}
+afterEach(disposePages);
 
 const runsCard = () => screen.getByRole('region', { name: 'Runs' });
 const cardNames = () =>
@@ -69,12 +16,12 @@ const cardNames = () =>
 
 describe('runs table', () => {
   it('sorts by a column, both ways, and follows new metrics', async () => {
-    const client = await renderPage();
-    await start(client, 'Start 3 runs', 3);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
     const [global, window, rosa] = ['global', 'window', 'window+rosa'].map(
       (v) => [...client.runs.keys()].find((id) => id.endsWith(`/${v}`))!,
     );
-    await advance(client, { [global]: 30, [window]: 10, [rosa]: 20 });
+    await advanceRuns(client, { [global]: 30, [window]: 10, [rosa]: 20 }, 10);
     // Grouped by experiment, variants in their usual order.
     expect(cardNames()).toEqual(['E1 global', 'E1 window', 'E1 window+rosa']);
 
@@ -88,7 +35,7 @@ describe('runs table', () => {
     fireEvent.change(sortBy, { target: { value: 'step' } });
     expect(cardNames()).toEqual(['E1 global', 'E1 window+rosa', 'E1 window']);
     // The window run overtakes the others: the order follows.
-    await advance(client, { [window]: 25 });
+    await advanceRuns(client, { [window]: 25 }, 10);
     expect(cardNames()).toEqual(['E1 window', 'E1 global', 'E1 window+rosa']);
 
     fireEvent.change(sortBy, { target: { value: 'name' } });
@@ -96,10 +43,10 @@ describe('runs table', () => {
   });
 
   it('hides the runs the filter does not match (name, variant, status)', async () => {
-    const client = await renderPage();
-    await start(client, 'Start 3 runs', 3);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
     const global = [...client.runs.keys()].find((id) => id.endsWith('/global'))!;
-    await advance(client, { [global]: 40 });
+    await advanceRuns(client, { [global]: 40 }, 10);
     const filter = within(runsCard()).getByRole('searchbox', { name: 'Filter runs' });
 
     fireEvent.change(filter, { target: { value: 'ROSA' } });
@@ -116,10 +63,10 @@ describe('runs table', () => {
   });
 
   it('shows which settings differ between the ticked runs', async () => {
-    const client = await renderPage();
-    await start(client, 'Start 3 runs', 3);
+    const { client } = await renderPage({ hash: QUICK });
+    await startRuns(client, 'Start 3 runs', 3);
     fireEvent.change(screen.getByLabelText('Window W'), { target: { value: '8' } });
-    await start(client, 'Start 3 runs', 6);
+    await startRuns(client, 'Start 3 runs', 6);
 
     // One run ticked: nothing to compare yet.
     fireEvent.click(within(runsCard()).getByRole('checkbox', { name: 'Compare E1 window' }));
@@ -148,15 +95,15 @@ describe('runs table', () => {
 
 describe('repeats over seeds on the page', () => {
   it('starts every variant per seed and shows the mean with a min–max band and mean ± spread', async () => {
-    const client = await renderPage();
+    const { client } = await renderPage({ hash: QUICK });
     fireEvent.change(screen.getByLabelText('Repeats (seeds)'), { target: { value: '2' } });
-    await start(client, 'Start 6 runs', 6);
+    await startRuns(client, 'Start 6 runs', 6);
     const ids = [...client.runs.keys()];
     expect(
       ids.filter((id) => id.includes('/global/')).map((id) => client.runs.get(id)!.spec.train.seed),
     ).toEqual([1, 2]);
     // The seeds of each variant at different steps, so that they differ.
-    await advance(client, Object.fromEntries(ids.map((id) => [id, id.endsWith('seed-1') ? 10 : 30])));
+    await advanceRuns(client, Object.fromEntries(ids.map((id) => [id, id.endsWith('seed-1') ? 10 : 30])), 10);
 
     await waitFor(() => expect(screen.getAllByTestId('seed-band').length).toBeGreaterThan(0));
     // Loss and accuracy, training and validation, for each of the three variants.
