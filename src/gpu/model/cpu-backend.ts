@@ -178,7 +178,8 @@ export class CpuBackend implements Backend<F, I> {
     const host = reuse?.host ?? scanner.allocateOutputs(shape);
     if (!reuse) for (const a of Object.values(host)) this.bytes += a.length * 4;
     const scanStart = performance.now();
-    await scanner.scan(mode, shape, qSym, kSym, host);
+    // The reference backward scatters: it needs no inverse index lists.
+    await scanner.scan(mode, shape, qSym, kSym, host, { inverseIndices: false });
     const scanEnd = performance.now();
     return { ...host, host, scanStart, scanEnd };
   }
