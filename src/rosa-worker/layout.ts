@@ -194,6 +194,41 @@ export function buildInverseIndices(
   }
 }
 
+/** Largest T whose scan results (all in -1..T-1) travel to the GPU as u16 (value + 1). */
+export const NARROW_SCAN_MAX_T = 65535;
+
+/** The scan results that go to the GPU; the inverse lists are built there from them. */
+export const UPLOADED_SCAN_FIELDS = ['dest', 'qRunId', 'rcf', 'kRunStart'] as const;
+
+/** Elements of the narrow upload: dest, qRunId, rcf, kRunStart one after the other. */
+export function narrowScanElements({ lanes, T, bits }: ScanShape): number {
+  return lanes * T * (3 + 2 * bits);
+}
+
+/**
+ * Packs dest | qRunId | rcf | kRunStart as u16 (value + 1, so -1 is 0), two per u32 word, element
+ * 2w in the low half of word w: half the bytes of i32 (shaders/rosa-scan-outputs.wgsl widens them).
+ * `into` is reused when long enough. Throws when T is over NARROW_SCAN_MAX_T.
+ */
+export function packNarrowScan(out: ScanOutputs, shape: ScanShape, into?: Uint32Array): Uint32Array {
+  if (shape.T > NARROW_SCAN_MAX_T) {
+    throw new RangeError(`T = ${shape.T} is over ${NARROW_SCAN_MAX_T}: scan results do not fit 16 bits`);
+  }
+  const words = Math.ceil(narrowScanElements(shape) / 2);
+  const packed = into && into.length >= words ? into : new Uint32Array(words);
+  const sizes = scanSizes(shape);
+  const halves = new Uint16Array(packed.buffer, packed.byteOffset, words * 2);
+  halves[words * 2 - 1] = 0; // an odd element count leaves one half unused
+  let at = 0;
+  for (const field of UPLOADED_SCAN_FIELDS) {
+    const src = out[field];
+    const n = sizes[field];
+    for (let i = 0; i < n; i++) halves[at + i] = src[i] + 1;
+    at += n;
+  }
+  return packed;
+}
+
 /**
  * Whether SharedArrayBuffer can be used: always in Node; in a browser only on a cross-origin
  * isolated page (COOP same-origin + COEP require-corp), else the worker pool copies through

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { runBatch } from '../../src/gpu/batch.ts';
+import type { GpuContext } from '../../src/gpu/context.ts';
+import { GpuError } from '../../src/gpu/errors.ts';
+import { createScanTensors, destroyScanTensors, type RosaScanTensors } from '../../src/gpu/ops/rosa.ts';
+import {
+  narrowScanWords,
+  rosaBuildInverseLists,
+  rosaWidenScan,
+} from '../../src/gpu/ops/rosa-scan-outputs.ts';
+import { type RosaDims, scanShapeOf } from '../../src/gpu/reference/rosa.ts';
+import { widenNarrowScanReference } from '../../src/gpu/reference/rosa-scan-outputs.ts';
+import { createTensor, destroyTensors, readTensor } from '../../src/gpu/tensor.ts';
+import {
+  allocateScanOutputs,
+  buildInverseIndices,
+  NARROW_SCAN_MAX_T,
+  packNarrowScan,
+  type RosaMode,
+  type ScanOutputs,
+  UPLOADED_SCAN_FIELDS,
+} from '../../src/rosa-worker/layout.ts';
+import { scanLanes } from '../../src/rosa-worker/scan.ts';
+import { testGpu } from '../harness/gpu.ts';
+import { randomScanOutputs } from '../harness/rosa-fixtures.ts';
+import { randomBatch } from '../rosa-worker/batch-helpers.ts';
+
+// Integer kernels: every output must equal the twin exactly (widen: the uploaded arrays;
+// dest_inverse / cf_inverse: buildInverseIndices, positions in the same order).
+
+let ctx: GpuContext;
+
+const FIELDS = Object.keys(allocateScanOutputs({ lanes: 0, T: 0, bits: 1 })) as Array<keyof ScanOutputs>;
+
+/** Real scan outputs (random, run-heavy and periodic lanes) for `dims`, inverse lists by the CPU. */
+function scanned(dims: RosaDims, mode: RosaMode, seed: number): ScanOutputs {
+  const shape = scanShapeOf(dims);
+  const out = allocateScanOutputs(shape);
+  scanLanes(randomBatch(shape, mode, seed), out);
+  return out;
+}
+
+/** Junk in every scan tensor, so that an element the kernels skip cannot pass. */
+function junk(dims: RosaDims): ScanOutputs {
+  const out = randomScanOutputs(dims, 99);
+  for (const f of FIELDS) out[f].fill(-7 - FIELDS.indexOf(f));
+  return out;
+}
+
+async function readScan(scan: RosaScanTensors): Promise<ScanOutputs> {
+  const out = {} as ScanOutputs;
+  for (const f of FIELDS) out[f] = (await readTensor(ctx, scan[f])) as Int32Array;
+  return out;
+}
+
+/** The narrow upload widened and the inverse lists built on the GPU, as the backend records them. */
+async function onGpu(want: ScanOutputs, dims: RosaDims): Promise<{ got: ScanOutputs; packed: Uint32Array }> {
+  const shape = scanShapeOf(dims);
+  const packed = packNarrowScan(want, shape);
+  const packedT = createTensor(ctx, [Math.max(1, narrowScanWords(shape))], 'u32', 'packed', packed);
+  const scan = createScanTensors(ctx, dims, junk(dims));
+  await runBatch(ctx, 'rosa scan outputs test', (batch) => {
+    rosaWidenScan(batch, packedT, scan, shape);
+    rosaBuildInverseLists(batch, scan, shape);
+  });
+  const got = await readScan(scan);
+  destroyTensors(packedT);
+  destroyScanTensors(scan);
+  return { got, packed };
+}
+
+// Awkward shapes: one lane of one step, odd element counts (a half-used last word), lanes past
+// one workgroup of the per-lane kernels (32), 8 bits, T not a multiple of 4.
+const shapes: Array<[string, RosaDims]> = [
+  ['1 lane, T 1', { B: 1, T: 1, C: 1, bits: 1 }],
+  ['3 lanes, T 7, 3 bits (odd element count)', { B: 1, T: 7, C: 9, bits: 3 }],
+  ['37 lanes, T 203, 1 bit', { B: 37, T: 203, C: 1, bits: 1 }],
+  ['2 × 4 lanes, T 130, 8 bits', { B: 2, T: 130, C: 32, bits: 8 }],
+  ['5 × 8 lanes, T 64, 4 bits', { B: 5, T: 64, C: 32, bits: 4 }],
+];
+const modes: RosaMode[] = ['rosa-tuning', 'exact', 'rwkv8'];
+
+describe('ROSA scan outputs on the GPU (widen, inverse lists) vs CPU twins', () => {
+  it('gets a WebGPU adapter', async () => {
+    ctx = await testGpu();
+    expect(ctx.adapter.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  });
+
+  for (const [name, dims] of shapes) {
+    it.each(modes)(`${name}, %s scan: every array equals the CPU's`, async (mode) => {
+      ctx = await testGpu();
+      const want = scanned(dims, mode, dims.T * 7 + dims.B);
+      const { got, packed } = await onGpu(want, dims);
+      const widened = widenNarrowScanReference(packed, scanShapeOf(dims));
+      for (const f of UPLOADED_SCAN_FIELDS) expect(widened[f], `twin ${f}`).toEqual(want[f]);
+      for (const f of FIELDS) expect(got[f], f).toEqual(want[f]);
+    });
+  }
+
+  it('synthetic outputs with long runs and sparse counterfactuals (the kernel-test fixtures)', async () => {
+    ctx = await testGpu();
+    const dims = { B: 3, T: 97, C: 12, bits: 2 };
+    const want = randomScanOutputs(dims, 5);
+    const { got } = await onGpu(want, dims);
+    for (const f of FIELDS) expect(got[f], f).toEqual(want[f]);
+  });
+
+  it('buildInverseIndices (the twin) is what the GPU reproduces, not a copy of its input', async () => {
+    // Inverse lists cleared on the CPU side: the GPU must rebuild them from dest, qRunId, rcf.
+    ctx = await testGpu();
+    const dims = { B: 2, T: 50, C: 8, bits: 4 };
+    const full = scanned(dims, 'rosa-tuning', 3);
+    const partial = allocateScanOutputs(scanShapeOf(dims));
+    for (const f of UPLOADED_SCAN_FIELDS) partial[f].set(full[f]);
+    const { got } = await onGpu(partial, dims);
+    const rebuilt = allocateScanOutputs(scanShapeOf(dims));
+    for (const f of UPLOADED_SCAN_FIELDS) rebuilt[f].set(full[f]);
+    buildInverseIndices(rebuilt, scanShapeOf(dims));
+    expect(got).toEqual(rebuilt);
+    expect(got).toEqual(full);
+  });
+
+  it('rejects a T over the u16 range and tensors of the wrong type or size, naming them', async () => {
+    ctx = await testGpu();
+    const big = { lanes: 1, T: NARROW_SCAN_MAX_T + 1, bits: 1 };
+    expect(() => packNarrowScan(allocateScanOutputs(big), big)).toThrow(/T = 65536 is over 65535/);
+    const dims = { B: 1, T: 8, C: 4, bits: 2 };
+    const shape = scanShapeOf(dims);
+    const scan = createScanTensors(ctx, dims);
+    const wrongType = createTensor(ctx, [narrowScanWords(shape)], 'i32', 'packed-i32');
+    const short = createTensor(ctx, [narrowScanWords(shape) - 1], 'u32', 'packed-short');
+    await runBatch(ctx, 'rejects', (batch) => {
+      expect(() => rosaWidenScan(batch, wrongType, scan, shape)).toThrow(GpuError);
+      expect(() => rosaWidenScan(batch, wrongType, scan, shape)).toThrow(/packed "packed-i32" has dtype i32/);
+      const words = narrowScanWords(shape);
+      expect(() => rosaWidenScan(batch, short, scan, shape)).toThrow(
+        `packed "packed-short" has ${words - 1} elements, needs ${words}`,
+      );
+      expect(() => rosaBuildInverseLists(batch, scan, { ...shape, T: 9 })).toThrow(/scan.dest .* needs 18/);
+    });
+    destroyTensors(wrongType, short);
+    destroyScanTensors(scan);
+  });
+});
