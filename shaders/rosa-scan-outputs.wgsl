@@ -1,7 +1,8 @@
 // What the GPU derives from the ROSA scan's upload (layout: src/rosa-worker/layout.ts), so that
 // only the scan's own results cross the bus, in 16 bits where they fit:
-//   widen         per element: the narrow upload (dest | qRunId | rcf | kRunStart, each value + 1
-//                 as a u16, two per u32 word, element 2w in the low half of word w) → the i32 arrays
+//   widen         per element: the narrow upload (packNarrowScan: dest | qRunId | rcf | kRunStart,
+//                 each value + 1 as u8 or u16 per field, little-endian, each field from a u32 word)
+//                 → the i32 arrays
 //   dest_inverse  per lane: destInvOffsets / destInvPositions from dest
 //   cf_inverse    per lane: cfInvOffsets / cfInvPositions from qRunId and rcf
 // The inverse lists are the counting sort of buildInverseIndices (the CPU twin), step for step:
@@ -13,6 +14,10 @@ struct Params {
   T: u32,
   bits: u32,
   total: u32, // widen: elements of the narrow upload, lanes · T · (3 + 2 · bits)
+  startQRunId: u32, // widen: first u32 word of each field after dest (dest starts at word 0)
+  startRcf: u32,
+  startKRunStart: u32,
+  wide: u32, // widen: bit f set when field f (dest, qRunId, rcf, kRunStart) is u16, else u8
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,18 +42,44 @@ fn widen(
   if (e >= p.total) {
     return;
   }
-  let half = (wd_packed[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu;
-  let value = i32(half) - 1;
   let rows = p.lanes * p.T;
   let rcfLength = rows * p.bits * 2u;
-  if (e < rows) {
-    wd_dest[e] = value;
-  } else if (e < 2u * rows) {
-    wd_qRunId[e - rows] = value;
-  } else if (e < 2u * rows + rcfLength) {
-    wd_rcf[e - 2u * rows] = value;
+  var field = 0u;
+  var i = e;
+  var start = 0u;
+  if (e >= 2u * rows + rcfLength) {
+    field = 3u;
+    i = e - 2u * rows - rcfLength;
+    start = p.startKRunStart;
+  } else if (e >= 2u * rows) {
+    field = 2u;
+    i = e - 2u * rows;
+    start = p.startRcf;
+  } else if (e >= rows) {
+    field = 1u;
+    i = e - rows;
+    start = p.startQRunId;
+  }
+  var raw: u32;
+  if (((p.wide >> field) & 1u) == 1u) {
+    raw = (wd_packed[start + (i >> 1u)] >> ((i & 1u) * 16u)) & 0xffffu;
   } else {
-    wd_kRunStart[e - 2u * rows - rcfLength] = value;
+    raw = (wd_packed[start + (i >> 2u)] >> ((i & 3u) * 8u)) & 0xffu;
+  }
+  let value = i32(raw) - 1;
+  switch field {
+    case 0u: {
+      wd_dest[i] = value;
+    }
+    case 1u: {
+      wd_qRunId[i] = value;
+    }
+    case 2u: {
+      wd_rcf[i] = value;
+    }
+    default: {
+      wd_kRunStart[i] = value;
+    }
   }
 }
 

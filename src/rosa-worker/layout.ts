@@ -206,27 +206,62 @@ export function narrowScanElements({ lanes, T, bits }: ScanShape): number {
 }
 
 /**
- * Packs dest | qRunId | rcf | kRunStart as u16 (value + 1, so -1 is 0), two per u32 word, element
- * 2w in the low half of word w: half the bytes of i32 (shaders/rosa-scan-outputs.wgsl widens them).
- * `into` is reused when long enough. Throws when T is over NARROW_SCAN_MAX_T.
+ * Where each field of a narrow upload lies: `starts` (u32 word of each field's first element, in
+ * UPLOADED_SCAN_FIELDS order), `wide` (bit f set: field f is u16, else u8) and `words` in all.
  */
-export function packNarrowScan(out: ScanOutputs, shape: ScanShape, into?: Uint32Array): Uint32Array {
+export interface NarrowScanLayout {
+  starts: [number, number, number, number];
+  wide: number;
+  words: number;
+}
+
+/** u32 words of the largest narrow upload for `shape` (every field u16). */
+export function narrowScanMaxWords(shape: ScanShape): number {
+  const sizes = scanSizes(shape);
+  return UPLOADED_SCAN_FIELDS.reduce((sum, f) => sum + Math.ceil(sizes[f] / 2), 0);
+}
+
+/**
+ * Packs dest | qRunId | rcf | kRunStart as value + 1 (so -1 is 0), each field in u8 when its
+ * largest value fits (K-run and Q-run indices usually do at T = 256), else u16, little-endian,
+ * each field starting on a u32 word: a quarter to half of the i32 bytes
+ * (shaders/rosa-scan-outputs.wgsl widens them). `into` is reused when long enough.
+ * Throws when T is over NARROW_SCAN_MAX_T.
+ */
+export function packNarrowScan(
+  out: ScanOutputs,
+  shape: ScanShape,
+  into?: Uint32Array,
+): { packed: Uint32Array; layout: NarrowScanLayout } {
   if (shape.T > NARROW_SCAN_MAX_T) {
     throw new RangeError(`T = ${shape.T} is over ${NARROW_SCAN_MAX_T}: scan results do not fit 16 bits`);
   }
-  const words = Math.ceil(narrowScanElements(shape) / 2);
-  const packed = into && into.length >= words ? into : new Uint32Array(words);
+  const maxWords = narrowScanMaxWords(shape);
+  const packed = into && into.length >= maxWords ? into : new Uint32Array(maxWords);
   const sizes = scanSizes(shape);
-  const halves = new Uint16Array(packed.buffer, packed.byteOffset, words * 2);
-  halves[words * 2 - 1] = 0; // an odd element count leaves one half unused
-  let at = 0;
-  for (const field of UPLOADED_SCAN_FIELDS) {
+  const starts: [number, number, number, number] = [0, 0, 0, 0];
+  let wide = 0;
+  let word = 0;
+  for (const [f, field] of UPLOADED_SCAN_FIELDS.entries()) {
     const src = out[field];
     const n = sizes[field];
-    for (let i = 0; i < n; i++) halves[at + i] = src[i] + 1;
-    at += n;
+    let top = 0;
+    for (let i = 0; i < n; i++) if (src[i] > top) top = src[i];
+    const bytes = top + 1 <= 0xff ? 1 : 2;
+    starts[f] = word;
+    const fieldWords = Math.ceil((n * bytes) / 4);
+    if (fieldWords > 0) packed[word + fieldWords - 1] = 0; // the last word may be partly unused
+    if (bytes === 2) {
+      wide |= 1 << f;
+      const halves = new Uint16Array(packed.buffer, packed.byteOffset + word * 4, n);
+      for (let i = 0; i < n; i++) halves[i] = src[i] + 1;
+    } else {
+      const view = new Uint8Array(packed.buffer, packed.byteOffset + word * 4, n);
+      for (let i = 0; i < n; i++) view[i] = src[i] + 1;
+    }
+    word += fieldWords;
   }
-  return packed;
+  return { packed, layout: { starts, wide, words: word } };
 }
 
 /**

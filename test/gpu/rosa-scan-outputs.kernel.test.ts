@@ -5,18 +5,16 @@ import { GpuError } from '../../src/gpu/errors.ts';
 import { GpuBackend } from '../../src/gpu/model/gpu-backend.ts';
 import { inlineScanner } from '../../src/gpu/model/scanners.ts';
 import { createScanTensors, destroyScanTensors, type RosaScanTensors } from '../../src/gpu/ops/rosa.ts';
-import {
-  narrowScanWords,
-  rosaBuildInverseLists,
-  rosaWidenScan,
-} from '../../src/gpu/ops/rosa-scan-outputs.ts';
+import { rosaBuildInverseLists, rosaWidenScan } from '../../src/gpu/ops/rosa-scan-outputs.ts';
 import { type RosaDims, rosaSignPackReference, scanShapeOf } from '../../src/gpu/reference/rosa.ts';
 import { widenNarrowScanReference } from '../../src/gpu/reference/rosa-scan-outputs.ts';
-import { createTensor, destroyTensors, readTensor, type Tensor } from '../../src/gpu/tensor.ts';
+import { createTensor, destroyTensors, readTensor, type Tensor, writeTensor } from '../../src/gpu/tensor.ts';
 import {
   allocateScanOutputs,
   buildInverseIndices,
   NARROW_SCAN_MAX_T,
+  type NarrowScanLayout,
+  narrowScanMaxWords,
   packNarrowScan,
   type RosaMode,
   type ScanOutputs,
@@ -55,20 +53,32 @@ async function readScan(scan: RosaScanTensors): Promise<ScanOutputs> {
   return out;
 }
 
+/** Field widths seen by onGpu (bit f of layout.wide): both u8 and u16 must be exercised. */
+const widthsSeen = new Set<string>();
+
 /** The narrow upload widened and the inverse lists built on the GPU, as the backend records them. */
-async function onGpu(want: ScanOutputs, dims: RosaDims): Promise<{ got: ScanOutputs; packed: Uint32Array }> {
+async function onGpu(
+  want: ScanOutputs,
+  dims: RosaDims,
+): Promise<{ got: ScanOutputs; packed: Uint32Array; layout: NarrowScanLayout }> {
   const shape = scanShapeOf(dims);
-  const packed = packNarrowScan(want, shape);
-  const packedT = createTensor(ctx, [Math.max(1, narrowScanWords(shape))], 'u32', 'packed', packed);
+  const { packed, layout } = packNarrowScan(want, shape);
+  for (const [f, field] of UPLOADED_SCAN_FIELDS.entries()) {
+    widthsSeen.add(`${field}:${(layout.wide >> f) & 1 ? 'u16' : 'u8'}`);
+  }
+  const words = Math.max(1, narrowScanMaxWords(shape));
+  // Sized for the widest layout, as the backend's scratch is; only the used words are written.
+  const packedT = createTensor(ctx, [words], 'u32', 'packed');
+  writeTensor(ctx, packedT, packed.subarray(0, layout.words));
   const scan = createScanTensors(ctx, dims, junk(dims));
   await runBatch(ctx, 'rosa scan outputs test', (batch) => {
-    rosaWidenScan(batch, packedT, scan, shape);
+    rosaWidenScan(batch, packedT, layout, scan, shape);
     rosaBuildInverseLists(batch, scan, shape);
   });
   const got = await readScan(scan);
   destroyTensors(packedT);
   destroyScanTensors(scan);
-  return { got, packed };
+  return { got, packed, layout };
 }
 
 // Awkward shapes: one lane of one step, odd element counts (a half-used last word), lanes past
@@ -79,6 +89,7 @@ const shapes: Array<[string, RosaDims]> = [
   ['37 lanes, T 203, 1 bit', { B: 37, T: 203, C: 1, bits: 1 }],
   ['2 × 4 lanes, T 130, 8 bits', { B: 2, T: 130, C: 32, bits: 8 }],
   ['5 × 8 lanes, T 64, 4 bits', { B: 5, T: 64, C: 32, bits: 4 }],
+  ['2 lanes, T 301, 2 bits (indices past 254: u16 fields)', { B: 1, T: 301, C: 4, bits: 2 }],
 ];
 const modes: RosaMode[] = ['rosa-tuning', 'exact', 'rwkv8'];
 
@@ -92,12 +103,19 @@ describe('ROSA scan outputs on the GPU (widen, inverse lists) vs CPU twins', () 
     it.each(modes)(`${name}, %s scan: every array equals the CPU's`, async (mode) => {
       ctx = await testGpu();
       const want = scanned(dims, mode, dims.T * 7 + dims.B);
-      const { got, packed } = await onGpu(want, dims);
-      const widened = widenNarrowScanReference(packed, scanShapeOf(dims));
+      const { got, packed, layout } = await onGpu(want, dims);
+      const widened = widenNarrowScanReference(packed, layout, scanShapeOf(dims));
       for (const f of UPLOADED_SCAN_FIELDS) expect(widened[f], `twin ${f}`).toEqual(want[f]);
       for (const f of FIELDS) expect(got[f], f).toEqual(want[f]);
     });
   }
+
+  it('the shapes above sent every field both as u8 and as u16', () => {
+    for (const field of UPLOADED_SCAN_FIELDS) {
+      expect(widthsSeen.has(`${field}:u8`), `${field} as u8`).toBe(true);
+      expect(widthsSeen.has(`${field}:u16`), `${field} as u16`).toBe(true);
+    }
+  });
 
   it('synthetic outputs with long runs and sparse counterfactuals (the kernel-test fixtures)', async () => {
     ctx = await testGpu();
@@ -143,14 +161,15 @@ describe('ROSA scan outputs on the GPU (widen, inverse lists) vs CPU twins', () 
       reuse: first,
     });
     backend.flush();
-    // Besides the narrow upload only the dispatches' uniform blocks (under 1 KiB here); the
-    // i32 scan with its inverse lists was 5.3× the narrow upload at this shape.
-    const narrowBytes = narrowScanWords(shape) * 4;
-    expect(ctx.counters.bytesWritten).toBeGreaterThanOrEqual(narrowBytes);
-    expect(ctx.counters.bytesWritten).toBeLessThan(narrowBytes + 1024);
     const want = allocateScanOutputs(shape);
     const sym = (x: Float32Array) => rosaSignPackReference(x, dims);
     scanLanes({ mode: 'rosa-tuning', shape, qSym: sym(q), kSym: sym(k) }, want);
+    // Besides the narrow upload only the dispatches' uniform blocks (under 1 KiB here); the i32
+    // scan with its inverse lists was 47 KB at this shape.
+    const narrowBytes = packNarrowScan(want, shape).layout.words * 4;
+    expect(narrowBytes).toBeLessThan(47_052 / 8);
+    expect(ctx.counters.bytesWritten).toBeGreaterThanOrEqual(narrowBytes);
+    expect(ctx.counters.bytesWritten).toBeLessThan(narrowBytes + 1024);
     const got = {} as ScanOutputs;
     for (const f of FIELDS) got[f] = (await readTensor(ctx, again[f] as Tensor<'i32'>)) as Int32Array;
     expect(got).toEqual(want);
@@ -165,15 +184,19 @@ describe('ROSA scan outputs on the GPU (widen, inverse lists) vs CPU twins', () 
     const dims = { B: 1, T: 8, C: 4, bits: 2 };
     const shape = scanShapeOf(dims);
     const scan = createScanTensors(ctx, dims);
-    const wrongType = createTensor(ctx, [narrowScanWords(shape)], 'i32', 'packed-i32');
-    const short = createTensor(ctx, [narrowScanWords(shape) - 1], 'u32', 'packed-short');
+    const { layout } = packNarrowScan(allocateScanOutputs(shape), shape);
+    const wrongType = createTensor(ctx, [layout.words], 'i32', 'packed-i32');
+    const short = createTensor(ctx, [layout.words - 1], 'u32', 'packed-short');
     await runBatch(ctx, 'rejects', (batch) => {
-      expect(() => rosaWidenScan(batch, wrongType, scan, shape)).toThrow(GpuError);
-      expect(() => rosaWidenScan(batch, wrongType, scan, shape)).toThrow(/packed "packed-i32" has dtype i32/);
-      const words = narrowScanWords(shape);
-      expect(() => rosaWidenScan(batch, short, scan, shape)).toThrow(
-        `packed "packed-short" has ${words - 1} elements, needs ${words}`,
+      expect(() => rosaWidenScan(batch, wrongType, layout, scan, shape)).toThrow(GpuError);
+      expect(() => rosaWidenScan(batch, wrongType, layout, scan, shape)).toThrow(
+        /packed "packed-i32" has dtype i32/,
       );
+      expect(() => rosaWidenScan(batch, short, layout, scan, shape)).toThrow(
+        `packed "packed-short" has ${layout.words - 1} elements, needs ${layout.words}`,
+      );
+      const tooLong = { ...layout, words: narrowScanMaxWords(shape) + 1 };
+      expect(() => rosaWidenScan(batch, short, tooLong, scan, shape)).toThrow(/layout.words = \d+ is over/);
       expect(() => rosaBuildInverseLists(batch, scan, { ...shape, T: 9 })).toThrow(/scan.dest .* needs 18/);
     });
     destroyTensors(wrongType, short);

@@ -4,6 +4,7 @@
 
 import {
   NARROW_SCAN_MAX_T,
+  narrowScanMaxWords,
   packNarrowScan,
   paddedLength,
   type RosaMode,
@@ -39,7 +40,7 @@ import {
   rosaSignPack,
   signPackWords,
 } from '../ops/rosa.ts';
-import { narrowScanWords, rosaBuildInverseLists, rosaWidenScan } from '../ops/rosa-scan-outputs.ts';
+import { rosaBuildInverseLists, rosaWidenScan } from '../ops/rosa-scan-outputs.ts';
 import { swigluBackward, swigluForward } from '../ops/swiglu.ts';
 import { preferredRowStrategy } from '../ops/workgroups.ts';
 import type { AttentionShape } from '../reference/attention.ts';
@@ -326,11 +327,12 @@ export class GpuBackend implements Backend<F, I> {
     if (!previous) for (const t of Object.values(tensors)) this.bytes += t.length * 4;
     this.flush();
     if (shape.T <= NARROW_SCAN_MAX_T) {
-      // Half the bytes: u16 on the bus, widened to i32 on the GPU.
-      this.narrowHost = packNarrowScan(host, shape, this.narrowHost);
-      const packed = this.temp(`rosa-narrow:${dimsKey}`, narrowScanWords(shape), 'u32');
-      writeTensor(this.ctx, packed, this.narrowHost.subarray(0, narrowScanWords(shape)));
-      rosaWidenScan(this.batch, packed, tensors, shape);
+      // A quarter to half of the bytes: u8/u16 on the bus, widened to i32 on the GPU.
+      const { packed, layout } = packNarrowScan(host, shape, this.narrowHost);
+      this.narrowHost = packed;
+      const packedT = this.temp(`rosa-narrow:${dimsKey}`, narrowScanMaxWords(shape), 'u32');
+      writeTensor(this.ctx, packedT, packed.subarray(0, layout.words));
+      rosaWidenScan(this.batch, packedT, layout, tensors, shape);
     } else {
       for (const name of UPLOADED_SCAN_FIELDS) writeTensor(this.ctx, tensors[name], host[name]);
     }

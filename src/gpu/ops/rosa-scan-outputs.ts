@@ -1,10 +1,16 @@
 // Wrappers for shaders/rosa-scan-outputs.wgsl: what the GPU derives from the scan's upload, so
-// that only dest, qRunId, rcf and kRunStart cross the bus (as u16 when T allows, packNarrowScan in
-// layout.ts) and the CSR inverse lists the backward gathers over are built on the GPU. CPU twins:
+// that only dest, qRunId, rcf and kRunStart cross the bus (as u8 or u16 when T allows,
+// packNarrowScan in layout.ts) and the CSR inverse lists the backward gathers over are built on the GPU. CPU twins:
 // widenNarrowScanReference (src/gpu/reference/rosa-scan-outputs.ts) and buildInverseIndices
 // (src/rosa-worker/layout.ts).
 
-import { narrowScanElements, type ScanShape, scanSizes } from '../../rosa-worker/layout.ts';
+import {
+  type NarrowScanLayout,
+  narrowScanElements,
+  narrowScanMaxWords,
+  type ScanShape,
+  scanSizes,
+} from '../../rosa-worker/layout.ts';
 import type { CommandBatch } from '../batch.ts';
 import { GpuError } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
@@ -20,6 +26,10 @@ export const ROSA_SCAN_OUTPUT_PARAMS = uniformLayout('rosa-scan-outputs', 'Param
   T: 'u32',
   bits: 'u32',
   total: 'u32',
+  startQRunId: 'u32',
+  startRcf: 'u32',
+  startKRunStart: 'u32',
+  wide: 'u32',
 });
 
 function checkShape(where: string, { lanes, T, bits }: ScanShape): void {
@@ -40,22 +50,24 @@ function checkShape(where: string, { lanes, T, bits }: ScanShape): void {
   }
 }
 
-/** u32 words of the narrow upload for `shape`. */
-export function narrowScanWords(shape: ScanShape): number {
-  return Math.ceil(narrowScanElements(shape) / 2);
-}
-
-/** Records the widening of the narrow upload `packed` into scan.dest, qRunId, rcf and kRunStart. */
+/** Records the widening of the narrow upload `packed` (laid out as `layout`) into scan.dest, qRunId, rcf, kRunStart. */
 export function rosaWidenScan(
   batch: CommandBatch,
   packed: Tensor,
+  layout: NarrowScanLayout,
   scan: RosaScanTensors,
   shape: ScanShape,
 ): void {
   const where = 'rosaWidenScan';
   checkShape(where, shape);
   const total = narrowScanElements(shape);
-  needTensor(where, packed, narrowScanWords(shape), 'packed', 'u32');
+  if (!(layout.words <= narrowScanMaxWords(shape))) {
+    throw new GpuError(
+      'invalid-shape',
+      `${where}: layout.words = ${layout.words} is over ${narrowScanMaxWords(shape)} for this shape`,
+    );
+  }
+  needTensor(where, packed, layout.words, 'packed', 'u32');
   const sizes = scanSizes(shape);
   const outputs = [scan.dest, scan.qRunId, scan.rcf, scan.kRunStart];
   for (const [i, name] of (['dest', 'qRunId', 'rcf', 'kRunStart'] as const).entries()) {
@@ -63,11 +75,19 @@ export function rosaWidenScan(
     needDistinct(where, outputs[i], packed, 'packed');
   }
   if (total === 0) return;
+  const [, startQRunId, startRcf, startKRunStart] = layout.starts;
   batch.dispatch({
     shader: 'rosa-scan-outputs',
     entryPoint: 'widen',
     label: `rosa widen scan lanes${shape.lanes} T${shape.T} bits${shape.bits}`,
-    uniforms: ROSA_SCAN_OUTPUT_PARAMS.pack({ ...shape, total }),
+    uniforms: ROSA_SCAN_OUTPUT_PARAMS.pack({
+      ...shape,
+      total,
+      startQRunId,
+      startRcf,
+      startKRunStart,
+      wide: layout.wide,
+    }),
     buffers: [packed, ...outputs],
     workgroups: spreadWorkgroups(Math.ceil(total / ROSA_WORKGROUP)),
   });
@@ -85,7 +105,14 @@ export function rosaBuildInverseLists(batch: CommandBatch, scan: RosaScanTensors
     if (name !== 'sym') needTensor(where, scan[name], sizes[name], `scan.${name}`, 'i32');
   }
   if (shape.lanes === 0) return;
-  const uniforms = ROSA_SCAN_OUTPUT_PARAMS.pack({ ...shape, total: 0 });
+  const uniforms = ROSA_SCAN_OUTPUT_PARAMS.pack({
+    ...shape,
+    total: 0,
+    startQRunId: 0,
+    startRcf: 0,
+    startKRunStart: 0,
+    wide: 0,
+  });
   const workgroups = [Math.ceil(shape.lanes / ROSA_LANE_WORKGROUP)] as const;
   const label = `lanes${shape.lanes} T${shape.T} bits${shape.bits}`;
   batch.dispatch({

@@ -3,7 +3,7 @@
 // cf_inverse is buildInverseIndices (layout.ts), the builder the workers ran before.
 
 import {
-  narrowScanElements,
+  type NarrowScanLayout,
   type ScanOutputs,
   type ScanShape,
   scanSizes,
@@ -12,17 +12,26 @@ import {
 
 export type UploadedScan = Pick<ScanOutputs, (typeof UPLOADED_SCAN_FIELDS)[number]>;
 
-export function widenNarrowScanReference(packed: Uint32Array, shape: ScanShape): UploadedScan {
-  const total = narrowScanElements(shape);
-  if (packed.length * 2 < total) {
-    throw new RangeError(`packed holds ${packed.length} words; the shape needs ${Math.ceil(total / 2)}`);
+export function widenNarrowScanReference(
+  packed: Uint32Array,
+  layout: NarrowScanLayout,
+  shape: ScanShape,
+): UploadedScan {
+  if (packed.length < layout.words) {
+    throw new RangeError(`packed holds ${packed.length} words; the layout needs ${layout.words}`);
   }
   const sizes = scanSizes(shape);
   const out = {} as UploadedScan;
-  let e = 0;
-  for (const field of UPLOADED_SCAN_FIELDS) {
+  for (const [f, field] of UPLOADED_SCAN_FIELDS.entries()) {
     const a = new Int32Array(sizes[field]);
-    for (let i = 0; i < a.length; i++, e++) a[i] = ((packed[e >> 1] >>> ((e & 1) * 16)) & 0xffff) - 1;
+    const start = layout.starts[f];
+    const wide = (layout.wide >> f) & 1;
+    for (let i = 0; i < a.length; i++) {
+      const raw = wide
+        ? (packed[start + (i >> 1)] >>> ((i & 1) * 16)) & 0xffff
+        : (packed[start + (i >> 2)] >>> ((i & 3) * 8)) & 0xff;
+      a[i] = raw - 1;
+    }
     out[field] = a;
   }
   return out;
