@@ -10,7 +10,10 @@
 //                Tpad = ceil(T / 4) · 4, so the GPU can write whole u32 words (4 time
 //                steps each, little-endian: byte t of the lane is bits 8·(t%4).. of word t/4).
 //
-// Outputs (written by the scan, uploaded to the GPU as i32):
+// Outputs (written by the scan; on the GPU all i32). dest, qRunId, rcf and kRunStart go up as
+// the narrow upload (packNarrowScan: u8 or u16 per field, widened on the GPU); the inverse lists
+// are built on the GPU from them (shaders/rosa-scan-outputs.wgsl), so the scanners the model
+// uses skip them (scanLanes' inverseIndices: false); buildInverseIndices is their CPU twin.
 //   dest         Int32  [lane][T]        time whose v is read at t, or -1 (no match).
 //   qRunId       Int32  [lane][T]        Q-run index u(t) (every t its own run in 'rwkv8').
 //   rcf          Int32  [lane][T][bits][2]  per Q-run u (rows ≥ number of Q-runs are -1):
