@@ -3,8 +3,9 @@
 //   widen         per element: the narrow upload (packNarrowScan: dest | qRunId | rcf | kRunStart,
 //                 each value + 1 as u8 or u16 per field, little-endian, each field from a u32 word)
 //                 → the i32 arrays
-//   dest_inverse  per lane: destInvOffsets / destInvPositions from dest
-//   cf_inverse    per lane: cfInvOffsets / cfInvPositions from qRunId and rcf
+//   inverse_lists one dispatch, 2 · lanes invocations: invocation i < lanes fills lane i's
+//                 destInvOffsets / destInvPositions from dest, invocation lanes + i fills lane
+//                 i's cfInvOffsets / cfInvPositions from qRunId and rcf
 // The inverse lists are the counting sort of buildInverseIndices (the CPU twin), step for step:
 // one invocation walks one lane in order, so positions ascend within a key exactly as on the CPU
 // and the backward's gathers add in the same order (no atomics, no reordering).
@@ -83,17 +84,25 @@ fn widen(
   }
 }
 
-// ---- dest_inverse -----------------------------------------------------------------------------
+// ---- inverse_lists ----------------------------------------------------------------------------
 @group(0) @binding(1) var<storage, read> di_dest: array<i32>;
-@group(0) @binding(2) var<storage, read_write> di_offsets: array<i32>;
-@group(0) @binding(3) var<storage, read_write> di_positions: array<i32>;
+@group(0) @binding(2) var<storage, read> ci_qRunId: array<i32>;
+@group(0) @binding(3) var<storage, read> ci_rcf: array<i32>;
+@group(0) @binding(4) var<storage, read_write> di_offsets: array<i32>;
+@group(0) @binding(5) var<storage, read_write> di_positions: array<i32>;
+@group(0) @binding(6) var<storage, read_write> ci_offsets: array<i32>;
+@group(0) @binding(7) var<storage, read_write> ci_positions: array<i32>;
 
 @compute @workgroup_size(LANE_WG)
-fn dest_inverse(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let lane = gid.x;
-  if (lane >= p.lanes) {
-    return;
+fn inverse_lists(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < p.lanes) {
+    destInverse(gid.x);
+  } else if (gid.x < 2u * p.lanes) {
+    cfInverse(gid.x - p.lanes);
   }
+}
+
+fn destInverse(lane: u32) {
   let T = p.T;
   let d0 = lane * T;
   let o0 = lane * (T + 1u);
@@ -131,20 +140,9 @@ fn dest_inverse(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// ---- cf_inverse -------------------------------------------------------------------------------
-// Key (l · bits + j) · 2 + β lists the t whose counterfactual with bit j forced to β lands on
+// cfInverse: key (l · bits + j) · 2 + β lists the t whose counterfactual with bit j forced to β lands on
 // K-run l. Positions of one Q-run share their keys, so counting and placing go run by run.
-@group(0) @binding(1) var<storage, read> ci_qRunId: array<i32>;
-@group(0) @binding(2) var<storage, read> ci_rcf: array<i32>;
-@group(0) @binding(3) var<storage, read_write> ci_offsets: array<i32>;
-@group(0) @binding(4) var<storage, read_write> ci_positions: array<i32>;
-
-@compute @workgroup_size(LANE_WG)
-fn cf_inverse(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let lane = gid.x;
-  if (lane >= p.lanes) {
-    return;
-  }
+fn cfInverse(lane: u32) {
   let T = p.T;
   let width = p.bits * 2u;
   let keys = T * width;

@@ -42,11 +42,9 @@ function checkShape(where: string, { lanes, T, bits }: ScanShape): void {
       throw new GpuError('invalid-shape', `${where}: ${name} must be a whole number ≥ 0 (got ${value})`);
     }
   }
-  if (Math.ceil(lanes / ROSA_LANE_WORKGROUP) > MAX_WORKGROUPS_PER_DIM) {
-    throw new GpuError(
-      'invalid-shape',
-      `${where}: lanes = ${lanes} is over ${MAX_WORKGROUPS_PER_DIM * ROSA_LANE_WORKGROUP}`,
-    );
+  const maxLanes = Math.floor((MAX_WORKGROUPS_PER_DIM * ROSA_LANE_WORKGROUP) / 2);
+  if (lanes > maxLanes) {
+    throw new GpuError('invalid-shape', `${where}: lanes = ${lanes} is over ${maxLanes}`);
   }
 }
 
@@ -94,8 +92,8 @@ export function rosaWidenScan(
 }
 
 /**
- * Records the two dispatches that fill scan.destInv* (from dest) and scan.cfInv* (from qRunId and
- * rcf), every element written, identical to buildInverseIndices on the same inputs.
+ * Records the dispatch that fills scan.destInv* (from dest) and scan.cfInv* (from qRunId and rcf),
+ * every element written, identical to buildInverseIndices on the same inputs.
  */
 export function rosaBuildInverseLists(batch: CommandBatch, scan: RosaScanTensors, shape: ScanShape): void {
   const where = 'rosaBuildInverseLists';
@@ -113,22 +111,21 @@ export function rosaBuildInverseLists(batch: CommandBatch, scan: RosaScanTensors
     startKRunStart: 0,
     wide: 0,
   });
-  const workgroups = [Math.ceil(shape.lanes / ROSA_LANE_WORKGROUP)] as const;
-  const label = `lanes${shape.lanes} T${shape.T} bits${shape.bits}`;
+  // One dispatch: the first `lanes` invocations build the dest lists, the next `lanes` the cf lists.
   batch.dispatch({
     shader: 'rosa-scan-outputs',
-    entryPoint: 'dest_inverse',
-    label: `rosa dest inverse ${label}`,
+    entryPoint: 'inverse_lists',
+    label: `rosa inverse lists lanes${shape.lanes} T${shape.T} bits${shape.bits}`,
     uniforms,
-    buffers: [scan.dest, scan.destInvOffsets, scan.destInvPositions],
-    workgroups,
-  });
-  batch.dispatch({
-    shader: 'rosa-scan-outputs',
-    entryPoint: 'cf_inverse',
-    label: `rosa cf inverse ${label}`,
-    uniforms,
-    buffers: [scan.qRunId, scan.rcf, scan.cfInvOffsets, scan.cfInvPositions],
-    workgroups,
+    buffers: [
+      scan.dest,
+      scan.qRunId,
+      scan.rcf,
+      scan.destInvOffsets,
+      scan.destInvPositions,
+      scan.cfInvOffsets,
+      scan.cfInvPositions,
+    ],
+    workgroups: [Math.ceil((2 * shape.lanes) / ROSA_LANE_WORKGROUP)],
   });
 }
