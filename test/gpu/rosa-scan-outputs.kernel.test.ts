@@ -26,7 +26,7 @@ import { activations, randomScanOutputs } from '../harness/rosa-fixtures.ts';
 import { randomBatch } from '../rosa-worker/batch-helpers.ts';
 
 // Integer kernels: every output must equal the twin exactly (widen: the uploaded arrays;
-// dest_inverse / cf_inverse: buildInverseIndices, positions in the same order).
+// inverse_lists: buildInverseIndices, positions in the same order).
 
 let ctx: GpuContext;
 

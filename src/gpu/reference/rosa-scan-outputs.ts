@@ -1,6 +1,6 @@
 // CPU twin of the widen entry point of shaders/rosa-scan-outputs.wgsl: the narrow upload
-// (packNarrowScan in src/rosa-worker/layout.ts) back to i32 arrays. The twin of dest_inverse and
-// cf_inverse is buildInverseIndices (layout.ts), the builder the workers ran before.
+// (packNarrowScan in src/rosa-worker/layout.ts) back to i32 arrays. The twin of inverse_lists
+// is buildInverseIndices (layout.ts), the builder the workers ran before.
 
 import {
   type NarrowScanLayout,
