@@ -82,6 +82,7 @@ export function rosaInjectionBackwardFast(inputs: RosaInjectionBackwardInputs): 
     fieldK[i] = hardK ? hard : soft;
     slopeV[i] = soft * (1 - soft);
   }
+  const sameField = hardQ === hardK;
   const theta = new Float64Array(bits);
   const { dest, qRunId, rcf, kRunStart } = scan;
   for (let b = 0; b < B; b++) {
@@ -110,10 +111,12 @@ export function rosaInjectionBackwardFast(inputs: RosaInjectionBackwardInputs): 
             if (rho < 0) continue;
             const base = (b * T + kRunStart[lane * T + rho]) * C + c0;
             let dq = 0;
-            let dk = 0;
-            for (let m = 0; m < bits; m++) {
-              dq += theta[m] * fieldQ[base + m];
-              dk += theta[m] * fieldK[base + m];
+            for (let m = 0; m < bits; m++) dq += theta[m] * fieldQ[base + m];
+            // The model always uses one field for both contrasts: then dk is dq, same sum.
+            let dk = dq;
+            if (!sameField) {
+              dk = 0;
+              for (let m = 0; m < bits; m++) dk += theta[m] * fieldK[base + m];
             }
             contrast += beta === 1 ? dq : -dq;
             U[(rho * bits + j) * 2 + beta] += dk;
