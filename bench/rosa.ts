@@ -1,5 +1,5 @@
 // ROSA scan benchmark: symbols per second of the CPU scan (docs/design.md "Performance"), printed
-// as JSON. `npm run bench:rosa` (add `-- --quick` for a smaller grid).
+// as JSON. `npm run bench:rosa` (add `-- --quick` for a smaller grid, `-- --pool-only` for the pool rows).
 //
 // Rows: T ∈ {1k, 4k, 16k, 64k} × bits ∈ {1, 2, 4} × input ∈ {random, run-heavy, periodic}, scanned
 // on this thread (scanLanes, what one worker does), plus the worker pool with 1 and with all
@@ -30,6 +30,8 @@ import { type ScanInput, scanLanes } from '../src/rosa-worker/scan.ts';
 type InputKind = 'random' | 'run-heavy' | 'periodic';
 
 const quick = process.argv.includes('--quick');
+/** Only the pool rows (training-shaped and long lanes): `npm run bench:rosa -- --pool-only`. */
+const poolOnly = process.argv.includes('--pool-only');
 const Ts = quick ? [1024, 16384] : [1024, 4096, 16384, 65536];
 const bitsList = [1, 2, 4];
 const kinds: InputKind[] = ['random', 'run-heavy', 'periodic'];
@@ -247,8 +249,14 @@ function scanRow(
  * rates, reports how much the workers' own scan time (summed) grows with N workers: ≈1 when the
  * machine gives each worker a core, ≈N when the workers only share one.
  */
-async function poolRows(pools: RosaWorkerPool[], kind: InputKind, T: number, bits: number, reps: number) {
-  const lanes = Math.max(8, lanesFor(T));
+async function poolRows(
+  pools: RosaWorkerPool[],
+  kind: InputKind,
+  T: number,
+  bits: number,
+  reps: number,
+  lanes = Math.max(8, lanesFor(T)),
+) {
   const shape = { lanes, T, bits };
   const input = makeInput(shape, kind, 'rosa-tuning', true, T * 17 + bits);
   const out = allocateScanOutputs(shape, true);
@@ -286,7 +294,7 @@ async function poolRows(pools: RosaWorkerPool[], kind: InputKind, T: number, bit
 // --- Run ---------------------------------------------------------------------------------------
 
 const started = performance.now();
-for (const T of Ts) {
+for (const T of poolOnly ? [] : Ts) {
   for (const bits of bitsList) {
     for (const kind of kinds) {
       // Native periodic input is quadratic (the reference e-update): only up to 4k here.
@@ -297,13 +305,13 @@ for (const T of Ts) {
   }
 }
 const bigT = Ts[Ts.length - 1];
-for (const mode of ['exact', 'rwkv8'] as RosaMode[]) {
+for (const mode of poolOnly ? [] : (['exact', 'rwkv8'] as RosaMode[])) {
   for (const kind of kinds) scanRow(mode, kind, 16384, 4, 3, false);
 }
 
 // The anchor on periodic input at the largest T, one lane (it walks whole suffix-link chains).
 let nativePeriodic: Row | null = null;
-if (nativeBinary) {
+if (nativeBinary && !poolOnly) {
   const shape = { lanes: 1, T: bigT, bits: 4 };
   const input = makeInput(shape, 'periodic', 'rosa-tuning', false, 7);
   const native = runNative(nativeInputFile(input, 1), 1, bigT, 4, 1);
@@ -323,6 +331,9 @@ if (nativeBinary) {
 
 const pools = [...new Set([1, availableParallelism()])].map((size) => createNodeRosaPool({ size }));
 await Promise.all(pools.map((pool) => pool.ready()));
+// Training-shaped calls (batch 8 × 16 routes of 4 bits at T = 256), then long lanes.
+await poolRows(pools, 'random', 256, 4, 30, 128);
+await poolRows(pools, 'run-heavy', 256, 4, 30, 128);
 for (const T of Ts.filter((t) => t >= 16384)) {
   for (const kind of kinds) await poolRows(pools, kind, T, 4, kind === 'random' ? 8 : 3);
 }
@@ -345,6 +356,8 @@ const native64 = find('native', 'random', bigT);
 const periodic64 = find('scan', 'periodic', bigT);
 const pool1 = find('pool', 'random', bigT, { workers: 1 });
 const poolN = find('pool', 'random', bigT, { workers: availableParallelism() });
+const train1 = find('pool', 'random', 256, { workers: 1 });
+const trainN = find('pool', 'random', 256, { workers: availableParallelism() });
 const checksumsAgree = rows
   .filter((r) => r.what === 'native' && r !== nativePeriodic)
   .every((n) => find('scan', n.input, n.T, { bits: n.bits })?.checksum === n.checksum);
@@ -372,9 +385,14 @@ const summary = {
     pool1 && poolN && poolN !== pool1 ? round(poolN.symbolsPerSecond / pool1.symbolsPerSecond, 3) : null,
   [`same: workers' summed scan time, ${availableParallelism()} workers / 1 (≈1 if each got a core)`]:
     poolN?.workerTimeGrowth ?? null,
-  'native and JS outputs identical (checksums)': nativeBinary
-    ? checksumsAgree && periodicJsSum === nativePeriodic?.checksum
-    : null,
+  [`pool ${availableParallelism()} workers / 1 worker, training-shaped 128 lanes × 256, 4-bit (target ≥ 1.8)`]:
+    train1 && trainN && trainN !== train1
+      ? round(trainN.symbolsPerSecond / train1.symbolsPerSecond, 3)
+      : null,
+  [`same: workers' summed scan time, ${availableParallelism()} workers / 1`]:
+    trainN?.workerTimeGrowth ?? null,
+  'native and JS outputs identical (checksums)':
+    nativeBinary && !poolOnly ? checksumsAgree && periodicJsSum === nativePeriodic?.checksum : null,
 };
 
 rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,10 @@
 //                Tpad = ceil(T / 4) · 4, so the GPU can write whole u32 words (4 time
 //                steps each, little-endian: byte t of the lane is bits 8·(t%4).. of word t/4).
 //
-// Outputs (written by the scan, uploaded to the GPU as i32):
+// Outputs (written by the scan; on the GPU all i32). dest, qRunId, rcf and kRunStart go up as
+// the narrow upload (packNarrowScan: u8 or u16 per field, widened on the GPU); the inverse lists
+// are built on the GPU from them (shaders/rosa-scan-outputs.wgsl), so the scanners the model
+// uses skip them (scanLanes' inverseIndices: false); buildInverseIndices is their CPU twin.
 //   dest         Int32  [lane][T]        time whose v is read at t, or -1 (no match).
 //   qRunId       Int32  [lane][T]        Q-run index u(t) (every t its own run in 'rwkv8').
 //   rcf          Int32  [lane][T][bits][2]  per Q-run u (rows ≥ number of Q-runs are -1):
@@ -192,6 +195,76 @@ export function buildInverseIndices(
     }
     cpos.fill(-1, r0 + total, r0 + keys);
   }
+}
+
+/** Largest T whose scan results (all in -1..T-1) travel to the GPU as u16 (value + 1). */
+export const NARROW_SCAN_MAX_T = 65535;
+
+/** The scan results that go to the GPU; the inverse lists are built there from them. */
+export const UPLOADED_SCAN_FIELDS = ['dest', 'qRunId', 'rcf', 'kRunStart'] as const;
+
+/** Elements of the narrow upload: dest, qRunId, rcf, kRunStart one after the other. */
+export function narrowScanElements({ lanes, T, bits }: ScanShape): number {
+  return lanes * T * (3 + 2 * bits);
+}
+
+/**
+ * Where each field of a narrow upload lies: `starts` (u32 word of each field's first element, in
+ * UPLOADED_SCAN_FIELDS order), `wide` (bit f set: field f is u16, else u8) and `words` in all.
+ */
+export interface NarrowScanLayout {
+  starts: [number, number, number, number];
+  wide: number;
+  words: number;
+}
+
+/** u32 words of the largest narrow upload for `shape` (every field u16). */
+export function narrowScanMaxWords(shape: ScanShape): number {
+  const sizes = scanSizes(shape);
+  return UPLOADED_SCAN_FIELDS.reduce((sum, f) => sum + Math.ceil(sizes[f] / 2), 0);
+}
+
+/**
+ * Packs dest | qRunId | rcf | kRunStart as value + 1 (so -1 is 0), each field in u8 when its
+ * largest value fits (K-run and Q-run indices usually do at T = 256), else u16, little-endian,
+ * each field starting on a u32 word: a quarter to half of the i32 bytes
+ * (shaders/rosa-scan-outputs.wgsl widens them). `into` is reused when long enough.
+ * Throws when T is over NARROW_SCAN_MAX_T.
+ */
+export function packNarrowScan(
+  out: ScanOutputs,
+  shape: ScanShape,
+  into?: Uint32Array,
+): { packed: Uint32Array; layout: NarrowScanLayout } {
+  if (shape.T > NARROW_SCAN_MAX_T) {
+    throw new RangeError(`T = ${shape.T} is over ${NARROW_SCAN_MAX_T}: scan results do not fit 16 bits`);
+  }
+  const maxWords = narrowScanMaxWords(shape);
+  const packed = into && into.length >= maxWords ? into : new Uint32Array(maxWords);
+  const sizes = scanSizes(shape);
+  const starts: [number, number, number, number] = [0, 0, 0, 0];
+  let wide = 0;
+  let word = 0;
+  for (const [f, field] of UPLOADED_SCAN_FIELDS.entries()) {
+    const src = out[field];
+    const n = sizes[field];
+    let top = 0;
+    for (let i = 0; i < n; i++) if (src[i] > top) top = src[i];
+    const bytes = top + 1 <= 0xff ? 1 : 2;
+    starts[f] = word;
+    const fieldWords = Math.ceil((n * bytes) / 4);
+    if (fieldWords > 0) packed[word + fieldWords - 1] = 0; // the last word may be partly unused
+    if (bytes === 2) {
+      wide |= 1 << f;
+      const halves = new Uint16Array(packed.buffer, packed.byteOffset + word * 4, n);
+      for (let i = 0; i < n; i++) halves[i] = src[i] + 1;
+    } else {
+      const view = new Uint8Array(packed.buffer, packed.byteOffset + word * 4, n);
+      for (let i = 0; i < n; i++) view[i] = src[i] + 1;
+    }
+    word += fieldWords;
+  }
+  return { packed, layout: { starts, wide, words: word } };
 }
 
 /**

@@ -36,8 +36,10 @@ export interface PoolScanOptions {
   routes?: number;
   /** Rejects (and stops that worker) when one job, a chunk of lanes, takes longer. */
   timeoutMs?: number;
-  /** Lanes per job (default: about four jobs per worker, for balance). */
+  /** Lanes per job (default: planJobs, by the call's work). */
   chunkLanes?: number;
+  /** Build destInv* / cfInv* too (default true; the GPU builds them itself, the CPU backward scatters). */
+  inverseIndices?: boolean;
   /** Tests only: the job holding this lane asks its worker for this fault. */
   injectFault?: { lane: number; kind: InjectedFault };
 }
@@ -81,6 +83,25 @@ function describeLanes(start: number, end: number, routes: number | undefined): 
   if (!routes) return span;
   const at = (lane: number) => `batch ${Math.floor(lane / routes)} route ${lane % routes}`;
   return `${span} (${at(start)} to ${at(end - 1)})`;
+}
+
+/**
+ * Symbols per job below which a job is not split further: a job costs a message round trip
+ * (≈0.1–0.3 ms), so a training-shaped call (128 lanes × 256 symbols, ≈5 ms of scanning) goes
+ * out as one job per worker rather than four, and workers do not queue behind round trips.
+ */
+export const MIN_JOB_SYMBOLS = 1 << 16;
+
+/**
+ * Lanes per job: one job per worker for small calls, up to four per worker (balance across
+ * lanes of uneven cost) once every job still holds MIN_JOB_SYMBOLS symbols.
+ */
+export function planChunkLanes(shape: ScanShape, workers: number): number {
+  const { lanes, T } = shape;
+  if (lanes === 0) return 1;
+  const byWork = Math.floor((lanes * T) / MIN_JOB_SYMBOLS);
+  const jobs = Math.min(lanes, Math.max(workers, Math.min(workers * 4, byWork)));
+  return Math.ceil(lanes / jobs);
 }
 
 function isShared(array: { buffer: ArrayBufferLike }): boolean {
@@ -159,7 +180,7 @@ export class RosaWorkerPool {
     const arrays = [input.qSym, input.kSym, ...Object.values(outputs)];
     const memory: PoolMemory = this.memory === 'shared' && arrays.every(isShared) ? 'shared' : 'transfer';
     const { lanes } = input.shape;
-    const chunk = options.chunkLanes ?? Math.max(1, Math.ceil(lanes / (this.size * 4)));
+    const chunk = options.chunkLanes ?? planChunkLanes(input.shape, this.size);
     const report: PoolScanReport = { memory, jobs: 0, indexedLanes: 0, workerMs: 0 };
     let next = 0;
     let firstError: Error | null = null;
@@ -222,6 +243,7 @@ export class RosaWorkerPool {
         qSym: input.qSym,
         kSym: input.kSym,
         outputs,
+        inverseIndices: options.inverseIndices,
         fault,
       };
     } else {
@@ -229,7 +251,17 @@ export class RosaWorkerPool {
       const qSym = input.qSym.slice(start * per, end * per);
       const kSym = input.kSym.slice(start * per, end * per);
       const chunkShape = { lanes: end - start, T: shape.T, bits: shape.bits };
-      job = { mode, shape: chunkShape, laneStart: 0, laneEnd: end - start, qSym, kSym, outputs: null, fault };
+      job = {
+        mode,
+        shape: chunkShape,
+        laneStart: 0,
+        laneEnd: end - start,
+        qSym,
+        kSym,
+        outputs: null,
+        inverseIndices: options.inverseIndices,
+        fault,
+      };
       transferList = [qSym.buffer, kSym.buffer];
     }
     return new Promise<WorkerReply>((resolve, reject) => {

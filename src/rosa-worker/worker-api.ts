@@ -21,6 +21,8 @@ export interface WorkerJob {
   kSym: Uint8Array;
   /** Views on shared outputs to write in place, or null: make and return them. */
   outputs: ScanOutputs | null;
+  /** Build the inverse index lists too (default true). */
+  inverseIndices?: boolean;
   fault?: InjectedFault;
 }
 
@@ -59,6 +61,7 @@ export function createWorkerApi(crash: (kind: 'uncaught' | 'exit') => void): Wor
         job.laneStart,
         job.laneEnd,
         arena,
+        { inverseIndices: job.inverseIndices },
       );
       const indexedLanes = used === arena ? used.indexedLanes - before : used.indexedLanes;
       arena = used;

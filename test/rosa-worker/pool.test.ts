@@ -1,7 +1,13 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocateScanOutputs, type RosaMode } from '../../src/rosa-worker/layout.ts';
+import { allocateScanOutputs, type RosaMode, type ScanOutputs } from '../../src/rosa-worker/layout.ts';
 import { createNodeRosaPool } from '../../src/rosa-worker/platform/node.ts';
-import { RosaWorkerError, type RosaWorkerPool } from '../../src/rosa-worker/pool.ts';
+import {
+  MIN_JOB_SYMBOLS,
+  planChunkLanes,
+  RosaWorkerError,
+  type RosaWorkerPool,
+} from '../../src/rosa-worker/pool.ts';
 import { scanLanes } from '../../src/rosa-worker/scan.ts';
 import { expectInverseListsConsistent, randomBatch, range } from './batch-helpers.ts';
 
@@ -119,6 +125,46 @@ describe('ROSA worker pool (worker_threads)', () => {
     }
   });
 
+  it('a training-shaped call (128 lanes × 256) goes out as one job per worker, outputs unchanged', async () => {
+    const shape = { lanes: 128, T: 256, bits: 4 };
+    const input = randomBatch(shape, 'rosa-tuning', 40, true);
+    const out = allocateScanOutputs(shape, true);
+    const report = await pool.scan(input, out);
+    expect(report.jobs).toBe(2);
+    const want = allocateScanOutputs(shape);
+    scanLanes(input, want);
+    expect(out).toEqual(want);
+  });
+
+  it('split calls equal the one-thread scan for any shape, chunking and inverse-list choice', async () => {
+    const scanFields = ['dest', 'qRunId', 'rcf', 'kRunStart'] as const;
+    const pick = (o: ScanOutputs, all: boolean) =>
+      all ? o : Object.fromEntries(scanFields.map((f) => [f, o[f]]));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          lanes: fc.integer({ min: 1, max: 24 }),
+          T: fc.integer({ min: 0, max: 300 }),
+          bits: fc.integer({ min: 1, max: 8 }),
+          mode: fc.constantFrom<RosaMode>(...modes),
+          seed: fc.nat(),
+          chunk: fc.option(fc.integer({ min: 1, max: 24 }), { nil: undefined }),
+          inverseIndices: fc.boolean(),
+        }),
+        async ({ lanes, T, bits, mode, seed, chunk, inverseIndices }) => {
+          const shape = { lanes, T, bits };
+          const input = randomBatch(shape, mode, seed, true);
+          const out = allocateScanOutputs(shape, true);
+          await pool.scan(input, out, { chunkLanes: chunk, inverseIndices });
+          const want = allocateScanOutputs(shape);
+          scanLanes(input, want);
+          expect(pick(out, inverseIndices)).toEqual(pick(want, inverseIndices));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('rejects buffers that do not fit the shape before any worker runs', async () => {
     const shape = { lanes: 2, T: 10, bits: 2 };
     const input = randomBatch(shape, 'rosa-tuning', 25, true);
@@ -140,5 +186,22 @@ describe('ROSA worker pool (worker_threads)', () => {
     const want = allocateScanOutputs(shape);
     scanLanes(input, want);
     expect(out).toEqual(want);
+  });
+});
+
+describe('planChunkLanes: jobs sized by work, not only by lanes', () => {
+  it('small calls: one job per worker; lanes never exceed the call', () => {
+    expect(planChunkLanes({ lanes: 128, T: 256, bits: 4 }, 2)).toBe(64);
+    expect(planChunkLanes({ lanes: 128, T: 256, bits: 4 }, 1)).toBe(128);
+    expect(planChunkLanes({ lanes: 1, T: 256, bits: 4 }, 4)).toBe(1);
+    expect(planChunkLanes({ lanes: 0, T: 256, bits: 4 }, 2)).toBe(1);
+  });
+  it('large calls: up to four jobs per worker, each still at least MIN_JOB_SYMBOLS', () => {
+    expect(planChunkLanes({ lanes: 8, T: 65536, bits: 4 }, 2)).toBe(1);
+    expect(planChunkLanes({ lanes: 64, T: 4096, bits: 4 }, 2)).toBe(16);
+    const shape = { lanes: 256, T: 4096, bits: 4 };
+    const chunk = planChunkLanes(shape, 2);
+    expect(Math.ceil(shape.lanes / chunk)).toBe(8);
+    expect(chunk * shape.T).toBeGreaterThanOrEqual(MIN_JOB_SYMBOLS);
   });
 });

@@ -53,7 +53,18 @@ export interface ScanResult<I> {
 
 /** Runs ROSA scans on the CPU (a worker pool, or this thread). */
 export interface RosaScanner {
-  scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs): Promise<void>;
+  /**
+   * Fills dest, qRunId, rcf and kRunStart of `out`; the inverse index lists too unless
+   * `inverseIndices` is false (the GPU builds them from dest itself, the CPU backward scatters).
+   */
+  scan(
+    mode: RosaMode,
+    shape: ScanShape,
+    qSym: Uint8Array,
+    kSym: Uint8Array,
+    out: ScanOutputs,
+    options?: { inverseIndices?: boolean },
+  ): Promise<void>;
   /** Output arrays the scanner fills fastest (shared memory for a worker pool). */
   allocateOutputs(shape: ScanShape): ScanOutputs;
   readonly workers: number;

@@ -14,6 +14,7 @@ import {
   swigluForwardFast,
 } from '../cpu/elementwise.ts';
 import { matmulFast } from '../cpu/matmul.ts';
+import { rosaInjectionBackwardFast } from '../cpu/rosa.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { biasBackward, biasForward } from '../reference/bias.ts';
@@ -29,7 +30,6 @@ import {
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../reference/repeat-kv.ts';
 import {
   type RosaDims,
-  rosaInjectionBackwardReference,
   rosaInjectionForwardReference,
   rosaSignPackReference,
   scanShapeOf,
@@ -178,7 +178,8 @@ export class CpuBackend implements Backend<F, I> {
     const host = reuse?.host ?? scanner.allocateOutputs(shape);
     if (!reuse) for (const a of Object.values(host)) this.bytes += a.length * 4;
     const scanStart = performance.now();
-    await scanner.scan(mode, shape, qSym, kSym, host);
+    // The reference backward scatters: it needs no inverse index lists.
+    await scanner.scan(mode, shape, qSym, kSym, host, { inverseIndices: false });
     const scanEnd = performance.now();
     return { ...host, host, scanStart, scanEnd };
   }
@@ -192,7 +193,7 @@ export class CpuBackend implements Backend<F, I> {
     dims: RosaDims,
     options: RosaBackwardOptions,
   ): void {
-    const g = rosaInjectionBackwardReference({
+    const g = rosaInjectionBackwardFast({
       ...dims,
       q: args.q,
       k: args.k,

@@ -18,8 +18,15 @@ export function inlineScanner(): RosaScanner {
     workers: 0,
     sharedMemory: false,
     allocateOutputs: (shape) => allocateScanOutputs(shape),
-    async scan(mode: RosaMode, shape: ScanShape, qSym: Uint8Array, kSym: Uint8Array, out: ScanOutputs) {
-      arena = scanLanes({ mode, shape, qSym, kSym }, out, 0, shape.lanes, arena);
+    async scan(
+      mode: RosaMode,
+      shape: ScanShape,
+      qSym: Uint8Array,
+      kSym: Uint8Array,
+      out: ScanOutputs,
+      options = {},
+    ) {
+      arena = scanLanes({ mode, shape, qSym, kSym }, out, 0, shape.lanes, arena, options);
     },
   };
 }
@@ -34,7 +41,7 @@ export function poolScanner(pool: RosaWorkerPool): RosaScanner {
     },
     sharedMemory: shared,
     allocateOutputs: (shape) => allocateScanOutputs(shape, shared),
-    async scan(mode, shape, qSym, kSym, out) {
+    async scan(mode, shape, qSym, kSym, out, options = {}) {
       // The pool reads symbols in place from shared memory: copy them there once per call.
       const key = `${shape.lanes}:${shape.T}:${shape.bits}`;
       if (!inputs || inputs.key !== key) inputs = { key, ...allocateScanInputs(shape, shared) };
@@ -43,6 +50,7 @@ export function poolScanner(pool: RosaWorkerPool): RosaScanner {
       await pool.scan({ mode, shape, qSym: inputs.qSym, kSym: inputs.kSym }, out, {
         routes: undefined,
         timeoutMs: 120_000,
+        inverseIndices: options.inverseIndices,
       });
     },
     async terminate() {

@@ -25,6 +25,7 @@ import { REPEAT_KV_WORKGROUP } from './repeat-kv.ts';
 import { RMSNORM_WORKGROUP } from './rmsnorm.ts';
 import { ROPE_WORKGROUP } from './rope.ts';
 import { ROSA_E_CHANNELS, ROSA_E_FINAL_WORKGROUP, ROSA_E_ROW_LANES, ROSA_WORKGROUP } from './rosa.ts';
+import { ROSA_LANE_WORKGROUP } from './rosa-scan-outputs.ts';
 import { SWIGLU_WORKGROUP } from './swiglu.ts';
 
 /** Per shader family: WGSL name → u32 value. */
@@ -54,6 +55,7 @@ export const SHADER_CONSTANTS: Readonly<Record<string, Readonly<Record<string, n
   },
   'rosa-inject': { WG: ROSA_WORKGROUP },
   'rosa-pack': { WG: ROSA_WORKGROUP },
+  'rosa-scan-outputs': { WG: ROSA_WORKGROUP, LANE_WG: ROSA_LANE_WORKGROUP },
   swiglu: { WG: SWIGLU_WORKGROUP },
 };
 
