@@ -22,7 +22,13 @@ import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSiz
 import { matmul } from '../ops/matmul.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../ops/repeat-kv.ts';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
-import { createRopeTable, type RopeTable, ropeBackward, ropeForward } from '../ops/rope.ts';
+import {
+  createRopeTable,
+  type RopeSegments,
+  type RopeTable,
+  ropeBackward,
+  ropeForward,
+} from '../ops/rope.ts';
 import {
   createRosaBackwardScratch,
   createScanTensors,
@@ -44,6 +50,7 @@ import {
   readTensor,
   readTensors,
   spanOf,
+  stridedSpan,
   type Tensor,
   tensorSlices,
   writeTensor,
@@ -201,6 +208,25 @@ export class GpuBackend implements Backend<F, I> {
       accumulate: options.accumulate ?? false,
     });
   }
+  linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
+    const ws = stridedSpan(inputs.ws, 'shared-input weights');
+    const ys = stridedSpan(outputs.ys, 'shared-input outputs');
+    if (!ws || !ys) {
+      inputs.ws.forEach((w, i) => this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape));
+      return;
+    }
+    // One batched product: the input is shared (stride 0), weights and outputs at their strides.
+    matmul(this.batch, inputs.x, ws.whole, ys.whole, {
+      M: shape.rows,
+      N: shape.outDim,
+      K: shape.inDim,
+      transB: true,
+      batch: inputs.ws.length,
+      strideA: 0,
+      strideB: ws.stride,
+      strideC: ys.stride,
+    });
+  }
   private ropeTable(T: number, D: number, base: number): RopeTable {
     const key = `${D}:${base}`;
     const have = this.ropeTables.get(key);
@@ -216,6 +242,38 @@ export class GpuBackend implements Backend<F, I> {
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
     const table = this.ropeTable(shape.T, shape.D, options.base);
     ropeForward(this.batch, { x: inputs.x, out: outputs.out, table }, ropeShape(shape, options.base));
+  }
+  ropeMany(
+    inputs: { xs: readonly F[] },
+    outputs: { outs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    this.ropeSegments(inputs.xs, outputs.outs, shape, options.base, false);
+  }
+  /** RoPE (or its inverse) of several tensors: one dispatch where both sides are strided. */
+  private ropeSegments(
+    xs: readonly F[],
+    outs: readonly F[],
+    shape: AttentionShape,
+    base: number,
+    inverse: boolean,
+  ) {
+    const table = this.ropeTable(shape.T, shape.D, base);
+    const x = stridedSpan(xs, 'rope inputs');
+    const out = stridedSpan(outs, 'rope outputs');
+    const rshape = ropeShape(shape, base);
+    const record = inverse
+      ? (a: F, b: F, segments?: RopeSegments) =>
+          ropeBackward(this.batch, { dy: a, dx: b, table }, rshape, {}, segments)
+      : (a: F, b: F, segments?: RopeSegments) =>
+          ropeForward(this.batch, { x: a, out: b, table }, rshape, {}, segments);
+    if (!x || !out) {
+      xs.forEach((t, i) => record(t, outs[i]));
+      return;
+    }
+    const count = xs.length;
+    record(x.whole, out.whole, { count, rotated: count, strideIn: x.stride, strideOut: out.stride });
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
     attentionForward(this.batch, { ...inputs, ...outputs }, shape);
@@ -383,6 +441,62 @@ export class GpuBackend implements Backend<F, I> {
     const accumulate = options.accumulateDx ?? false;
     if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate });
     if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
+  }
+  linearSharedBackward(
+    inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
+    outputs: { dx: F; dws: readonly F[] },
+    shape: LinearShape,
+    options: { accumulateDx?: boolean } = {},
+  ): void {
+    const ws = stridedSpan(inputs.ws, 'shared-input weights');
+    const dys = stridedSpan(inputs.dys, 'shared-input output gradients');
+    const dws = stridedSpan(outputs.dws, 'shared-input weight gradients');
+    if (!ws || !dys || !dws) {
+      inputs.ws.forEach((w, i) => {
+        const accumulateDx = i > 0 || (options.accumulateDx ?? false);
+        this.linearBackward(
+          { x: inputs.x, w, dy: inputs.dys[i] },
+          { dx: outputs.dx, dw: outputs.dws[i] },
+          shape,
+          {
+            accumulateDx,
+          },
+        );
+      });
+      return;
+    }
+    const { rows, inDim, outDim } = shape;
+    const count = inputs.ws.length;
+    // dx = Σ_i dy_i · W_i: one product summed over the batch; dW_i = dy_iᵀ · x: batched, x shared.
+    matmul(this.batch, dys.whole, ws.whole, outputs.dx, {
+      M: rows,
+      N: inDim,
+      K: outDim,
+      batch: count,
+      strideA: dys.stride,
+      strideB: ws.stride,
+      sumBatch: true,
+      accumulate: options.accumulateDx ?? false,
+    });
+    matmul(this.batch, dys.whole, inputs.x, dws.whole, {
+      M: outDim,
+      N: inDim,
+      K: rows,
+      transA: true,
+      batch: count,
+      strideA: dys.stride,
+      strideB: 0,
+      strideC: dws.stride,
+      accumulate: true,
+    });
+  }
+  ropeManyBackward(
+    inputs: { dys: readonly F[] },
+    outputs: { dxs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    this.ropeSegments(inputs.dys, outputs.dxs, shape, options.base, true);
   }
   rmsnormBackward(
     inputs: { x: F; w: F; rstd: F; dy: F },

@@ -119,6 +119,9 @@ export class Model<F extends Sized, I extends Sized> {
   private readonly names: LayerParamNames[];
   private acts: Activations<F, I> | null = null;
   private grads: Grads<F> | null = null;
+  /** Allocations that activations / gradients are sliced from (allocGroup), freed with them. */
+  private actWholes: F[] = [];
+  private gradWholes: F[] = [];
   private readonly rosaLayerSet: Set<number>;
 
   constructor(backend: Backend<F, I>, config: ModelConfig, initial: Map<string, Float32Array>) {
@@ -157,6 +160,29 @@ export class Model<F extends Sized, I extends Sized> {
   private get kvDim(): number {
     return kvHeadCount(this.config) * headDim(this.config);
   }
+  /**
+   * q, k, v as one projection (one strided group of weights and outputs) and one RoPE: when
+   * they have the same shape and nothing comes between the projection and RoPE.
+   */
+  private get fusedQkv(): boolean {
+    const n = this.names[0];
+    return !this.grouped && !n?.qkNorm && !n?.bias;
+  }
+  /**
+   * `names.length` tensors of `length` laid out one after another in one allocation where the
+   * backend can slice (so linearShared and ropeMany take them in one dispatch), else apart.
+   */
+  private allocGroup(length: number, names: readonly string[], wholes: F[]): F[] {
+    const be = this.backend;
+    const sliced = be.allocSlices?.(
+      names.map(() => length),
+      names.join('+'),
+      names,
+    );
+    if (!sliced) return names.map((name) => be.alloc(length, name));
+    wholes.push(sliced.whole);
+    return sliced.slices;
+  }
   /** The output head: the embedding (tied) or lm_head. */
   private get head(): string {
     return this.config.tiedHead ? EMBEDDING : LM_HEAD;
@@ -182,13 +208,18 @@ export class Model<F extends Sized, I extends Sized> {
       const kind = attentionKind(this.config, l);
       const lrsa = kind === 'lrsa' ? this.lrsaShape(B, T) : null;
       const selectedLength = lrsa ? Math.max(1, B * H * lrsaChunkCounts(lrsa).scoredChunks * lrsa.keep) : 0;
+      const qkvNames = [`L${l}.q`, `L${l}.k`, `L${l}.v`];
+      const [q, k, v] = this.fusedQkv
+        ? this.allocGroup(N * C, qkvNames, this.actWholes)
+        : qkvNames.map((name) => be.alloc(N * C, name));
+      const [a, b] = this.allocGroup(N * Fh, [`L${l}.a`, `L${l}.b`], this.actWholes);
       layers.push({
         h: be.alloc(N * C, `L${l}.h`),
         u: be.alloc(N * C, `L${l}.u`),
         rstd1: be.alloc(N, `L${l}.rstd1`),
-        q: be.alloc(N * C, `L${l}.q`),
-        k: be.alloc(N * C, `L${l}.k`),
-        v: be.alloc(N * C, `L${l}.v`),
+        q,
+        k,
+        v,
         qkNorm: this.config.qkNorm
           ? {
               q: be.alloc(N * C, `L${l}.qPre`),
@@ -203,8 +234,8 @@ export class Model<F extends Sized, I extends Sized> {
         hmid: be.alloc(N * C, `L${l}.hmid`),
         u2: be.alloc(N * C, `L${l}.u2`),
         rstd2: be.alloc(N, `L${l}.rstd2`),
-        a: be.alloc(N * Fh, `L${l}.a`),
-        b: be.alloc(N * Fh, `L${l}.b`),
+        a,
+        b,
         g: be.alloc(N * Fh, `L${l}.g`),
         rosa: this.rosaLayerSet.has(l)
           ? {
@@ -241,6 +272,9 @@ export class Model<F extends Sized, I extends Sized> {
     this.releaseGradients();
     const be = this.backend;
     const { width: C, mlpHidden: Fh, vocabSize: V } = this.config;
+    // dq, dk, dv and the two MLP branches as strided groups (linearSharedBackward).
+    const [dq, dk, dv] = this.allocGroup(N * C, ['dq', 'dk', 'dv'], this.gradWholes);
+    const [dNF2, dNF3] = this.allocGroup(N * Fh, ['dNF2', 'dNF3'], this.gradWholes);
     this.grads = {
       dlogits: be.alloc(N * V, 'dlogits'),
       dh: be.alloc(N * C, 'dh'),
@@ -249,12 +283,12 @@ export class Model<F extends Sized, I extends Sized> {
       du2: be.alloc(N * C, 'du2'),
       dNC1: be.alloc(N * C, 'dNC1'),
       dNC2: be.alloc(N * C, 'dNC2'),
-      dq: be.alloc(N * C, 'dq'),
-      dk: be.alloc(N * C, 'dk'),
-      dv: be.alloc(N * C, 'dv'),
+      dq,
+      dk,
+      dv,
       dNF1: be.alloc(N * Fh, 'dNF1'),
-      dNF2: be.alloc(N * Fh, 'dNF2'),
-      dNF3: be.alloc(N * Fh, 'dNF3'),
+      dNF2,
+      dNF3,
       dkv: this.grouped ? { a: be.alloc(N * this.kvDim, 'dkvA'), b: be.alloc(N * this.kvDim, 'dkvB') } : null,
     };
     return this.grads;
@@ -279,6 +313,8 @@ export class Model<F extends Sized, I extends Sized> {
         }
       }
     }
+    be.free(...this.actWholes);
+    this.actWholes = [];
     this.acts = null;
   }
 
@@ -287,6 +323,8 @@ export class Model<F extends Sized, I extends Sized> {
     const { dkv, ...rest } = this.grads;
     this.backend.free(...Object.values(rest));
     if (dkv) this.backend.free(dkv.a, dkv.b);
+    this.backend.free(...this.gradWholes);
+    this.gradWholes = [];
     this.grads = null;
   }
 
@@ -412,8 +450,7 @@ export class Model<F extends Sized, I extends Sized> {
       }
 
       be.rmsnorm({ x: L.hmid, w: this.p(n.mlpNorm) }, { y: L.u2, rstd: L.rstd2 }, rows, norm);
-      be.linear({ x: L.u2, w: this.p(n.w1) }, { y: L.a }, up);
-      be.linear({ x: L.u2, w: this.p(n.w3) }, { y: L.b }, up);
+      be.linearShared({ x: L.u2, ws: [this.p(n.w1), this.p(n.w3)] }, { ys: [L.a, L.b] }, up);
       be.swiglu({ a: L.a, b: L.b }, { out: L.g });
       be.linear({ x: L.g, w: this.p(n.w2) }, { y: acts.tmp }, down);
       be.add(L.hmid, acts.tmp, next);
@@ -476,12 +513,10 @@ export class Model<F extends Sized, I extends Sized> {
       // MLP: h_out = hmid + W2 g, g = swiglu(W1 u2, W3 u2), u2 = RMSNorm(hmid).
       be.linearBackward({ x: L.g, w: this.p(n.w2), dy: g.dh }, { dx: g.dNF1, dw: this.gr(n.w2) }, down);
       be.swigluBackward({ a: L.a, b: L.b, dout: g.dNF1 }, { da: g.dNF2, db: g.dNF3 });
-      be.linearBackward({ x: L.u2, w: this.p(n.w1), dy: g.dNF2 }, { dx: g.du2, dw: this.gr(n.w1) }, up);
-      be.linearBackward(
-        { x: L.u2, w: this.p(n.w3), dy: g.dNF3 },
-        { dx: g.du2, dw: this.gr(n.w3) },
+      be.linearSharedBackward(
+        { x: L.u2, ws: [this.p(n.w1), this.p(n.w3)], dys: [g.dNF2, g.dNF3] },
+        { dx: g.du2, dws: [this.gr(n.w1), this.gr(n.w3)] },
         up,
-        accumulate,
       );
       // dhmid = dh + RMSNorm backward of du2, accumulated into dh in place (dh is not needed
       // after this; a separate buffer cost a clear and a copy per layer).
@@ -578,6 +613,13 @@ export class Model<F extends Sized, I extends Sized> {
     const norm = { eps: cfg.normEps };
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
+    if (this.fusedQkv) {
+      // One projection into the strided [q, k, v] group, then RoPE on q and k in place.
+      const ws = [this.p(n.wq), this.p(n.wk), this.p(n.wv)];
+      be.linearShared({ x: L.u, ws }, { ys: [L.q, L.k, L.v] }, { rows: N, inDim: C, outDim: kvDim });
+      be.ropeMany({ xs: [L.q, L.k] }, { outs: [L.q, L.k] }, ashape, rope);
+      return;
+    }
 
     // q: [N, C] → (+ bq) → (RMSNorm per head) → RoPE → L.q
     const q = qk ? qk.q : acts.tmp;
@@ -630,6 +672,16 @@ export class Model<F extends Sized, I extends Sized> {
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
     const accumulate = { accumulateDx: true };
+    if (this.fusedQkv) {
+      // RoPE⁻¹ on dq and dk in place, then one backward through the [q, k, v] projection.
+      be.ropeManyBackward({ dys: [g.dq, g.dk] }, { dxs: [g.dq, g.dk] }, ashape, rope);
+      be.linearSharedBackward(
+        { x: L.u, ws: [this.p(n.wq), this.p(n.wk), this.p(n.wv)], dys: [g.dq, g.dk, g.dv] },
+        { dx: g.du, dws: [this.gr(n.wq), this.gr(n.wk), this.gr(n.wv)] },
+        { rows: N, inDim: C, outDim: kvDim },
+      );
+      return;
+    }
 
     // q: RoPE⁻ᵀ, then the norm's backward (into dq, free once RoPE has read it), bias, Wq.
     be.ropeBackward({ dy: g.dq }, { dx: g.dNC1 }, ashape, rope);
