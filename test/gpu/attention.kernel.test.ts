@@ -79,7 +79,10 @@ async function runCase(c: Case, seed: number): Promise<void> {
   const group = (names: string[], data: Array<Float32Array | undefined>): Tensor[] => {
     if (!c.slices) return names.map((name, i) => make(name, data[i]));
     const sliced = tensorSlices(ctx, [n, n, n], names.join('+'), names)!;
-    sliced.slices.forEach((slice, i) => data[i] && writeTensor(ctx, slice, data[i]));
+    for (const [i, slice] of sliced.slices.entries()) {
+      const values = data[i];
+      if (values) writeTensor(ctx, slice, values);
+    }
     wholes.push(sliced.whole);
     return sliced.slices;
   };

@@ -127,7 +127,7 @@ export class CpuBackend implements Backend<F, I> {
     matmulFast(inputs.x, inputs.w, outputs.y, dims, options.accumulate ?? false);
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
-    inputs.ws.forEach((w, i) => this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape));
+    for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);
   }
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
     ropeFast(inputs.x, outputs.out, ropeShape(shape, options.base), 1);
@@ -138,7 +138,7 @@ export class CpuBackend implements Backend<F, I> {
     shape: AttentionShape,
     options: { base: number },
   ): void {
-    inputs.xs.forEach((x, i) => this.rope({ x }, { out: outputs.outs[i] }, shape, options));
+    for (const [i, x] of inputs.xs.entries()) this.rope({ x }, { out: outputs.outs[i] }, shape, options);
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
     attentionForwardFast(inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
@@ -259,7 +259,8 @@ export class CpuBackend implements Backend<F, I> {
     shape: AttentionShape,
     options: { base: number },
   ): void {
-    inputs.dys.forEach((dy, i) => this.ropeBackward({ dy }, { dx: outputs.dxs[i] }, shape, options));
+    for (const [i, dy] of inputs.dys.entries())
+      this.ropeBackward({ dy }, { dx: outputs.dxs[i] }, shape, options);
   }
   rmsnormBackward(
     inputs: { x: F; w: F; rstd: F; dy: F },

@@ -212,7 +212,7 @@ export class GpuBackend implements Backend<F, I> {
     const ws = stridedSpan(inputs.ws, 'shared-input weights');
     const ys = stridedSpan(outputs.ys, 'shared-input outputs');
     if (!ws || !ys) {
-      inputs.ws.forEach((w, i) => this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape));
+      for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);
       return;
     }
     // One batched product: the input is shared (stride 0), weights and outputs at their strides.
@@ -269,7 +269,7 @@ export class GpuBackend implements Backend<F, I> {
       : (a: F, b: F, segments?: RopeSegments) =>
           ropeForward(this.batch, { x: a, out: b, table }, rshape, {}, segments);
     if (!x || !out) {
-      xs.forEach((t, i) => record(t, outs[i]));
+      for (const [i, t] of xs.entries()) record(t, outs[i]);
       return;
     }
     const count = xs.length;
