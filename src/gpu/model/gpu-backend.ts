@@ -21,7 +21,7 @@ import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
 import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
 import { matmul } from '../ops/matmul.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../ops/repeat-kv.ts';
-import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
+import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
 import {
   createRopeTable,
   type RopeSegments,
@@ -505,18 +505,12 @@ export class GpuBackend implements Backend<F, I> {
     options: { accumulateDx?: boolean } = {},
   ): void {
     const { N, C } = shape;
-    const scratch = this.temp('rmsnorm-dw-partials', rmsnormScratchLength(N, C));
     const dw = outputs.dw ?? this.temp('rmsnorm-dw-discard', C);
-    rmsnormBackward(
-      this.batch,
-      inputs.x,
-      inputs.w,
-      inputs.rstd,
-      inputs.dy,
-      { dx: outputs.dx, dw, scratch },
-      shape,
-      { accumulateDx: options.accumulateDx ?? false, accumulateDw: outputs.dw !== null, rows: this.rows(C) },
-    );
+    rmsnormBackward(this.batch, inputs.x, inputs.w, inputs.rstd, inputs.dy, { dx: outputs.dx, dw }, shape, {
+      accumulateDx: options.accumulateDx ?? false,
+      accumulateDw: outputs.dw !== null,
+      rows: this.rows(C),
+    });
   }
   ropeBackward(
     inputs: { dy: F },
