@@ -504,7 +504,7 @@ export class GpuBackend implements Backend<F, I> {
     shape: RowShape,
     options: { accumulateDx?: boolean } = {},
   ): void {
-    const { N, C } = shape;
+    const { C } = shape;
     const dw = outputs.dw ?? this.temp('rmsnorm-dw-discard', C);
     rmsnormBackward(this.batch, inputs.x, inputs.w, inputs.rstd, inputs.dy, { dx: outputs.dx, dw }, shape, {
       accumulateDx: options.accumulateDx ?? false,
