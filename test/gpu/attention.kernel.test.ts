@@ -102,10 +102,13 @@ async function runCase(c: Case, seed: number): Promise<void> {
     dv: tdv,
   };
   const options = c.tile ? { tile: c.tile } : {};
+  const dispatchesBefore = ctx.counters.dispatches;
   await runBatch(ctx, 'attention test', (batch) => {
     attentionForward(batch, t, shape, options);
     attentionBackward(batch, t, shape, options);
   });
+  // Forward, then dq with delta folded in, then dk/dv: no pass of its own for delta.
+  expect(ctx.counters.dispatches - dispatchesBefore).toBe(3);
   const got = {
     out: await readTensor(ctx, t.out),
     lse: await readTensor(ctx, t.lse),

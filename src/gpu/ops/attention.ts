@@ -165,7 +165,7 @@ export function attentionForward(
   });
 }
 
-/** Records the backward pass: delta, then dq (over key tiles), then dk and dv (over query tiles). */
+/** Records the backward pass: dq and delta (over key tiles), then dk and dv (over query tiles). */
 export function attentionBackward(
   batch: CommandBatch,
   tensors: AttentionBackwardTensors,
@@ -189,15 +189,9 @@ export function attentionBackward(
   };
   batch.dispatch({
     ...common,
-    entryPoint: 'attention_backward_delta',
-    label: `attention delta ${p.label}`,
-    buffers: [out, dout, delta],
-  });
-  batch.dispatch({
-    ...common,
     entryPoint: 'attention_backward_query',
-    label: `attention dq ${p.label}`,
-    buffers: [q, k, v, dout, lse, delta, dq],
+    label: `attention dq delta ${p.label}`,
+    buffers: [q, k, v, dout, lse, delta, dq, out],
   });
   batch.dispatch({
     ...common,
