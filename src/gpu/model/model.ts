@@ -237,15 +237,7 @@ export class Model<F extends Sized, I extends Sized> {
         a,
         b,
         g: be.alloc(N * Fh, `L${l}.g`),
-        rosa: this.rosaLayerSet.has(l)
-          ? {
-              rq: be.alloc(N * C, `L${l}.rq`),
-              rk: be.alloc(N * C, `L${l}.rk`),
-              rv: be.alloc(N * C, `L${l}.rv`),
-              y: be.alloc(N * C, `L${l}.y`),
-              scan: null,
-            }
-          : null,
+        rosa: this.rosaLayerSet.has(l) ? this.rosaActivations(l, N * C) : null,
       });
     }
     this.acts = {
@@ -264,6 +256,12 @@ export class Model<F extends Sized, I extends Sized> {
       kv: this.grouped ? { a: be.alloc(kvWidth, 'kvA'), b: be.alloc(kvWidth, 'kvB') } : null,
     };
     return this.acts;
+  }
+
+  /** A ROSA layer's projections (a strided group, for linearShared) and injection output. */
+  private rosaActivations(l: number, length: number): NonNullable<LayerActs<F, I>['rosa']> {
+    const [rq, rk, rv] = this.allocGroup(length, [`L${l}.rq`, `L${l}.rk`, `L${l}.rv`], this.actWholes);
+    return { rq, rk, rv, y: this.backend.alloc(length, `L${l}.y`), scan: null };
   }
 
   private gradients(B: number, T: number): Grads<F> {
@@ -404,9 +402,8 @@ export class Model<F extends Sized, I extends Sized> {
       let scanPromise: ReturnType<Backend<F, I>['rosaScan']> | null = null;
       if (L.rosa && n.rosa) {
         if (!scanner) throw new Error('forward: this model has ROSA layers but no scanner was given');
-        be.linear({ x: L.u, w: this.p(n.rosa.wq) }, { y: L.rosa.rq }, square);
-        be.linear({ x: L.u, w: this.p(n.rosa.wk) }, { y: L.rosa.rk }, square);
-        be.linear({ x: L.u, w: this.p(n.rosa.wv) }, { y: L.rosa.rv }, square);
+        const ws = [this.p(n.rosa.wq), this.p(n.rosa.wk), this.p(n.rosa.wv)];
+        be.linearShared({ x: L.u, ws }, { ys: [L.rosa.rq, L.rosa.rk, L.rosa.rv] }, square);
         scanPromise = be.rosaScan({ q: L.rosa.rq, k: L.rosa.rk }, this.rosaDims(B, T), {
           mode: cfg.rosa.semantics,
           scanner,
@@ -565,14 +562,15 @@ export class Model<F extends Sized, I extends Sized> {
             vProb: cfg.rosa.vProbContrast,
           },
         );
-        // Wq, Wk, Wv (one matrix for shared q/k: both gradients accumulate into it).
-        for (const [w, dy] of [
-          [rn.wq, g.dq],
-          [rn.wk, g.dk],
-          [rn.wv, g.dv],
-        ] as const) {
-          be.linearBackward({ x: L.u, w: this.p(w), dy }, { dx: g.du, dw: this.gr(w) }, square, accumulate);
-        }
+        // Wq, Wk, Wv (one matrix for shared q/k: both gradients accumulate into it; the
+        // backend then takes them one by one, as they are not three matrices at one stride).
+        const ws = [rn.wq, rn.wk, rn.wv];
+        be.linearSharedBackward(
+          { x: L.u, ws: ws.map((w) => this.p(w)), dys: [g.dq, g.dk, g.dv] },
+          { dx: g.du, dws: ws.map((w) => this.gr(w)) },
+          square,
+          accumulate,
+        );
       }
 
       // dh (input of the layer) = dhmid + RMSNorm backward of du, again in place.
