@@ -93,7 +93,7 @@ export class GpuBackend implements Backend<F, I> {
   private tokenLists: TokenPositionLists | null = null;
   private readonly rosaScratch = new Map<string, RosaBackwardScratch>();
   private staging = new Map<string, GPUBuffer>();
-  private adam: { key: string; partials: F; norm: F; slots: number[][]; total: number } | null = null;
+  private adam: { key: string; partials: F; norm: F; slots: number[]; total: number } | null = null;
 
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
@@ -598,19 +598,19 @@ export class GpuBackend implements Backend<F, I> {
     const groups = spans.every((s) => s !== null)
       ? allGroups.map((g, i) => ({ ...g, params: [spans[i]!] }))
       : allGroups;
-    const key = groups
-      .map((g) => `${g.excludeFromNorm ? 'x' : 'n'}${g.params.map((p) => p.grad.length).join('+')}`)
-      .join(',');
+    // The gradients the clipping norm sums: one range of the gradient storage where the groups
+    // in the norm lie next to each other (one dispatch), else tensor by tensor.
+    const normed = groups.flatMap((g) => (g.excludeFromNorm ? [] : g.params.map((p) => p.grad)));
+    const joint = normed.length > 1 ? spanOf(this.ctx, normed, 'gradients in the norm') : null;
+    const sums = joint ? [joint] : normed;
+    const key = sums.map((t) => t.length).join(',');
     if (!this.adam || this.adam.key !== key) {
       let next = 0;
-      const slots = groups.map((g) =>
-        g.params.map(({ grad }) => {
-          if (g.excludeFromNorm) return -1;
-          const at = next;
-          next += gradNormSlots(grad.length);
-          return at;
-        }),
-      );
+      const slots = sums.map((t) => {
+        const at = next;
+        next += gradNormSlots(t.length);
+        return at;
+      });
       this.adam = {
         key,
         slots,
@@ -620,12 +620,7 @@ export class GpuBackend implements Backend<F, I> {
       };
     }
     const a = this.adam;
-    groups.forEach((g, gi) => {
-      g.params.forEach(({ grad }, pi) => {
-        const slot = a.slots[gi][pi];
-        if (slot >= 0) gradSumSquares(this.batch, grad, a.partials, slot);
-      });
-    });
+    for (const [i, grad] of sums.entries()) gradSumSquares(this.batch, grad, a.partials, a.slots[i]);
     gradNormFinish(this.batch, a.partials, a.total, a.norm, hyper.maxGradNorm);
     for (const g of groups) {
       for (const p of g.params) {
