@@ -8,7 +8,7 @@ import {
   ropeForwardReference,
   ropeSegmentsReference,
 } from '../../src/gpu/reference/rope.ts';
-import { createTensor, destroyTensors, readTensor } from '../../src/gpu/tensor.ts';
+import { createTensor, destroyTensors, readTensor, tensorSlices } from '../../src/gpu/tensor.ts';
 import { expectClose, testGpu } from '../harness/gpu.ts';
 import { randomArray } from '../harness/random.ts';
 
@@ -123,6 +123,11 @@ describe('rope kernel vs CPU twin', () => {
         /has 32 elements, needs 64/,
       );
       expect(() => ropeForward(batch, { x, out: x, table }, { ...shape, D: 3 })).toThrow(/must be even/);
+      const halves = tensorSlices(ctx, [64, 64], 'halves', ['first', 'second'])!;
+      expect(() =>
+        ropeForward(batch, { x: halves.slices[0], out: halves.slices[1], table }, { ...shape, T: 2 }),
+      ).toThrow(/"second" shares a buffer with "first" at another offset/);
+      destroyTensors(halves.whole);
     });
     destroyTensors(table.tensor, x);
   });

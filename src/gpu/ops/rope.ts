@@ -137,6 +137,13 @@ function record(
       `${what}: segment strides ${seg.strideIn}/${seg.strideOut} are below one tensor's ${n} elements`,
     );
   }
+  if (inPlace && (input.byteOffset ?? 0) !== (output.byteOffset ?? 0)) {
+    // One buffer is bound once, writable: the output can only be the input itself.
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: "${output.label}" shares a buffer with "${input.label}" at another offset`,
+    );
+  }
   if (inPlace && seg.strideIn !== seg.strideOut) {
     throw new GpuError('invalid-shape', `${what}: in place, the input and output strides must be equal`);
   }
