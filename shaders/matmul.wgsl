@@ -1,6 +1,8 @@
 // Tiled f32 matrix product, batched:  C[b] (+)= alpha · op(A[b]) · op(B[b])
 //   or, with SUM_BATCH, one C (+)= alpha · Σ_b op(A[b]) · op(B[b]) (the input gradient of
 //   several linear layers that read the same input, in one dispatch: dispatch z = 1).
+// The *_residual entry points add R (laid out as C) instead: C = alpha · op(A) · op(B) + R,
+// a linear layer and its residual connection in one dispatch.
 //   op(A) is M×K: A stored M×K row-major, or K×M when TRANS_A (Aᵀ·B, the weight gradient);
 //   op(B) is K×N: B stored K×N row-major, or N×K when TRANS_B (A·Bᵀ, the input gradient).
 // Each workgroup computes a 64×64 tile of C with 8×8 invocations, 8×8 outputs each: rows
@@ -24,6 +26,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+// main_residual, main_vec4_residual only
+@group(0) @binding(4) var<storage, read> R: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -110,15 +114,48 @@ fn storeTile(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>,
   }
 }
 
+// storeTile with R added: a function of its own, so that only the residual entry points use R.
+fn storeTileResidual(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
+  let baseC = wid.z * p.strideC;
+  for (var i = 0u; i < 8u; i++) {
+    let row = wid.y * TILE + lid.y + WG * i;
+    if (row >= p.M) {
+      continue;
+    }
+    for (var h = 0u; h < 2u; h++) {
+      for (var j = 0u; j < 4u; j++) {
+        let col = wid.x * TILE + 32u * h + 4u * lid.x + j;
+        if (col < p.N) {
+          let at = baseC + row * p.N + col;
+          C[at] = fma(p.alpha, (*acc)[2u * i + h][j], R[at]);
+        }
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG, WG, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  product(lid, wid, &acc);
+  storeTile(lid, wid, &acc);
+}
+
+@compute @workgroup_size(WG, WG, 1)
+fn main_residual(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  product(lid, wid, &acc);
+  storeTileResidual(lid, wid, &acc);
+}
+
+// The workgroup's tile of op(A) · op(B) (summed over the batch with SUM_BATCH) into acc.
+fn product(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let tid = lid.y * WG + lid.x;
 
-  var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) {
-    acc[i] = vec4<f32>(0.0);
+    (*acc)[i] = vec4<f32>(0.0);
   }
   let numTiles = (p.K + TK - 1u) / TK;
   let zs = batchRange(wid);
@@ -154,11 +191,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         );
       }
       workgroupBarrier();
-      multiplyTiles(lid, &acc);
+      multiplyTiles(lid, acc);
       workgroupBarrier();
     }
   }
-  storeTile(lid, wid, &acc);
 }
 
 // A·B with K and N multiples of 4: the same tiling, but the tiles are filled with whole vec4
@@ -169,15 +205,27 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
 @compute @workgroup_size(WG, WG, 1)
 fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  productVec4(lid, wid, &acc);
+  storeTile(lid, wid, &acc);
+}
+
+@compute @workgroup_size(WG, WG, 1)
+fn main_vec4_residual(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  productVec4(lid, wid, &acc);
+  storeTileResidual(lid, wid, &acc);
+}
+
+fn productVec4(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let tid = lid.y * WG + lid.x;
   let K4 = p.K / 4u;
   let N4 = p.N / 4u;
 
-  var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) {
-    acc[i] = vec4<f32>(0.0);
+    (*acc)[i] = vec4<f32>(0.0);
   }
   let numTiles = (p.K + TK - 1u) / TK;
   let zs = batchRange(wid);
@@ -213,9 +261,8 @@ fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
         tileB[slot] = bv;
       }
       workgroupBarrier();
-      multiplyTiles(lid, &acc);
+      multiplyTiles(lid, acc);
       workgroupBarrier();
     }
   }
-  storeTile(lid, wid, &acc);
 }

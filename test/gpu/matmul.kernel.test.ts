@@ -111,6 +111,46 @@ describe('matmul kernel vs CPU twin', () => {
     });
   }
 
+  // A linear layer and its residual connection: C = alpha · op(A) · op(B) + R, C's old contents
+  // ignored. Same tolerance (one more f32 addition per element).
+  for (const [M, N, K, transB, count] of [
+    [9, 70, 17, true, 1],
+    [9, 20, 12, false, 2], // vec4 loads, batched
+    [3, 5, 0, true, 1], // K = 0: C = R
+  ] as const) {
+    it(`plus a residual: ${M}x${N}x${K}${transB ? ' A·Bᵀ' : ''} ×${count}`, async () => {
+      ctx = await testGpu();
+      const a = randomArray(count * M * K, 11);
+      const b = randomArray(count * K * N, 12);
+      const r = randomArray(count * M * N, 13);
+      const ta = createTensor(ctx, [Math.max(1, a.length)], 'f32', 'A', a.length ? a : undefined);
+      const tb = createTensor(ctx, [Math.max(1, b.length)], 'f32', 'B', b.length ? b : undefined);
+      const tr = createTensor(ctx, [r.length], 'f32', 'R', r);
+      const tc = createTensor(ctx, [r.length], 'f32', 'C', randomArray(r.length, 14));
+      const shape = { M, N, K, transB, batch: count, alpha: 0.5 };
+      await runBatch(ctx, 'matmul residual test', (batch: CommandBatch) =>
+        matmul(batch, ta, tb, tc, { ...shape, residual: tr }),
+      );
+      const got = await readTensor(ctx, tc);
+      destroyTensors(ta, tb, tc, tr);
+      expectClose(got, matmulReference(a, b, shape, r.slice()), TOL, 'residual');
+    });
+  }
+
+  it('rejects a residual in the same buffer as C, or with accumulate', async () => {
+    ctx = await testGpu();
+    const t = createTensor(ctx, [16], 'f32', 'same');
+    const o = createTensor(ctx, [16], 'f32', 'other');
+    await runBatch(ctx, 'matmul residual errors', (batch: CommandBatch) => {
+      const shape = { M: 4, N: 4, K: 4 };
+      expect(() => matmul(batch, o, o, t, { ...shape, residual: t })).toThrow(/same buffer as C/);
+      expect(() => matmul(batch, o, o, t, { ...shape, residual: o, accumulate: true })).toThrow(
+        /residual and accumulate/,
+      );
+    });
+    destroyTensors(t, o);
+  });
+
   it('a shared A (stride 0) against B and C matrices with gaps between them', async () => {
     ctx = await testGpu();
     const [M, N, K, count] = [13, 6, 10, 3];

@@ -147,12 +147,15 @@ export interface Backend<F extends Sized, I extends Sized> {
     shape: RowShape,
     options: { eps: number },
   ): void;
-  /** y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]. */
+  /**
+   * y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]; with `residual` (another tensor
+   * than y), y = residual + x · Wᵀ: a layer and its residual connection in one op.
+   */
   linear(
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options?: { accumulate?: boolean },
+    options?: { accumulate?: boolean; residual?: F },
   ): void;
   /**
    * ys[i] = xs · ws[i]ᵀ for linear layers that read the same input with the same shape (q/k/v,

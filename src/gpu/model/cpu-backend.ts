@@ -121,10 +121,11 @@ export class CpuBackend implements Backend<F, I> {
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options: { accumulate?: boolean } = {},
+    options: { accumulate?: boolean; residual?: F } = {},
   ): void {
     const dims = { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true };
     matmulFast(inputs.x, inputs.w, outputs.y, dims, options.accumulate ?? false);
+    if (options.residual) this.axpy(options.residual, outputs.y);
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
     for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);

@@ -198,7 +198,7 @@ export class GpuBackend implements Backend<F, I> {
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options: { accumulate?: boolean } = {},
+    options: { accumulate?: boolean; residual?: F } = {},
   ): void {
     matmul(this.batch, inputs.x, inputs.w, outputs.y, {
       M: shape.rows,
@@ -206,6 +206,7 @@ export class GpuBackend implements Backend<F, I> {
       K: shape.inDim,
       transB: true,
       accumulate: options.accumulate ?? false,
+      residual: options.residual,
     });
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {

@@ -424,8 +424,7 @@ export class Model<F extends Sized, I extends Sized> {
       } else {
         be.attention({ q: L.q, k: L.k, v: L.v }, { out: L.o, lse: L.lse }, ashape);
       }
-      be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, square);
-      be.add(L.h, acts.tmp, L.hmid);
+      be.linear({ x: L.o, w: this.p(n.wo) }, { y: L.hmid }, square, { residual: L.h });
 
       if (scanPromise && L.rosa && n.rosa) {
         be.flush(); // the attention runs on the GPU while the CPU scans
@@ -449,8 +448,7 @@ export class Model<F extends Sized, I extends Sized> {
       be.rmsnorm({ x: L.hmid, w: this.p(n.mlpNorm) }, { y: L.u2, rstd: L.rstd2 }, rows, norm);
       be.linearShared({ x: L.u2, ws: [this.p(n.w1), this.p(n.w3)] }, { ys: [L.a, L.b] }, up);
       be.swiglu({ a: L.a, b: L.b }, { out: L.g });
-      be.linear({ x: L.g, w: this.p(n.w2) }, { y: acts.tmp }, down);
-      be.add(L.hmid, acts.tmp, next);
+      be.linear({ x: L.g, w: this.p(n.w2) }, { y: next }, down, { residual: L.hmid });
     }
     be.rmsnorm({ x: acts.hFinal, w: this.p(FINAL_NORM) }, { y: acts.hf, rstd: acts.rstdF }, rows, norm);
     be.linear({ x: acts.hf, w: this.p(this.head) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });

@@ -25,6 +25,8 @@ export interface MatmulOptions extends MatmulShape {
   accumulate?: boolean;
   /** One C = the sum over the batch of op(A[b]) · op(B[b]) (strideC unused). */
   sumBatch?: boolean;
+  /** C = alpha · op(A) · op(B) + residual (laid out as C; not with accumulate). */
+  residual?: Tensor;
 
   /** Element offsets between batch matrices; default: densely packed. */
   strideA?: number;
@@ -60,7 +62,16 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
   need(a, (count - 1) * strideA + M * K, 'A');
   need(b, (count - 1) * strideB + K * N, 'B');
   need(c, (sumBatch ? 0 : (count - 1) * strideC) + M * N, 'C');
-  if (K === 0 && !accumulate) {
+  const { residual } = options;
+  if (residual) {
+    need(residual, (sumBatch ? 0 : (count - 1) * strideC) + M * N, 'residual');
+    if (accumulate) throw new GpuError('invalid-shape', 'matmul: residual and accumulate together');
+    // Read-only and writable bindings of one buffer in one dispatch: WebGPU rejects it.
+    if (residual.buffer === c.buffer) {
+      throw new GpuError('validation', `matmul: residual "${residual.label}" is in the same buffer as C`);
+    }
+  }
+  if (K === 0 && !accumulate && !residual) {
     batch.clear(c, 0, (sumBatch ? 1 : count) * M * N * 4);
     return;
   }
@@ -68,11 +79,11 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
   const vec4 = !transA && !transB && K % 4 === 0 && N % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
   batch.dispatch({
     shader: 'matmul',
-    entryPoint: vec4 ? 'main_vec4' : 'main',
-    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}${count > 1 ? ` ×${count}${sumBatch ? ' summed' : ''}` : ''}`,
+    entryPoint: `${vec4 ? 'main_vec4' : 'main'}${residual ? '_residual' : ''}`,
+    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}${count > 1 ? ` ×${count}${sumBatch ? ' summed' : ''}` : ''}${residual ? ' + residual' : ''}`,
     constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate, SUM_BATCH: sumBatch },
     uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: count, strideA, strideB, strideC, alpha }),
-    buffers: [a, b, c],
+    buffers: residual ? [a, b, c, residual] : [a, b, c],
     workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), sumBatch ? 1 : count],
   });
 }
