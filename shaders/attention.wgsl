@@ -11,8 +11,8 @@
 //
 // Entry points (storage bindings in order):
 //   attention_forward         q, k, v, out (w), lse (w)
-//   attention_backward_delta  out, dout, delta (w)                  delta_t = Σ dout·out
-//   attention_backward_query  q, k, v, dout, lse, delta, dq (w)     pass over key tiles
+//   attention_backward_query  q, k, v, dout, lse, delta (w), dq (w), out   pass over key tiles;
+//                             also writes delta_t = Σ dout·out (its own row, no extra pass)
 //   attention_backward_key    q, k, v, dout, lse, delta, dk (w), dv (w)  pass over query tiles
 // No float atomics: each gradient row is written by exactly one invocation.
 
@@ -35,14 +35,14 @@ struct Params {
 // attention_backward_query / attention_backward_key
 @group(0) @binding(4) var<storage, read> DOUT: array<f32>;
 @group(0) @binding(5) var<storage, read> LSE: array<f32>;
-@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
+// attention_backward_query
+@group(0) @binding(6) var<storage, read_write> DELTA_OUT: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DQ: array<f32>;
+@group(0) @binding(8) var<storage, read> O_IN: array<f32>;
+// attention_backward_key
+@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DK: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DV: array<f32>;
-// attention_backward_delta
-@group(0) @binding(1) var<storage, read> DELTA_IN_OUT: array<f32>;
-@group(0) @binding(2) var<storage, read> DELTA_IN_DOUT: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DELTA_RESULT: array<f32>;
 
 // Overrides without defaults: every dispatch sets them from TypeScript (a missing one fails
 // pipeline creation rather than running with a stale copy).
@@ -148,23 +148,6 @@ fn attention_forward(@builtin(local_invocation_index) li: u32, @builtin(workgrou
   }
 }
 
-@compute @workgroup_size(ROWS)
-fn attention_backward_delta(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-) {
-  let t = wid.x * ROWS + li;
-  if (t >= p.T) {
-    return;
-  }
-  let row = rowOffset(wid.z, t, wid.y);
-  var s = 0.0;
-  for (var d = 0u; d < HEAD_DIM; d++) {
-    s = fma(DELTA_IN_DOUT[row + d], DELTA_IN_OUT[row + d], s);
-  }
-  DELTA_RESULT[statOffset(wid.z, wid.y, t)] = s;
-}
-
 // dq_t = scale · Σ_u P_tu (dout_t·v_u − Δ_t) k_u over the keys t sees.
 @compute @workgroup_size(ROWS)
 fn attention_backward_query(
@@ -182,13 +165,18 @@ fn attention_backward_query(
   var q: array<f32, MAX_HEAD_DIM>;
   var dout: array<f32, MAX_HEAD_DIM>;
   var dq: array<f32, MAX_HEAD_DIM>;
+  // Δ_t = Σ dout_t · out_t, here rather than in a pass of its own; the key pass reads it.
+  var delta = 0.0;
   for (var d = 0u; d < HEAD_DIM; d++) {
     q[d] = Q[row + d] * p.scale;
     dout[d] = DOUT[row + d];
     dq[d] = 0.0;
+    delta = fma(dout[d], O_IN[row + d], delta);
   }
   let L = LSE[statOffset(b, h, tc)];
-  let delta = DELTA[statOffset(b, h, tc)];
+  if (inRange) {
+    DELTA_OUT[statOffset(b, h, t)] = delta;
+  }
   let lo = firstKey(t);
 
   let lastTile = (min(t0 + ROWS, p.T) - 1u) / TILE;

@@ -1,4 +1,8 @@
 // Tiled f32 matrix product, batched:  C[b] (+)= alpha · op(A[b]) · op(B[b])
+//   or, with SUM_BATCH, one C (+)= alpha · Σ_b op(A[b]) · op(B[b]) (the input gradient of
+//   several linear layers that read the same input, in one dispatch: dispatch z = 1).
+// The *_residual entry points add R (laid out as C) instead: C = alpha · op(A) · op(B) + R,
+// a linear layer and its residual connection in one dispatch.
 //   op(A) is M×K: A stored M×K row-major, or K×M when TRANS_A (Aᵀ·B, the weight gradient);
 //   op(B) is K×N: B stored K×N row-major, or N×K when TRANS_B (A·Bᵀ, the input gradient).
 // Each workgroup computes a 64×64 tile of C with 8×8 invocations, 8×8 outputs each: rows
@@ -22,11 +26,23 @@ struct Params {
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+// main_residual, main_vec4_residual only
+@group(0) @binding(4) var<storage, read> R: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 // Add into C instead of overwriting it (gradient accumulation).
 override ACCUMULATE: bool = false;
+// Sum the batch into one C (see the top); each workgroup loops over every batch matrix.
+override SUM_BATCH: bool = false;
+
+// The batch matrices a workgroup multiplies: its own (wid.z), or all of them (SUM_BATCH).
+fn batchRange(wid: vec3<u32>) -> vec2<u32> {
+  if (SUM_BATCH) {
+    return vec2<u32>(0u, p.batch);
+  }
+  return vec2<u32>(wid.z, wid.z + 1u);
+}
 
 // TILE (MATMUL_TILE, rows and columns of C per workgroup; the register blocking above is for 64)
 // comes from TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader.
@@ -73,7 +89,10 @@ fn multiplyTiles(lid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
 }
 
 fn storeTile(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
-  let baseC = wid.z * p.strideC;
+  var baseC = wid.z * p.strideC;
+  if (SUM_BATCH) {
+    baseC = 0u;
+  }
   for (var i = 0u; i < 8u; i++) {
     let row = wid.y * TILE + lid.y + WG * i;
     if (row >= p.M) {
@@ -95,52 +114,87 @@ fn storeTile(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>,
   }
 }
 
-@compute @workgroup_size(WG, WG, 1)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let row0 = wid.y * TILE;
-  let col0 = wid.x * TILE;
-  let baseA = wid.z * p.strideA;
-  let baseB = wid.z * p.strideB;
-  let tid = lid.y * WG + lid.x;
-
-  var acc: array<vec4<f32>, 16>;
-  for (var i = 0u; i < 16u; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
-  let numTiles = (p.K + TK - 1u) / TK;
-  for (var t = 0u; t < numTiles; t++) {
-    let k0 = t * TK;
-    // 2048 elements per tile, 64 invocations: 32 loads each. The index order follows
-    // the memory order of the stored matrix so that global reads are coalesced.
-    for (var r = 0u; r < 32u; r++) {
-      let idx = tid + r * THREADS;
-      if (TRANS_A) {
-        let kk = idx / TILE;
-        let m = idx % TILE;
-        tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
-      } else {
-        let m = idx / TK;
-        let kk = idx % TK;
-        tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
+// storeTile with R added: a function of its own, so that only the residual entry points use R.
+fn storeTileResidual(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
+  let baseC = wid.z * p.strideC;
+  for (var i = 0u; i < 8u; i++) {
+    let row = wid.y * TILE + lid.y + WG * i;
+    if (row >= p.M) {
+      continue;
+    }
+    for (var h = 0u; h < 2u; h++) {
+      for (var j = 0u; j < 4u; j++) {
+        let col = wid.x * TILE + 32u * h + 4u * lid.x + j;
+        if (col < p.N) {
+          let at = baseC + row * p.N + col;
+          C[at] = fma(p.alpha, (*acc)[2u * i + h][j], R[at]);
+        }
       }
     }
-    // B: 512 vec4 slots (4 adjacent columns of one k row each), 8 per invocation.
-    for (var r = 0u; r < 8u; r++) {
-      let slot = tid + r * THREADS;
-      let kk = slot / 16u;
-      let n = (slot % 16u) * 4u;
-      tileB[slot] = vec4<f32>(
-        loadB(baseB, k0 + kk, col0 + n),
-        loadB(baseB, k0 + kk, col0 + n + 1u),
-        loadB(baseB, k0 + kk, col0 + n + 2u),
-        loadB(baseB, k0 + kk, col0 + n + 3u),
-      );
-    }
-    workgroupBarrier();
-    multiplyTiles(lid, &acc);
-    workgroupBarrier();
   }
+}
+
+@compute @workgroup_size(WG, WG, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  product(lid, wid, &acc);
   storeTile(lid, wid, &acc);
+}
+
+@compute @workgroup_size(WG, WG, 1)
+fn main_residual(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  product(lid, wid, &acc);
+  storeTileResidual(lid, wid, &acc);
+}
+
+// The workgroup's tile of op(A) · op(B) (summed over the batch with SUM_BATCH) into acc.
+fn product(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let tid = lid.y * WG + lid.x;
+
+  for (var i = 0u; i < 16u; i++) {
+    (*acc)[i] = vec4<f32>(0.0);
+  }
+  let numTiles = (p.K + TK - 1u) / TK;
+  let zs = batchRange(wid);
+  for (var z = zs.x; z < zs.y; z++) {
+    let baseA = z * p.strideA;
+    let baseB = z * p.strideB;
+    for (var t = 0u; t < numTiles; t++) {
+      let k0 = t * TK;
+      // 2048 elements per tile, 64 invocations: 32 loads each. The index order follows
+      // the memory order of the stored matrix so that global reads are coalesced.
+      for (var r = 0u; r < 32u; r++) {
+        let idx = tid + r * THREADS;
+        if (TRANS_A) {
+          let kk = idx / TILE;
+          let m = idx % TILE;
+          tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
+        } else {
+          let m = idx / TK;
+          let kk = idx % TK;
+          tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
+        }
+      }
+      // B: 512 vec4 slots (4 adjacent columns of one k row each), 8 per invocation.
+      for (var r = 0u; r < 8u; r++) {
+        let slot = tid + r * THREADS;
+        let kk = slot / 16u;
+        let n = (slot % 16u) * 4u;
+        tileB[slot] = vec4<f32>(
+          loadB(baseB, k0 + kk, col0 + n),
+          loadB(baseB, k0 + kk, col0 + n + 1u),
+          loadB(baseB, k0 + kk, col0 + n + 2u),
+          loadB(baseB, k0 + kk, col0 + n + 3u),
+        );
+      }
+      workgroupBarrier();
+      multiplyTiles(lid, acc);
+      workgroupBarrier();
+    }
+  }
 }
 
 // A·B with K and N multiples of 4: the same tiling, but the tiles are filled with whole vec4
@@ -151,50 +205,64 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
 @compute @workgroup_size(WG, WG, 1)
 fn main_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  productVec4(lid, wid, &acc);
+  storeTile(lid, wid, &acc);
+}
+
+@compute @workgroup_size(WG, WG, 1)
+fn main_vec4_residual(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  var acc: array<vec4<f32>, 16>;
+  productVec4(lid, wid, &acc);
+  storeTileResidual(lid, wid, &acc);
+}
+
+fn productVec4(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  let baseA4 = wid.z * p.strideA / 4u;
-  let baseB4 = wid.z * p.strideB / 4u;
   let tid = lid.y * WG + lid.x;
   let K4 = p.K / 4u;
   let N4 = p.N / 4u;
 
-  var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) {
-    acc[i] = vec4<f32>(0.0);
+    (*acc)[i] = vec4<f32>(0.0);
   }
   let numTiles = (p.K + TK - 1u) / TK;
-  for (var t = 0u; t < numTiles; t++) {
-    let k0 = t * TK;
-    // A tile: 64 rows × 8 vec4 along k = 512 vec4, 8 per invocation.
-    for (var r = 0u; r < 8u; r++) {
-      let slot = tid + r * THREADS;
-      let m = slot / 8u;
-      let kq = slot % 8u;
-      var a = vec4<f32>(0.0);
-      if (row0 + m < p.M && k0 / 4u + kq < K4) {
-        a = A4[baseA4 + (row0 + m) * K4 + k0 / 4u + kq];
+  let zs = batchRange(wid);
+  for (var z = zs.x; z < zs.y; z++) {
+    let baseA4 = z * p.strideA / 4u;
+    let baseB4 = z * p.strideB / 4u;
+    for (var t = 0u; t < numTiles; t++) {
+      let k0 = t * TK;
+      // A tile: 64 rows × 8 vec4 along k = 512 vec4, 8 per invocation.
+      for (var r = 0u; r < 8u; r++) {
+        let slot = tid + r * THREADS;
+        let m = slot / 8u;
+        let kq = slot % 8u;
+        var a = vec4<f32>(0.0);
+        if (row0 + m < p.M && k0 / 4u + kq < K4) {
+          a = A4[baseA4 + (row0 + m) * K4 + k0 / 4u + kq];
+        }
+        let kk = kq * 4u;
+        tileA[kk * TILE + m] = a.x;
+        tileA[(kk + 1u) * TILE + m] = a.y;
+        tileA[(kk + 2u) * TILE + m] = a.z;
+        tileA[(kk + 3u) * TILE + m] = a.w;
       }
-      let kk = kq * 4u;
-      tileA[kk * TILE + m] = a.x;
-      tileA[(kk + 1u) * TILE + m] = a.y;
-      tileA[(kk + 2u) * TILE + m] = a.z;
-      tileA[(kk + 3u) * TILE + m] = a.w;
-    }
-    // B tile: 32 k rows × 16 vec4 along n = 512 vec4, 8 per invocation.
-    for (var r = 0u; r < 8u; r++) {
-      let slot = tid + r * THREADS;
-      let kk = slot / 16u;
-      let nq = slot % 16u;
-      var bv = vec4<f32>(0.0);
-      if (k0 + kk < p.K && col0 / 4u + nq < N4) {
-        bv = B4[baseB4 + (k0 + kk) * N4 + col0 / 4u + nq];
+      // B tile: 32 k rows × 16 vec4 along n = 512 vec4, 8 per invocation.
+      for (var r = 0u; r < 8u; r++) {
+        let slot = tid + r * THREADS;
+        let kk = slot / 16u;
+        let nq = slot % 16u;
+        var bv = vec4<f32>(0.0);
+        if (k0 + kk < p.K && col0 / 4u + nq < N4) {
+          bv = B4[baseB4 + (k0 + kk) * N4 + col0 / 4u + nq];
+        }
+        tileB[slot] = bv;
       }
-      tileB[slot] = bv;
+      workgroupBarrier();
+      multiplyTiles(lid, acc);
+      workgroupBarrier();
     }
-    workgroupBarrier();
-    multiplyTiles(lid, &acc);
-    workgroupBarrier();
   }
-  storeTile(lid, wid, &acc);
 }

@@ -1,17 +1,18 @@
 // RMSNorm (Qwen3): y = x · rstd · w, rstd = 1/sqrt(mean(x²) + eps), per row of x [N, C].
 //   forward      one workgroup per row (forward_serial: one invocation per row); saves rstd [N].
-//   backward_dx  one workgroup per row (backward_dx_serial: one invocation per row):
+//   backward     dx and dw in one dispatch. The first dxGroups workgroups do dx, one
+//                workgroup per row (backward_serial: one invocation per row):
 //                dx = rstd · (g − x̂ · mean(g ⊙ x̂)), g = w ⊙ dy, x̂ = x · rstd.
-//   dw_partial   dw is a sum over rows, done without atomics in two passes: invocation
-//                (block, c) sums dy ⊙ x̂ over the block's rows into partials [blocks, C] ...
-//   dw_finish    ... and invocation c sums the blocks' partials into dw [C].
+//                The workgroups after them own WG columns each: dw[c] = Σ_rows dy ⊙ x̂, summed
+//                by one invocation over all rows (no atomics, no second pass: one dispatch
+//                instead of three; those few workgroups run beside the dx ones).
 // Grids may be 2-D: the linear workgroup index is wid.x + wid.y · num_workgroups.x.
 
 struct Params {
   N: u32,
   C: u32,
   eps: f32,
-  rowsPerBlock: u32,
+  dxGroups: u32, // backward: workgroups (from linear index 0) that compute dx
 }
 
 // From TypeScript (src/gpu/ops/shader-constants.ts), appended by the loader: WG (RMSNORM_WORKGROUP).
@@ -22,20 +23,18 @@ struct Params {
 // forward
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> rstdOut: array<f32>;
-// backward_dx
+// backward, backward_serial
 @group(0) @binding(3) var<storage, read> rstd: array<f32>;
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-// dw_partial: x, rstd, dy, partials
-@group(0) @binding(2) var<storage, read> rstdB: array<f32>;
-@group(0) @binding(3) var<storage, read> dyB: array<f32>;
-@group(0) @binding(4) var<storage, read_write> partials: array<f32>;
-// dw_finish: partials, dw
-@group(0) @binding(1) var<storage, read> partialsIn: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dw: array<f32>;
 
 // Add into dx (the residual stream's gradient) / dw instead of overwriting.
 override ACCUMULATE: bool = false;
+override ACCUMULATE_DW: bool = false;
+// Rows summed into a local total before it joins the column's sum: two levels keep the f32
+// error of a long sum near that of the blocked two-pass reduction this replaced.
+const DW_BLOCK: u32 = 32u;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -115,22 +114,6 @@ fn forward(
   }
 }
 
-@compute @workgroup_size(WG)
-fn backward_dx(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_id) lid: vec3<u32>,
-) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.N) {
-    return;
-  }
-  let base = row * p.C;
-  let r = rstd[row];
-  let meanDot = workgroupSum(lid.x, gradDot(base, lid.x, WG, r)) / f32(p.C);
-  writeDx(base, lid.x, WG, r, meanDot);
-}
-
 // One invocation per row, no barriers: for narrow rows, and for software adapters, where
 // barriers make every workgroup an order of magnitude slower.
 @compute @workgroup_size(WG)
@@ -149,50 +132,63 @@ fn forward_serial(
   rstdOut[row] = r;
 }
 
+// dw for the columns of one workgroup (its index among the dw workgroups).
+fn dwColumns(block: u32, lid: u32) {
+  let c = block * WG + lid;
+  if (c >= p.C) {
+    return;
+  }
+  var sum = 0.0;
+  for (var r0 = 0u; r0 < p.N; r0 += DW_BLOCK) {
+    var part = 0.0;
+    for (var r = r0; r < min(p.N, r0 + DW_BLOCK); r++) {
+      part = fma(dy[r * p.C + c], x[r * p.C + c] * rstd[r], part);
+    }
+    sum += part;
+  }
+  if (ACCUMULATE_DW) {
+    sum += dw[c];
+  }
+  dw[c] = sum;
+}
+
 @compute @workgroup_size(WG)
-fn backward_dx_serial(
+fn backward(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
-  let row = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  let index = wid.x + wid.y * nwg.x;
+  if (index >= p.dxGroups) {
+    dwColumns(index - p.dxGroups, lid.x);
+    return;
+  }
+  let row = index;
+  if (row >= p.N) {
+    return;
+  }
+  let base = row * p.C;
+  let r = rstd[row];
+  let meanDot = workgroupSum(lid.x, gradDot(base, lid.x, WG, r)) / f32(p.C);
+  writeDx(base, lid.x, WG, r, meanDot);
+}
+
+@compute @workgroup_size(WG)
+fn backward_serial(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let index = wid.x + wid.y * nwg.x;
+  if (index >= p.dxGroups) {
+    dwColumns(index - p.dxGroups, lid.x);
+    return;
+  }
+  let row = index * WG + lid.x;
   if (row >= p.N) {
     return;
   }
   let base = row * p.C;
   let r = rstd[row];
   writeDx(base, 0u, 1u, r, gradDot(base, 0u, 1u, r) / f32(p.C));
-}
-
-@compute @workgroup_size(WG)
-fn dw_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = wid.x * WG + lid.x;
-  if (c >= p.C) {
-    return;
-  }
-  let block = wid.y;
-  let r0 = block * p.rowsPerBlock;
-  let r1 = min(p.N, r0 + p.rowsPerBlock);
-  var sum = 0.0;
-  for (var r = r0; r < r1; r++) {
-    sum = fma(dyB[r * p.C + c], x[r * p.C + c] * rstdB[r], sum);
-  }
-  partials[block * p.C + c] = sum;
-}
-
-@compute @workgroup_size(WG)
-fn dw_finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = wid.x * WG + lid.x;
-  if (c >= p.C) {
-    return;
-  }
-  let blocks = (p.N + p.rowsPerBlock - 1u) / p.rowsPerBlock;
-  var sum = 0.0;
-  for (var b = 0u; b < blocks; b++) {
-    sum += partialsIn[b * p.C + c];
-  }
-  if (ACCUMULATE) {
-    sum += dw[c];
-  }
-  dw[c] = sum;
 }

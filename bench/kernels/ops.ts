@@ -13,7 +13,7 @@ import {
   embeddingForward,
   writeTokens,
 } from '../../src/gpu/ops/embedding.ts';
-import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../../src/gpu/ops/rmsnorm.ts';
+import { rmsnormBackward, rmsnormForward } from '../../src/gpu/ops/rmsnorm.ts';
 import { swigluBackward, swigluForward } from '../../src/gpu/ops/swiglu.ts';
 import type { RowStrategy } from '../../src/gpu/ops/workgroups.ts';
 import { randomArray, randomInt, rng } from '../../src/gpu/random.ts';
@@ -75,13 +75,10 @@ export async function benchOps(ctx: GpuContext, size: 'small' | 'medium'): Promi
   const dy = tensor([N, C], 'dy');
   const dx = tensor([N, C], 'dx');
   const dw = tensor([C], 'dw');
-  const scratch = tensor([rmsnormScratchLength(N, C)], 'scratch');
   for (const strategy of STRATEGIES) {
     ms = await time((b) => rmsnormForward(b, h, w, y, rstd, { N, C }, { rows: strategy }));
     rows.push(row(`rmsnorm.forward[${strategy}]`, shape, ms, 4 * N * C, (2 * N * C + C + N) * F32));
-    ms = await time((b) =>
-      rmsnormBackward(b, h, w, rstd, dy, { dx, dw, scratch }, { N, C }, { rows: strategy }),
-    );
+    ms = await time((b) => rmsnormBackward(b, h, w, rstd, dy, { dx, dw }, { N, C }, { rows: strategy }));
     rows.push(row(`rmsnorm.backward[${strategy}]`, shape, ms, 10 * N * C, (5 * N * C + 2 * N + 2 * C) * F32));
   }
 

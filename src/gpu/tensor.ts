@@ -291,6 +291,42 @@ export function spanOf<D extends DType>(
 }
 
 /**
+ * Equal-length slices of one buffer at equal distances (q/k/v weights or activations laid out
+ * one after another): one tensor spanning them all and the distance in elements, so that a
+ * batched kernel can take them in one dispatch. Null when they are not laid out that way.
+ */
+export function stridedSpan<D extends DType>(
+  parts: ReadonlyArray<Tensor<D>>,
+  label: string,
+): { whole: Tensor<D>; stride: number } | null {
+  const first = parts[0];
+  if (!first || first.byteOffset === undefined) return null;
+  const stride = parts.length > 1 ? (parts[1].byteOffset! - first.byteOffset) / 4 : first.length;
+  if (!Number.isInteger(stride) || stride < first.length) return null;
+  for (const [i, t] of parts.entries()) {
+    if (
+      t.buffer !== first.buffer ||
+      t.dtype !== first.dtype ||
+      t.length !== first.length ||
+      t.byteOffset !== first.byteOffset + i * stride * 4
+    )
+      return null;
+  }
+  const length = (parts.length - 1) * stride + first.length;
+  return {
+    whole: {
+      buffer: first.buffer,
+      shape: [length],
+      dtype: first.dtype,
+      length,
+      label,
+      byteOffset: first.byteOffset,
+    },
+    stride,
+  };
+}
+
+/**
  * Tensors of the given lengths as slices of one buffer, each starting on the device's storage
  * offset alignment (so each can be bound alone), in order. The gaps are never written by ops,
  * so they stay zero. `whole` is the buffer as one tensor (to clear or bind all at once);

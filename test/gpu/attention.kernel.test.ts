@@ -8,7 +8,14 @@ import {
   attentionDeltaReference,
   attentionForwardReference,
 } from '../../src/gpu/reference/attention.ts';
-import { createTensor, destroyTensors, readTensor, type Tensor } from '../../src/gpu/tensor.ts';
+import {
+  createTensor,
+  destroyTensors,
+  readTensor,
+  type Tensor,
+  tensorSlices,
+  writeTensor,
+} from '../../src/gpu/tensor.ts';
 import { expectClose, testGpu } from '../harness/gpu.ts';
 import { randomArray } from '../harness/random.ts';
 
@@ -30,6 +37,8 @@ interface Case {
   tile?: number;
   /** Magnitude of q (large values give peaked softmaxes that stress the online max). */
   qScale?: number;
+  /** q, k, v and dq, dk, dv as slices of one buffer each (the model's strided q/k/v group). */
+  slices?: boolean;
 }
 
 // A cross-product sample over T ∈ {1, 7, 64, 130}, W ∈ {1, 16, ≥ T}, C ∈ {8, 12, 64},
@@ -47,13 +56,14 @@ const CASES: Case[] = [
   { B: 1, T: 130, H: 2, D: 4, window: 1 },
   { B: 1, T: 130, H: 1, D: 64, window: 200, tile: 15 },
   { B: 1, T: 70, H: 1, D: 128, window: 40 },
+  { B: 2, T: 7, H: 2, D: 6, window: 3, slices: true },
 ];
 
 let ctx: GpuContext;
 
 function describeCase(c: Case): string {
   const w = Number.isFinite(c.window) ? c.window : '∞';
-  return `B=${c.B} T=${c.T} H=${c.H} D=${c.D} (C=${c.H * c.D}) W=${w}${c.tile ? ` tile=${c.tile}` : ''}${c.qScale ? ` |q|≤${c.qScale}` : ''}`;
+  return `B=${c.B} T=${c.T} H=${c.H} D=${c.D} (C=${c.H * c.D}) W=${w}${c.tile ? ` tile=${c.tile}` : ''}${c.qScale ? ` |q|≤${c.qScale}` : ''}${c.slices ? ' q/k/v and dq/dk/dv sliced from one buffer each' : ''}`;
 }
 
 async function runCase(c: Case, seed: number): Promise<void> {
@@ -66,23 +76,39 @@ async function runCase(c: Case, seed: number): Promise<void> {
   const dout = randomArray(n, seed + 3);
   const make = (name: string, data?: Float32Array, length = n): Tensor =>
     createTensor(ctx, [length], 'f32', name, data);
+  const group = (names: string[], data: Array<Float32Array | undefined>): Tensor[] => {
+    if (!c.slices) return names.map((name, i) => make(name, data[i]));
+    const sliced = tensorSlices(ctx, [n, n, n], names.join('+'), names)!;
+    for (const [i, slice] of sliced.slices.entries()) {
+      const values = data[i];
+      if (values) writeTensor(ctx, slice, values);
+    }
+    wholes.push(sliced.whole);
+    return sliced.slices;
+  };
+  const wholes: Tensor[] = [];
+  const [tq, tk, tv] = group(['q', 'k', 'v'], [q, k, v]);
+  const [tdq, tdk, tdv] = group(['dq', 'dk', 'dv'], [undefined, undefined, undefined]);
   const t = {
-    q: make('q', q),
-    k: make('k', k),
-    v: make('v', v),
+    q: tq,
+    k: tk,
+    v: tv,
     out: make('out'),
     lse: make('lse', undefined, stats),
     dout: make('dout', dout),
     delta: make('delta', undefined, stats),
-    dq: make('dq'),
-    dk: make('dk'),
-    dv: make('dv'),
+    dq: tdq,
+    dk: tdk,
+    dv: tdv,
   };
   const options = c.tile ? { tile: c.tile } : {};
+  const dispatchesBefore = ctx.counters.dispatches;
   await runBatch(ctx, 'attention test', (batch) => {
     attentionForward(batch, t, shape, options);
     attentionBackward(batch, t, shape, options);
   });
+  // Forward, then dq with delta folded in, then dk/dv: no pass of its own for delta.
+  expect(ctx.counters.dispatches - dispatchesBefore).toBe(3);
   const got = {
     out: await readTensor(ctx, t.out),
     lse: await readTensor(ctx, t.lse),
@@ -91,7 +117,7 @@ async function runCase(c: Case, seed: number): Promise<void> {
     dk: await readTensor(ctx, t.dk),
     dv: await readTensor(ctx, t.dv),
   };
-  destroyTensors(...Object.values(t));
+  destroyTensors(...(c.slices ? [...wholes, t.out, t.lse, t.dout, t.delta] : Object.values(t)));
 
   const fwd = attentionForwardReference(q, k, v, shape);
   const bwd = attentionBackwardReference(q, k, v, fwd.out, fwd.lse, dout, shape);
@@ -135,6 +161,18 @@ describe('attention kernels vs CPU twin', () => {
       expect(() => attentionForward(batch, fwd, shape)).toThrow(/out "small" has 8 elements, needs 16/);
       const aliased = { q: big, k: big, v: big, out: big, lse: small };
       expect(() => attentionForward(batch, aliased, shape)).toThrow(/out and q must be different buffers/);
+      // Written tensors may share a buffer only where they do not overlap.
+      const grads = tensorSlices(ctx, [16, 16], 'grads', ['g0', 'g1'])!;
+      const [g0, g1] = grads.slices;
+      const delta = createTensor(ctx, [8], 'f32', 'delta');
+      const bwd = { q: big, k: big, v: big, out: big, lse: small, dout: big, delta };
+      expect(() => attentionBackward(batch, { ...bwd, dq: g0, dk: g0, dv: g1 }, shape)).toThrow(
+        /dq and dk must be different buffers/,
+      );
+      expect(() => attentionBackward(batch, { ...bwd, dq: g0, dk: grads.whole, dv: g1 }, shape)).toThrow(
+        /must be different buffers/,
+      );
+      destroyTensors(grads.whole, delta);
       const ok = { q: big, k: big, v: big, out: createTensor(ctx, [16], 'f32', 'o'), lse: small };
       expect(() => attentionForward(batch, ok, { ...shape, D: 130 })).toThrow(/D = 130 exceeds/);
       expect(() => attentionForward(batch, ok, { ...shape, window: 0 })).toThrow(/window = 0/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/gpu/batch.ts';
-import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../../src/gpu/ops/rmsnorm.ts';
+import { rmsnormBackward, rmsnormForward } from '../../src/gpu/ops/rmsnorm.ts';
 import {
   rmsnormBackward as rmsnormBackwardRef,
   rmsnormForward as rmsnormForwardRef,
@@ -13,8 +13,8 @@ import { randomArray } from '../harness/random.ts';
 // order than the float64 twin:
 // - y, rstd: a sum of C squares and a reciprocal square root, a few ulps → 1e-5 relative.
 // - dx: r·(g − x̂·mean(g x̂)) cancels; the error is a few ulps of |g|·r ≲ 1e-6 absolute.
-// - dw: a sum over N rows (two-level: 32-row blocks, then the blocks) of |terms| ≲ 4:
-//   error ~ √N·ε·4, ≲ 1e-5 even at N = 65 600.
+// - dw: a sum over N rows (two-level: 32-row blocks, then the blocks, one invocation per
+//   column) of |terms| ≲ 4: error ~ √N·ε·4, ≲ 1e-5 even at N = 65 600.
 const Y_TOL = { atol: 1e-6, rtol: 1e-5 };
 const DX_TOL = { atol: 1e-5, rtol: 1e-4 };
 const DW_TOL = { atol: 1e-4, rtol: 1e-5 };
@@ -47,12 +47,11 @@ describe('rmsnorm kernels vs CPU twin', () => {
         const dw = createTensor(ctx, [C], 'f32', 'dw', dw0);
         const dxAcc = createTensor(ctx, [N, C], 'f32', 'dx acc', dx0);
         const dwAcc = createTensor(ctx, [C], 'f32', 'dw acc', dw0);
-        const scratch = createTensor(ctx, [rmsnormScratchLength(N, C)], 'f32', 'scratch');
         const shape = { N, C };
         await runBatch(ctx, 'rmsnorm', (batch) => {
           rmsnormForward(batch, tx, tw, ty, rstd, shape, { eps, rows });
-          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, shape, { rows });
-          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx: dxAcc, dw: dwAcc, scratch }, shape, {
+          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw }, shape, { rows });
+          rmsnormBackward(batch, tx, tw, rstd, tdy, { dx: dxAcc, dw: dwAcc }, shape, {
             accumulateDx: true,
             accumulateDw: true,
             rows,
@@ -68,7 +67,7 @@ describe('rmsnorm kernels vs CPU twin', () => {
         const acc = rmsnormBackwardRef(x, w, want.rstd, dy, N, C, { dx: dx0.slice(), dw: dw0.slice() });
         expectClose(await readTensor(ctx, dxAcc), acc.dx, DX_TOL, 'dx accumulated');
         expectClose(await readTensor(ctx, dwAcc), acc.dw, DW_TOL, 'dw accumulated');
-        destroyTensors(tx, tw, ty, rstd, tdy, dx, dw, dxAcc, dwAcc, scratch);
+        destroyTensors(tx, tw, ty, rstd, tdy, dx, dw, dxAcc, dwAcc);
       });
     }
 
@@ -91,7 +90,7 @@ describe('rmsnorm kernels vs CPU twin', () => {
     destroyTensors(tx, tw, ty, rstd);
   });
 
-  it('dw over more rows than 1024 blocks of 32 (larger blocks), N=33000 C=3, serial dx', async () => {
+  it('dx and dw in one dispatch over many rows, N=33000 C=3, serial dx', async () => {
     const ctx = await testGpu();
     const N = 33_000;
     const C = 3;
@@ -106,17 +105,17 @@ describe('rmsnorm kernels vs CPU twin', () => {
     const tdy = createTensor(ctx, [N, C], 'f32', 'dy', dy);
     const dx = createTensor(ctx, [N, C], 'f32', 'dx');
     const dw = createTensor(ctx, [C], 'f32', 'dw');
-    const scratch = createTensor(ctx, [rmsnormScratchLength(N, C)], 'f32', 'scratch');
-    expect(rmsnormScratchLength(N, C)).toBeLessThanOrEqual(1024 * C);
+    const before = ctx.counters.dispatches;
     await runBatch(ctx, 'rmsnorm big dw', (batch) =>
-      rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw, scratch }, { N, C }, { rows: 'invocation' }),
+      rmsnormBackward(batch, tx, tw, rstd, tdy, { dx, dw }, { N, C }, { rows: 'invocation' }),
     );
+    expect(ctx.counters.dispatches - before).toBe(1);
     expectClose(await readTensor(ctx, dx), grads.dx, DX_TOL, 'dx');
     expectClose(await readTensor(ctx, dw), grads.dw, DW_TOL, 'dw');
-    destroyTensors(tx, tw, rstd, tdy, dx, dw, scratch);
+    destroyTensors(tx, tw, rstd, tdy, dx, dw);
   });
 
-  it('rejects a scratch buffer that is too small and in-place output', async () => {
+  it('rejects a dw that is too small and in-place output', async () => {
     const ctx = await testGpu();
     const N = 100;
     const C = 8;
@@ -129,11 +128,12 @@ describe('rmsnorm kernels vs CPU twin', () => {
       t(N * C, 'dx'),
       t(C, 'dw'),
     ];
-    const small = t(rmsnormScratchLength(N, C) - 1, 'small scratch');
+    const small = t(C - 1, 'small dw');
     await runBatch(ctx, 'errors', (batch) => {
-      expect(() => rmsnormBackward(batch, x, w, rstd, dy, { dx, dw, scratch: small }, { N, C })).toThrow(
-        /scratch "small scratch" has 31 elements, needs 32/,
+      expect(() => rmsnormBackward(batch, x, w, rstd, dy, { dx, dw: small }, { N, C })).toThrow(
+        /dw "small dw" has 7 elements, needs 8/,
       );
+      expect(() => rmsnormBackward(batch, x, w, rstd, dy, { dx, dw: dx }, { N, C })).toThrow(/same buffer/);
       expect(() => rmsnormForward(batch, x, w, x, rstd, { N, C })).toThrow(/same buffer/);
     });
     destroyTensors(x, w, rstd, dy, dx, dw, small);

@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/gpu/batch.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { createRopeTable, ropeBackward, ropeForward } from '../../src/gpu/ops/rope.ts';
-import { type RopeShape, ropeBackwardReference, ropeForwardReference } from '../../src/gpu/reference/rope.ts';
-import { createTensor, destroyTensors, readTensor } from '../../src/gpu/tensor.ts';
+import {
+  type RopeShape,
+  ropeBackwardReference,
+  ropeForwardReference,
+  ropeSegmentsReference,
+} from '../../src/gpu/reference/rope.ts';
+import { createTensor, destroyTensors, readTensor, tensorSlices } from '../../src/gpu/tensor.ts';
 import { expectClose, testGpu } from '../harness/gpu.ts';
 import { randomArray } from '../harness/random.ts';
 
@@ -62,6 +67,43 @@ describe('rope kernel vs CPU twin', () => {
     });
   });
 
+  // q, k, v of a layer in one dispatch: q and k rotated, v copied; segments with gaps between
+  // them (a slice's alignment), a 2-D grid, both directions. Same tolerance as above (a copy is
+  // exact: a·1 − b·0).
+  for (const [inverse, gridWidth] of [
+    [false, undefined],
+    [true, 1],
+  ] as const) {
+    it(`three segments, two rotated, strides with gaps${inverse ? ', inverse' : ''}`, async () => {
+      ctx = await testGpu();
+      const shape = { B: 2, T: 5, H: 3, D: 6, offset: 2 };
+      const n = shape.B * shape.T * shape.H * shape.D;
+      const segments = { count: 3, rotated: 2, strideIn: n + 7, strideOut: n + 3 };
+      const x = randomArray(3 * segments.strideIn, 900);
+      const before = randomArray(3 * segments.strideOut, 901);
+      const table = createRopeTable(ctx, 8, shape.D);
+      const tx = createTensor(ctx, [x.length], 'f32', 'x', x);
+      const tout = createTensor(ctx, [before.length], 'f32', 'out', before);
+      await runBatch(ctx, 'rope segments test', (batch) => {
+        const options = gridWidth ? { gridWidth } : {};
+        if (inverse) ropeBackward(batch, { dy: tx, dx: tout, table }, shape, options, segments);
+        else ropeForward(batch, { x: tx, out: tout, table }, shape, options, segments);
+      });
+      const got = await readTensor(ctx, tout);
+      destroyTensors(tx, tout, table.tensor);
+      const want = before.slice();
+      ropeSegmentsReference(x, want, shape, segments, inverse ? -1 : 1);
+      expectClose(got, want, TOL, 'segments');
+      // The copied segment is v itself, bit for bit; the rotated ones are not.
+      const v = 2 * segments.strideIn;
+      expect([...got.subarray(2 * segments.strideOut, 2 * segments.strideOut + n)]).toEqual([
+        ...x.subarray(v, v + n),
+      ]);
+      // (channel 3 pairs with channel 0, turned by 2 radians at position 2)
+      expect(got[segments.strideOut + 3]).not.toBeCloseTo(x[segments.strideIn + 3], 3);
+    });
+  }
+
   it('rejects shapes the table or tensors cannot serve', async () => {
     ctx = await testGpu();
     const table = createRopeTable(ctx, 8, 4);
@@ -81,6 +123,11 @@ describe('rope kernel vs CPU twin', () => {
         /has 32 elements, needs 64/,
       );
       expect(() => ropeForward(batch, { x, out: x, table }, { ...shape, D: 3 })).toThrow(/must be even/);
+      const halves = tensorSlices(ctx, [64, 64], 'halves', ['first', 'second'])!;
+      expect(() =>
+        ropeForward(batch, { x: halves.slices[0], out: halves.slices[1], table }, { ...shape, T: 2 }),
+      ).toThrow(/"second" shares a buffer with "first" at another offset/);
+      destroyTensors(halves.whole);
     });
     destroyTensors(table.tensor, x);
   });

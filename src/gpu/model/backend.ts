@@ -158,14 +158,29 @@ export interface Backend<F extends Sized, I extends Sized> {
     shape: RowShape,
     options: { eps: number },
   ): void;
-  /** y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]. */
+  /**
+   * y (+)= x · Wᵀ with x [rows, inDim], W [outDim, inDim]; with `residual` (another tensor
+   * than y), y = residual + x · Wᵀ: a layer and its residual connection in one op.
+   */
   linear(
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options?: { accumulate?: boolean },
+    options?: { accumulate?: boolean; residual?: F },
   ): void;
+  /**
+   * ys[i] = xs · ws[i]ᵀ for linear layers that read the same input with the same shape (q/k/v,
+   * w1/w3): one dispatch where the weights and outputs are each laid out at one stride.
+   */
+  linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void;
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void;
+  /** outs[i] = RoPE(xs[i]) for each i (q and k; in place when outs = xs), one dispatch where strided. */
+  ropeMany(
+    inputs: { xs: readonly F[] },
+    outputs: { outs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void;
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void;
   /** LagKV top-k per chunk; score = s^K + scoreVRatio · s^V. */
   lrsaSelect(
@@ -213,6 +228,20 @@ export interface Backend<F extends Sized, I extends Sized> {
     outputs: { dx: F | null; dw: F | null },
     shape: LinearShape,
     options?: { accumulateDx?: boolean },
+  ): void;
+  /** The backward of linearShared: dx (+)= Σ_i dys[i] · ws[i]; dws[i] += dys[i]ᵀ · x. */
+  linearSharedBackward(
+    inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
+    outputs: { dx: F; dws: readonly F[] },
+    shape: LinearShape,
+    options?: { accumulateDx?: boolean },
+  ): void;
+  /** dxs[i] = RoPE⁻¹(dys[i]), the backward of ropeMany. */
+  ropeManyBackward(
+    inputs: { dys: readonly F[] },
+    outputs: { dxs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
   ): void;
   /** dx (+)= …, dw += … */
   rmsnormBackward(

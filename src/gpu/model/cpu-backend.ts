@@ -121,13 +121,25 @@ export class CpuBackend implements Backend<F, I> {
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options: { accumulate?: boolean } = {},
+    options: { accumulate?: boolean; residual?: F } = {},
   ): void {
     const dims = { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true };
     matmulFast(inputs.x, inputs.w, outputs.y, dims, options.accumulate ?? false);
+    if (options.residual) this.axpy(options.residual, outputs.y);
+  }
+  linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
+    for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);
   }
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
     ropeFast(inputs.x, outputs.out, ropeShape(shape, options.base), 1);
+  }
+  ropeMany(
+    inputs: { xs: readonly F[] },
+    outputs: { outs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    for (const [i, x] of inputs.xs.entries()) this.rope({ x }, { out: outputs.outs[i] }, shape, options);
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
     attentionForwardFast(inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
@@ -226,6 +238,31 @@ export class CpuBackend implements Backend<F, I> {
     const { rows, inDim, outDim } = shape;
     if (dx) matmulFast(dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
     if (dw) matmulFast(dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
+  }
+  linearSharedBackward(
+    inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
+    outputs: { dx: F; dws: readonly F[] },
+    shape: LinearShape,
+    options: { accumulateDx?: boolean } = {},
+  ): void {
+    inputs.ws.forEach((w, i) => {
+      const accumulateDx = i > 0 || (options.accumulateDx ?? false);
+      this.linearBackward(
+        { x: inputs.x, w, dy: inputs.dys[i] },
+        { dx: outputs.dx, dw: outputs.dws[i] },
+        shape,
+        { accumulateDx },
+      );
+    });
+  }
+  ropeManyBackward(
+    inputs: { dys: readonly F[] },
+    outputs: { dxs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    for (const [i, dy] of inputs.dys.entries())
+      this.ropeBackward({ dy }, { dx: outputs.dxs[i] }, shape, options);
   }
   rmsnormBackward(
     inputs: { x: F; w: F; rstd: F; dy: F },

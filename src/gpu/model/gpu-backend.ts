@@ -28,8 +28,14 @@ import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
 import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
 import { matmul } from '../ops/matmul.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../ops/repeat-kv.ts';
-import { rmsnormBackward, rmsnormForward, rmsnormScratchLength } from '../ops/rmsnorm.ts';
-import { createRopeTable, type RopeTable, ropeBackward, ropeForward } from '../ops/rope.ts';
+import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
+import {
+  createRopeTable,
+  type RopeSegments,
+  type RopeTable,
+  ropeBackward,
+  ropeForward,
+} from '../ops/rope.ts';
 import {
   createRosaBackwardScratch,
   createScanTensors,
@@ -52,6 +58,7 @@ import {
   readTensor,
   readTensors,
   spanOf,
+  stridedSpan,
   type Tensor,
   tensorSlices,
   writeTensor,
@@ -96,7 +103,7 @@ export class GpuBackend implements Backend<F, I> {
   private staging = new Map<string, GPUBuffer>();
   /** Host side of the narrow scan upload, reused across layers and steps. */
   private narrowHost: Uint32Array | undefined;
-  private adam: { key: string; partials: F; norm: F; slots: number[][]; total: number } | null = null;
+  private adam: { key: string; partials: F; norm: F; slots: number[]; total: number } | null = null;
 
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
@@ -201,7 +208,7 @@ export class GpuBackend implements Backend<F, I> {
     inputs: { x: F; w: F },
     outputs: { y: F },
     shape: LinearShape,
-    options: { accumulate?: boolean } = {},
+    options: { accumulate?: boolean; residual?: F } = {},
   ): void {
     matmul(this.batch, inputs.x, inputs.w, outputs.y, {
       M: shape.rows,
@@ -209,6 +216,26 @@ export class GpuBackend implements Backend<F, I> {
       K: shape.inDim,
       transB: true,
       accumulate: options.accumulate ?? false,
+      residual: options.residual,
+    });
+  }
+  linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
+    const ws = stridedSpan(inputs.ws, 'shared-input weights');
+    const ys = stridedSpan(outputs.ys, 'shared-input outputs');
+    if (!ws || !ys) {
+      for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);
+      return;
+    }
+    // One batched product: the input is shared (stride 0), weights and outputs at their strides.
+    matmul(this.batch, inputs.x, ws.whole, ys.whole, {
+      M: shape.rows,
+      N: shape.outDim,
+      K: shape.inDim,
+      transB: true,
+      batch: inputs.ws.length,
+      strideA: 0,
+      strideB: ws.stride,
+      strideC: ys.stride,
     });
   }
   private ropeTable(T: number, D: number, base: number): RopeTable {
@@ -226,6 +253,38 @@ export class GpuBackend implements Backend<F, I> {
   rope(inputs: { x: F }, outputs: { out: F }, shape: AttentionShape, options: { base: number }): void {
     const table = this.ropeTable(shape.T, shape.D, options.base);
     ropeForward(this.batch, { x: inputs.x, out: outputs.out, table }, ropeShape(shape, options.base));
+  }
+  ropeMany(
+    inputs: { xs: readonly F[] },
+    outputs: { outs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    this.ropeSegments(inputs.xs, outputs.outs, shape, options.base, false);
+  }
+  /** RoPE (or its inverse) of several tensors: one dispatch where both sides are strided. */
+  private ropeSegments(
+    xs: readonly F[],
+    outs: readonly F[],
+    shape: AttentionShape,
+    base: number,
+    inverse: boolean,
+  ) {
+    const table = this.ropeTable(shape.T, shape.D, base);
+    const x = stridedSpan(xs, 'rope inputs');
+    const out = stridedSpan(outs, 'rope outputs');
+    const rshape = ropeShape(shape, base);
+    const record = inverse
+      ? (a: F, b: F, segments?: RopeSegments) =>
+          ropeBackward(this.batch, { dy: a, dx: b, table }, rshape, {}, segments)
+      : (a: F, b: F, segments?: RopeSegments) =>
+          ropeForward(this.batch, { x: a, out: b, table }, rshape, {}, segments);
+    if (!x || !out) {
+      for (const [i, t] of xs.entries()) record(t, outs[i]);
+      return;
+    }
+    const count = xs.length;
+    record(x.whole, out.whole, { count, rotated: count, strideIn: x.stride, strideOut: out.stride });
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
     attentionForward(this.batch, { ...inputs, ...outputs }, shape);
@@ -403,25 +462,75 @@ export class GpuBackend implements Backend<F, I> {
     if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate });
     if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
   }
+  linearSharedBackward(
+    inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
+    outputs: { dx: F; dws: readonly F[] },
+    shape: LinearShape,
+    options: { accumulateDx?: boolean } = {},
+  ): void {
+    const ws = stridedSpan(inputs.ws, 'shared-input weights');
+    const dys = stridedSpan(inputs.dys, 'shared-input output gradients');
+    const dws = stridedSpan(outputs.dws, 'shared-input weight gradients');
+    if (!ws || !dys || !dws) {
+      inputs.ws.forEach((w, i) => {
+        const accumulateDx = i > 0 || (options.accumulateDx ?? false);
+        this.linearBackward(
+          { x: inputs.x, w, dy: inputs.dys[i] },
+          { dx: outputs.dx, dw: outputs.dws[i] },
+          shape,
+          {
+            accumulateDx,
+          },
+        );
+      });
+      return;
+    }
+    const { rows, inDim, outDim } = shape;
+    const count = inputs.ws.length;
+    // dx = Σ_i dy_i · W_i: one product summed over the batch; dW_i = dy_iᵀ · x: batched, x shared.
+    matmul(this.batch, dys.whole, ws.whole, outputs.dx, {
+      M: rows,
+      N: inDim,
+      K: outDim,
+      batch: count,
+      strideA: dys.stride,
+      strideB: ws.stride,
+      sumBatch: true,
+      accumulate: options.accumulateDx ?? false,
+    });
+    matmul(this.batch, dys.whole, inputs.x, dws.whole, {
+      M: outDim,
+      N: inDim,
+      K: rows,
+      transA: true,
+      batch: count,
+      strideA: dys.stride,
+      strideB: 0,
+      strideC: dws.stride,
+      accumulate: true,
+    });
+  }
+  ropeManyBackward(
+    inputs: { dys: readonly F[] },
+    outputs: { dxs: readonly F[] },
+    shape: AttentionShape,
+    options: { base: number },
+  ): void {
+    this.ropeSegments(inputs.dys, outputs.dxs, shape, options.base, true);
+  }
   rmsnormBackward(
     inputs: { x: F; w: F; rstd: F; dy: F },
     outputs: { dx: F; dw: F | null },
     shape: RowShape,
     options: { accumulateDx?: boolean } = {},
   ): void {
-    const { N, C } = shape;
-    const scratch = this.temp('rmsnorm-dw-partials', rmsnormScratchLength(N, C));
+    const { C } = shape;
     const dw = outputs.dw ?? this.temp('rmsnorm-dw-discard', C);
-    rmsnormBackward(
-      this.batch,
-      inputs.x,
-      inputs.w,
-      inputs.rstd,
-      inputs.dy,
-      { dx: outputs.dx, dw, scratch },
-      shape,
-      { accumulateDx: options.accumulateDx ?? false, accumulateDw: outputs.dw !== null, rows: this.rows(C) },
-    );
+    rmsnormBackward(this.batch, inputs.x, inputs.w, inputs.rstd, inputs.dy, { dx: outputs.dx, dw }, shape, {
+      accumulateDx: options.accumulateDx ?? false,
+      accumulateDw: outputs.dw !== null,
+      rows: this.rows(C),
+    });
   }
   ropeBackward(
     inputs: { dy: F },
@@ -509,19 +618,19 @@ export class GpuBackend implements Backend<F, I> {
     const groups = spans.every((s) => s !== null)
       ? allGroups.map((g, i) => ({ ...g, params: [spans[i]!] }))
       : allGroups;
-    const key = groups
-      .map((g) => `${g.excludeFromNorm ? 'x' : 'n'}${g.params.map((p) => p.grad.length).join('+')}`)
-      .join(',');
+    // The gradients the clipping norm sums: one range of the gradient storage where the groups
+    // in the norm lie next to each other (one dispatch), else tensor by tensor.
+    const normed = groups.flatMap((g) => (g.excludeFromNorm ? [] : g.params.map((p) => p.grad)));
+    const joint = normed.length > 1 ? spanOf(this.ctx, normed, 'gradients in the norm') : null;
+    const sums = joint ? [joint] : normed;
+    const key = sums.map((t) => t.length).join(',');
     if (!this.adam || this.adam.key !== key) {
       let next = 0;
-      const slots = groups.map((g) =>
-        g.params.map(({ grad }) => {
-          if (g.excludeFromNorm) return -1;
-          const at = next;
-          next += gradNormSlots(grad.length);
-          return at;
-        }),
-      );
+      const slots = sums.map((t) => {
+        const at = next;
+        next += gradNormSlots(t.length);
+        return at;
+      });
       this.adam = {
         key,
         slots,
@@ -531,12 +640,7 @@ export class GpuBackend implements Backend<F, I> {
       };
     }
     const a = this.adam;
-    groups.forEach((g, gi) => {
-      g.params.forEach(({ grad }, pi) => {
-        const slot = a.slots[gi][pi];
-        if (slot >= 0) gradSumSquares(this.batch, grad, a.partials, slot);
-      });
-    });
+    for (const [i, grad] of sums.entries()) gradSumSquares(this.batch, grad, a.partials, a.slots[i]);
     gradNormFinish(this.batch, a.partials, a.total, a.norm, hyper.maxGradNorm);
     for (const g of groups) {
       for (const p of g.params) {

@@ -145,6 +145,9 @@ export class Model<F extends Sized, I extends Sized> {
   private readonly names: LayerParamNames[];
   private acts: Activations<F, I> | null = null;
   private grads: Grads<F> | null = null;
+  /** Allocations that activations / gradients are sliced from (allocGroup), freed with them. */
+  private actWholes: F[] = [];
+  private gradWholes: F[] = [];
   private readonly rosaLayerSet: Set<number>;
 
   constructor(backend: Backend<F, I>, config: ModelConfig, initial: Map<string, Float32Array>) {
@@ -194,6 +197,30 @@ export class Model<F extends Sized, I extends Sized> {
   private attnGrads(g: Grads<F>): AttentionGrads<F> {
     return g.attn ?? { dq: g.dq, dk: g.dk, dv: g.dv, d1: g.dNC1, d2: g.dNC2 };
   }
+  /**
+   * q, k, v as one projection (one strided group of weights and outputs) and one RoPE: when
+   * they have the same shape and nothing comes between the projection and RoPE.
+   */
+  private get fusedQkv(): boolean {
+    const n = this.names[0];
+    // And heads · D = C: the group's layout is the width's (headDim set otherwise).
+    return !this.grouped && !n?.qkNorm && !n?.bias && this.attnDim === this.config.width;
+  }
+  /**
+   * `names.length` tensors of `length` laid out one after another in one allocation where the
+   * backend can slice (so linearShared and ropeMany take them in one dispatch), else apart.
+   */
+  private allocGroup(length: number, names: readonly string[], wholes: F[]): F[] {
+    const be = this.backend;
+    const sliced = be.allocSlices?.(
+      names.map(() => length),
+      names.join('+'),
+      names,
+    );
+    if (!sliced) return names.map((name) => be.alloc(length, name));
+    wholes.push(sliced.whole);
+    return sliced.slices;
+  }
   /** The output head: the embedding (tied) or lm_head. */
   private get head(): string {
     return this.config.tiedHead ? EMBEDDING : LM_HEAD;
@@ -220,13 +247,18 @@ export class Model<F extends Sized, I extends Sized> {
       const kind = attentionKind(this.config, l);
       const lrsa = kind === 'lrsa' ? this.lrsaShape(B, T) : null;
       const selectedLength = lrsa ? Math.max(1, B * H * lrsaChunkCounts(lrsa).scoredChunks * lrsa.keep) : 0;
+      const qkvNames = [`L${l}.q`, `L${l}.k`, `L${l}.v`];
+      const [q, k, v] = this.fusedQkv
+        ? this.allocGroup(N * A, qkvNames, this.actWholes)
+        : qkvNames.map((name) => be.alloc(N * A, name));
+      const [a, b] = this.allocGroup(N * Fh, [`L${l}.a`, `L${l}.b`], this.actWholes);
       layers.push({
         h: be.alloc(N * C, `L${l}.h`),
         u: be.alloc(N * C, `L${l}.u`),
         rstd1: be.alloc(N, `L${l}.rstd1`),
-        q: be.alloc(N * A, `L${l}.q`),
-        k: be.alloc(N * A, `L${l}.k`),
-        v: be.alloc(N * A, `L${l}.v`),
+        q,
+        k,
+        v,
         qkNorm: this.config.qkNorm
           ? {
               q: be.alloc(N * A, `L${l}.qPre`),
@@ -241,18 +273,10 @@ export class Model<F extends Sized, I extends Sized> {
         hmid: be.alloc(N * C, `L${l}.hmid`),
         u2: be.alloc(N * C, `L${l}.u2`),
         rstd2: be.alloc(N, `L${l}.rstd2`),
-        a: be.alloc(N * Fh, `L${l}.a`),
-        b: be.alloc(N * Fh, `L${l}.b`),
+        a,
+        b,
         g: be.alloc(N * Fh, `L${l}.g`),
-        rosa: this.rosaLayerSet.has(l)
-          ? {
-              rq: be.alloc(N * C, `L${l}.rq`),
-              rk: be.alloc(N * C, `L${l}.rk`),
-              rv: be.alloc(N * C, `L${l}.rv`),
-              y: be.alloc(N * C, `L${l}.y`),
-              scan: null,
-            }
-          : null,
+        rosa: this.rosaLayerSet.has(l) ? this.rosaActivations(l, N * C) : null,
       });
     }
     this.acts = {
@@ -274,12 +298,21 @@ export class Model<F extends Sized, I extends Sized> {
     return this.acts;
   }
 
+  /** A ROSA layer's projections (a strided group, for linearShared) and injection output. */
+  private rosaActivations(l: number, length: number): NonNullable<LayerActs<F, I>['rosa']> {
+    const [rq, rk, rv] = this.allocGroup(length, [`L${l}.rq`, `L${l}.rk`, `L${l}.rv`], this.actWholes);
+    return { rq, rk, rv, y: this.backend.alloc(length, `L${l}.y`), scan: null };
+  }
+
   private gradients(B: number, T: number): Grads<F> {
     const N = B * T;
     if (this.grads && this.grads.dh.length === N * this.config.width) return this.grads;
     this.releaseGradients();
     const be = this.backend;
     const { width: C, mlpHidden: Fh, vocabSize: V } = this.config;
+    // dq, dk, dv and the two MLP branches as strided groups (linearSharedBackward).
+    const [dq, dk, dv] = this.allocGroup(N * C, ['dq', 'dk', 'dv'], this.gradWholes);
+    const [dNF2, dNF3] = this.allocGroup(N * Fh, ['dNF2', 'dNF3'], this.gradWholes);
     this.grads = {
       dlogits: be.alloc(N * V, 'dlogits'),
       dh: be.alloc(N * C, 'dh'),
@@ -288,12 +321,12 @@ export class Model<F extends Sized, I extends Sized> {
       du2: be.alloc(N * C, 'du2'),
       dNC1: be.alloc(N * C, 'dNC1'),
       dNC2: be.alloc(N * C, 'dNC2'),
-      dq: be.alloc(N * C, 'dq'),
-      dk: be.alloc(N * C, 'dk'),
-      dv: be.alloc(N * C, 'dv'),
+      dq,
+      dk,
+      dv,
       dNF1: be.alloc(N * Fh, 'dNF1'),
-      dNF2: be.alloc(N * Fh, 'dNF2'),
-      dNF3: be.alloc(N * Fh, 'dNF3'),
+      dNF2,
+      dNF3,
       dkv: this.grouped ? { a: be.alloc(N * this.kvDim, 'dkvA'), b: be.alloc(N * this.kvDim, 'dkvB') } : null,
       attn: this.attnDim !== C ? this.allocAttentionGrads(N * this.attnDim) : null,
     };
@@ -331,6 +364,8 @@ export class Model<F extends Sized, I extends Sized> {
         }
       }
     }
+    be.free(...this.actWholes);
+    this.actWholes = [];
     this.acts = null;
   }
 
@@ -340,6 +375,8 @@ export class Model<F extends Sized, I extends Sized> {
     this.backend.free(...Object.values(rest));
     if (dkv) this.backend.free(dkv.a, dkv.b);
     if (attn) this.backend.free(...Object.values(attn));
+    this.backend.free(...this.gradWholes);
+    this.gradWholes = [];
     this.grads = null;
   }
 
@@ -419,9 +456,8 @@ export class Model<F extends Sized, I extends Sized> {
       let scanPromise: ReturnType<Backend<F, I>['rosaScan']> | null = null;
       if (L.rosa && n.rosa) {
         if (!scanner) throw new Error('forward: this model has ROSA layers but no scanner was given');
-        be.linear({ x: L.u, w: this.p(n.rosa.wq) }, { y: L.rosa.rq }, square);
-        be.linear({ x: L.u, w: this.p(n.rosa.wk) }, { y: L.rosa.rk }, square);
-        be.linear({ x: L.u, w: this.p(n.rosa.wv) }, { y: L.rosa.rv }, square);
+        const ws = [this.p(n.rosa.wq), this.p(n.rosa.wk), this.p(n.rosa.wv)];
+        be.linearShared({ x: L.u, ws }, { ys: [L.rosa.rq, L.rosa.rk, L.rosa.rv] }, square);
         scanPromise = be.rosaScan({ q: L.rosa.rq, k: L.rosa.rk }, this.rosaDims(B, T), {
           mode: cfg.rosa.semantics,
           scanner,
@@ -442,8 +478,13 @@ export class Model<F extends Sized, I extends Sized> {
       } else {
         be.attention({ q: L.q, k: L.k, v: L.v }, { out: L.o, lse: L.lse }, ashape);
       }
-      be.linear({ x: L.o, w: this.p(n.wo) }, { y: acts.tmp }, { rows: N, inDim: this.attnDim, outDim: C });
-      be.add(L.h, acts.tmp, L.hmid);
+      // The residual stream is added as the output projection stores (one dispatch, not two).
+      be.linear(
+        { x: L.o, w: this.p(n.wo) },
+        { y: L.hmid },
+        { rows: N, inDim: this.attnDim, outDim: C },
+        { residual: L.h },
+      );
 
       if (scanPromise && L.rosa && n.rosa) {
         be.flush(); // the attention runs on the GPU while the CPU scans
@@ -465,11 +506,9 @@ export class Model<F extends Sized, I extends Sized> {
       }
 
       be.rmsnorm({ x: L.hmid, w: this.p(n.mlpNorm) }, { y: L.u2, rstd: L.rstd2 }, rows, norm);
-      be.linear({ x: L.u2, w: this.p(n.w1) }, { y: L.a }, up);
-      be.linear({ x: L.u2, w: this.p(n.w3) }, { y: L.b }, up);
+      be.linearShared({ x: L.u2, ws: [this.p(n.w1), this.p(n.w3)] }, { ys: [L.a, L.b] }, up);
       be.swiglu({ a: L.a, b: L.b }, { out: L.g });
-      be.linear({ x: L.g, w: this.p(n.w2) }, { y: acts.tmp }, down);
-      be.add(L.hmid, acts.tmp, next);
+      be.linear({ x: L.g, w: this.p(n.w2) }, { y: next }, down, { residual: L.hmid });
     }
     be.rmsnorm({ x: acts.hFinal, w: this.p(FINAL_NORM) }, { y: acts.hf, rstd: acts.rstdF }, rows, norm);
     be.linear({ x: acts.hf, w: this.p(this.head) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
@@ -529,12 +568,10 @@ export class Model<F extends Sized, I extends Sized> {
       // MLP: h_out = hmid + W2 g, g = swiglu(W1 u2, W3 u2), u2 = RMSNorm(hmid).
       be.linearBackward({ x: L.g, w: this.p(n.w2), dy: g.dh }, { dx: g.dNF1, dw: this.gr(n.w2) }, down);
       be.swigluBackward({ a: L.a, b: L.b, dout: g.dNF1 }, { da: g.dNF2, db: g.dNF3 });
-      be.linearBackward({ x: L.u2, w: this.p(n.w1), dy: g.dNF2 }, { dx: g.du2, dw: this.gr(n.w1) }, up);
-      be.linearBackward(
-        { x: L.u2, w: this.p(n.w3), dy: g.dNF3 },
-        { dx: g.du2, dw: this.gr(n.w3) },
+      be.linearSharedBackward(
+        { x: L.u2, ws: [this.p(n.w1), this.p(n.w3)], dys: [g.dNF2, g.dNF3] },
+        { dx: g.du2, dws: [this.gr(n.w1), this.gr(n.w3)] },
         up,
-        accumulate,
       );
       // dhmid = dh + RMSNorm backward of du2, accumulated into dh in place (dh is not needed
       // after this; a separate buffer cost a clear and a copy per layer).
@@ -588,14 +625,15 @@ export class Model<F extends Sized, I extends Sized> {
             vProb: cfg.rosa.vProbContrast,
           },
         );
-        // Wq, Wk, Wv (one matrix for shared q/k: both gradients accumulate into it).
-        for (const [w, dy] of [
-          [rn.wq, g.dq],
-          [rn.wk, g.dk],
-          [rn.wv, g.dv],
-        ] as const) {
-          be.linearBackward({ x: L.u, w: this.p(w), dy }, { dx: g.du, dw: this.gr(w) }, square, accumulate);
-        }
+        // Wq, Wk, Wv (one matrix for shared q/k: both gradients accumulate into it; the
+        // backend then takes them one by one, as they are not three matrices at one stride).
+        const ws = [rn.wq, rn.wk, rn.wv];
+        be.linearSharedBackward(
+          { x: L.u, ws: ws.map((w) => this.p(w)), dys: [g.dq, g.dk, g.dv] },
+          { dx: g.du, dws: ws.map((w) => this.gr(w)) },
+          square,
+          accumulate,
+        );
       }
 
       // dh (input of the layer) = dhmid + RMSNorm backward of du, again in place.
@@ -638,6 +676,13 @@ export class Model<F extends Sized, I extends Sized> {
     const norm = { eps: cfg.normEps };
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
+    if (this.fusedQkv) {
+      // One projection into the strided [q, k, v] group, then RoPE on q and k in place.
+      const ws = [this.p(n.wq), this.p(n.wk), this.p(n.wv)];
+      be.linearShared({ x: L.u, ws }, { ys: [L.q, L.k, L.v] }, { rows: N, inDim: C, outDim: kvDim });
+      be.ropeMany({ xs: [L.q, L.k] }, { outs: [L.q, L.k] }, ashape, rope);
+      return;
+    }
     const scratch = this.attnScratch(acts);
 
     // q: [N, A] → (+ bq) → (RMSNorm per head) → RoPE → L.q
@@ -693,6 +738,16 @@ export class Model<F extends Sized, I extends Sized> {
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
     const accumulate = { accumulateDx: true };
+    if (this.fusedQkv) {
+      // RoPE⁻¹ on dq and dk in place, then one backward through the [q, k, v] projection.
+      be.ropeManyBackward({ dys: [g.dq, g.dk] }, { dxs: [g.dq, g.dk] }, ashape, rope);
+      be.linearSharedBackward(
+        { x: L.u, ws: [this.p(n.wq), this.p(n.wk), this.p(n.wv)], dys: [g.dq, g.dk, g.dv] },
+        { dx: g.du, dws: [this.gr(n.wq), this.gr(n.wk), this.gr(n.wv)] },
+        { rows: N, inDim: C, outDim: kvDim },
+      );
+      return;
+    }
     const ag = this.attnGrads(g);
 
     // q: RoPE⁻ᵀ, then the norm's backward (into dq, free once RoPE has read it), bias, Wq.

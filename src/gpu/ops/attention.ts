@@ -73,6 +73,12 @@ interface Plan {
   label: string;
 }
 
+/** Whether two tensors' byte ranges in one buffer intersect (a whole buffer covers all of it). */
+function overlaps(a: Tensor, b: Tensor): boolean {
+  if (a.byteOffset === undefined || b.byteOffset === undefined) return true;
+  return a.byteOffset < b.byteOffset + b.length * 4 && b.byteOffset < a.byteOffset + a.length * 4;
+}
+
 function plan(
   what: string,
   tensors: Record<string, Tensor>,
@@ -119,10 +125,12 @@ function plan(
       );
     }
   }
-  // WebGPU rejects a buffer bound both writable and readable in one dispatch; say which.
+  // WebGPU rejects a buffer bound both writable and readable in one dispatch; say which. Two
+  // written tensors may share a buffer (dq, dk, dv as one strided group) if they do not overlap.
   for (const w of written) {
     for (const [name, t] of Object.entries(tensors)) {
-      if (name !== w && t.buffer === tensors[w].buffer) {
+      if (name === w || t.buffer !== tensors[w].buffer) continue;
+      if (!written.includes(name) || overlaps(t, tensors[w])) {
         throw new GpuError('invalid-shape', `${what}: ${w} and ${name} must be different buffers`);
       }
     }
@@ -157,7 +165,7 @@ export function attentionForward(
   });
 }
 
-/** Records the backward pass: delta, then dq (over key tiles), then dk and dv (over query tiles). */
+/** Records the backward pass: dq and delta (over key tiles), then dk and dv (over query tiles). */
 export function attentionBackward(
   batch: CommandBatch,
   tensors: AttentionBackwardTensors,
@@ -181,15 +189,9 @@ export function attentionBackward(
   };
   batch.dispatch({
     ...common,
-    entryPoint: 'attention_backward_delta',
-    label: `attention delta ${p.label}`,
-    buffers: [out, dout, delta],
-  });
-  batch.dispatch({
-    ...common,
     entryPoint: 'attention_backward_query',
-    label: `attention dq ${p.label}`,
-    buffers: [q, k, v, dout, lse, delta, dq],
+    label: `attention dq delta ${p.label}`,
+    buffers: [q, k, v, dout, lse, delta, dq, out],
   });
   batch.dispatch({
     ...common,

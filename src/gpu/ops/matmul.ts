@@ -1,4 +1,5 @@
-// Wrapper for shaders/matmul.wgsl: records C (+)= alpha · op(A) · op(B) into a batch.
+// Wrapper for shaders/matmul.wgsl: records C (+)= alpha · op(A) · op(B) into a batch (per
+// batch matrix, or summed over the batch with sumBatch).
 
 import type { CommandBatch } from '../batch.ts';
 import { GpuError } from '../errors.ts';
@@ -22,6 +23,10 @@ export const MATMUL_PARAMS = uniformLayout('matmul', 'Params', {
 
 export interface MatmulOptions extends MatmulShape {
   accumulate?: boolean;
+  /** One C = the sum over the batch of op(A[b]) · op(B[b]) (strideC unused). */
+  sumBatch?: boolean;
+  /** C = alpha · op(A) · op(B) + residual (laid out as C; not with accumulate). */
+  residual?: Tensor;
 
   /** Element offsets between batch matrices; default: densely packed. */
   strideA?: number;
@@ -39,7 +44,16 @@ function need(t: Tensor, elements: number, what: string): void {
 }
 
 export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, options: MatmulOptions): void {
-  const { M, N, K, transA = false, transB = false, alpha = 1, accumulate = false } = options;
+  const {
+    M,
+    N,
+    K,
+    transA = false,
+    transB = false,
+    alpha = 1,
+    accumulate = false,
+    sumBatch = false,
+  } = options;
   const count = options.batch ?? 1;
   const strideA = options.strideA ?? M * K;
   const strideB = options.strideB ?? K * N;
@@ -47,20 +61,29 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
   if (count === 0 || M === 0 || N === 0) return;
   need(a, (count - 1) * strideA + M * K, 'A');
   need(b, (count - 1) * strideB + K * N, 'B');
-  need(c, (count - 1) * strideC + M * N, 'C');
-  if (K === 0 && !accumulate) {
-    batch.clear(c, 0, count * M * N * 4);
+  need(c, (sumBatch ? 0 : (count - 1) * strideC) + M * N, 'C');
+  const { residual } = options;
+  if (residual) {
+    need(residual, (sumBatch ? 0 : (count - 1) * strideC) + M * N, 'residual');
+    if (accumulate) throw new GpuError('invalid-shape', 'matmul: residual and accumulate together');
+    // Read-only and writable bindings of one buffer in one dispatch: WebGPU rejects it.
+    if (residual.buffer === c.buffer) {
+      throw new GpuError('validation', `matmul: residual "${residual.label}" is in the same buffer as C`);
+    }
+  }
+  if (K === 0 && !accumulate && !residual) {
+    batch.clear(c, 0, (sumBatch ? 1 : count) * M * N * 4);
     return;
   }
   // Whole vec4 loads from global memory when rows are multiples of 4 floats (and aligned).
   const vec4 = !transA && !transB && K % 4 === 0 && N % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
   batch.dispatch({
     shader: 'matmul',
-    entryPoint: vec4 ? 'main_vec4' : 'main',
-    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}`,
-    constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate },
+    entryPoint: `${vec4 ? 'main_vec4' : 'main'}${residual ? '_residual' : ''}`,
+    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}${count > 1 ? ` ×${count}${sumBatch ? ' summed' : ''}` : ''}${residual ? ' + residual' : ''}`,
+    constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate, SUM_BATCH: sumBatch },
     uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: count, strideA, strideB, strideC, alpha }),
-    buffers: [a, b, c],
-    workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), count],
+    buffers: residual ? [a, b, c, residual] : [a, b, c],
+    workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), sumBatch ? 1 : count],
   });
 }

@@ -1,15 +1,23 @@
-// Wrapper for shaders/rmsnorm.wgsl: RMSNorm forward (saving rstd) and backward (dx, dw).
+// Wrapper for shaders/rmsnorm.wgsl: RMSNorm forward (saving rstd) and backward (dx and dw in
+// one dispatch).
 // Layouts: x, y, dy, dx [N, C] row-major; w, dw [C]; rstd [N].
 
 import type { CommandBatch } from '../batch.ts';
 import { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from './uniforms.ts';
-import { needCount, needDistinct, needTensor, type RowStrategy, rowWorkgroups } from './workgroups.ts';
+import {
+  needCount,
+  needDistinct,
+  needTensor,
+  type RowStrategy,
+  rowWorkgroups,
+  spreadWorkgroups,
+} from './workgroups.ts';
 
 export { RMSNORM_EPS } from '../reference/rmsnorm.ts';
 
-/** Invocations per workgroup (a row's reduction, or 64 rows, or 64 channels of dw). */
+/** Invocations per workgroup (a row's reduction, or 64 rows, or 64 columns of dw). */
 export const RMSNORM_WORKGROUP = 64;
 const WG = RMSNORM_WORKGROUP;
 
@@ -17,25 +25,12 @@ export const RMSNORM_PARAMS = uniformLayout('rmsnorm', 'Params', {
   N: 'u32',
   C: 'u32',
   eps: 'f32',
-  rowsPerBlock: 'u32',
+  dxGroups: 'u32',
 });
-/** Rows summed per partial in the dw pass, unless N needs bigger blocks ... */
-const ROWS_PER_BLOCK = 32;
-/** ... to keep the partials (and the finishing loop) at most this many blocks. */
-const MAX_BLOCKS = 1024;
 
 export interface RmsnormShape {
   N: number;
   C: number;
-}
-
-function rowsPerBlock(N: number): number {
-  return Math.max(ROWS_PER_BLOCK, Math.ceil(N / MAX_BLOCKS));
-}
-
-/** Elements of the scratch tensor rmsnormBackward needs for dw's partial sums. */
-export function rmsnormScratchLength(N: number, C: number): number {
-  return Math.max(1, Math.ceil(N / rowsPerBlock(N))) * C;
 }
 
 function checkShape(op: string, { N, C }: RmsnormShape): void {
@@ -70,7 +65,7 @@ export function rmsnormForward(
     shader: 'rmsnorm',
     entryPoint: rows === 'workgroup' ? 'forward' : 'forward_serial',
     label: `rmsnorm forward N=${N} C=${C}`,
-    uniforms: RMSNORM_PARAMS.pack({ N, C, eps, rowsPerBlock: 0 }),
+    uniforms: RMSNORM_PARAMS.pack({ N, C, eps, dxGroups: 0 }),
     buffers: [x, w, y, rstd],
     workgroups: rowWorkgroups(N, rows, WG),
   });
@@ -81,8 +76,6 @@ export interface RmsnormGradients {
   dx: Tensor;
   /** [C]; written, or added into when accumulateDw. */
   dw: Tensor;
-  /** At least rmsnormScratchLength(N, C) elements; its contents are overwritten. */
-  scratch: Tensor;
 }
 
 /** dx and dw of rmsnormForward from the forward's x and rstd. */
@@ -103,14 +96,13 @@ export function rmsnormBackward(
   const op = 'rmsnormBackward';
   checkShape(op, shape);
   const { N, C } = shape;
-  const { dx, dw, scratch } = grads;
+  const { dx, dw } = grads;
   needTensor(op, x, N * C, 'x');
   needTensor(op, w, C, 'w');
   needTensor(op, rstd, N, 'rstd');
   needTensor(op, dy, N * C, 'dy');
   needTensor(op, dx, N * C, 'dx');
   needTensor(op, dw, C, 'dw');
-  needTensor(op, scratch, rmsnormScratchLength(N, C), 'scratch');
   for (const [t, what] of [
     [x, 'x'],
     [w, 'w'],
@@ -119,38 +111,19 @@ export function rmsnormBackward(
   ] as const) {
     needDistinct(op, dx, t, what);
     needDistinct(op, dw, t, what);
-    needDistinct(op, scratch, t, what);
   }
-  const rpb = rowsPerBlock(N);
-  const blocks = Math.ceil(N / rpb);
-  const uniforms = RMSNORM_PARAMS.pack({ N, C, eps: 0, rowsPerBlock: rpb });
-  if (N > 0) {
-    batch.dispatch({
-      shader: 'rmsnorm',
-      entryPoint: rows === 'workgroup' ? 'backward_dx' : 'backward_dx_serial',
-      label: `rmsnorm backward dx N=${N} C=${C}`,
-      constants: { ACCUMULATE: accumulateDx },
-      uniforms,
-      buffers: [x, w, rstd, dy, dx],
-      workgroups: rowWorkgroups(N, rows, WG),
-    });
-    batch.dispatch({
-      shader: 'rmsnorm',
-      entryPoint: 'dw_partial',
-      label: `rmsnorm backward dw partials N=${N} C=${C}`,
-      uniforms,
-      buffers: [x, rstd, dy, scratch],
-      workgroups: [Math.ceil(C / WG), blocks],
-    });
-  }
-  if (N === 0 && accumulateDw) return; // nothing to add
+  needDistinct(op, dw, dx, 'dx');
+  if (N === 0 && accumulateDw) return; // nothing to add (N = 0 still writes dw = 0)
+  // The dx workgroups first (none when N = 0), then one workgroup per WG columns of dw.
+  const dxGroups = rows === 'workgroup' ? N : Math.ceil(N / WG);
+  const all = spreadWorkgroups(dxGroups + Math.ceil(C / WG));
   batch.dispatch({
     shader: 'rmsnorm',
-    entryPoint: 'dw_finish',
-    label: `rmsnorm backward dw N=${N} C=${C}`,
-    constants: { ACCUMULATE: accumulateDw },
-    uniforms,
-    buffers: [scratch, dw],
-    workgroups: [Math.ceil(C / WG)],
+    entryPoint: rows === 'workgroup' ? 'backward' : 'backward_serial',
+    label: `rmsnorm backward N=${N} C=${C}`,
+    constants: { ACCUMULATE: accumulateDx, ACCUMULATE_DW: accumulateDw },
+    uniforms: RMSNORM_PARAMS.pack({ N, C, eps: 0, dxGroups }),
+    buffers: [x, w, rstd, dy, dx, dw],
+    workgroups: all,
   });
 }

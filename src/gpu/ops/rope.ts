@@ -23,6 +23,10 @@ export const ROPE_PARAMS = uniformLayout('rope', 'Params', {
   half: 'u32',
   offset: 'u32',
   rowStride: 'u32',
+  segments: 'u32',
+  rotated: 'u32',
+  strideIn: 'u32',
+  strideOut: 'u32',
 });
 /** Workgroups per row of the dispatch grid; larger tensors use more rows (the grid's y). */
 export const ROPE_GRID_WIDTH = 32768;
@@ -73,6 +77,17 @@ export interface RopeBackwardTensors {
   table: RopeTable;
 }
 
+/**
+ * Several [B, T, C] tensors one after another in x and in out (q, k, v of a layer): the first
+ * `rotated` are rotated, the rest copied; strides are in elements.
+ */
+export interface RopeSegments {
+  count: number;
+  rotated: number;
+  strideIn: number;
+  strideOut: number;
+}
+
 function record(
   batch: CommandBatch,
   what: string,
@@ -82,6 +97,7 @@ function record(
   shape: RopeShape,
   inverse: boolean,
   options: RopeOptions,
+  segments?: RopeSegments,
 ): void {
   try {
     checkRopeShape(shape);
@@ -108,17 +124,44 @@ function record(
     );
   }
   const n = B * T * H * D;
-  for (const t of [input, output]) {
-    if (t.length < n) {
+  const seg = segments ?? { count: 1, rotated: 1, strideIn: n, strideOut: n };
+  const inPlace = input.buffer === output.buffer;
+  for (const [name, v] of Object.entries(seg)) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new GpuError('invalid-shape', `${what}: segments.${name} = ${v} is not a whole number ≥ 0`);
+    }
+  }
+  if (seg.count > 1 && (seg.strideIn < n || seg.strideOut < n)) {
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: segment strides ${seg.strideIn}/${seg.strideOut} are below one tensor's ${n} elements`,
+    );
+  }
+  if (inPlace && (input.byteOffset ?? 0) !== (output.byteOffset ?? 0)) {
+    // One buffer is bound once, writable: the output can only be the input itself.
+    throw new GpuError(
+      'invalid-shape',
+      `${what}: "${output.label}" shares a buffer with "${input.label}" at another offset`,
+    );
+  }
+  if (inPlace && seg.strideIn !== seg.strideOut) {
+    throw new GpuError('invalid-shape', `${what}: in place, the input and output strides must be equal`);
+  }
+  for (const [t, stride] of [
+    [input, seg.strideIn],
+    [output, seg.strideOut],
+  ] as const) {
+    const need = Math.max(0, seg.count - 1) * stride + n;
+    if (t.length < need) {
       throw new GpuError(
         'invalid-shape',
-        `${what}: "${t.label}" has ${t.length} elements, needs ${n} for B=${B} T=${T} H=${H} D=${D}`,
+        `${what}: "${t.label}" has ${t.length} elements, needs ${need} for ${seg.count} × B=${B} T=${T} H=${H} D=${D}`,
       );
     }
   }
   const pairs = n / 2;
-  if (pairs === 0) return;
-  const groups = Math.ceil(pairs / WORKGROUP);
+  if (pairs === 0 || seg.count === 0) return;
+  const groups = Math.ceil((pairs * seg.count) / WORKGROUP);
   const width = options.gridWidth ?? ROPE_GRID_WIDTH;
   if (!Number.isInteger(width) || width < 1 || width > MAX_WORKGROUPS_PER_DIM) {
     throw new GpuError(
@@ -128,26 +171,38 @@ function record(
   }
   const x = Math.min(groups, width);
   const y = Math.ceil(groups / x);
-  const inPlace = input.buffer === output.buffer;
+  const segmentsLabel = seg.count > 1 ? ` ×${seg.count} (${seg.rotated} rotated)` : '';
   batch.dispatch({
     shader: 'rope',
     entryPoint: inPlace ? 'rope_in_place' : 'rope',
-    label: `${what} B=${B} T=${T} H=${H} D=${D}${inPlace ? ' in place' : ''}`,
+    label: `${what} B=${B} T=${T} H=${H} D=${D}${segmentsLabel}${inPlace ? ' in place' : ''}`,
     constants: { INVERSE: inverse },
-    uniforms: ROPE_PARAMS.pack({ pairs, T, H, half: D / 2, offset, rowStride: x * WORKGROUP }),
+    uniforms: ROPE_PARAMS.pack({
+      pairs,
+      T,
+      H,
+      half: D / 2,
+      offset,
+      rowStride: x * WORKGROUP,
+      segments: seg.count,
+      rotated: seg.rotated,
+      strideIn: seg.strideIn,
+      strideOut: seg.strideOut,
+    }),
     buffers: inPlace ? [table.tensor, output] : [table.tensor, output, input],
     workgroups: [x, y],
   });
 }
 
-/** Records out = RoPE(x) at positions offset .. offset + T − 1. */
+/** Records out = RoPE(x) at positions offset .. offset + T − 1 (per segment, when given). */
 export function ropeForward(
   batch: CommandBatch,
   tensors: RopeForwardTensors,
   shape: RopeShape,
   options: RopeOptions = {},
+  segments?: RopeSegments,
 ): void {
-  record(batch, 'ropeForward', tensors.x, tensors.out, tensors.table, shape, false, options);
+  record(batch, 'ropeForward', tensors.x, tensors.out, tensors.table, shape, false, options, segments);
 }
 
 /** Records dx = RoPE⁻¹(dy), the backward pass of ropeForward. */
@@ -156,6 +211,7 @@ export function ropeBackward(
   tensors: RopeBackwardTensors,
   shape: RopeShape,
   options: RopeOptions = {},
+  segments?: RopeSegments,
 ): void {
-  record(batch, 'ropeBackward', tensors.dy, tensors.dx, tensors.table, shape, true, options);
+  record(batch, 'ropeBackward', tensors.dy, tensors.dx, tensors.table, shape, true, options, segments);
 }

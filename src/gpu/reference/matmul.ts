@@ -56,6 +56,24 @@ export function matmulReference(
   return out;
 }
 
+/** The twin of the kernel's SUM_BATCH mode: one M×N matrix, alpha · Σ_b op(A[b]) · op(B[b]). */
+export function matmulBatchSumReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  shape: MatmulShape,
+  accumulateInto?: Float32Array,
+): Float32Array {
+  const { M, N, batch = 1, alpha = 1 } = shape;
+  const products = matmulReference(a, b, { ...shape, alpha: 1 });
+  const out = accumulateInto ?? new Float32Array(M * N);
+  for (let i = 0; i < M * N; i++) {
+    let sum = 0;
+    for (let bi = 0; bi < batch; bi++) sum += products[bi * M * N + i];
+    out[i] = (accumulateInto ? out[i] : 0) + alpha * sum;
+  }
+  return out;
+}
+
 /** y = x · Wᵀ for x (rows × in) and W (out × in), the layout of a linear layer's weight. */
 export function linearForward(
   x: Float32Array,

@@ -116,3 +116,25 @@ export function ropeBackwardReference<A extends FloatArray = Float32Array>(
 ): A {
   return rotate(dy, shape, -1, ArrayType);
 }
+
+/**
+ * The twin of the kernel's segments (ops/rope.ts RopeSegments): `count` [B, T, C] tensors
+ * strideIn / strideOut elements apart; the first `rotated` are rotated (inverse with
+ * direction −1), the others copied. Writes into `out`; the gaps stay as they are.
+ */
+export function ropeSegmentsReference(
+  x: Float32Array,
+  out: Float32Array,
+  shape: RopeShape,
+  segments: { count: number; rotated: number; strideIn: number; strideOut: number },
+  direction: 1 | -1,
+): void {
+  const n = shape.B * shape.T * shape.H * shape.D;
+  for (let s = 0; s < segments.count; s++) {
+    const part = x.subarray(s * segments.strideIn, s * segments.strideIn + n);
+    out.set(
+      s < segments.rotated ? rotate(part, shape, direction, Float32Array) : part,
+      s * segments.strideOut,
+    );
+  }
+}

@@ -55,18 +55,22 @@ describe('GPU work per training step', () => {
       const rosa = rosaLayers(config).length;
       expect(counts.syncPoints).toBe(1 + rosa);
       expect(counts.submits).toBe(1 + 2 * rosa);
+      // Issue 13's budget for a 2-layer window step: ≤ 70 dispatches (99 before q/k/v, w1/w3
+      // and RoPE were batched, RMSNorm's backward, attention's delta and the residual adds fused: 60).
+      if (variant === 'window') expect(counts.dispatches).toBeLessThanOrEqual(70);
       // The same dispatches as the step before: every bind group comes from the cache.
       expect(counts.bindGroups).toBe(0);
       // One clear for every parameter gradient (and ROSA's gradK per ROSA layer).
       expect(counts.bufferClears).toBe(1 + rosa);
 
-      // The optimizer alone: per group a norm partial and an update, and one norm finish.
+      // The optimizer alone: one norm partial over every gradient (one range of the storage),
+      // one norm finish, and per group an update.
       backend.flush();
       ctx.counters.reset();
       model.optimizerStep({ base: 1e-2, rosa: 1e-2 }, HYPER, 4);
       backend.flush();
       const groups = new Set([...model.params.values()].map((s) => `${s.spec.group}:${s.spec.decay}`)).size;
-      expect(ctx.counters.dispatches).toBe(2 * groups + 1);
+      expect(ctx.counters.dispatches).toBe(groups + 2);
 
       // The loss and norm read together agree with the CPU step.
       const cpu = new Model(new CpuBackend(), config, init);
