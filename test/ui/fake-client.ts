@@ -351,19 +351,31 @@ export class FakeTrainerClient implements TrainerClient {
   /** Awaited before each generated token: a test can hold the stream part-way. */
   tokenGate: ((index: number) => Promise<void>) | null = null;
 
-  /** Streams GENERATED one character per macrotask, so a test can see the text grow. */
+  /** The generations in progress, by run: cancelGeneration() marks them. */
+  private readonly generating = new Map<string, Set<{ cancelled: boolean }>>();
+
+  /** Streams GENERATED one character per macrotask, so a test can see the text grow; a cancel ends it. */
   async generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation> {
     const run = this.mustRun(request.runId);
     this.calls.push(`generate ${request.runId} t=${request.temperature} n=${request.length}`);
     if (run.spec.task.kind !== 'text') throw new Error(`run "${run.spec.name}" was not trained on text`);
+    const handle = { cancelled: false };
+    const live = this.generating.get(request.runId) ?? new Set();
+    this.generating.set(request.runId, live);
+    live.add(handle);
     const tokens: GeneratedToken[] = [];
-    for (let i = 0; i < request.length; i++) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.tokenGate?.(i);
-      const text = FakeTrainerClient.GENERATED[i % FakeTrainerClient.GENERATED.length];
-      const token = { index: i, id: text.charCodeAt(0), text, probability: 0.5 };
-      tokens.push(token);
-      onToken?.(token);
+    try {
+      for (let i = 0; i < request.length; i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        await this.tokenGate?.(i);
+        if (handle.cancelled) break;
+        const text = FakeTrainerClient.GENERATED[i % FakeTrainerClient.GENERATED.length];
+        const token = { index: i, id: text.charCodeAt(0), text, probability: 0.5 };
+        tokens.push(token);
+        onToken?.(token);
+      }
+    } finally {
+      live.delete(handle);
     }
     return {
       runId: request.runId,
@@ -371,7 +383,13 @@ export class FakeTrainerClient implements TrainerClient {
       text: tokens.map((t) => t.text).join(''),
       tokens,
       context: run.spec.model.seqLen,
+      stopped: tokens.length < request.length,
     };
+  }
+
+  async cancelGeneration(runId: string): Promise<void> {
+    this.calls.push(`cancel generation ${runId}`);
+    for (const handle of this.generating.get(runId) ?? []) handle.cancelled = true;
   }
 
   /** Head 0 attends to the previous token, every other head uniformly over the window band. */

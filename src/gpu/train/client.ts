@@ -56,6 +56,11 @@ export interface TrainerClient {
   // Text generation and attention maps.
   /** Samples text from a text-task run; each token goes to `onToken` as it is sampled. */
   generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation>;
+  /**
+   * Stops the run's generations in progress after the token being sampled now: each resolves
+   * with the text sampled so far (`stopped: true`). Nothing happens when none is in progress.
+   */
+  cancelGeneration(runId: string): Promise<void>;
   /** Softmax probabilities of each attention head of a layer on validation sample `sample`. */
   attentionMap(runId: string, sample: number, layer: number): Promise<AttentionMap>;
 

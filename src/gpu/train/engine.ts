@@ -218,26 +218,45 @@ export class TrainerEngine implements TrainerClient {
 
   // --- Text generation and attention maps ---
 
+  /** The generations in progress, by run: cancelGeneration() marks them, their loops stop. */
+  private readonly generations = new Map<string, Set<{ cancelled: boolean }>>();
+
   /**
    * Samples `request.length` tokens, handing each to `onToken` as soon as it is known. Each
    * token is its own job in the model queue, so training steps (and other queries) run between
-   * tokens rather than waiting for the whole text.
+   * tokens rather than waiting for the whole text. A cancel ends it after the current token.
    */
   async generate(request: GenerationRequest, onToken?: (token: GeneratedToken) => void): Promise<Generation> {
-    const run = await this.held(request.runId);
-    const session = run.generation(request);
-    while (!session.done) {
-      // A macrotask turn first, as the scheduling loop takes between steps: the next step is
-      // then queued before the next token, however fast a token was.
-      if (session.tokens.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const token = await this.exclusive(() => session.step());
-      try {
-        onToken?.(token);
-      } catch {
-        // A listener that failed (a closed page) must not stop the queue.
+    const handle = { cancelled: false };
+    const live = this.generations.get(request.runId) ?? new Set();
+    this.generations.set(request.runId, live);
+    live.add(handle);
+    try {
+      const run = await this.held(request.runId);
+      const session = run.generation(request);
+      while (!session.done && !handle.cancelled) {
+        // A macrotask turn first, as the scheduling loop takes between steps: the next step is
+        // then queued before the next token, however fast a token was.
+        if (session.tokens.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        // Checked again in the queue: a cancel that came while a training step ran saves a pass.
+        const token = await this.exclusive(async () => (handle.cancelled ? null : session.step()));
+        if (!token) break;
+        try {
+          onToken?.(token);
+        } catch {
+          // A listener that failed (a closed page) must not stop the queue.
+        }
       }
+      return session.result();
+    } finally {
+      live.delete(handle);
+      if (live.size === 0 && this.generations.get(request.runId) === live)
+        this.generations.delete(request.runId);
     }
-    return session.result();
+  }
+
+  async cancelGeneration(runId: string): Promise<void> {
+    for (const handle of this.generations.get(runId) ?? []) handle.cancelled = true;
   }
 
   async attentionMap(runId: string, sample: number, layer: number): Promise<AttentionMap> {

@@ -163,6 +163,8 @@ export class GenerationSession {
       text: this.tokens.map((t) => t.text).join(''),
       tokens: [...this.tokens],
       context: this.subject.spec.model.seqLen,
+      // Summed up before the last requested token: the generation was cancelled.
+      stopped: !this.done,
     };
   }
 }

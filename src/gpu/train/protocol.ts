@@ -184,6 +184,8 @@ export interface Generation {
   tokens: GeneratedToken[];
   /** Tokens of context the model sees (its seqLen); older ones slide out. */
   context: number;
+  /** True when cancelGeneration ended it before `length` tokens: `tokens` are the ones sampled by then. */
+  stopped: boolean;
 }
 
 /** What each attention head of a layer attends to, for one validation sample. */

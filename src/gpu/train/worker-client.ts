@@ -52,6 +52,7 @@ export function createWorkerTrainerClient(): TrainerClient {
     gradientCheck: (request) => guard(() => remote.gradientCheck(request)),
     generate: (request, onToken) =>
       guard(() => remote.generate(request, onToken ? proxy(onToken) : undefined)),
+    cancelGeneration: (id) => guard(() => remote.cancelGeneration(id)),
     attentionMap: (id, sample, layer) => guard(() => remote.attentionMap(id, sample, layer)),
     listCheckpoints: () => guard(() => remote.listCheckpoints()),
     saveCheckpoint: (id) => guard(() => remote.saveCheckpoint(id)),

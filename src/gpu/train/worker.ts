@@ -63,6 +63,7 @@ const api = {
   /** Tokens go to the page's callback as they are sampled (Comlink frees its port once unreachable). */
   generate: async (request: GenerationRequest, onToken?: ((token: GeneratedToken) => void) & ProxyMarked) =>
     (await engine).generate(request, onToken ? (token) => void onToken(token) : undefined),
+  cancelGeneration: async (id: string) => (await engine).cancelGeneration(id),
   attentionMap: async (...a: Parameters<TrainerEngine['attentionMap']>) => (await engine).attentionMap(...a),
   listCheckpoints: async () => (await engine).listCheckpoints(),
   saveCheckpoint: async (id: string) => (await engine).saveCheckpoint(id),

@@ -182,4 +182,49 @@ describe('engine.generate', () => {
     // Steps ran between the first and the last token: the generation did not hold the queue.
     expect(order.slice(first, last).filter((x) => x === 'step').length).toBeGreaterThanOrEqual(3);
   });
+
+  it('stops after the current token on cancelGeneration, keeping the text sampled so far', async () => {
+    const e = cpuEngine(null);
+    await e.start(textSpec('c', 'window', 2));
+    await e.idle();
+    const request = { runId: 'c', prompt: 'the ', length: 40, temperature: 0.8, seed: 3 };
+    const full = await e.generate(request);
+    expect(full.stopped).toBe(false);
+    const streamed: GeneratedToken[] = [];
+    const stopped = await e.generate(request, (t) => {
+      streamed.push(t);
+      // Cancelled from the callback of the third token: no fourth is sampled.
+      if (t.index === 2) void e.cancelGeneration('c');
+    });
+    expect(stopped.stopped).toBe(true);
+    expect(stopped.tokens.map((t) => t.index)).toEqual([0, 1, 2]);
+    expect(streamed).toHaveLength(3);
+    // The same seed: the text so far is the start of the uncancelled one.
+    expect(stopped.text).toBe(full.text.slice(0, 3));
+    // A cancel with nothing in progress does nothing, and the next generation runs to its end.
+    await e.cancelGeneration('c');
+    expect((await e.generate({ ...request, length: 5 })).tokens).toHaveLength(5);
+  });
+
+  it('cancels only the generations of the run named', async () => {
+    const e = cpuEngine(null);
+    await e.start(textSpec('a', 'window', 2));
+    await e.start(textSpec('b', 'window', 2));
+    await e.idle();
+    const request = { prompt: 'the ', length: 12, temperature: 0, seed: 1 };
+    let cancelled = false;
+    const [a, b] = await Promise.all([
+      e.generate({ ...request, runId: 'a' }, (t) => {
+        if (t.index === 1 && !cancelled) {
+          cancelled = true;
+          void e.cancelGeneration('a');
+        }
+      }),
+      e.generate({ ...request, runId: 'b' }),
+    ]);
+    expect(a.stopped).toBe(true);
+    expect(a.tokens.length).toBeLessThan(12);
+    expect(b.stopped).toBe(false);
+    expect(b.tokens).toHaveLength(12);
+  });
 });
