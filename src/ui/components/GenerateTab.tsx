@@ -1,6 +1,6 @@
 // Text generation from a trained text model: a prompt, a length, a temperature and a seed;
 // the engine samples one token per forward pass (between training steps) and the text grows
-// here as each token arrives.
+// here as each token arrives. Stop ends it after the current token and keeps the text so far.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Generation } from '../../gpu/train/protocol.ts';
@@ -33,13 +33,25 @@ export function GenerateTab() {
   const [result, setResult] = useState<Generation | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [stopping, setStopping] = useState(false);
+  /** The length of the request shown, for "stopped after n of m". */
+  const [requested, setRequested] = useState(0);
   const request = useRef(0);
-  // A later request (or leaving the tab) makes the tokens of an earlier one stale.
+  /** The run whose generation is in progress, for Stop (and for leaving the tab). */
+  const generating = useRef<string | null>(null);
+  // A later request (or leaving the tab) makes the tokens of an earlier one stale; leaving the
+  // tab also stops the engine's generation, whose text nobody would see.
   useEffect(
     () => () => {
       request.current++;
+      const runId = generating.current;
+      if (runId)
+        void store
+          .getState()
+          .client?.cancelGeneration(runId)
+          .catch(() => undefined);
     },
-    [],
+    [store],
   );
 
   const run = textRuns.find((r) => r.id === runId) ?? textRuns[textRuns.length - 1];
@@ -52,6 +64,8 @@ export function GenerateTab() {
     if (!parsed?.request) return;
     const id = ++request.current;
     setBusy(true);
+    setStopping(false);
+    setRequested(parsed.request.length);
     setError(null);
     setResult(null);
     setStreamed('');
@@ -59,6 +73,7 @@ export function GenerateTab() {
     try {
       const client = store.getState().client;
       if (!client) throw new Error('The training engine is not available');
+      generating.current = parsed.request.runId;
       const done = await client.generate(parsed.request, (token) => {
         if (id === request.current) setStreamed((s) => s + token.text);
       });
@@ -69,7 +84,24 @@ export function GenerateTab() {
     } catch (err) {
       if (id === request.current) setError(errorMessage(err));
     } finally {
-      if (id === request.current) setBusy(false);
+      if (id === request.current) {
+        generating.current = null;
+        setBusy(false);
+        setStopping(false);
+      }
+    }
+  };
+
+  const stop = async () => {
+    const runId = generating.current;
+    const client = store.getState().client;
+    if (!runId || !client) return;
+    setStopping(true);
+    try {
+      await client.cancelGeneration(runId);
+    } catch (err) {
+      setStopping(false);
+      setError(errorMessage(err));
     }
   };
 
@@ -172,6 +204,17 @@ export function GenerateTab() {
         >
           {busy ? 'Generating…' : 'Generate'}
         </button>
+        {busy && (
+          <button
+            type="button"
+            className="ghost"
+            onClick={() => void stop()}
+            disabled={stopping}
+            aria-label="Stop generating"
+          >
+            {stopping ? 'Stopping…' : 'Stop'}
+          </button>
+        )}
         <span className="hint">
           Temperature 0 is greedy (always the most likely character); higher values sample more freely. The
           model sees the last {run?.spec.model.seqLen} characters; the same seed gives the same text.
@@ -197,10 +240,14 @@ export function GenerateTab() {
           {busy && <span className="generated-caret">▍</span>}
         </pre>
       )}
-      {result && meanProbability !== null && (
+      {result && (
         <p className="hint" data-testid="generation-summary">
-          {result.tokens.length} characters; mean probability of the sampled character{' '}
-          {(100 * meanProbability).toFixed(1)}%.
+          {result.stopped
+            ? `Stopped after ${result.tokens.length} of ${requested} characters`
+            : `${result.tokens.length} characters`}
+          {meanProbability !== null &&
+            `; mean probability of the sampled character ${(100 * meanProbability).toFixed(1)}%`}
+          .
         </p>
       )}
     </div>

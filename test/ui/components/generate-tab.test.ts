@@ -67,6 +67,43 @@ describe('Generate tab', () => {
     expect((screen.getByRole('button', { name: 'Generate' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
+  it('Stop ends the generation in progress and keeps the text sampled so far', async () => {
+    const client = await withTrainedTextRuns();
+    fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
+    fireEvent.change(await screen.findByLabelText('Prompt'), { target: { value: 'Ahab' } });
+    fireEvent.change(screen.getByLabelText('Characters to generate'), { target: { value: '30' } });
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    client.tokenGate = (i) => (i === 5 ? held : Promise.resolve());
+    expect(screen.queryByRole('button', { name: 'Stop generating' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Generate' }));
+    const out = await screen.findByTestId('generated-text');
+    const first5 = FakeTrainerClient.GENERATED.slice(0, 5);
+    await waitFor(() => expect(out.textContent).toBe(`Ahab${first5}▍`));
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Stop generating' })));
+    expect(client.calls).toContain(`cancel generation ${client.requests[0].runId}`);
+    release();
+    const summary = await screen.findByTestId('generation-summary', {}, { timeout: 3000 });
+    expect(summary.textContent).toMatch(/^Stopped after 5 of 30 characters; mean probability/);
+    expect(out.textContent).toBe(`Ahab${first5}`);
+    expect(screen.queryByRole('button', { name: 'Stop generating' })).toBeNull();
+    expect((screen.getByRole('button', { name: 'Generate' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('stops the generation when the page leaves the tab', async () => {
+    const client = await withTrainedTextRuns();
+    fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
+    fireEvent.change(await screen.findByLabelText('Prompt'), { target: { value: 'Ahab' } });
+    client.tokenGate = () => new Promise(() => {});
+    fireEvent.click(screen.getByRole('button', { name: 'Generate' }));
+    await screen.findByRole('button', { name: 'Stop generating' });
+    expect(client.calls.filter((c) => c.startsWith('cancel generation'))).toEqual([]);
+    await act(async () => fireEvent.click(screen.getByRole('tab', { name: 'Curves' })));
+    expect(client.calls).toContain(`cancel generation ${client.requests[0].runId}`);
+  });
+
   it('refuses a length beyond four contexts before asking the engine', async () => {
     const client = await withTrainedTextRuns();
     fireEvent.click(screen.getByRole('tab', { name: 'Generate' }));
