@@ -242,9 +242,14 @@ describe('retrieval inspector', () => {
     const hits = await screen.findByRole('table', { name: 'Retrievals landing on the needle' });
     expect(hits.textContent).toContain('layer 0');
     expect(hits.textContent).toContain('50.0%');
-    // Only ROSA runs are offered.
+    // Every run is offered (the others for their attention only); the ROSA run is chosen.
     const runSelect = screen.getByLabelText('Run') as HTMLSelectElement;
-    expect([...runSelect.options].map((o) => o.textContent)).toEqual(['E1 window+rosa (running)']);
+    expect([...runSelect.options].map((o) => o.textContent)).toEqual([
+      'E1 global (running, attention only)',
+      'E1 window (running, attention only)',
+      'E1 window+rosa (running)',
+    ]);
+    expect(runSelect.selectedOptions[0].textContent).toBe('E1 window+rosa (running)');
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Show retrievals' })));
     const stats = await screen.findByTestId('retrieval-stats');
     // fake map: T = 16, route 0 retrieves t−8 (t ≥ 8), route 1 retrieves t−1; window 4
@@ -265,10 +270,10 @@ describe('retrieval inspector', () => {
     expect(screen.getByTestId('retrieval-stats').textContent).toContain('0% of 15 retrievals lie beyond');
   });
 
-  it('explains what to do when there is no ROSA run', async () => {
+  it('explains what to do when there is no run', async () => {
     await renderPage();
     fireEvent.click(screen.getByRole('tab', { name: 'Retrieval' }));
-    expect(screen.getByText('No ROSA runs yet')).toBeTruthy();
+    expect(screen.getByText('No runs yet')).toBeTruthy();
   });
 });
 

@@ -1,6 +1,8 @@
 // Which earlier positions ROSA retrieved: a canvas heatmap of query position × retrieved
 // position for one validation sample and layer (one route or all), over the band the
-// attention window can see, with the tokens and contexts of the hovered query.
+// attention window can see, with the tokens and contexts of the hovered query. Any run can be
+// picked: for a layer without ROSA (every layer of a window, global or LRSA run) only the
+// attention heads are shown.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatPercent } from '../../common/format.ts';
@@ -288,7 +290,6 @@ export function RetrievalTab() {
     () => order.map((id) => runsById[id]).filter((r): r is RunRecord => !!r),
     [order, runsById],
   );
-  const rosaRuns = runs.filter((r) => hasRosa(r.spec.model));
   const [runId, setRunId] = useState<string>('');
   const [sample, setSample] = useState('0');
   const [layer, setLayer] = useState<number | null>(null);
@@ -301,9 +302,20 @@ export function RetrievalTab() {
   const [loading, setLoading] = useState(false);
   const request = useRef(0);
 
-  const run = rosaRuns.find((r) => r.id === runId) ?? rosaRuns[rosaRuns.length - 1];
-  const layers = run ? rosaLayers(run.spec.model) : [];
-  const activeLayer = layer !== null && layers.includes(layer) ? layer : (layers[0] ?? null);
+  // Until one is picked: the latest ROSA run, else the latest run.
+  const run =
+    runs.find((r) => r.id === runId) ?? runs.findLast((r) => hasRosa(r.spec.model)) ?? runs[runs.length - 1];
+  const layers = run ? Array.from({ length: run.spec.model.layers }, (_, l) => l) : [];
+  const retrievingLayers = run ? rosaLayers(run.spec.model) : [];
+  const activeLayer =
+    layer !== null && layers.includes(layer) ? layer : (retrievingLayers[0] ?? layers[0] ?? null);
+  /** Whether the chosen layer has ROSA: otherwise there are only attention heads to show. */
+  const retrieves = activeLayer !== null && retrievingLayers.includes(activeLayer);
+  // What was loaded shows while its run and layer stay chosen (not under another run's note).
+  const chosen = <M extends { runId: string; layer: number }>(m: M | null): M | null =>
+    m && m.runId === run?.id && m.layer === activeLayer ? m : null;
+  const shownMap = chosen(map);
+  const shownAttention = chosen(attention);
   const sampleNum = Number(sample);
   const sampleValid = Number.isInteger(sampleNum) && sampleNum >= 0 && sampleNum <= 1_000_000;
 
@@ -316,6 +328,13 @@ export function RetrievalTab() {
     try {
       const client = store.getState().client;
       if (!client) throw new Error('The training engine is not available');
+      if (!retrieves) {
+        const a = await client.attentionMap(run.id, sampleNum, activeLayer);
+        if (id !== request.current) return;
+        setMap(null);
+        setAttention(a);
+        return;
+      }
       // Both queries go to the engine's queue back to back; the attention may fail alone.
       const attentionAnswer = client.attentionMap(run.id, sampleNum, activeLayer).then(
         (a) => ({ ok: true as const, a }),
@@ -339,14 +358,15 @@ export function RetrievalTab() {
     }
   };
 
-  if (rosaRuns.length === 0) {
+  if (runs.length === 0) {
     return (
       <div className="empty-state">
-        <h3>No ROSA runs yet</h3>
+        <h3>No runs yet</h3>
         <p>
-          The retrieval inspector shows which earlier positions a ROSA layer retrieved for each token. Start
-          an experiment with a <strong>window+rosa</strong> or <strong>lrsa+rosa</strong> variant, let it
-          train for a while, then come back here.
+          The retrieval inspector shows which earlier positions a ROSA layer retrieved for each token, and
+          what each attention head of a layer attends to. Start an experiment (a <strong>window+rosa</strong>{' '}
+          or <strong>lrsa+rosa</strong> variant for retrievals), let it train for a while, then come back
+          here.
         </p>
       </div>
     );
@@ -358,9 +378,10 @@ export function RetrievalTab() {
         <label>
           Run
           <select value={run?.id ?? ''} onChange={(e) => setRunId(e.target.value)} aria-label="Run">
-            {rosaRuns.map((r) => (
+            {runs.map((r) => (
               <option key={r.id} value={r.id}>
-                {r.spec.name} ({r.status})
+                {r.spec.name} ({r.status}
+                {hasRosa(r.spec.model) ? '' : ', attention only'})
               </option>
             ))}
           </select>
@@ -387,6 +408,7 @@ export function RetrievalTab() {
             {layers.map((l) => (
               <option key={l} value={l}>
                 layer {l}
+                {retrievingLayers.includes(l) ? ' (ROSA)' : ''}
               </option>
             ))}
           </select>
@@ -397,7 +419,7 @@ export function RetrievalTab() {
             value={String(route)}
             onChange={(e) => setRoute(e.target.value === 'all' ? 'all' : Number(e.target.value))}
             aria-label="Route"
-            disabled={!map}
+            disabled={!map || !retrieves}
           >
             <option value="all">all routes (aggregated)</option>
             {map &&
@@ -409,7 +431,7 @@ export function RetrievalTab() {
           </select>
         </label>
         <button type="button" onClick={() => void load()} disabled={!engineReady || loading || !sampleValid}>
-          {loading ? 'Loading…' : 'Show retrievals'}
+          {loading ? 'Loading…' : retrieves ? 'Show retrievals' : 'Show attention'}
         </button>
       </div>
       {run && <NeedleHitsTable evals={series[run.id]?.eval ?? []} />}
@@ -429,10 +451,19 @@ export function RetrievalTab() {
             : 'This run was interrupted by a reload before it saved a checkpoint, so its model is gone.'}
         </p>
       )}
-      {map ? (
+      {run && !retrieves && (
+        <p className="hint" data-testid="no-retrievals-note">
+          {hasRosa(run.spec.model)
+            ? `Layer ${activeLayer} of ${run.spec.name} has no ROSA adapter, so it has no retrievals: only its attention heads are shown.`
+            : `${run.spec.name} has no ROSA layers (${run.spec.model.variant}), so it has no retrievals: only the attention heads of the layer are shown.`}
+        </p>
+      )}
+      {!shownMap && shownAttention ? (
+        <AttentionView map={shownAttention} retrieval={null} />
+      ) : shownMap ? (
         <>
-          <RetrievalHeatmap map={map} route={route} />
-          {attention && <AttentionView map={attention} retrieval={map} />}
+          <RetrievalHeatmap map={shownMap} route={route} />
+          {shownAttention && <AttentionView map={shownAttention} retrieval={shownMap} />}
           {attentionError && (
             <p className="hint">The attention of this layer could not be shown: {attentionError}</p>
           )}
@@ -440,15 +471,15 @@ export function RetrievalTab() {
       ) : (
         !error && (
           <p className="hint">
-            Pick a run, a validation sample and a layer, then press <strong>Show retrievals</strong>. Orange
-            cells are the positions ROSA retrieved; the blue band is what the attention window sees, so orange
-            outside the band is information the window alone could not reach. Below them, the attention heads
-            of the same layer on the same sample, with ROSA's retrievals marked, so the two mechanisms can be
-            compared.
+            Pick a run, a validation sample and a layer, then press{' '}
+            <strong>{retrieves ? 'Show retrievals' : 'Show attention'}</strong>. Orange cells are the
+            positions ROSA retrieved; the blue band is what the attention window sees, so orange outside the
+            band is information the window alone could not reach. Below them, the attention heads of the same
+            layer on the same sample, with ROSA's retrievals marked, so the two mechanisms can be compared.
           </p>
         )
       )}
-      <GradientCheckPanel run={run} engineReady={engineReady} />
+      {run && hasRosa(run.spec.model) && <GradientCheckPanel run={run} engineReady={engineReady} />}
     </div>
   );
 }
