@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AdapterSummary, GpuContext } from '../../gpu/context.ts';
 import type { Variant } from '../../gpu/model/config.ts';
-import { checkMatmul, type MatmulCheck } from '../../gpu/selfcheck.ts';
+import type { MatmulCheck } from '../../gpu/selfcheck.ts';
 import type { StepProfile } from '../../gpu/train/profile-step.ts';
 
 export interface LocalGpu {
@@ -30,6 +30,8 @@ export function useLocalGpu(open: () => Promise<GpuContext>): LocalGpu {
     setCheckError(null);
     try {
       const ctx = await open();
+      // Loaded on demand, after the first paint: the kernels are not part of the first page load.
+      const { checkMatmul } = await import('../../gpu/selfcheck.ts');
       setCheck(await checkMatmul(ctx));
     } catch (err) {
       setCheckError((err as Error).message);
