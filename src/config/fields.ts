@@ -2,8 +2,14 @@
 // and limits, its default, label, help text and unit, and when it applies. The zod checks and
 // the metadata come from the same arguments, so a message, a form hint, a CLI flag and the
 // JSON schema of presets can never disagree about a limit.
+// zod/mini (functions, not methods): the schema is on the page's first load, and the mini
+// build leaves out the methods and JSON-schema code the page never calls.
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/v4/locales';
+
+// The messages of checks without an own message (preset names, lists), as the full zod gives them.
+z.config(en());
 
 /** Which variants a setting matters for (it is neither validated nor shown otherwise). */
 export type Applies = 'always' | 'rosa' | 'lrsa' | 'window' | 'two-stage';
@@ -36,7 +42,7 @@ export const jsonSchemaRegistry = z.registry<Record<string, unknown>>();
 
 type Common = { label: string; help: string; unit?: string; applies?: Applies };
 
-function register<S extends z.ZodType>(schema: S, meta: FieldMeta): S {
+function register<S extends z.ZodMiniType>(schema: S, meta: FieldMeta): S {
   settingsRegistry.add(schema, meta);
   const paper = meta.paper === undefined ? '' : ` The paper: ${String(meta.paper)}.`;
   jsonSchemaRegistry.add(schema, {
@@ -69,7 +75,9 @@ export function numberRangeMessage(min: number, max: number, openMin: boolean, g
 /** A whole number in [min, max]. */
 export function int(min: number, max: number, def: number, meta: Common & { paper?: number }) {
   const error = (iss: { input?: unknown }) => intRangeMessage(min, max, iss.input);
-  const schema = z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+  const schema = z
+    .number({ error })
+    .check(z.int({ error }), z.minimum(min, { error }), z.maximum(max, { error }));
   return register(schema, { kind: 'int', min, max, default: def, applies: 'always', ...meta });
 }
 
@@ -82,8 +90,9 @@ export function num(
 ) {
   const openMin = meta.openMin ?? false;
   const error = (iss: { input?: unknown }) => numberRangeMessage(min, max, openMin, iss.input);
-  const low = z.number({ error }).max(max, { error });
-  const schema = openMin ? low.gt(min, { error }) : low.min(min, { error });
+  const schema = z
+    .number({ error })
+    .check(z.maximum(max, { error }), openMin ? z.gt(min, { error }) : z.minimum(min, { error }));
   return register(schema, { kind: 'number', min, max, openMin, default: def, applies: 'always', ...meta });
 }
 
@@ -116,10 +125,10 @@ export function intList(min: number, max: number, def: number[], meta: Common) {
   const item = (iss: { input?: unknown }) => intRangeMessage(min, max, iss.input);
   const error = (iss: { input?: unknown }) => `must be a list of whole numbers (got ${shown(iss.input)})`;
   const schema = z.array(
-    z.number({ error: item }).int({ error: item }).min(min, { error: item }).max(max, { error: item }),
-    {
-      error,
-    },
+    z
+      .number({ error: item })
+      .check(z.int({ error: item }), z.minimum(min, { error: item }), z.maximum(max, { error: item })),
+    { error },
   );
   return register(schema, { kind: 'int-list', min, max, default: def, applies: 'always', ...meta });
 }
@@ -128,14 +137,14 @@ export function intList(min: number, max: number, def: number[], meta: Common) {
 export function text(maxLength: number, def: string, meta: Common) {
   const error = (iss: { input?: unknown }) =>
     `must be a text of at most ${maxLength} characters (got ${shown(iss.input)})`;
-  const schema = z.string({ error }).max(maxLength, { error });
+  const schema = z.string({ error }).check(z.maxLength(maxLength, { error }));
   return register(schema, { kind: 'text', max: maxLength, default: def, applies: 'always', ...meta });
 }
 
 /** The metadata of a leaf schema (through .optional()). */
-export function metaOf(schema: z.ZodType): FieldMeta | undefined {
+export function metaOf(schema: z.ZodMiniType): FieldMeta | undefined {
   const direct = settingsRegistry.get(schema);
   if (direct) return direct;
-  if (schema instanceof z.ZodOptional) return metaOf(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodMiniOptional) return metaOf(schema.def.innerType as z.ZodMiniType);
   return undefined;
 }

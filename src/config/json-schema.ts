@@ -1,7 +1,7 @@
 // presets/schema.json, generated from the settings schema: presets point at it with "$schema",
 // so an editor completes and checks them with the same limits and help as the page.
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { jsonSchemaRegistry } from './fields.ts';
 import { presetSchema } from './schema.ts';
 

@@ -3,7 +3,7 @@
 // (of a new run, a preset, a link, a checkpoint manifest), the form's labels and hints, the
 // CLI's flags and presets/schema.json all come from here. Cross-field rules: rules.ts.
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ATTENTION_MAX_HEAD_DIM } from '../gpu/ops/attention.ts';
 import { ROSA_MAX_BITS } from '../rosa-worker/layout.ts';
 import { bool, choice, int, intList, num, shown, text } from './fields.ts';
@@ -43,15 +43,19 @@ const niahTask = z.strictObject({
       corpus: 'Moby Dick text',
     },
   }),
-  corpus: choice(['moby-dick'], 'moby-dick', {
-    label: 'Corpus',
-    help: 'the text a corpus filler draws from',
-  }).optional(),
-  loss: choice(['answer', 'all'], 'answer', {
-    label: 'Loss on',
-    help: 'accuracy always scores the key',
-    labels: { answer: 'the answer only', all: 'every next token' },
-  }).optional(),
+  corpus: z.optional(
+    choice(['moby-dick'], 'moby-dick', {
+      label: 'Corpus',
+      help: 'the text a corpus filler draws from',
+    }),
+  ),
+  loss: z.optional(
+    choice(['answer', 'all'], 'answer', {
+      label: 'Loss on',
+      help: 'accuracy always scores the key',
+      labels: { answer: 'the answer only', all: 'every next token' },
+    }),
+  ),
 });
 
 const mqarTask = z.strictObject({
@@ -76,21 +80,27 @@ const textTask = z.strictObject({
     label: 'Text source',
     help: 'the bundled public-domain novel or your own text',
   }),
-  text: text(MAX_USER_TEXT, '', {
-    label: 'Your text',
-    help: 'the corpus of a user text task; stays in this browser and is never put in links',
-  }).optional(),
-  name: text(200, 'text', { label: 'Text name', help: 'file name of the user text' }).optional(),
-  repeat: int(0, MAX_SEQ_LEN / 2, 0, {
-    label: 'Repeated passage',
-    help: 'each sequence ends with a copy of its first this many characters: a loss only long context can lower (0: plain text)',
-    unit: 'characters',
-  }).optional(),
-  tokenizer: choice(['chars', 'base'], 'chars', {
-    label: 'Tokens',
-    help: "the text's characters, or the base model's tokenizer (its tokenizer.json; needs a Hugging Face base model)",
-    labels: { chars: 'characters', base: "the base model's tokenizer" },
-  }).optional(),
+  text: z.optional(
+    text(MAX_USER_TEXT, '', {
+      label: 'Your text',
+      help: 'the corpus of a user text task; stays in this browser and is never put in links',
+    }),
+  ),
+  name: z.optional(text(200, 'text', { label: 'Text name', help: 'file name of the user text' })),
+  repeat: z.optional(
+    int(0, MAX_SEQ_LEN / 2, 0, {
+      label: 'Repeated passage',
+      help: 'each sequence ends with a copy of its first this many characters: a loss only long context can lower (0: plain text)',
+      unit: 'characters',
+    }),
+  ),
+  tokenizer: z.optional(
+    choice(['chars', 'base'], 'chars', {
+      label: 'Tokens',
+      help: "the text's characters, or the base model's tokenizer (its tokenizer.json; needs a Hugging Face base model)",
+      labels: { chars: 'characters', base: "the base model's tokenizer" },
+    }),
+  ),
 });
 
 const inductionTask = z.strictObject({
@@ -157,11 +167,13 @@ export const rosaSchema = z.strictObject(
         rwkv8: 'rwkv8: BlinkDL’s per-token rule (one symbol stream matches its own past)',
       },
     }),
-    layers: intList(0, MAX_LAYERS - 1, [], {
-      ...rosaOnly,
-      label: 'ROSA layers',
-      help: 'layers with an adapter; absent: every layer that is not global',
-    }).optional(),
+    layers: z.optional(
+      intList(0, MAX_LAYERS - 1, [], {
+        ...rosaOnly,
+        label: 'ROSA layers',
+        help: 'layers with an adapter; absent: every layer that is not global',
+      }),
+    ),
     tempQ: temperature('Q', 'query'),
     tempK: temperature('K', 'key'),
     tempV: temperature('V', 'value'),
@@ -246,10 +258,12 @@ export const modelSchema = z.strictObject(
     }),
     // Optional so that a spec without it (every preset and checkpoint before it) keeps its
     // configuration fingerprint and its meaning.
-    headDim: int(0, ATTENTION_MAX_HEAD_DIM, 0, {
-      label: 'Head size',
-      help: 'channels per attention head, even; q/k/v project to heads · head size channels (Qwen3: 128 at width 1024 with 16 heads); 0 or absent: width / heads',
-    }).optional(),
+    headDim: z.optional(
+      int(0, ATTENTION_MAX_HEAD_DIM, 0, {
+        label: 'Head size',
+        help: 'channels per attention head, even; q/k/v project to heads · head size channels (Qwen3: 128 at width 1024 with 16 heads); 0 or absent: width / heads',
+      }),
+    ),
     kvHeads: int(0, 64, 0, {
       label: 'Key/value heads',
       help: 'grouped-query attention: key/value heads, each shared by heads / kvHeads query heads (0: as many as heads)',
@@ -403,8 +417,10 @@ const evalOnlyField = bool(false, {
 const runName = (what: string, min: number) =>
   z
     .string({ error: `must be a string (${what})` })
-    .min(min, { error: `must not be empty (${what})` })
-    .max(500, { error: `must be at most 500 characters (${what})` });
+    .check(
+      z.minLength(min, { error: `must not be empty (${what})` }),
+      z.maxLength(500, { error: `must be at most 500 characters (${what})` }),
+    );
 
 export const runSpecSchema = z.strictObject(
   {
@@ -415,61 +431,67 @@ export const runSpecSchema = z.strictObject(
     train: trainSchema,
     backend: backendSchema,
     /** A checkpoint key whose weights this run starts from. */
-    from: fromField.optional(),
-    evalOnly: evalOnlyField.optional(),
+    from: z.optional(fromField),
+    evalOnly: z.optional(evalOnlyField),
   },
   objectError,
 );
 export type RunSpec = z.infer<typeof runSpecSchema>;
 
 /** A partial model: every field optional, nested ROSA/LRSA too. */
-export const modelOverridesSchema = modelSchema
-  .extend({ rosa: rosaSchema.partial().optional(), lrsa: lrsaSchema.partial().optional() })
-  .partial();
+export const modelOverridesSchema = z.partial(
+  z.extend(modelSchema, { rosa: z.optional(z.partial(rosaSchema)), lrsa: z.optional(z.partial(lrsaSchema)) }),
+);
 export type ModelOverrides = z.infer<typeof modelOverridesSchema>;
-export const trainOverridesSchema = trainSchema.partial();
+export const trainOverridesSchema = z.partial(trainSchema);
 
 export const presetVariantSchema = z.strictObject({
-  name: z.string().min(1).max(100).meta({ title: 'Name', description: 'shown in legends and file names' }),
+  name: z
+    .string()
+    .check(z.minLength(1), z.maxLength(100))
+    .register(z.globalRegistry, { title: 'Name', description: 'shown in legends and file names' }),
   variant: modelSchema.shape.variant,
   /** An earlier variant of the same preset, or a checkpoint path. */
-  from: fromField.optional(),
-  evalOnly: evalOnlyField.optional(),
-  model: modelOverridesSchema.optional(),
-  train: trainOverridesSchema.optional(),
+  from: z.optional(fromField),
+  evalOnly: z.optional(evalOnlyField),
+  model: z.optional(modelOverridesSchema),
+  train: z.optional(trainOverridesSchema),
 });
 export type PresetVariant = z.infer<typeof presetVariantSchema>;
 
 const presetTaskSchema = z.discriminatedUnion('kind', [
-  niahTask.partial().required({ kind: true }),
-  mqarTask.partial().required({ kind: true }),
-  textTask.partial().required({ kind: true }),
-  inductionTask.partial().required({ kind: true }),
+  z.required(z.partial(niahTask), { kind: true }),
+  z.required(z.partial(mqarTask), { kind: true }),
+  z.required(z.partial(textTask), { kind: true }),
+  z.required(z.partial(inductionTask), { kind: true }),
 ]);
 
+/** A whole number in [min, max], with zod's own messages (the evaluation settings of presets). */
+const wholeNumber = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+
 export const presetSchema = z.strictObject({
-  $schema: z.string().optional(),
-  name: z.string().min(1).max(100),
-  description: z.string().max(2000),
+  $schema: z.optional(z.string()),
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  description: z.string().check(z.maxLength(2000)),
   task: presetTaskSchema,
-  model: modelOverridesSchema.default({}),
-  train: trainOverridesSchema.default({}),
-  variants: z.array(presetVariantSchema).min(1, { error: 'must list at least one variant' }),
-  evaluation: z
-    .strictObject({
+  model: z._default(modelOverridesSchema, {}),
+  train: z._default(trainOverridesSchema, {}),
+  variants: z.array(presetVariantSchema).check(z.minLength(1, { error: 'must list at least one variant' })),
+  evaluation: z.optional(
+    z.strictObject({
       /** NIAH: exact-match accuracy with the needle this many tokens before the query. */
-      niahDistances: z.array(z.number().int().min(1).max(MAX_SEQ_LEN)).optional(),
-      niahSamples: z.number().int().min(1).max(100_000).optional(),
-      niahGrid: z
-        .strictObject({
-          lengths: z.array(z.number().int().min(8).max(MAX_SEQ_LEN)),
-          depths: z.array(z.number().min(0).max(1)),
-          samples: z.number().int().min(1).max(100_000),
-        })
-        .optional(),
+      niahDistances: z.optional(z.array(wholeNumber(1, MAX_SEQ_LEN))),
+      niahSamples: z.optional(wholeNumber(1, 100_000)),
+      niahGrid: z.optional(
+        z.strictObject({
+          lengths: z.array(wholeNumber(8, MAX_SEQ_LEN)),
+          depths: z.array(z.number().check(z.minimum(0), z.maximum(1))),
+          samples: wholeNumber(1, 100_000),
+        }),
+      ),
       /** Text tasks: loss and perplexity on the positions only long context can predict. */
-      longContextLoss: z.boolean().optional(),
-    })
-    .optional(),
+      longContextLoss: z.optional(z.boolean()),
+    }),
+  ),
 });
 export type ExperimentPreset = z.infer<typeof presetSchema>;

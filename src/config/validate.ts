@@ -3,7 +3,7 @@
 // callers show it next to a form field, as `--path` on the command line or `preset.path` for a
 // preset file. Settings that do not apply (ROSA fields of a global run) are not checked.
 
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { runRules, type SizeLimits } from './rules.ts';
 import { type RunSpec, runSpecSchema, type Variant, variantHasLrsa, variantHasRosa } from './schema.ts';
 import { leafAt } from './walk.ts';

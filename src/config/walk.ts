@@ -1,7 +1,7 @@
 // Walks the settings schema: every leaf with its dotted path and metadata (for the CLI's
 // flags, the form's hints, the schema test), and the defaults it declares.
 
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type FieldMeta, metaOf } from './fields.ts';
 import {
   backendSchema,
@@ -18,18 +18,18 @@ import {
 export interface SettingLeaf {
   /** Dotted path in a run spec: "model.rosa.bits", "train.steps", "task.keyLength". */
   path: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   meta: FieldMeta;
   /** Task fields exist only for these task kinds. */
   taskKinds?: TaskKind[];
 }
 
-function objectLeaves(schema: z.ZodObject, prefix: string): SettingLeaf[] {
+function objectLeaves(schema: z.ZodMiniObject, prefix: string): SettingLeaf[] {
   const out: SettingLeaf[] = [];
-  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodMiniType>)) {
     const path = `${prefix}${key}`;
-    const inner = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
-    if (inner instanceof z.ZodObject) out.push(...objectLeaves(inner, `${path}.`));
+    const inner = field instanceof z.ZodMiniOptional ? (field.def.innerType as z.ZodMiniType) : field;
+    if (inner instanceof z.ZodMiniObject) out.push(...objectLeaves(inner, `${path}.`));
     else {
       const meta = metaOf(field);
       if (meta) out.push({ path, schema: field, meta });
@@ -75,12 +75,12 @@ export function settingMeta(path: string, taskKind?: TaskKind): FieldMeta {
 }
 
 /** The defaults an object schema declares (optional fields without a default stay absent). */
-export function defaultsOf(schema: z.ZodObject): Record<string, unknown> {
+export function defaultsOf(schema: z.ZodMiniObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-    if (field instanceof z.ZodOptional) continue;
-    if (field instanceof z.ZodObject) out[key] = defaultsOf(field);
-    else if (field instanceof z.ZodLiteral) out[key] = field.value;
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodMiniType>)) {
+    if (field instanceof z.ZodMiniOptional) continue;
+    if (field instanceof z.ZodMiniObject) out[key] = defaultsOf(field);
+    else if (field instanceof z.ZodMiniLiteral) out[key] = field.def.values[0];
     else {
       const meta = metaOf(field);
       if (meta) out[key] = structuredClone(meta.default);
