@@ -389,6 +389,21 @@ export const backendSchema = choice(BACKEND_KINDS, 'webgpu', {
   labels: { webgpu: 'WebGPU', cpu: 'CPU (slow, no GPU needed)' },
 });
 
+// Optional WebGPU features (src/gpu/features.ts): used where the device has them, unless off.
+export const SUBGROUP_MODES = ['auto', 'off'] as const;
+export type SubgroupMode = (typeof SUBGROUP_MODES)[number];
+export const gpuSchema = z.strictObject(
+  {
+    subgroups: choice(SUBGROUP_MODES, 'auto', {
+      label: 'Subgroups',
+      help: 'WebGPU backend: RMSNorm sums rows with subgroup operations where the adapter offers them (auto), or through workgroup memory (off)',
+      labels: { auto: 'where offered', off: 'off' },
+    }),
+  },
+  objectError,
+);
+export type GpuOptions = z.infer<typeof gpuSchema>;
+
 // ── Runs and presets ────────────────────────────────────────────────────────────────────────
 
 const fromField = text(500, '', {
@@ -414,6 +429,8 @@ export const runSpecSchema = z.strictObject(
     model: modelSchema,
     train: trainSchema,
     backend: backendSchema,
+    /** WebGPU feature choices; absent means every default. */
+    gpu: gpuSchema.optional(),
     /** A checkpoint key whose weights this run starts from. */
     from: fromField.optional(),
     evalOnly: evalOnlyField.optional(),
