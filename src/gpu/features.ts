@@ -1,29 +1,34 @@
 // The optional WebGPU features the engine asks for where the adapter offers them, what each is
 // used for, and the lines the Device tab shows. The device requests every one offered (cheap);
-// whether a kernel then uses it is the kernel's choice (and, for subgroups, the run's
-// `gpu.subgroups` setting), with a fallback that needs nothing.
+// whether a kernel then uses it is the run's choice (`gpu.subgroups`, `gpu.f16`), and every
+// kernel that has a variant keeps a fallback that needs nothing.
 
 export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
 
-/** What uses each feature (null where nothing does yet), and what happens without it. */
-export const FEATURE_USES: Readonly<Record<OptionalFeature, { use: string | null; without: string }>> = {
+/** What the engine does with each feature when the device has it, and without it. */
+export const FEATURE_USES: Readonly<Record<OptionalFeature, { present: string; absent: string }>> = {
   'timestamp-query': {
-    use: 'the kernel profile (per-dispatch timings)',
-    without: 'kernels cannot be timed',
+    present: 'used for the kernel profile (per-dispatch timings)',
+    absent: 'kernels cannot be timed',
   },
   subgroups: {
-    use: 'RMSNorm row sums, forward and backward, where a workgroup reduces a row (a run may turn it off: gpu.subgroups)',
-    without: 'RMSNorm reduces through workgroup memory',
+    present:
+      'used for RMSNorm row sums, forward and backward, where a workgroup reduces a row (a run may turn it off: gpu.subgroups)',
+    absent: 'RMSNorm reduces through workgroup memory',
   },
-  'shader-f16': { use: null, without: 'every kernel computes in f32' },
+  'shader-f16': {
+    present:
+      'available: runs that set gpu.f16 to auto hold the forward linear layers’ matmul tiles in f16 (off by default: it rounds their inputs)',
+    absent: 'every kernel computes in f32',
+  },
 };
 
 export interface FeatureStatus {
   feature: OptionalFeature;
   /** The device has it (the adapter offered it and the device asked). */
   present: boolean;
-  /** What it is used for, or why it is not. */
+  /** What it is used for, or what happens without it. */
   detail: string;
 }
 
@@ -31,13 +36,8 @@ export interface FeatureStatus {
 export function optionalFeatureStatus(deviceFeatures: readonly string[]): FeatureStatus[] {
   return OPTIONAL_FEATURES.map((feature) => {
     const present = deviceFeatures.includes(feature);
-    const { use, without } = FEATURE_USES[feature];
-    const detail = !present
-      ? `not offered by this adapter: ${without}`
-      : use
-        ? `used for ${use}`
-        : 'offered, but no kernel uses it yet';
-    return { feature, present, detail };
+    const { present: use, absent } = FEATURE_USES[feature];
+    return { feature, present, detail: present ? use : `not offered by this adapter: ${absent}` };
   });
 }
 
@@ -50,4 +50,12 @@ export function subgroupsInUse(
   setting: 'auto' | 'off',
 ): boolean {
   return setting !== 'off' && device.hasFeature('subgroups');
+}
+
+/** Whether forward linear layers use the f16-tile matmul: the feature, and `gpu.f16` = 'auto'. */
+export function f16InUse(
+  device: { hasFeature(feature: OptionalFeature): boolean },
+  setting: 'auto' | 'off',
+): boolean {
+  return setting === 'auto' && device.hasFeature('shader-f16');
 }

@@ -13,7 +13,7 @@ import {
 } from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
-import { subgroupsInUse } from '../features.ts';
+import { f16InUse, subgroupsInUse } from '../features.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
 import { attentionBackward, attentionForward } from '../ops/attention.ts';
 import { biasBackward, biasForward } from '../ops/bias.ts';
@@ -109,10 +109,13 @@ export class GpuBackend implements Backend<F, I> {
 
   /** Whether RMSNorm's row sums use subgroup operations (features.ts subgroupsInUse). */
   readonly subgroups: boolean;
+  /** Whether forward linear layers hold their matmul tiles in f16 (features.ts f16InUse). */
+  readonly f16Tiles: boolean;
 
   constructor(ctx: GpuContext, options: Partial<GpuOptions> = {}) {
     this.ctx = ctx;
     this.subgroups = subgroupsInUse(ctx, options.subgroups ?? 'auto');
+    this.f16Tiles = f16InUse(ctx, options.f16 ?? 'off');
     this.batch = new CommandBatch(ctx, 'model');
   }
 
@@ -224,6 +227,7 @@ export class GpuBackend implements Backend<F, I> {
       transB: true,
       accumulate: options.accumulate ?? false,
       residual: options.residual,
+      f16Tiles: this.f16Tiles,
     });
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
@@ -243,6 +247,7 @@ export class GpuBackend implements Backend<F, I> {
       strideA: 0,
       strideB: ws.stride,
       strideC: ys.stride,
+      f16Tiles: this.f16Tiles,
     });
   }
   private ropeTable(T: number, D: number, base: number): RopeTable {

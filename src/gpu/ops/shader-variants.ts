@@ -8,6 +8,7 @@
 /** Variant file → the family it extends and the device feature it needs. */
 export const SHADER_VARIANTS: Readonly<Record<string, { family: string; feature: GPUFeatureName }>> = {
   'rmsnorm-subgroups': { family: 'rmsnorm', feature: 'subgroups' },
+  'matmul-f16': { family: 'matmul', feature: 'shader-f16' },
 };
 
 /** The family whose file, uniform layouts and constants a shader uses: itself unless a variant. */

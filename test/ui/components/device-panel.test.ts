@@ -48,12 +48,12 @@ describe('device panel: optional features', () => {
     expect(screen.getByTestId('optional-features').children).toHaveLength(3);
   });
 
-  it('shows the fallback where subgroups are absent, and an offered feature nothing uses', () => {
+  it('shows the fallback where subgroups are absent, and that f16 is opt-in where offered', () => {
     render(createElement(DevicePanel, { adapter: adapterWith(['shader-f16']), error: null, isolation }));
     expect(featureLine('subgroups')).toBe(
       'subgroups: not offered by this adapter: RMSNorm reduces through workgroup memory',
     );
-    expect(featureLine('shader-f16')).toBe('shader-f16: offered, but no kernel uses it yet');
+    expect(featureLine('shader-f16')).toMatch(/^shader-f16: available: runs that set gpu\.f16 to auto/);
     expect(featureLine('timestamp-query')).toBe(
       'timestamp-query: not offered by this adapter: kernels cannot be timed',
     );
