@@ -32,12 +32,26 @@ export interface FeatureStatus {
   detail: string;
 }
 
-/** One line per optional feature, from the device's feature list (AdapterSummary.features). */
-export function optionalFeatureStatus(deviceFeatures: readonly string[]): FeatureStatus[] {
+/** Where a software adapter has the feature but the engine leaves it unused, and why. */
+const UNUSED_ON_SOFTWARE: Partial<Record<OptionalFeature, string>> = {
+  subgroups:
+    'present, but unused on this software adapter: RMSNorm sums each row in one invocation there (preferredRowStrategy), faster than any workgroup reduction',
+};
+
+/** One line per optional feature, from the adapter summary (its device features, software or not). */
+export function optionalFeatureStatus(adapter: {
+  features: readonly string[];
+  isSoftware: boolean;
+}): FeatureStatus[] {
   return OPTIONAL_FEATURES.map((feature) => {
-    const present = deviceFeatures.includes(feature);
+    const present = adapter.features.includes(feature);
     const { present: use, absent } = FEATURE_USES[feature];
-    return { feature, present, detail: present ? use : `not offered by this adapter: ${absent}` };
+    const detail = !present
+      ? `not offered by this adapter: ${absent}`
+      : adapter.isSoftware
+        ? (UNUSED_ON_SOFTWARE[feature] ?? use)
+        : use;
+    return { feature, present, detail };
   });
 }
 

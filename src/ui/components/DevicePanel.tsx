@@ -86,7 +86,7 @@ export function DevicePanel({
           <dt>Optional features</dt>
           <dd>
             <ul className="feature-list" data-testid="optional-features">
-              {optionalFeatureStatus(adapter.features).map(({ feature, present, detail }) => (
+              {optionalFeatureStatus(adapter).map(({ feature, present, detail }) => (
                 <li key={feature} data-testid={`feature-${feature}`} className={present ? 'ok' : 'warn'}>
                   <code>{feature}</code>: {detail}
                 </li>

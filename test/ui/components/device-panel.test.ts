@@ -9,13 +9,13 @@ import { DevicePanel } from '../../../src/ui/components/DevicePanel.tsx';
 
 afterEach(cleanup);
 
-function adapterWith(features: string[]): AdapterSummary {
+function adapterWith(features: string[], isSoftware = false): AdapterSummary {
   return {
     vendor: 'v',
     architecture: 'a',
     device: 'd',
     description: 'test adapter',
-    isSoftware: false,
+    isSoftware,
     features,
     limits: {},
     platform: 'browser',
@@ -57,5 +57,19 @@ describe('device panel: optional features', () => {
     expect(featureLine('timestamp-query')).toBe(
       'timestamp-query: not offered by this adapter: kernels cannot be timed',
     );
+  });
+});
+
+describe('device panel on a software adapter', () => {
+  it('says subgroups are present but unused there (rows are summed one invocation each)', () => {
+    render(
+      createElement(DevicePanel, {
+        adapter: adapterWith(['subgroups', 'timestamp-query'], true),
+        error: null,
+        isolation,
+      }),
+    );
+    expect(featureLine('subgroups')).toMatch(/^subgroups: present, but unused on this software adapter/);
+    expect(featureLine('timestamp-query')).toMatch(/^timestamp-query: used for the kernel profile/);
   });
 });
