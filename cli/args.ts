@@ -3,7 +3,7 @@
 // short names. Values are checked with the setting's own schema, so a bad flag is reported
 // as `--path <message>` with the same limit the form and presets show.
 
-import type { ModelOverrides, TrainConfig } from '../src/config/schema.ts';
+import type { GpuOptions, ModelOverrides, TrainConfig } from '../src/config/schema.ts';
 import type { FieldError } from '../src/config/validate.ts';
 import { type SettingLeaf, settingLeaves } from '../src/config/walk.ts';
 
@@ -91,9 +91,10 @@ export function settingsPatch(settings: Map<string, unknown>): {
   task: Record<string, unknown>;
   model: ModelOverrides;
   train: Partial<TrainConfig>;
+  gpu: Partial<GpuOptions>;
   backend?: string;
 } {
-  const patch = { task: {}, model: {}, train: {} } as Record<string, Record<string, unknown>>;
+  const patch = { task: {}, model: {}, train: {}, gpu: {} } as Record<string, Record<string, unknown>>;
   let backend: string | undefined;
   for (const [path, value] of settings) {
     if (path === 'backend') {
@@ -109,7 +110,12 @@ export function settingsPatch(settings: Map<string, unknown>): {
     target[rest.at(-1)!] = value;
   }
   return {
-    ...(patch as { task: Record<string, unknown>; model: ModelOverrides; train: Partial<TrainConfig> }),
+    ...(patch as {
+      task: Record<string, unknown>;
+      model: ModelOverrides;
+      train: Partial<TrainConfig>;
+      gpu: Partial<GpuOptions>;
+    }),
     backend,
   };
 }

@@ -21,6 +21,7 @@ import { ConfigError, type FieldError } from '../src/config/validate.ts';
 import { decodeCheckpoint } from '../src/gpu/checkpoint/checkpoint.ts';
 import { FileCheckpointStore } from '../src/gpu/checkpoint/store-node.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
+import { optionalFeatureStatus } from '../src/gpu/features.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
 import { inlineScanner } from '../src/gpu/model/scanners.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
@@ -236,7 +237,12 @@ async function main(): Promise<number> {
   process.stderr.write(
     `${preset.name}: ${preset.description}\n${runs.length} run(s) on ${backend}` +
       `${gpu ? ` (${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description})` : ''}, ` +
-      `${scanner.workers} scan worker(s); output in ${out}\n`,
+      `${scanner.workers} scan worker(s); output in ${out}\n` +
+      (gpu
+        ? `optional WebGPU features: ${optionalFeatureStatus(gpu.adapter)
+            .map((f) => `${f.feature} ${f.present ? 'present' : 'not offered'}`)
+            .join(', ')}\n`
+        : ''),
   );
 
   // Seed i of every variant, one variant after another (a variant starts from its source's seed i).
@@ -365,6 +371,7 @@ async function main(): Promise<number> {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       adapter: gpu?.adapter ?? null,
+      optionalFeatures: gpu ? optionalFeatureStatus(gpu.adapter) : null,
       scanWorkers: scanner.workers,
     };
     const aggregates = seedAggregates(results);

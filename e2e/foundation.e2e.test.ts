@@ -27,6 +27,17 @@ describe('first page', () => {
     expect(await page.getByTestId('webgpu-error').count()).toBe(0);
   });
 
+  it("lists each optional WebGPU feature with its use or its absence (the browser's own answer)", async () => {
+    const lines = await page.getByTestId('optional-features').locator('li').allTextContents();
+    expect(lines).toHaveLength(3);
+    const expected = ['timestamp-query', 'subgroups', 'shader-f16'];
+    lines.forEach((line, i) => {
+      expect(line).toMatch(
+        new RegExp(`^${expected[i]}: (used for|present, but unused|available|not offered)`),
+      );
+    });
+  });
+
   it('is cross-origin isolated, so SharedArrayBuffer exists', async () => {
     expect(await page.getByTestId('isolation').textContent()).toBe('true');
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).toBe(

@@ -68,7 +68,9 @@ export function settingsDiff(specs: readonly RunSpec[]): SettingDiff[] {
       // A task field of another task kind, or a setting this variant does not use.
       if (!leaf || (leaf.taskKinds && !leaf.taskKinds.includes(spec.task.kind))) return NOT_APPLICABLE;
       if (!applies(leaf.meta, spec)) return NOT_APPLICABLE;
-      return shownSetting(valueAt(spec, path), leaf.meta);
+      // The gpu section is optional: absent means its defaults.
+      const value = valueAt(spec, path) ?? (path.startsWith('gpu.') ? leaf.meta.default : undefined);
+      return shownSetting(value, leaf.meta);
     });
     const used = values.filter((v) => v !== NOT_APPLICABLE);
     if (new Set(used).size > 1) {

@@ -403,6 +403,28 @@ export const backendSchema = choice(BACKEND_KINDS, 'webgpu', {
   labels: { webgpu: 'WebGPU', cpu: 'CPU (slow, no GPU needed)' },
 });
 
+// Optional WebGPU features (src/gpu/features.ts): used where the device has them, unless off.
+export const FEATURE_MODES = ['auto', 'off'] as const;
+export type FeatureMode = (typeof FEATURE_MODES)[number];
+export const gpuSchema = z.strictObject(
+  {
+    subgroups: choice(FEATURE_MODES, 'auto', {
+      label: 'Subgroups',
+      help: 'WebGPU backend: RMSNorm sums rows with subgroup operations where the adapter offers them (auto), or through workgroup memory (off)',
+      labels: { auto: 'where offered', off: 'off' },
+    }),
+    // Off by default: f16 tiles round every forward product's inputs to ~3 digits, which
+    // changes results (the CPU backend and f32 kernels agree to ~1e-6).
+    f16: choice(FEATURE_MODES, 'off', {
+      label: 'f16 matrix tiles',
+      help: 'WebGPU backend: forward linear layers hold their shared-memory tiles in f16 (inputs rounded to about 3 digits, sums in f32) where the adapter offers shader-f16 (auto), or stay in f32 (off)',
+      labels: { auto: 'where offered', off: 'off' },
+    }),
+  },
+  objectError,
+);
+export type GpuOptions = z.infer<typeof gpuSchema>;
+
 // ── Runs and presets ────────────────────────────────────────────────────────────────────────
 
 const fromField = text(500, '', {
@@ -430,6 +452,8 @@ export const runSpecSchema = z.strictObject(
     model: modelSchema,
     train: trainSchema,
     backend: backendSchema,
+    /** WebGPU feature choices; absent means every default. */
+    gpu: gpuSchema.optional(),
     /** A checkpoint key whose weights this run starts from. */
     from: z.optional(fromField),
     evalOnly: z.optional(evalOnlyField),

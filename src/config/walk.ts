@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { type FieldMeta, metaOf } from './fields.ts';
 import {
   backendSchema,
+  gpuSchema,
   lrsaSchema,
   modelSchema,
   rosaSchema,
@@ -57,6 +58,7 @@ export function settingLeaves(): SettingLeaf[] {
     ...objectLeaves(modelSchema, 'model.'),
     ...objectLeaves(trainSchema, 'train.'),
     { path: 'backend', schema: backendSchema, meta: metaOf(backendSchema)! },
+    ...objectLeaves(gpuSchema, 'gpu.'),
   ];
   return cache;
 }

@@ -13,6 +13,7 @@
 
 import type { GpuContext, OverrideConstants } from './context.ts';
 import { GpuError } from './errors.ts';
+import { shaderFamily } from './ops/shader-variants.ts';
 import type { UniformBlock } from './ops/uniforms.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -44,7 +45,8 @@ function rangeOf(b: Tensor | GPUBuffer): { buffer: GPUBuffer; offset: number; si
 }
 
 export class CommandBatch {
-  private readonly ctx: GpuContext;
+  /** The device the batch records for (ops check its features). */
+  readonly ctx: GpuContext;
   private readonly steps: Step[] = [];
   private uniformBytes = 0;
   private submitted = false;
@@ -76,7 +78,8 @@ export class CommandBatch {
         );
       }
     }
-    if (spec.uniforms && spec.uniforms.shader !== spec.shader) {
+    // A variant (shader-variants.ts) binds its family's uniform struct.
+    if (spec.uniforms && spec.uniforms.shader !== shaderFamily(spec.shader)) {
       throw new GpuError(
         'validation',
         `${spec.label ?? spec.shader}: uniforms packed for ${spec.uniforms.shader}/${spec.uniforms.struct}, dispatched to ${spec.shader}`,

@@ -5,7 +5,9 @@
 import { BatchResources } from './bind-group-cache.ts';
 import { GpuCounters } from './counters.ts';
 import { GpuError } from './errors.ts';
+import { OPTIONAL_FEATURES, type OptionalFeature } from './features.ts';
 import { completeShader } from './ops/shader-constants.ts';
+import { composeShader } from './ops/shader-variants.ts';
 import { type KernelProfile, KernelProfiler } from './profiler.ts';
 
 /** What the UI and benchmarks show about the adapter. */
@@ -51,9 +53,9 @@ export function summariseLimits(limits: GPUSupportedLimits): Record<string, numb
   return out;
 }
 
-/** Optional features the engine uses where offered: timestamp-query for the kernel profile. */
+/** The optional features (features.ts) this adapter offers: the device asks for each. */
 export function featuresToRequest(adapter: GPUAdapter): GPUFeatureName[] {
-  return (['timestamp-query'] as const).filter((f) => adapter.features.has(f));
+  return OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
 }
 
 /**
@@ -140,7 +142,7 @@ export class GpuContext {
   shaderModule(name: string): GPUShaderModule {
     let module = this.modules.get(name);
     if (!module) {
-      const code = completeShader(name, this.loadShader(name));
+      const code = completeShader(name, composeShader(name, this.loadShader));
       module = this.device.createShaderModule({ label: name, code });
       this.modules.set(name, module);
     }
@@ -190,6 +192,11 @@ export class GpuContext {
   async workDone(): Promise<void> {
     this.counters.workDoneWaits++;
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Whether the device has an optional feature (it was asked for every one offered). */
+  hasFeature(feature: OptionalFeature): boolean {
+    return this.device.features.has(feature);
   }
 
   /** Whether this device can time kernels (the adapter offered timestamp-query). */

@@ -62,6 +62,11 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   o[keys.at(-1)!] = value;
 }
 
+/** The backend and its WebGPU feature choices: flags and run specs, not preset content. */
+function isMachineChoice(path: string): boolean {
+  return path === 'backend' || path.startsWith('gpu.');
+}
+
 function presetWith(leaf: SettingLeaf, value: unknown): Record<string, unknown> {
   const { variant, protocol, task } = contextFor(leaf);
   const preset: Record<string, unknown> = {
@@ -73,7 +78,7 @@ function presetWith(leaf: SettingLeaf, value: unknown): Record<string, unknown> 
     variants: [{ name: 'v', variant }],
   };
   const path = pathOf(leaf);
-  if (path === 'backend') return preset;
+  if (isMachineChoice(path)) return preset;
   setPath(preset, path, value);
   return preset;
 }
@@ -104,7 +109,7 @@ describe('settings schema', () => {
   it('refuses an out-of-range value in a preset, naming preset.<path> and the limit', () => {
     for (const leaf of leaves) {
       const path = pathOf(leaf);
-      if (path === 'backend') continue;
+      if (isMachineChoice(path)) continue;
       const { value, says } = badValue(leaf.meta);
       let error: unknown = null;
       try {

@@ -2,6 +2,7 @@
 // Writes from the CPU (tokens, labels, scan results) flush first, so the GPU sees them in
 // program order. Scratch buffers are created on first use and kept per shape.
 
+import type { GpuOptions } from '../../config/schema.ts';
 import {
   NARROW_SCAN_MAX_T,
   narrowScanMaxWords,
@@ -12,6 +13,7 @@ import {
 } from '../../rosa-worker/layout.ts';
 import { CommandBatch } from '../batch.ts';
 import type { GpuContext } from '../context.ts';
+import { f16InUse, subgroupsInUse } from '../features.ts';
 import { adamwUpdate, gradNormFinish, gradNormSlots, gradSumSquares } from '../ops/adamw.ts';
 import { attentionBackward, attentionForward } from '../ops/attention.ts';
 import { biasBackward, biasForward } from '../ops/bias.ts';
@@ -105,8 +107,15 @@ export class GpuBackend implements Backend<F, I> {
   private narrowHost: Uint32Array | undefined;
   private adam: { key: string; partials: F; norm: F; slots: number[]; total: number } | null = null;
 
-  constructor(ctx: GpuContext) {
+  /** Whether RMSNorm's row sums use subgroup operations (features.ts subgroupsInUse). */
+  readonly subgroups: boolean;
+  /** Whether forward linear layers hold their matmul tiles in f16 (features.ts f16InUse). */
+  readonly f16Tiles: boolean;
+
+  constructor(ctx: GpuContext, options: Partial<GpuOptions> = {}) {
     this.ctx = ctx;
+    this.subgroups = subgroupsInUse(ctx, options.subgroups ?? 'auto');
+    this.f16Tiles = f16InUse(ctx, options.f16 ?? 'off');
     this.batch = new CommandBatch(ctx, 'model');
   }
 
@@ -202,6 +211,7 @@ export class GpuBackend implements Backend<F, I> {
     rmsnormForward(this.batch, inputs.x, inputs.w, outputs.y, outputs.rstd, shape, {
       eps: options.eps,
       rows: this.rows(shape.C),
+      subgroups: this.subgroups,
     });
   }
   linear(
@@ -217,6 +227,7 @@ export class GpuBackend implements Backend<F, I> {
       transB: true,
       accumulate: options.accumulate ?? false,
       residual: options.residual,
+      f16Tiles: this.f16Tiles,
     });
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
@@ -236,6 +247,7 @@ export class GpuBackend implements Backend<F, I> {
       strideA: 0,
       strideB: ws.stride,
       strideC: ys.stride,
+      f16Tiles: this.f16Tiles,
     });
   }
   private ropeTable(T: number, D: number, base: number): RopeTable {
@@ -530,6 +542,7 @@ export class GpuBackend implements Backend<F, I> {
       accumulateDx: options.accumulateDx ?? false,
       accumulateDw: outputs.dw !== null,
       rows: this.rows(C),
+      subgroups: this.subgroups,
     });
   }
   ropeBackward(

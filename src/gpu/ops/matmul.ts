@@ -28,6 +28,12 @@ export interface MatmulOptions extends MatmulShape {
   /** C = alpha · op(A) · op(B) + residual (laid out as C; not with accumulate). */
   residual?: Tensor;
 
+  /**
+   * Hold the tiles in f16 (shaders/matmul-f16.wgsl): op(A), op(B) rounded to f16 on load, sums
+   * in f32. The device must have shader-f16.
+   */
+  f16Tiles?: boolean;
+
   /** Element offsets between batch matrices; default: densely packed. */
   strideA?: number;
   strideB?: number;
@@ -41,6 +47,17 @@ function need(t: Tensor, elements: number, what: string): void {
       `matmul: ${what} "${t.label}" has ${t.length} elements, needs ${elements}`,
     );
   }
+}
+
+/** The module and entry point: the f16-tile variant when asked, else vec4 loads where they fit. */
+export function matmulKernel(
+  vec4: boolean,
+  residual: boolean,
+  f16Tiles: boolean,
+): { shader: 'matmul' | 'matmul-f16'; entryPoint: string } {
+  const suffix = residual ? '_residual' : '';
+  if (f16Tiles) return { shader: 'matmul-f16', entryPoint: `main_f16${suffix}` };
+  return { shader: 'matmul', entryPoint: `${vec4 ? 'main_vec4' : 'main'}${suffix}` };
 }
 
 export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, options: MatmulOptions): void {
@@ -58,6 +75,13 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
   const strideA = options.strideA ?? M * K;
   const strideB = options.strideB ?? K * N;
   const strideC = options.strideC ?? M * N;
+  const f16Tiles = options.f16Tiles ?? false;
+  if (f16Tiles && !batch.ctx.hasFeature('shader-f16')) {
+    throw new GpuError(
+      'validation',
+      'matmul: f16Tiles = true, but this device lacks the "shader-f16" feature',
+    );
+  }
   if (count === 0 || M === 0 || N === 0) return;
   need(a, (count - 1) * strideA + M * K, 'A');
   need(b, (count - 1) * strideB + K * N, 'B');
@@ -78,9 +102,8 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
   // Whole vec4 loads from global memory when rows are multiples of 4 floats (and aligned).
   const vec4 = !transA && !transB && K % 4 === 0 && N % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
   batch.dispatch({
-    shader: 'matmul',
-    entryPoint: `${vec4 ? 'main_vec4' : 'main'}${residual ? '_residual' : ''}`,
-    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${vec4 ? ' vec4' : ''}${count > 1 ? ` ×${count}${sumBatch ? ' summed' : ''}` : ''}${residual ? ' + residual' : ''}`,
+    ...matmulKernel(vec4, residual !== undefined, f16Tiles),
+    label: `matmul ${M}x${N}x${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}${f16Tiles ? ' f16' : vec4 ? ' vec4' : ''}${count > 1 ? ` ×${count}${sumBatch ? ' summed' : ''}` : ''}${residual ? ' + residual' : ''}`,
     constants: { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate, SUM_BATCH: sumBatch },
     uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: count, strideA, strideB, strideC, alpha }),
     buffers: residual ? [a, b, c, residual] : [a, b, c],

@@ -28,6 +28,28 @@ export const RMSNORM_PARAMS = uniformLayout('rmsnorm', 'Params', {
   dxGroups: 'u32',
 });
 
+/**
+ * The module and entry point for a pass: the subgroup variant (shaders/rmsnorm-subgroups.wgsl)
+ * only where a workgroup reduces a row and the caller says the device has subgroups; one
+ * invocation per row has no reduction to speed up.
+ */
+export function rmsnormKernel(
+  pass: 'forward' | 'backward',
+  rows: RowStrategy,
+  subgroups: boolean,
+): { shader: 'rmsnorm' | 'rmsnorm-subgroups'; entryPoint: string } {
+  if (rows === 'invocation') return { shader: 'rmsnorm', entryPoint: `${pass}_serial` };
+  if (subgroups) return { shader: 'rmsnorm-subgroups', entryPoint: `${pass}_subgroups` };
+  return { shader: 'rmsnorm', entryPoint: pass };
+}
+
+/** Refuses the subgroup variant on a device without the feature (it would not compile). */
+function checkSubgroups(op: string, batch: CommandBatch, subgroups: boolean): void {
+  if (subgroups && !batch.ctx.hasFeature('subgroups')) {
+    throw new RangeError(`${op}: subgroups = true, but this device lacks the "subgroups" feature`);
+  }
+}
+
 export interface RmsnormShape {
   N: number;
   C: number;
@@ -40,7 +62,8 @@ function checkShape(op: string, { N, C }: RmsnormShape): void {
 
 /**
  * y = rmsnorm(x) ⊙ w, and rstd [N] for the backward. `rows` picks the kernel layout
- * (preferredRowStrategy(ctx.adapter, C) is a good default); results agree to rounding.
+ * (preferredRowStrategy(ctx.adapter, C) is a good default), `subgroups` the subgroup reduction
+ * (the device must have the feature); results agree to rounding.
  */
 export function rmsnormForward(
   batch: CommandBatch,
@@ -49,10 +72,15 @@ export function rmsnormForward(
   y: Tensor,
   rstd: Tensor,
   shape: RmsnormShape,
-  { eps = RMSNORM_EPS, rows = 'workgroup' }: { eps?: number; rows?: RowStrategy } = {},
+  {
+    eps = RMSNORM_EPS,
+    rows = 'workgroup',
+    subgroups = false,
+  }: { eps?: number; rows?: RowStrategy; subgroups?: boolean } = {},
 ): void {
   const op = 'rmsnormForward';
   checkShape(op, shape);
+  checkSubgroups(op, batch, subgroups);
   const { N, C } = shape;
   needTensor(op, x, N * C, 'x');
   needTensor(op, w, C, 'w');
@@ -62,8 +90,7 @@ export function rmsnormForward(
   if (!(eps > 0)) throw new RangeError(`${op}: eps = ${eps} must be > 0`);
   if (N === 0) return;
   batch.dispatch({
-    shader: 'rmsnorm',
-    entryPoint: rows === 'workgroup' ? 'forward' : 'forward_serial',
+    ...rmsnormKernel('forward', rows, subgroups),
     label: `rmsnorm forward N=${N} C=${C}`,
     uniforms: RMSNORM_PARAMS.pack({ N, C, eps, dxGroups: 0 }),
     buffers: [x, w, y, rstd],
@@ -91,10 +118,12 @@ export function rmsnormBackward(
     accumulateDx = false,
     accumulateDw = false,
     rows = 'workgroup',
-  }: { accumulateDx?: boolean; accumulateDw?: boolean; rows?: RowStrategy } = {},
+    subgroups = false,
+  }: { accumulateDx?: boolean; accumulateDw?: boolean; rows?: RowStrategy; subgroups?: boolean } = {},
 ): void {
   const op = 'rmsnormBackward';
   checkShape(op, shape);
+  checkSubgroups(op, batch, subgroups);
   const { N, C } = shape;
   const { dx, dw } = grads;
   needTensor(op, x, N * C, 'x');
@@ -118,8 +147,7 @@ export function rmsnormBackward(
   const dxGroups = rows === 'workgroup' ? N : Math.ceil(N / WG);
   const all = spreadWorkgroups(dxGroups + Math.ceil(C / WG));
   batch.dispatch({
-    shader: 'rmsnorm',
-    entryPoint: rows === 'workgroup' ? 'backward' : 'backward_serial',
+    ...rmsnormKernel('backward', rows, subgroups),
     label: `rmsnorm backward N=${N} C=${C}`,
     constants: { ACCUMULATE: accumulateDx, ACCUMULATE_DW: accumulateDw },
     uniforms: RMSNORM_PARAMS.pack({ N, C, eps: 0, dxGroups }),

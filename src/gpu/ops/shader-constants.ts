@@ -26,6 +26,7 @@ import { RMSNORM_WORKGROUP } from './rmsnorm.ts';
 import { ROPE_WORKGROUP } from './rope.ts';
 import { ROSA_E_CHANNELS, ROSA_E_FINAL_WORKGROUP, ROSA_E_ROW_LANES, ROSA_WORKGROUP } from './rosa.ts';
 import { ROSA_LANE_WORKGROUP } from './rosa-scan-outputs.ts';
+import { shaderFamily } from './shader-variants.ts';
 import { SWIGLU_WORKGROUP } from './swiglu.ts';
 
 /** Per shader family: WGSL name → u32 value. */
@@ -78,7 +79,7 @@ export function generatedDeclarations(shader: string): string {
  * compiler messages.
  */
 export function completeShader(shader: string, source: string): string {
-  const declarations = generatedDeclarations(shader);
+  const declarations = generatedDeclarations(shaderFamily(shader));
   if (declarations === '') return source;
   return `${source.endsWith('\n') ? source : `${source}\n`}\n// Generated from src/gpu/ops/shader-constants.ts\n${declarations}`;
 }

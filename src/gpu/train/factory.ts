@@ -83,7 +83,8 @@ export async function createRun(
   const normalized: RunSpec = { ...spec, model: { ...spec.model, vocabSize: task.vocab.size } };
   const errors = checkSpecFor(normalized, env);
   if (errors.length > 0) throw new ConfigError(errors);
-  const backend = normalized.backend === 'webgpu' ? new GpuBackend(env.gpu!) : new CpuBackend();
+  const backend =
+    normalized.backend === 'webgpu' ? new GpuBackend(env.gpu!, normalized.gpu) : new CpuBackend();
   const resume = from && 'resume' in from ? from.resume : undefined;
   const transplant = from && 'transplant' in from ? from.transplant : undefined;
   const params = resume

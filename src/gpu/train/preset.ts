@@ -6,6 +6,8 @@
 
 import {
   type ExperimentPreset,
+  type GpuOptions,
+  gpuSchema,
   type ModelOverrides,
   type PresetVariant,
   presetSchema,
@@ -13,7 +15,7 @@ import {
   type TrainConfig,
 } from '../../config/schema.ts';
 import { ConfigError, checkRunSpec, type FieldError, issueErrors } from '../../config/validate.ts';
-import { defaultTask, fillMissing } from '../../config/walk.ts';
+import { defaultsOf, defaultTask, fillMissing } from '../../config/walk.ts';
 import { defaultModelConfig } from '../model/config.ts';
 import { defaultTrainConfig } from './train-config.ts';
 
@@ -34,6 +36,8 @@ export interface PresetPatch {
   task?: Record<string, unknown>;
   model?: ModelOverrides;
   train?: Partial<TrainConfig>;
+  /** WebGPU feature choices (gpu.subgroups); the defaults where absent. */
+  gpu?: Partial<GpuOptions>;
 }
 
 /** Reads a preset (parsed JSON); throws ConfigError with `preset.`-prefixed fields. */
@@ -152,6 +156,9 @@ export function presetRuns(
       model: defaultModelConfig({ ...model, variant: v.variant, seqLen: model.seqLen ?? task.seqLen }),
       train: clampToSteps(defaultTrainConfig({ ...preset.train, ...v.train, ...patch.train })),
       backend,
+      ...(patch.gpu && Object.keys(patch.gpu).length > 0
+        ? { gpu: { ...defaultsOf(gpuSchema), ...patch.gpu } }
+        : {}),
     } as RunSpec;
     const check = checkRunSpec(spec);
     for (const e of check.errors) {

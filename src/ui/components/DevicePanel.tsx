@@ -1,4 +1,5 @@
 import type { AdapterSummary } from '../../gpu/context.ts';
+import { optionalFeatureStatus } from '../../gpu/features.ts';
 import type { IsolationStatus } from '../isolation.ts';
 
 const SHOWN_LIMITS = [
@@ -82,6 +83,16 @@ export function DevicePanel({
               <dd>{formatLimit(name, adapter.limits[name])}</dd>
             </div>
           ))}
+          <dt>Optional features</dt>
+          <dd>
+            <ul className="feature-list" data-testid="optional-features">
+              {optionalFeatureStatus(adapter).map(({ feature, present, detail }) => (
+                <li key={feature} data-testid={`feature-${feature}`} className={present ? 'ok' : 'warn'}>
+                  <code>{feature}</code>: {detail}
+                </li>
+              ))}
+            </ul>
+          </dd>
         </dl>
       ) : (
         <p>Looking for a WebGPU adapter…</p>
