@@ -453,7 +453,7 @@ export const runSpecSchema = z.strictObject(
     train: trainSchema,
     backend: backendSchema,
     /** WebGPU feature choices; absent means every default. */
-    gpu: gpuSchema.optional(),
+    gpu: z.optional(gpuSchema),
     /** A checkpoint key whose weights this run starts from. */
     from: z.optional(fromField),
     evalOnly: z.optional(evalOnlyField),
