@@ -1,6 +1,7 @@
 // The CPU backend: matmul, attention, RMSNorm, RoPE, SwiGLU, cross-entropy and ROSA (sign-pack,
 // injection and its backward) run the fast kernels of src/gpu/cpu; the rest (embedding, LRSA,
-// AdamW, bias, repeat-kv) their CPU twins from src/gpu/reference, which also stay the references the kernel tests compare against.
+// AdamW, bias, repeat-kv) their CPU twins from src/gpu/reference, which also stay the references
+// the kernel tests compare against.
 // Handles are plain typed arrays, so "recording" an op runs it at once.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
