@@ -118,6 +118,8 @@ export class RosaWorkerPool {
   private nextId = 0;
   /** Scans run one after another: a slot tracks one job at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Scans called and not yet settled. */
+  private inFlight = 0;
 
   constructor(
     spawn: WorkerSpawner,
@@ -164,8 +166,18 @@ export class RosaWorkerPool {
    * a scan runs wait for it.
    */
   scan(input: ScanInput, outputs: ScanOutputs, options: PoolScanOptions = {}): Promise<PoolScanReport> {
-    const run = this.queue.then(() => this.scanNow(input, outputs, options));
-    this.queue = run.catch(() => undefined);
+    // With no scan in flight the jobs go out now, not from a microtask: the CPU backend goes on
+    // with synchronous work (the attention) after this call, and a microtask would only run
+    // once that is done, leaving the workers idle while the main thread computes.
+    const run =
+      this.inFlight === 0
+        ? this.scanNow(input, outputs, options)
+        : this.queue.then(() => this.scanNow(input, outputs, options));
+    this.inFlight++;
+    const done = run.finally(() => {
+      this.inFlight--;
+    });
+    this.queue = done.catch(() => undefined);
     return run;
   }
 

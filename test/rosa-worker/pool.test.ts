@@ -125,6 +125,25 @@ describe('ROSA worker pool (worker_threads)', () => {
     }
   });
 
+  it('jobs go out at the call: workers scan while the caller keeps the thread busy', async () => {
+    // The CPU backend calls scan() and then computes the attention synchronously; a scan
+    // started from a microtask would only reach the workers once that is done. Spin (never
+    // yielding) until the workers have written every dest entry into shared memory.
+    const shape = { lanes: 8, T: 64, bits: 4 };
+    const input = randomBatch(shape, 'rosa-tuning', 41, true);
+    const out = allocateScanOutputs(shape, true);
+    out.dest.fill(-7); // never a scan result (-1 or a time)
+    const scanned = pool.scan(input, out);
+    const deadline = performance.now() + 5000;
+    let written = false;
+    while (!written && performance.now() < deadline) written = out.dest.every((d) => d !== -7);
+    await scanned;
+    expect(written, 'the workers wrote nothing while the caller was busy').toBe(true);
+    const want = allocateScanOutputs(shape);
+    scanLanes(input, want);
+    expect(out).toEqual(want);
+  });
+
   it('a training-shaped call (128 lanes × 256) goes out as one job per worker, outputs unchanged', async () => {
     const shape = { lanes: 128, T: 256, bits: 4 };
     const input = randomBatch(shape, 'rosa-tuning', 40, true);

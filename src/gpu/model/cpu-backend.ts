@@ -1,6 +1,7 @@
-// The CPU backend: matmul, attention, RMSNorm, RoPE, SwiGLU and cross-entropy run the fast
-// kernels of src/gpu/cpu; the rest (embedding, LRSA, ROSA, AdamW, bias, repeat-kv) their CPU
-// twins from src/gpu/reference, which also stay the references the kernel tests compare against.
+// The CPU backend: matmul, attention, RMSNorm, RoPE, SwiGLU, cross-entropy and ROSA (sign-pack,
+// injection and its backward) run the fast kernels of src/gpu/cpu; the rest (embedding, LRSA,
+// AdamW, bias, repeat-kv) their CPU twins from src/gpu/reference, which also stay the references
+// the kernel tests compare against.
 // Handles are plain typed arrays, so "recording" an op runs it at once.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
@@ -14,7 +15,7 @@ import {
   swigluForwardFast,
 } from '../cpu/elementwise.ts';
 import { matmulFast } from '../cpu/matmul.ts';
-import { rosaInjectionBackwardFast } from '../cpu/rosa.ts';
+import { rosaInjectionBackwardFast, rosaInjectionForwardFast, rosaSignPackFast } from '../cpu/rosa.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { biasBackward, biasForward } from '../reference/bias.ts';
@@ -28,12 +29,7 @@ import {
   lrsaChunkCounts,
 } from '../reference/lrsa.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../reference/repeat-kv.ts';
-import {
-  type RosaDims,
-  rosaInjectionForwardReference,
-  rosaSignPackReference,
-  scanShapeOf,
-} from '../reference/rosa.ts';
+import { type RosaDims, scanShapeOf } from '../reference/rosa.ts';
 import type {
   AdamGroup,
   AdamHyper,
@@ -185,8 +181,8 @@ export class CpuBackend implements Backend<F, I> {
   ): Promise<ScanResult<I> & ScanTiming> {
     const { mode, scanner, reuse } = options;
     const shape = scanShapeOf(dims);
-    const qSym = rosaSignPackReference(inputs.q, dims);
-    const kSym = rosaSignPackReference(inputs.k, dims);
+    const qSym = rosaSignPackFast(inputs.q, dims);
+    const kSym = rosaSignPackFast(inputs.k, dims);
     const host = reuse?.host ?? scanner.allocateOutputs(shape);
     if (!reuse) for (const a of Object.values(host)) this.bytes += a.length * 4;
     const scanStart = performance.now();
@@ -197,7 +193,7 @@ export class CpuBackend implements Backend<F, I> {
   }
   rosaInject(inputs: { v: F; e0: F; e1: F; scan: ScanResult<I> }, outputs: { y: F }, dims: RosaDims): void {
     const { v, e0, e1, scan } = inputs;
-    outputs.y.set(rosaInjectionForwardReference(v, e0, e1, scan.dest, dims));
+    rosaInjectionForwardFast(v, e0, e1, scan.dest, dims, outputs.y);
   }
   rosaBackward(
     args: { q: F; k: F; v: F; e0: F; e1: F; gradY: F; scan: ScanResult<I> },
@@ -205,26 +201,24 @@ export class CpuBackend implements Backend<F, I> {
     dims: RosaDims,
     options: RosaBackwardOptions,
   ): void {
-    const g = rosaInjectionBackwardFast({
-      ...dims,
-      q: args.q,
-      k: args.k,
-      v: args.v,
-      e0: args.e0,
-      e1: args.e1,
-      gradY: args.gradY,
-      scan: args.scan.host,
-      tempQ: options.tempQ,
-      tempK: options.tempK,
-      tempV: options.tempV,
-      hardVForQ: !options.vProb,
-      hardVForK: !options.vProb,
-    });
-    out.gradQ.set(g.gradQ);
-    out.gradK.set(g.gradK);
-    out.gradV.set(g.gradV);
-    this.axpy(g.gradE0, out.gradE0);
-    this.axpy(g.gradE1, out.gradE1);
+    rosaInjectionBackwardFast(
+      {
+        ...dims,
+        q: args.q,
+        k: args.k,
+        v: args.v,
+        e0: args.e0,
+        e1: args.e1,
+        gradY: args.gradY,
+        scan: args.scan.host,
+        tempQ: options.tempQ,
+        tempK: options.tempK,
+        tempV: options.tempV,
+        hardVForQ: !options.vProb,
+        hardVForK: !options.vProb,
+      },
+      out,
+    );
   }
 
   linearBackward(

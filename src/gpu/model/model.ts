@@ -487,7 +487,9 @@ export class Model<F extends Sized, I extends Sized> {
       );
 
       if (scanPromise && L.rosa && n.rosa) {
-        be.flush(); // the attention runs on the GPU while the CPU scans
+        // The attention runs on the GPU while the CPU scans; on the CPU backend it has just run
+        // on this thread while the pool's workers scanned (the pool posts its jobs at the call).
+        be.flush();
         const waitStart = performance.now();
         const scan = await scanPromise;
         const waitEnd = performance.now();
