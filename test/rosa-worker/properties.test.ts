@@ -78,7 +78,9 @@ describe('scan engine against brute force (random, run-heavy, periodic; T ≤ 30
           // Every symbol of the alphabet occurs at least once, so the automaton's alphabet is > 32.
           const text = [...Array.from({ length: 48 }, (_, i) => i), ...x];
           const want = bruteRosa(text);
-          for (const options of strategies) expect(Array.from(rosa(text, options)), options.label).toEqual(want);
+          for (const options of strategies) {
+            expect(Array.from(rosa(text, options)), options.label).toEqual(want);
+          }
         },
       ),
       { numRuns: 60 },
