@@ -85,68 +85,92 @@ export class SuffixAutomaton {
 
   /** Appends symbol c; returns the new prefix state. Does not touch e (see `commitEnd`). */
   extend(c: number): number {
-    const trans = this.trans;
+    // Written as small methods so that V8 inlines them into the scan loops: one method this
+    // size is over its inlining limit, and the call boundary costs spills (≈5% more stores).
     const node = this.node;
-    const sh = this.shift;
     const cur = this.size++;
     const cb = cur << 2;
     node[cb | LEN] = node[(this.last << 2) | LEN] + 1;
     node[cb | LATEST] = -1;
     node[cb | MASK] = 0;
     this.lastSym[cur] = c;
-    let p = this.last;
-    if (this.hasMasks) {
-      const bit = 1 << c;
-      while (p !== -1 && (node[(p << 2) | MASK] & bit) === 0) {
-        trans[(p << sh) | c] = cur;
-        node[(p << 2) | MASK] |= bit;
-        p = node[(p << 2) | LINK];
-      }
-    } else {
-      while (p !== -1 && trans[(p << sh) | c] === -1) {
-        trans[(p << sh) | c] = cur;
-        p = node[(p << 2) | LINK];
-      }
-    }
-    if (p === -1) {
-      node[cb | LINK] = 0;
-    } else {
-      const q = trans[(p << sh) | c];
-      const qb = q << 2;
-      if (node[(p << 2) | LEN] + 1 === node[qb | LEN]) {
-        node[cb | LINK] = q;
-      } else {
-        const clone = this.size++;
-        const kb = clone << 2;
-        node[kb | LINK] = node[qb | LINK];
-        node[kb | LEN] = node[(p << 2) | LEN] + 1;
-        // The clone's strings end wherever q's did; the new end is committed by commitEnd.
-        node[kb | LATEST] = node[qb | LATEST];
-        const from = q << sh;
-        const to = clone << sh;
-        if (this.hasMasks) {
-          // Only cells under the mask are ever read: copy those.
-          const m = node[qb | MASK];
-          node[kb | MASK] = m;
-          for (let rest = m; rest !== 0; rest &= rest - 1) {
-            const a = 31 - Math.clz32(rest & -rest);
-            trans[to | a] = trans[from | a];
-          }
-        } else {
-          for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
-        }
-        this.lastSym[clone] = c;
-        while (p !== -1 && trans[(p << sh) | c] === q) {
-          trans[(p << sh) | c] = clone;
-          p = node[(p << 2) | LINK];
-        }
-        node[qb | LINK] = clone;
-        node[cb | LINK] = clone;
-      }
-    }
+    const p = this.hasMasks ? this.addEdgesMasked(cur, c) : this.addEdgesDense(cur, c);
+    node[cb | LINK] = p === -1 ? 0 : this.linkBelow(p, c);
     this.last = cur;
     this.prefixState[this.count++] = cur;
     return cur;
+  }
+
+  /**
+   * Points the c-transitions of `last` and of its suffix-link ancestors that have none at cur;
+   * returns the first ancestor that already has one, or -1.
+   */
+  private addEdgesMasked(cur: number, c: number): number {
+    const trans = this.trans;
+    const node = this.node;
+    const sh = this.shift;
+    const bit = 1 << c;
+    let p = this.last;
+    while (p !== -1 && (node[(p << 2) | MASK] & bit) === 0) {
+      trans[(p << sh) | c] = cur;
+      node[(p << 2) | MASK] |= bit;
+      p = node[(p << 2) | LINK];
+    }
+    return p;
+  }
+
+  /** addEdgesMasked without masks: -1 cells mark missing transitions. */
+  private addEdgesDense(cur: number, c: number): number {
+    const trans = this.trans;
+    const node = this.node;
+    const sh = this.shift;
+    let p = this.last;
+    while (p !== -1 && trans[(p << sh) | c] === -1) {
+      trans[(p << sh) | c] = cur;
+      p = node[(p << 2) | LINK];
+    }
+    return p;
+  }
+
+  /** Suffix link of the new state when p has a c-transition to q: q itself, or a clone of q. */
+  private linkBelow(p: number, c: number): number {
+    const q = this.trans[(p << this.shift) | c];
+    const node = this.node;
+    return node[(p << 2) | LEN] + 1 === node[(q << 2) | LEN] ? q : this.split(p, q, c);
+  }
+
+  /** Clones q with length len(p) + 1, redirects p's chain from q to the clone; returns the clone. */
+  private split(p: number, q: number, c: number): number {
+    const trans = this.trans;
+    const node = this.node;
+    const sh = this.shift;
+    const clone = this.size++;
+    const kb = clone << 2;
+    const qb = q << 2;
+    node[kb | LINK] = node[qb | LINK];
+    node[kb | LEN] = node[(p << 2) | LEN] + 1;
+    // The clone's strings end wherever q's did; the new end is committed by commitEnd.
+    node[kb | LATEST] = node[qb | LATEST];
+    const from = q << sh;
+    const to = clone << sh;
+    if (this.hasMasks) {
+      // Only cells under the mask are ever read: copy those.
+      const m = node[qb | MASK];
+      node[kb | MASK] = m;
+      for (let rest = m; rest !== 0; rest &= rest - 1) {
+        const a = 31 - Math.clz32(rest & -rest);
+        trans[to | a] = trans[from | a];
+      }
+    } else {
+      for (let a = (1 << sh) - 1; a >= 0; a--) trans[to + a] = trans[from + a];
+    }
+    this.lastSym[clone] = c;
+    while (p !== -1 && trans[(p << sh) | c] === q) {
+      trans[(p << sh) | c] = clone;
+      p = node[(p << 2) | LINK];
+    }
+    node[qb | LINK] = clone;
+    return clone;
   }
 
   /**

@@ -70,6 +70,23 @@ describe('scan engine against brute force (random, run-heavy, periodic; T ≤ 30
     );
   });
 
+  it('rosa(x) over more than 32 symbols (dense transitions, no masks) equals spec §1.2', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 33, max: 48 }).chain((a) => symbolStream(a, 300)),
+        (x) => {
+          // Every symbol of the alphabet occurs at least once, so the automaton's alphabet is > 32.
+          const text = [...Array.from({ length: 48 }, (_, i) => i), ...x];
+          const want = bruteRosa(text);
+          for (const options of strategies) {
+            expect(Array.from(rosa(text, options)), options.label).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("'exact' equals the idealised longest-suffix rule on runs (dest and counterfactuals)", () => {
     fc.assert(
       fc.property(
