@@ -234,7 +234,16 @@ export function runRules(
     const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const batch = spec.train.batchSize;
     const bytes = largestTensorElements(spec.model, batch) * 4;
-    if (bytes > limit) {
+    const tableBytes = spec.model.vocabSize * spec.model.width * 4;
+    if (tableBytes > limit) {
+      // No sequence length helps: the embedding table alone is over the limit.
+      errors.push({
+        field: 'model.vocabSize',
+        message:
+          `a ${spec.model.vocabSize} × ${spec.model.width} embedding table needs ${(tableBytes / 2 ** 20).toFixed(0)} MiB ` +
+          `but this device allows ${(limit / 2 ** 20).toFixed(0)} MiB per storage buffer`,
+      });
+    } else if (bytes > limit) {
       const m = spec.model;
       const perToken = Math.max(m.vocabSize, m.mlpHidden, m.width, m.heads * headDimOf(m));
       const maxSeq = Math.floor(limit / 4 / batch / perToken);
