@@ -3,7 +3,7 @@
 // sequence) and on the device
 // (buffer sizes, total memory). Per-field limits live in schema.ts.
 
-import { niahMinLength } from '../tasks/niah.ts';
+import { niahMinLength, TEXT_FILLERS } from '../tasks/niah.ts';
 import { minTextLength } from '../tasks/text.ts';
 import {
   cpuMemoryBudget,
@@ -158,6 +158,12 @@ export function taskRules(task: TaskSpec, e: FieldError[]): void {
         e.push({
           field: 'task.seqLen',
           message: `must be at least ${niahMinLength(task.keyLength)} for a ${task.keyLength}-digit key (got ${T})`,
+        });
+      }
+      if (task.tokenizer === 'base' && !TEXT_FILLERS.includes(task.filler)) {
+        e.push({
+          field: 'task.filler',
+          message: `must be ${TEXT_FILLERS.join(' or ')} with the base model's tokens: the haystack is natural text (got ${task.filler})`,
         });
       }
       break;

@@ -57,6 +57,11 @@ const niahTask = z.strictObject({
     help: 'accuracy always scores the key',
     labels: { answer: 'the answer only', all: 'every next token' },
   }).optional(),
+  tokenizer: choice(['chars', 'base'], 'chars', {
+    label: 'Tokens',
+    help: 'the task\'s characters with ⟨K⟩/⟨Q⟩ markers, or the base model\'s tokenizer: "The pass key is 7." in natural text (filler corpus or repeat; needs a Hugging Face base model)',
+    labels: { chars: 'characters', base: "the base model's tokenizer" },
+  }).optional(),
 });
 
 const mqarTask = z.strictObject({

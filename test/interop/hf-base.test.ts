@@ -20,6 +20,7 @@ import { importHuggingFace } from '../../src/interop/hf-import.ts';
 import { parseTokenizer } from '../../src/interop/tokenizer.ts';
 import { onBaseVocabulary } from '../../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../../src/tasks/corpus-node.ts';
+import { NiahTask } from '../../src/tasks/niah.ts';
 import { TextTask } from '../../src/tasks/text.ts';
 import { fixtureConfig, seededParameters } from './seeded-model.ts';
 
@@ -172,6 +173,49 @@ describe("a text task in the base model's tokens", () => {
     await expect(buildTask(task, 1, env.loadCorpus, { size: 40, tokenizer })).rejects.toThrow(
       "the task needs 400 token ids but the base model's vocabulary has 40",
     );
+  });
+});
+
+describe("NIAH in the base model's tokens", () => {
+  const niahPreset = parsePreset(
+    JSON.parse(readFileSync(join(ROOT, 'presets', 'rosa-tuning-niah-small.json'), 'utf8')),
+  );
+  // A playground fixture model (as exported to test/fixtures/hf/) at the tokenizer's 400 ids.
+  const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 96 });
+  const spec = presetRuns(niahPreset, 'cpu', {
+    model: hfBaseSettings(config),
+    task: { tokenizer: 'base', filler: 'corpus', seqLen: 96, keyLength: 2 },
+    train: { seed: 4 },
+  })[0].spec;
+
+  it('evaluates the answer digit tokens, and answers a haystack typed as text', async () => {
+    const run = await createRun(spec, env, () => {}, {
+      transplant: seededParameters(config, 5),
+      vocabulary: { size: tokenizer.size, tokenizer },
+    });
+    expect(run.spec.model.vocabSize).toBe(400);
+    const task = run.task as NiahTask;
+    expect(task).toBeInstanceOf(NiahTask);
+    const digits = Array.from({ length: 10 }, (_, d) => tokenizer.encode(String(d))[0]);
+    const sample = task.sample('validation', 0);
+    const answer = [...sample.answerTargets].filter((x) => x >= 0);
+    expect(answer).toEqual(sample.key);
+    for (const id of answer) expect(digits).toContain(id);
+    const metrics = await run.evaluate();
+    expect(metrics.niahAtDistance!.distance).toBeGreaterThan(0);
+    expect(metrics.niahAtDistance!.accuracy).toBeGreaterThanOrEqual(0);
+    const reply = await run.niahQuery({
+      runId: run.spec.id,
+      haystack: 'Call me Ishmael. '.repeat(3),
+      key: '42',
+      depth: 0.5,
+    });
+    // The prompt is the haystack in the base tokens with the sentences, then two answer tokens.
+    const prompt = reply.tokens.slice(0, -2).join('');
+    expect(prompt).toContain(' The pass key is 42.');
+    expect(prompt.endsWith(' What is the pass key? The pass key is ')).toBe(true);
+    expect(reply.correct).toBe(reply.answer === '42');
+    run.model.dispose();
   });
 });
 
