@@ -36,6 +36,7 @@ import { type BpeTokenizer, parseTokenizer, TokenizerError } from '../src/intero
 import type { BaseVocabulary } from '../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
+import { TaskConfigError } from '../src/tasks/types.ts';
 import { parseArgs, settingsPatch, UsageError } from './args.ts';
 import { readHfFolder } from './model-files.ts';
 import { createNodeScanner } from './node-scanner.ts';
@@ -309,6 +310,20 @@ async function main(): Promise<number> {
         process.stderr.write(
           `[${tag}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
         );
+      // The evaluation distances must fit this task's layout (longer in a base model's tokens):
+      // say so before training rather than after it.
+      if (run.task instanceof NiahTask && preset.evaluation?.niahDistances) {
+        for (const d of preset.evaluation.niahDistances) {
+          try {
+            run.task.atDistance(d, 0);
+          } catch (err) {
+            run.model.dispose();
+            if (err instanceof TaskConfigError)
+              fail(`${spec.name}: evaluation.niahDistances: ${d} does not fit: ${err.message}`);
+            throw err;
+          }
+        }
+      }
       const hitsBefore =
         run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, NIAH_EVAL_SAMPLES) : null;
       if (!presetRun.evalOnly) {

@@ -291,6 +291,48 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     expect(rows[0].spec.task.tokenizer).toBe('base');
   });
 
+  it("runs NIAH in the base model's tokens, and refuses evaluation distances that do not fit before training", () => {
+    const folder = join(dir, 'niah-tokens');
+    mkdirSync(folder);
+    const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 128 });
+    for (const [name, contents] of Object.entries(
+      exportHuggingFace({ config, parameters: seededParameters(config, 6) }),
+    ))
+      writeFileSync(join(folder, name), contents);
+    cpSync(QWEN2_TOKENIZER, join(folder, 'tokenizer.json'));
+    const args = (out: string, seqLen: string) => [
+      '--preset',
+      'rosa-tuning-niah-small',
+      '--base',
+      `hf:${folder}`,
+      '--task.tokenizer',
+      'base',
+      '--task.filler',
+      'corpus',
+      '--task.seqLen',
+      seqLen,
+      '--variants',
+      'global',
+      '--steps',
+      '2',
+      '--train.evalBatches',
+      '1',
+      '--out',
+      join(dir, out),
+    ];
+    // The preset's T = 48 holds the sentences but not its needle 32 tokens back.
+    const short = experiment(args('niah-short', '48'));
+    expect(short.status).toBe(2);
+    expect(short.stderr).toContain(
+      'global: evaluation.niahDistances: 32 does not fit: distance: must be between 13 and 21 for T = 48',
+    );
+    const r = experiment(args('niah-tokens-run', '96'));
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = JSON.parse(readFileSync(join(dir, 'niah-tokens-run', 'results.json'), 'utf8')).results;
+    expect(row.spec.task).toMatchObject({ kind: 'niah', tokenizer: 'base', filler: 'corpus' });
+    expect(Object.keys(row.niahByDistance)).toEqual(['32']);
+  });
+
   it('says what is unsupported, with exit code 2', () => {
     const bad = join(dir, 'gpt2');
     cpSync(QWEN3, bad, { recursive: true });
