@@ -215,6 +215,7 @@ describe("NIAH in the base model's tokens", () => {
     expect(prompt).toContain(' The pass key is 42.');
     expect(prompt.endsWith(' What is the pass key? The pass key is ')).toBe(true);
     expect(reply.correct).toBe(reply.answer === '42');
+    expect(reply.tokens.slice(reply.keyPos, reply.keyPos! + 3)).toEqual(['4', '2', '.']);
     run.model.dispose();
   });
 });

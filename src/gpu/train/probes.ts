@@ -170,6 +170,7 @@ export async function niahQuery<F extends Sized, I extends Sized>(
     answer,
     correct: answer === key,
     needlePos: prompt.needlePos,
+    keyPos: prompt.keyPos,
     queryPos: prompt.queryPos,
     tokens: seq.map((t) => task.vocab.decode(t)),
     retrievals,
