@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHfFolder } from '../../cli/model-files.ts';
 import { decodeCheckpoint } from '../../src/gpu/checkpoint/checkpoint.ts';
+import { FileCheckpointStore } from '../../src/gpu/checkpoint/store-node.ts';
 import { inlineScanner } from '../../src/gpu/model/scanners.ts';
 import { createRun } from '../../src/gpu/train/factory.ts';
 import { parsePreset, presetRuns } from '../../src/gpu/train/preset.ts';
@@ -292,7 +293,7 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     expect(rows[0].spec.task.tokenizer).toBe('base');
   });
 
-  it("runs NIAH in the base model's tokens, and refuses evaluation distances that do not fit before training", () => {
+  it("runs NIAH in the base model's tokens, its checkpoints resume in them, and distances that do not fit are refused first", async () => {
     const folder = join(dir, 'niah-tokens');
     mkdirSync(folder);
     const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 128 });
@@ -313,11 +314,13 @@ describe('npm run experiment -- --base hf:<dir>', () => {
       '--task.seqLen',
       seqLen,
       '--variants',
-      'global',
+      'global→window+rosa, settings that learn',
       '--steps',
       '2',
       '--train.evalBatches',
       '1',
+      '--train.checkpointEvery',
+      '2',
       '--out',
       join(dir, out),
     ];
@@ -325,6 +328,7 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     const short = experiment(args('niah-short', '48'));
     expect(short.status).toBe(2);
     expect(short.stderr).toContain(
+      // The source run (global, evaluated on the base) comes first.
       'global: evaluation.niahDistances: 32 does not fit: distance: must be between 13 and 21 for T = 48',
     );
     const r = experiment(args('niah-tokens-run', '96'));
@@ -332,6 +336,15 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     const [row] = JSON.parse(readFileSync(join(dir, 'niah-tokens-run', 'results.json'), 'utf8')).results;
     expect(row.spec.task).toMatchObject({ kind: 'niah', tokenizer: 'base', filler: 'corpus' });
     expect(Object.keys(row.niahByDistance)).toEqual(['32']);
+    // The checkpoint carries the tokenizer (stored once beside it), so the run resumes in its tokens.
+    const store = new FileCheckpointStore(join(dir, 'niah-tokens-run', 'checkpoints'));
+    const [saved] = await store.list();
+    const files = await store.get(saved.key);
+    const contents = decodeCheckpoint(files.weights, files.manifest);
+    expect(contents.manifest.tokenizer).toBe(readFileSync(QWEN2_TOKENIZER, 'utf8'));
+    const resumed = await createRun(contents.manifest.spec, env, () => {}, { resume: contents });
+    expect((resumed.task as NiahTask).spelling.tokenized).toBe(true);
+    resumed.model.dispose();
   });
 
   it('says what is unsupported, with exit code 2', () => {
