@@ -345,6 +345,21 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     const resumed = await createRun(contents.manifest.spec, env, () => {}, { resume: contents });
     expect((resumed.task as NiahTask).spelling.tokenized).toBe(true);
     resumed.model.dispose();
+    // `npm run export` of the stored checkpoint writes the base model's tokenizer.json back.
+    const hf = join(dir, 'niah-tokens-hf');
+    const exported = spawnSync(
+      TSX,
+      [
+        join(ROOT, 'cli', 'export.ts'),
+        '--checkpoint',
+        join(dir, 'niah-tokens-run', 'checkpoints', `${saved.key}.json`),
+        '--out',
+        hf,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(readFileSync(join(hf, 'tokenizer.json'), 'utf8')).toBe(readFileSync(QWEN2_TOKENIZER, 'utf8'));
   });
 
   it('says what is unsupported, with exit code 2', () => {

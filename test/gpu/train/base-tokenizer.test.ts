@@ -18,7 +18,9 @@ import { hfCheckpoint } from '../../../src/interop/hf-checkpoint.ts';
 import { exportHuggingFace } from '../../../src/interop/hf-export.ts';
 import { parseTokenizer } from '../../../src/interop/tokenizer.ts';
 import { loadCorpusNode } from '../../../src/tasks/corpus-node.ts';
+import { hfFolderZip } from '../../../src/ui/export/hf-folder.ts';
 import { fixtureConfig, seededParameters } from '../../interop/seeded-model.ts';
+import { readStoredZip } from '../../ui/export/read-zip.ts';
 
 const TOKENIZER = readFileSync(
   join(import.meta.dirname, '..', '..', 'fixtures', 'tokenizer', 'qwen2', 'tokenizer.json'),
@@ -138,6 +140,14 @@ describe("an imported model's tokenizer in the page", () => {
       const whole = await engine.exportCheckpoint(c.key);
       expect(decodeCheckpoint(whole.weights, whole.manifest).manifest.tokenizer).toBe(TOKENIZER);
     }
+    // Export to Hugging Face gives the base model's tokenizer.json back.
+    const textKey = list.find((c) => c.runId === 'text-tokens')!.key;
+    const zip = await hfFolderZip(await engine.exportCheckpoint(textKey), 'text-hf', async (name) =>
+      loadCorpusNode(name),
+    );
+    const unzipped = readStoredZip(zip.bytes);
+    expect(new TextDecoder().decode(unzipped['text-hf/tokenizer.json'])).toBe(TOKENIZER);
+    expect(zip.files).not.toContain('vocab.json');
     // A run resumed from its own checkpoint keeps the tokens.
     const own = list.find((c) => c.runId === 'niah-tokens')!;
     const spec = await engine.loadCheckpoint(own.key);
