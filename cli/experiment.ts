@@ -37,6 +37,7 @@ import { type BpeTokenizer, parseTokenizer, TokenizerError } from '../src/intero
 import type { BaseVocabulary } from '../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
+import { TaskConfigError } from '../src/tasks/types.ts';
 import { parseArgs, settingsPatch, UsageError } from './args.ts';
 import { readHfFolder } from './model-files.ts';
 import { createNodeScanner } from './node-scanner.ts';
@@ -96,9 +97,14 @@ async function checkpointWeights(path: string): Promise<Map<string, Float32Array
 }
 
 /** `--base hf:<dir>`: the imported model, with progress on stderr; errors say what is unsupported. */
-async function loadHfBase(
-  option: string,
-): Promise<{ source: string; dir: string; imported: HfImport; tokenizer: BpeTokenizer | null }> {
+async function loadHfBase(option: string): Promise<{
+  source: string;
+  dir: string;
+  imported: HfImport;
+  tokenizer: BpeTokenizer | null;
+  /** The tokenizer.json text, which the runs' checkpoints carry (a resume needs it). */
+  tokenizerText: string | null;
+}> {
   if (!option.startsWith(HF_BASE_PREFIX))
     fail(`--base must be hf:<folder of a Hugging Face model> (got "${option}")`);
   const dir = resolve(option.slice(HF_BASE_PREFIX.length));
@@ -118,7 +124,14 @@ async function loadHfBase(
     const imported = importHuggingFace(files);
     const count = [...imported.parameters.values()].reduce((a, p) => a + p.length, 0);
     process.stderr.write(`base: ${describeBase(imported.architecture, imported.config, count)}\n`);
-    return { source: `${HF_BASE_PREFIX}${dir}`, dir, imported, tokenizer: baseTokenizer(files) };
+    const tokens = baseTokenizer(files);
+    return {
+      source: `${HF_BASE_PREFIX}${dir}`,
+      dir,
+      imported,
+      tokenizer: tokens?.tokenizer ?? null,
+      tokenizerText: tokens?.text ?? null,
+    };
   } catch (err) {
     if ((err as Error).name === 'HfImportError')
       fail(`--base ${dir}: cannot import (${(err as Error).message})`);
@@ -127,13 +140,16 @@ async function loadHfBase(
 }
 
 /** The folder's tokenizer.json when it is one the playground reads; why not otherwise. */
-function baseTokenizer(files: Record<string, string | Uint8Array>): BpeTokenizer | null {
+function baseTokenizer(
+  files: Record<string, string | Uint8Array>,
+): { tokenizer: BpeTokenizer; text: string } | null {
   const source = files['tokenizer.json'];
   if (source === undefined) return null;
   try {
-    const tokenizer = parseTokenizer(typeof source === 'string' ? source : new TextDecoder().decode(source));
+    const text = typeof source === 'string' ? source : new TextDecoder().decode(source);
+    const tokenizer = parseTokenizer(text);
     process.stderr.write(`base: tokenizer.json, byte-level BPE, ${tokenizer.size} tokens\n`);
-    return tokenizer;
+    return { tokenizer, text };
   } catch (err) {
     if (!(err instanceof TokenizerError)) throw err;
     process.stderr.write(`base: ${err.message}; text tasks can only use characters (task.tokenizer chars)\n`);
@@ -192,6 +208,7 @@ async function main(): Promise<number> {
   if (base) runs = runsOnHfBase(runs, base.source);
   const tokens = base?.imported.tokens;
   const tokenizer = base?.tokenizer;
+  const tokenizerText = base?.tokenizerText ?? null;
   const vocabulary: BaseVocabulary | undefined = base
     ? {
         size: base.imported.config.vocabSize,
@@ -303,7 +320,14 @@ async function main(): Promise<number> {
         hostMemory: totalmem(),
       };
       const create = () =>
-        createRun(spec, env, onEvent, weights ? { transplant: weights, vocabulary } : undefined);
+        createRun(
+          spec,
+          env,
+          onEvent,
+          weights
+            ? { transplant: weights, vocabulary, ...(tokenizerText ? { tokenizer: tokenizerText } : {}) }
+            : undefined,
+        );
       let run: Awaited<ReturnType<typeof createRun>>;
       try {
         run = await create();
@@ -315,6 +339,20 @@ async function main(): Promise<number> {
         process.stderr.write(
           `[${tag}] starts from ${'variant' in source ? `"${source.variant}"` : source.checkpoint}\n`,
         );
+      // The evaluation distances must fit this task's layout (longer in a base model's tokens):
+      // say so before training rather than after it.
+      if (run.task instanceof NiahTask && preset.evaluation?.niahDistances) {
+        for (const d of preset.evaluation.niahDistances) {
+          try {
+            run.task.atDistance(d, 0);
+          } catch (err) {
+            run.model.dispose();
+            if (err instanceof TaskConfigError)
+              fail(`${spec.name}: evaluation.niahDistances: ${d} does not fit: ${err.message}`);
+            throw err;
+          }
+        }
+      }
       const hitsBefore =
         run.task instanceof NiahTask ? await rosaNeedleHits(run, run.task, NIAH_EVAL_SAMPLES) : null;
       if (!presetRun.evalOnly) {

@@ -4,7 +4,7 @@
 // tokenizer files, and the ROSA adapter in its own files when the model has one.
 
 import { exportHuggingFace } from '../src/interop/hf-export.ts';
-import { taskTokens } from '../src/interop/task-tokens.ts';
+import { baseTokenizerJson, taskTokens } from '../src/interop/task-tokens.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { loadModel, writeFolder } from './model-files.ts';
@@ -20,13 +20,18 @@ async function main(): Promise<number> {
   if (!checkpoint || !out) throw new UsageError(USAGE);
   const loaded = await loadModel(checkpoint);
   if (!loaded.manifest) throw new UsageError(`${checkpoint} is not a playground checkpoint`);
-  const tokens = await taskTokens(loaded.manifest.spec, async (name) => loadCorpusNode(name));
-  if (!tokens)
+  const tokenizerJson = baseTokenizerJson(loaded.manifest);
+  const tokens =
+    tokenizerJson === undefined
+      ? await taskTokens(loaded.manifest.spec, async (name) => loadCorpusNode(name))
+      : null;
+  if (!tokens && tokenizerJson === undefined)
     process.stderr.write('export: the task vocabulary does not match the model; no tokenizer files\n');
   const files = exportHuggingFace({
     config: loaded.config,
     parameters: loaded.parameters,
     tokens: tokens ?? undefined,
+    tokenizerJson,
     source: { run: loaded.manifest.spec.id, step: loaded.manifest.step },
   });
   await writeFolder(out, files);

@@ -3,8 +3,9 @@
 // [+ rosa_adapter.*] [+ vocab.json]); and writing a Hugging Face folder.
 
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type CheckpointManifest, decodeCheckpoint } from '../src/gpu/checkpoint/checkpoint.ts';
+import { joinSharedFiles } from '../src/gpu/checkpoint/shared-files.ts';
 import type { ModelConfig } from '../src/gpu/model/config.ts';
 import type { HfFiles } from '../src/interop/hf-export.ts';
 import { importHuggingFace } from '../src/interop/hf-import.ts';
@@ -53,7 +54,12 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     };
   }
   const base = full.replace(/\.(json|safetensors)$/, '');
-  const manifestText = await readFile(`${base}.json`, 'utf8');
+  // A checkpoint in a store's folder: its corpus and tokenizer lie beside it (shared-files.ts);
+  // a manifest copied out alone is used as it is.
+  const stored = await readFile(`${base}.json`, 'utf8');
+  const manifestText = await joinSharedFiles(stored, (name) =>
+    readFile(join(dirname(base), name), 'utf8'),
+  ).catch(() => stored);
   const weights = new Uint8Array(await readFile(`${base}.safetensors`));
   const contents = decodeCheckpoint(weights, manifestText, {
     weights: `${base}.safetensors`,

@@ -3,7 +3,7 @@
 // sequence) and on the device
 // (buffer sizes, total memory). Per-field limits live in schema.ts.
 
-import { niahMinLength } from '../tasks/niah.ts';
+import { niahMinLength, TEXT_FILLERS } from '../tasks/niah.ts';
 import { minTextLength } from '../tasks/text.ts';
 import {
   cpuMemoryBudget,
@@ -160,6 +160,12 @@ export function taskRules(task: TaskSpec, e: FieldError[]): void {
           message: `must be at least ${niahMinLength(task.keyLength)} for a ${task.keyLength}-digit key (got ${T})`,
         });
       }
+      if (task.tokenizer === 'base' && !TEXT_FILLERS.includes(task.filler)) {
+        e.push({
+          field: 'task.filler',
+          message: `must be ${TEXT_FILLERS.join(' or ')} with the base model's tokens: the haystack is natural text (got ${task.filler})`,
+        });
+      }
       break;
     case 'mqar':
       if (T % 2 !== 0) e.push({ field: 'task.seqLen', message: `must be even for MQAR (got ${T})` });
@@ -234,7 +240,16 @@ export function runRules(
     const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const batch = spec.train.batchSize;
     const bytes = largestTensorElements(spec.model, batch) * 4;
-    if (bytes > limit) {
+    const tableBytes = spec.model.vocabSize * spec.model.width * 4;
+    if (tableBytes > limit) {
+      // No sequence length helps: the embedding table alone is over the limit.
+      errors.push({
+        field: 'model.vocabSize',
+        message:
+          `a ${spec.model.vocabSize} × ${spec.model.width} embedding table needs ${(tableBytes / 2 ** 20).toFixed(0)} MiB ` +
+          `but this device allows ${(limit / 2 ** 20).toFixed(0)} MiB per storage buffer`,
+      });
+    } else if (bytes > limit) {
       const m = spec.model;
       const perToken = Math.max(m.vocabSize, m.mlpHidden, m.width, m.heads * headDimOf(m));
       const maxSeq = Math.floor(limit / 4 / batch / perToken);

@@ -16,6 +16,11 @@ const objectError = {
 
 export const MAX_SEQ_LEN = 65536;
 export const MAX_LAYERS = 64;
+/**
+ * Largest model vocabulary: room for Qwen2/Qwen3 (151,936) and Gemma (262,144). Ids are i32 and
+ * every kernel over V loops over it or spreads its grid in 2-D, so nothing needs it below 2^31.
+ */
+export const MAX_VOCAB = 262_144;
 export { ATTENTION_MAX_HEAD_DIM, ROSA_MAX_BITS };
 
 // ── Task ────────────────────────────────────────────────────────────────────────────────────
@@ -54,6 +59,13 @@ const niahTask = z.strictObject({
       label: 'Loss on',
       help: 'accuracy always scores the key',
       labels: { answer: 'the answer only', all: 'every next token' },
+    }),
+  ),
+  tokenizer: z.optional(
+    choice(['chars', 'base'], 'chars', {
+      label: 'Tokens',
+      help: 'the task\'s characters with ⟨K⟩/⟨Q⟩ markers, or the base model\'s tokenizer: "The pass key is 7." in natural text (filler corpus or repeat; needs a Hugging Face base model)',
+      labels: { chars: 'characters', base: "the base model's tokenizer" },
     }),
   ),
 });
@@ -248,7 +260,7 @@ export type LrsaConfig = z.infer<typeof lrsaSchema>;
 
 export const modelSchema = z.strictObject(
   {
-    vocabSize: int(2, MAX_SEQ_LEN, 97, { label: 'Vocabulary', help: 'set from the task' }),
+    vocabSize: int(2, MAX_VOCAB, 97, { label: 'Vocabulary', help: 'set from the task' }),
     seqLen,
     layers: int(1, MAX_LAYERS, 2, { label: 'Layers', help: 'decoder blocks' }),
     width: int(4, 4096, 64, { label: 'Width', help: 'model dimension C' }),

@@ -89,6 +89,8 @@ export interface HfExportInput {
   parameters: ReadonlyMap<string, Float32Array>;
   /** Display string of each token id (the task's vocabulary); no tokenizer files without it. */
   tokens?: readonly string[];
+  /** A base model's tokenizer.json the run spoke (task.tokenizer 'base'): written as it is, instead of `tokens`. */
+  tokenizerJson?: string;
   /** Where the weights came from, recorded in config.json. */
   source?: { run?: string; step?: number };
 }
@@ -227,7 +229,9 @@ export function exportHuggingFace(input: HfExportInput): HfFiles {
     files['rosa_adapter.safetensors'] = writeSafetensors(collect(rosaNamePairs(config), parameters, shapes));
     files['rosa_adapter_config.json'] = json(rosaAdapterConfig(config));
   }
-  if (input.tokens) {
+  if (input.tokenizerJson !== undefined) {
+    files['tokenizer.json'] = input.tokenizerJson;
+  } else if (input.tokens) {
     if (input.tokens.length !== config.vocabSize) {
       throw new HfExportError(
         'vocabulary',

@@ -6,16 +6,23 @@
 // forcing equals greedy exact match (the inputs are the key).
 
 import {
-  DIGIT_TOKENS,
-  encodeAscii,
-  LETTER_FILLER_TOKENS,
-  NEEDLE_MARKER,
-  passkeyVocab,
-  QUERY_MARKER,
-  RANDOM_FILLER_TOKENS,
-} from './passkey-vocab.ts';
+  CHAR_SPELLING,
+  type NiahSpelling,
+  needleLength,
+  queryLength,
+  tokenizerSpelling,
+} from './niah-spelling.ts';
+import { LETTER_FILLER_TOKENS, RANDOM_FILLER_TOKENS } from './passkey-vocab.ts';
 import { type Rng, randInt, streamFor } from './seeded.ts';
-import { requireInt, type Split, type TaskBatch, TaskConfigError, type TaskGenerator } from './types.ts';
+import type { TextTokenizer } from './text.ts';
+import {
+  requireInt,
+  type Split,
+  type TaskBatch,
+  TaskConfigError,
+  type TaskGenerator,
+  type Vocabulary,
+} from './types.ts';
 
 export interface NiahOptions {
   seqLen: number;
@@ -38,7 +45,15 @@ export interface NiahOptions {
   seed?: number;
   /** Fixed needle depth in [0, 1] (0 = start of the haystack, 1 = just before the query); random when absent. */
   depth?: number;
+  /**
+   * A base model's tokenizer: sentences instead of markers, and a natural-text haystack
+   * (filler 'corpus' or 'repeat'). The task's own characters when absent.
+   */
+  tokenizer?: TextTokenizer;
 }
+
+/** Fillers that are natural text, the only ones a base model's tokens allow. */
+export const TEXT_FILLERS: readonly NiahFiller[] = ['corpus', 'repeat'];
 
 export type NiahFiller = 'random' | 'letters' | 'repeat' | 'copy' | 'corpus';
 
@@ -52,7 +67,11 @@ export interface NiahSample {
   targets: Int32Array;
   /** The key only: what NIAH accuracy scores. */
   answerTargets: Int32Array;
+  /** First token of the needle (its ⟨K⟩). */
   needlePos: number;
+  /** First key token in the needle. */
+  keyPos: number;
+  /** First token of the query (its ⟨Q⟩). */
   queryPos: number;
   key: number[];
 }
@@ -60,26 +79,32 @@ export interface NiahSample {
 export interface NiahLayout {
   T: number;
   keyLength: number;
+  spelling: NiahSpelling;
   queryPos: number;
-  /** Largest needle-marker position (needle right before the query); the query marker is at queryPos. */
+  /** Largest needle position (needle right before the query); the query starts at queryPos. */
   maxNeedlePos: number;
 }
 
 /** Shortest sequence that holds a needle and a query for a key of `keyLength` digits. */
-export function niahMinLength(keyLength: number): number {
-  return 2 * keyLength + 3;
+export function niahMinLength(keyLength: number, spelling: NiahSpelling = CHAR_SPELLING): number {
+  return needleLength(spelling, keyLength) + queryLength(spelling, keyLength);
 }
 
-export function niahLayout(T: number, keyLength: number): NiahLayout {
-  const queryPos = T - 2 - keyLength;
-  const maxNeedlePos = queryPos - keyLength - 1;
+export function niahLayout(T: number, keyLength: number, spelling: NiahSpelling = CHAR_SPELLING): NiahLayout {
+  const queryPos = T - queryLength(spelling, keyLength);
+  const maxNeedlePos = queryPos - needleLength(spelling, keyLength);
   if (maxNeedlePos < 0) {
     throw new TaskConfigError(
       'seqLen',
-      `must be at least ${niahMinLength(keyLength)} for a key of ${keyLength} digits (got ${T})`,
+      `must be at least ${niahMinLength(keyLength, spelling)} for a key of ${keyLength} digits (got ${T})`,
     );
   }
-  return { T, keyLength, queryPos, maxNeedlePos };
+  return { T, keyLength, spelling, queryPos, maxNeedlePos };
+}
+
+/** Position of the query's first answer token (its last input before the key is the needle's prefix). */
+function answerPos(layout: NiahLayout): number {
+  return layout.queryPos + layout.spelling.question.length + layout.spelling.needle.length;
 }
 
 /** Needle position for a depth in [0, 1]. */
@@ -99,9 +124,14 @@ export function needlePosForDistance(layout: NiahLayout, distance: number): numb
   return pos;
 }
 
-const REPEAT_TOKENS = encodeAscii(REPEAT_FILLER);
+/** A haystack's source: natural text tokens (corpus, repeat) or the character fillers. */
+interface HaystackSource {
+  filler: NiahFiller;
+  /** The corpus, or the repeat filler's sentences, in the task's tokens. */
+  text: Int32Array | null;
+}
 
-function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32Array | null): void {
+function fillHaystack(out: Int32Array, r: Rng, { filler, text }: HaystackSource): void {
   if (filler === 'copy') {
     // Distinct tokens within the segment, so the token after the previous occurrence of the
     // current one is always the right guess (what an induction head learns).
@@ -113,12 +143,12 @@ function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32
     }
     const segment = pool.slice(0, period);
     for (let i = 0; i < out.length; i++) out[i] = segment[i % period];
-  } else if (filler === 'repeat') {
-    const start = randInt(r, REPEAT_TOKENS.length);
-    for (let i = 0; i < out.length; i++) out[i] = REPEAT_TOKENS[(start + i) % REPEAT_TOKENS.length];
-  } else if (filler === 'corpus' && corpus) {
-    const start = randInt(r, Math.max(1, corpus.length - out.length));
-    for (let i = 0; i < out.length; i++) out[i] = corpus[(start + i) % corpus.length];
+  } else if (filler === 'repeat' && text) {
+    const start = randInt(r, text.length);
+    for (let i = 0; i < out.length; i++) out[i] = text[(start + i) % text.length];
+  } else if (filler === 'corpus' && text) {
+    const start = randInt(r, Math.max(1, text.length - out.length));
+    for (let i = 0; i < out.length; i++) out[i] = text[(start + i) % text.length];
   } else {
     const alphabet = filler === 'letters' ? LETTER_FILLER_TOKENS : RANDOM_FILLER_TOKENS;
     for (let i = 0; i < out.length; i++) out[i] = alphabet[randInt(r, alphabet.length)];
@@ -126,22 +156,31 @@ function fillHaystack(out: Int32Array, r: Rng, filler: NiahFiller, corpus: Int32
 }
 
 /**
- * Writes the needle (⟨K⟩ key at needlePos) and the query with its answer (⟨Q⟩ ⟨K⟩ key at
- * queryPos) over `tokens`, a haystack of layout.T tokens.
+ * Writes the needle (⟨K⟩ key end at needlePos) and the query with its answer (⟨Q⟩ ⟨K⟩ key at
+ * queryPos) over `tokens`, a haystack of layout.T tokens. Returns the needle's key position.
  */
-function placeNeedleAndQuery(tokens: Int32Array, layout: NiahLayout, needlePos: number, key: number[]): void {
-  const { keyLength, queryPos } = layout;
-  tokens[needlePos] = NEEDLE_MARKER;
-  for (let i = 0; i < keyLength; i++) tokens[needlePos + 1 + i] = key[i];
-  tokens[queryPos] = QUERY_MARKER;
-  tokens[queryPos + 1] = NEEDLE_MARKER;
-  for (let i = 0; i < keyLength; i++) tokens[queryPos + 2 + i] = key[i];
+function placeNeedleAndQuery(
+  tokens: Int32Array,
+  layout: NiahLayout,
+  needlePos: number,
+  key: number[],
+): number {
+  const { needle, needleEnd, question } = layout.spelling;
+  const keyPos = needlePos + needle.length;
+  tokens.set(needle, needlePos);
+  tokens.set(key, keyPos);
+  tokens.set(needleEnd, keyPos + key.length);
+  tokens.set(question, layout.queryPos);
+  tokens.set(needle, layout.queryPos + question.length);
+  tokens.set(key, answerPos(layout));
+  return keyPos;
 }
 
 export interface NiahPrompt {
   /** Haystack with the needle, then ⟨Q⟩ ⟨K⟩: the model's answer comes next. */
   tokens: Int32Array;
   needlePos: number;
+  keyPos: number;
   queryPos: number;
 }
 
@@ -149,79 +188,90 @@ export interface NiahPrompt {
  * A given haystack laid out as a NIAH sample (niahLayout), with the needle inserted at `depth`
  * of it rather than written over filler, and without the answer.
  */
-export function niahPrompt(haystack: Int32Array, key: number[], depth: number): NiahPrompt {
+export function niahPrompt(
+  haystack: Int32Array,
+  key: number[],
+  depth: number,
+  spelling: NiahSpelling = CHAR_SPELLING,
+): NiahPrompt {
   const keyLength = key.length;
-  const layout = niahLayout(haystack.length + 2 * keyLength + 3, keyLength);
+  const layout = niahLayout(haystack.length + niahMinLength(keyLength, spelling), keyLength, spelling);
   const needlePos = needlePosForDepth(layout, depth);
   const tokens = new Int32Array(layout.T);
   tokens.set(haystack.subarray(0, needlePos), 0);
-  tokens.set(haystack.subarray(needlePos), needlePos + 1 + keyLength);
-  placeNeedleAndQuery(tokens, layout, needlePos, key);
-  return { tokens: tokens.slice(0, layout.queryPos + 2), needlePos, queryPos: layout.queryPos };
+  tokens.set(haystack.subarray(needlePos), needlePos + needleLength(spelling, keyLength));
+  const keyPos = placeNeedleAndQuery(tokens, layout, needlePos, key);
+  return { tokens: tokens.slice(0, answerPos(layout)), needlePos, keyPos, queryPos: layout.queryPos };
 }
 
-export function makeNiahSample(
+function makeNiahSample(
   r: Rng,
   layout: NiahLayout,
   needlePos: number,
-  filler: NiahFiller = 'random',
-  corpus: Int32Array | null = null,
-  key?: number[],
-  loss: 'answer' | 'all' = 'answer',
+  haystack: HaystackSource,
+  loss: 'answer' | 'all',
 ): NiahSample {
   const { T, keyLength, queryPos } = layout;
   const tokens = new Int32Array(T);
   const targets = new Int32Array(T).fill(-1);
-  fillHaystack(tokens, r, filler, corpus);
-  const digits = key ?? Array.from({ length: keyLength }, () => DIGIT_TOKENS[randInt(r, 10)]);
-  placeNeedleAndQuery(tokens, layout, needlePos, digits);
-  for (let i = 0; i < keyLength; i++) targets[queryPos + 1 + i] = digits[i];
+  fillHaystack(tokens, r, haystack);
+  const digits = Array.from({ length: keyLength }, () => layout.spelling.digits[randInt(r, 10)]);
+  const keyPos = placeNeedleAndQuery(tokens, layout, needlePos, digits);
+  // The input before each answer token is the previous one (the needle's last prefix token first).
+  const first = answerPos(layout);
+  for (let i = 0; i < keyLength; i++) targets[first - 1 + i] = digits[i];
   const answerTargets = targets.slice();
   if (loss === 'all') for (let t = 0; t + 1 < T; t++) targets[t] = tokens[t + 1];
-  return { tokens, targets, answerTargets, needlePos, queryPos, key: digits };
+  return { tokens, targets, answerTargets, needlePos, keyPos, queryPos, key: digits };
 }
 
 export class NiahTask implements TaskGenerator {
   readonly name = 'niah';
-  readonly vocab = passkeyVocab;
+  readonly vocab: Vocabulary;
+  readonly spelling: NiahSpelling;
   readonly seqLen: number;
   readonly variableLength = true;
   readonly keyLength: number;
   get minLength(): number {
-    return niahMinLength(this.keyLength);
+    return niahMinLength(this.keyLength, this.spelling);
   }
-  private readonly filler: NiahFiller;
+  private readonly haystack: HaystackSource;
   private readonly loss: 'answer' | 'all';
-  private readonly corpus: Int32Array | null;
   private readonly seed: number;
   private readonly depth: number | undefined;
 
   constructor(options: NiahOptions) {
     this.seqLen = requireInt('seqLen', options.seqLen, 8, 1 << 16);
     this.keyLength = requireInt('keyLength', options.keyLength ?? 2, 1, 8);
-    this.filler = options.filler ?? 'random';
+    const filler = options.filler ?? 'random';
     this.loss = options.loss ?? 'answer';
-    if (this.filler === 'corpus' && !options.corpus)
+    this.spelling = options.tokenizer ? tokenizerSpelling(options.tokenizer) : CHAR_SPELLING;
+    this.vocab = this.spelling.vocab;
+    if (this.spelling.tokenized && !TEXT_FILLERS.includes(filler)) {
+      throw new TaskConfigError(
+        'filler',
+        `'${filler}' is not text: in a base model's tokens the haystack is natural text (${TEXT_FILLERS.join(' or ')})`,
+      );
+    }
+    if (filler === 'corpus' && !options.corpus)
       throw new TaskConfigError('corpus', 'corpus filler needs a text');
-    this.corpus = options.corpus ? encodeAscii(options.corpus) : null;
+    const text = filler === 'corpus' ? options.corpus! : filler === 'repeat' ? REPEAT_FILLER : null;
+    this.haystack = { filler, text: text === null ? null : this.spelling.encode(text) };
     this.seed = options.seed ?? 0;
     this.depth = options.depth;
-    niahLayout(this.seqLen, this.keyLength);
+    this.layout(this.seqLen);
+  }
+
+  /** The layout of a sample of T tokens. */
+  layout(T = this.seqLen): NiahLayout {
+    return niahLayout(T, this.keyLength, this.spelling);
   }
 
   sample(split: Split, index: number, T = this.seqLen, needlePos?: number): NiahSample {
     const r = streamFor(this.seed, split, index, 0x41a);
-    const layout = niahLayout(T, this.keyLength);
+    const layout = this.layout(T);
     const depth = this.depth ?? r();
-    return makeNiahSample(
-      r,
-      layout,
-      needlePos ?? needlePosForDepth(layout, depth),
-      this.filler,
-      this.corpus,
-      undefined,
-      this.loss,
-    );
+    return makeNiahSample(r, layout, needlePos ?? needlePosForDepth(layout, depth), this.haystack, this.loss);
   }
 
   batch(split: Split, index: number, B: number, T = this.seqLen): TaskBatch {
@@ -237,21 +287,21 @@ export class NiahTask implements TaskGenerator {
 
   /** Validation samples with the needle marker exactly `distance` tokens before the query. */
   atDistance(distance: number, count: number, T = this.seqLen): NiahSample[] {
-    const layout = niahLayout(T, this.keyLength);
+    const layout = this.layout(T);
     const pos = needlePosForDistance(layout, distance);
     return Array.from({ length: count }, (_, i) => {
       const r = streamFor(this.seed, 'validation', i, 0xd157 + distance);
-      return makeNiahSample(r, layout, pos, this.filler, this.corpus, undefined, this.loss);
+      return makeNiahSample(r, layout, pos, this.haystack, this.loss);
     });
   }
 
   /** Validation samples for one cell of the (context length × depth) grid. */
   atDepth(T: number, depth: number, count: number): NiahSample[] {
-    const layout = niahLayout(T, this.keyLength);
+    const layout = this.layout(T);
     const pos = needlePosForDepth(layout, depth);
     return Array.from({ length: count }, (_, i) => {
       const r = streamFor(this.seed, 'validation', i, 0xde97 + Math.round(depth * 1000) + T * 7919);
-      return makeNiahSample(r, layout, pos, this.filler, this.corpus, undefined, this.loss);
+      return makeNiahSample(r, layout, pos, this.haystack, this.loss);
     });
   }
 }

@@ -58,6 +58,8 @@ describe('total memory estimate', () => {
     // heads · headDim ≠ width: q, k, v and o at that width, with their own scratch and gradients.
     ['window, heads of 6 (heads·D = 24 ≠ C)', { variant: 'window', heads: 4, kvHeads: 2, headDim: 6 }],
     ['lrsa+rosa, heads of 2, q/k norm', { variant: 'lrsa+rosa', heads: 2, headDim: 2, qkNorm: true }],
+    // Qwen2/Qwen3's vocabulary: logits, their gradient and the table dominate.
+    ['window, a 151,936-word vocabulary', { variant: 'window', vocabSize: 151_936 }],
   ];
   for (const [name, overrides] of cases) {
     it(`matches the CPU backend's allocated bytes after a step: ${name}`, async () => {
@@ -135,5 +137,32 @@ describe('the memory limit in the run check', () => {
     expect(cpuMemoryBudget(32 * GiB).bytes).toBe(16 * GiB);
     expect(cpuMemoryBudget(null).bytes).toBe(4 * GiB);
     expect(gpuMemoryBudget(limits).bytes).toBe(16 * GiB);
+  });
+});
+
+describe('vocabularies of Qwen2/Qwen3 size (151,936)', () => {
+  // Heads of 64 as in Qwen2-0.5B (width 896, 14 heads).
+  const qwen = (backend: 'cpu' | 'webgpu', vocabSize: number, width = 64): RunSpec => {
+    const spec = defaultRunSpec({ backend });
+    return { ...spec, model: { ...spec.model, vocabSize, width, heads: width / 64 } };
+  };
+
+  it('accepts 151,936 and 262,144, refuses 262,145 naming model.vocabSize and the limit', () => {
+    expect(checkRunSpec(qwen('cpu', 151_936), { hostMemory: 64 * GiB }).errors).toEqual([]);
+    expect(checkRunSpec(qwen('cpu', 262_144), { hostMemory: 64 * GiB }).errors).toEqual([]);
+    const [e] = checkRunSpec(qwen('cpu', 262_145), { hostMemory: 64 * GiB }).errors;
+    expect(e.field).toBe('model.vocabSize');
+    expect(e.message).toMatch(/from 2 to 262144/);
+  });
+
+  it('names the vocabulary when the embedding table alone is over the storage buffer limit', () => {
+    const small = { maxBufferSize: 128 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+    const { errors } = checkRunSpec(qwen('webgpu', 151_936, 896), { limits: small });
+    expect(errors.map((e) => e.field)).toEqual(['model.vocabSize']);
+    expect(errors[0].message).toBe(
+      'a 151936 × 896 embedding table needs 519 MiB but this device allows 128 MiB per storage buffer',
+    );
+    const roomy = { maxBufferSize: 2 * GiB, maxStorageBufferBindingSize: 2 * GiB };
+    expect(checkRunSpec(qwen('webgpu', 151_936, 896), { limits: roomy }).errors).toEqual([]);
   });
 });

@@ -20,6 +20,10 @@ import { randomArray, randomInt, rng } from '../harness/random.ts';
 // compare the same f32 logits on both sides: exact.
 const LOSS_TOL = { atol: 1e-5, rtol: 1e-5 };
 const GRAD_TOL = { atol: 1e-6, rtol: 1e-4 };
+// One invocation summing 151,936 exponentials serially in f32 (online softmax): the sum drifts
+// by ~√V·ε ≈ 2e-5 relative, measured 1.5e-4 absolute on a loss near 8. 1e-3 still catches a
+// wrong label or a missing share of the row (each moves the loss by ≳ 0.01).
+const BIG_V_LOSS_TOL = { atol: 1e-3, rtol: 1e-5 };
 
 function makeLabels(N: number, V: number, seed: number, ignoreRate = 0.3): Int32Array {
   const r = rng(seed);
@@ -93,6 +97,35 @@ describe('cross-entropy kernels vs CPU twin', () => {
         );
       });
     }
+
+  // Qwen2/Qwen3's vocabulary: more ids than one grid dimension holds (65,535), labels past 2^16.
+  for (const rows of ['workgroup', 'invocation'] as const) {
+    it(`a 151,936-word vocabulary (Qwen2/Qwen3), 2 rows, a ${rows} per row`, async () => {
+      const ctx = await testGpu();
+      const N = 2;
+      const V = 151_936;
+      const logits = randomArray(N * V, 151, 8);
+      const labels = Int32Array.from([V - 1, 65_536]);
+      logits[V + 65_536] = 9; // row 1's label is its argmax
+      const tLogits = createTensor(ctx, [N, V], 'f32', 'logits', logits);
+      const tLabels = createTensor(ctx, [N], 'i32', 'labels', labels);
+      const out = createCrossEntropyOutputs(ctx, { N, V }, true);
+      await runBatch(ctx, 'big vocabulary', (batch) =>
+        crossEntropy(batch, tLogits, tLabels, out, { N, V }, { rows }),
+      );
+      const want = crossEntropyForward(logits, labels, N, V);
+      expectClose(await readTensor(ctx, out.losses), want.losses, BIG_V_LOSS_TOL, 'losses');
+      expect(Array.from(await readTensor(ctx, out.correct))).toEqual([0, 1]);
+      const stats = await readCrossEntropyStats(ctx, out.stats, { V });
+      expect(stats.count).toBe(2);
+      expect(stats.invalidLabels).toBe(0);
+      const grad = await readTensor(ctx, out.dlogits!);
+      expectClose(grad, crossEntropyBackward(logits, labels, N, V), GRAD_TOL, 'dlogits');
+      // The label's gradient is (p − 1) / 2 rows ≈ −0.5, far from every other entry's p / 2 > 0.
+      expect(grad[V - 1]).toBeLessThan(-0.49);
+      destroyTensors(tLogits, tLabels, out.losses, out.correct, out.stats, out.dlogits);
+    });
+  }
 
   it('all rows ignored: zero loss, zero gradient, count 0', async () => {
     const ctx = await testGpu();

@@ -71,6 +71,37 @@ describe('embedding kernels vs CPU twin', () => {
     });
   }
 
+  // Qwen2/Qwen3's vocabulary. Width 2: ids past 2^16 and a 152k-entry offsets list. Width 112:
+  // V·C / 256 = 66,472 workgroups, more than one grid dimension holds, so the grid is 2-D.
+  for (const C of [2, 112]) {
+    it(`a 151,936-word vocabulary (Qwen2/Qwen3), 2 rows, width ${C}`, async () => {
+      const ctx = await testGpu();
+      const N = 2;
+      const V = 151_936;
+      const ids = Int32Array.from([V - 1, 65_536]);
+      const table = randomArray(V * C, 17 + C);
+      const dout = randomArray(N * C, 18 + C);
+      const tokens = createTokenBuffers(ctx, N, V);
+      writeTokens(ctx, tokens, ids);
+      const tTable = createTensor(ctx, [V, C], 'f32', 'table', table);
+      const out = createTensor(ctx, [N, C], 'f32', 'out');
+      const tDout = createTensor(ctx, [N, C], 'f32', 'dout', dout);
+      const dTable = createTensor(ctx, [V, C], 'f32', 'dTable', randomArray(V * C, 99)); // overwritten
+      const shape = { N, C, V };
+      await runBatch(ctx, 'embedding big vocabulary', (batch) => {
+        embeddingForward(batch, tokens.tokens, tTable, out, shape);
+        embeddingBackward(batch, tokens, tDout, dTable, shape);
+      });
+      expectClose(await readTensor(ctx, out), embeddingForwardRef(ids, table, N, C, V), EXACT, 'out');
+      const got = await readTensor(ctx, dTable);
+      expectClose(got, embeddingBackwardRef(ids, dout, N, C, V), TOL, 'dTable');
+      // The last id's row carries row 0's gradient (the end of a 2-D grid is reached).
+      expectClose(got.subarray((V - 1) * C), dout.subarray(0, C), EXACT, 'last row');
+      destroyTokenBuffers(tokens);
+      destroyTensors(tTable, out, tDout, dTable);
+    });
+  }
+
   it('rewriting tokens rebuilds the lists (one id for every row, then all distinct)', async () => {
     const ctx = await testGpu();
     const N = 40;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHfFolder } from '../../cli/model-files.ts';
 import { decodeCheckpoint } from '../../src/gpu/checkpoint/checkpoint.ts';
+import { FileCheckpointStore } from '../../src/gpu/checkpoint/store-node.ts';
 import { inlineScanner } from '../../src/gpu/model/scanners.ts';
 import { createRun } from '../../src/gpu/train/factory.ts';
 import { parsePreset, presetRuns } from '../../src/gpu/train/preset.ts';
@@ -20,6 +21,7 @@ import { importHuggingFace } from '../../src/interop/hf-import.ts';
 import { parseTokenizer } from '../../src/interop/tokenizer.ts';
 import { onBaseVocabulary } from '../../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../../src/tasks/corpus-node.ts';
+import { NiahTask } from '../../src/tasks/niah.ts';
 import { TextTask } from '../../src/tasks/text.ts';
 import { fixtureConfig, seededParameters } from './seeded-model.ts';
 
@@ -175,6 +177,50 @@ describe("a text task in the base model's tokens", () => {
   });
 });
 
+describe("NIAH in the base model's tokens", () => {
+  const niahPreset = parsePreset(
+    JSON.parse(readFileSync(join(ROOT, 'presets', 'rosa-tuning-niah-small.json'), 'utf8')),
+  );
+  // A playground fixture model (as exported to test/fixtures/hf/) at the tokenizer's 400 ids.
+  const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 96 });
+  const spec = presetRuns(niahPreset, 'cpu', {
+    model: hfBaseSettings(config),
+    task: { tokenizer: 'base', filler: 'corpus', seqLen: 96, keyLength: 2 },
+    train: { seed: 4 },
+  })[0].spec;
+
+  it('evaluates the answer digit tokens, and answers a haystack typed as text', async () => {
+    const run = await createRun(spec, env, () => {}, {
+      transplant: seededParameters(config, 5),
+      vocabulary: { size: tokenizer.size, tokenizer },
+    });
+    expect(run.spec.model.vocabSize).toBe(400);
+    const task = run.task as NiahTask;
+    expect(task).toBeInstanceOf(NiahTask);
+    const digits = Array.from({ length: 10 }, (_, d) => tokenizer.encode(String(d))[0]);
+    const sample = task.sample('validation', 0);
+    const answer = [...sample.answerTargets].filter((x) => x >= 0);
+    expect(answer).toEqual(sample.key);
+    for (const id of answer) expect(digits).toContain(id);
+    const metrics = await run.evaluate();
+    expect(metrics.niahAtDistance!.distance).toBeGreaterThan(0);
+    expect(metrics.niahAtDistance!.accuracy).toBeGreaterThanOrEqual(0);
+    const reply = await run.niahQuery({
+      runId: run.spec.id,
+      haystack: 'Call me Ishmael. '.repeat(3),
+      key: '42',
+      depth: 0.5,
+    });
+    // The prompt is the haystack in the base tokens with the sentences, then two answer tokens.
+    const prompt = reply.tokens.slice(0, -2).join('');
+    expect(prompt).toContain(' The pass key is 42.');
+    expect(prompt.endsWith(' What is the pass key? The pass key is ')).toBe(true);
+    expect(reply.correct).toBe(reply.answer === '42');
+    expect(reply.tokens.slice(reply.keyPos, reply.keyPos! + 3)).toEqual(['4', '2', '.']);
+    run.model.dispose();
+  });
+});
+
 describe('npm run experiment -- --base hf:<dir>', () => {
   it('runs the protocol from the imported weights', () => {
     const out = join(dir, 'run');
@@ -245,6 +291,75 @@ describe('npm run experiment -- --base hf:<dir>', () => {
     const rows = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results;
     expect(rows.map((x: { status: string }) => x.status)).toEqual(['evaluated', 'evaluated']);
     expect(rows[0].spec.task.tokenizer).toBe('base');
+  });
+
+  it("runs NIAH in the base model's tokens, its checkpoints resume in them, and distances that do not fit are refused first", async () => {
+    const folder = join(dir, 'niah-tokens');
+    mkdirSync(folder);
+    const config = fixtureConfig({ vocabSize: tokenizer.size, seqLen: 128 });
+    for (const [name, contents] of Object.entries(
+      exportHuggingFace({ config, parameters: seededParameters(config, 6) }),
+    ))
+      writeFileSync(join(folder, name), contents);
+    cpSync(QWEN2_TOKENIZER, join(folder, 'tokenizer.json'));
+    const args = (out: string, seqLen: string) => [
+      '--preset',
+      'rosa-tuning-niah-small',
+      '--base',
+      `hf:${folder}`,
+      '--task.tokenizer',
+      'base',
+      '--task.filler',
+      'corpus',
+      '--task.seqLen',
+      seqLen,
+      '--variants',
+      'global→window+rosa, settings that learn',
+      '--steps',
+      '2',
+      '--train.evalBatches',
+      '1',
+      '--train.checkpointEvery',
+      '2',
+      '--out',
+      join(dir, out),
+    ];
+    // The preset's T = 48 holds the sentences but not its needle 32 tokens back.
+    const short = experiment(args('niah-short', '48'));
+    expect(short.status).toBe(2);
+    expect(short.stderr).toContain(
+      // The source run (global, evaluated on the base) comes first.
+      'global: evaluation.niahDistances: 32 does not fit: distance: must be between 13 and 21 for T = 48',
+    );
+    const r = experiment(args('niah-tokens-run', '96'));
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = JSON.parse(readFileSync(join(dir, 'niah-tokens-run', 'results.json'), 'utf8')).results;
+    expect(row.spec.task).toMatchObject({ kind: 'niah', tokenizer: 'base', filler: 'corpus' });
+    expect(Object.keys(row.niahByDistance)).toEqual(['32']);
+    // The checkpoint carries the tokenizer (stored once beside it), so the run resumes in its tokens.
+    const store = new FileCheckpointStore(join(dir, 'niah-tokens-run', 'checkpoints'));
+    const [saved] = await store.list();
+    const files = await store.get(saved.key);
+    const contents = decodeCheckpoint(files.weights, files.manifest);
+    expect(contents.manifest.tokenizer).toBe(readFileSync(QWEN2_TOKENIZER, 'utf8'));
+    const resumed = await createRun(contents.manifest.spec, env, () => {}, { resume: contents });
+    expect((resumed.task as NiahTask).spelling.tokenized).toBe(true);
+    resumed.model.dispose();
+    // `npm run export` of the stored checkpoint writes the base model's tokenizer.json back.
+    const hf = join(dir, 'niah-tokens-hf');
+    const exported = spawnSync(
+      TSX,
+      [
+        join(ROOT, 'cli', 'export.ts'),
+        '--checkpoint',
+        join(dir, 'niah-tokens-run', 'checkpoints', `${saved.key}.json`),
+        '--out',
+        hf,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(readFileSync(join(hf, 'tokenizer.json'), 'utf8')).toBe(readFileSync(QWEN2_TOKENIZER, 'utf8'));
   });
 
   it('says what is unsupported, with exit code 2', () => {

@@ -276,6 +276,17 @@ describe('export → import is the identity', () => {
     });
   }
 
+  it("Qwen2/Qwen3's vocabulary of 151,936 (ids past 2^16) imports and runs", async () => {
+    const config = fixtureConfig({ variant: 'window', window: 3, vocabSize: 151_936 });
+    const parameters = seededParameters(config, 98);
+    const back = importHuggingFace(exportHuggingFace({ config, parameters }));
+    expect(back.config.vocabSize).toBe(151_936);
+    const tokens = [151_935, 65_536, 3, 100_000];
+    const logits = await cpuLogits(back.config, back.parameters, tokens);
+    expect(logits.length).toBe(tokens.length * 151_936);
+    expect(logits).toEqual(await cpuLogits(config, parameters, tokens));
+  });
+
   it('names the ROSA adapter after the reference implementation', () => {
     const config = fixtureConfig(cases[2].overrides);
     const files = exportHuggingFace({ config, parameters: seededParameters(config, 1) });

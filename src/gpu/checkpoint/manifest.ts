@@ -8,6 +8,7 @@ import type { EvalMetrics, RunSpec, StepMetrics } from '../train/protocol.ts';
 import { type CorpusRef, isCorpusRef } from './corpus.ts';
 import { CheckpointError } from './errors.ts';
 import { parseJsonBounded } from './json-guard.ts';
+import { tokenizerFieldErrors } from './tokenizer-file.ts';
 
 export const CHECKPOINT_FORMAT = 'rosa-playground-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -21,6 +22,10 @@ export interface CheckpointManifest {
   metrics: { steps: StepMetrics[]; evals: EvalMetrics[] };
   /** In a store: the user text of spec.task, kept once beside the manifests (see corpus.ts). */
   corpus?: CorpusRef;
+  /** A base model's tokenizer.json (an imported Hugging Face model and runs started from it). */
+  tokenizer?: string;
+  /** In a store: that tokenizer, kept once beside the manifests (see tokenizer-file.ts). */
+  tokenizerRef?: CorpusRef;
 }
 
 type Json = Record<string, unknown>;
@@ -97,6 +102,7 @@ export function manifestErrors(m: unknown): FieldError[] {
     }
   }
   errors.push(...validateManifestConfig({ ...spec, task }));
+  errors.push(...tokenizerFieldErrors(m));
   errors.push(...metricsErrors(m.metrics));
   return errors;
 }

@@ -4,8 +4,8 @@ import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
-import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
 import { TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.ts';
+import { joinSharedFiles, splitSharedFiles } from './shared-files.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
@@ -51,13 +51,13 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     const info = infoFromFiles(key, files);
     await mkdir(this.dir, { recursive: true });
-    const { manifest, corpus } = splitCorpus(files.manifest);
-    // Each file is replaced whole (temporary file, fsync, rename); the corpus and the weights
-    // first: a manifest only ever points at complete files, and a save killed midway leaves
-    // the old ones.
-    if (corpus) {
-      const path = join(this.dir, corpusFileName(corpus.ref.hash));
-      if (!(await stat(path).catch(() => null))) await writeFileAtomic(path, corpus.text);
+    const { manifest, files: shared } = splitSharedFiles(files.manifest);
+    // Each file is replaced whole (temporary file, fsync, rename); the corpus, the tokenizer and
+    // the weights first: a manifest only ever points at complete files, and a save killed
+    // midway leaves the old ones.
+    for (const f of shared) {
+      const path = join(this.dir, f.name);
+      if (!(await stat(path).catch(() => null))) await writeFileAtomic(path, f.text);
     }
     await writeFileAtomic(join(this.dir, `${key}.safetensors`), files.weights);
     await writeFileAtomic(join(this.dir, `${key}.json`), manifest);
@@ -68,7 +68,7 @@ export class FileCheckpointStore implements CheckpointStore {
     checkKey(key);
     const weights = new Uint8Array(await readFile(join(this.dir, `${key}.safetensors`)));
     const stored = await readFile(join(this.dir, `${key}.json`), 'utf8');
-    const manifest = await joinCorpus(stored, (name) => readFile(join(this.dir, name), 'utf8'));
+    const manifest = await joinSharedFiles(stored, (name) => readFile(join(this.dir, name), 'utf8'));
     return { weights, manifest };
   }
 

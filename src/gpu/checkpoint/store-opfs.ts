@@ -3,7 +3,7 @@
 
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { CHECKPOINT_FORMAT, CheckpointError } from './checkpoint.ts';
-import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
+import { joinSharedFiles, splitSharedFiles } from './shared-files.ts';
 import {
   type CheckpointFilesData,
   type CheckpointStore,
@@ -75,14 +75,13 @@ export class OpfsCheckpointStore implements CheckpointStore {
     const dir = await directory();
     // The manifest last: list() shows only keys with a manifest, so a save interrupted
     // before it completes is never listed.
-    const { manifest, corpus } = splitCorpus(files.manifest);
-    if (corpus) {
-      const name = corpusFileName(corpus.ref.hash);
-      const have = await dir.getFileHandle(name).then(
+    const { manifest, files: shared } = splitSharedFiles(files.manifest);
+    for (const f of shared) {
+      const have = await dir.getFileHandle(f.name).then(
         () => true,
         () => false,
       );
-      if (!have) await writeFileHandle(dir, name, corpus.text);
+      if (!have) await writeFileHandle(dir, f.name, f.text);
     }
     await writeFileHandle(dir, `${key}.safetensors`, files.weights);
     await writeFileHandle(dir, `${key}.json`, manifest);
@@ -96,7 +95,7 @@ export class OpfsCheckpointStore implements CheckpointStore {
       await (await (await dir.getFileHandle(`${key}.safetensors`)).getFile()).arrayBuffer(),
     );
     const stored = await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text();
-    const manifest = await joinCorpus(stored, async (name) =>
+    const manifest = await joinSharedFiles(stored, async (name) =>
       (await (await dir.getFileHandle(name)).getFile()).text(),
     );
     return { weights, manifest };

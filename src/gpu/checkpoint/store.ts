@@ -3,7 +3,7 @@
 
 import type { CheckpointInfo } from '../train/protocol.ts';
 import { type CheckpointManifest, parseManifest } from './checkpoint.ts';
-import { corpusFileName, joinCorpus, splitCorpus } from './corpus.ts';
+import { joinSharedFiles, splitSharedFiles } from './shared-files.ts';
 
 export interface CheckpointFilesData {
   weights: Uint8Array;
@@ -74,7 +74,7 @@ export function infoFromFiles(key: string, files: CheckpointFilesData): Checkpoi
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly items = new Map<string, CheckpointFilesData>();
   private readonly logs = new Map<string, string>();
-  /** Uploaded texts by file name, each kept once (see corpus.ts). */
+  /** Uploaded texts and base tokenizers by file name, each kept once (see corpus.ts). */
   private readonly corpora = new Map<string, string>();
   async appendLog(runId: string, text: string): Promise<void> {
     this.logs.set(runId, (this.logs.get(runId) ?? '') + text);
@@ -91,15 +91,15 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async put(key: string, files: CheckpointFilesData): Promise<CheckpointInfo> {
     checkKey(key);
     const info = infoFromFiles(key, files);
-    const { manifest, corpus } = splitCorpus(files.manifest);
-    if (corpus) this.corpora.set(corpusFileName(corpus.ref.hash), corpus.text);
+    const { manifest, files: shared } = splitSharedFiles(files.manifest);
+    for (const f of shared) this.corpora.set(f.name, f.text);
     this.items.set(key, { weights: files.weights, manifest });
     return info;
   }
   async get(key: string): Promise<CheckpointFilesData> {
     const f = this.items.get(key);
     if (!f) throw new Error(`no checkpoint "${key}"`);
-    const manifest = await joinCorpus(f.manifest, async (name) => {
+    const manifest = await joinSharedFiles(f.manifest, async (name) => {
       const text = this.corpora.get(name);
       if (text === undefined) throw new Error(`no ${name}`);
       return text;

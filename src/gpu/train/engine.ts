@@ -121,7 +121,7 @@ export class TrainerEngine implements TrainerClient {
   /** The base weights a run starts from (`spec.from`, a stored checkpoint), if any. */
   private async startingWeights(
     spec: RunSpec,
-  ): Promise<{ transplant: Map<string, Float32Array> } | undefined> {
+  ): Promise<{ transplant: Map<string, Float32Array>; tokenizer?: string } | undefined> {
     if (!spec.from) {
       if (spec.evalOnly) {
         throw new ConfigError([
@@ -135,7 +135,8 @@ export class TrainerEngine implements TrainerClient {
       weights: `${spec.from}.safetensors`,
       manifest: `${spec.from}.json`,
     });
-    return { transplant: contents.parameters };
+    const { tokenizer } = contents.manifest;
+    return { transplant: contents.parameters, ...(tokenizer !== undefined ? { tokenizer } : {}) };
   }
 
   async pause(runId: string): Promise<void> {
@@ -322,6 +323,11 @@ export class TrainerEngine implements TrainerClient {
       // A manifest copied out of a store's folder: its text is not in it.
       throw new CheckpointError(
         `uploaded .json refers to the corpus "${contents.manifest.corpus.name}" instead of holding it: upload the files the Download button gives`,
+      );
+    }
+    if (contents.manifest.tokenizerRef) {
+      throw new CheckpointError(
+        'uploaded .json refers to a stored tokenizer instead of holding it: upload the files the Download button gives',
       );
     }
     const normalized = encodeCheckpoint(contents);

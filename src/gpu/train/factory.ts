@@ -4,6 +4,7 @@
 // metrics) or transplanted (another run's base weights under this run's variant).
 
 import { ConfigError, type FieldError, validateRunSpec } from '../../config/validate.ts';
+import { type BpeTokenizer, parseTokenizer } from '../../interop/tokenizer.ts';
 import type { BaseVocabulary } from '../../tasks/base-vocab.ts';
 import { TaskConfigError } from '../../tasks/types.ts';
 import type { CheckpointContents } from '../checkpoint/checkpoint.ts';
@@ -48,18 +49,42 @@ export function checkSpecFor(spec: RunSpec, env: Pick<EngineEnv, 'gpu' | 'hostMe
  */
 export type StartFrom =
   | { resume: CheckpointContents }
-  | { transplant: ReadonlyMap<string, Float32Array>; vocabulary?: BaseVocabulary };
+  | {
+      transplant: ReadonlyMap<string, Float32Array>;
+      vocabulary?: BaseVocabulary;
+      /** The starting checkpoint's tokenizer.json (manifest.tokenizer): a base model's tokens. */
+      tokenizer?: string;
+    };
 
 /**
  * The vocabulary the starting weights fix: a resumed run keeps its model's, transplanted weights
- * bring their embedding's rows (a pretrained base imported into the store), unless given.
+ * bring their embedding's rows (a pretrained base imported into the store), unless given; with
+ * the checkpoint's tokenizer when it has one.
  */
 function startingVocabulary(spec: RunSpec, from: StartFrom | undefined): BaseVocabulary | undefined {
   if (!from) return undefined;
-  if ('resume' in from) return { size: from.resume.manifest.spec.model.vocabSize };
+  if ('resume' in from)
+    return withTokenizer({ size: from.resume.manifest.spec.model.vocabSize }, from.resume.manifest.tokenizer);
   if (from.vocabulary) return from.vocabulary;
   const rows = (from.transplant.get(EMBEDDING)?.length ?? 0) / spec.model.width;
-  return Number.isInteger(rows) && rows > 0 ? { size: rows } : undefined;
+  return Number.isInteger(rows) && rows > 0 ? withTokenizer({ size: rows }, from.tokenizer) : undefined;
+}
+
+function withTokenizer(base: BaseVocabulary, json: string | undefined): BaseVocabulary {
+  if (json === undefined) return base;
+  let tokenizer: BpeTokenizer;
+  try {
+    tokenizer = parseTokenizer(json);
+  } catch (err) {
+    throw new ConfigError([{ field: 'from', message: `the checkpoint's ${(err as Error).message}` }]);
+  }
+  return { ...base, tokenizer, decode: (id) => tokenizer.tokenText(id) };
+}
+
+/** The tokenizer.json a run's checkpoints carry on: the one it started from. */
+function startingTokenizer(from: StartFrom | undefined): string | null {
+  if (!from) return null;
+  return ('resume' in from ? from.resume.manifest.tokenizer : from.tokenizer) ?? null;
 }
 
 export async function createRun(
@@ -101,6 +126,7 @@ export async function createRun(
     { scanner: env.scanner, store: env.store, emit },
     resume?.manifest.step ?? 0,
   );
+  run.baseTokenizer = startingTokenizer(from);
   if (resume) {
     // A loop, not push(...rows): spreading a long history overflows the stack.
     for (const s of resume.manifest.metrics.steps) run.steps.push(s);

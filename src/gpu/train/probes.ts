@@ -2,15 +2,7 @@
 // answer to a user-built needle-in-a-haystack prompt, and NIAH exact-match accuracy (the
 // headline distance and the length × depth grid). The prompts are laid out by tasks/niah.ts.
 
-import {
-  type NiahSample,
-  NiahTask,
-  niahLayout,
-  niahMinLength,
-  niahPrompt,
-  stackSamples,
-} from '../../tasks/niah.ts';
-import { DIGIT_TOKENS, encodeAscii } from '../../tasks/passkey-vocab.ts';
+import { type NiahSample, NiahTask, niahPrompt, stackSamples } from '../../tasks/niah.ts';
 import type { TaskGenerator } from '../../tasks/types.ts';
 import type { RosaScanner, Sized } from '../model/backend.ts';
 import { attentionKind, rosaLayers } from '../model/config.ts';
@@ -142,17 +134,17 @@ export async function niahQuery<F extends Sized, I extends Sized>(
   if (key.length !== task.keyLength) {
     throw new Error(`key: this model was trained on ${task.keyLength}-digit keys (got ${key.length} digits)`);
   }
-  const hay = encodeAscii(query.haystack);
-  // Needle (1 + k), question (2) and the first k − 1 answer tokens fed back in.
-  const maxHay = spec.model.seqLen - 2 * task.keyLength - 2;
+  const hay = task.spelling.encode(query.haystack);
+  // Needle, question and the first k − 1 answer tokens fed back in.
+  const maxHay = spec.model.seqLen - task.minLength + 1;
   if (hay.length > maxHay) {
     throw new Error(
-      `haystack: ${hay.length} characters is longer than this model's limit of ${maxHay} (sequence length ${spec.model.seqLen})`,
+      `haystack: ${hay.length} ${task.spelling.tokenized ? 'tokens' : 'characters'} is longer than this model's limit of ${maxHay} (sequence length ${spec.model.seqLen})`,
     );
   }
   if (hay.length < 1) throw new Error('haystack: is empty');
-  const keyTokens = Array.from(key, (d) => DIGIT_TOKENS[Number(d)]);
-  const prompt = niahPrompt(hay, keyTokens, query.depth);
+  const keyTokens = Array.from(key, (d) => task.spelling.digits[Number(d)]);
+  const prompt = niahPrompt(hay, keyTokens, query.depth, task.spelling);
   const seq = Array.from(prompt.tokens);
   const retrievals: NiahAnswer['retrievals'] = [];
   const V = spec.model.vocabSize;
@@ -178,6 +170,7 @@ export async function niahQuery<F extends Sized, I extends Sized>(
     answer,
     correct: answer === key,
     needlePos: prompt.needlePos,
+    keyPos: prompt.keyPos,
     queryPos: prompt.queryPos,
     tokens: seq.map((t) => task.vocab.decode(t)),
     retrievals,
@@ -186,7 +179,7 @@ export async function niahQuery<F extends Sized, I extends Sized>(
 
 /** 8× the window (the paper's "far beyond the window" setting), capped to what fits in T. */
 export function niahHeadlineDistance(task: NiahTask, window: number): number {
-  const max = niahLayout(task.seqLen, task.keyLength).queryPos;
+  const max = task.layout().queryPos;
   return Math.min(8 * window, max);
 }
 
@@ -213,7 +206,7 @@ export async function niahGrid<F extends Sized, I extends Sized>(
   const seqLen = run.spec.model.seqLen;
   const cells: NiahGridCell[] = [];
   for (const length of lengths) {
-    const min = niahMinLength(task.keyLength);
+    const min = task.minLength;
     if (!Number.isInteger(length) || length < min || length > seqLen) {
       throw new Error(`lengths: ${length} is outside ${min} … ${seqLen} for this model`);
     }

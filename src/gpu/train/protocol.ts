@@ -109,6 +109,8 @@ export interface NiahAnswer {
   correct: boolean;
   /** Token positions of the needle marker and the query marker in the model input. */
   needlePos: number;
+  /** Position of the needle's first key digit (needlePos + 1 with the ⟨K⟩ marker; later after a sentence in base tokens). */
+  keyPos?: number;
   queryPos: number;
   tokens: string[];
   /** Per ROSA layer: for each answer position, the positions retrieved (one per route, −1 none). */

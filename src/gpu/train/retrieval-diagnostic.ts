@@ -35,8 +35,8 @@ export async function rosaNeedleHits<F extends Sized, I extends Sized>(
     let hits = 0;
     set.forEach((sample, b) => {
       const t = sample.answerTargets.findIndex((x) => x >= 0);
-      const first = sample.needlePos + 1;
-      const last = sample.needlePos + sample.key.length;
+      const first = sample.keyPos;
+      const last = sample.keyPos + sample.key.length - 1;
       for (let r = 0; r < R; r++) {
         const d = scan.host.dest[(b * R + r) * T + t];
         if (d >= first && d <= last) hits++;

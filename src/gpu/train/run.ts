@@ -65,6 +65,8 @@ export class TrainingRun<F extends Sized, I extends Sized> {
   private stopRequested = false;
   private resumeWaiter: (() => void) | null = null;
   private lastCheckpoint: CheckpointInfo | null = null;
+  /** The base model's tokenizer.json the run started from; its checkpoints carry it on. */
+  baseTokenizer: string | null = null;
   /** Rows up to this step are in the store's metrics log (a loaded run's history already was). */
   private loggedThrough: number;
 
@@ -367,6 +369,7 @@ export class TrainingRun<F extends Sized, I extends Sized> {
         step: this.step,
         savedAt: new Date().toISOString(),
         metrics: { steps: this.steps, evals: this.evals },
+        ...(this.baseTokenizer !== null ? { tokenizer: this.baseTokenizer } : {}),
       },
       parameters: await this.model.exportParameters(),
       optimizer: await this.model.exportOptimizerState(),

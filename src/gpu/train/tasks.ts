@@ -31,6 +31,7 @@ async function buildOwnTask(
   switch (spec.kind) {
     case 'niah':
       return new NiahTask({
+        tokenizer: baseTokenizer(spec.tokenizer, base),
         seqLen: spec.seqLen,
         keyLength: spec.keyLength,
         filler: spec.filler,
@@ -55,12 +56,7 @@ async function buildOwnTask(
         seed,
       });
     case 'text': {
-      const tokenizer = spec.tokenizer === 'base' ? base?.tokenizer : undefined;
-      if (spec.tokenizer === 'base' && !tokenizer)
-        throw new TaskConfigError(
-          'tokenizer',
-          "'base' needs a base model with a byte-level BPE tokenizer.json (--base hf:<folder>); use 'chars' otherwise",
-        );
+      const tokenizer = baseTokenizer(spec.tokenizer, base);
       const text = spec.source === 'user' ? (spec.text ?? '') : await loadCorpus('moby-dick');
       return new TextTask({
         text,
@@ -74,6 +70,17 @@ async function buildOwnTask(
       });
     }
   }
+}
+
+/** The base model's tokenizer when the task asks for it (`tokenizer: 'base'`); throws when there is none. */
+function baseTokenizer(choice: 'chars' | 'base' | undefined, base: BaseVocabulary | undefined) {
+  if (choice !== 'base') return undefined;
+  if (!base?.tokenizer)
+    throw new TaskConfigError(
+      'tokenizer',
+      "'base' needs a base model with a byte-level BPE tokenizer.json (--base hf:<folder>, or a Hugging Face base imported with its tokenizer in the page); use 'chars' otherwise",
+    );
+  return base.tokenizer;
 }
 
 /** Argmax over each row of logits [rows, V]. */

@@ -184,8 +184,12 @@ export function CheckpointsTab() {
       const checkpoint = await readHfPick(Array.from(picked), show);
       show({ stage: 'storing' });
       const c = await client.importCheckpoint(checkpoint.files);
+      const tokens =
+        checkpoint.tokenizerSize !== null
+          ? ` Its tokenizer (${formatCount(checkpoint.tokenizerSize)} tokens) is kept: text and NIAH runs from it can use the base model's tokens.`
+          : ` Its tokenizer is not kept (${checkpoint.tokenizerNote}).`;
       setInfo(
-        `Imported ${c.name} as a base checkpoint (${formatCount(checkpoint.parameters)} parameters): start a run from it.`,
+        `Imported ${c.name} as a base checkpoint (${formatCount(checkpoint.parameters)} parameters): start a run from it.${tokens}`,
       );
     } catch (err) {
       setHfError(errorMessage(err));
@@ -374,8 +378,9 @@ export function CheckpointsTab() {
         <p className="hint">
           Pick a Hugging Face model folder (or its files): config.json and model.safetensors (or the shards
           with model.safetensors.index.json), F32/F16/BF16; Llama, Mistral, Qwen2, Qwen3 or SmolLM2. It is
-          stored as a base checkpoint, converted to f32; text tasks on it use characters (the model's own
-          tokenizer is for the command line: <code>--base hf:&lt;dir&gt; --task.tokenizer base</code>).
+          stored as a base checkpoint, converted to f32, with its tokenizer.json (byte-level BPE) when it has
+          one: runs started from it can then set Tokens to the base model's tokenizer for text and NIAH, and
+          Generate speaks its tokens. Without one, text tasks on it use characters.
         </p>
         <div className="row wrap" key={`hf-${inputKey}`}>
           <label className="file-pick">

@@ -250,6 +250,7 @@ export function ExperimentSetup({
               {text('keyLength')}
               {choice('filler')}
               {choice('niahLoss')}
+              {choice('tokenizer')}
             </>
           )}
           {draft.task === 'mqar' && (
@@ -274,7 +275,12 @@ export function ExperimentSetup({
             </>
           )}
         </div>
-        {draft.task === 'text' && <div className="fields">{text('textRepeat')}</div>}
+        {draft.task === 'text' && (
+          <div className="fields">
+            {text('textRepeat')}
+            {choice('tokenizer')}
+          </div>
+        )}
         {draft.task === 'text' && (
           <div className="text-source">
             <div className="radio-row" role="radiogroup" aria-label="Text source">

@@ -12,6 +12,7 @@ import {
   arcSummary,
   corpusHaystack,
   maxHaystackLength,
+  needleKeyEnd,
   parseFractionList,
   parseIntList,
   randomHaystack,
@@ -52,8 +53,9 @@ function drawStrip(
   const stripY = H - 34;
   const stripH = 18;
   for (let i = 0; i < T; i++) {
-    const onNeedle = i >= answer.needlePos && i <= answer.needlePos + keyLength;
-    const onQuery = i >= answer.queryPos && i <= answer.queryPos + keyLength;
+    const onNeedle = i >= answer.needlePos && i <= needleKeyEnd(answer, keyLength);
+    // The query runs to the end of the input: question, the needle's words again, the answer.
+    const onQuery = i >= answer.queryPos;
     ctx.fillStyle = onNeedle ? '#34d399' : onQuery ? '#60a5fa' : i % 2 === 0 ? '#2a2f3a' : '#323846';
     ctx.fillRect(pad + i * w, stripY, Math.max(w - (w > 3 ? 0.5 : 0), 0.5), stripH);
   }
@@ -104,8 +106,14 @@ export function NiahStrip({ answer, keyLength }: { answer: NiahAnswer; keyLength
     if (canvas.current) drawStrip(canvas.current, answer, arcs, keyLength, Math.max(200, width));
   }, [answer, arcs, keyLength, width]);
   const summary = arcSummary(arcs);
-  const needle = contextAround(answer.tokens, answer.needlePos, 10, keyLength + 10);
-  const query = contextAround(answer.tokens, answer.queryPos, 10, keyLength);
+  const needle = contextAround(
+    answer.tokens,
+    answer.needlePos,
+    10,
+    needleKeyEnd(answer, keyLength) - answer.needlePos + 10,
+  );
+  // After the query's first token: what follows it but the last answer token (keyLength with ⟨Q⟩ ⟨K⟩).
+  const query = contextAround(answer.tokens, answer.queryPos, 10, answer.tokens.length - answer.queryPos - 2);
   return (
     <div className="niah-strip" ref={ref}>
       <canvas

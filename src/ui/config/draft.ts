@@ -75,6 +75,8 @@ export interface ExperimentDraft {
   userTextName: string;
   /** Text: characters copied from each sequence's start to its end (long-context probe). */
   textRepeat: string;
+  /** Text and NIAH: the task's characters, or the tokenizer of the base checkpoint in `from`. */
+  tokenizer: 'chars' | 'base';
   // model
   variants: Variant[];
   layers: string;
@@ -136,6 +138,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   userText: '',
   userTextName: '',
   textRepeat: '0',
+  tokenizer: 'chars',
   variants: ['window', 'window+rosa', 'global'],
   layers: String(M0.layers),
   width: String(M0.width),
@@ -206,6 +209,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   userText: 'task.text',
   userTextName: 'task.name',
   textRepeat: 'task.repeat',
+  tokenizer: 'task.tokenizer',
   variants: 'variants',
   layers: 'model.layers',
   width: 'model.width',
@@ -312,6 +316,8 @@ class Parser {
 /** The task spec of a draft (numbers that fail to parse fall back to defaults; see buildExperiment). */
 function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
   const seqLen = p.int('seqLen');
+  // Only when chosen, so that specs and links of character tasks stay as they were.
+  const baseTokens = draft.tokenizer === 'base' ? { tokenizer: 'base' as const } : {};
   switch (draft.task) {
     case 'niah':
       return {
@@ -321,6 +327,7 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
         filler: draft.filler,
         ...(draft.filler === 'corpus' ? { corpus: 'moby-dick' as const } : {}),
         loss: draft.niahLoss,
+        ...baseTokens,
       };
     case 'mqar':
       return {
@@ -344,8 +351,9 @@ function taskOf(draft: ExperimentDraft, p: Parser): TaskSpec {
             text: draft.userText,
             ...(draft.userTextName ? { name: draft.userTextName } : {}),
             ...probe,
+            ...baseTokens,
           }
-        : { kind: 'text', seqLen, source: 'moby-dick', ...probe };
+        : { kind: 'text', seqLen, source: 'moby-dick', ...probe, ...baseTokens };
     }
   }
 }
@@ -456,6 +464,11 @@ export function buildExperiment(draft: ExperimentDraft, options: BuildOptions = 
   if (!TASK_KINDS.includes(draft.task)) errors.push({ field: 'task.kind', message: 'pick a task' });
   const task = taskOf(draft, p);
   const train = trainOf(draft, p);
+  if (draft.tokenizer === 'base' && (draft.task === 'niah' || draft.task === 'text') && !draft.from)
+    errors.push({
+      field: 'task.tokenizer',
+      message: 'needs a base checkpoint: start from a Hugging Face model imported with its tokenizer.json',
+    });
   const variants = VARIANTS.filter((v) => draft.variants.includes(v));
   if (variants.length === 0)
     errors.push({ field: 'variants', message: 'pick at least one variant to train' });

@@ -23,6 +23,7 @@ const CHOICES: Partial<Record<DraftKey, readonly string[]>> = {
   qk: ROSA_QK,
   gaps: ['power', 'uniform'],
   textSource: ['moby-dick', 'user'],
+  tokenizer: ['chars', 'base'],
   semantics: ROSA_SEMANTICS,
   protocol: PROTOCOLS,
   backend: BACKENDS,

@@ -6,7 +6,7 @@ import { decodeCheckpoint } from '../../gpu/checkpoint/checkpoint.ts';
 import type { CheckpointFiles } from '../../gpu/train/client.ts';
 import type { CorpusLoader } from '../../gpu/train/tasks.ts';
 import { exportHuggingFace } from '../../interop/hf-export.ts';
-import { taskTokens } from '../../interop/task-tokens.ts';
+import { baseTokenizerJson, taskTokens } from '../../interop/task-tokens.ts';
 import { storedZip } from './zip.ts';
 
 export interface HfZip {
@@ -24,11 +24,13 @@ export async function hfFolderZip(
 ): Promise<HfZip> {
   const contents = decodeCheckpoint(checkpoint.weights, checkpoint.manifest);
   const { spec, step } = contents.manifest;
-  const tokens = await taskTokens(spec, loadCorpus);
+  const tokenizerJson = baseTokenizerJson(contents.manifest);
+  const tokens = tokenizerJson === undefined ? await taskTokens(spec, loadCorpus) : null;
   const files = exportHuggingFace({
     config: spec.model,
     parameters: contents.parameters,
     tokens: tokens ?? undefined,
+    tokenizerJson,
     source: { run: spec.id, step },
   });
   const inFolder = Object.fromEntries(Object.entries(files).map(([name, c]) => [`${folder}/${name}`, c]));

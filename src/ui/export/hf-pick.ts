@@ -13,6 +13,10 @@ export type HfPickProgress =
 export interface PickedModel {
   files: CheckpointFiles;
   parameters: number;
+  /** Tokens of the folder's tokenizer.json, kept with the checkpoint; null when none was kept. */
+  tokenizerSize: number | null;
+  /** Why the tokenizer was not kept (null when it was). */
+  tokenizerNote: string | null;
 }
 
 /** A file's path inside the picked folder ("folder/config.json"), or its bare name. */
@@ -51,5 +55,10 @@ export async function readHfPick(
   await nextFrame();
   const checkpoint = hfCheckpoint(files, folder);
   const parameters = [...checkpoint.imported.parameters.values()].reduce((a, p) => a + p.length, 0);
-  return { files: checkpoint.files, parameters };
+  return {
+    files: checkpoint.files,
+    parameters,
+    tokenizerSize: checkpoint.tokenizer?.size ?? null,
+    tokenizerNote: checkpoint.tokenizerNote,
+  };
 }

@@ -92,10 +92,15 @@ export interface Arc {
   onNeedle: boolean;
 }
 
+/** Last position of the needle's key: the needle spans needlePos … this (its marker or sentence, then the digits). */
+export function needleKeyEnd(answer: NiahAnswer, keyLength: number): number {
+  return (answer.keyPos ?? answer.needlePos + 1) + keyLength - 1;
+}
+
 /** One arc per (layer, answer position, route that retrieved something). */
 export function answerArcs(answer: NiahAnswer, keyLength: number): Arc[] {
   const lo = answer.needlePos;
-  const hi = answer.needlePos + keyLength;
+  const hi = needleKeyEnd(answer, keyLength);
   const arcs: Arc[] = [];
   for (const r of answer.retrievals) {
     for (const d of r.dest) {

@@ -5,6 +5,7 @@ import {
   arcSummary,
   corpusHaystack,
   FILLER_ALPHABET,
+  needleKeyEnd,
   parseFractionList,
   parseIntList,
   randomHaystack,
@@ -58,6 +59,23 @@ describe('NIAH helpers', () => {
       { layer: 1, from: 51, to: 10, onNeedle: true },
     ]);
     expect(arcSummary(arcs)).toEqual({ total: 4, onNeedle: 3 });
+  });
+
+  it('a needle in base tokens spans its sentence and the key (keyPos), not just keyLength + 1 tokens', () => {
+    // " The pass key is 42." in 11 + 2 + 1 tokens from position 10: the key at 21–22.
+    const answer: NiahAnswer = {
+      runId: 'r',
+      answer: '42',
+      correct: true,
+      needlePos: 10,
+      keyPos: 21,
+      queryPos: 60,
+      tokens: [],
+      retrievals: [{ layer: 0, position: 88, dest: [22, 23, 15] }],
+    };
+    expect(needleKeyEnd(answer, 2)).toBe(22);
+    expect(answerArcs(answer, 2).map((a) => a.onNeedle)).toEqual([true, false, true]);
+    expect(needleKeyEnd({ ...answer, keyPos: undefined }, 2)).toBe(12);
   });
 
   it('parses grid axes', () => {
