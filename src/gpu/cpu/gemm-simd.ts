@@ -176,12 +176,51 @@ function expRowFunction(): WasmFunction {
   };
 }
 
+/** rowMax(ptr, n4) → max over 4·n4 floats at ptr (n4 ≥ 1): the softmax's row maximum. */
+function rowMaxFunction(): WasmFunction {
+  const [ptr, n4, acc] = [0, 1, 2];
+  const body = [];
+  body.push(op.get(ptr), op.v128Load(0), op.set(acc));
+  body.push(op.get(n4), op.i32(1), op.sub, op.set(n4));
+  body.push(op.block, op.loop, op.get(n4), op.eqz, op.brIf(1));
+  body.push(op.get(ptr), op.i32(16), op.add, op.set(ptr));
+  body.push(op.get(acc), op.get(ptr), op.v128Load(0), op.f32x4Max, op.set(acc));
+  body.push(op.get(n4), op.i32(1), op.sub, op.set(n4), op.br(0), op.end, op.end);
+  body.push(op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Max);
+  body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Max, op.f32Max);
+  return { name: 'rowMax', params: [I32, I32], results: [F32], locals: [V128], body };
+}
+
+/**
+ * softmaxGradRow(p, d, n4, delta, scale): d ← p·(d − delta)·scale over 4·n4 floats (n4 ≥ 1), the
+ * backward's dS from P and dP, in float32.
+ */
+function softmaxGradRowFunction(): WasmFunction {
+  const [p, d, n4, delta, scale, dl, sc] = [0, 1, 2, 3, 4, 5, 6];
+  const body = [];
+  body.push(op.get(delta), op.f32x4Splat, op.set(dl), op.get(scale), op.f32x4Splat, op.set(sc));
+  body.push(op.loop);
+  body.push(op.get(d), op.get(p), op.v128Load(0), op.get(d), op.v128Load(0), op.get(dl), op.f32x4Sub);
+  body.push(op.f32x4Mul, op.get(sc), op.f32x4Mul, op.v128Store(0));
+  body.push(op.get(p), op.i32(16), op.add, op.set(p), op.get(d), op.i32(16), op.add, op.set(d));
+  body.push(op.get(n4), op.i32(1), op.sub, op.tee(n4), op.brIf(0), op.end);
+  return {
+    name: 'softmaxGradRow',
+    params: [I32, I32, I32, F32, F32],
+    results: [],
+    locals: [V128, V128],
+    body,
+  };
+}
+
 export interface SimdGemm {
   memory: WebAssembly.Memory;
   /** Whether direct uses fused multiply-adds (relaxed SIMD). */
   fused: boolean;
   panel: (pa: number, pb: number, kc: number, panels: number, out: number, ldo: number) => void;
   expRow: (ptr: number, n4: number, scale: number, shift: number) => number;
+  rowMax: (ptr: number, n4: number) => number;
+  softmaxGradRow: (p: number, d: number, n4: number, delta: number, scale: number) => void;
   direct: (
     a: number,
     ars: number,
@@ -212,7 +251,16 @@ export function createSimdGemm(pages: number, options: SimdGemmOptions = {}): Si
   if (typeof WebAssembly === 'undefined') return null;
   const { rows = 4, fma = true } = options;
   const build = (useFma: boolean) =>
-    wasmModule([panelFunction(), expRowFunction(), directFunction(rows, useFma)], pages);
+    wasmModule(
+      [
+        panelFunction(),
+        expRowFunction(),
+        directFunction(rows, useFma),
+        rowMaxFunction(),
+        softmaxGradRowFunction(),
+      ],
+      pages,
+    );
   let bytes = build(fma);
   let fused = fma;
   if (fma && !WebAssembly.validate(bytes)) {
@@ -228,5 +276,7 @@ export function createSimdGemm(pages: number, options: SimdGemmOptions = {}): Si
     panel: instance.exports.panel as SimdGemm['panel'],
     expRow: instance.exports.expRow as SimdGemm['expRow'],
     direct: instance.exports.direct as SimdGemm['direct'],
+    rowMax: instance.exports.rowMax as SimdGemm['rowMax'],
+    softmaxGradRow: instance.exports.softmaxGradRow as SimdGemm['softmaxGradRow'],
   };
 }

@@ -45,6 +45,10 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 131, H: 1, D: 16, window: 100, scale: 0.3 },
   { B: 2, T: 77, H: 2, D: 32, window: 20 },
   { B: 1, T: 130, H: 1, D: 64, window: 130 },
+  // Several batches and heads as strided views of whole arrays, T not a multiple of 8, and a
+  // negative scale (the row max then cannot be taken before scaling).
+  { B: 3, T: 45, H: 3, D: 8, window: Number.POSITIVE_INFINITY },
+  { B: 2, T: 29, H: 2, D: 16, window: 9, scale: -0.5 },
 ];
 
 describe('attention (fast) against the twin', () => {
