@@ -1,11 +1,13 @@
 // `npm run bench:cpu [-- --T 256 --width 64 --layers 2 --heads 2 --mlp 128 --batch 8 --window 32
-//   --variant window|global --steps 5 --profile]`
+//   --variant window|global --steps 5 --profile --relaxed-simd]`
 // Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
 // backend, one thread, random tokens, the same shapes as bench/torch_step.py takes, so the two
 // JSON lines compare directly. --profile adds the time per backend op (summed over the timed
 // steps, divided by their count). JSON on stdout. Not a test.
 
+import './relaxed-simd-flag.ts';
 import { cpus } from 'node:os';
+import { matmulFusedMultiplyAdd } from '../src/gpu/cpu/matmul.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { CpuBackend } from '../src/gpu/model/cpu-backend.ts';
 import { Model } from '../src/gpu/model/model.ts';
@@ -109,6 +111,7 @@ console.log(
     impl: 'ts-cpu',
     cpus: cpus().length,
     cpu: cpus()[0]?.model ?? null,
+    fusedMultiplyAdd: matmulFusedMultiplyAdd,
     shape: { T, width, layers, heads, mlpHidden, batch: B, window, vocabSize, variant },
     params: model.parameterCount,
     stepMsMedian: sorted[sorted.length >> 1],

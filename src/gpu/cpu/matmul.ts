@@ -49,6 +49,9 @@ viewMemory();
 /** Whether the WebAssembly SIMD micro-kernel is in use (else the scalar JS one). */
 export const matmulUsesSimd = simd !== null;
 
+/** Whether the direct kernel multiply-adds in one instruction (relaxed SIMD in this engine). */
+export const matmulFusedMultiplyAdd = simd?.fused ?? false;
+
 let scratchView = new Float32Array(0);
 /**
  * n floats of scratch, inside the wasm memory when there is one (so expShifted runs there in
