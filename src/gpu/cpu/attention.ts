@@ -4,8 +4,11 @@
 //
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
 // rows can see as small matmuls on strided views of the head's rows (matmul.ts gemm, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
-// Computing the whole QB × keys rectangle wastes the masked corner (at most about half of it)
-// but runs at matmul speed. The score blocks live in the wasm memory, where the softmax's exp
+// Computing the whole QB × keys rectangle wastes the masked corner (QB·(QB − 1)/2 of the
+// QB·(QB + W − 1) scores of a window's block) but runs at matmul speed. So blocks are small: 16
+// rows in the forward (a 4-row register tile gains nothing from more rows); in the backward dK
+// and dV sum over the block's rows, and short sums spend their time loading and storing C, so
+// its blocks are half a window (16 … 64 rows) or 64 rows for global attention. The score blocks live in the wasm memory, where the softmax's exp
 // runs in SIMD (expShifted); the forward divides by Σ exp after P·V, on D values per row. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
@@ -20,17 +23,18 @@ import {
   softmaxGradRow,
 } from './matmul.ts';
 
-/** Query rows per block: about one window (the keys a block sees are then ≈ 2 windows). */
-function queryBlock(T: number, window: number): number {
+/** Query rows per block (see the top of the file). */
+function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): number {
+  if (pass === 'forward') return 16;
   if (window >= T) return 64;
-  return Math.max(16, Math.min(64, window));
+  return Math.max(16, Math.min(64, window >> 1));
 }
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
-function blocking(shape: AttentionShape) {
+function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
-  return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W) };
+  return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W, pass) };
 }
 
 function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
@@ -52,7 +56,7 @@ function attentionForwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
   const s = simdScratch(QB * Math.min(T, QB + W - 1));
   const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
@@ -107,7 +111,7 @@ function attentionBackwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
   const maxKeys = Math.min(T, QB + W - 1);
   const both = simdScratch(2 * QB * maxKeys);
   const p = both.subarray(0, QB * maxKeys);
@@ -203,7 +207,7 @@ function attentionForwardDirect(
   lse: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
   const n = B * T * C;
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
@@ -264,7 +268,7 @@ function attentionBackwardDirect(
   dv: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
   const n = B * T * C;
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
