@@ -159,13 +159,13 @@ function attentionBackwardPacked(
   }
 }
 
-// The direct path (wasm SIMD, D a multiple of 8): q, v (and in the backward k, dout) are copied
-// whole into the wasm memory as [B, T, C] (one memcpy each), and per (batch, head) k (and v) are
+// The direct path (wasm SIMD, D a multiple of 8): per batch, q, v (and in the backward k, dout)
+// are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and v) are
 // gathered transposed as [D, Tp] blocks, so that every product is gemmDirect on unpacked
-// operands, a head being a strided view (row stride C) of the whole arrays:
+// operands, a head being a strided view (row stride C) of the batch's copies:
 //   S = Q·Kᵀ is Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K plain; dSᵀ·Q and Pᵀ·dO read dS and P
 // column-wise (gemmDirect takes either stride for A). Outputs are written in place in the wasm
-// copies ([B, T, C], D-column panels of each head) and copied out whole. Score rows are padded
+// copies ([T, C], D-column panels of each head) and copied out per batch. Score rows are padded
 // to a multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels
 // can be written. Row max and dS run in wasm SIMD where scale > 0 (max(s·scale) = scale·max s).
 
@@ -208,30 +208,32 @@ function attentionForwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
-  const n = B * T * C;
+  const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets in the scratch: Q, V, O ([B, T, C] each), one head's Kᵀ, S.
+  // Float offsets in the scratch: Q, V, O (one batch's [T, C] each), one head's Kᵀ, S.
   const oQ = 0;
   const oV = oQ + n;
   const oO = oV + n;
   const oKT = oO + n;
   const oS = oKT + D * Tp;
   const s = simdScratch(oS + QB * ldS);
-  s.set(q.subarray(0, n), oQ);
-  s.set(v.subarray(0, n), oV);
   const inv = new Float64Array(QB);
   s.fill(0, oKT, oKT + D * Tp); // the padding past T is read (and ignored) by whole panels
   for (let b = 0; b < B; b++) {
+    const bo = b * n;
+    s.set(q.subarray(bo, bo + n), oQ);
+    s.set(v.subarray(bo, bo + n), oV);
     for (let h = 0; h < H; h++) {
-      const base = b * T * C + h * D;
+      const hd = h * D; // the head's first channel in the batch's copies
+      const base = bo + hd;
       const lseRow = (b * H + h) * T;
       gatherHeadT(k, s, oKT, base, T, Tp, C, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
-        gemmDirect(s, oQ + base + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
+        gemmDirect(s, oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
         for (let i = 0; i < nq; i++) {
           const t = t0 + i;
           const first = Math.max(lo, t - W + 1) - lo;
@@ -244,16 +246,16 @@ function attentionForwardDirect(
           inv[i] = 1 / sum;
           lse[lseRow + t] = max + Math.log(sum);
         }
-        const o = oO + base + t0 * C;
-        gemmDirect(s, oS, ldS, 1, oV + base + lo * C, C, o, C, nq, D, nk, false);
+        const o = oO + hd + t0 * C;
+        gemmDirect(s, oS, ldS, 1, oV + hd + lo * C, C, o, C, nq, D, nk, false);
         for (let i = 0; i < nq; i++) {
           const r = inv[i];
           for (let c = o + i * C, e = c + D; c < e; c++) s[c] *= r;
         }
       }
     }
+    out.set(s.subarray(oO, oO + n), bo);
   }
-  out.set(s.subarray(oO, oO + n));
 }
 
 function attentionBackwardDirect(
@@ -269,10 +271,10 @@ function attentionBackwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
-  const n = B * T * C;
+  const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets: Q, K, dO, dQ, dK, dV ([B, T, C] each), one head's Kᵀ and Vᵀ, P, dS.
+  // Float offsets: Q, K, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ, P, dS.
   const oQ = 0;
   const oK = oQ + n;
   const oDO = oK + n;
@@ -284,15 +286,17 @@ function attentionBackwardDirect(
   const oP = oVT + D * Tp;
   const oDS = oP + QB * ldS;
   const s = simdScratch(oDS + QB * ldS);
-  s.set(q.subarray(0, n), oQ);
-  s.set(k.subarray(0, n), oK);
-  s.set(dout.subarray(0, n), oDO);
-  s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
   s.fill(0, oKT, oP); // Kᵀ and Vᵀ padding
   const delta = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
+    const bo = b * n;
+    s.set(q.subarray(bo, bo + n), oQ);
+    s.set(k.subarray(bo, bo + n), oK);
+    s.set(dout.subarray(bo, bo + n), oDO);
+    s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
     for (let h = 0; h < H; h++) {
-      const base = b * T * C + h * D;
+      const hd = h * D; // the head's first channel in the batch's copies
+      const base = bo + hd;
       const lseRow = (b * H + h) * T;
       gatherHeadT(k, s, oKT, base, T, Tp, C, D);
       gatherHeadT(v, s, oVT, base, T, Tp, C, D);
@@ -301,13 +305,13 @@ function attentionBackwardDirect(
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
         const nkp = pad8(nk);
-        const qo = base + t0 * C;
+        const qo = hd + t0 * C;
         gemmDirect(s, oQ + qo, C, 1, oKT + lo, Tp, oP, ldS, nq, nkp, D, false);
         gemmDirect(s, oDO + qo, C, 1, oVT + lo, Tp, oDS, ldS, nq, nkp, D, false);
         for (let i = 0; i < nq; i++) {
           // Δ_t = dout_t · out_t (float64 sum, as the twin).
           let d = 0;
-          const o = qo + i * C;
+          const o = bo + qo + i * C;
           for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
           delta[i] = d;
         }
@@ -325,16 +329,16 @@ function attentionBackwardDirect(
           s.fill(0, rp + last + 1, rp + nk);
           s.fill(0, rd + last + 1, rd + nk);
         }
-        const ko = base + lo * C;
+        const ko = hd + lo * C;
         gemmDirect(s, oDS, ldS, 1, oK + ko, C, oDQ + qo, C, nq, D, nk, false);
         gemmDirect(s, oDS, 1, ldS, oQ + qo, C, oDK + ko, C, nk, D, nq, true);
         gemmDirect(s, oP, 1, ldS, oDO + qo, C, oDV + ko, C, nk, D, nq, true);
       }
     }
+    dq.set(s.subarray(oDQ, oDQ + n), bo);
+    dk.set(s.subarray(oDK, oDK + n), bo);
+    dv.set(s.subarray(oDV, oDV + n), bo);
   }
-  dq.set(s.subarray(oDQ, oDQ + n));
-  dk.set(s.subarray(oDK, oDK + n));
-  dv.set(s.subarray(oDV, oDV + n));
 }
 
 /** out [B, T, C] and lse [B, H, T]. `path` is for tests. */
