@@ -3,13 +3,15 @@
 // lse [B, H, T].
 //
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
-// rows can see as small matmuls on strided views of the head's rows (matmul.ts gemm, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
-// Computing the whole QB × keys rectangle wastes the masked corner (QB·(QB − 1)/2 of the
-// QB·(QB + W − 1) scores of a window's block) but runs at matmul speed. So blocks are small: 16
-// rows in the forward (a 4-row register tile gains nothing from more rows); in the backward dK
-// and dV sum over the block's rows, and short sums spend their time loading and storing C, so
-// its blocks are half a window (16 … 64 rows) or 64 rows for global attention. The score blocks live in the wasm memory, where the softmax's exp
-// runs in SIMD (expShifted); the forward divides by Σ exp after P·V, on D values per row. The backward recomputes P from lse, as the twin does:
+// rows can see as small matmuls on strided views of the head's rows (matmul.ts, SIMD): S = Q·Kᵀ,
+// then a masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked
+// corner (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul
+// speed. So blocks are small: 16 rows in the forward (a 4-row register tile gains nothing from
+// more rows); in the backward dK and dV sum over the block's rows, and short sums spend their
+// time loading and storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for
+// global attention. The score blocks live in the wasm memory, where the softmax's row max and
+// exp run in SIMD (rowMax, expShifted); the forward divides by Σ exp after P·V, on D values per
+// row. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';

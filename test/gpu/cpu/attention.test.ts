@@ -14,7 +14,8 @@ import {
 // O(1) float32 values (inputs in [−1, 1], P ≤ 1), each sum of n terms off by ≤ n·2⁻²⁴ of its
 // magnitude in float32, so per tensor |fast − ref| ≤ 3·(D + T)·2⁻²⁴ · max(1, max|ref|).
 // The SIMD exp forms its argument in float32, which adds |a|·2⁻²⁴ relative to a weight
-// e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound. Both paths are checked: the direct one
+// e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound; so is the backward's dS, formed in
+// float32 in SIMD (three roundings of |dS|). Both paths are checked: the direct one
 // (wasm, D a multiple of 8) and the packed one (any D).
 
 const U = 2 ** -24;
