@@ -1,11 +1,13 @@
 // `npm run bench:cpu [-- --T 256 --width 64 --layers 2 --heads 2 --mlp 128 --batch 8 --window 32
-//   --variant window|global --steps 5 --profile]`
+//   --variant window|global --steps 5 --profile --relaxed-simd]`
 // Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
 // backend, one thread, random tokens, the same shapes as bench/torch_step.py takes, so the two
 // JSON lines compare directly. --profile adds the time per backend op (summed over the timed
 // steps, divided by their count). JSON on stdout. Not a test.
 
+import './relaxed-simd-flag.ts';
 import { cpus } from 'node:os';
+import { matmulFusedMultiplyAdd } from '../src/gpu/cpu/matmul.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { CpuBackend } from '../src/gpu/model/cpu-backend.ts';
 import { Model } from '../src/gpu/model/model.ts';
@@ -74,6 +76,8 @@ const tokens = new Int32Array(B * T);
 const labels = new Int32Array(B * T);
 const scanner = inlineScanner();
 const times: number[] = [];
+// CPU time per step as well: on a shared machine, wall time counts the waits for a core.
+const cpuTimes: number[] = [];
 const phases = { forward: 0, backward: 0, optimizer: 0 };
 for (let s = 0; s < warmup + steps; s++) {
   for (let i = 0; i < tokens.length; i++) {
@@ -81,6 +85,7 @@ for (let s = 0; s < warmup + steps; s++) {
     labels[i] = Math.floor(rand() * vocabSize);
   }
   if (s === warmup) opMs.clear();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await model.forward(tokens, labels, B, T, scanner, true);
   const t1 = performance.now();
@@ -94,6 +99,8 @@ for (let s = 0; s < warmup + steps; s++) {
   await backend.readGradNorm();
   const t3 = performance.now();
   if (s >= warmup) {
+    const cpu = process.cpuUsage(c0);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
     times.push(t3 - t0);
     phases.forward += (t1 - t0) / steps;
     phases.backward += (t2 - t1) / steps;
@@ -109,10 +116,12 @@ console.log(
     impl: 'ts-cpu',
     cpus: cpus().length,
     cpu: cpus()[0]?.model ?? null,
+    fusedMultiplyAdd: matmulFusedMultiplyAdd,
     shape: { T, width, layers, heads, mlpHidden, batch: B, window, vocabSize, variant },
     params: model.parameterCount,
     stepMsMedian: sorted[sorted.length >> 1],
     stepMsMin: sorted[0],
+    stepCpuMsMedian: [...cpuTimes].sort((a, b) => a - b)[cpuTimes.length >> 1],
     stepMs: times.map((t) => Number(t.toFixed(1))),
     phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(1))])),
     ...(profile ? { opsMs: ops } : {}),

@@ -2,7 +2,9 @@
 # `npm run bench:cpu-vs-torch`: the CPU backend (bench/cpu-step.ts) against PyTorch on the CPU
 # (bench/torch_step.py, needs `pip install torch`), one thread each, same shapes, interleaved
 # (TS, torch, TS, torch, …) so that load on a shared machine hits both alike. One JSON line
-# per run; compare stepMsMedian of matching shapes.
+# per run; compare stepMsMedian of matching shapes (stepCpuMsMedian, CPU time, where the machine
+# is shared and busy).
+# RELAXED_SIMD=1 adds --relaxed-simd to the TS runs (fused multiply-add kernels on Node 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-2}
@@ -13,7 +15,7 @@ SHAPES=(
 for shape in "${SHAPES[@]}"; do
   for variant in window global; do
     for _ in $(seq "$ROUNDS"); do
-      npx tsx bench/cpu-step.ts $shape --variant "$variant" --steps "${STEPS:-5}"
+      npx tsx bench/cpu-step.ts $shape --variant "$variant" --steps "${STEPS:-5}" ${RELAXED_SIMD:+--relaxed-simd}
       python3 bench/torch_step.py $shape --variant "$variant" --steps "${STEPS:-5}" --threads 1
     done
   done

@@ -3,26 +3,40 @@
 // lse [B, H, T].
 //
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
-// rows can see as small matmuls on strided views of the head's rows (matmul.ts gemm, SIMD): S = Q·Kᵀ, then a masked softmax in JS (exp in float64), then O = P·V.
-// Computing the whole QB × keys rectangle wastes the masked corner (at most about half of it)
-// but runs at matmul speed. The score blocks live in the wasm memory, where the softmax's exp
-// runs in SIMD (expShifted); the forward divides by Σ exp after P·V, on D values per row. The backward recomputes P from lse, as the twin does:
+// rows can see as small matmuls on strided views of the head's rows (matmul.ts, SIMD): S = Q·Kᵀ,
+// then a masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked
+// corner (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul
+// speed. So blocks are small: 16 rows in the forward (a 4-row register tile gains nothing from
+// more rows); in the backward dK and dV sum over the block's rows, and short sums spend their
+// time loading and storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for
+// global attention. The score blocks live in the wasm memory, where the softmax's row max and
+// exp run in SIMD (rowMax, expShifted); the forward divides by Σ exp after P·V, on D values per
+// row. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
-import { expShifted, gemm, gemmDirect, hasGemmDirect, simdScratch } from './matmul.ts';
+import {
+  expShifted,
+  gemm,
+  gemmDirect,
+  hasGemmDirect,
+  rowMax,
+  simdScratch,
+  softmaxGradRow,
+} from './matmul.ts';
 
-/** Query rows per block: about one window (the keys a block sees are then ≈ 2 windows). */
-function queryBlock(T: number, window: number): number {
+/** Query rows per block (see the top of the file). */
+function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): number {
+  if (pass === 'forward') return 16;
   if (window >= T) return 64;
-  return Math.max(16, Math.min(64, window));
+  return Math.max(16, Math.min(64, window >> 1));
 }
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
-function blocking(shape: AttentionShape) {
+function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
-  return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W) };
+  return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W, pass) };
 }
 
 function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
@@ -44,7 +58,7 @@ function attentionForwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
   const s = simdScratch(QB * Math.min(T, QB + W - 1));
   const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
@@ -99,7 +113,7 @@ function attentionBackwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
   const maxKeys = Math.min(T, QB + W - 1);
   const both = simdScratch(2 * QB * maxKeys);
   const p = both.subarray(0, QB * maxKeys);
@@ -147,31 +161,17 @@ function attentionBackwardPacked(
   }
 }
 
-// The direct path (wasm SIMD, D a multiple of 8): per (batch, head), the head's q, v (and in the
-// backward k, dout) are copied into the wasm memory as contiguous [T, D] blocks and k (and v)
-// as transposed [D, Tp] blocks, so that every product is gemmDirect on unpacked operands:
+// The direct path (wasm SIMD, D a multiple of 8): per batch, q, v (and in the backward k, dout)
+// are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and v) are
+// gathered transposed as [D, Tp] blocks, so that every product is gemmDirect on unpacked
+// operands, a head being a strided view (row stride C) of the batch's copies:
 //   S = Q·Kᵀ is Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K plain; dSᵀ·Q and Pᵀ·dO read dS and P
-// column-wise (gemmDirect takes either stride for A). Score rows are padded to a multiple of 8
-// columns (Tp likewise, zero-filled past T) so that whole 8-column panels can be written.
+// column-wise (gemmDirect takes either stride for A). Outputs are written in place in the wasm
+// copies ([T, C], D-column panels of each head) and copied out per batch. Score rows are padded
+// to a multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels
+// can be written. Row max and dS run in wasm SIMD where scale > 0 (max(s·scale) = scale·max s).
 
 const pad8 = (n: number) => (n + 7) & ~7;
-
-/** Copies head h of batch b ([B, T, C]) into s[at …] as [T, D]. */
-function gatherHead(
-  x: Float32Array,
-  s: Float32Array,
-  at: number,
-  base: number,
-  T: number,
-  C: number,
-  D: number,
-): void {
-  for (let t = 0; t < T; t++) {
-    const src = base + t * C;
-    const dst = at + t * D;
-    for (let d = 0; d < D; d++) s[dst + d] = x[src + d];
-  }
-}
 
 /** Copies head h of batch b into s[at …] transposed, as [D, Tp] (row d holds channel d over t). */
 function gatherHeadT(
@@ -190,22 +190,15 @@ function gatherHeadT(
   }
 }
 
-function scatterHead(
-  s: Float32Array,
-  at: number,
-  y: Float32Array,
-  base: number,
-  T: number,
-  C: number,
-  D: number,
-  scale: Float64Array | null,
-): void {
-  for (let t = 0; t < T; t++) {
-    const src = at + t * D;
-    const dst = base + t * C;
-    const r = scale ? scale[t] : 1;
-    for (let d = 0; d < D; d++) y[dst + d] = s[src + d] * r;
+/** max over j of s[row + j]·scale, j < n. */
+function scaledMax(s: Float32Array, row: number, n: number, scale: number): number {
+  if (scale > 0) return scale * rowMax(s, row, n);
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < n; j++) {
+    const x = s[row + j] * scale;
+    if (x > max) max = x;
   }
+  return max;
 }
 
 function attentionForwardDirect(
@@ -216,50 +209,54 @@ function attentionForwardDirect(
   lse: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
+  const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets in the scratch: Q, Kᵀ, V, O, S.
+  // Float offsets in the scratch: Q, V, O (one batch's [T, C] each), one head's Kᵀ, S.
   const oQ = 0;
-  const oKT = oQ + T * D;
-  const oV = oKT + D * Tp;
-  const oO = oV + T * D;
-  const oS = oO + T * D;
+  const oV = oQ + n;
+  const oO = oV + n;
+  const oKT = oO + n;
+  const oS = oKT + D * Tp;
   const s = simdScratch(oS + QB * ldS);
+  const inv = new Float64Array(QB);
   s.fill(0, oKT, oKT + D * Tp); // the padding past T is read (and ignored) by whole panels
-  const inv = new Float64Array(T);
   for (let b = 0; b < B; b++) {
+    const bo = b * n;
+    s.set(q.subarray(bo, bo + n), oQ);
+    s.set(v.subarray(bo, bo + n), oV);
     for (let h = 0; h < H; h++) {
-      const base = b * T * C + h * D;
+      const hd = h * D; // the head's first channel in the batch's copies
+      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHead(q, s, oQ, base, T, C, D);
       gatherHeadT(k, s, oKT, base, T, Tp, C, D);
-      gatherHead(v, s, oV, base, T, C, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
-        gemmDirect(s, oQ + t0 * D, D, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
+        gemmDirect(s, oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
         for (let i = 0; i < nq; i++) {
           const t = t0 + i;
           const first = Math.max(lo, t - W + 1) - lo;
           const last = t - lo;
           const row = oS + i * ldS;
-          let max = Number.NEGATIVE_INFINITY;
-          for (let j = first; j <= last; j++) {
-            const x = s[row + j] * scale;
-            if (x > max) max = x;
-          }
+          const max = scaledMax(s, row + first, last - first + 1, scale);
           const sum = expShifted(s, row + first, last - first + 1, scale, max);
-          for (let j = 0; j < first; j++) s[row + j] = 0;
-          for (let j = last + 1; j < nk; j++) s[row + j] = 0;
-          inv[t] = 1 / sum;
+          s.fill(0, row, row + first);
+          s.fill(0, row + last + 1, row + nk);
+          inv[i] = 1 / sum;
           lse[lseRow + t] = max + Math.log(sum);
         }
-        gemmDirect(s, oS, ldS, 1, oV + lo * D, D, oO + t0 * D, D, nq, D, nk, false);
+        const o = oO + hd + t0 * C;
+        gemmDirect(s, oS, ldS, 1, oV + hd + lo * C, C, o, C, nq, D, nk, false);
+        for (let i = 0; i < nq; i++) {
+          const r = inv[i];
+          for (let c = o + i * C, e = c + D; c < e; c++) s[c] *= r;
+        }
       }
-      scatterHead(s, oO, out, base, T, C, D, inv);
     }
+    out.set(s.subarray(oO, oO + n), bo);
   }
 }
 
@@ -275,44 +272,48 @@ function attentionBackwardDirect(
   dv: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape);
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
+  const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets: Q, K, Kᵀ, Vᵀ, dO, dQ, dK, dV, P, dS.
+  // Float offsets: Q, K, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ, P, dS.
   const oQ = 0;
-  const oK = oQ + T * D;
-  const oKT = oK + T * D;
+  const oK = oQ + n;
+  const oDO = oK + n;
+  const oDQ = oDO + n;
+  const oDK = oDQ + n;
+  const oDV = oDK + n;
+  const oKT = oDV + n;
   const oVT = oKT + D * Tp;
-  const oDO = oVT + D * Tp;
-  const oDQ = oDO + T * D;
-  const oDK = oDQ + T * D;
-  const oDV = oDK + T * D;
-  const oP = oDV + T * D;
+  const oP = oVT + D * Tp;
   const oDS = oP + QB * ldS;
   const s = simdScratch(oDS + QB * ldS);
-  s.fill(0, oKT, oDO); // Kᵀ and Vᵀ padding
+  s.fill(0, oKT, oP); // Kᵀ and Vᵀ padding
   const delta = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
+    const bo = b * n;
+    s.set(q.subarray(bo, bo + n), oQ);
+    s.set(k.subarray(bo, bo + n), oK);
+    s.set(dout.subarray(bo, bo + n), oDO);
+    s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
     for (let h = 0; h < H; h++) {
-      const base = b * T * C + h * D;
+      const hd = h * D; // the head's first channel in the batch's copies
+      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHead(q, s, oQ, base, T, C, D);
-      gatherHead(k, s, oK, base, T, C, D);
       gatherHeadT(k, s, oKT, base, T, Tp, C, D);
       gatherHeadT(v, s, oVT, base, T, Tp, C, D);
-      gatherHead(dout, s, oDO, base, T, C, D);
-      s.fill(0, oDK, oDK + 2 * T * D); // dK and dV collect over query blocks
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
         const nkp = pad8(nk);
-        gemmDirect(s, oQ + t0 * D, D, 1, oKT + lo, Tp, oP, ldS, nq, nkp, D, false);
-        gemmDirect(s, oDO + t0 * D, D, 1, oVT + lo, Tp, oDS, ldS, nq, nkp, D, false);
+        const qo = hd + t0 * C;
+        gemmDirect(s, oQ + qo, C, 1, oKT + lo, Tp, oP, ldS, nq, nkp, D, false);
+        gemmDirect(s, oDO + qo, C, 1, oVT + lo, Tp, oDS, ldS, nq, nkp, D, false);
         for (let i = 0; i < nq; i++) {
           // Δ_t = dout_t · out_t (float64 sum, as the twin).
           let d = 0;
-          const o = base + (t0 + i) * C;
+          const o = bo + qo + i * C;
           for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
           delta[i] = d;
         }
@@ -322,21 +323,23 @@ function attentionBackwardDirect(
           const last = t - lo;
           const rp = oP + i * ldS;
           const rd = oDS + i * ldS;
-          const L = lse[lseRow + t];
-          const di = delta[i];
-          for (let j = 0; j < first; j++) s[rp + j] = s[rd + j] = 0;
-          expShifted(s, rp + first, last - first + 1, scale, L);
-          for (let j = first; j <= last; j++) s[rd + j] = s[rp + j] * (s[rd + j] - di) * scale; // dS
-          for (let j = last + 1; j < nk; j++) s[rp + j] = s[rd + j] = 0;
+          const m = last - first + 1;
+          s.fill(0, rp, rp + first);
+          s.fill(0, rd, rd + first);
+          expShifted(s, rp + first, m, scale, lse[lseRow + t]);
+          softmaxGradRow(s, rp + first, rd + first, m, delta[i], scale); // dS
+          s.fill(0, rp + last + 1, rp + nk);
+          s.fill(0, rd + last + 1, rd + nk);
         }
-        gemmDirect(s, oDS, ldS, 1, oK + lo * D, D, oDQ + t0 * D, D, nq, D, nk, false);
-        gemmDirect(s, oDS, 1, ldS, oQ + t0 * D, D, oDK + lo * D, D, nk, D, nq, true);
-        gemmDirect(s, oP, 1, ldS, oDO + t0 * D, D, oDV + lo * D, D, nk, D, nq, true);
+        const ko = hd + lo * C;
+        gemmDirect(s, oDS, ldS, 1, oK + ko, C, oDQ + qo, C, nq, D, nk, false);
+        gemmDirect(s, oDS, 1, ldS, oQ + qo, C, oDK + ko, C, nk, D, nq, true);
+        gemmDirect(s, oP, 1, ldS, oDO + qo, C, oDV + ko, C, nk, D, nq, true);
       }
-      scatterHead(s, oDQ, dq, base, T, C, D, null);
-      scatterHead(s, oDK, dk, base, T, C, D, null);
-      scatterHead(s, oDV, dv, base, T, C, D, null);
     }
+    dq.set(s.subarray(oDQ, oDQ + n), bo);
+    dk.set(s.subarray(oDK, oDK + n), bo);
+    dv.set(s.subarray(oDV, oDV + n), bo);
   }
 }
 

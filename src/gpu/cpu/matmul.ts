@@ -49,6 +49,9 @@ viewMemory();
 /** Whether the WebAssembly SIMD micro-kernel is in use (else the scalar JS one). */
 export const matmulUsesSimd = simd !== null;
 
+/** Whether the direct kernel multiply-adds in one instruction (relaxed SIMD in this engine). */
+export const matmulFusedMultiplyAdd = simd?.fused ?? false;
+
 let scratchView = new Float32Array(0);
 /**
  * n floats of scratch, inside the wasm memory when there is one (so expShifted runs there in
@@ -139,6 +142,40 @@ export function expShifted(buf: Float32Array, off: number, n: number, scale: num
     sum += e;
   }
   return sum;
+}
+
+/** max of buf[off … off + n − 1] (n ≥ 1); in wasm SIMD when buf is simdScratch's. */
+export function rowMax(buf: Float32Array, off: number, n: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  let i = 0;
+  if (simd && buf.buffer === simd.memory.buffer && n >= 4) {
+    const n4 = n >> 2;
+    max = simd.rowMax(buf.byteOffset + 4 * off, n4);
+    i = 4 * n4;
+  }
+  for (; i < n; i++) if (buf[off + i] > max) max = buf[off + i];
+  return max;
+}
+
+/**
+ * buf[d + j] ← buf[p + j]·(buf[d + j] − delta)·scale for j < n: attention's dS from P and dP. In
+ * wasm SIMD (float32) when buf is simdScratch's, else in float64.
+ */
+export function softmaxGradRow(
+  buf: Float32Array,
+  p: number,
+  d: number,
+  n: number,
+  delta: number,
+  scale: number,
+): void {
+  let i = 0;
+  if (simd && buf.buffer === simd.memory.buffer && n >= 4) {
+    const n4 = n >> 2;
+    simd.softmaxGradRow(buf.byteOffset + 4 * p, buf.byteOffset + 4 * d, n4, delta, scale);
+    i = 4 * n4;
+  }
+  for (; i < n; i++) buf[d + i] = buf[p + i] * (buf[d + i] - delta) * scale;
 }
 
 /** Packs rows m0..m0+3 of op(A), columns k0..k0+kc−1, as [kc][4] (rows past M are zero). */

@@ -82,6 +82,9 @@ export const op = {
   i32x4Shl: [0xfd, ...uleb(0xab)] as Bytes,
   i32x4Splat: [0xfd, ...uleb(0x11)] as Bytes,
   f32Add: [0x92] as Bytes,
+  f32Max: [0x97] as Bytes,
+  /** Relaxed SIMD: a·b + c, fused or not as the engine likes (both are within float32 rounding). */
+  f32x4RelaxedMadd: [0xfd, ...uleb(0x105)] as Bytes,
   /** v128.const with the float32 `v` in all four lanes. */
   f32x4Const: (v: number): Bytes => {
     const lane = [...new Uint8Array(Float32Array.of(v).buffer)];

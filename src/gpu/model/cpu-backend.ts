@@ -120,8 +120,16 @@ export class CpuBackend implements Backend<F, I> {
     options: { accumulate?: boolean; residual?: F } = {},
   ): void {
     const dims = { M: shape.rows, N: shape.outDim, K: shape.inDim, transB: true };
-    matmulFast(inputs.x, inputs.w, outputs.y, dims, options.accumulate ?? false);
-    if (options.residual) this.axpy(options.residual, outputs.y);
+    const { residual, accumulate = false } = options;
+    if (residual && !accumulate && outputs.y.buffer !== inputs.x.buffer) {
+      // y = residual + x·Wᵀ as one accumulating matmul: a copy instead of a pass of axpy (not
+      // where y may overlap x, which the copy would overwrite before the matmul reads it).
+      if (residual !== outputs.y) outputs.y.set(residual.subarray(0, shape.rows * shape.outDim));
+      matmulFast(inputs.x, inputs.w, outputs.y, dims, true);
+      return;
+    }
+    matmulFast(inputs.x, inputs.w, outputs.y, dims, accumulate);
+    if (residual) this.axpy(residual, outputs.y);
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
     for (const [i, w] of inputs.ws.entries()) this.linear({ x: inputs.x, w }, { y: outputs.ys[i] }, shape);

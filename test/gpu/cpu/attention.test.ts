@@ -14,7 +14,8 @@ import {
 // O(1) float32 values (inputs in [−1, 1], P ≤ 1), each sum of n terms off by ≤ n·2⁻²⁴ of its
 // magnitude in float32, so per tensor |fast − ref| ≤ 3·(D + T)·2⁻²⁴ · max(1, max|ref|).
 // The SIMD exp forms its argument in float32, which adds |a|·2⁻²⁴ relative to a weight
-// e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound. Both paths are checked: the direct one
+// e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound; so is the backward's dS, formed in
+// float32 in SIMD (three roundings of |dS|). Both paths are checked: the direct one
 // (wasm, D a multiple of 8) and the packed one (any D).
 
 const U = 2 ** -24;
@@ -45,6 +46,10 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 131, H: 1, D: 16, window: 100, scale: 0.3 },
   { B: 2, T: 77, H: 2, D: 32, window: 20 },
   { B: 1, T: 130, H: 1, D: 64, window: 130 },
+  // Several batches and heads as strided views of whole arrays, T not a multiple of 8, and a
+  // negative scale (the row max then cannot be taken before scaling).
+  { B: 3, T: 45, H: 3, D: 8, window: Number.POSITIVE_INFINITY },
+  { B: 2, T: 29, H: 2, D: 16, window: 9, scale: -0.5 },
 ];
 
 describe('attention (fast) against the twin', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
+import { createSimdGemm } from '../../../src/gpu/cpu/gemm-simd.ts';
 import { matmulFast, matmulUsesSimd } from '../../../src/gpu/cpu/matmul.ts';
 import { type MatmulShape, matmulReference } from '../../../src/gpu/reference/matmul.ts';
 
@@ -86,4 +87,48 @@ describe('matmulFast against matmulReference', () => {
       matmulFast(new Float32Array(5), new Float32Array(6), new Float32Array(4), { M: 2, N: 2, K: 3 }),
     ).toThrow(RangeError);
   });
+});
+
+// The direct kernel as built both ways: plain mul + add, and relaxed SIMD's fused multiply-add
+// (where the engine has it: Chrome, Node ≥ 22, or Node 20 with --experimental-wasm-relaxed-simd;
+// elsewhere createSimdGemm falls back and both runs check the plain kernel).
+describe('direct SIMD kernel against matmulReference', () => {
+  for (const fma of [false, true]) {
+    const g = createSimdGemm(8, { fma });
+    it(`${fma ? 'fused multiply-add requested' : 'mul + add'} (built fused: ${g?.fused})`, () => {
+      if (!g) throw new Error('no wasm SIMD');
+      if (!fma) expect(g.fused).toBe(false);
+      // M past the 4-row tile (1-row remainder), N a multiple of 8, odd K; both layouts of A.
+      for (const [M, N, K] of [
+        [1, 8, 1],
+        [7, 16, 13],
+        [13, 24, 37],
+        [4, 8, 300],
+      ]) {
+        for (const transA of [false, true]) {
+          for (const accumulate of [false, true]) {
+            const a = random(M * K, 7 + M);
+            const b = random(K * N, 8 + K);
+            const c0 = accumulate ? random(M * N, 9 + N) : new Float32Array(M * N);
+            const shape = { M, N, K, transA };
+            const ref = Float32Array.from(c0);
+            matmulReference(a, b, shape, ref);
+            const bound = matmulReference(a.map(Math.abs), b.map(Math.abs), shape, c0.map(Math.abs));
+            const mem = new Float32Array(g.memory.buffer);
+            const [oA, oB, oC] = [0, M * K, M * K + K * N];
+            mem.set(a, oA);
+            mem.set(b, oB);
+            if (accumulate) mem.set(c0, oC);
+            else mem.fill(Number.NaN, oC, oC + M * N);
+            const [ars, aks] = transA ? [1, M] : [K, 1];
+            g.direct(4 * oA, 4 * ars, 4 * aks, 4 * oB, 4 * N, 4 * oC, 4 * N, M, N / 8, K, accumulate ? 1 : 0);
+            for (let i = 0; i < M * N; i++) {
+              const tol = (K + 2) * U * bound[i] + U * Math.abs(ref[i]) + 1e-30;
+              expect(Math.abs(mem[oC + i] - ref[i])).toBeLessThanOrEqual(tol);
+            }
+          }
+        }
+      }
+    });
+  }
 });
