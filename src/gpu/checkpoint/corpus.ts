@@ -64,30 +64,56 @@ export function splitCorpus(manifest: string): { manifest: string; corpus: Store
   return { manifest: JSON.stringify({ ...m, spec, corpus: ref }), corpus: { ref, text } };
 }
 
+/** A manifest's JSON object, or null when it does not parse (the loader names what is wrong). */
+export function parseManifestObject(manifest: string): Json | null {
+  try {
+    const m = JSON.parse(manifest) as unknown;
+    return isObject(m) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads a file a store keeps once for many manifests (a corpus, a tokenizer) and checks it is
+ * the one `ref` names. `what` names it for a person ("the corpus "moby.txt""), `use` says what
+ * the checkpoint does with it ("was trained on").
+ */
+export async function readStoredText(
+  file: string,
+  ref: CorpusRef,
+  read: (fileName: string) => Promise<string>,
+  what: string,
+  use: string,
+): Promise<string> {
+  let text: string;
+  try {
+    text = await read(file);
+  } catch {
+    throw new CheckpointError(`${what} (${file}) this checkpoint ${use} is missing`);
+  }
+  if (text.length !== ref.length || corpusHash(text) !== ref.hash) {
+    throw new CheckpointError(`${file} is not ${what} this checkpoint ${use}`);
+  }
+  return text;
+}
+
 /** Puts a stored corpus back into a manifest; checks that it is the text the manifest names. */
 export async function joinCorpus(
   manifest: string,
   read: (fileName: string) => Promise<string>,
 ): Promise<string> {
-  let m: Json;
-  try {
-    m = JSON.parse(manifest) as Json;
-  } catch {
-    return manifest; // the loader names what is wrong with it
-  }
-  const ref = m.corpus;
-  if (ref === undefined || !isObject(m.spec) || !isObject(m.spec.task)) return manifest;
+  const m = parseManifestObject(manifest);
+  const ref = m?.corpus;
+  if (!m || ref === undefined || !isObject(m.spec) || !isObject(m.spec.task)) return manifest;
   if (!isCorpusRef(ref)) throw new CheckpointError('the manifest has an invalid corpus reference');
-  const file = corpusFileName(ref.hash);
-  let text: string;
-  try {
-    text = await read(file);
-  } catch {
-    throw new CheckpointError(`the corpus "${ref.name}" (${file}) this checkpoint was trained on is missing`);
-  }
-  if (text.length !== ref.length || corpusHash(text) !== ref.hash) {
-    throw new CheckpointError(`${file} is not the corpus "${ref.name}" this checkpoint was trained on`);
-  }
+  const text = await readStoredText(
+    corpusFileName(ref.hash),
+    ref,
+    read,
+    `the corpus "${ref.name}"`,
+    'was trained on',
+  );
   const { corpus: _, ...rest } = m;
   const spec = { ...m.spec, task: { ...m.spec.task, text } };
   return JSON.stringify({ ...rest, spec });

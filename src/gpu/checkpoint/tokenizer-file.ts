@@ -3,7 +3,7 @@
 // uploaded corpus (corpus.ts) a store keeps it once, as tokenizer-HASH.json, and its manifests
 // carry tokenizerRef { name, hash, length } instead; get() puts the text back.
 
-import { type CorpusRef, corpusHash, isCorpusRef } from './corpus.ts';
+import { type CorpusRef, corpusHash, isCorpusRef, parseManifestObject, readStoredText } from './corpus.ts';
 import { CheckpointError } from './errors.ts';
 
 /** The manifest fields: the text in a complete checkpoint, the reference in a store. */
@@ -13,7 +13,6 @@ export interface TokenizerFields {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export function tokenizerFileName(hash: string): string {
   if (!/^[0-9a-f]{16}$/.test(hash)) throw new CheckpointError(`invalid tokenizer hash "${hash}"`);
@@ -54,25 +53,17 @@ export async function joinTokenizer(
   manifest: string,
   read: (fileName: string) => Promise<string>,
 ): Promise<string> {
-  let m: Json;
-  try {
-    m = JSON.parse(manifest) as Json;
-  } catch {
-    return manifest; // the loader names what is wrong with it
-  }
-  if (!isObject(m) || m.tokenizerRef === undefined) return manifest;
+  const m = parseManifestObject(manifest);
+  if (!m || m.tokenizerRef === undefined) return manifest;
   const ref = m.tokenizerRef;
   if (!isCorpusRef(ref)) throw new CheckpointError('the manifest has an invalid tokenizer reference');
-  const file = tokenizerFileName(ref.hash);
-  let text: string;
-  try {
-    text = await read(file);
-  } catch {
-    throw new CheckpointError(`the base model's tokenizer (${file}) this checkpoint speaks is missing`);
-  }
-  if (text.length !== ref.length || corpusHash(text) !== ref.hash) {
-    throw new CheckpointError(`${file} is not the tokenizer this checkpoint speaks`);
-  }
+  const text = await readStoredText(
+    tokenizerFileName(ref.hash),
+    ref,
+    read,
+    "the base model's tokenizer",
+    'speaks',
+  );
   const { tokenizerRef: _, ...rest } = m;
   return JSON.stringify({ ...rest, tokenizer: text });
 }

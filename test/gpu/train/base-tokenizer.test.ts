@@ -156,7 +156,7 @@ describe("an imported model's tokenizer in the page", () => {
 
     // A tampered or missing tokenizer file is named, not used.
     await writeFile(join(dir, stored[0]), `${TOKENIZER} `);
-    await expect(store.get(base.key)).rejects.toThrow(/is not the tokenizer this checkpoint speaks/);
+    await expect(store.get(base.key)).rejects.toThrow(/is not the base model's tokenizer this checkpoint speaks/);
     await rm(join(dir, stored[0]));
     await expect(store.get(base.key)).rejects.toThrow(
       /tokenizer \(tokenizer-[0-9a-f]{16}\.json\) .* is missing/,
