@@ -11,7 +11,7 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, encodeCheckpoint } from '../gpu/
 import type { CheckpointFiles } from '../gpu/train/client.ts';
 import type { HfFiles } from './hf-export.ts';
 import { type HfImport, importHuggingFace } from './hf-import.ts';
-import { type BpeTokenizer, parseTokenizer, TokenizerError } from './tokenizer.ts';
+import { type HfTokenizer, parseTokenizer, TokenizerError } from './tokenizer.ts';
 
 /** Sequence length of the imported model's run: its own maximum, capped where a browser trains. */
 export const HF_CHECKPOINT_SEQ_LEN = 256;
@@ -21,7 +21,7 @@ export interface HfCheckpoint {
   spec: RunSpec;
   imported: HfImport;
   /** The folder's tokenizer, when it has one the playground reads and it fits the model. */
-  tokenizer: BpeTokenizer | null;
+  tokenizer: HfTokenizer | null;
   /** Why the folder's tokens are not available (no tokenizer.json, another kind, too large); null when they are. */
   tokenizerNote: string | null;
 }
@@ -30,11 +30,11 @@ export interface HfCheckpoint {
 function folderTokenizer(
   files: HfFiles,
   vocabSize: number,
-): { text: string; tokenizer: BpeTokenizer } | { note: string } {
+): { text: string; tokenizer: HfTokenizer } | { note: string } {
   const source = files['tokenizer.json'];
   if (source === undefined) return { note: 'the folder has no tokenizer.json: text in characters' };
   const text = typeof source === 'string' ? source : new TextDecoder().decode(source);
-  let tokenizer: BpeTokenizer;
+  let tokenizer: HfTokenizer;
   try {
     tokenizer = parseTokenizer(text);
   } catch (err) {

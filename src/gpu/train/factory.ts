@@ -4,7 +4,7 @@
 // metrics) or transplanted (another run's base weights under this run's variant).
 
 import { ConfigError, type FieldError, validateRunSpec } from '../../config/validate.ts';
-import { type BpeTokenizer, parseTokenizer } from '../../interop/tokenizer.ts';
+import { type HfTokenizer, parseTokenizer } from '../../interop/tokenizer.ts';
 import type { BaseVocabulary } from '../../tasks/base-vocab.ts';
 import { TaskConfigError } from '../../tasks/types.ts';
 import type { CheckpointContents } from '../checkpoint/checkpoint.ts';
@@ -72,7 +72,7 @@ function startingVocabulary(spec: RunSpec, from: StartFrom | undefined): BaseVoc
 
 function withTokenizer(base: BaseVocabulary, json: string | undefined): BaseVocabulary {
   if (json === undefined) return base;
-  let tokenizer: BpeTokenizer;
+  let tokenizer: HfTokenizer;
   try {
     tokenizer = parseTokenizer(json);
   } catch (err) {

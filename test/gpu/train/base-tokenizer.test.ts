@@ -87,7 +87,8 @@ describe("an imported model's tokenizer in the page", () => {
       'wp',
     );
     expect(other.tokenizer).toBeNull();
-    expect(other.tokenizerNote).toMatch(/^tokenizer\.json: .*WordPiece.*: text in characters$/);
+    // A tokenizer.json that cannot be read is named, and the import goes on in characters.
+    expect(other.tokenizerNote).toBe('tokenizer.json: its vocabulary is empty: text in characters');
   });
 
   it('runs from it speak its tokens (text, NIAH, Generate) and their checkpoints carry it, stored once', async () => {
