@@ -33,7 +33,7 @@ import { rosaNeedleHits } from '../src/gpu/train/retrieval-diagnostic.ts';
 import { NIAH_EVAL_SAMPLES } from '../src/gpu/train/run.ts';
 import { describeBase, HF_BASE_PREFIX, hfBaseSettings, runsOnHfBase } from '../src/interop/hf-base.ts';
 import { type HfImport, importHuggingFace } from '../src/interop/hf-import.ts';
-import { type BpeTokenizer, parseTokenizer, TokenizerError } from '../src/interop/tokenizer.ts';
+import { type HfTokenizer, parseTokenizer, TokenizerError } from '../src/interop/tokenizer.ts';
 import type { BaseVocabulary } from '../src/tasks/base-vocab.ts';
 import { loadCorpusNode } from '../src/tasks/corpus-node.ts';
 import { NiahTask } from '../src/tasks/niah.ts';
@@ -101,7 +101,7 @@ async function loadHfBase(option: string): Promise<{
   source: string;
   dir: string;
   imported: HfImport;
-  tokenizer: BpeTokenizer | null;
+  tokenizer: HfTokenizer | null;
   /** The tokenizer.json text, which the runs' checkpoints carry (a resume needs it). */
   tokenizerText: string | null;
 }> {
@@ -142,7 +142,7 @@ async function loadHfBase(option: string): Promise<{
 /** The folder's tokenizer.json when it is one the playground reads; why not otherwise. */
 function baseTokenizer(
   files: Record<string, string | Uint8Array>,
-): { tokenizer: BpeTokenizer; text: string } | null {
+): { tokenizer: HfTokenizer; text: string } | null {
   const source = files['tokenizer.json'];
   if (source === undefined) return null;
   try {
