@@ -11,7 +11,6 @@ import { decodeCheckpoint } from '../../../src/gpu/checkpoint/checkpoint.ts';
 import { MemoryCheckpointStore } from '../../../src/gpu/checkpoint/store.ts';
 import { FileCheckpointStore } from '../../../src/gpu/checkpoint/store-node.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
-import { TrainerEngine } from '../../../src/gpu/train/engine.ts';
 import type { RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
 import { hfCheckpoint } from '../../../src/interop/hf-checkpoint.ts';
@@ -19,6 +18,7 @@ import { exportHuggingFace } from '../../../src/interop/hf-export.ts';
 import { parseTokenizer } from '../../../src/interop/tokenizer.ts';
 import { loadCorpusNode } from '../../../src/tasks/corpus-node.ts';
 import { hfFolderZip } from '../../../src/ui/export/hf-folder.ts';
+import { cpuEngine } from '../../harness/engine.ts';
 import { fixtureConfig, seededParameters } from '../../interop/seeded-model.ts';
 import { readStoredZip } from '../../ui/export/read-zip.ts';
 
@@ -41,16 +41,7 @@ function folder(withTokenizer = true) {
 }
 
 function engineOn(store: FileCheckpointStore | MemoryCheckpointStore) {
-  const engine = new TrainerEngine({
-    env: { gpu: null, scanner: inlineScanner(), loadCorpus: async (name) => loadCorpusNode(name), store },
-    info: () => ({
-      adapter: null,
-      gpuError: 'none',
-      crossOriginIsolated: false,
-      rosaWorkers: 0,
-      rosaSharedMemory: false,
-    }),
-  });
+  const engine = cpuEngine(store, inlineScanner(), async (name) => loadCorpusNode(name));
   const errors: string[] = [];
   engine.subscribe((e: TrainerEvent) => {
     if (e.type === 'error') errors.push(e.message);
@@ -157,7 +148,9 @@ describe("an imported model's tokenizer in the page", () => {
 
     // A tampered or missing tokenizer file is named, not used.
     await writeFile(join(dir, stored[0]), `${TOKENIZER} `);
-    await expect(store.get(base.key)).rejects.toThrow(/is not the base model's tokenizer this checkpoint speaks/);
+    await expect(store.get(base.key)).rejects.toThrow(
+      /is not the base model's tokenizer this checkpoint speaks/,
+    );
     await rm(join(dir, stored[0]));
     await expect(store.get(base.key)).rejects.toThrow(
       /tokenizer \(tokenizer-[0-9a-f]{16}\.json\) .* is missing/,

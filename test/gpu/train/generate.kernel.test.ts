@@ -3,33 +3,15 @@
 // windowed+ROSA and an LRSA model (their own attention kernels, q/k/v read back from the GPU).
 
 import { describe, expect, it } from 'vitest';
-import { defaultModelConfig, type Variant } from '../../../src/gpu/model/config.ts';
+import type { Variant } from '../../../src/gpu/model/config.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 import { type AnyRun, createRun } from '../../../src/gpu/train/factory.ts';
 import type { RunSpec } from '../../../src/gpu/train/protocol.ts';
-import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
+import { tinyTextSpec } from '../../harness/engine.ts';
 import { expectClose, testGpu } from '../../harness/gpu.ts';
 
-const TEXT = 'the quick brown fox jumps over the lazy dog; a whale, a ship. '.repeat(20);
-
 function spec(variant: Variant, backend: 'cpu' | 'webgpu'): RunSpec {
-  return {
-    id: `${variant}-${backend}`,
-    name: variant,
-    backend,
-    task: { kind: 'text', source: 'user', text: TEXT, name: 'fox', seqLen: 24 },
-    model: defaultModelConfig({
-      seqLen: 24,
-      layers: 1,
-      width: 16,
-      heads: 2,
-      mlpHidden: 16,
-      window: 4,
-      variant,
-      lrsa: { sink: 2, chunk: 4, ratio: 0.5, scoreVRatio: 1 },
-    }),
-    train: defaultTrainConfig({ steps: 1, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
-  };
+  return tinyTextSpec(`${variant}-${backend}`, variant, { seqLen: 24, steps: 1, backend, lrsaSink: 2 });
 }
 
 async function run(variant: Variant, backend: 'cpu' | 'webgpu'): Promise<AnyRun> {

@@ -4,36 +4,17 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Variant } from '../../../src/gpu/model/config.ts';
-import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 import { type AnyRun, createRun } from '../../../src/gpu/train/factory.ts';
 import { encodePrompt, generationLimit, sampleToken } from '../../../src/gpu/train/generate.ts';
 import type { GeneratedToken, RunSpec, TrainerEvent } from '../../../src/gpu/train/protocol.ts';
 import { argmaxRows } from '../../../src/gpu/train/tasks.ts';
-import { defaultTrainConfig } from '../../../src/gpu/train/train-config.ts';
-import { cpuEngine } from '../../harness/engine.ts';
+import { cpuEngine, tinyTextSpec } from '../../harness/engine.ts';
 
-const TEXT = 'the quick brown fox jumps over the lazy dog; a whale, a ship. '.repeat(20);
 const SEQ = 16;
 
 function textSpec(id: string, variant: Variant = 'window+rosa', steps = 3): RunSpec {
-  return {
-    id,
-    name: id,
-    backend: 'cpu',
-    task: { kind: 'text', source: 'user', text: TEXT, name: 'fox', seqLen: SEQ },
-    model: defaultModelConfig({
-      seqLen: SEQ,
-      layers: 1,
-      width: 16,
-      heads: 2,
-      mlpHidden: 16,
-      window: 4,
-      variant,
-      lrsa: { sink: 1, chunk: 4, ratio: 0.5, scoreVRatio: 1 },
-    }),
-    train: defaultTrainConfig({ steps, batchSize: 2, evalEvery: 0, warmupSteps: 1 }),
-  };
+  return tinyTextSpec(id, variant, { seqLen: SEQ, steps });
 }
 
 async function trainedRun(variant: Variant): Promise<AnyRun> {
