@@ -4,7 +4,6 @@
 // the variants trained from scratch become the imported model evaluated under their attention.
 // The preset's own attention settings (window, global layers, ROSA, LRSA) still decide each row.
 
-import type { ModelOverrides } from '../config/schema.ts';
 import type { ModelConfig } from '../gpu/model/config.ts';
 import type { PresetRun } from '../gpu/train/preset.ts';
 
@@ -12,7 +11,22 @@ import type { PresetRun } from '../gpu/train/preset.ts';
 export const HF_BASE_PREFIX = 'hf:';
 
 /** The settings of a model config that fix the base weights' shapes and maths. */
-export function hfBaseSettings(config: ModelConfig): ModelOverrides {
+export type BaseShape = Pick<
+  ModelConfig,
+  | 'layers'
+  | 'width'
+  | 'heads'
+  | 'kvHeads'
+  | 'mlpHidden'
+  | 'ropeBase'
+  | 'normEps'
+  | 'tiedHead'
+  | 'attnBias'
+  | 'qkNorm'
+  | 'headDim'
+>;
+
+export function hfBaseSettings(config: ModelConfig): BaseShape {
   return {
     layers: config.layers,
     width: config.width,
@@ -24,6 +38,8 @@ export function hfBaseSettings(config: ModelConfig): ModelOverrides {
     tiedHead: config.tiedHead,
     attnBias: config.attnBias,
     qkNorm: config.qkNorm,
+    // Only where set: an absent headDim means width / heads.
+    ...(config.headDim ? { headDim: config.headDim } : {}),
   };
 }
 

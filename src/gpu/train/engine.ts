@@ -3,6 +3,7 @@
 // GPU and one scan pool), forwards their events, and manages checkpoints. It runs in the
 // browser's trainer worker and, for tests and scripts, in-process in Node.
 
+import { type BaseShape, hfBaseSettings } from '../../interop/hf-base.ts';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import { infoFromFiles } from '../checkpoint/store.ts';
 import type { GpuContext } from '../context.ts';
@@ -100,7 +101,11 @@ export class TrainerEngine implements TrainerClient {
     let run: AnyRun;
     try {
       if (spec.backend === 'webgpu') await this.ensureDevice();
-      run = await createRun(spec, this.env, this.emit, await this.startingWeights(spec));
+      const start = await this.startingWeights(spec);
+      // A run started from stored weights takes their shape (an imported Hugging Face model
+      // rarely has the form's); its own attention settings (variant, window, ROSA) stay.
+      const shaped = start ? { ...spec, model: { ...spec.model, ...start.shape } } : spec;
+      run = await createRun(shaped, this.env, this.emit, start);
     } catch (err) {
       const fields = err instanceof ConfigError ? err.fields : undefined;
       this.emit({ type: 'error', runId: spec.id, message: (err as Error).message, fields });
@@ -119,9 +124,15 @@ export class TrainerEngine implements TrainerClient {
   }
 
   /** The base weights a run starts from (`spec.from`, a stored checkpoint), if any. */
-  private async startingWeights(
-    spec: RunSpec,
-  ): Promise<{ transplant: Map<string, Float32Array>; tokenizer?: string } | undefined> {
+  private async startingWeights(spec: RunSpec): Promise<
+    | {
+        transplant: Map<string, Float32Array>;
+        tokenizer?: string;
+        /** The base's shape settings (layers, width, heads, …): the run takes them. */
+        shape: BaseShape;
+      }
+    | undefined
+  > {
     if (!spec.from) {
       if (spec.evalOnly) {
         throw new ConfigError([
@@ -136,7 +147,11 @@ export class TrainerEngine implements TrainerClient {
       manifest: `${spec.from}.json`,
     });
     const { tokenizer } = contents.manifest;
-    return { transplant: contents.parameters, ...(tokenizer !== undefined ? { tokenizer } : {}) };
+    return {
+      transplant: contents.parameters,
+      shape: hfBaseSettings(contents.manifest.spec.model),
+      ...(tokenizer !== undefined ? { tokenizer } : {}),
+    };
   }
 
   async pause(runId: string): Promise<void> {

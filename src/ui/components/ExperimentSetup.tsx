@@ -436,7 +436,7 @@ export function ExperimentSetup({
           onChange={(v) => set('from', v)}
           onFocus={checkpoints.refresh}
           messages={m('from')}
-          hint="a trained run's checkpoint: its base weights are copied, a ROSA adapter starts fresh (ROSA-Tuning)"
+          hint="a trained run's checkpoint or an imported Hugging Face model: the runs take its shape (layers, width, heads) and base weights, a ROSA adapter starts fresh (ROSA-Tuning)"
           wide
         />
         {draft.from && (
