@@ -129,6 +129,8 @@ export interface Backend<F extends Sized, I extends Sized> {
   write(target: F, data: Float32Array): void;
   /** Copies back, all sources in one round trip. */
   read(sources: readonly F[]): Promise<Float32Array[]>;
+  /** Copies back elements [start, start + length) of one source (e.g. one row of the logits). */
+  readRange(source: F, start: number, length: number): Promise<Float32Array>;
   /** Frees handles; a slice (allocSlices) is freed with its whole, not alone. */
   free(...handles: Array<F | I>): void;
   /**

@@ -87,6 +87,11 @@ export class CpuBackend implements Backend<F, I> {
   async read(sources: readonly F[]): Promise<Float32Array[]> {
     return sources.map((s) => Float32Array.from(s));
   }
+  async readRange(source: F, start: number, length: number): Promise<Float32Array> {
+    if (start < 0 || start + length > source.length)
+      throw new Error(`readRange: [${start}, ${start + length}) is outside ${source.length} elements`);
+    return source.slice(start, start + length);
+  }
   free(...handles: Array<F | I>): void {
     for (const h of handles) this.bytes -= h.length * 4;
   }

@@ -59,6 +59,7 @@ import {
   createTensor,
   readTensor,
   readTensors,
+  sliceOf,
   spanOf,
   stridedSpan,
   type Tensor,
@@ -144,6 +145,10 @@ export class GpuBackend implements Backend<F, I> {
   async read(sources: readonly F[]): Promise<Float32Array[]> {
     this.flush();
     return readTensors(this.ctx, sources);
+  }
+  async readRange(source: F, start: number, length: number): Promise<Float32Array> {
+    this.flush();
+    return readTensor(this.ctx, sliceOf(source, start, length, `${source.label}[${start}…]`));
   }
   allocSlices(lengths: readonly number[], label: string, names: readonly string[]) {
     const sliced = tensorSlices(this.ctx, lengths, label, names);

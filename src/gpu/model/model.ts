@@ -850,6 +850,13 @@ export class Model<F extends Sized, I extends Sized> {
     return (await this.backend.read([this.acts.logits]))[0];
   }
 
+  /** One position's logits [V] of the last forward pass: what sampling the next token needs. */
+  async readLogitRow(row: number): Promise<Float32Array> {
+    if (!this.acts) throw new Error('readLogitRow: no forward pass yet');
+    const V = this.config.vocabSize;
+    return this.backend.readRange(this.acts.logits, row * V, V);
+  }
+
   /** Retrieval results of the last forward pass at a ROSA layer (CPU copy), or null. */
   lastScan(layer: number): ScanResult<I> | null {
     return this.acts?.layers[layer]?.rosa?.scan ?? null;

@@ -138,18 +138,14 @@ export class GenerationSession {
   /** Runs one forward pass and samples one token. */
   async step(): Promise<GeneratedToken> {
     if (this.done) throw new Error('generation: all requested tokens were sampled');
-    const { model, scanner, spec } = this.subject;
+    const { model, scanner } = this.subject;
     const context = this.context();
     const T = context.length;
-    const V = spec.model.vocabSize;
     await model.forward(context, null, 1, T, scanner, false);
-    const logits = await model.readLogits();
+    // Only the last position's row: the whole [T, V] is megabytes a token at large vocabularies.
+    const logits = await model.readLogitRow(T - 1);
     // One uniform per token, drawn even when greedy, so a seed means the same draws at any temperature.
-    const { id, probability } = sampleToken(
-      logits.subarray((T - 1) * V, T * V),
-      this.request.temperature,
-      this.uniform(),
-    );
+    const { id, probability } = sampleToken(logits, this.request.temperature, this.uniform());
     this.sequence.push(id);
     const token = { index: this.tokens.length, id, text: this.vocab.decode(id), probability };
     this.tokens.push(token);

@@ -153,8 +153,7 @@ export async function niahQuery<F extends Sized, I extends Sized>(
   for (let i = 0; i < task.keyLength; i++) {
     const T = seq.length;
     await model.forward(Int32Array.from(seq), null, 1, T, run.scanner, false);
-    const logits = await model.readLogits();
-    const next = argmaxRows(logits.subarray((T - 1) * V, T * V), 1, V)[0];
+    const next = argmaxRows(await model.readLogitRow(T - 1), 1, V)[0];
     for (const layer of layers) {
       const scan = model.lastScan(layer);
       if (!scan) continue;
