@@ -653,6 +653,26 @@ export class Model<F extends Sized, I extends Sized> {
     );
   }
 
+  /** The sizes projectQkv and its backward share: rows, widths, head counts, RoPE and GQA shapes. */
+  private qkvShapes(ashape: AttentionShape) {
+    const cfg = this.config;
+    const N = ashape.B * ashape.T;
+    const Hkv = kvHeadCount(cfg);
+    const D = headDim(cfg);
+    return {
+      N,
+      C: cfg.width,
+      H: cfg.heads,
+      Hkv,
+      D,
+      A: this.attnDim,
+      kvDim: this.kvDim,
+      rope: { base: cfg.ropeBase },
+      kvShape: { ...ashape, H: Hkv },
+      groups: { N, heads: cfg.heads, kvHeads: Hkv, D },
+    };
+  }
+
   /**
    * L.q, L.k, L.v from L.u: the projections (+ biases), the per-head q/k RMSNorm, RoPE, and
    * with grouped-query attention k and v widened to every query head. Uses the attention
@@ -665,17 +685,8 @@ export class Model<F extends Sized, I extends Sized> {
     ashape: AttentionShape,
   ): void {
     const be = this.backend;
-    const cfg = this.config;
-    const { width: C, heads: H } = cfg;
-    const N = acts.B * acts.T;
-    const Hkv = kvHeadCount(cfg);
-    const D = headDim(cfg);
-    const A = this.attnDim;
-    const kvDim = this.kvDim;
-    const rope = { base: cfg.ropeBase };
-    const kvShape = { ...ashape, H: Hkv };
-    const groups = { N, heads: H, kvHeads: Hkv, D };
-    const norm = { eps: cfg.normEps };
+    const { N, C, H, Hkv, D, A, kvDim, rope, kvShape, groups } = this.qkvShapes(ashape);
+    const norm = { eps: this.config.normEps };
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
     if (this.fusedQkv) {
@@ -727,16 +738,7 @@ export class Model<F extends Sized, I extends Sized> {
     ashape: AttentionShape,
   ): void {
     const be = this.backend;
-    const cfg = this.config;
-    const { width: C, heads: H } = cfg;
-    const N = ashape.B * ashape.T;
-    const Hkv = kvHeadCount(cfg);
-    const D = headDim(cfg);
-    const A = this.attnDim;
-    const kvDim = this.kvDim;
-    const rope = { base: cfg.ropeBase };
-    const kvShape = { ...ashape, H: Hkv };
-    const groups = { N, heads: H, kvHeads: Hkv, D };
+    const { N, C, H, Hkv, D, A, kvDim, rope, kvShape, groups } = this.qkvShapes(ashape);
     const qk = L.qkNorm;
     const qkw = n.qkNorm;
     const accumulate = { accumulateDx: true };
