@@ -38,30 +38,14 @@ fn productF16(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>
     let baseB = z * p.strideB;
     for (var t = 0u; t < numTiles; t++) {
       let k0 = t * TK;
+      // The same tiles as product() (tileAEntry, tileBSlot), rounded to f16 as they are stored.
       for (var r = 0u; r < 32u; r++) {
-        let idx = tid + r * THREADS;
-        if (TRANS_A) {
-          let kk = idx / TILE;
-          let m = idx % TILE;
-          tileA16[kk * TILE + m] = f16(loadA(baseA, row0 + m, k0 + kk));
-        } else {
-          let m = idx / TK;
-          let kk = idx % TK;
-          tileA16[kk * TILE + m] = f16(loadA(baseA, row0 + m, k0 + kk));
-        }
+        let e = tileAEntry(tid + r * THREADS, baseA, row0, k0);
+        tileA16[e.at] = f16(e.value);
       }
       for (var r = 0u; r < 8u; r++) {
         let slot = tid + r * THREADS;
-        let kk = slot / 16u;
-        let n = (slot % 16u) * 4u;
-        tileB16[slot] = vec4<f16>(
-          vec4<f32>(
-            loadB(baseB, k0 + kk, col0 + n),
-            loadB(baseB, k0 + kk, col0 + n + 1u),
-            loadB(baseB, k0 + kk, col0 + n + 2u),
-            loadB(baseB, k0 + kk, col0 + n + 3u),
-          ),
-        );
+        tileB16[slot] = vec4<f16>(tileBSlot(slot, baseB, col0, k0));
       }
       workgroupBarrier();
       multiplyTilesF16(lid, acc);

@@ -148,6 +148,37 @@ fn main_residual(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   storeTileResidual(lid, wid, &acc);
 }
 
+// Element `idx` (of the 2048) of the A tile at k0: where it goes in the [k][m] tile and its
+// value. The index order follows the memory order of the stored matrix, so reads coalesce.
+// Shared with the f16-tile variant (matmul-f16.wgsl), which stores the same values rounded.
+struct TileEntry {
+  at: u32,
+  value: f32,
+}
+
+fn tileAEntry(idx: u32, baseA: u32, row0: u32, k0: u32) -> TileEntry {
+  if (TRANS_A) {
+    let kk = idx / TILE;
+    let m = idx % TILE;
+    return TileEntry(kk * TILE + m, loadA(baseA, row0 + m, k0 + kk));
+  }
+  let m = idx / TK;
+  let kk = idx % TK;
+  return TileEntry(kk * TILE + m, loadA(baseA, row0 + m, k0 + kk));
+}
+
+// Slot `slot` (of the 512) of the B tile at k0: 4 adjacent columns of one k row.
+fn tileBSlot(slot: u32, baseB: u32, col0: u32, k0: u32) -> vec4<f32> {
+  let kk = slot / 16u;
+  let n = (slot % 16u) * 4u;
+  return vec4<f32>(
+    loadB(baseB, k0 + kk, col0 + n),
+    loadB(baseB, k0 + kk, col0 + n + 1u),
+    loadB(baseB, k0 + kk, col0 + n + 2u),
+    loadB(baseB, k0 + kk, col0 + n + 3u),
+  );
+}
+
 // The workgroup's tile of op(A) · op(B) (summed over the batch with SUM_BATCH) into acc.
 fn product(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 16>>) {
   let row0 = wid.y * TILE;
@@ -167,28 +198,13 @@ fn product(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 1
       // 2048 elements per tile, 64 invocations: 32 loads each. The index order follows
       // the memory order of the stored matrix so that global reads are coalesced.
       for (var r = 0u; r < 32u; r++) {
-        let idx = tid + r * THREADS;
-        if (TRANS_A) {
-          let kk = idx / TILE;
-          let m = idx % TILE;
-          tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
-        } else {
-          let m = idx / TK;
-          let kk = idx % TK;
-          tileA[kk * TILE + m] = loadA(baseA, row0 + m, k0 + kk);
-        }
+        let e = tileAEntry(tid + r * THREADS, baseA, row0, k0);
+        tileA[e.at] = e.value;
       }
       // B: 512 vec4 slots (4 adjacent columns of one k row each), 8 per invocation.
       for (var r = 0u; r < 8u; r++) {
         let slot = tid + r * THREADS;
-        let kk = slot / 16u;
-        let n = (slot % 16u) * 4u;
-        tileB[slot] = vec4<f32>(
-          loadB(baseB, k0 + kk, col0 + n),
-          loadB(baseB, k0 + kk, col0 + n + 1u),
-          loadB(baseB, k0 + kk, col0 + n + 2u),
-          loadB(baseB, k0 + kk, col0 + n + 3u),
-        );
+        tileB[slot] = tileBSlot(slot, baseB, col0, k0);
       }
       workgroupBarrier();
       multiplyTiles(lid, acc);
