@@ -4,11 +4,10 @@
 // page does the same through the engine (engine.ts recoverDevice / resumeAffected); the CLI,
 // which drives runs itself, uses this.
 
-import { decodeCheckpoint } from '../checkpoint/checkpoint.ts';
 import type { GpuContext } from '../context.ts';
 import { type AnyRun, createRun, type EngineEnv } from './factory.ts';
 import type { TrainerEvent } from './protocol.ts';
-import { checkpointsOf } from './restore.ts';
+import { runFromLatestCheckpoint } from './restore.ts';
 
 export interface RecoveryOptions {
   /** The run's environment; its `gpu` is replaced by each new device. */
@@ -47,24 +46,21 @@ export async function trainRecoveringDevice(
       // Its buffers went with the device.
     }
     env.gpu = await newGpu();
-    const saved = env.store ? await checkpointsOf(env.store, run.spec.id) : [];
-    if (saved.length === 0 || !env.store) {
+    const resumed = env.store
+      ? await runFromLatestCheckpoint(env.store, run.spec.id, async (contents) =>
+          createRun(contents.manifest.spec, env, emit, { resume: contents }),
+        )
+      : null;
+    if (!resumed) {
       log(
         `GPU device lost at step ${stoppedAt} (${lost}); no checkpoint saved, so training again from step 0 on a new device`,
       );
       run = await restart();
       continue;
     }
-    const latest = saved[0];
-    const files = await env.store.get(latest.key);
-    const contents = decodeCheckpoint(files.weights, files.manifest, {
-      weights: `${latest.key}.safetensors`,
-      manifest: `${latest.key}.json`,
-    });
     log(
-      `GPU device lost at step ${stoppedAt} (${lost}); resuming from the checkpoint of step ${latest.step} on a new device`,
+      `GPU device lost at step ${stoppedAt} (${lost}); resuming from the checkpoint of step ${resumed.step} on a new device`,
     );
-    run = await createRun(contents.manifest.spec, env, emit, { resume: contents });
-    run.resumedFrom(latest);
+    run = resumed;
   }
 }

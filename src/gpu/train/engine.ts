@@ -26,7 +26,7 @@ import type {
   RunSpec,
   TrainerEvent,
 } from './protocol.ts';
-import { checkpointsOf, noModelMessage, runLabel } from './restore.ts';
+import { checkpointsOf, noModelMessage, runFromLatestCheckpoint, runLabel } from './restore.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface EngineOptions {
@@ -373,37 +373,22 @@ export class TrainerEngine implements TrainerClient {
 
   private async restore(runId: string): Promise<AnyRun> {
     const store = this.env.store;
-    const saved = store ? await checkpointsOf(store, runId) : [];
-    if (!store || saved.length === 0) throw new Error(noModelMessage(runId, store !== null));
-    let firstError: unknown = null;
-    // The latest first; an unreadable one falls back to the one before.
-    for (const info of saved) {
-      try {
-        const files = await store.get(info.key);
-        const contents = decodeCheckpoint(files.weights, files.manifest, {
-          weights: `${info.key}.safetensors`,
-          manifest: `${info.key}.json`,
-        });
-        if (contents.manifest.spec.backend === 'webgpu') await this.ensureDevice();
-        const run = await createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
-        run.resumedFrom(info);
-        run.markRestored();
-        const meanwhile = this.runs.get(runId);
-        if (meanwhile) {
-          // Started or loaded while this was being read: that one wins.
-          run.model.dispose();
-          return meanwhile;
-        }
-        this.runs.set(runId, run);
-        return run;
-      } catch (err) {
-        firstError ??= err;
-      }
+    const run = store
+      ? await runFromLatestCheckpoint(store, runId, async (contents) => {
+          if (contents.manifest.spec.backend === 'webgpu') await this.ensureDevice();
+          return createRun(contents.manifest.spec, this.env, this.emit, { resume: contents });
+        })
+      : null;
+    if (!run) throw new Error(noModelMessage(runId, store !== null));
+    run.markRestored();
+    const meanwhile = this.runs.get(runId);
+    if (meanwhile) {
+      // Started or loaded while this was being read: that one wins.
+      run.model.dispose();
+      return meanwhile;
     }
-    const why = firstError instanceof Error ? firstError.message : String(firstError);
-    throw new Error(
-      `The "${runLabel(runId)}" run's model could not be restored from its checkpoint "${saved[0].key}": ${why}`,
-    );
+    this.runs.set(runId, run);
+    return run;
   }
 
   // ---- A lost GPU device: a new one for new runs, and the runs it stopped resumed on request ----
