@@ -30,40 +30,36 @@ function checkShape(op: string, shape: HeadGroupShape): number {
 
 /** y [N, heads·D] from x [N, kvHeads·D]: each key/value head copied to its group of query heads. */
 export function repeatKvForward(batch: CommandBatch, x: Tensor, y: Tensor, shape: HeadGroupShape): void {
-  const op = 'repeatKvForward';
-  const group = checkShape(op, shape);
-  const { N, heads, kvHeads, D } = shape;
-  needTensor(op, x, N * kvHeads * D, 'x');
-  needTensor(op, y, N * heads * D, 'y');
-  needDistinct(op, y, x, 'x');
-  const n = N * heads * D;
-  if (n === 0) return;
-  batch.dispatch({
-    shader: 'repeat-kv',
-    entryPoint: 'forward',
-    label: `repeat kv forward N=${N} ${kvHeads}→${heads} heads D=${D}`,
-    uniforms: REPEAT_KV_PARAMS.pack({ N, kvHeads, group, D }),
-    buffers: [x, y],
-    workgroups: spreadWorkgroups(Math.ceil(n / WG)),
-  });
+  dispatchRepeatKv(batch, 'forward', { input: x, inputName: 'x', output: y, outputName: 'y' }, shape);
 }
 
 /** dx [N, kvHeads·D] (written) = the sum of dy [N, heads·D] over each group of query heads. */
 export function repeatKvBackward(batch: CommandBatch, dy: Tensor, dx: Tensor, shape: HeadGroupShape): void {
-  const op = 'repeatKvBackward';
+  dispatchRepeatKv(batch, 'backward', { input: dy, inputName: 'dy', output: dx, outputName: 'dx' }, shape);
+}
+
+/** One invocation per output element: forward writes the wide side, backward the narrow one. */
+function dispatchRepeatKv(
+  batch: CommandBatch,
+  entryPoint: 'forward' | 'backward',
+  io: { input: Tensor; inputName: string; output: Tensor; outputName: string },
+  shape: HeadGroupShape,
+): void {
+  const op = entryPoint === 'forward' ? 'repeatKvForward' : 'repeatKvBackward';
   const group = checkShape(op, shape);
   const { N, heads, kvHeads, D } = shape;
-  needTensor(op, dy, N * heads * D, 'dy');
-  needTensor(op, dx, N * kvHeads * D, 'dx');
-  needDistinct(op, dx, dy, 'dy');
-  const n = N * kvHeads * D;
+  const [inHeads, outHeads] = entryPoint === 'forward' ? [kvHeads, heads] : [heads, kvHeads];
+  needTensor(op, io.input, N * inHeads * D, io.inputName);
+  needTensor(op, io.output, N * outHeads * D, io.outputName);
+  needDistinct(op, io.output, io.input, io.inputName);
+  const n = N * outHeads * D;
   if (n === 0) return;
   batch.dispatch({
     shader: 'repeat-kv',
-    entryPoint: 'backward',
-    label: `repeat kv backward N=${N} ${heads}→${kvHeads} heads D=${D}`,
+    entryPoint,
+    label: `repeat kv ${entryPoint} N=${N} ${inHeads}→${outHeads} heads D=${D}`,
     uniforms: REPEAT_KV_PARAMS.pack({ N, kvHeads, group, D }),
-    buffers: [dy, dx],
+    buffers: [io.input, io.output],
     workgroups: spreadWorkgroups(Math.ceil(n / WG)),
   });
 }
