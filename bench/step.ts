@@ -1,5 +1,5 @@
 // `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]
-//   [--only window,window+rosa] [--profile]`
+//   [--only window,window+rosa] [--micro 2] [--profile]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
 // over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
@@ -29,6 +29,8 @@ const width = arg('width', 64);
 const batchSize = arg('batch', 8);
 const steps = arg('steps', 6);
 const window = arg('window', 32);
+/** train.microBatches: parts per batch, their passes interleaved with the ROSA scans. */
+const microBatches = arg('micro', 1);
 const profile = process.argv.includes('--profile');
 
 const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
@@ -56,7 +58,7 @@ for (const variant of variants) {
       backend,
       task: { kind: 'niah', seqLen: T, keyLength: 2, filler: 'random' },
       model,
-      train: defaultTrainConfig({ steps: steps + 2, batchSize, evalEvery: 0, warmupSteps: 1 }),
+      train: defaultTrainConfig({ steps: steps + 2, batchSize, microBatches, evalEvery: 0, warmupSteps: 1 }),
     },
     { gpu, scanner, loadCorpus: async (n) => loadCorpusNode(n), store: null },
     () => {},
@@ -106,7 +108,7 @@ console.log(
       adapter: gpu?.adapter ?? null,
       cpus: cpus().length,
       scanWorkers: scanner.workers,
-      shape: { T, width, batchSize, window, layers: 2 },
+      shape: { T, width, batchSize, microBatches, window, layers: 2 },
       rows,
       rosaOverhead: means['window+rosa'] !== undefined ? means['window+rosa'] / means.window : null,
     },

@@ -128,6 +128,12 @@ export function modelRules(m: ModelConfig, e: FieldError[], warn: FieldError[]):
 }
 
 export function trainRules(t: TrainConfig, e: FieldError[]): void {
+  if (isWhole(t.batchSize) && isWhole(t.microBatches) && t.batchSize % t.microBatches !== 0) {
+    e.push({
+      field: 'train.microBatches',
+      message: `must divide the batch size ${t.batchSize} (got ${t.microBatches})`,
+    });
+  }
   if (!isWhole(t.steps)) return;
   const within = (field: keyof TrainConfig, what: string) => {
     const x = t[field];

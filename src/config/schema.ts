@@ -338,6 +338,10 @@ export const trainSchema = z.strictObject(
   {
     steps: int(1, MAX_STEPS, 500, { label: 'Steps', help: 'optimizer steps', unit: 'steps' }),
     batchSize: int(1, 4096, 8, { label: 'Batch size', help: 'sequences per step' }),
+    microBatches: int(1, 64, 1, {
+      label: 'Micro-batches',
+      help: 'parts each batch is split into; their passes interleave, so that one part’s ROSA scan runs on the CPU while the GPU (or this thread) works on another, and their gradients add up to the whole batch’s. Must divide the batch size',
+    }),
     lr: num(0, 1, 3e-3, { label: 'Learning rate', help: 'peak rate of the base model (protocol all)' }),
     rosaLr: num(0, 1, 3e-3, {
       applies: 'rosa',

@@ -65,6 +65,7 @@ export function draftFromPreset(p: ExperimentPreset): Partial<ExperimentDraft> {
     lrsaRatio: str(m.lrsa?.ratio),
     steps: str(tr.steps),
     batchSize: str(tr.batchSize),
+    microBatches: str(tr.microBatches),
     lr: str(tr.lr),
     rosaLr: str(tr.rosaLr),
     baseLr: str(tr.baseLr),

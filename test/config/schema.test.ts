@@ -208,6 +208,28 @@ describe('settings schema', () => {
     expect(checked).toBeGreaterThan(25);
   });
 
+  it('refuses micro-batches that do not divide the batch, naming both', () => {
+    const preset = (microBatches: number) =>
+      presetRuns(
+        parsePreset({
+          name: 'p',
+          description: 'micro-batches',
+          task: { kind: 'niah', seqLen: 64 },
+          model: {},
+          train: { steps: 10, batchSize: 6, microBatches },
+          variants: [{ name: 'v', variant: 'window+rosa' }],
+        }),
+        'cpu',
+      );
+    expect(() => preset(4)).toThrow('preset.train.microBatches must divide the batch size 6 (got 4)');
+    const [run] = preset(3);
+    expect(validateRunSpec(run.spec)).toEqual([]);
+    expect(validateRunSpec({ ...run.spec, train: { ...run.spec.train, microBatches: 4 } })).toContainEqual({
+      field: 'train.microBatches',
+      message: 'must divide the batch size 6 (got 4)',
+    });
+  });
+
   it('keeps presets/schema.json in step with the schema', async () => {
     const committed = await readFile(new URL('../../presets/schema.json', import.meta.url), 'utf8');
     // Compared as data: the formatter may lay the file out differently.

@@ -7,6 +7,7 @@ import { expShifted, simdScratch } from './matmul.ts';
 
 export interface CrossEntropyStats {
   meanLoss: number;
+  lossSum: number;
   count: number;
   correctCount: number;
   accuracy: number;
@@ -14,7 +15,7 @@ export interface CrossEntropyStats {
 
 /**
  * Mean softmax cross-entropy over rows with a label ≥ 0, and (when `dlogits` is given) its
- * gradient (softmax − onehot) / count, zeros on ignored rows. exp runs once per logit (the
+ * gradient gradScale · (softmax − onehot) / count, zeros on ignored rows. exp runs once per logit (the
  * twin's forward and backward each recompute it); sums in float64.
  */
 export function crossEntropyFast(
@@ -23,12 +24,13 @@ export function crossEntropyFast(
   dlogits: Float32Array | null,
   N: number,
   V: number,
+  gradScale = 1,
 ): CrossEntropyStats {
   if (logits.length < N * V || labels.length < N) throw new RangeError('crossEntropyFast: buffers too small');
   checkLabels(labels.subarray(0, N), V);
   let count = 0;
   for (let n = 0; n < N; n++) if (labels[n] >= 0) count++;
-  const k = 1 / Math.max(count, 1);
+  const k = gradScale / Math.max(count, 1);
   let lossSum = 0;
   let correctCount = 0;
   for (let n = 0; n < N; n++) {
@@ -68,6 +70,7 @@ export function crossEntropyFast(
   }
   return {
     meanLoss: count > 0 ? lossSum / count : 0,
+    lossSum,
     count,
     correctCount,
     accuracy: count > 0 ? correctCount / count : 0,

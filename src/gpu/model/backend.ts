@@ -24,6 +24,34 @@ export interface LossStats {
   accuracy: number;
 }
 
+/** Which micro-batch a cross-entropy call is, and how its gradient is scaled. */
+export interface LossPart {
+  /** The gradient is of gradScale × this call's mean loss (a part's share of the batch's labels). */
+  gradScale?: number;
+  part?: number;
+  parts?: number;
+}
+
+/** The loss of a batch from its micro-batches' sums (one part: that part's figures unchanged). */
+export function combinedLoss(
+  parts: ReadonlyArray<{ lossSum: number; count: number; correctCount: number }>,
+): LossStats {
+  let lossSum = 0;
+  let count = 0;
+  let correctCount = 0;
+  for (const p of parts) {
+    lossSum += p.lossSum;
+    count += p.count;
+    correctCount += p.correctCount;
+  }
+  return {
+    meanLoss: count > 0 ? lossSum / count : 0,
+    count,
+    correctCount,
+    accuracy: count > 0 ? correctCount / count : 0,
+  };
+}
+
 /** What a training step reports once it has run: the loss and the gradient norm. */
 export interface StepStats {
   loss: LossStats;
@@ -204,8 +232,17 @@ export interface Backend<F extends Sized, I extends Sized> {
   add(a: F, b: F, out: F): void;
   /** y += alpha · x */
   axpy(x: F, y: F, alpha?: number): void;
-  /** Loss over rows with label ≥ 0; with dlogits, also the gradient of the mean loss. */
-  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void;
+  /**
+   * Loss over rows with label ≥ 0; with dlogits, also the gradient of gradScale (default 1) ×
+   * the mean loss. A batch split into micro-batches calls it once per part (`part` 0, 1, … of
+   * `parts`, in that order): readLoss and readStepStats then report the loss of all parts together.
+   */
+  crossEntropy(
+    inputs: { logits: F; labels: I },
+    outputs: { dlogits: F | null },
+    shape: LossShape,
+    options?: LossPart,
+  ): void;
   readLoss(): Promise<LossStats>;
 
   // ROSA

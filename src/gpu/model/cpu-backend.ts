@@ -7,6 +7,7 @@
 import type { RosaMode } from '../../rosa-worker/layout.ts';
 import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
 import {
+  type CrossEntropyStats,
   crossEntropyFast,
   rmsnormBackwardFast,
   rmsnormForwardFast,
@@ -30,19 +31,21 @@ import {
 } from '../reference/lrsa.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../reference/repeat-kv.ts';
 import { type RosaDims, scanShapeOf } from '../reference/rosa.ts';
-import type {
-  AdamGroup,
-  AdamHyper,
-  Backend,
-  LinearShape,
-  LossShape,
-  LossStats,
-  RosaBackwardOptions,
-  RosaScanner,
-  RowShape,
-  ScanResult,
-  ScanTiming,
-  VocabShape,
+import {
+  type AdamGroup,
+  type AdamHyper,
+  type Backend,
+  combinedLoss,
+  type LinearShape,
+  type LossPart,
+  type LossShape,
+  type LossStats,
+  type RosaBackwardOptions,
+  type RosaScanner,
+  type RowShape,
+  type ScanResult,
+  type ScanTiming,
+  type VocabShape,
 } from './backend.ts';
 
 type F = Float32Array;
@@ -63,7 +66,8 @@ function selectedOf<T extends { subarray(a: number, b: number): T }>(selected: T
 export class CpuBackend implements Backend<F, I> {
   readonly kind = 'cpu' as const;
   private bytes = 0;
-  private loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
+  /** The last batch's loss, one entry per micro-batch. */
+  private lossParts: Array<CrossEntropyStats | undefined> = [];
   private gradNorm = 0;
 
   alloc(n: number): F {
@@ -180,11 +184,34 @@ export class CpuBackend implements Backend<F, I> {
   axpy(x: F, y: F, alpha = 1): void {
     axpyReference(y, x, alpha);
   }
-  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
-    this.loss = crossEntropyFast(inputs.logits, inputs.labels, outputs.dlogits, shape.N, shape.V);
+  crossEntropy(
+    inputs: { logits: F; labels: I },
+    outputs: { dlogits: F | null },
+    shape: LossShape,
+    options: LossPart = {},
+  ): void {
+    const { gradScale = 1, part = 0, parts = 1 } = options;
+    const stats = crossEntropyFast(
+      inputs.logits,
+      inputs.labels,
+      outputs.dlogits,
+      shape.N,
+      shape.V,
+      gradScale,
+    );
+    if (part === 0) this.lossParts = Array.from({ length: parts }, () => undefined);
+    this.lossParts[part] = stats;
   }
   async readLoss(): Promise<LossStats> {
-    return this.loss;
+    const parts = this.lossParts;
+    if (parts.length === 0) return { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
+    const recorded = parts.filter((p) => p !== undefined);
+    if (recorded.length < parts.length) throw new Error("readLoss: a micro-batch's loss was not recorded");
+    if (recorded.length === 1) {
+      const { meanLoss, count, correctCount, accuracy } = recorded[0];
+      return { meanLoss, count, correctCount, accuracy };
+    }
+    return combinedLoss(recorded);
   }
 
   async rosaScan(

@@ -23,7 +23,6 @@ import {
   checkedCrossEntropyStats,
   createCrossEntropyOutputs,
   crossEntropy,
-  readCrossEntropyStats,
 } from '../ops/cross-entropy.ts';
 import { add, axpy } from '../ops/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
@@ -66,20 +65,22 @@ import {
   tensorSlices,
   writeTensor,
 } from '../tensor.ts';
-import type {
-  AdamGroup,
-  AdamHyper,
-  Backend,
-  LinearShape,
-  LossShape,
-  LossStats,
-  RosaBackwardOptions,
-  RosaScanner,
-  RowShape,
-  ScanResult,
-  ScanTiming,
-  StepStats,
-  VocabShape,
+import {
+  type AdamGroup,
+  type AdamHyper,
+  type Backend,
+  combinedLoss,
+  type LinearShape,
+  type LossPart,
+  type LossShape,
+  type LossStats,
+  type RosaBackwardOptions,
+  type RosaScanner,
+  type RowShape,
+  type ScanResult,
+  type ScanTiming,
+  type StepStats,
+  type VocabShape,
 } from './backend.ts';
 
 type F = Tensor<'f32'>;
@@ -100,10 +101,22 @@ export class GpuBackend implements Backend<F, I> {
   private bytes = 0;
   private readonly scratch = new Map<string, Tensor>();
   private readonly ropeTables = new Map<string, RopeTable>();
-  private ce: { key: string; outputs: CrossEntropyOutputs; V: number } | null = null;
+  /** Cross-entropy outputs; one stats buffer per micro-batch of the last batch (`parts` of them). */
+  private ce: {
+    key: string;
+    V: number;
+    losses: Tensor;
+    correct: Tensor;
+    stats: Tensor[];
+    parts: number;
+  } | null = null;
   private tokenLists: TokenPositionLists | null = null;
+  /** The batch that holds the last reader of the embedding's token lists (embeddingBackward). */
+  private embeddingListsReader: CommandBatch | null = null;
   private readonly rosaScratch = new Map<string, RosaBackwardScratch>();
-  private staging = new Map<string, GPUBuffer>();
+  /** Read-back buffers not in use, by use and size; several reads of one kind can be in flight. */
+  private readonly stagingFree = new Map<string, GPUBuffer[]>();
+  private readonly stagingAll: GPUBuffer[] = [];
   /** Host side of the narrow scan upload, reused across layers and steps. */
   private narrowHost: Uint32Array | undefined;
   private adam: { key: string; partials: F; norm: F; slots: number[]; total: number } | null = null;
@@ -332,39 +345,103 @@ export class GpuBackend implements Backend<F, I> {
   axpy(x: F, y: F, alpha = 1): void {
     axpy(this.batch, x, y, alpha);
   }
-  crossEntropy(inputs: { logits: F; labels: I }, outputs: { dlogits: F | null }, shape: LossShape): void {
+  crossEntropy(
+    inputs: { logits: F; labels: I },
+    outputs: { dlogits: F | null },
+    shape: LossShape,
+    options: LossPart = {},
+  ): void {
     const { N, V } = shape;
+    const { gradScale = 1, part = 0, parts = 1 } = options;
     const key = `${N}:${V}`;
     if (!this.ce || this.ce.key !== key) {
       this.flush();
-      if (this.ce)
-        for (const t of [this.ce.outputs.losses, this.ce.outputs.correct, this.ce.outputs.stats])
-          t.buffer.destroy();
-      this.ce = { key, V, outputs: createCrossEntropyOutputs(this.ctx, { N, V }, false) };
+      if (this.ce) for (const t of [this.ce.losses, this.ce.correct, ...this.ce.stats]) t.buffer.destroy();
+      const { losses, correct, stats } = createCrossEntropyOutputs(this.ctx, { N, V }, false);
+      this.ce = { key, V, losses, correct, stats: [stats], parts: 1 };
     }
-    const ceOutputs: CrossEntropyOutputs = { ...this.ce.outputs, dlogits: outputs.dlogits ?? undefined };
-    crossEntropy(this.batch, inputs.logits, inputs.labels, ceOutputs, shape, { rows: this.rows(V) });
+    const ce = this.ce;
+    while (ce.stats.length <= part)
+      ce.stats.push(
+        createTensor(this.ctx, [CE_STATS_LENGTH], 'f32', `cross-entropy:stats ${ce.stats.length}`),
+      );
+    if (part === 0) ce.parts = parts;
+    // losses and correct are shared: each part's finish pass has read them before the next part writes.
+    const ceOutputs: CrossEntropyOutputs = {
+      losses: ce.losses,
+      correct: ce.correct,
+      stats: ce.stats[part],
+      dlogits: outputs.dlogits ?? undefined,
+    };
+    crossEntropy(this.batch, inputs.logits, inputs.labels, ceOutputs, shape, {
+      rows: this.rows(V),
+      scale: gradScale,
+    });
   }
   async readLoss(): Promise<LossStats> {
-    if (!this.ce) throw new Error('readLoss: no cross-entropy was recorded');
+    return (await this.readLossParts(false)).loss;
+  }
+
+  /** The last batch's loss over all its parts (and the optimizer's gradient norm), in one read. */
+  private async readLossParts(withNorm: boolean): Promise<{ loss: LossStats; gradNorm: number }> {
+    const ce = this.ce;
+    if (!ce) throw new Error('readLoss: no cross-entropy was recorded');
+    if (withNorm && !this.adam) throw new Error('readStepStats: no optimizer step was recorded');
+    // Every copy rides in the step's own submit; one map reads them.
+    const statsBytes = CE_STATS_LENGTH * 4;
+    const bytes = ce.parts * statsBytes + (withNorm ? 8 : 0);
+    const staging = this.takeStaging(bytes, withNorm ? 'step stats' : 'loss');
+    for (let p = 0; p < ce.parts; p++)
+      this.batch.copy(ce.stats[p], staging.buffer, statsBytes, 0, p * statsBytes);
+    if (withNorm && this.adam) this.batch.copy(this.adam.norm, staging.buffer, 8, 0, ce.parts * statsBytes);
     this.flush();
-    const s = await readCrossEntropyStats(this.ctx, this.ce.outputs.stats, { V: this.ce.V });
-    return { meanLoss: s.meanLoss, count: s.count, correctCount: s.correctCount, accuracy: s.accuracy };
+    const values = await this.mapAndCopy(staging);
+    const parts = Array.from({ length: ce.parts }, (_, p) =>
+      checkedCrossEntropyStats(values.subarray(p * CE_STATS_LENGTH, (p + 1) * CE_STATS_LENGTH), { V: ce.V }),
+    );
+    const loss =
+      parts.length === 1
+        ? {
+            meanLoss: parts[0].meanLoss,
+            count: parts[0].count,
+            correctCount: parts[0].correctCount,
+            accuracy: parts[0].accuracy,
+          }
+        : combinedLoss(parts);
+    return { loss, gradNorm: withNorm ? values[ce.parts * CE_STATS_LENGTH] : Number.NaN };
   }
 
   // ---- ROSA ---------------------------------------------------------------------------
-  private stagingBuffer(bytes: number, use = 'rosa symbols'): GPUBuffer {
+  /**
+   * A read-back buffer of `bytes` that no other read in flight holds (micro-batches map their
+   * symbols concurrently); mapAndCopy gives it back.
+   */
+  private takeStaging(bytes: number, use: string): { buffer: GPUBuffer; free: GPUBuffer[] } {
     const key = `${use}:${bytes}`;
-    let b = this.staging.get(key);
-    if (!b) {
-      b = this.ctx.device.createBuffer({
+    let free = this.stagingFree.get(key);
+    if (!free) {
+      free = [];
+      this.stagingFree.set(key, free);
+    }
+    let buffer = free.pop();
+    if (!buffer) {
+      buffer = this.ctx.device.createBuffer({
         label: `${use} readback ${bytes}`,
         size: bytes,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
-      this.staging.set(key, b);
+      this.stagingAll.push(buffer);
     }
-    return b;
+    return { buffer, free };
+  }
+
+  /** Maps a staging buffer once its copies have run, copies it out, unmaps and frees it for reuse. */
+  private async mapAndCopy(staging: { buffer: GPUBuffer; free: GPUBuffer[] }): Promise<Float32Array> {
+    await this.ctx.mapRead(staging.buffer);
+    const values = new Float32Array(staging.buffer.getMappedRange().slice(0));
+    staging.buffer.unmap();
+    staging.free.push(staging.buffer);
+    return values;
   }
 
   async rosaScan(
@@ -380,15 +457,13 @@ export class GpuBackend implements Backend<F, I> {
     rosaSignPack(this.batch, inputs.q, qSymT, dims);
     rosaSignPack(this.batch, inputs.k, kSymT, dims);
     const bytes = words * 4;
-    const staging = this.stagingBuffer(2 * bytes);
-    this.batch.copy(qSymT, staging, bytes, 0, 0);
-    this.batch.copy(kSymT, staging, bytes, 0, bytes);
+    const staging = this.takeStaging(2 * bytes, 'rosa symbols');
+    this.batch.copy(qSymT, staging.buffer, bytes, 0, 0);
+    this.batch.copy(kSymT, staging.buffer, bytes, 0, bytes);
     this.flush();
     // Requested before the caller submits the attention, so it resolves as soon as the
     // symbols are ready, while the attention is still running.
-    await this.ctx.mapRead(staging);
-    const all = new Uint8Array(staging.getMappedRange().slice(0));
-    staging.unmap();
+    const all = new Uint8Array((await this.mapAndCopy(staging)).buffer);
     const shape = scanShapeOf(dims);
     const symBytes = shape.lanes * paddedLength(dims.T);
     const qSym = all.subarray(0, symBytes);
@@ -593,8 +668,11 @@ export class GpuBackend implements Backend<F, I> {
     );
     const offsets = this.temp('embedding-offsets', V + 1, 'i32');
     const positions = this.temp('embedding-positions', N, 'i32');
-    // No flush first: only this dispatch reads these lists, and queue writes land before the
-    // batch that records it is submitted (earlier readers were submitted with earlier batches).
+    // Only this dispatch reads these lists, and queue writes land before the batch that records
+    // it is submitted; a flush only where the open batch already holds an earlier reader (the
+    // micro-batches of one step, recorded back to back).
+    if (this.embeddingListsReader === this.batch) this.flush();
+    this.embeddingListsReader = this.batch;
     writeTensor(this.ctx, offsets, this.tokenLists.offsets);
     writeTensor(this.ctx, positions, this.tokenLists.positions);
     embeddingBackward(this.batch, { offsets, positions }, inputs.dout, outputs.dtable, shape, {
@@ -681,27 +759,14 @@ export class GpuBackend implements Backend<F, I> {
   }
   async readStepStats(): Promise<StepStats> {
     if (!this.ce || !this.adam) throw new Error('readStepStats: no loss or optimizer step was recorded');
-    // Both copies ride in the step's own submit; one map reads them.
-    const statsBytes = CE_STATS_LENGTH * 4;
-    const staging = this.stagingBuffer(statsBytes + 8, 'step stats');
-    this.batch.copy(this.ce.outputs.stats, staging, statsBytes, 0, 0);
-    this.batch.copy(this.adam.norm, staging, 8, 0, statsBytes);
-    this.flush();
-    await this.ctx.mapRead(staging);
-    const values = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    const s = checkedCrossEntropyStats(values.subarray(0, CE_STATS_LENGTH), { V: this.ce.V });
-    return {
-      loss: { meanLoss: s.meanLoss, count: s.count, correctCount: s.correctCount, accuracy: s.accuracy },
-      gradNorm: values[CE_STATS_LENGTH],
-    };
+    return this.readLossParts(true);
   }
 
   dispose(): void {
     this.flush();
     for (const t of this.scratch.values()) t.buffer.destroy();
     for (const t of this.ropeTables.values()) t.tensor.buffer.destroy();
-    for (const b of this.staging.values()) b.destroy();
+    for (const b of this.stagingAll) b.destroy();
     this.scratch.clear();
   }
 }

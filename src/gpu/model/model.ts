@@ -34,6 +34,7 @@ import {
   type ModelConfig,
   rosaLayers,
 } from './config.ts';
+import { IdleClock, type MicroBatch, splitBatch } from './micro-batches.ts';
 import { allocateParamStorage, OPTIMIZER_GROUPS, type ParamState } from './param-state.ts';
 import {
   EMBEDDING,
@@ -119,6 +120,14 @@ interface AttentionGrads<F> {
   d2: F;
 }
 
+/** One micro-batch's activations and gradient scratch (allocGroup wholes freed with them). */
+interface Slot<F, I> {
+  acts: Activations<F, I> | null;
+  grads: Grads<F> | null;
+  actWholes: F[];
+  gradWholes: F[];
+}
+
 export interface ForwardTiming {
   forward: number;
   scan: number;
@@ -143,11 +152,10 @@ export class Model<F extends Sized, I extends Sized> {
   private readonly allGrads: F | null;
   private readonly paramWholes: F[];
   private readonly names: LayerParamNames[];
-  private acts: Activations<F, I> | null = null;
-  private grads: Grads<F> | null = null;
-  /** Allocations that activations / gradients are sliced from (allocGroup), freed with them. */
-  private actWholes: F[] = [];
-  private gradWholes: F[] = [];
+  /** One slot per micro-batch of the last forward pass (one when the batch was not split). */
+  private slots: Slot<F, I>[] = [];
+  /** Micro-batches of the last forward pass; backward() goes over all of them. */
+  private lastParts = 1;
   private readonly rosaLayerSet: Set<number>;
 
   constructor(backend: Backend<F, I>, config: ModelConfig, initial: Map<string, Float32Array>) {
@@ -232,10 +240,35 @@ export class Model<F extends Sized, I extends Sized> {
     return n;
   }
 
-  /** Activations for batches of B × T; reused while the shape stays the same. */
-  private activations(B: number, T: number): Activations<F, I> {
-    if (this.acts && this.acts.B === B && this.acts.T === T) return this.acts;
-    this.releaseActivations();
+  /**
+   * The last forward pass's activations, for the readers below (logits, scans, attention
+   * inputs); null after a pass split into micro-batches, which no reader asks about.
+   */
+  private get acts(): Activations<F, I> | null {
+    return this.lastParts === 1 ? (this.slots[0]?.acts ?? null) : null;
+  }
+
+  private slot(index: number): Slot<F, I> {
+    while (this.slots.length <= index)
+      this.slots.push({ acts: null, grads: null, actWholes: [], gradWholes: [] });
+    return this.slots[index];
+  }
+
+  /** Frees the slots from `first` on (a batch split into fewer parts than before). */
+  private releaseSlotsFrom(first: number): void {
+    for (const s of this.slots.slice(first)) {
+      this.releaseActivations(s);
+      this.releaseGradients(s);
+    }
+    this.slots.length = Math.min(this.slots.length, first);
+  }
+
+  /** Activations of one slot for batches of B × T; reused while the shape stays the same. */
+  private activations(B: number, T: number, index: number): Activations<F, I> {
+    const slot = this.slot(index);
+    if (slot.acts && slot.acts.B === B && slot.acts.T === T) return slot.acts;
+    this.releaseActivations(slot);
+    const wholes = slot.actWholes;
     const be = this.backend;
     const { width: C, mlpHidden: Fh, vocabSize: V, heads: H } = this.config;
     const N = B * T;
@@ -249,9 +282,9 @@ export class Model<F extends Sized, I extends Sized> {
       const selectedLength = lrsa ? Math.max(1, B * H * lrsaChunkCounts(lrsa).scoredChunks * lrsa.keep) : 0;
       const qkvNames = [`L${l}.q`, `L${l}.k`, `L${l}.v`];
       const [q, k, v] = this.fusedQkv
-        ? this.allocGroup(N * A, qkvNames, this.actWholes)
+        ? this.allocGroup(N * A, qkvNames, wholes)
         : qkvNames.map((name) => be.alloc(N * A, name));
-      const [a, b] = this.allocGroup(N * Fh, [`L${l}.a`, `L${l}.b`], this.actWholes);
+      const [a, b] = this.allocGroup(N * Fh, [`L${l}.a`, `L${l}.b`], wholes);
       layers.push({
         h: be.alloc(N * C, `L${l}.h`),
         u: be.alloc(N * C, `L${l}.u`),
@@ -276,10 +309,10 @@ export class Model<F extends Sized, I extends Sized> {
         a,
         b,
         g: be.alloc(N * Fh, `L${l}.g`),
-        rosa: this.rosaLayerSet.has(l) ? this.rosaActivations(l, N * C) : null,
+        rosa: this.rosaLayerSet.has(l) ? this.rosaActivations(l, N * C, wholes) : null,
       });
     }
-    this.acts = {
+    slot.acts = {
       B,
       T,
       tokens: be.allocInt(N, 'tokens'),
@@ -295,25 +328,27 @@ export class Model<F extends Sized, I extends Sized> {
       kv: this.grouped ? { a: be.alloc(kvWidth, 'kvA'), b: be.alloc(kvWidth, 'kvB') } : null,
       attnTmp: A !== C ? { a: be.alloc(N * A, 'attnTmpA'), b: be.alloc(N * A, 'attnTmpB') } : null,
     };
-    return this.acts;
+    return slot.acts;
   }
 
   /** A ROSA layer's projections (a strided group, for linearShared) and injection output. */
-  private rosaActivations(l: number, length: number): NonNullable<LayerActs<F, I>['rosa']> {
-    const [rq, rk, rv] = this.allocGroup(length, [`L${l}.rq`, `L${l}.rk`, `L${l}.rv`], this.actWholes);
+  private rosaActivations(l: number, length: number, wholes: F[]): NonNullable<LayerActs<F, I>['rosa']> {
+    const [rq, rk, rv] = this.allocGroup(length, [`L${l}.rq`, `L${l}.rk`, `L${l}.rv`], wholes);
     return { rq, rk, rv, y: this.backend.alloc(length, `L${l}.y`), scan: null };
   }
 
-  private gradients(B: number, T: number): Grads<F> {
+  private gradients(B: number, T: number, index: number): Grads<F> {
     const N = B * T;
-    if (this.grads && this.grads.dh.length === N * this.config.width) return this.grads;
-    this.releaseGradients();
+    const slot = this.slot(index);
+    if (slot.grads && slot.grads.dh.length === N * this.config.width) return slot.grads;
+    this.releaseGradients(slot);
+    const wholes = slot.gradWholes;
     const be = this.backend;
     const { width: C, mlpHidden: Fh, vocabSize: V } = this.config;
     // dq, dk, dv and the two MLP branches as strided groups (linearSharedBackward).
-    const [dq, dk, dv] = this.allocGroup(N * C, ['dq', 'dk', 'dv'], this.gradWholes);
-    const [dNF2, dNF3] = this.allocGroup(N * Fh, ['dNF2', 'dNF3'], this.gradWholes);
-    this.grads = {
+    const [dq, dk, dv] = this.allocGroup(N * C, ['dq', 'dk', 'dv'], wholes);
+    const [dNF2, dNF3] = this.allocGroup(N * Fh, ['dNF2', 'dNF3'], wholes);
+    slot.grads = {
       dlogits: be.alloc(N * V, 'dlogits'),
       dh: be.alloc(N * C, 'dh'),
       dhf: be.alloc(N * C, 'dhf'),
@@ -330,7 +365,7 @@ export class Model<F extends Sized, I extends Sized> {
       dkv: this.grouped ? { a: be.alloc(N * this.kvDim, 'dkvA'), b: be.alloc(N * this.kvDim, 'dkvB') } : null,
       attn: this.attnDim !== C ? this.allocAttentionGrads(N * this.attnDim) : null,
     };
-    return this.grads;
+    return slot.grads;
   }
 
   private allocAttentionGrads(n: number): AttentionGrads<F> {
@@ -344,8 +379,8 @@ export class Model<F extends Sized, I extends Sized> {
     };
   }
 
-  private releaseActivations(): void {
-    const a = this.acts;
+  private releaseActivations(slot: Slot<F, I>): void {
+    const a = slot.acts;
     if (!a) return;
     const be = this.backend;
     be.free(a.tokens, a.labels, a.hFinal, a.hf, a.rstdF, a.logits, a.tmp, a.tmp2);
@@ -364,20 +399,20 @@ export class Model<F extends Sized, I extends Sized> {
         }
       }
     }
-    be.free(...this.actWholes);
-    this.actWholes = [];
-    this.acts = null;
+    be.free(...slot.actWholes);
+    slot.actWholes = [];
+    slot.acts = null;
   }
 
-  private releaseGradients(): void {
-    if (!this.grads) return;
-    const { dkv, attn, ...rest } = this.grads;
+  private releaseGradients(slot: Slot<F, I>): void {
+    if (!slot.grads) return;
+    const { dkv, attn, ...rest } = slot.grads;
     this.backend.free(...Object.values(rest));
     if (dkv) this.backend.free(dkv.a, dkv.b);
     if (attn) this.backend.free(...Object.values(attn));
-    this.backend.free(...this.gradWholes);
-    this.gradWholes = [];
-    this.grads = null;
+    this.backend.free(...slot.gradWholes);
+    slot.gradWholes = [];
+    slot.grads = null;
   }
 
   private attentionShape(B: number, T: number, kind: 'global' | 'window'): AttentionShape {
@@ -413,6 +448,8 @@ export class Model<F extends Sized, I extends Sized> {
    * `withGrad`, the gradient of the mean loss w.r.t. the logits, for backward()). With
    * `deferLoss` the loss is neither submitted nor read (result.loss is all zeros): a training
    * step records backward and the optimizer behind it and reads both with readStepStats().
+   * With `microBatches` n > 1 the batch is split into n parts whose passes interleave (each
+   * part's layers are recorded while another part's scan runs) and backward() accumulates them.
    */
   async forward(
     tokens: Int32Array,
@@ -421,23 +458,59 @@ export class Model<F extends Sized, I extends Sized> {
     T: number,
     scanner: RosaScanner | null,
     withGrad = false,
-    options: { deferLoss?: boolean } = {},
+    options: { deferLoss?: boolean; microBatches?: number } = {},
   ): Promise<ForwardResult> {
+    const be = this.backend;
+    const N = B * T;
+    if (tokens.length !== N) throw new Error(`forward: ${tokens.length} tokens for B = ${B}, T = ${T}`);
+    if (labels && labels.length !== N)
+      throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
+    const parts = splitBatch(tokens, labels, B, T, options.microBatches ?? 1);
+    this.releaseSlotsFrom(parts.length);
+    this.lastParts = parts.length;
+    const timing: ForwardTiming = { forward: 0, scan: 0, waiting: 0, overlap: 0 };
+    const clock = new IdleClock(parts.length);
+    const t0 = performance.now();
+    // Every part's tokens and labels go up before anything is recorded (a write mid-pass would submit).
+    parts.forEach((part, index) => {
+      const acts = this.activations(B / parts.length, T, index);
+      acts.tokenIds.set(part.tokens);
+      be.writeInts(acts.tokens, part.tokens);
+      if (part.labels) be.writeInts(acts.labels, part.labels);
+    });
+    await Promise.all(
+      parts.map((part, index) =>
+        this.forwardPart(part, B / parts.length, T, scanner, withGrad, index, clock, timing),
+      ),
+    );
+    timing.waiting = clock.total;
+    let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
+    if (!labels) {
+      await be.finish();
+    } else if (!options.deferLoss) {
+      be.flush();
+      loss = await be.readLoss();
+    }
+    timing.forward = performance.now() - t0 - timing.waiting;
+    return { loss, timing };
+  }
+
+  /** One micro-batch's pass (the whole batch when it is not split) in activation slot `index`. */
+  private async forwardPart(
+    part: MicroBatch,
+    B: number,
+    T: number,
+    scanner: RosaScanner | null,
+    withGrad: boolean,
+    index: number,
+    clock: IdleClock,
+    timing: ForwardTiming,
+  ): Promise<void> {
     const be = this.backend;
     const cfg = this.config;
     const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
     const N = B * T;
-    if (tokens.length !== N) throw new Error(`forward: ${tokens.length} tokens for B = ${B}, T = ${T}`);
-    const acts = this.activations(B, T);
-    acts.tokenIds.set(tokens);
-    be.writeInts(acts.tokens, tokens);
-    // Labels go up with the tokens, before anything is recorded (a write mid-pass would submit).
-    if (labels) {
-      if (labels.length !== N) throw new Error(`forward: ${labels.length} labels for B = ${B}, T = ${T}`);
-      be.writeInts(acts.labels, labels);
-    }
-    const timing: ForwardTiming = { forward: 0, scan: 0, waiting: 0, overlap: 0 };
-    const t0 = performance.now();
+    const acts = this.activations(B, T, index);
 
     // The shapes this pass uses: N rows of width C; the square, up and down projections.
     const rows = { N, C };
@@ -490,11 +563,8 @@ export class Model<F extends Sized, I extends Sized> {
         // The attention runs on the GPU while the CPU scans; on the CPU backend it has just run
         // on this thread while the pool's workers scanned (the pool posts its jobs at the call).
         be.flush();
-        const waitStart = performance.now();
-        const scan = await scanPromise;
-        const waitEnd = performance.now();
+        const scan = await clock.wait(scanPromise);
         L.rosa.scan = scan;
-        timing.waiting += waitEnd - waitStart;
         timing.scan += scan.scanEnd - scan.scanStart;
         // Scan time after the attention was submitted: an upper bound on the overlap (waiting
         // for the attention to end only to time it would cost a GPU sync point per layer).
@@ -514,37 +584,39 @@ export class Model<F extends Sized, I extends Sized> {
     }
     be.rmsnorm({ x: acts.hFinal, w: this.p(FINAL_NORM) }, { y: acts.hf, rstd: acts.rstdF }, rows, norm);
     be.linear({ x: acts.hf, w: this.p(this.head) }, { y: acts.logits }, { rows: N, inDim: C, outDim: V });
-    let loss: LossStats = { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
-    if (labels) {
-      const grads = withGrad ? this.gradients(B, T) : null;
+    if (part.labels) {
+      const grads = withGrad ? this.gradients(B, T, index) : null;
       be.crossEntropy(
         { logits: acts.logits, labels: acts.labels },
         { dlogits: grads ? grads.dlogits : null },
         { N, V },
+        part.loss,
       );
-      if (!options.deferLoss) {
-        be.flush();
-        loss = await be.readLoss();
-      }
-    } else {
-      await be.finish();
     }
-    timing.forward = performance.now() - t0 - timing.waiting;
-    return { loss, timing };
+    clock.done();
   }
 
-  /** Back-propagates the loss of the last forward(…, withGrad = true) into the parameter gradients. */
+  /**
+   * Back-propagates the loss of the last forward(…, withGrad = true) into the parameter
+   * gradients: zeroed, then each micro-batch's added in order (the same order every step).
+   */
   backward(): void {
-    const acts = this.acts;
-    if (!acts || !this.grads) throw new Error('backward: call forward with withGrad = true first');
+    const slots = this.slots.slice(0, this.lastParts);
+    if (slots.length === 0 || slots.some((s) => !s.acts || !s.grads)) {
+      throw new Error('backward: call forward with withGrad = true first');
+    }
+    const be = this.backend;
+    if (this.allGrads) be.zero(this.allGrads);
+    else for (const s of this.params.values()) be.zero(s.grad);
+    for (const slot of slots) this.backwardPart(slot.acts!, slot.grads!);
+  }
+
+  private backwardPart(acts: Activations<F, I>, g: Grads<F>): void {
     const be = this.backend;
     const cfg = this.config;
     const { B, T } = acts;
     const N = B * T;
     const { width: C, mlpHidden: Fh, vocabSize: V } = cfg;
-    const g = this.grads;
-    if (this.allGrads) be.zero(this.allGrads);
-    else for (const s of this.params.values()) be.zero(s.grad);
     // The same shapes as in forward(); accumulate where a gradient has several sources.
     const rows = { N, C };
     const square = { rows: N, inDim: C, outDim: C };
@@ -903,8 +975,7 @@ export class Model<F extends Sized, I extends Sized> {
   }
 
   dispose(): void {
-    this.releaseActivations();
-    this.releaseGradients();
+    this.releaseSlotsFrom(0);
     for (const s of this.params.values()) this.backend.free(s.param, s.grad, s.m, s.v);
     this.backend.free(...this.paramWholes);
     this.params.clear();

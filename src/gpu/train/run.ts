@@ -244,8 +244,10 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     // norm read together at the end: one GPU sync point per step (plus one per ROSA layer, for
     // its symbols). The non-finite checks below still run before this method returns, so
     // before any evaluation or checkpoint can see the step's weights.
+    // With micro-batches, the parts' passes interleave so that one part's scan overlaps another's GPU work.
     const fwd = await model.forward(batch.tokens, batch.targets, batch.B, batch.T, this.deps.scanner, true, {
       deferLoss: true,
+      microBatches: train.microBatches,
     });
     const tb = performance.now();
     model.backward();

@@ -469,6 +469,7 @@ export function ExperimentSetup({
           <summary>More settings</summary>
           <div className="fields">
             {text('batchSize')}
+            {text('microBatches')}
             {text('warmupSteps')}
             {text('lengthWarmup')}
             {text('evalEvery')}

@@ -99,6 +99,8 @@ export interface ExperimentDraft {
   // training
   steps: string;
   batchSize: string;
+  /** Parts each batch is split into (their passes interleave with the ROSA scans). */
+  microBatches: string;
   lr: string;
   rosaLr: string;
   /** Base-model rate in stage B of two-stage tuning. */
@@ -156,6 +158,7 @@ export const DEFAULT_DRAFT: ExperimentDraft = {
   lrsaRatio: String(DEFAULT_LRSA.ratio),
   steps: String(T0.steps),
   batchSize: String(T0.batchSize),
+  microBatches: String(T0.microBatches),
   lr: String(T0.lr),
   rosaLr: String(T0.rosaLr),
   baseLr: String(T0.baseLr),
@@ -227,6 +230,7 @@ export const FIELD_OF: Record<DraftKey, string> = {
   lrsaRatio: 'model.lrsa.ratio',
   steps: 'train.steps',
   batchSize: 'train.batchSize',
+  microBatches: 'train.microBatches',
   lr: 'train.lr',
   rosaLr: 'train.rosaLr',
   baseLr: 'train.baseLr',
@@ -415,6 +419,7 @@ function trainOf(draft: ExperimentDraft, p: Parser): TrainConfig {
   return defaultTrainConfig({
     steps: p.int('steps'),
     batchSize: p.int('batchSize'),
+    microBatches: p.int('microBatches'),
     lr: p.num('lr'),
     rosaLr: p.num('rosaLr'),
     baseLr: draft.protocol === 'two-stage' ? p.num('baseLr') : T0.baseLr,
