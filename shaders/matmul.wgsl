@@ -282,3 +282,32 @@ fn productVec4(lid: vec3<u32>, wid: vec3<u32>, acc: ptr<function, array<vec4<f32
     }
   }
 }
+
+// Split-K's second pass (ops/matmul.ts matmulSplitK): Csum (+)= alpha · Σ_{s < batch} A[s·M·N + e]
+// for each of the M·N elements e, where A holds the partial products of the `batch` K slices.
+// Binding 2 is writable here (B is not used), as elementwise.wgsl does with its outputs.
+@group(0) @binding(2) var<storage, read_write> Csum: array<f32>;
+
+const SUM_WG: u32 = 64u;
+
+@compute @workgroup_size(SUM_WG, 1, 1)
+fn sum_slices(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let e = (wid.x + wid.y * nwg.x) * SUM_WG + lid.x;
+  let n = p.M * p.N;
+  if (e >= n) {
+    return;
+  }
+  var sum = 0.0;
+  for (var s = 0u; s < p.batch; s++) {
+    sum += A[s * n + e];
+  }
+  var value = p.alpha * sum;
+  if (ACCUMULATE) {
+    value += Csum[e];
+  }
+  Csum[e] = value;
+}

@@ -27,7 +27,7 @@ import {
 import { add, axpy } from '../ops/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../ops/embedding.ts';
 import { lagkvSelect, lrsaAttentionBackward, lrsaAttentionForward, lrsaTensorSizes } from '../ops/lrsa.ts';
-import { matmul } from '../ops/matmul.ts';
+import { matmul, matmulSplitK, splitKSlices } from '../ops/matmul.ts';
 import { type HeadGroupShape, repeatKvBackward, repeatKvForward } from '../ops/repeat-kv.ts';
 import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
 import {
@@ -94,6 +94,11 @@ interface GpuScan extends ScanResult<I> {
   tensors: RosaScanTensors;
 }
 
+/** Workgroups to aim for in a weight gradient on a GPU: a few per core of a large one. */
+const SPLIT_K_TARGET_WORKGROUPS = 512;
+/** The split-K partial products' scratch stays under 16 MB. */
+const SPLIT_K_MAX_PARTIALS = 4 * 2 ** 20;
+
 export class GpuBackend implements Backend<F, I> {
   readonly kind = 'webgpu' as const;
   readonly ctx: GpuContext;
@@ -126,8 +131,15 @@ export class GpuBackend implements Backend<F, I> {
   /** Whether forward linear layers hold their matmul tiles in f16 (features.ts f16InUse). */
   readonly f16Tiles: boolean;
 
-  constructor(ctx: GpuContext, options: Partial<GpuOptions> = {}) {
+  /**
+   * Workgroups a weight-gradient product should spread over (split-K). 1 on software adapters:
+   * one workgroup per tile already keeps their few cores busy, and every extra pass costs there.
+   */
+  private readonly splitKTarget: number;
+
+  constructor(ctx: GpuContext, options: Partial<GpuOptions> & { splitKTarget?: number } = {}) {
     this.ctx = ctx;
+    this.splitKTarget = options.splitKTarget ?? (ctx.adapter.isSoftware ? 1 : SPLIT_K_TARGET_WORKGROUPS);
     this.subgroups = subgroupsInUse(ctx, options.subgroups ?? 'auto');
     this.f16Tiles = f16InUse(ctx, options.f16 ?? 'off');
     this.batch = new CommandBatch(ctx, 'model');
@@ -552,7 +564,24 @@ export class GpuBackend implements Backend<F, I> {
     const { rows, inDim, outDim } = shape;
     const accumulate = options.accumulateDx ?? false;
     if (dx) matmul(this.batch, dy, w, dx, { M: rows, N: inDim, K: outDim, accumulate });
-    if (dw) matmul(this.batch, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true, accumulate: true });
+    if (dw) this.weightGradient(dy, x, dw, shape);
+  }
+
+  /**
+   * dW += dyᵀ · x over `rows` rows: split-K where dW has few tiles (a 64×64 weight over
+   * thousands of rows would otherwise run on one workgroup).
+   */
+  private weightGradient(dy: F, x: F, dw: F, { rows, inDim, outDim }: LinearShape): void {
+    const M = outDim;
+    const N = inDim;
+    let slices = splitKSlices(M, N, rows, this.splitKTarget);
+    while (slices > 1 && slices * M * N > SPLIT_K_MAX_PARTIALS) slices = splitKSlices(M, N, rows, slices - 1);
+    if (slices === 1) {
+      matmul(this.batch, dy, x, dw, { M, N, K: rows, transA: true, accumulate: true });
+      return;
+    }
+    const partials = this.temp('split-k partials', slices * M * N);
+    matmulSplitK(this.batch, dy, x, dw, partials, { M, N, K: rows, slices, accumulate: true });
   }
   linearSharedBackward(
     inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
@@ -590,6 +619,11 @@ export class GpuBackend implements Backend<F, I> {
       sumBatch: true,
       accumulate: options.accumulateDx ?? false,
     });
+    if (splitKSlices(outDim, inDim, rows, this.splitKTarget) > 1) {
+      // Split-K cannot batch the group (x is shared, the slices are not): one weight at a time.
+      inputs.dys.forEach((dy, i) => this.weightGradient(dy, inputs.x, outputs.dws[i], shape));
+      return;
+    }
     matmul(this.batch, dys.whole, inputs.x, dws.whole, {
       M: outDim,
       N: inDim,

@@ -6,6 +6,7 @@ import { GpuError } from '../errors.ts';
 import type { MatmulShape } from '../reference/matmul.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from './uniforms.ts';
+import { spreadWorkgroups } from './workgroups.ts';
 
 /** Rows and columns of C per workgroup. */
 export const MATMUL_TILE = 64;
@@ -108,5 +109,73 @@ export function matmul(batch: CommandBatch, a: Tensor, b: Tensor, c: Tensor, opt
     uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: count, strideA, strideB, strideC, alpha }),
     buffers: residual ? [a, b, c, residual] : [a, b, c],
     workgroups: [Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE), sumBatch ? 1 : count],
+  });
+}
+
+/** Fewest rows of K per slice of a split-K product: each workgroup still runs 8 K-tiles. */
+export const SPLIT_K_MIN_ROWS = 256;
+const SPLIT_K_MAX_SLICES = 32;
+/** Invocations per workgroup of the summing pass (SUM_WG in matmul.wgsl). */
+const SUM_WORKGROUP = 64;
+
+/**
+ * How many equal slices to cut K into so that an Aᵀ·B product with few output tiles (a weight
+ * gradient: one 64×64 tile of C over thousands of rows) gives about `targetWorkgroups`
+ * workgroups: a divisor of K, each slice at least SPLIT_K_MIN_ROWS long; 1 = do not split.
+ */
+export function splitKSlices(M: number, N: number, K: number, targetWorkgroups: number): number {
+  const tiles = Math.ceil(M / MATMUL_TILE) * Math.ceil(N / MATMUL_TILE);
+  let slices = Math.min(
+    Math.ceil(targetWorkgroups / tiles),
+    Math.floor(K / SPLIT_K_MIN_ROWS),
+    SPLIT_K_MAX_SLICES,
+  );
+  while (slices > 1 && K % slices !== 0) slices--;
+  return Math.max(1, slices);
+}
+
+/**
+ * C (+)= alpha · Aᵀ · B (A stored K×M, B stored K×N: a linear layer's weight gradient dyᵀ · x)
+ * with K cut into `slices` equal slices: their products go to `partials` [slices, M, N] in one
+ * batched dispatch of slices × the tiles of C, and a second pass sums them into C. Where C has
+ * few tiles and K is long, this keeps a GPU's cores busy instead of one workgroup looping over K.
+ */
+export function matmulSplitK(
+  batch: CommandBatch,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  partials: Tensor,
+  options: { M: number; N: number; K: number; slices: number; alpha?: number; accumulate?: boolean },
+): void {
+  const { M, N, K, slices, alpha = 1, accumulate = false } = options;
+  if (!Number.isInteger(slices) || slices < 1 || K % slices !== 0) {
+    throw new GpuError('invalid-shape', `matmulSplitK: K = ${K} does not cut into ${slices} equal slices`);
+  }
+  if (slices === 1 || M === 0 || N === 0) {
+    matmul(batch, a, b, c, { M, N, K, transA: true, alpha, accumulate });
+    return;
+  }
+  const k = K / slices;
+  need(c, M * N, 'C');
+  need(partials, slices * M * N, 'partials');
+  matmul(batch, a, b, partials, {
+    M,
+    N,
+    K: k,
+    transA: true,
+    batch: slices,
+    strideA: k * M,
+    strideB: k * N,
+    strideC: M * N,
+  });
+  batch.dispatch({
+    shader: 'matmul',
+    entryPoint: 'sum_slices',
+    label: `matmul split-K sum ${M}x${N} ×${slices}`,
+    constants: { ACCUMULATE: accumulate },
+    uniforms: MATMUL_PARAMS.pack({ M, N, K, batch: slices, strideA: 0, strideB: 0, strideC: 0, alpha }),
+    buffers: [partials, c],
+    workgroups: spreadWorkgroups(Math.ceil((M * N) / SUM_WORKGROUP)),
   });
 }

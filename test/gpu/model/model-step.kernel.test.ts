@@ -189,4 +189,33 @@ describe('one training step: WebGPU backend equals the CPU backend', () => {
       }
     }
   });
+
+  // As on a hardware GPU: weight gradients over 512 rows split into K slices (split-K), for the
+  // batched q/k/v and w1/w3 groups (window+rosa) and for separate projections (the Qwen options).
+  for (const { variant, extra } of [
+    { variant: 'window+rosa', extra: {} },
+    { variant: 'window', extra: QWEN_LIKE },
+  ] as const) {
+    it(`${variant}${extra === QWEN_LIKE ? ' (Qwen options)' : ''} with split-K weight gradients`, async () => {
+      const ctx = await testGpu();
+      const config = tinyConfig(variant, 'rosa-tuning', { ...extra, seqLen: 128, window: 8 });
+      const init = initialParameters(config, 14);
+      const r = rng(9);
+      for (const [name, data] of init)
+        if (/rosa\.e[01]$/.test(name)) for (let i = 0; i < data.length; i++) data[i] = r() - 0.5;
+      const B = 4;
+      const T = config.seqLen;
+      const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
+      const labels = Int32Array.from({ length: B * T }, () => Math.floor(r() * config.vocabSize));
+      const cpu = await stepOn(new Model(new CpuBackend(), config, init), tokens, labels, B, T);
+      const gpuBackend = new GpuBackend(ctx, { splitKTarget: 512 });
+      const gpu = await stepOn(new Model(gpuBackend, config, init), tokens, labels, B, T);
+      expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(2e-5);
+      for (const [name, want] of cpu.grads) {
+        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+        expectClose(gpu.grads.get(name)!, want, { atol: 2e-4 * scale, rtol: 0 }, `split-K grad ${name}`);
+      }
+      gpuBackend.dispose();
+    });
+  }
 });
