@@ -44,7 +44,12 @@ describe('split-K weight-gradient product vs CPU twin', () => {
         );
         const got = await readTensor(ctx, tc);
         destroyTensors(ta, tb, tc, partials);
-        const want = matmulReference(a, b, { M, N, K, transA: true, alpha }, accumulate ? c0.slice() : undefined);
+        const want = matmulReference(
+          a,
+          b,
+          { M, N, K, transA: true, alpha },
+          accumulate ? c0.slice() : undefined,
+        );
         expectClose(got, want, TOL);
       });
     }
@@ -53,7 +58,9 @@ describe('split-K weight-gradient product vs CPU twin', () => {
   it('refuses slices that do not divide K', async () => {
     const t = createTensor(ctx, [64], 'f32', 't');
     await expect(
-      runBatch(ctx, 'split-K test', (batch) => matmulSplitK(batch, t, t, t, t, { M: 1, N: 1, K: 10, slices: 3 })),
+      runBatch(ctx, 'split-K test', (batch) =>
+        matmulSplitK(batch, t, t, t, t, { M: 1, N: 1, K: 10, slices: 3 }),
+      ),
     ).rejects.toThrow('K = 10 does not cut into 3 equal slices');
     destroyTensors(t);
   });
@@ -70,5 +77,4 @@ describe('split-K weight-gradient product vs CPU twin', () => {
     // 1500 rows: 5 slices of 300 (6 would not divide it).
     expect(splitKSlices(64, 64, 1500, 512)).toBe(5);
   });
-
 });

@@ -33,9 +33,11 @@ export interface LossPart {
 }
 
 /** The loss of a batch from its micro-batches' sums (one part: that part's figures unchanged). */
-export function combinedLoss(
-  parts: ReadonlyArray<{ lossSum: number; count: number; correctCount: number }>,
-): LossStats {
+export function combinedLoss(parts: ReadonlyArray<LossStats & { lossSum: number }>): LossStats {
+  if (parts.length === 1) {
+    const { meanLoss, count, correctCount, accuracy } = parts[0];
+    return { meanLoss, count, correctCount, accuracy };
+  }
   let lossSum = 0;
   let count = 0;
   let correctCount = 0;

@@ -207,10 +207,6 @@ export class CpuBackend implements Backend<F, I> {
     if (parts.length === 0) return { meanLoss: 0, count: 0, correctCount: 0, accuracy: 0 };
     const recorded = parts.filter((p) => p !== undefined);
     if (recorded.length < parts.length) throw new Error("readLoss: a micro-batch's loss was not recorded");
-    if (recorded.length === 1) {
-      const { meanLoss, count, correctCount, accuracy } = recorded[0];
-      return { meanLoss, count, correctCount, accuracy };
-    }
     return combinedLoss(recorded);
   }
 

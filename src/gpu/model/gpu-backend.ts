@@ -411,15 +411,7 @@ export class GpuBackend implements Backend<F, I> {
     const parts = Array.from({ length: ce.parts }, (_, p) =>
       checkedCrossEntropyStats(values.subarray(p * CE_STATS_LENGTH, (p + 1) * CE_STATS_LENGTH), { V: ce.V }),
     );
-    const loss =
-      parts.length === 1
-        ? {
-            meanLoss: parts[0].meanLoss,
-            count: parts[0].count,
-            correctCount: parts[0].correctCount,
-            accuracy: parts[0].accuracy,
-          }
-        : combinedLoss(parts);
+    const loss = combinedLoss(parts);
     return { loss, gradNorm: withNorm ? values[ce.parts * CE_STATS_LENGTH] : Number.NaN };
   }
 
