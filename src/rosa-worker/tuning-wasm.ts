@@ -1,5 +1,5 @@
 // tuningLaneWalk (tuning-fast.ts) in WebAssembly, written with the binary writer of
-// src/gpu/cpu/wasm.ts and compiled at load time. Same algorithm, same outputs bit for bit (the
+// src/wasm/writer.ts and compiled at load time. Same algorithm, same outputs bit for bit (the
 // property tests compare both); it exists because the JS loop pays a bounds check and a
 // typed-array load per automaton access, about 2.4× the instructions of the native anchor.
 //
@@ -11,7 +11,7 @@
 // trans[states << bits] · lastSym[states] · dest[T] · qRunId[T] · kRunStart[T] · rcf[T·bits·2] ·
 // q[T] · k[T] (bytes). Grown when a longer lane arrives.
 
-import { type Bytes, I32, op, type WasmFunction, wasmModule } from '../gpu/cpu/wasm.ts';
+import { type Bytes, I32, op, type WasmFunction, wasmModule } from '../wasm/writer.ts';
 import { LATEST, LEN, LINK, MASK, stateCapacity } from './automaton.ts';
 import type { LaneInput, LaneOutputs, LaneResult } from './lane.ts';
 

@@ -1,7 +1,8 @@
 // A minimal WebAssembly binary writer: enough of the format (types, an imported memory,
 // functions, exports) and of the instruction set (i32 arithmetic, memory and branches, loops,
-// f32x4 SIMD) to write the CPU kernels here as code, so the .wasm is built from this source at load time with no
-// toolchain and no generated file to keep in sync.
+// f32x4 SIMD) to write the CPU kernels (src/gpu/cpu/gemm-simd.ts, src/rosa-worker/tuning-wasm.ts)
+// as code, so the .wasm is built from their source at load time with no toolchain and no
+// generated file to keep in sync. Imports nothing of the project (gpu and rosa-worker both use it).
 
 export type Bytes = number[];
 
