@@ -551,6 +551,12 @@ export function tuningWasmAvailable(): boolean {
 export class TuningWasm {
   private readonly memory: WebAssembly.Memory;
   private readonly lane: LaneFn;
+  // Per-lane costs matter at training shapes (T = 256): the layout and the views over the memory
+  // are kept until T, bits or the buffer (replaced when the memory grows) change.
+  private layout: Layout | null = null;
+  private layoutKey = -1;
+  private bytesView = new Uint8Array(0);
+  private wordsView = new Int32Array(0);
 
   private constructor(module: WebAssembly.Module, bytes: number) {
     this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
@@ -601,10 +607,19 @@ export class TuningWasm {
     budget: { base: number; perSymbol: number } | null,
   ): LaneResult | null | undefined {
     const { q, qOffset, k: kSym, kOffset, T, bits } = input;
-    const layout = layoutFor(T, bits);
+    const key = T * 8 + bits;
+    if (this.layout === null || this.layoutKey !== key) {
+      this.layout = layoutFor(T, bits);
+      this.layoutKey = key;
+    }
+    const layout = this.layout;
     if (!this.fit(layout)) return undefined;
     const buffer = this.memory.buffer;
-    const bytes = new Uint8Array(buffer);
+    if (this.bytesView.buffer !== buffer) {
+      this.bytesView = new Uint8Array(buffer);
+      this.wordsView = new Int32Array(buffer);
+    }
+    const bytes = this.bytesView;
     bytes.set(q.subarray(qOffset, qOffset + T), layout.q);
     bytes.set(kSym.subarray(kOffset, kOffset + T), layout.k);
     let limit = budget ? budget.base : NO_BUDGET;
@@ -629,7 +644,7 @@ export class TuningWasm {
       perSymbol,
     );
     if (numQRuns < 0) return null;
-    const words = new Int32Array(buffer);
+    const words = this.wordsView;
     const numKRuns = words[NUM_K_RUNS >> 2];
     const width = bits * 2;
     const { rowOffset, rcfOffset } = out;
