@@ -451,8 +451,9 @@ summary['native, wasm and JS outputs identical (checksums)'] =
     ? checksumsAgree && (periodicSums === null || periodicSums.every((x) => x === nativePeriodic?.checksum))
     : null;
 
-// The anchor's rows alone have no pool or periodic figures: leave those out rather than print nulls.
-if (anchorOnly) for (const key of Object.keys(summary)) if (summary[key] === null) delete summary[key];
+// Partial runs (--anchor, --pool-only) lack some figures: leave those out rather than print nulls.
+if (anchorOnly || poolOnly)
+  for (const key of Object.keys(summary)) if (summary[key] === null) delete summary[key];
 
 rmSync(work, { recursive: true, force: true });
 const loadNote = existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').trim() : 'n/a';
