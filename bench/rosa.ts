@@ -1,8 +1,10 @@
 // ROSA scan benchmark: symbols per second of the CPU scan (docs/design.md "Performance"), printed
-// as JSON. `npm run bench:rosa` (add `-- --quick` for a smaller grid, `-- --pool-only` for the pool rows).
+// as JSON. `npm run bench:rosa` (add `-- --quick` for a smaller grid, `-- --pool-only` for the pool rows,
+// `-- --anchor` for only the rows of the native anchor's mode: 'rosa-tuning', random 4-bit).
 //
 // Rows: T ∈ {1k, 4k, 16k, 64k} × bits ∈ {1, 2, 4} × input ∈ {random, run-heavy, periodic}, scanned
-// on this thread (scanLanes, what one worker does), plus the worker pool with 1 and with all
+// on this thread (scanLanes, what one worker does) by both engines of the 'rosa-tuning' walk (the
+// WebAssembly kernel, the default, and the JS one), plus the worker pool with 1 and with all
 // workers on the larger shapes, the other two modes, and the native C++ anchor (bench/native,
 // built with g++ -O2 when g++ exists) on the same symbols. Timings are the best of several
 // repetitions, JS and native repetitions interleaved, because other processes share the CPUs:
@@ -14,7 +16,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../src/gpu/random.ts';
-import { ScanArena } from '../src/rosa-worker/arena.ts';
+import { ScanArena, type ScanEngine } from '../src/rosa-worker/arena.ts';
 import {
   allocateScanInputs,
   allocateScanOutputs,
@@ -32,6 +34,10 @@ type InputKind = 'random' | 'run-heavy' | 'periodic';
 const quick = process.argv.includes('--quick');
 /** Only the pool rows (training-shaped and long lanes): `npm run bench:rosa -- --pool-only`. */
 const poolOnly = process.argv.includes('--pool-only');
+/** Only the anchor's rows (one thread, no pool): `npm run bench:rosa -- --anchor`. */
+const anchorOnly = process.argv.includes('--anchor');
+/** Both engines of the 'rosa-tuning' walk; rows name theirs (other modes are JS either way). */
+const engines: ScanEngine[] = ['wasm', 'js'];
 const Ts = quick ? [1024, 16384] : [1024, 4096, 16384, 65536];
 const bitsList = [1, 2, 4];
 const kinds: InputKind[] = ['random', 'run-heavy', 'periodic'];
@@ -94,6 +100,8 @@ function checksum(out: ScanOutputs, shape: ScanShape): number {
 
 interface Row {
   what: 'scan' | 'pool' | 'native';
+  /** 'scan' and 'pool' rows: which code ran the 'rosa-tuning' walk. */
+  engine?: ScanEngine;
   mode: RosaMode;
   input: InputKind;
   T: number;
@@ -179,30 +187,42 @@ function scanRow(
   const shape = { lanes, T, bits };
   const input = makeInput(shape, kind, mode, false, T * 31 + bits);
   const out = allocateScanOutputs(shape);
-  let arena = new ScanArena(T, 1 << bits);
-  // Bytes of one lane's automaton (transition rows + per-state fields), then warm up.
-  arena = scanLanes(input, out, 0, 1, arena);
-  const bytesPerAutomaton = arena.sam.usedBytes;
-  arena = scanLanes(input, out, 0, lanes, arena);
-  const indexedBefore = arena.indexedLanes;
+  // Bytes of one lane's automaton (transition rows + per-state fields), from the JS automaton.
+  const bytesPerAutomaton = scanLanes(input, out, 0, 1, new ScanArena(T, 1 << bits, 'auto', 'js')).sam
+    .usedBytes;
+  // Other modes have one engine (JS): their rows say 'js'.
+  const rowEngines: ScanEngine[] = mode === 'rosa-tuning' ? engines : ['js'];
+  const timed = rowEngines.map((engine) => {
+    // Warm up (and let the wasm kernel tier up) before timing.
+    const arena = scanLanes(input, out, 0, lanes, new ScanArena(T, 1 << bits, 'auto', engine));
+    return {
+      engine,
+      arena,
+      indexedBefore: arena.indexedLanes,
+      best: Number.POSITIVE_INFINITY,
+      cpuBest: Number.POSITIVE_INFINITY,
+      fullBest: Number.POSITIVE_INFINITY,
+      checksum: 0,
+    };
+  });
   const file = withNative && nativeBinary ? nativeInputFile(input, lanes) : null;
-  let jsBest = Number.POSITIVE_INFINITY;
-  let jsCpuBest = Number.POSITIVE_INFINITY;
-  let fullBest = Number.POSITIVE_INFINITY;
   let nativeBest = Number.POSITIVE_INFINITY;
   let nativeCpuBest = Number.POSITIVE_INFINITY;
   let nativeSum = 0;
   for (let i = 0; i < reps; i++) {
-    // The scan alone (what the native anchor does), then with the inverse index lists.
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    scanLanes(input, out, 0, lanes, arena, { inverseIndices: false });
-    jsBest = Math.min(jsBest, performance.now() - t0);
-    const cpu = process.cpuUsage(c0);
-    jsCpuBest = Math.min(jsCpuBest, (cpu.user + cpu.system) / 1000);
-    const t1 = performance.now();
-    scanLanes(input, out, 0, lanes, arena);
-    fullBest = Math.min(fullBest, performance.now() - t1);
+    for (const e of timed) {
+      // The scan alone (what the native anchor does), then with the inverse index lists.
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      scanLanes(input, out, 0, lanes, e.arena, { inverseIndices: false });
+      e.best = Math.min(e.best, performance.now() - t0);
+      const cpu = process.cpuUsage(c0);
+      e.cpuBest = Math.min(e.cpuBest, (cpu.user + cpu.system) / 1000);
+      const t1 = performance.now();
+      scanLanes(input, out, 0, lanes, e.arena);
+      e.fullBest = Math.min(e.fullBest, performance.now() - t1);
+      if (mode === 'rosa-tuning') e.checksum = checksum(out, shape);
+    }
     if (file) {
       const native = runNative(file, lanes, T, bits, 2);
       nativeBest = Math.min(nativeBest, native.seconds * 1000);
@@ -210,22 +230,24 @@ function scanRow(
       nativeSum = native.checksum;
     }
   }
-  const sum = mode === 'rosa-tuning' ? checksum(out, shape) : undefined;
-  rows.push({
-    what: 'scan',
-    mode,
-    input: kind,
-    T,
-    bits,
-    lanes,
-    symbolsPerSecond: round((lanes * T) / (jsBest / 1000)),
-    msPerRep: round(jsBest, 2),
-    withInverseListsPerSecond: round((lanes * T) / (fullBest / 1000)),
-    perCpuSecond: round((lanes * T) / (jsCpuBest / 1000)),
-    indexedLanes: (arena.indexedLanes - indexedBefore) / (2 * reps),
-    bytesPerAutomaton,
-    checksum: sum,
-  });
+  for (const e of timed) {
+    rows.push({
+      what: 'scan',
+      engine: e.engine,
+      mode,
+      input: kind,
+      T,
+      bits,
+      lanes,
+      symbolsPerSecond: round((lanes * T) / (e.best / 1000)),
+      msPerRep: round(e.best, 2),
+      withInverseListsPerSecond: round((lanes * T) / (e.fullBest / 1000)),
+      perCpuSecond: round((lanes * T) / (e.cpuBest / 1000)),
+      indexedLanes: (e.arena.indexedLanes - e.indexedBefore) / (2 * reps),
+      bytesPerAutomaton,
+      checksum: mode === 'rosa-tuning' ? e.checksum : undefined,
+    });
+  }
   if (file) {
     rows.push({
       what: 'native',
@@ -245,9 +267,9 @@ function scanRow(
 // --- Pool --------------------------------------------------------------------------------------
 
 /**
- * The same batch through a 1-worker and an N-worker pool, repetitions interleaved. Besides the
- * rates, reports how much the workers' own scan time (summed) grows with N workers: ≈1 when the
- * machine gives each worker a core, ≈N when the workers only share one.
+ * The same batch through a 1-worker and an N-worker pool, each with both engines, repetitions
+ * interleaved. Besides the rates, reports how much the workers' own scan time (summed) grows with
+ * N workers: ≈1 when the machine gives each worker a core, ≈N when the workers only share one.
  */
 async function poolRows(
   pools: RosaWorkerPool[],
@@ -260,33 +282,41 @@ async function poolRows(
   const shape = { lanes, T, bits };
   const input = makeInput(shape, kind, 'rosa-tuning', true, T * 17 + bits);
   const out = allocateScanOutputs(shape, true);
-  const best = pools.map(() => Number.POSITIVE_INFINITY);
-  const workerMs = pools.map(() => Number.POSITIVE_INFINITY);
-  const indexed = pools.map(() => 0);
-  for (const pool of pools) await pool.scan(input, out);
+  const runs = engines.flatMap((engine) =>
+    pools.map((pool) => ({
+      pool,
+      engine,
+      best: Number.POSITIVE_INFINITY,
+      workerMs: Number.POSITIVE_INFINITY,
+      indexed: 0,
+    })),
+  );
+  for (const r of runs) await r.pool.scan(input, out, { engine: r.engine });
   for (let i = 0; i < reps; i++) {
-    for (const [p, pool] of pools.entries()) {
+    for (const r of runs) {
       const t0 = performance.now();
-      const report = await pool.scan(input, out);
-      best[p] = Math.min(best[p], performance.now() - t0);
-      workerMs[p] = Math.min(workerMs[p], report.workerMs);
-      indexed[p] = report.indexedLanes;
+      const report = await r.pool.scan(input, out, { engine: r.engine });
+      r.best = Math.min(r.best, performance.now() - t0);
+      r.workerMs = Math.min(r.workerMs, report.workerMs);
+      r.indexed = report.indexedLanes;
     }
   }
-  for (const [p, pool] of pools.entries()) {
+  for (const r of runs) {
+    const one = runs.find((o) => o.engine === r.engine && o.pool.size === 1) ?? r;
     rows.push({
       what: 'pool',
+      engine: r.engine,
       mode: 'rosa-tuning',
       input: kind,
       T,
       bits,
       lanes,
-      workers: pool.size,
-      symbolsPerSecond: round((lanes * T) / (best[p] / 1000)),
-      msPerRep: round(best[p], 2),
-      workerScanMs: round(workerMs[p], 1),
-      workerTimeGrowth: round(workerMs[p] / workerMs[0], 2),
-      indexedLanes: indexed[p],
+      workers: r.pool.size,
+      symbolsPerSecond: round((lanes * T) / (r.best / 1000)),
+      msPerRep: round(r.best, 2),
+      workerScanMs: round(r.workerMs, 1),
+      workerTimeGrowth: round(r.workerMs / one.workerMs, 2),
+      indexedLanes: r.indexed,
     });
   }
 }
@@ -295,8 +325,8 @@ async function poolRows(
 
 const started = performance.now();
 for (const T of poolOnly ? [] : Ts) {
-  for (const bits of bitsList) {
-    for (const kind of kinds) {
+  for (const bits of anchorOnly ? [4] : bitsList) {
+    for (const kind of anchorOnly ? (['random'] as InputKind[]) : kinds) {
       // Native periodic input is quadratic (the reference e-update): only up to 4k here.
       const withNative = bits === 4 && !(kind === 'periodic' && T > 4096);
       const headline = bits === 4 && kind === 'random' && T === Ts[Ts.length - 1];
@@ -305,13 +335,13 @@ for (const T of poolOnly ? [] : Ts) {
   }
 }
 const bigT = Ts[Ts.length - 1];
-for (const mode of poolOnly ? [] : (['exact', 'rwkv8'] as RosaMode[])) {
+for (const mode of poolOnly || anchorOnly ? [] : (['exact', 'rwkv8'] as RosaMode[])) {
   for (const kind of kinds) scanRow(mode, kind, 16384, 4, 3, false);
 }
 
 // The anchor on periodic input at the largest T, one lane (it walks whole suffix-link chains).
 let nativePeriodic: Row | null = null;
-if (nativeBinary && !poolOnly) {
+if (nativeBinary && !poolOnly && !anchorOnly) {
   const shape = { lanes: 1, T: bigT, bits: 4 };
   const input = makeInput(shape, 'periodic', 'rosa-tuning', false, 7);
   const native = runNative(nativeInputFile(input, 1), 1, bigT, 4, 1);
@@ -329,15 +359,17 @@ if (nativeBinary && !poolOnly) {
   rows.push(nativePeriodic);
 }
 
-const pools = [...new Set([1, availableParallelism()])].map((size) => createNodeRosaPool({ size }));
-await Promise.all(pools.map((pool) => pool.ready()));
-// Training-shaped calls (batch 8 × 16 routes of 4 bits at T = 256), then long lanes.
-await poolRows(pools, 'random', 256, 4, 30, 128);
-await poolRows(pools, 'run-heavy', 256, 4, 30, 128);
-for (const T of Ts.filter((t) => t >= 16384)) {
-  for (const kind of kinds) await poolRows(pools, kind, T, 4, kind === 'random' ? 8 : 3);
+if (!anchorOnly) {
+  const pools = [...new Set([1, availableParallelism()])].map((size) => createNodeRosaPool({ size }));
+  await Promise.all(pools.map((pool) => pool.ready()));
+  // Training-shaped calls (batch 8 × 16 routes of 4 bits at T = 256), then long lanes.
+  await poolRows(pools, 'random', 256, 4, 30, 128);
+  await poolRows(pools, 'run-heavy', 256, 4, 30, 128);
+  for (const T of Ts.filter((t) => t >= 16384)) {
+    for (const kind of kinds) await poolRows(pools, kind, T, 4, kind === 'random' ? 8 : 3);
+  }
+  await Promise.all(pools.map((pool) => pool.terminate()));
 }
-await Promise.all(pools.map((pool) => pool.terminate()));
 
 // --- Summary against the targets of the task -----------------------------------------------------
 
@@ -349,51 +381,79 @@ const find = (what: Row['what'], input: InputKind, T: number, extra: Partial<Row
       r.T === T &&
       r.bits === (extra.bits ?? 4) &&
       r.mode === (extra.mode ?? 'rosa-tuning') &&
+      (what === 'native' || r.engine === (extra.engine ?? 'wasm')) &&
       (extra.workers === undefined || r.workers === extra.workers),
   );
-const js64 = find('scan', 'random', bigT);
 const native64 = find('native', 'random', bigT);
-const periodic64 = find('scan', 'periodic', bigT);
-const pool1 = find('pool', 'random', bigT, { workers: 1 });
-const poolN = find('pool', 'random', bigT, { workers: availableParallelism() });
-const train1 = find('pool', 'random', 256, { workers: 1 });
-const trainN = find('pool', 'random', 256, { workers: availableParallelism() });
+const N = availableParallelism();
+const ratio = (a: number | undefined, b: number | undefined, digits = 3) =>
+  a !== undefined && b !== undefined ? round(a / b, digits) : null;
 const checksumsAgree = rows
   .filter((r) => r.what === 'native' && r !== nativePeriodic)
-  .every((n) => find('scan', n.input, n.T, { bits: n.bits })?.checksum === n.checksum);
-const periodicJsSum = (() => {
+  .every((n) =>
+    engines.every((engine) => find('scan', n.input, n.T, { bits: n.bits, engine })?.checksum === n.checksum),
+  );
+const periodicSums = (() => {
   if (!nativePeriodic) return null;
   const shape = { lanes: 1, T: bigT, bits: 4 };
   const input = makeInput(shape, 'periodic', 'rosa-tuning', false, 7);
-  const out = allocateScanOutputs(shape);
-  scanLanes(input, out);
-  return checksum(out, shape);
+  return engines.map((engine) => {
+    const out = allocateScanOutputs(shape);
+    scanLanes(input, out, 0, 1, undefined, { engine });
+    return checksum(out, shape);
+  });
 })();
 
-const summary = {
-  [`random 4-bit T=${bigT}, one thread / native anchor (target ≥ 0.667)`]:
-    js64 && native64 ? round(js64.symbolsPerSecond / native64.symbolsPerSecond, 3) : null,
-  [`same, by CPU time (target ≥ 0.667)`]:
-    js64?.perCpuSecond && native64?.perCpuSecond ? round(js64.perCpuSecond / native64.perCpuSecond, 3) : null,
-  [`random / periodic 4-bit T=${bigT}, one thread (target ≤ 3)`]:
-    js64 && periodic64 ? round(js64.symbolsPerSecond / periodic64.symbolsPerSecond, 3) : null,
-  [`periodic 4-bit T=${bigT}: one thread / native anchor`]:
-    periodic64 && nativePeriodic
-      ? round(periodic64.symbolsPerSecond / nativePeriodic.symbolsPerSecond, 1)
-      : null,
-  [`pool ${availableParallelism()} workers / 1 worker, random 4-bit T=${bigT} (target ≥ 1.7)`]:
-    pool1 && poolN && poolN !== pool1 ? round(poolN.symbolsPerSecond / pool1.symbolsPerSecond, 3) : null,
-  [`same: workers' summed scan time, ${availableParallelism()} workers / 1 (≈1 if each got a core)`]:
-    poolN?.workerTimeGrowth ?? null,
-  [`pool ${availableParallelism()} workers / 1 worker, training-shaped 128 lanes × 256, 4-bit (target ≥ 1.8)`]:
-    train1 && trainN && trainN !== train1
-      ? round(trainN.symbolsPerSecond / train1.symbolsPerSecond, 3)
-      : null,
-  [`same: workers' summed scan time, ${availableParallelism()} workers / 1`]:
-    trainN?.workerTimeGrowth ?? null,
-  'native and JS outputs identical (checksums)':
-    nativeBinary && !poolOnly ? checksumsAgree && periodicJsSum === nativePeriodic?.checksum : null,
-};
+const summary: Record<string, number | boolean | null> = {};
+for (const engine of engines) {
+  const scan64 = find('scan', 'random', bigT, { engine });
+  const periodic64 = find('scan', 'periodic', bigT, { engine });
+  summary[`${engine}: random 4-bit T=${bigT}, one thread / native anchor (target ≥ 0.8)`] = ratio(
+    scan64?.symbolsPerSecond,
+    native64?.symbolsPerSecond,
+  );
+  summary[`${engine}: same, by CPU time`] = ratio(scan64?.perCpuSecond, native64?.perCpuSecond);
+  summary[`${engine}: random / periodic 4-bit T=${bigT}, one thread (target ≤ 3)`] = ratio(
+    scan64?.symbolsPerSecond,
+    periodic64?.symbolsPerSecond,
+  );
+  summary[`${engine}: periodic 4-bit T=${bigT}: one thread / native anchor`] = ratio(
+    periodic64?.symbolsPerSecond,
+    nativePeriodic?.symbolsPerSecond,
+    1,
+  );
+  if (N > 1) {
+    const pool1 = find('pool', 'random', bigT, { workers: 1, engine });
+    const poolN = find('pool', 'random', bigT, { workers: N, engine });
+    const train1 = find('pool', 'random', 256, { workers: 1, engine });
+    const trainN = find('pool', 'random', 256, { workers: N, engine });
+    summary[`${engine}: pool ${N} workers / 1 worker, random 4-bit T=${bigT} (target ≥ 1.7)`] = ratio(
+      poolN?.symbolsPerSecond,
+      pool1?.symbolsPerSecond,
+    );
+    summary[`${engine}: same: workers' summed scan time, ${N} workers / 1 (≈1 if each got a core)`] =
+      poolN?.workerTimeGrowth ?? null;
+    summary[
+      `${engine}: pool ${N} workers / 1 worker, training-shaped 128 lanes × 256, 4-bit (target ≥ 1.8)`
+    ] = ratio(trainN?.symbolsPerSecond, train1?.symbolsPerSecond);
+    summary[`${engine}: same: workers' summed scan time, ${N} workers / 1`] =
+      trainN?.workerTimeGrowth ?? null;
+  }
+}
+for (const T of Ts) {
+  summary[`wasm / js, random 4-bit T=${T}, one thread`] = ratio(
+    find('scan', 'random', T, { engine: 'wasm' })?.symbolsPerSecond,
+    find('scan', 'random', T, { engine: 'js' })?.symbolsPerSecond,
+  );
+}
+summary['native, wasm and JS outputs identical (checksums)'] =
+  nativeBinary && !poolOnly
+    ? checksumsAgree && (periodicSums === null || periodicSums.every((x) => x === nativePeriodic?.checksum))
+    : null;
+
+// Partial runs (--anchor, --pool-only) lack some figures: leave those out rather than print nulls.
+if (anchorOnly || poolOnly)
+  for (const key of Object.keys(summary)) if (summary[key] === null) delete summary[key];
 
 rmSync(work, { recursive: true, force: true });
 const loadNote = existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').trim() : 'n/a';

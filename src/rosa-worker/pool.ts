@@ -13,7 +13,7 @@ import {
   type ScanShape,
   sharedMemoryAvailable,
 } from './layout.ts';
-import { checkScanBuffers, type ScanInput } from './scan.ts';
+import { checkScanBuffers, type ScanEngine, type ScanInput } from './scan.ts';
 import type { InjectedFault, WorkerApi, WorkerJob, WorkerReply } from './worker-api.ts';
 
 export type { InjectedFault } from './worker-api.ts';
@@ -40,6 +40,8 @@ export interface PoolScanOptions {
   chunkLanes?: number;
   /** Build destInv* / cfInv* too (default true; the GPU builds them itself, the CPU backward scatters). */
   inverseIndices?: boolean;
+  /** Which code runs the 'rosa-tuning' walk in the workers (default 'auto': wasm where available). */
+  engine?: ScanEngine;
   /** Tests only: the job holding this lane asks its worker for this fault. */
   injectFault?: { lane: number; kind: InjectedFault };
 }
@@ -256,6 +258,7 @@ export class RosaWorkerPool {
         kSym: input.kSym,
         outputs,
         inverseIndices: options.inverseIndices,
+        engine: options.engine,
         fault,
       };
     } else {
@@ -272,6 +275,7 @@ export class RosaWorkerPool {
         kSym,
         outputs: null,
         inverseIndices: options.inverseIndices,
+        engine: options.engine,
         fault,
       };
       transferList = [qSym.buffer, kSym.buffer];

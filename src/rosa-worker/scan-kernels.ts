@@ -335,7 +335,12 @@ function runKernel(
   budgeted: boolean,
 ): LaneResult | null {
   if (mode === 'rosa-tuning') {
-    if (index === null && arena.sam.hasMasks) return tuningLaneWalk(input, out, arena, budgeted);
+    if (index === null && arena.sam.hasMasks) {
+      const wasm = arena.tuningWasm();
+      const result = wasm ? wasm.laneWalk(input, out, budgeted ? WALK_BUDGET : null) : undefined;
+      // undefined: no wasm here, or its memory could not grow to this lane.
+      return result !== undefined ? result : tuningLaneWalk(input, out, arena, budgeted);
+    }
     return tuningLane(input, out, arena, index, budgeted);
   }
   if (mode === 'exact') return exactLane(input, out, arena, index, budgeted);

@@ -2,7 +2,7 @@
 // on one route, and `scanLanes`, the batched entry over the layout of layout.ts that the worker
 // pool and the CPU model backend call. Semantics are documented on the kernels (scan-kernels.ts).
 
-import { arenaFor, ScanArena, type ScanStrategy } from './arena.ts';
+import { arenaFor, ScanArena, type ScanEngine, type ScanStrategy } from './arena.ts';
 import type { LaneOutputs } from './lane.ts';
 import {
   buildInverseIndices,
@@ -15,7 +15,7 @@ import {
 } from './layout.ts';
 import { scanLane } from './scan-kernels.ts';
 
-export type { ScanStrategy } from './arena.ts';
+export type { ScanEngine, ScanStrategy } from './arena.ts';
 export { ScanArena } from './arena.ts';
 
 export interface ScanOptions {
@@ -23,10 +23,12 @@ export interface ScanOptions {
   strategy?: ScanStrategy;
   /** Fallback steps walked before asking the index on indexed lanes (default 8; 0 = always ask). */
   fallbackWalk?: number;
+  /** Which code runs the 'rosa-tuning' walk (see ScanEngine; default 'auto': wasm where available). */
+  engine?: ScanEngine;
 }
 
 function makeArena(T: number, alphabet: number, options: ScanOptions): ScanArena {
-  const arena = new ScanArena(T, alphabet, options.strategy ?? 'auto');
+  const arena = new ScanArena(T, alphabet, options.strategy ?? 'auto', options.engine ?? 'auto');
   if (options.fallbackWalk !== undefined) arena.fallbackWalk = options.fallbackWalk;
   return arena;
 }
@@ -193,6 +195,8 @@ export function checkScanBuffers(input: ScanInput, outputs: ScanOutputs): void {
 export interface ScanLanesOptions {
   /** Build destInv* / cfInv* too (default true; a CPU backward that scatters can skip them). */
   inverseIndices?: boolean;
+  /** Sets the arena's engine (see ScanEngine) for this and later calls with it. */
+  engine?: ScanEngine;
 }
 
 /**
@@ -214,6 +218,7 @@ export function scanLanes(
     throw new RangeError(`lane range [${laneStart}, ${laneEnd}) is outside 0..${lanes}`);
   }
   const work = arenaFor(arena, T, 1 << bits);
+  if (options.engine !== undefined) work.engine = options.engine;
   const Tpad = paddedLength(T);
   const out: LaneOutputs = {
     dest: outputs.dest,

@@ -4,7 +4,7 @@
 // returns freshly made outputs as transferables (never structured-cloned).
 
 import { transfer } from 'comlink';
-import type { ScanArena } from './arena.ts';
+import type { ScanArena, ScanEngine } from './arena.ts';
 import { allocateScanOutputs, type RosaMode, type ScanOutputs, type ScanShape } from './layout.ts';
 import { scanLanes } from './scan.ts';
 
@@ -23,6 +23,8 @@ export interface WorkerJob {
   outputs: ScanOutputs | null;
   /** Build the inverse index lists too (default true). */
   inverseIndices?: boolean;
+  /** Which code runs the 'rosa-tuning' walk (default 'auto': wasm where this worker has it). */
+  engine?: ScanEngine;
   fault?: InjectedFault;
 }
 
@@ -61,7 +63,7 @@ export function createWorkerApi(crash: (kind: 'uncaught' | 'exit') => void): Wor
         job.laneStart,
         job.laneEnd,
         arena,
-        { inverseIndices: job.inverseIndices },
+        { inverseIndices: job.inverseIndices, engine: job.engine ?? 'auto' },
       );
       const indexedLanes = used === arena ? used.indexedLanes - before : used.indexedLanes;
       arena = used;

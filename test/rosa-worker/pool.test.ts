@@ -45,6 +45,19 @@ describe('ROSA worker pool (worker_threads)', () => {
     },
   );
 
+  it("the workers run the 'rosa-tuning' walk in WebAssembly (forced) and in JS, with equal outputs", async () => {
+    const shape = { lanes: 6, T: 400, bits: 4 };
+    const input = randomBatch(shape, 'rosa-tuning', 23, true);
+    const want = allocateScanOutputs(shape);
+    scanLanes(input, want, 0, shape.lanes, undefined, { engine: 'js' });
+    for (const engine of ['wasm', 'js'] as const) {
+      // 'wasm' throws in a worker that cannot compile it: this checks the workers have the kernel.
+      const out = allocateScanOutputs(shape, true);
+      await pool.scan(input, out, { engine, chunkLanes: 3 });
+      expect(out, engine).toEqual(want);
+    }
+  });
+
   it.each(modes)('%s: without shared buffers the pool copies through transferables', async (mode) => {
     const shape = { lanes: 5, T: 77, bits: 2 };
     const input = randomBatch(shape, mode, 22, false);

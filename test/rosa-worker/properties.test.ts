@@ -12,6 +12,9 @@ const strategies: (ScanOptions & { label: string })[] = [
   { label: 'indexed', strategy: 'indexed' },
   { label: 'indexed, no pre-walk', strategy: 'indexed', fallbackWalk: 0 },
   { label: 'auto', strategy: 'auto' },
+  // The default engine runs the 'rosa-tuning' walk in WebAssembly; the JS walk is checked too.
+  { label: 'walk, JS engine', strategy: 'walk', engine: 'js' },
+  { label: 'auto, JS engine', strategy: 'auto', engine: 'js' },
 ];
 const alphabet = fc.integer({ min: 2, max: 16 });
 const bitsArb = fc.integer({ min: 1, max: 4 });

@@ -20,7 +20,7 @@
 // of float32 over [−87.3, 88.4]; arguments are clamped to that range (exp(−87.3) ≈ 1e−38
 // stands in for 0).
 
-import { F32, I32, op, V128, type WasmFunction, wasmModule } from './wasm.ts';
+import { F32, I32, op, V128, type WasmFunction, wasmModule } from '../../wasm/writer.ts';
 
 // Parameters and locals, by index.
 const PA = 0;

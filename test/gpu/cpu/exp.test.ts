@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expShifted, simdScratch } from '../../../src/gpu/cpu/matmul.ts';
-import { sleb, uleb } from '../../../src/gpu/cpu/wasm.ts';
+import { sleb, uleb } from '../../../src/wasm/writer.ts';
 
 // expShifted runs Cephes' expf in wasm SIMD on the scratch memory (float32 lanes; about 2 ulp
 // over the float32 range where exp is normal) and Math.exp on the tail and elsewhere. The SIMD

@@ -1,7 +1,8 @@
 // A minimal WebAssembly binary writer: enough of the format (types, an imported memory,
-// functions, exports) and of the instruction set (i32 arithmetic, loops, f32x4 SIMD) to write
-// the CPU kernels here as code, so the .wasm is built from this source at load time with no
-// toolchain and no generated file to keep in sync.
+// functions, exports) and of the instruction set (i32 arithmetic, memory and branches, loops,
+// f32x4 SIMD) to write the CPU kernels (src/gpu/cpu/gemm-simd.ts, src/rosa-worker/tuning-wasm.ts)
+// as code, so the .wasm is built from their source at load time with no toolchain and no
+// generated file to keep in sync. Imports nothing of the project (gpu and rosa-worker both use it).
 
 export type Bytes = number[];
 
@@ -57,6 +58,25 @@ export const op = {
   mul: [0x6c] as Bytes,
   eqz: [0x45] as Bytes,
   ltU: [0x49] as Bytes,
+  and: [0x71] as Bytes,
+  or: [0x72] as Bytes,
+  xor: [0x73] as Bytes,
+  shl: [0x74] as Bytes,
+  shrS: [0x75] as Bytes,
+  shrU: [0x76] as Bytes,
+  ctz: [0x68] as Bytes,
+  eq: [0x46] as Bytes,
+  ne: [0x47] as Bytes,
+  ltS: [0x48] as Bytes,
+  gtS: [0x4a] as Bytes,
+  leS: [0x4c] as Bytes,
+  geS: [0x4e] as Bytes,
+  select: [0x1b] as Bytes,
+  return: [0x0f] as Bytes,
+  // Scalar memory; memargs give the natural alignment (a hint only) and a byte offset.
+  load: (offset: number): Bytes => [0x28, 2, ...uleb(offset)],
+  load8U: (offset: number): Bytes => [0x2d, 0, ...uleb(offset)],
+  store: (offset: number): Bytes => [0x36, 2, ...uleb(offset)],
   if: [0x04, 0x40] as Bytes,
   else: [0x05] as Bytes,
   block: [0x02, 0x40] as Bytes,
