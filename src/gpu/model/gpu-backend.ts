@@ -613,7 +613,7 @@ export class GpuBackend implements Backend<F, I> {
     });
     if (splitKSlices(outDim, inDim, rows, this.splitKTarget) > 1) {
       // Split-K cannot batch the group (x is shared, the slices are not): one weight at a time.
-      inputs.dys.forEach((dy, i) => this.weightGradient(dy, inputs.x, outputs.dws[i], shape));
+      for (const [i, dy] of inputs.dys.entries()) this.weightGradient(dy, inputs.x, outputs.dws[i], shape);
       return;
     }
     matmul(this.batch, dys.whole, inputs.x, dws.whole, {
