@@ -1,13 +1,17 @@
 // `npm run bench:step [-- --backend webgpu|cpu] [--T 256] [--width 64] [--batch 8] [--steps 6]
-//   [--only window,window+rosa] [--micro 2] [--profile]`
+//   [--only window,window+rosa] [--micro 2] [--scan-latency 20] [--profile]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
 // over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
 // clears, bind groups, bytes written, sync points: counters.ts). JSON on stdout. Not a test.
+// --scan-latency ms holds every scan's result back that long without using a core: a stand-in
+// for a scan that is long against the model's work (as on a fast GPU), to see what
+// micro-batches hide of it here.
 
 import { cpus } from 'node:os';
 import { createNodeScanner } from '../cli/node-scanner.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
+import type { RosaScanner } from '../src/gpu/model/backend.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import { createRun } from '../src/gpu/train/factory.ts';
@@ -34,7 +38,8 @@ const microBatches = arg('micro', 1);
 const profile = process.argv.includes('--profile');
 
 const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
-const scanner = await createNodeScanner();
+const scanLatency = arg('scan-latency', 0);
+const scanner = withLatency(await createNodeScanner(), scanLatency);
 const allVariants: Variant[] = ['window', 'window+rosa', 'global', 'lrsa'];
 const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const variants = onlyArg ? allVariants.filter((v) => onlyArg.split(',').includes(v)) : allVariants;
@@ -109,6 +114,7 @@ console.log(
       cpus: cpus().length,
       scanWorkers: scanner.workers,
       shape: { T, width, batchSize, microBatches, window, layers: 2 },
+      scanLatencyMs: scanLatency,
       rows,
       rosaOverhead: means['window+rosa'] !== undefined ? means['window+rosa'] / means.window : null,
     },
@@ -118,3 +124,13 @@ console.log(
 );
 await scanner.terminate?.();
 process.exit(0);
+
+function withLatency(inner: RosaScanner, ms: number): RosaScanner {
+  if (ms <= 0) return inner;
+  return {
+    ...inner,
+    scan: async (...args) => {
+      await Promise.all([inner.scan(...args), new Promise((resolve) => setTimeout(resolve, ms))]);
+    },
+  };
+}

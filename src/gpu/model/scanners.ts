@@ -34,7 +34,9 @@ export function inlineScanner(): RosaScanner {
 /** Adapts the ROSA worker pool to the model's scanner interface. */
 export function poolScanner(pool: RosaWorkerPool): RosaScanner {
   const shared = pool.memory === 'shared';
-  let inputs: { key: string; qSym: Uint8Array; kSym: Uint8Array } | null = null;
+  // Input buffers of the last shape not in use: calls in flight together (micro-batches) each
+  // need their own, as the workers read them while the next call copies its symbols.
+  let idle: { key: string; free: Array<{ qSym: Uint8Array; kSym: Uint8Array }> } = { key: '', free: [] };
   return {
     get workers() {
       return pool.size;
@@ -44,14 +46,20 @@ export function poolScanner(pool: RosaWorkerPool): RosaScanner {
     async scan(mode, shape, qSym, kSym, out, options = {}) {
       // The pool reads symbols in place from shared memory: copy them there once per call.
       const key = `${shape.lanes}:${shape.T}:${shape.bits}`;
-      if (!inputs || inputs.key !== key) inputs = { key, ...allocateScanInputs(shape, shared) };
-      inputs.qSym.set(qSym.subarray(0, inputs.qSym.length));
-      inputs.kSym.set(kSym.subarray(0, inputs.kSym.length));
-      await pool.scan({ mode, shape, qSym: inputs.qSym, kSym: inputs.kSym }, out, {
-        routes: undefined,
-        timeoutMs: 120_000,
-        inverseIndices: options.inverseIndices,
-      });
+      if (idle.key !== key) idle = { key, free: [] };
+      const free = idle.free;
+      const inputs = free.pop() ?? allocateScanInputs(shape, shared);
+      try {
+        inputs.qSym.set(qSym.subarray(0, inputs.qSym.length));
+        inputs.kSym.set(kSym.subarray(0, inputs.kSym.length));
+        await pool.scan({ mode, shape, qSym: inputs.qSym, kSym: inputs.kSym }, out, {
+          routes: undefined,
+          timeoutMs: 120_000,
+          inverseIndices: options.inverseIndices,
+        });
+      } finally {
+        free.push(inputs);
+      }
     },
     async terminate() {
       await pool.terminate();

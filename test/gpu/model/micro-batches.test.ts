@@ -5,7 +5,8 @@ import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { IdleClock, splitBatch } from '../../../src/gpu/model/micro-batches.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
 import { initialParameters } from '../../../src/gpu/model/params.ts';
-import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
+import { inlineScanner, poolScanner } from '../../../src/gpu/model/scanners.ts';
+import { createNodeRosaPool } from '../../../src/rosa-worker/platform/node.ts';
 
 // A batch split into micro-batches must train as the whole batch does: the same loss and, summed
 // over the parts, the same parameter gradients. The parts hold different numbers of labelled
@@ -86,6 +87,26 @@ describe('micro-batches', () => {
       most = 0;
       await model.forward(tokens, labels, B, T, scanner, true, { microBatches: parts });
       expect(most).toBe(parts);
+    }
+  });
+
+  it('window+rosa with the worker pool: parts scanned at once keep their own symbols', async () => {
+    const whole = await gradients('window+rosa', 1);
+    const pool = poolScanner(createNodeRosaPool({ size: 2 }));
+    try {
+      const { config, tokens, labels, init } = setup('window+rosa');
+      const model = new Model(new CpuBackend(), config, init);
+      await model.forward(tokens, labels, B, T, pool, true, { microBatches: 4 });
+      model.backward();
+      for (const [name, want] of whole.grads) {
+        const got = model.params.get(name)!.grad;
+        const scale = Math.max(1e-3, ...Array.from(want, Math.abs));
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        expect(worst / scale, `pool, 4 parts: ${name}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      await pool.terminate?.();
     }
   });
 
