@@ -4,9 +4,9 @@
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
 // over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
 // clears, bind groups, bytes written, sync points: counters.ts). JSON on stdout. Not a test.
-// --scan-latency ms holds every scan's result back that long without using a core: a stand-in
-// for a scan that is long against the model's work (as on a fast GPU), to see what
-// micro-batches hide of it here.
+// --scan-latency ms holds a layer's scan of the whole batch back that long (a micro-batch's scan
+// its share of it) without using a core: a stand-in for a scan that is long against the
+// model's work (as beside a fast GPU), to see what micro-batches hide of it here.
 
 import { cpus } from 'node:os';
 import { createNodeScanner } from '../cli/node-scanner.ts';
@@ -39,7 +39,9 @@ const profile = process.argv.includes('--profile');
 
 const gpu: GpuContext | null = backend === 'webgpu' ? await createNodeGpuContext() : null;
 const scanLatency = arg('scan-latency', 0);
-const scanner = withLatency(await createNodeScanner(), scanLatency);
+// Lanes of a whole batch's scan: sequences × routes (width / bits, at the default bits).
+const batchLanes = (batchSize * width) / defaultModelConfig({ width }).rosa.bits;
+const scanner = withLatency(await createNodeScanner(), scanLatency, batchLanes);
 const allVariants: Variant[] = ['window', 'window+rosa', 'global', 'lrsa'];
 const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const variants = onlyArg ? allVariants.filter((v) => onlyArg.split(',').includes(v)) : allVariants;
@@ -125,12 +127,17 @@ console.log(
 await scanner.terminate?.();
 process.exit(0);
 
-function withLatency(inner: RosaScanner, ms: number): RosaScanner {
+/** `ms` for a scan of `batchLanes` lanes, its share for a call with fewer. */
+function withLatency(inner: RosaScanner, ms: number, batchLanes: number): RosaScanner {
   if (ms <= 0) return inner;
   return {
     ...inner,
-    scan: async (...args) => {
-      await Promise.all([inner.scan(...args), new Promise((resolve) => setTimeout(resolve, ms))]);
+    scan: async (mode, shape, ...rest) => {
+      const delay = (ms * shape.lanes) / batchLanes;
+      await Promise.all([
+        inner.scan(mode, shape, ...rest),
+        new Promise((resolve) => setTimeout(resolve, delay)),
+      ]);
     },
   };
 }
