@@ -16,7 +16,7 @@ const defaultRunSpec = ({ backend }: { backend: 'cpu' | 'webgpu' }): RunSpec => 
 });
 
 /** Bytes the CPU backend holds after one full training step (forward, backward, AdamW). */
-async function measuredStepBytes(overrides: ModelOverrides, B: number): Promise<number> {
+async function measuredStepBytes(overrides: ModelOverrides, B: number, microBatches = 1): Promise<number> {
   const config = defaultModelConfig({
     vocabSize: 13,
     seqLen: 24,
@@ -34,7 +34,7 @@ async function measuredStepBytes(overrides: ModelOverrides, B: number): Promise<
   const model = new Model(backend, config, initialParameters(config, 3));
   const N = B * config.seqLen;
   const tokens = Int32Array.from({ length: N }, (_, i) => (i * 7) % config.vocabSize);
-  await model.forward(tokens, tokens, B, config.seqLen, inlineScanner(), true);
+  await model.forward(tokens, tokens, B, config.seqLen, inlineScanner(), true, { microBatches });
   model.backward();
   model.optimizerStep(
     { base: 1e-3, rosa: 1e-3 },
@@ -67,6 +67,10 @@ describe('total memory estimate', () => {
       expect(await measuredStepBytes(overrides as { variant: Variant }, 2)).toBe(1);
     });
   }
+
+  it("holds for a batch in micro-batches: the parts' buffers add up to the whole batch's", async () => {
+    expect(await measuredStepBytes({ variant: 'window+rosa' }, 4, 2)).toBe(1);
+  });
 
   it('grows with layers, batch and sequence, and adds device scratch on WebGPU', () => {
     const m = defaultModelConfig({ layers: 2, width: 64, seqLen: 128, variant: 'window+rosa' });
