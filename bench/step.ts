@@ -2,11 +2,14 @@
 //   [--only window,window+rosa] [--profile]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
-// over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
-// clears, bind groups, bytes written, sync points: counters.ts). JSON on stdout. Not a test.
+// over window), the analytical FLOPs of a step per variant (matmul and attention, forward and
+// backward: src/config/duration.ts stepFlopParts) with their ratio window+rosa ÷ window, and, on
+// WebGPU, what one step asks of the GPU (dispatches, submits, passes, clears, bind groups, bytes
+// written, sync points: counters.ts). JSON on stdout. Not a test.
 
 import { cpus } from 'node:os';
 import { createNodeScanner } from '../cli/node-scanner.ts';
+import { type StepFlops, stepFlopParts } from '../src/config/duration.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
@@ -38,6 +41,7 @@ const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.inde
 const variants = onlyArg ? allVariants.filter((v) => onlyArg.split(',').includes(v)) : allVariants;
 const rows: Record<string, unknown>[] = [];
 const means: Record<string, number> = {};
+const flops: Record<string, StepFlops> = {};
 for (const variant of variants) {
   const model = defaultModelConfig({
     seqLen: T,
@@ -72,6 +76,7 @@ for (const variant of variants) {
     ? Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / Math.max(1, timed.length)]))
     : null;
   const mean = (k: keyof StepMetrics['timing']) => timed.reduce((a, m) => a + m.timing[k], 0) / timed.length;
+  flops[variant] = stepFlopParts(model, batchSize, T);
   const row = {
     variant,
     stepMs: mean('total'),
@@ -82,6 +87,9 @@ for (const variant of variants) {
     backwardMs: mean('backward'),
     optimizerMs: mean('optimizer'),
     tokensPerSecond: timed.reduce((a, m) => a + m.tokensPerSecond, 0) / timed.length,
+    /** Analytical FLOPs of one step (forward and backward), and the rate they imply. */
+    flops: { ...flops[variant], total: flops[variant].matmul + flops[variant].attention },
+    gflopsPerSecond: (flops[variant].matmul + flops[variant].attention) / mean('total') / 1e6,
     gpuBytes: run.model.backend.allocatedBytes(),
     /** Per step, averaged over the timed steps (WebGPU only). */
     gpuCounts: perStep,
@@ -99,6 +107,10 @@ for (const variant of variants) {
   run.model.dispose();
   process.stderr.write(`${variant}: ${row.stepMs.toFixed(1)} ms/step\n`);
 }
+function flopRatio(rosa: StepFlops | undefined, window: StepFlops | undefined): number | null {
+  if (!rosa || !window) return null;
+  return (rosa.matmul + rosa.attention) / (window.matmul + window.attention);
+}
 console.log(
   JSON.stringify(
     {
@@ -109,6 +121,8 @@ console.log(
       shape: { T, width, batchSize, window, layers: 2 },
       rows,
       rosaOverhead: means['window+rosa'] !== undefined ? means['window+rosa'] / means.window : null,
+      /** The same ratio for the arithmetic alone: what the adapter's projections add at this shape. */
+      rosaFlopRatio: flopRatio(flops['window+rosa'], flops.window),
     },
     null,
     2,
