@@ -2,11 +2,10 @@
 // src/gpu/reference/rosa.ts (rosaSignPackReference, rosaInjectionForwardReference,
 // rosaInjectionBackwardReference), so the results are bit-identical; the twins stay the references.
 // What makes them faster:
-// - the backward gathers each lane's q slope, V field, V slope and θ = gradY·(e1 − e0) into
-//   contiguous [T][bits] scratch once (one exp per element of q and of v), instead of reading
-//   strided [B, T, C] rows and re-evaluating σ inside the counterfactual loop;
-// - the σ's of q, k and v (most of the time with Math.exp) are computed for a batch element at a
-//   time in wasm SIMD (sigmoid-simd.ts: the same doubles as Math.exp);
+// - the backward computes σ(q), σ(k), σ(v) (one exp per element, most of its time with
+//   Math.exp) and θ = gradY·(e1 − e0) for a whole batch element at a time, the σ's in wasm SIMD
+//   (sigmoid-simd.ts: the same doubles as Math.exp), into [T, C] scratch its lanes then read,
+//   instead of re-evaluating σ inside the counterfactual loop;
 // - 4 bits per route (the default) has an unrolled contrast, the same sums in the same order;
 // - outputs are written in place (the backend's own arrays), and scratch is reused across calls.
 
@@ -246,7 +245,7 @@ function backwardLane(
       const vrow = (b * T + d) * C + c0;
       for (let m = 0; m < bits; m++) {
         accV[dOwn + m] += theta[own + m];
-        // sumE[2c + bit]: an index instead of a branch that random bits mispredict half the time.
+        // The e0 and e1 sums side by side, indexed by the bit.
         sumE[2 * (c0 + m) + (v[vrow + m] > 0 ? 1 : 0)] += gradY[row + m];
       }
     }
