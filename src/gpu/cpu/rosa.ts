@@ -29,9 +29,10 @@ interface Scratch {
   accV: Float64Array;
   /** Per lane, [T][bits][2]: Uᵝ per (K-run, bit). */
   U: Float64Array;
-  /** [C]: e1 − e0; [C][2]: the e0 and e1 gradient sums of each channel. */
+  /** [C]: e1 − e0 and the e0/e1 gradient sums. */
   diffE: Float64Array;
-  sumE: Float64Array;
+  sumE0: Float64Array;
+  sumE1: Float64Array;
 }
 
 let scratch: Scratch | null = null;
@@ -50,7 +51,8 @@ function scratchFor(T: number, bits: number, C: number): Scratch {
     accV: new Float64Array(n),
     U: new Float64Array(Math.max(2 * T * bits, s?.U.length ?? 0)),
     diffE: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
-    sumE: new Float64Array(2 * Math.max(C, s?.diffE.length ?? 0)),
+    sumE0: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
+    sumE1: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
   };
   return scratch;
 }
@@ -175,7 +177,8 @@ export function rosaInjectionBackwardFast(
     need(targets.gradE1, C, 'gradE1', where);
   }
   const s = scratchFor(T, bits, C);
-  s.sumE.fill(0, 0, 2 * C);
+  s.sumE0.fill(0, 0, C);
+  s.sumE1.fill(0, 0, C);
   for (let c = 0; c < C; c++) s.diffE[c] = e1[c] - e0[c];
   // gradK is written at K-run starts only: the rest stays 0.
   out.gradK.fill(0, 0, N);
@@ -202,8 +205,8 @@ export function rosaInjectionBackwardFast(
     }
   }
   for (let c = 0; c < C; c++) {
-    out.gradE0[c] += Math.fround(s.sumE[2 * c]);
-    out.gradE1[c] += Math.fround(s.sumE[2 * c + 1]);
+    out.gradE0[c] += Math.fround(s.sumE0[c]);
+    out.gradE1[c] += Math.fround(s.sumE1[c]);
   }
   // Without targets: the returned e0/e1 gradients are the rounded sums themselves (0 + x = x).
   return { gradQ: out.gradQ, gradK: out.gradK, gradV: out.gradV, gradE0: out.gradE0, gradE1: out.gradE1 };
@@ -225,7 +228,7 @@ function backwardLane(
   const hardK = inputs.hardVForK ?? false;
   // The model always uses one field for both contrasts: then the K sum is the Q sum.
   const sameField = hardQ === hardK;
-  const { pQ, pK, pV, hardV, theta, accV, U, sumE } = s;
+  const { pQ, pK, pV, hardV, theta, accV, U, sumE0, sumE1 } = s;
   const fieldQ = hardQ ? hardV : pV;
   const fieldK = hardK ? hardV : pV;
   const { gradQ, gradK } = out;
@@ -245,8 +248,9 @@ function backwardLane(
       const vrow = (b * T + d) * C + c0;
       for (let m = 0; m < bits; m++) {
         accV[dOwn + m] += theta[own + m];
-        // The e0 and e1 sums side by side, indexed by the bit.
-        sumE[2 * (c0 + m) + (v[vrow + m] > 0 ? 1 : 0)] += gradY[row + m];
+        const g = gradY[row + m];
+        if (v[vrow + m] > 0) sumE1[c0 + m] += g;
+        else sumE0[c0 + m] += g;
       }
     }
     // rcf row of this t's Q-run: [bits][2] K-run indices (or -1).
