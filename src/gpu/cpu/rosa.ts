@@ -192,17 +192,11 @@ export function rosaInjectionBackwardFast(
     sigmoidInto(rows(inputs.q), inputs.tempQ ?? 1, s.pQ, TC);
     sigmoidInto(rows(inputs.k), inputs.tempK ?? 1, s.pK, TC);
     sigmoidInto(rows(inputs.v), inputs.tempV ?? 1, pV, TC);
-    const { gradY, v } = inputs;
-    for (let t = 0, i = 0; t < T; t++) for (let c = 0; c < C; c++, i++) theta[i] = gradY[base + i] * diffE[c];
-    if (hard) for (let i = 0; i < TC; i++) hardV[i] = v[base + i] > 0 ? 1 : 0;
+    thetaOf(inputs.gradY, base, diffE, T, C, theta);
+    if (hard) hardBits(inputs.v, base, TC, hardV);
     accV.fill(0, 0, TC);
     for (let r = 0; r < R; r++) backwardLane(inputs, s, out, b, r);
-    // The V chain: σ'(v)·Σθ, p = σ(T_V·v) as sigmoidSlope forms it.
-    const { gradV } = out;
-    for (let i = 0; i < TC; i++) {
-      const p = pV[i];
-      gradV[base + i] = p * (1 - p) * accV[i];
-    }
+    vChain(pV, accV, TC, out.gradV, base);
   }
   for (let c = 0; c < C; c++) {
     out.gradE0[c] += Math.fround(s.sumE0[c]);
@@ -210,6 +204,34 @@ export function rosaInjectionBackwardFast(
   }
   // Without targets: the returned e0/e1 gradients are the rounded sums themselves (0 + x = x).
   return { gradQ: out.gradQ, gradK: out.gradK, gradV: out.gradV, gradE0: out.gradE0, gradE1: out.gradE1 };
+}
+
+// The passes over a whole batch element, as functions of their own: V8 optimizes a small function
+// called B times sooner and better than a loop inside a large one called once.
+
+/** θ = gradY·(e1 − e0) of one batch element, [T, C]. */
+function thetaOf(
+  gradY: Float32Array,
+  base: number,
+  diffE: Float64Array,
+  T: number,
+  C: number,
+  theta: Float64Array,
+) {
+  for (let t = 0, i = 0; t < T; t++) for (let c = 0; c < C; c++, i++) theta[i] = gradY[base + i] * diffE[c];
+}
+
+/** The hard V field 1[v > 0] of one batch element. */
+function hardBits(v: Float32Array, base: number, n: number, hardV: Float64Array) {
+  for (let i = 0; i < n; i++) hardV[i] = v[base + i] > 0 ? 1 : 0;
+}
+
+/** The V chain: gradV = σ'(v)·Σθ with p = σ(T_V·v), p(1 − p) as sigmoidSlope forms it. */
+function vChain(pV: Float64Array, accV: Float64Array, n: number, gradV: Float32Array, base: number) {
+  for (let i = 0; i < n; i++) {
+    const p = pV[i];
+    gradV[base + i] = p * (1 - p) * accV[i];
+  }
 }
 
 /**
