@@ -3,10 +3,13 @@
 // Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
 // backend, one thread, random tokens, the same shapes as bench/torch_step.py takes, so the two
 // JSON lines compare directly. --profile adds the time per backend op (summed over the timed
-// steps, divided by their count). JSON on stdout. Not a test.
+// steps, divided by their count). stepFlops is the analytical count of a step (matmul and
+// attention, forward and backward: src/config/duration.ts), with the ratio to the window variant
+// of the same shape (what a ROSA adapter's projections add). JSON on stdout. Not a test.
 
 import './relaxed-simd-flag.ts';
 import { cpus } from 'node:os';
+import { stepFlopParts } from '../src/config/duration.ts';
 import { matmulFusedMultiplyAdd } from '../src/gpu/cpu/matmul.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
 import { CpuBackend } from '../src/gpu/model/cpu-backend.ts';
@@ -36,17 +39,22 @@ const warmup = arg('warmup', 2);
 const variant = strArg('variant', 'window') as Variant;
 const profile = process.argv.includes('--profile');
 
-const config = defaultModelConfig({
-  vocabSize,
-  seqLen: T,
-  layers,
-  width,
-  heads,
-  mlpHidden,
-  window,
-  variant,
-  globalLayers: [],
-});
+const configOf = (v: Variant) =>
+  defaultModelConfig({
+    vocabSize,
+    seqLen: T,
+    layers,
+    width,
+    heads,
+    mlpHidden,
+    window,
+    variant: v,
+    globalLayers: [],
+  });
+const config = configOf(variant);
+const flops = stepFlopParts(config, B, T);
+const flopsTotal = flops.matmul + flops.attention;
+const windowFlops = stepFlopParts(configOf('window'), B, T);
 const backend = new CpuBackend();
 const model = new Model(backend, config, initialParameters(config, 1));
 
@@ -123,6 +131,9 @@ console.log(
     stepMsMin: sorted[0],
     stepCpuMsMedian: [...cpuTimes].sort((a, b) => a - b)[cpuTimes.length >> 1],
     stepMs: times.map((t) => Number(t.toFixed(1))),
+    stepFlops: { ...flops, total: flopsTotal },
+    flopsVsWindow: flopsTotal / (windowFlops.matmul + windowFlops.attention),
+    gflopsPerSecond: flopsTotal / sorted[sorted.length >> 1] / 1e6,
     phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(1))])),
     ...(profile ? { opsMs: ops } : {}),
   }),

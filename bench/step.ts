@@ -2,14 +2,17 @@
 //   [--only window,window+rosa] [--micro 2] [--scan-latency 20] [--profile]`
 // Times training steps of each variant at the same shape and prints the breakdown (forward,
 // scan, waiting, overlap, backward, optimizer), the ROSA overhead (step time of window+rosa
-// over window) and, on WebGPU, what one step asks of the GPU (dispatches, submits, passes,
-// clears, bind groups, bytes written, sync points: counters.ts). JSON on stdout. Not a test.
+// over window), the analytical FLOPs of a step per variant (matmul and attention, forward and
+// backward: src/config/duration.ts stepFlopParts) with their ratio window+rosa ÷ window, and, on
+// WebGPU, what one step asks of the GPU (dispatches, submits, passes, clears, bind groups, bytes
+// written, sync points: counters.ts). JSON on stdout. Not a test.
 // --scan-latency ms holds a layer's scan of the whole batch back that long (a micro-batch's scan
 // its share of it) without using a core: a stand-in for a scan that is long against the
 // model's work (as beside a fast GPU), to see what micro-batches hide of it here.
 
 import { cpus } from 'node:os';
 import { createNodeScanner } from '../cli/node-scanner.ts';
+import { type StepFlops, stepFlopParts } from '../src/config/duration.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
 import { defaultModelConfig, type Variant } from '../src/gpu/model/config.ts';
@@ -47,6 +50,7 @@ const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.inde
 const variants = onlyArg ? allVariants.filter((v) => onlyArg.split(',').includes(v)) : allVariants;
 const rows: Record<string, unknown>[] = [];
 const means: Record<string, number> = {};
+const flops: Record<string, StepFlops> = {};
 for (const variant of variants) {
   const model = defaultModelConfig({
     seqLen: T,
@@ -81,6 +85,7 @@ for (const variant of variants) {
     ? Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / Math.max(1, timed.length)]))
     : null;
   const mean = (k: keyof StepMetrics['timing']) => timed.reduce((a, m) => a + m.timing[k], 0) / timed.length;
+  flops[variant] = stepFlopParts(model, batchSize, T);
   const row = {
     variant,
     stepMs: mean('total'),
@@ -91,6 +96,9 @@ for (const variant of variants) {
     backwardMs: mean('backward'),
     optimizerMs: mean('optimizer'),
     tokensPerSecond: timed.reduce((a, m) => a + m.tokensPerSecond, 0) / timed.length,
+    /** Analytical FLOPs of one step (forward and backward), and the rate they imply. */
+    flops: { ...flops[variant], total: flops[variant].matmul + flops[variant].attention },
+    gflopsPerSecond: (flops[variant].matmul + flops[variant].attention) / mean('total') / 1e6,
     gpuBytes: run.model.backend.allocatedBytes(),
     /** Per step, averaged over the timed steps (WebGPU only). */
     gpuCounts: perStep,
@@ -108,6 +116,10 @@ for (const variant of variants) {
   run.model.dispose();
   process.stderr.write(`${variant}: ${row.stepMs.toFixed(1)} ms/step\n`);
 }
+function flopRatio(rosa: StepFlops | undefined, window: StepFlops | undefined): number | null {
+  if (!rosa || !window) return null;
+  return (rosa.matmul + rosa.attention) / (window.matmul + window.attention);
+}
 console.log(
   JSON.stringify(
     {
@@ -119,6 +131,8 @@ console.log(
       scanLatencyMs: scanLatency,
       rows,
       rosaOverhead: means['window+rosa'] !== undefined ? means['window+rosa'] / means.window : null,
+      /** The same ratio for the arithmetic alone: what the adapter's projections add at this shape. */
+      rosaFlopRatio: flopRatio(flops['window+rosa'], flops.window),
     },
     null,
     2,

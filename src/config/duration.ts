@@ -39,8 +39,19 @@ export const ASSUMED_RATES: Record<DeviceClass, DeviceRate> = {
 /** ROSA scan throughput of one CPU worker, symbols (lane × position) per millisecond. */
 export const SCAN_SYMBOLS_PER_MS = 20_000;
 
-/** Floating-point operations of one training step (forward ×3) of `batch` sequences of T tokens. */
-export function stepFlops(model: ModelConfig, batch: number, T = model.seqLen): number {
+/** Floating-point operations of one training step, by kind: matrix products and attention. */
+export interface StepFlops {
+  /** Projections (q/k/v/o, MLP, ROSA adapter, output head): 2 per multiply-add. */
+  matmul: number;
+  /** Attention scores and weighted values (q·k and p·v) over the keys each query sees. */
+  attention: number;
+}
+
+/**
+ * stepFlops split into its matrix products and attention (forward ×3: the backward does
+ * twice the forward's work). A ROSA layer adds 4 C×C projections (its q, k, v and output).
+ */
+export function stepFlopParts(model: ModelConfig, batch: number, T = model.seqLen): StepFlops {
   const { width: C, mlpHidden: F, vocabSize: V, layers } = model;
   const N = batch * T;
   const kvDim = kvHeadCount(model) * (C / model.heads);
@@ -61,7 +72,13 @@ export function stepFlops(model: ModelConfig, batch: number, T = model.seqLen): 
             (lagkvKeepCount(model.lrsa.chunk, model.lrsa.ratio) * T) / (2 * model.lrsa.chunk);
     attention += 4 * N * Math.min(keys, T) * C; // q·k and p·v
   }
-  return 3 * (2 * N * perToken + attention);
+  return { matmul: 3 * 2 * N * perToken, attention: 3 * attention };
+}
+
+/** Floating-point operations of one training step (forward ×3) of `batch` sequences of T tokens. */
+export function stepFlops(model: ModelConfig, batch: number, T = model.seqLen): number {
+  const { matmul, attention } = stepFlopParts(model, batch, T);
+  return matmul + attention;
 }
 
 function stepMs(spec: RunSpec, rate: DeviceRate, T: number, workers: number, forwardOnly = false): number {

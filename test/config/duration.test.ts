@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import niahCompare from '../../presets/niah-compare.json';
 import niahQuick from '../../presets/niah-quick.json';
-import { ASSUMED_RATES, calibrateRate, estimateRunMs, stepFlops } from '../../src/config/duration.ts';
+import {
+  ASSUMED_RATES,
+  calibrateRate,
+  estimateRunMs,
+  stepFlopParts,
+  stepFlops,
+} from '../../src/config/duration.ts';
 import type { RunSpec } from '../../src/config/schema.ts';
 import { defaultModelConfig } from '../../src/gpu/model/config.ts';
 import { type ExperimentPreset, presetRunSpecs } from '../../src/gpu/train/preset.ts';
@@ -18,6 +24,17 @@ describe('duration estimate', () => {
     expect(stepFlops({ ...m, layers: 4 }, 8)).toBeGreaterThan(1.8 * stepFlops(m, 8));
     expect(stepFlops({ ...m, variant: 'global' }, 8)).toBeGreaterThan(2 * stepFlops(m, 8));
     expect(stepFlops(m, 16)).toBeCloseTo(2 * stepFlops(m, 8), -3);
+  });
+
+  it('splits a step into matmul and attention; a ROSA layer adds its four C×C projections', () => {
+    const m = defaultModelConfig({ layers: 2, width: 64, seqLen: 256, window: 32, variant: 'window' });
+    const rosa = defaultModelConfig({ ...m, variant: 'window+rosa', globalLayers: [] });
+    const plain = stepFlopParts(m, 8);
+    const withRosa = stepFlopParts(rosa, 8);
+    expect(plain.matmul + plain.attention).toBe(stepFlops(m, 8));
+    expect(withRosa.attention).toBe(plain.attention);
+    // 2 layers × 4 projections × 2 FLOPs per multiply-add × N tokens × C², forward ×3.
+    expect(withRosa.matmul - plain.matmul).toBe(3 * 2 * 4 * 2 * (8 * 256) * 64 * 64);
   });
 
   it('adds evaluations, and the length warm-up makes the early steps cheaper', () => {

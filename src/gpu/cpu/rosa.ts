@@ -2,9 +2,10 @@
 // src/gpu/reference/rosa.ts (rosaSignPackReference, rosaInjectionForwardReference,
 // rosaInjectionBackwardReference), so the results are bit-identical; the twins stay the references.
 // What makes them faster:
-// - the backward gathers each lane's q slope, V field, V slope and θ = gradY·(e1 − e0) into
-//   contiguous [T][bits] scratch once (one exp per element of q and of v), instead of reading
-//   strided [B, T, C] rows and re-evaluating σ inside the counterfactual loop;
+// - the backward computes σ(q), σ(k), σ(v) (one exp per element, most of its time with
+//   Math.exp) and θ = gradY·(e1 − e0) for a whole batch element at a time, the σ's in wasm SIMD
+//   (sigmoid-simd.ts: the same doubles as Math.exp), into [T, C] scratch its lanes then read,
+//   instead of re-evaluating σ inside the counterfactual loop;
 // - 4 bits per route (the default) has an unrolled contrast, the same sums in the same order;
 // - outputs are written in place (the backend's own arrays), and scratch is reused across calls.
 
@@ -16,15 +17,17 @@ import {
   type RosaInjectionBackwardInputs,
   rosaRoutes,
 } from '../reference/rosa.ts';
+import { sigmoidInto } from './sigmoid-simd.ts';
 
 interface Scratch {
-  /** Per lane, [T][bits]: σ'(q), V field (Q and K), σ'(v), θ, the V sums, Uᵝ per (K-run, bit). */
-  slopeQ: Float64Array;
-  fieldQ: Float64Array;
-  fieldK: Float64Array;
-  slopeV: Float64Array;
+  /** [T, C] of one batch element: σ(T_Q·q), σ(T_K·k), σ(T_V·v), 1[v > 0], θ, the V sums. */
+  pQ: Float64Array;
+  pK: Float64Array;
+  pV: Float64Array;
+  hardV: Float64Array;
   theta: Float64Array;
   accV: Float64Array;
+  /** Per lane, [T][bits][2]: Uᵝ per (K-run, bit). */
   U: Float64Array;
   /** [C]: e1 − e0 and the e0/e1 gradient sums. */
   diffE: Float64Array;
@@ -36,19 +39,20 @@ let scratch: Scratch | null = null;
 
 function scratchFor(T: number, bits: number, C: number): Scratch {
   const s = scratch;
-  const TB = T * bits;
-  if (s && s.theta.length >= TB && s.diffE.length >= C) return s;
+  const TC = T * C;
+  if (s && s.pQ.length >= TC && s.U.length >= 2 * T * bits && s.diffE.length >= C) return s;
+  const n = Math.max(TC, s?.pQ.length ?? 0);
   scratch = {
-    slopeQ: new Float64Array(TB),
-    fieldQ: new Float64Array(TB),
-    fieldK: new Float64Array(TB),
-    slopeV: new Float64Array(TB),
-    theta: new Float64Array(TB),
-    accV: new Float64Array(TB),
-    U: new Float64Array(TB * 2),
-    diffE: new Float64Array(C),
-    sumE0: new Float64Array(C),
-    sumE1: new Float64Array(C),
+    pQ: new Float64Array(n),
+    pK: new Float64Array(n),
+    pV: new Float64Array(n),
+    hardV: new Float64Array(n),
+    theta: new Float64Array(n),
+    accV: new Float64Array(n),
+    U: new Float64Array(Math.max(2 * T * bits, s?.U.length ?? 0)),
+    diffE: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
+    sumE0: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
+    sumE1: new Float64Array(Math.max(C, s?.diffE.length ?? 0)),
   };
   return scratch;
 }
@@ -179,7 +183,21 @@ export function rosaInjectionBackwardFast(
   // gradK is written at K-run starts only: the rest stays 0.
   out.gradK.fill(0, 0, N);
   const R = rosaRoutes(inputs);
-  for (let b = 0; b < B; b++) for (let r = 0; r < R; r++) backwardLane(inputs, s, out, b, r);
+  const TC = T * C;
+  const hard = (inputs.hardVForQ ?? false) || (inputs.hardVForK ?? false);
+  const { pV, hardV, theta, accV, diffE } = s;
+  for (let b = 0; b < B; b++) {
+    const base = b * TC;
+    const rows = (x: Float32Array) => x.subarray(base, base + TC);
+    sigmoidInto(rows(inputs.q), inputs.tempQ ?? 1, s.pQ, TC);
+    sigmoidInto(rows(inputs.k), inputs.tempK ?? 1, s.pK, TC);
+    sigmoidInto(rows(inputs.v), inputs.tempV ?? 1, pV, TC);
+    thetaOf(inputs.gradY, base, diffE, T, C, theta);
+    if (hard) hardBits(inputs.v, base, TC, hardV);
+    accV.fill(0, 0, TC);
+    for (let r = 0; r < R; r++) backwardLane(inputs, s, out, b, r);
+    vChain(pV, accV, TC, out.gradV, base);
+  }
   for (let c = 0; c < C; c++) {
     out.gradE0[c] += Math.fround(s.sumE0[c]);
     out.gradE1[c] += Math.fround(s.sumE1[c]);
@@ -188,11 +206,38 @@ export function rosaInjectionBackwardFast(
   return { gradQ: out.gradQ, gradK: out.gradK, gradV: out.gradV, gradE0: out.gradE0, gradE1: out.gradE1 };
 }
 
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
+// The passes over a whole batch element, as small functions called once per batch element rather
+// than loops inside the large function called once per backward (measured ≈ 0.2 ms a call faster).
+
+/** θ = gradY·(e1 − e0) of one batch element, [T, C]. */
+function thetaOf(
+  gradY: Float32Array,
+  base: number,
+  diffE: Float64Array,
+  T: number,
+  C: number,
+  theta: Float64Array,
+) {
+  for (let t = 0, i = 0; t < T; t++) for (let c = 0; c < C; c++, i++) theta[i] = gradY[base + i] * diffE[c];
 }
 
-/** One lane (batch element b, route r) of the backward: the twin's loop body for that lane. */
+/** The hard V field 1[v > 0] of one batch element. */
+function hardBits(v: Float32Array, base: number, n: number, hardV: Float64Array) {
+  for (let i = 0; i < n; i++) hardV[i] = v[base + i] > 0 ? 1 : 0;
+}
+
+/** The V chain: gradV = σ'(v)·Σθ with p = σ(T_V·v), p(1 − p) as sigmoidSlope forms it. */
+function vChain(pV: Float64Array, accV: Float64Array, n: number, gradV: Float32Array, base: number) {
+  for (let i = 0; i < n; i++) {
+    const p = pV[i];
+    gradV[base + i] = p * (1 - p) * accV[i];
+  }
+}
+
+/**
+ * One lane (batch element b, route r) of the backward: the twin's loop body for that lane, reading
+ * the batch element's σ's and θ ([T, C], route r at channels c0 … c0 + bits − 1).
+ */
 function backwardLane(
   inputs: RosaInjectionBackwardInputs,
   s: Scratch,
@@ -200,51 +245,31 @@ function backwardLane(
   b: number,
   r: number,
 ): void {
-  const { T, C, bits, q, k, v, gradY, scan } = inputs;
-  const tempQ = inputs.tempQ ?? 1;
-  const tempK = inputs.tempK ?? 1;
-  const tempV = inputs.tempV ?? 1;
+  const { T, C, bits, v, gradY, scan } = inputs;
   const hardQ = inputs.hardVForQ ?? false;
   const hardK = inputs.hardVForK ?? false;
   // The model always uses one field for both contrasts: then the K sum is the Q sum.
   const sameField = hardQ === hardK;
-  const { slopeQ, fieldQ, fieldK, slopeV, theta, accV, U, diffE, sumE0, sumE1 } = s;
-  const { gradQ, gradK, gradV } = out;
+  const { pQ, pK, pV, hardV, theta, accV, U, sumE0, sumE1 } = s;
+  const fieldQ = hardQ ? hardV : pV;
+  const fieldK = hardK ? hardV : pV;
+  const { gradQ, gradK } = out;
   const { dest, qRunId, rcf, kRunStart } = scan;
   const R = rosaRoutes(inputs);
   const lane = (b * R + r) * T;
   const c0 = r * bits;
-  const TB = T * bits;
-
-  // Gather: p = σ(T_V·v) is the soft field and, as p(1 − p), the V chain factor (sigmoidSlope).
-  for (let t = 0; t < T; t++) {
-    const row = (b * T + t) * C + c0;
-    const tb = t * bits;
-    for (let m = 0; m < bits; m++) {
-      const x = v[row + m];
-      const p = sigmoid(tempV * x);
-      const hard = x > 0 ? 1 : 0;
-      fieldQ[tb + m] = hardQ ? hard : p;
-      fieldK[tb + m] = hardK ? hard : p;
-      slopeV[tb + m] = p * (1 - p);
-      const pq = sigmoid(tempQ * q[row + m]);
-      slopeQ[tb + m] = pq * (1 - pq);
-      theta[tb + m] = gradY[row + m] * diffE[c0 + m];
-    }
-  }
-  accV.fill(0, 0, TB);
-  U.fill(0, 0, TB * 2);
+  U.fill(0, 0, T * bits * 2);
 
   const unrolled = bits === 4 && sameField;
   for (let t = 0; t < T; t++) {
     const row = (b * T + t) * C + c0;
-    const tb = t * bits;
+    const own = t * C + c0;
     const d = dest[lane + t];
     if (d >= 0) {
-      const db = d * bits;
+      const dOwn = d * C + c0;
       const vrow = (b * T + d) * C + c0;
       for (let m = 0; m < bits; m++) {
-        accV[db + m] += theta[tb + m];
+        accV[dOwn + m] += theta[own + m];
         const g = gradY[row + m];
         if (v[vrow + m] > 0) sumE1[c0 + m] += g;
         else sumE0[c0 + m] += g;
@@ -254,28 +279,29 @@ function backwardLane(
     const cf = (lane + qRunId[lane + t]) * bits * 2;
     if (unrolled) {
       // The twin's `dq = 0; dq += θ_m·W_m` for m = 0..3, written out: the same sums, same order.
-      const th0 = theta[tb];
-      const th1 = theta[tb + 1];
-      const th2 = theta[tb + 2];
-      const th3 = theta[tb + 3];
+      const th0 = theta[own];
+      const th1 = theta[own + 1];
+      const th2 = theta[own + 2];
+      const th3 = theta[own + 3];
       for (let j = 0; j < 4; j++) {
         // contrast = −D⁰ + D¹ as the twin sums it (0 + (−x) and 0 − x are the same double).
         let contrast = 0;
         const rho0 = rcf[cf + 2 * j];
         if (rho0 >= 0) {
-          const f = kRunStart[lane + rho0] * 4;
+          const f = kRunStart[lane + rho0] * C + c0;
           const dq = 0 + th0 * fieldQ[f] + th1 * fieldQ[f + 1] + th2 * fieldQ[f + 2] + th3 * fieldQ[f + 3];
           contrast -= dq;
           U[(rho0 * 4 + j) * 2] += dq;
         }
         const rho1 = rcf[cf + 2 * j + 1];
         if (rho1 >= 0) {
-          const f = kRunStart[lane + rho1] * 4;
+          const f = kRunStart[lane + rho1] * C + c0;
           const dq = 0 + th0 * fieldQ[f] + th1 * fieldQ[f + 1] + th2 * fieldQ[f + 2] + th3 * fieldQ[f + 3];
           contrast += dq;
           U[(rho1 * 4 + j) * 2 + 1] += dq;
         }
-        gradQ[row + j] = slopeQ[tb + j] * contrast;
+        const pq = pQ[own + j];
+        gradQ[row + j] = pq * (1 - pq) * contrast;
       }
       continue;
     }
@@ -284,32 +310,29 @@ function backwardLane(
       for (let beta = 0; beta < 2; beta++) {
         const rho = rcf[cf + 2 * j + beta];
         if (rho < 0) continue;
-        const f = kRunStart[lane + rho] * bits;
+        const f = kRunStart[lane + rho] * C + c0;
         let dq = 0;
-        for (let m = 0; m < bits; m++) dq += theta[tb + m] * fieldQ[f + m];
+        for (let m = 0; m < bits; m++) dq += theta[own + m] * fieldQ[f + m];
         let dk = dq;
         if (!sameField) {
           dk = 0;
-          for (let m = 0; m < bits; m++) dk += theta[tb + m] * fieldK[f + m];
+          for (let m = 0; m < bits; m++) dk += theta[own + m] * fieldK[f + m];
         }
         contrast += beta === 1 ? dq : -dq;
         U[(rho * bits + j) * 2 + beta] += dk;
       }
-      gradQ[row + j] = slopeQ[tb + j] * contrast;
+      const pq = pQ[own + j];
+      gradQ[row + j] = pq * (1 - pq) * contrast;
     }
-  }
-  for (let tau = 0; tau < T; tau++) {
-    const at = (b * T + tau) * C + c0;
-    const tb = tau * bits;
-    for (let m = 0; m < bits; m++) gradV[at + m] = slopeV[tb + m] * accV[tb + m];
   }
   for (let l = 0; l < T; l++) {
     const start = kRunStart[lane + l];
     if (start < 0) continue;
     const at = (b * T + start) * C + c0;
+    const own = start * C + c0;
     for (let j = 0; j < bits; j++) {
       const diff = U[(l * bits + j) * 2 + 1] - U[(l * bits + j) * 2];
-      const p = sigmoid(tempK * k[at + j]);
+      const p = pK[own + j];
       gradK[at + j] = p * (1 - p) * diff;
     }
   }
