@@ -59,13 +59,15 @@ export function spawnKernelWorker(source: string, init: unknown, name: string): 
       "parentPort.once('message', (m) => start(m));\n";
     const worker = new wt.Worker(prelude + source, { eval: true, name, execArgv: [] });
     worker.on('message', (m) => {
-      if (m === 'ready') onReady();
+      if (m !== 'ready') return;
+      // Idle, blocked in Atomics.wait, a worker must not keep the process alive; until it has
+      // answered it must (something may be awaiting `ready`). After the 'message' listener,
+      // which refs the port again.
+      worker.unref();
+      onReady();
     });
     worker.on('error', (e) => fail(e));
     worker.on('exit', (code) => fail(new Error(`${name} exited with code ${code}`)));
-    // After the listeners (a 'message' listener refs the port again): idle workers, blocked in
-    // Atomics.wait, must not keep the process alive.
-    worker.unref();
     worker.postMessage(init);
     return {
       ready,

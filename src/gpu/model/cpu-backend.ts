@@ -75,6 +75,19 @@ export interface CpuThreading {
   note: string | null;
 }
 
+/** matmulFast, on the lease's threads when there is one (a function: profilers wrap methods). */
+function matmulOn(
+  lease: MatmulThreadsLease | null,
+  a: F,
+  b: F,
+  c: F,
+  shape: FastMatmulShape,
+  accumulate: boolean,
+) {
+  if (lease) lease.threads.matmul(a, b, c, shape, accumulate);
+  else matmulFast(a, b, c, shape, accumulate);
+}
+
 export class CpuBackend implements Backend<F, I> {
   readonly kind = 'cpu' as const;
   readonly threading: CpuThreading;
@@ -100,11 +113,6 @@ export class CpuBackend implements Backend<F, I> {
   dispose(): void {
     this.lease?.release();
     this.lease = null;
-  }
-
-  private matmul(a: F, b: F, c: F, shape: FastMatmulShape, accumulate: boolean): void {
-    if (this.lease) this.lease.threads.matmul(a, b, c, shape, accumulate);
-    else matmulFast(a, b, c, shape, accumulate);
   }
 
   alloc(n: number): F {
@@ -171,10 +179,10 @@ export class CpuBackend implements Backend<F, I> {
       // y = residual + x·Wᵀ as one accumulating matmul: a copy instead of a pass of axpy (not
       // where y may overlap x, which the copy would overwrite before the matmul reads it).
       if (residual !== outputs.y) outputs.y.set(residual.subarray(0, shape.rows * shape.outDim));
-      this.matmul(inputs.x, inputs.w, outputs.y, dims, true);
+      matmulOn(this.lease, inputs.x, inputs.w, outputs.y, dims, true);
       return;
     }
-    this.matmul(inputs.x, inputs.w, outputs.y, dims, accumulate);
+    matmulOn(this.lease, inputs.x, inputs.w, outputs.y, dims, accumulate);
     if (residual) this.axpy(residual, outputs.y);
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
@@ -284,8 +292,8 @@ export class CpuBackend implements Backend<F, I> {
     const { x, w, dy } = inputs;
     const { dx, dw } = outputs;
     const { rows, inDim, outDim } = shape;
-    if (dx) this.matmul(dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
-    if (dw) this.matmul(dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
+    if (dx) matmulOn(this.lease, dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
+    if (dw) matmulOn(this.lease, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
   }
   linearSharedBackward(
     inputs: { x: F; ws: readonly F[]; dys: readonly F[] },
