@@ -106,10 +106,10 @@ describe.runIf(matmulUsesSimd)('matmul on worker threads', () => {
     pool.dispose();
   });
 
-  it('does not keep a Node process alive, disposed or not', () => {
+  it('does not keep a Node process alive, disposed or not, nor end it before it has started', () => {
     const script = fileURLToPath(new URL('./fixtures/threads-exit.ts', import.meta.url));
     const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-    for (const mode of ['dispose', 'leave']) {
+    for (const mode of ['dispose', 'leave', 'await']) {
       const out = execFileSync(process.execPath, [tsx, script, mode], { timeout: 60_000, encoding: 'utf8' });
       expect(out.trim()).toBe(`ok ${mode}`);
     }
