@@ -1,8 +1,9 @@
 // `npx tsx bench/matmul-threads.ts [--threads 2] [--rounds 3]`: the matmul of the CPU backend on
 // one thread against src/gpu/cpu/matmul-threads.ts. Prints, per round (interleaved, since the
-// machine may be shared): the cost of handing half of a tiny kernel call to a worker (wake-up,
-// wait: the per-call overhead), and ms per matmul at the decoder's shapes, whole (copies
-// included) and for the kernel alone. JSON lines on stdout. Not a test.
+// machine may be shared): the extra cost of a tiny kernel call cut in two chunks over the same
+// call in one (publishing it, waking a worker, waiting for a chunk it claimed: the per-call
+// overhead), and ms per matmul at the decoder's shapes, whole (copies included) and for the
+// kernel alone. JSON lines on stdout. Not a test.
 
 import { cpus, loadavg } from 'node:os';
 import { type FastMatmulShape, matmulFast } from '../src/gpu/cpu/matmul.ts';
@@ -69,7 +70,7 @@ for (let round = 0; round < rounds; round++) {
       accumulate: false,
     };
     const kernelOne = msPer(20, () => pool.run(kernel, 1));
-    const kernelThreaded = msPer(20, () => pool.run(kernel, threads));
+    const kernelThreaded = msPer(20, () => pool.run(kernel));
     const r = (x: number) => Number(x.toFixed(3));
     shapes[name] = {
       one: r(one),
@@ -85,6 +86,7 @@ for (let round = 0; round < rounds; round++) {
       cpus: cpus().length,
       load1: Number(loadavg()[0].toFixed(2)),
       handOffUs: Number((splitUs - aloneUs).toFixed(2)),
+      workerChunks: pool.workerChunks,
       msPerMatmul: shapes,
     }),
   );

@@ -1,11 +1,14 @@
 // Matmuls over worker threads. The direct route of matmul.ts already copies its operands into a
 // wasm memory; here that memory is a shared one, instantiated by the calling thread and by N − 1
 // workers, so the workers need no access to the tensors (plain Float32Arrays, which stay where
-// they are) and nothing is registered per tensor. The caller copies the operands in, splits the
-// kernel call by output rows (by 8-column panels when there are too few rows), posts the other
-// parts through a control block of Int32s, runs its own part, waits on Atomics.wait and copies C
-// out. Each element of C is computed by the same kernel over the same K blocks as with one
-// thread, so the results are the same to the bit.
+// they are) and nothing is registered per tensor. The caller copies the operands in, cuts the
+// kernel call into chunks of output rows (of 8-column panels when rows are few), publishes the
+// call in a control block of Int32s and wakes the workers; then every thread, the caller too,
+// claims chunks from a shared counter until none is left, and the caller waits (Atomics.wait)
+// for the chunks others hold before it copies C out. Claiming rather than a fixed share per
+// thread: on a busy machine a worker the OS does not run soon leaves its chunks to the others,
+// instead of holding the caller up. Each element of C is computed by the same kernel over the
+// same K blocks as with one thread, so the results are the same to the bit.
 
 import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
 import {
@@ -18,71 +21,106 @@ import {
 } from './matmul.ts';
 import { type KernelWorker, spawnKernelWorker, threadsUnavailable } from './worker-threads.ts';
 
-// Control block: one slot of Int32s per worker.
-const SLOT = 16;
-const SEQ = 0; // job number, bumped by the caller to post a job
-const DONE = 1; // the job number the worker finished last; −1: it could not start
-const STATUS = 2; // 0: the job ran; 1: it threw
-const STOP = 3; // 1: leave the loop
-const ARGS = 4; // a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate
+// The control block, Int32s.
+const SEQ = 0; // call number: bumped to publish a call, workers wait on it
+const NEXT = 1; // (call number & 0x7fff) << 16 | next unclaimed chunk
+const COMPLETED = 2; // chunks finished in this call; the caller waits on it
+const STATUS = 3; // 1 once a chunk has thrown
+const STOP = 4; // 1: workers leave their loops
+const FAILED = 5; // workers that could not start
+const CHUNKS = 6;
+const BY_ROWS = 7; // 1: chunks of rows (by 4), 0: of 8-column panels
+const UNITS = 8; // row blocks or panels in all
+const ARGS = 9; // a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate
+const BY_WORKERS = ARGS + 12; // chunks the workers have run, all calls together
+const CONTROL_INTS = BY_WORKERS + 1;
+const TAG = 0x7fff;
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB of address space reserved, committed as it grows
 
 /**
- * Multiply-adds below which a part is not worth a thread: the wake-up and wait cost some tens
- * of µs (bench/matmul-threads.ts measures it), about the time of this many at ~10 GFLOP/s.
+ * Multiply-adds below which a chunk is not worth handing out: waking a worker and waiting for it
+ * costs some tens of µs (bench/matmul-threads.ts measures it), ~4× the time of this many.
  */
-export const MIN_PART_MACS = 1 << 18;
+export const MIN_CHUNK_MACS = 1 << 18;
+/** Chunks per thread at most: a few, so that threads that start late still share the work. */
+const CHUNKS_PER_THREAD = 4;
 
-// The worker: the same K-block loop as runDirectBlocks (matmul.ts), over the same kernel.
+// The worker: chunks as splitDirectCall cuts them, each run as runDirectBlocks does (matmul.ts).
 const WORKER_SOURCE = `
 function start(init) {
   const ctrl = new Int32Array(init.control);
-  const o = init.slot * ${SLOT};
   let direct;
   try {
     direct = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports.direct;
   } catch (e) {
-    Atomics.store(ctrl, o + ${DONE}, -1);
-    Atomics.notify(ctrl, o + ${DONE});
+    Atomics.add(ctrl, ${FAILED}, 1);
     throw e;
   }
   post('ready');
-  let seq = 0;
+  let seen = 0;
   for (;;) {
-    Atomics.wait(ctrl, o + ${SEQ}, seq);
-    seq = Atomics.load(ctrl, o + ${SEQ});
-    if (Atomics.load(ctrl, o + ${STOP}) === 1) return;
-    let status = 0;
+    Atomics.wait(ctrl, ${SEQ}, seen);
+    seen = Atomics.load(ctrl, ${SEQ});
+    if (Atomics.load(ctrl, ${STOP}) === 1) return;
+    claimChunks(ctrl, direct, seen & ${TAG}, init.stall);
+  }
+}
+
+function claimChunks(ctrl, direct, tag, stall) {
+  for (;;) {
+    const v = Atomics.load(ctrl, ${NEXT});
+    const chunks = ctrl[${CHUNKS}];
+    const i = v & 0xffff;
+    if (v >>> 16 !== tag || i >= chunks) return;
+    if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) !== v) continue;
+    // Chunk i is ours: the call stays as published until every chunk has completed.
+    if (stall) Atomics.wait(ctrl, ${STOP}, 0); // tests: a worker that hangs holding a chunk
     try {
-      const p = o + ${ARGS};
-      const a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
-      const c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
+      const p = ${ARGS};
+      let a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
+      let c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
       const kc = ctrl[p + 10], accumulate = ctrl[p + 11] === 1;
+      const units = ctrl[${UNITS}];
+      const u0 = Math.floor((i * units) / chunks), u1 = Math.floor(((i + 1) * units) / chunks);
+      if (ctrl[${BY_ROWS}] === 1) {
+        const r0 = 4 * u0;
+        a += r0 * ars;
+        c += r0 * ldc;
+        M = Math.min(M, 4 * u1) - r0;
+      } else {
+        b += 32 * u0;
+        c += 32 * u0;
+        N8 = u1 - u0;
+      }
       for (let k0 = 0; k0 < K; k0 += kc) {
         const add = accumulate || k0 > 0 ? 1 : 0;
         direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
       }
     } catch (e) {
-      status = 1;
+      Atomics.store(ctrl, ${STATUS}, 1);
     }
-    Atomics.store(ctrl, o + ${STATUS}, status);
-    Atomics.store(ctrl, o + ${DONE}, seq);
-    Atomics.notify(ctrl, o + ${DONE});
+    Atomics.add(ctrl, ${BY_WORKERS}, 1);
+    if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
   }
 }
 `;
 
-/** Splits a kernel call into at most `parts` calls on disjoint blocks of C: rows by 4, else panels. */
-export function splitDirectCall(call: DirectCall, parts: number): DirectCall[] {
+/** How a call is cut into at most `parts` chunks: by rows in blocks of 4, else by panels. */
+function splitPlan(call: DirectCall, parts: number): { byRows: boolean; units: number; chunks: number } {
   const rowBlocks = Math.ceil(call.M / 4);
   const byRows = rowBlocks >= parts || rowBlocks >= call.N8;
   const units = byRows ? rowBlocks : call.N8;
-  const n = Math.max(1, Math.min(parts, units));
+  return { byRows, units, chunks: Math.max(1, Math.min(parts, units)) };
+}
+
+/** Splits a kernel call into at most `parts` calls on disjoint blocks of C (as the workers do). */
+export function splitDirectCall(call: DirectCall, parts: number): DirectCall[] {
+  const { byRows, units, chunks } = splitPlan(call, parts);
   const out: DirectCall[] = [];
-  for (let i = 0; i < n; i++) {
-    const u0 = Math.floor((i * units) / n);
-    const u1 = Math.floor(((i + 1) * units) / n);
+  for (let i = 0; i < chunks; i++) {
+    const u0 = Math.floor((i * units) / chunks);
+    const u1 = Math.floor(((i + 1) * units) / chunks);
     if (byRows) {
       const r0 = 4 * u0;
       const r1 = Math.min(call.M, 4 * u1);
@@ -95,18 +133,23 @@ export function splitDirectCall(call: DirectCall, parts: number): DirectCall[] {
 }
 
 export interface MatmulThreadsOptions {
-  /** Multiply-adds a part must have (default MIN_PART_MACS; tests split small calls with 1). */
-  minPartMacs?: number;
-  /** How long a worker may take on top of 10 ns per multiply-add before it counts as gone. */
+  /** Multiply-adds a chunk must have (default MIN_CHUNK_MACS; tests split small calls with 1). */
+  minChunkMacs?: number;
+  /** How long the caller waits for a chunk, on top of 10 ns per multiply-add, before it gives up. */
   timeoutMs?: number;
+  /** The 10 ns above (tests set 0). */
+  nsPerMac?: number;
+  /** Tests: workers hang once they hold a chunk, until disposed. */
+  stallWorkers?: boolean;
 }
 
 export class MatmulThreads implements DirectTarget {
   readonly threads: number;
-  private readonly minPartMacs: number;
+  private readonly minChunkMacs: number;
   private readonly timeoutMs: number;
+  private readonly nsPerMac: number;
   private readonly gemm: SimdGemm;
-  private readonly control: Int32Array;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
   private readonly workers: KernelWorker[] = [];
   private view = new Float32Array(0);
   private seq = 0;
@@ -115,17 +158,22 @@ export class MatmulThreads implements DirectTarget {
   constructor(threads: number, options: MatmulThreadsOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`CPU threads: ${threads} is not a count`);
-    this.minPartMacs = options.minPartMacs ?? MIN_PART_MACS;
+    this.minChunkMacs = options.minChunkMacs ?? MIN_CHUNK_MACS;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.nsPerMac = options.nsPerMac ?? 10;
     const why = threadsUnavailable();
     if (why) throw new Error(`CPU threads: ${why}`);
     const gemm = createSimdGemm(1, { sharedMaxPages: MAX_PAGES });
     if (!gemm) throw new Error('CPU threads: WebAssembly SIMD is not available here');
     this.gemm = gemm;
     this.threads = threads;
-    this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * Math.max(1, threads - 1)));
     for (let i = 0; i < threads - 1; i++) {
-      const init = { module: gemm.module, memory: gemm.memory, control: this.control.buffer, slot: i };
+      const init = {
+        module: gemm.module,
+        memory: gemm.memory,
+        control: this.control.buffer,
+        stall: options.stallWorkers ?? false,
+      };
       this.workers.push(spawnKernelWorker(WORKER_SOURCE, init, `cpu-matmul-${i + 1}`));
     }
   }
@@ -133,6 +181,11 @@ export class MatmulThreads implements DirectTarget {
   /** Whether a worker failed (or dispose ran): every later call throws. */
   get failed(): boolean {
     return this.broken !== null;
+  }
+
+  /** Chunks the workers (not the caller) have run so far: how much of the work they took. */
+  get workerChunks(): number {
+    return Atomics.load(this.control, BY_WORKERS);
   }
 
   /** Resolves once every worker has started (or rejects with the first that could not). */
@@ -148,7 +201,7 @@ export class MatmulThreads implements DirectTarget {
     shape: FastMatmulShape,
     accumulate = false,
   ): void {
-    if (this.partsFor(shape.M * shape.N * shape.K) < 2) matmulFast(a, b, c, shape, accumulate);
+    if (this.chunksFor(shape.M * shape.N * shape.K) < 2) matmulFast(a, b, c, shape, accumulate);
     else matmulDirectOn(this, a, b, c, shape, accumulate);
   }
 
@@ -161,65 +214,77 @@ export class MatmulThreads implements DirectTarget {
     return this.view;
   }
 
-  /** Runs a kernel call (bytes of this memory) in `parts` parts (default: as its size pays). */
-  run(call: DirectCall, parts = this.partsFor(call.M * call.N8 * 8 * call.K)): void {
-    if (this.broken) throw this.broken;
-    const calls = splitDirectCall(call, Math.min(parts, this.threads));
-    const seq = ++this.seq;
-    for (let i = 1; i < calls.length; i++) this.post(i - 1, calls[i], seq);
-    // Generous: a part takes well under 1 ns per multiply-add; past this a worker is gone.
-    const deadline = performance.now() + this.timeoutMs + (call.M * call.N8 * 8 * call.K) / 1e5;
-    try {
-      runDirectBlocks(this.gemm.direct, calls[0]);
-    } finally {
-      // Even when the caller's part threw: the workers must be done before the memory is reused.
-      for (let i = 1; i < calls.length; i++) this.join(i - 1, seq, deadline);
+  /** Runs a kernel call (bytes of this memory) in at most `chunks` chunks (default: as pays). */
+  run(call: DirectCall, chunks = this.chunksFor(call.M * call.N8 * 8 * call.K)): void {
+    this.check();
+    const calls = splitDirectCall(call, chunks);
+    if (calls.length === 1 || this.workers.length === 0) {
+      for (const part of calls) runDirectBlocks(this.gemm.direct, part);
+      return;
     }
+    const { byRows, units } = splitPlan(call, chunks);
+    const ctrl = this.control;
+    const seq = ++this.seq;
+    const args = [call.a, call.ars, call.aks, call.b, call.ldb, call.c, call.ldc, call.M, call.N8, call.K];
+    ctrl.set([...args, call.kc, call.accumulate ? 1 : 0], ARGS);
+    ctrl[CHUNKS] = calls.length;
+    ctrl[BY_ROWS] = byRows ? 1 : 0;
+    ctrl[UNITS] = units;
+    ctrl[COMPLETED] = 0;
+    Atomics.store(ctrl, NEXT, (seq & TAG) << 16);
+    Atomics.store(ctrl, SEQ, seq);
+    Atomics.notify(ctrl, SEQ, Math.min(this.workers.length, calls.length - 1));
+    // Generous: a chunk takes well under 1 ns per multiply-add; past this a worker is gone.
+    const deadline =
+      performance.now() + this.timeoutMs + (this.nsPerMac * call.M * call.N8 * 8 * call.K) / 1e6;
+    let thrown: unknown = null;
+    for (;;) {
+      const v = Atomics.load(ctrl, NEXT);
+      const i = v & 0xffff;
+      if (i >= calls.length) break;
+      if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
+      try {
+        runDirectBlocks(this.gemm.direct, calls[i]);
+      } catch (err) {
+        thrown ??= err;
+      }
+      Atomics.add(ctrl, COMPLETED, 1);
+    }
+    // Even when a chunk here threw: the workers' chunks must be done before the memory is reused.
+    this.awaitChunks(calls.length, deadline);
+    if (thrown) throw thrown;
+    if (Atomics.load(ctrl, STATUS) !== 0) this.fail('a CPU matmul worker: the kernel threw (out of bounds?)');
   }
 
   /** Stops the workers (never disposed, they still let a Node process end: they are unref'd). */
   dispose(): void {
     this.broken ??= new Error('CPU threads: used after dispose');
-    this.leaveLoops();
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
     for (const w of this.workers) w.terminate();
   }
 
-  private leaveLoops(): void {
-    for (let i = 0; i < this.workers.length; i++) {
-      Atomics.store(this.control, i * SLOT + STOP, 1);
-      Atomics.add(this.control, i * SLOT + SEQ, 1);
-      Atomics.notify(this.control, i * SLOT + SEQ);
-    }
+  private chunksFor(macs: number): number {
+    return Math.min(CHUNKS_PER_THREAD * this.threads, Math.floor(macs / this.minChunkMacs));
   }
 
-  private partsFor(macs: number): number {
-    return Math.min(this.threads, Math.floor(macs / this.minPartMacs));
+  private check(): void {
+    if (this.broken) throw this.broken;
+    const failure = this.workers.map((w) => w.failure()).find((f) => f !== null);
+    if (failure) this.fail(`a CPU matmul worker failed: ${failure.message}`);
+    if (Atomics.load(this.control, FAILED) > 0) this.fail('a CPU matmul worker could not start');
   }
 
-  private post(worker: number, call: DirectCall, seq: number): void {
-    const p = worker * SLOT;
-    const args = [call.a, call.ars, call.aks, call.b, call.ldb, call.c, call.ldc, call.M, call.N8, call.K];
-    this.control.set(args, p + ARGS);
-    this.control[p + ARGS + 10] = call.kc;
-    this.control[p + ARGS + 11] = call.accumulate ? 1 : 0;
-    Atomics.store(this.control, p + SEQ, seq);
-    Atomics.notify(this.control, p + SEQ);
-  }
-
-  private join(worker: number, seq: number, deadline: number): void {
-    const p = worker * SLOT;
-    const name = `CPU matmul worker ${worker + 1}`;
+  private awaitChunks(chunks: number, deadline: number): void {
     for (;;) {
-      const done = Atomics.load(this.control, p + DONE);
-      if (done === seq) break;
-      const failure = this.workers[worker].failure();
-      if (done === -1 || failure)
-        this.fail(`${name} failed${failure ? `: ${failure.message}` : ' to start'}`);
+      const done = Atomics.load(this.control, COMPLETED);
+      if (done === chunks) return;
       const left = deadline - performance.now();
-      if (left <= 0) this.fail(`${name} did not finish its part of a matmul in time (crashed or hung)`);
-      Atomics.wait(this.control, p + DONE, done, Math.min(left, 1000));
+      if (left <= 0)
+        this.fail(`a CPU matmul worker did not finish its chunk of a matmul in time (crashed or hung)`);
+      Atomics.wait(this.control, COMPLETED, done, Math.min(left, 1000));
     }
-    if (this.control[p + STATUS] !== 0) this.fail(`${name}: the kernel threw (out of bounds?)`);
   }
 
   private fail(message: string): never {

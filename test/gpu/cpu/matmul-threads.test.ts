@@ -7,8 +7,8 @@ import { MatmulThreads, splitDirectCall } from '../../../src/gpu/cpu/matmul-thre
 
 // The threaded matmul against the one-thread one, bit for bit, on shapes whose splits are uneven:
 // rows not a multiple of 4, columns not of 8, K past one block of 256, few rows (split by
-// columns), both transposes, accumulation. Parts are forced down to one multiply-add, so every
-// shape here is split.
+// columns), both transposes, accumulation. Chunks are allowed down to one multiply-add, so every
+// shape here is split (into up to 4 chunks a thread).
 
 function random(n: number, seed: number): Float32Array {
   const r = rng(seed);
@@ -25,7 +25,7 @@ const SHAPES: FastMatmulShape[] = [
 ];
 
 describe.runIf(matmulUsesSimd)('matmul on worker threads', () => {
-  const pools = [2, 3].map((t) => new MatmulThreads(t, { minPartMacs: 1 }));
+  const pools = [2, 3].map((t) => new MatmulThreads(t, { minChunkMacs: 1 }));
   afterAll(() => {
     for (const p of pools) p.dispose();
   });
@@ -49,6 +49,25 @@ describe.runIf(matmulUsesSimd)('matmul on worker threads', () => {
           expect(Array.from(many), where).toEqual(Array.from(one));
         }
       }
+    }
+  });
+
+  it('gives the same bits with chunks the workers ran', async () => {
+    // Tiny calls may end before a worker wakes: this one is large enough for a worker to claim
+    // chunks (repeated until one has, in case the OS runs it late).
+    const shape = { M: 517, N: 77, K: 300, transB: true };
+    const a = random(517 * 300, 4);
+    const b = random(300 * 77, 5);
+    const one = new Float32Array(517 * 77);
+    matmulFast(a, b, one, shape);
+    for (const pool of pools) {
+      const before = pool.workerChunks;
+      for (let i = 0; i < 50 && pool.workerChunks === before; i++) {
+        const many = new Float32Array(517 * 77);
+        pool.matmul(a, b, many, shape);
+        expect(Array.from(many)).toEqual(Array.from(one));
+      }
+      expect(pool.workerChunks).toBeGreaterThan(before);
     }
   });
 
@@ -78,31 +97,55 @@ describe.runIf(matmulUsesSimd)('matmul on worker threads', () => {
   });
 
   it('reports a kernel that traps in a worker instead of hanging', async () => {
-    const pool = new MatmulThreads(2, { minPartMacs: 1 });
+    const pool = new MatmulThreads(2, { minChunkMacs: 1 });
     await pool.ready();
     const end = 4 * pool.scratch(1024).length;
-    // Three rows split by panels: the caller's B panel is the memory's last 32 bytes, the
-    // worker's lies past the end, so only the worker's kernel traps.
-    const call = { a: 0, ars: 4, aks: 4, b: end - 32, ldb: 64, c: 0, ldc: 64, M: 3, N8: 2, K: 1 };
-    expect(() => pool.run({ ...call, kc: 256, accumulate: false })).toThrow(/worker 1: the kernel threw/);
-    // The pool is unusable from then on, and says so.
-    expect(() => pool.run({ ...call, b: 0, kc: 256, accumulate: false })).toThrow(/worker 1/);
+    // Three rows cut into 8 panels: the last panel of B lies past the memory's end. Whichever
+    // thread runs it traps; the caller still waits for the other chunks, then reports.
+    const call = { a: 0, ars: 4, aks: 4, b: end - 7 * 32, ldb: 256, c: 0, ldc: 256, M: 3, N8: 8, K: 1 };
+    expect(() => pool.run({ ...call, kc: 256, accumulate: false })).toThrow(/out of bounds/);
+    // The pool is unusable from then on when a worker's kernel threw, and says so.
+    pool.dispose();
+    expect(() => pool.run({ ...call, b: 0, kc: 256, accumulate: false })).toThrow(/after dispose/);
+  });
+
+  it('leaves the chunks of a worker that does not run to the caller', async () => {
+    const pool = new MatmulThreads(2, { minChunkMacs: 1 });
+    await pool.ready();
+    // The worker leaves its loop, as if the OS never ran it: the caller claims every chunk.
+    const control = (pool as unknown as { control: Int32Array }).control;
+    Atomics.store(control, 4, 1);
+    Atomics.add(control, 0, 1);
+    Atomics.notify(control, 0);
+    const shape = { M: 40, N: 24, K: 300 };
+    const a = random(40 * 300, 1);
+    const b = random(300 * 24, 2);
+    const one = new Float32Array(40 * 24);
+    const many = new Float32Array(40 * 24);
+    matmulFast(a, b, one, shape);
+    pool.matmul(a, b, many, shape);
+    expect(Array.from(many)).toEqual(Array.from(one));
     pool.dispose();
   });
 
-  it('gives up on a worker that stopped answering, with an error', async () => {
-    const pool = new MatmulThreads(2, { minPartMacs: 1, timeoutMs: 300 });
+  it('gives up on a worker that hangs holding a chunk, with an error', async () => {
+    const pool = new MatmulThreads(2, { minChunkMacs: 1, timeoutMs: 50, nsPerMac: 0, stallWorkers: true });
     await pool.ready();
-    // Stands in for a dead thread: the worker leaves its loop and never answers again.
-    const control = (pool as unknown as { control: Int32Array }).control;
-    Atomics.store(control, 3, 1);
-    Atomics.add(control, 0, 1);
-    Atomics.notify(control, 0);
     pool.scratch(1024);
-    const call = { a: 0, ars: 4, aks: 4, b: 0, ldb: 32, c: 0, ldc: 32, M: 8, N8: 1, K: 4, kc: 256 };
+    // 8 chunks of 4 rows, each of 2^20 steps of k over the same bytes (strides 0): a few ms each,
+    // time for the worker to wake and claim one. Until it has, calls succeed.
+    const call = { a: 0, ars: 4, aks: 0, b: 0, ldb: 0, c: 0, ldc: 32, M: 32, N8: 1, K: 2 ** 20 };
     const t0 = performance.now();
-    expect(() => pool.run({ ...call, accumulate: false })).toThrow(/did not finish/);
-    expect(performance.now() - t0).toBeLessThan(5000);
+    let error: unknown = null;
+    for (let attempt = 0; attempt < 20 && !error; attempt++) {
+      try {
+        pool.run({ ...call, kc: 2 ** 20, accumulate: false }, 8);
+      } catch (err) {
+        error = err;
+      }
+    }
+    expect(String(error)).toMatch(/did not finish its chunk/);
+    expect(performance.now() - t0).toBeLessThan(20_000);
     pool.dispose();
   });
 
