@@ -98,8 +98,15 @@ export class CpuBackend implements Backend<F, I> {
 
   constructor(options: CpuBackendOptions = {}) {
     const requested = options.threads ?? 1;
-    const unavailable = requested > 1 ? threadsUnavailable() : null;
-    if (requested > 1 && !unavailable) this.lease = acquireMatmulThreads(requested);
+    let unavailable = requested > 1 ? threadsUnavailable() : null;
+    if (requested > 1 && !unavailable) {
+      try {
+        this.lease = acquireMatmulThreads(requested);
+      } catch (err) {
+        // No wasm SIMD, workers refused: the backend still works, on one thread.
+        unavailable = (err as Error).message;
+      }
+    }
     const used = this.lease ? requested : 1;
     this.threading = { requested, used, note: unavailable && `one thread: ${unavailable}` };
   }
