@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
 import { type FastMatmulShape, matmulFast, matmulUsesSimd } from '../../../src/gpu/cpu/matmul.ts';
 import { MatmulThreads, splitDirectCall } from '../../../src/gpu/cpu/matmul-threads.ts';
+import { SEQ, STOP } from '../../../src/gpu/cpu/matmul-threads-control.ts';
 
 // The threaded matmul against the one-thread one, bit for bit, on shapes whose splits are uneven:
 // rows not a multiple of 4, columns not of 8, K past one block of 256, few rows (split by
@@ -114,9 +115,9 @@ describe.runIf(matmulUsesSimd)('matmul on worker threads', () => {
     await pool.ready();
     // The worker leaves its loop, as if the OS never ran it: the caller claims every chunk.
     const control = (pool as unknown as { control: Int32Array }).control;
-    Atomics.store(control, 4, 1);
-    Atomics.add(control, 0, 1);
-    Atomics.notify(control, 0);
+    Atomics.store(control, STOP, 1);
+    Atomics.add(control, SEQ, 1);
+    Atomics.notify(control, SEQ);
     const shape = { M: 40, N: 24, K: 300 };
     const a = random(40 * 300, 1);
     const b = random(300 * 24, 2);
