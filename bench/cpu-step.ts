@@ -1,7 +1,7 @@
 // `npm run bench:cpu [-- --T 256 --width 64 --layers 2 --heads 2 --mlp 128 --batch 8 --window 32
-//   --variant window|global --steps 5 --profile --relaxed-simd]`
+//   --variant window|global --steps 5 --threads 1 --profile --relaxed-simd]`
 // Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
-// backend, one thread, random tokens, the same shapes as bench/torch_step.py takes, so the two
+// backend (--threads: cpu.threads, for the linear layers' matmuls), random tokens, the same shapes as bench/torch_step.py takes, so the two
 // JSON lines compare directly. --profile adds the time per backend op (summed over the timed
 // steps, divided by their count). stepFlops is the analytical count of a step (matmul and
 // attention, forward and backward: src/config/duration.ts), with the ratio to the window variant
@@ -37,6 +37,7 @@ const vocabSize = arg('vocab', 97);
 const steps = arg('steps', 5);
 const warmup = arg('warmup', 2);
 const variant = strArg('variant', 'window') as Variant;
+const threads = arg('threads', 1);
 const profile = process.argv.includes('--profile');
 
 const configOf = (v: Variant) =>
@@ -55,7 +56,8 @@ const config = configOf(variant);
 const flops = stepFlopParts(config, B, T);
 const flopsTotal = flops.matmul + flops.attention;
 const windowFlops = stepFlopParts(configOf('window'), B, T);
-const backend = new CpuBackend();
+const backend = new CpuBackend({ threads });
+await backend.ready();
 const model = new Model(backend, config, initialParameters(config, 1));
 
 // Per-op timing: every op of the CPU backend runs synchronously, so wrapping the methods times them.
@@ -125,6 +127,7 @@ console.log(
     cpus: cpus().length,
     cpu: cpus()[0]?.model ?? null,
     fusedMultiplyAdd: matmulFusedMultiplyAdd,
+    threads: backend.threading,
     shape: { T, width, layers, heads, mlpHidden, batch: B, window, vocabSize, variant },
     params: model.parameterCount,
     stepMsMedian: sorted[sorted.length >> 1],
@@ -138,3 +141,5 @@ console.log(
     ...(profile ? { opsMs: ops } : {}),
   }),
 );
+model.dispose();
+backend.dispose();

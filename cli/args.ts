@@ -3,7 +3,7 @@
 // short names. Values are checked with the setting's own schema, so a bad flag is reported
 // as `--path <message>` with the same limit the form and presets show.
 
-import type { GpuOptions, ModelOverrides, TrainConfig } from '../src/config/schema.ts';
+import type { CpuOptions, GpuOptions, ModelOverrides, TrainConfig } from '../src/config/schema.ts';
 import type { FieldError } from '../src/config/validate.ts';
 import { type SettingLeaf, settingLeaves } from '../src/config/walk.ts';
 
@@ -92,9 +92,13 @@ export function settingsPatch(settings: Map<string, unknown>): {
   model: ModelOverrides;
   train: Partial<TrainConfig>;
   gpu: Partial<GpuOptions>;
+  cpu: Partial<CpuOptions>;
   backend?: string;
 } {
-  const patch = { task: {}, model: {}, train: {}, gpu: {} } as Record<string, Record<string, unknown>>;
+  const patch = { task: {}, model: {}, train: {}, gpu: {}, cpu: {} } as Record<
+    string,
+    Record<string, unknown>
+  >;
   let backend: string | undefined;
   for (const [path, value] of settings) {
     if (path === 'backend') {
@@ -115,6 +119,7 @@ export function settingsPatch(settings: Map<string, unknown>): {
       model: ModelOverrides;
       train: Partial<TrainConfig>;
       gpu: Partial<GpuOptions>;
+      cpu: Partial<CpuOptions>;
     }),
     backend,
   };

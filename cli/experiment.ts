@@ -23,6 +23,7 @@ import { FileCheckpointStore } from '../src/gpu/checkpoint/store-node.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import { optionalFeatureStatus } from '../src/gpu/features.ts';
 import type { RosaScanner } from '../src/gpu/model/backend.ts';
+import { CpuBackend } from '../src/gpu/model/cpu-backend.ts';
 import { inlineScanner } from '../src/gpu/model/scanners.ts';
 import { createNodeGpuContext } from '../src/gpu/platform/node.ts';
 import { trainRecoveringDevice } from '../src/gpu/train/device-recovery.ts';
@@ -346,7 +347,7 @@ async function main(): Promise<number> {
           try {
             run.task.atDistance(d, 0);
           } catch (err) {
-            run.model.dispose();
+            run.dispose();
             if (err instanceof TaskConfigError)
               fail(`${spec.name}: evaluation.niahDistances: ${d} does not fit: ${err.message}`);
             throw err;
@@ -378,6 +379,7 @@ async function main(): Promise<number> {
         wallSeconds: (performance.now() - started) / 1000,
         parameters: run.model.parameterCount,
         gpuBytes: run.model.backend.allocatedBytes(),
+        ...(run.model.backend instanceof CpuBackend ? { cpuThreads: run.model.backend.threading } : {}),
         final,
         meanStepTiming: meanTiming(run.steps.slice(Math.floor(run.steps.length / 2))),
         spec,
@@ -400,7 +402,7 @@ async function main(): Promise<number> {
       }
       results.push(result);
       if (ok) trained.set(`${spec.name}#${repeat}`, await run.model.exportParameters());
-      run.model.dispose();
+      run.dispose();
     }
 
     const machine = {

@@ -68,8 +68,9 @@ export function settingsDiff(specs: readonly RunSpec[]): SettingDiff[] {
       // A task field of another task kind, or a setting this variant does not use.
       if (!leaf || (leaf.taskKinds && !leaf.taskKinds.includes(spec.task.kind))) return NOT_APPLICABLE;
       if (!applies(leaf.meta, spec)) return NOT_APPLICABLE;
-      // The gpu section is optional: absent means its defaults.
-      const value = valueAt(spec, path) ?? (path.startsWith('gpu.') ? leaf.meta.default : undefined);
+      // The gpu and cpu sections are optional: absent means their defaults.
+      const machine = path.startsWith('gpu.') || path.startsWith('cpu.');
+      const value = valueAt(spec, path) ?? (machine ? leaf.meta.default : undefined);
       return shownSetting(value, leaf.meta);
     });
     const used = values.filter((v) => v !== NOT_APPLICABLE);

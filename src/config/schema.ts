@@ -441,6 +441,21 @@ export const gpuSchema = z.strictObject(
 );
 export type GpuOptions = z.infer<typeof gpuSchema>;
 
+// A count, not 'auto': a spec says what it ran on, and the results do not depend on it (the
+// threaded matmuls give the same bits as one thread), only the speed does.
+export const MAX_CPU_THREADS = 64;
+export const cpuSchema = z.strictObject(
+  {
+    threads: int(1, MAX_CPU_THREADS, 1, {
+      label: 'CPU threads',
+      help: 'CPU backend: threads sharing the large matmuls (the calling one and threads − 1 workers); more than one needs shared memory (in a browser, a cross-origin isolated page), else one is used',
+      unit: 'threads',
+    }),
+  },
+  objectError,
+);
+export type CpuOptions = z.infer<typeof cpuSchema>;
+
 // ── Runs and presets ────────────────────────────────────────────────────────────────────────
 
 const fromField = text(500, '', {
@@ -470,6 +485,8 @@ export const runSpecSchema = z.strictObject(
     backend: backendSchema,
     /** WebGPU feature choices; absent means every default. */
     gpu: z.optional(gpuSchema),
+    /** CPU backend choices; absent means every default. */
+    cpu: z.optional(cpuSchema),
     /** A checkpoint key whose weights this run starts from. */
     from: z.optional(fromField),
     evalOnly: z.optional(evalOnlyField),

@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { type FieldMeta, metaOf } from './fields.ts';
 import {
   backendSchema,
+  cpuSchema,
   gpuSchema,
   lrsaSchema,
   modelSchema,
@@ -59,6 +60,7 @@ export function settingLeaves(): SettingLeaf[] {
     ...objectLeaves(trainSchema, 'train.'),
     { path: 'backend', schema: backendSchema, meta: metaOf(backendSchema)! },
     ...objectLeaves(gpuSchema, 'gpu.'),
+    ...objectLeaves(cpuSchema, 'cpu.'),
   ];
   return cache;
 }

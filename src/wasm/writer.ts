@@ -121,14 +121,23 @@ export interface WasmFunction {
   body: Bytes[];
 }
 
-/** A module importing env.memory (at least `pages` 64 KiB pages) and exporting `functions`. */
-export function wasmModule(functions: WasmFunction[], pages: number): Uint8Array<ArrayBuffer> {
+/**
+ * A module importing env.memory (at least `pages` 64 KiB pages) and exporting `functions`; with
+ * `sharedMaxPages`, the memory is a shared one of at most that many pages (for worker threads).
+ */
+export function wasmModule(
+  functions: WasmFunction[],
+  pages: number,
+  sharedMaxPages?: number,
+): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [
     0x60,
     ...vec(f.params.map((t) => [t])),
     ...vec(f.results.map((t) => [t])),
   ]);
-  const imports = [[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(pages)]];
+  const limits =
+    sharedMaxPages === undefined ? [0x00, ...uleb(pages)] : [0x03, ...uleb(pages), ...uleb(sharedMaxPages)];
+  const imports = [[...name('env'), ...name('memory'), 0x02, ...limits]];
   const codes = functions.map((f) => {
     const locals = vec(f.locals.map((t) => [...uleb(1), t]));
     const body = [...locals, ...f.body.flat(), ...op.end];

@@ -62,9 +62,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   o[keys.at(-1)!] = value;
 }
 
-/** The backend and its WebGPU feature choices: flags and run specs, not preset content. */
+/** The backend, its WebGPU feature choices and CPU threads: flags and run specs, not preset content. */
 function isMachineChoice(path: string): boolean {
-  return path === 'backend' || path.startsWith('gpu.');
+  return path === 'backend' || path.startsWith('gpu.') || path.startsWith('cpu.');
 }
 
 function presetWith(leaf: SettingLeaf, value: unknown): Record<string, unknown> {

@@ -215,6 +215,8 @@ function softmaxGradRowFunction(): WasmFunction {
 
 export interface SimdGemm {
   memory: WebAssembly.Memory;
+  /** The compiled module, for worker threads to instantiate over the same (shared) memory. */
+  module: WebAssembly.Module;
   /** Whether direct uses fused multiply-adds (relaxed SIMD). */
   fused: boolean;
   panel: (pa: number, pb: number, kc: number, panels: number, out: number, ldo: number) => void;
@@ -241,6 +243,8 @@ export interface SimdGemmOptions {
   rows?: number;
   /** Use relaxed SIMD's fused multiply-add where the engine validates it. */
   fma?: boolean;
+  /** A shared memory of at most this many pages (worker threads run the kernels on it too). */
+  sharedMaxPages?: number;
 }
 
 /**
@@ -249,7 +253,7 @@ export interface SimdGemmOptions {
  */
 export function createSimdGemm(pages: number, options: SimdGemmOptions = {}): SimdGemm | null {
   if (typeof WebAssembly === 'undefined') return null;
-  const { rows = 4, fma = true } = options;
+  const { rows = 4, fma = true, sharedMaxPages } = options;
   const build = (useFma: boolean) =>
     wasmModule(
       [
@@ -260,6 +264,7 @@ export function createSimdGemm(pages: number, options: SimdGemmOptions = {}): Si
         softmaxGradRowFunction(),
       ],
       pages,
+      sharedMaxPages,
     );
   let bytes = build(fma);
   let fused = fma;
@@ -268,10 +273,15 @@ export function createSimdGemm(pages: number, options: SimdGemmOptions = {}): Si
     fused = false;
   }
   if (!WebAssembly.validate(bytes)) return null;
-  const memory = new WebAssembly.Memory({ initial: pages });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const memory =
+    sharedMaxPages === undefined
+      ? new WebAssembly.Memory({ initial: pages })
+      : new WebAssembly.Memory({ initial: pages, maximum: sharedMaxPages, shared: true });
+  const module = new WebAssembly.Module(bytes);
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   return {
     memory,
+    module,
     fused,
     panel: instance.exports.panel as SimdGemm['panel'],
     expRow: instance.exports.expRow as SimdGemm['expRow'],

@@ -11,7 +11,7 @@
 // - scalar: the packed route with a 4×4 JS tile whose sums are JS numbers (float64), where the
 //   engine lacks wasm SIMD.
 
-import { createSimdGemm } from './gemm-simd.ts';
+import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
 
 export interface FastMatmulShape {
   M: number;
@@ -321,7 +321,73 @@ export function matmulFast(
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /**
- * matmulFast through the wasm memory: A copied as it is (gemmDirect reads either layout), B as
+ * One call of the direct kernel, in bytes of a wasm memory: C (+)= op(A)·B for M rows and 8·N8
+ * columns (see gemm-simd.ts direct), run over K in blocks of `kc` (the first block writes C
+ * unless `accumulate`, later ones add).
+ */
+export interface DirectCall {
+  a: number;
+  ars: number;
+  aks: number;
+  b: number;
+  ldb: number;
+  c: number;
+  ldc: number;
+  M: number;
+  N8: number;
+  K: number;
+  kc: number;
+  accumulate: boolean;
+}
+
+/** Runs a DirectCall with `direct` (a kernel instance over the memory the call's bytes are in). */
+export function runDirectBlocks(direct: SimdGemm['direct'], call: DirectCall): void {
+  const { a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate } = call;
+  for (let k0 = 0; k0 < K; k0 += kc) {
+    const add = accumulate || k0 > 0 ? 1 : 0;
+    direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
+  }
+}
+
+/** Where matmulDirect copies its operands (a wasm memory) and runs the kernel on them. */
+export interface DirectTarget {
+  /** n floats of the target's memory, from its start; valid until the next call. */
+  scratch(n: number): Float32Array;
+  run(call: DirectCall): void;
+}
+
+// The module's own kernel instance, scratch past its fixed panels.
+const localTarget: DirectTarget = {
+  scratch: simdScratch,
+  run: (call) => runDirectBlocks(simd!.direct, call),
+};
+
+/**
+ * matmulFast's direct route on another target (worker threads sharing a memory): the same
+ * copies and the same kernel calls, so the same results to the bit.
+ */
+export function matmulDirectOn(
+  target: DirectTarget,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  shape: FastMatmulShape,
+  accumulate = false,
+): void {
+  const { M, N, K, transA = false, transB = false } = shape;
+  if (a.length < M * K || b.length < K * N || c.length < M * N) {
+    throw new RangeError(`matmulDirectOn: buffers too small for M=${M} N=${N} K=${K}`);
+  }
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!accumulate) c.fill(0, 0, M * N);
+    return;
+  }
+  matmulDirect(a, b, c, M, N, K, transA, transB, accumulate, target);
+}
+
+/**
+ * matmulFast through a wasm memory: A copied as it is (the kernel reads either layout), B as
  * [K][N] rows padded to 8 columns (transposed first when stored N×K), C likewise; K in blocks of
  * KC so that the B rows of a block stay in cache while all of A's rows pass. The padding columns
  * of B hold whatever was there: a column of C depends only on the same column of B, so they only
@@ -337,12 +403,13 @@ function matmulDirect(
   transA: boolean,
   transB: boolean,
   accumulate: boolean,
+  target: DirectTarget = localTarget,
 ): void {
   const ld = pad8(N);
   const oA = 0;
   const oB = pad8(M * K);
   const oC = oB + K * ld + 8;
-  const s = simdScratch(oC + M * ld);
+  const s = target.scratch(oC + M * ld);
   s.set(a.length === M * K ? a : a.subarray(0, M * K), oA);
   if (!transB && N === ld) s.set(b.length === K * N ? b : b.subarray(0, K * N), oB);
   else if (!transB) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) s[oB + k * ld + n] = b[k * N + n];
@@ -351,12 +418,23 @@ function matmulDirect(
     if (N === ld) s.set(c.length === M * N ? c : c.subarray(0, M * N), oC);
     else for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) s[oC + m * ld + n] = c[m * N + n];
   }
+  const o = s.byteOffset;
   const ars = transA ? 1 : K;
   const aks = transA ? M : 1;
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    gemmDirect(s, oA + k0 * aks, ars, aks, oB + k0 * ld, ld, oC, ld, M, ld, kc, accumulate || k0 > 0);
-  }
+  target.run({
+    a: o + 4 * oA,
+    ars: 4 * ars,
+    aks: 4 * aks,
+    b: o + 4 * oB,
+    ldb: 4 * ld,
+    c: o + 4 * oC,
+    ldc: 4 * ld,
+    M,
+    N8: ld >> 3,
+    K,
+    kc: KC,
+    accumulate,
+  });
   if (N === ld) c.set(s.subarray(oC, oC + M * N));
   else for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) c[m * N + n] = s[oC + m * ld + n];
 }

@@ -181,6 +181,8 @@ export interface Backend<F extends Sized, I extends Sized> {
   flush(): void;
   /** Resolves with performance.now() once all submitted work has finished (at once on the CPU). */
   idle(): Promise<number>;
+  /** Releases what the backend holds besides tensors (GPU scratch, CPU worker threads); last. */
+  dispose(): void;
 
   // Forward ops: (inputs, outputs, shape, options)
   embedding(inputs: { tokens: I; table: F }, outputs: { out: F }, shape: VocabShape): void;

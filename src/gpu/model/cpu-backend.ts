@@ -2,7 +2,8 @@
 // injection and its backward) run the fast kernels of src/gpu/cpu; the rest (embedding, LRSA,
 // AdamW, bias, repeat-kv) their CPU twins from src/gpu/reference, which also stay the references
 // the kernel tests compare against.
-// Handles are plain typed arrays, so "recording" an op runs it at once.
+// Handles are plain typed arrays, so "recording" an op runs it at once. With `threads` > 1 the
+// matmuls of linear layers are spread over worker threads (cpu/matmul-threads.ts), same bits.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
 import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
@@ -15,8 +16,10 @@ import {
   swigluBackwardFast,
   swigluForwardFast,
 } from '../cpu/elementwise.ts';
-import { matmulFast } from '../cpu/matmul.ts';
+import { type FastMatmulShape, matmulFast } from '../cpu/matmul.ts';
+import { acquireMatmulThreads, type MatmulThreadsLease } from '../cpu/matmul-threads.ts';
 import { rosaInjectionBackwardFast, rosaInjectionForwardFast, rosaSignPackFast } from '../cpu/rosa.ts';
+import { threadsUnavailable } from '../cpu/worker-threads.ts';
 import { adamwStepReference, type CpuParamGroup } from '../reference/adamw.ts';
 import type { AttentionShape } from '../reference/attention.ts';
 import { biasBackward, biasForward } from '../reference/bias.ts';
@@ -63,12 +66,65 @@ function selectedOf<T extends { subarray(a: number, b: number): T }>(selected: T
   return selected.subarray(0, shape.batch * shape.heads * lrsaChunkCounts(shape).scoredChunks * shape.keep);
 }
 
+export interface CpuBackendOptions {
+  /** Threads for the matmuls, the calling one included (default 1). */
+  threads?: number;
+}
+
+/** The threads a CPU backend was asked for, those it uses, and why fewer when so. */
+export interface CpuThreading {
+  requested: number;
+  used: number;
+  note: string | null;
+}
+
+/** matmulFast, on the lease's threads when there is one (a function: profilers wrap methods). */
+function matmulOn(
+  lease: MatmulThreadsLease | null,
+  a: F,
+  b: F,
+  c: F,
+  shape: FastMatmulShape,
+  accumulate: boolean,
+) {
+  if (lease) lease.threads.matmul(a, b, c, shape, accumulate);
+  else matmulFast(a, b, c, shape, accumulate);
+}
+
 export class CpuBackend implements Backend<F, I> {
   readonly kind = 'cpu' as const;
+  readonly threading: CpuThreading;
+  private lease: MatmulThreadsLease | null = null;
   private bytes = 0;
   /** The last batch's loss, one entry per micro-batch. */
   private lossParts: Array<CrossEntropyStats | undefined> = [];
   private gradNorm = 0;
+
+  constructor(options: CpuBackendOptions = {}) {
+    const requested = options.threads ?? 1;
+    let unavailable = requested > 1 ? threadsUnavailable() : null;
+    if (requested > 1 && !unavailable) {
+      try {
+        this.lease = acquireMatmulThreads(requested);
+      } catch (err) {
+        // No wasm SIMD, workers refused: the backend still works, on one thread.
+        unavailable = (err as Error).message;
+      }
+    }
+    const used = this.lease ? requested : 1;
+    this.threading = { requested, used, note: unavailable && `one thread: ${unavailable}` };
+  }
+
+  /** Resolves once the worker threads have started (a browser worker starts them asynchronously). */
+  async ready(): Promise<void> {
+    await this.lease?.threads.ready();
+  }
+
+  /** Lets go of the worker threads (idle ones never keep a Node process alive either). */
+  dispose(): void {
+    this.lease?.release();
+    this.lease = null;
+  }
 
   alloc(n: number): F {
     this.bytes += n * 4;
@@ -134,10 +190,10 @@ export class CpuBackend implements Backend<F, I> {
       // y = residual + x·Wᵀ as one accumulating matmul: a copy instead of a pass of axpy (not
       // where y may overlap x, which the copy would overwrite before the matmul reads it).
       if (residual !== outputs.y) outputs.y.set(residual.subarray(0, shape.rows * shape.outDim));
-      matmulFast(inputs.x, inputs.w, outputs.y, dims, true);
+      matmulOn(this.lease, inputs.x, inputs.w, outputs.y, dims, true);
       return;
     }
-    matmulFast(inputs.x, inputs.w, outputs.y, dims, accumulate);
+    matmulOn(this.lease, inputs.x, inputs.w, outputs.y, dims, accumulate);
     if (residual) this.axpy(residual, outputs.y);
   }
   linearShared(inputs: { x: F; ws: readonly F[] }, outputs: { ys: readonly F[] }, shape: LinearShape): void {
@@ -266,8 +322,8 @@ export class CpuBackend implements Backend<F, I> {
     const { x, w, dy } = inputs;
     const { dx, dw } = outputs;
     const { rows, inDim, outDim } = shape;
-    if (dx) matmulFast(dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
-    if (dw) matmulFast(dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
+    if (dx) matmulOn(this.lease, dy, w, dx, { M: rows, N: inDim, K: outDim }, options.accumulateDx ?? false);
+    if (dw) matmulOn(this.lease, dy, x, dw, { M: outDim, N: inDim, K: rows, transA: true }, true);
   }
   linearSharedBackward(
     inputs: { x: F; ws: readonly F[]; dys: readonly F[] },

@@ -26,6 +26,8 @@ export interface EngineInfo {
   /** Number of ROSA scan workers and whether they share memory (SharedArrayBuffer) or copy. */
   rosaWorkers: number;
   rosaSharedMemory: boolean;
+  /** Why the CPU backend runs one thread whatever cpu.threads says; null where threads can run. */
+  cpuThreadsUnavailable?: string | null;
 }
 
 export interface CheckpointFiles {

@@ -41,7 +41,7 @@ export async function trainRecoveringDevice(
     recoveries++;
     const stoppedAt = run.step;
     try {
-      run.model.dispose();
+      run.dispose();
     } catch {
       // Its buffers went with the device.
     }

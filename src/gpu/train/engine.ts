@@ -84,7 +84,7 @@ export class TrainerEngine implements TrainerClient {
   /** Frees a run's model once whatever it is doing now has finished. */
   private retire(run: AnyRun | undefined): Promise<void> {
     if (!run) return Promise.resolve();
-    return this.exclusive(async () => run.model.dispose());
+    return this.exclusive(async () => run.dispose());
   }
 
   private run(runId: string): AnyRun {
@@ -384,7 +384,7 @@ export class TrainerEngine implements TrainerClient {
     const meanwhile = this.runs.get(runId);
     if (meanwhile) {
       // Started or loaded while this was being read: that one wins.
-      run.model.dispose();
+      run.dispose();
       return meanwhile;
     }
     this.runs.set(runId, run);
@@ -475,7 +475,7 @@ export class TrainerEngine implements TrainerClient {
         if (!this.onRunDevice(run, lost)) continue;
         this.runs.delete(id);
         if (run.active) run.haltOnLostDevice(lost.lost ?? 'unknown reason');
-        run.model.dispose();
+        run.dispose();
       }
     });
     return gpu;

@@ -109,7 +109,17 @@ export async function createRun(
   const errors = checkSpecFor(normalized, env);
   if (errors.length > 0) throw new ConfigError(errors);
   const backend =
-    normalized.backend === 'webgpu' ? new GpuBackend(env.gpu!, normalized.gpu) : new CpuBackend();
+    normalized.backend === 'webgpu'
+      ? new GpuBackend(env.gpu!, normalized.gpu)
+      : new CpuBackend({ threads: normalized.cpu?.threads });
+  if (backend instanceof CpuBackend) {
+    try {
+      await backend.ready();
+    } catch (err) {
+      backend.dispose();
+      throw err;
+    }
+  }
   const resume = from && 'resume' in from ? from.resume : undefined;
   const transplant = from && 'transplant' in from ? from.transplant : undefined;
   const params = resume

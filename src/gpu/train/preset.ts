@@ -5,6 +5,8 @@
 // The same format drives the CLI and the UI.
 
 import {
+  type CpuOptions,
+  cpuSchema,
   type ExperimentPreset,
   type GpuOptions,
   gpuSchema,
@@ -38,6 +40,8 @@ export interface PresetPatch {
   train?: Partial<TrainConfig>;
   /** WebGPU feature choices (gpu.subgroups); the defaults where absent. */
   gpu?: Partial<GpuOptions>;
+  /** CPU backend choices (cpu.threads); the defaults where absent. */
+  cpu?: Partial<CpuOptions>;
 }
 
 /** Reads a preset (parsed JSON); throws ConfigError with `preset.`-prefixed fields. */
@@ -158,6 +162,9 @@ export function presetRuns(
       backend,
       ...(patch.gpu && Object.keys(patch.gpu).length > 0
         ? { gpu: { ...defaultsOf(gpuSchema), ...patch.gpu } }
+        : {}),
+      ...(patch.cpu && Object.keys(patch.cpu).length > 0
+        ? { cpu: { ...defaultsOf(cpuSchema), ...patch.cpu } }
         : {}),
     } as RunSpec;
     const check = checkRunSpec(spec);

@@ -79,6 +79,12 @@ export class TrainingRun<F extends Sized, I extends Sized> {
     this.loggedThrough = startStep;
   }
 
+  /** Frees the model, then what its backend holds (the CPU backend's worker threads). */
+  dispose(): void {
+    this.model.dispose();
+    this.model.backend.dispose();
+  }
+
   setStatus(status: RunStatus, message?: string): void {
     this.status = status;
     this.deps.emit({ type: 'status', runId: this.spec.id, status, step: this.step, message });

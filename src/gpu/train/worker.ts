@@ -8,6 +8,7 @@ import { loadCorpusBrowser } from '../../tasks/corpus-browser.ts';
 import { MemoryCheckpointStore } from '../checkpoint/store.ts';
 import { OpfsCheckpointStore, opfsAvailable } from '../checkpoint/store-opfs.ts';
 import type { GpuContext } from '../context.ts';
+import { threadsUnavailable } from '../cpu/worker-threads.ts';
 import type { RosaScanner } from '../model/backend.ts';
 import { inlineScanner, poolScanner } from '../model/scanners.ts';
 import { createBrowserGpuContext } from '../platform/browser.ts';
@@ -38,6 +39,7 @@ async function createEngine(): Promise<TrainerEngine> {
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     rosaWorkers: scanner.workers,
     rosaSharedMemory: scanner.sharedMemory,
+    cpuThreadsUnavailable: threadsUnavailable(),
   });
   return new TrainerEngine({
     env: { gpu, scanner, loadCorpus: loadCorpusBrowser, store },

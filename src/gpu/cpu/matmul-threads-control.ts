@@ -1,0 +1,78 @@
+// The control block of the threaded matmul (matmul-threads.ts) and the worker's code, which runs
+// on the other side of it: plain JavaScript in a string, so that a worker starts from it without a
+// bundler or a TypeScript loader (Node's eval worker, a Blob URL in browsers).
+
+// The control block, Int32s.
+export const SEQ = 0; // call number: bumped to publish a call, workers wait on it
+export const NEXT = 1; // (call number & 0x7fff) << 16 | next unclaimed chunk
+export const COMPLETED = 2; // chunks finished in this call; the caller waits on it
+export const STATUS = 3; // 1 once a chunk has thrown
+export const STOP = 4; // 1: workers leave their loops
+export const FAILED = 5; // workers that could not start
+export const CHUNKS = 6;
+export const BY_ROWS = 7; // 1: chunks of rows (by 4), 0: of 8-column panels
+export const UNITS = 8; // row blocks or panels in all
+export const ARGS = 9; // a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate
+export const BY_WORKERS = ARGS + 12; // chunks the workers have run, all calls together
+export const CONTROL_INTS = BY_WORKERS + 1;
+export const TAG = 0x7fff;
+
+// The worker: chunks as splitDirectCall cuts them, each run as runDirectBlocks does (matmul.ts).
+export const WORKER_SOURCE = `
+function start(init) {
+  const ctrl = new Int32Array(init.control);
+  let direct;
+  try {
+    direct = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports.direct;
+  } catch (e) {
+    Atomics.add(ctrl, ${FAILED}, 1);
+    throw e;
+  }
+  post('ready');
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctrl, ${SEQ}, seen);
+    seen = Atomics.load(ctrl, ${SEQ});
+    if (Atomics.load(ctrl, ${STOP}) === 1) return;
+    claimChunks(ctrl, direct, seen & ${TAG}, init.stall);
+  }
+}
+
+function claimChunks(ctrl, direct, tag, stall) {
+  for (;;) {
+    const v = Atomics.load(ctrl, ${NEXT});
+    const chunks = ctrl[${CHUNKS}];
+    const i = v & 0xffff;
+    if (v >>> 16 !== tag || i >= chunks) return;
+    if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) !== v) continue;
+    // Chunk i is ours: the call stays as published until every chunk has completed.
+    if (stall) Atomics.wait(ctrl, ${STOP}, 0); // tests: a worker that hangs holding a chunk
+    try {
+      const p = ${ARGS};
+      let a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
+      let c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
+      const kc = ctrl[p + 10], accumulate = ctrl[p + 11] === 1;
+      const units = ctrl[${UNITS}];
+      const u0 = Math.floor((i * units) / chunks), u1 = Math.floor(((i + 1) * units) / chunks);
+      if (ctrl[${BY_ROWS}] === 1) {
+        const r0 = 4 * u0;
+        a += r0 * ars;
+        c += r0 * ldc;
+        M = Math.min(M, 4 * u1) - r0;
+      } else {
+        b += 32 * u0;
+        c += 32 * u0;
+        N8 = u1 - u0;
+      }
+      for (let k0 = 0; k0 < K; k0 += kc) {
+        const add = accumulate || k0 > 0 ? 1 : 0;
+        direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
+      }
+    } catch (e) {
+      Atomics.store(ctrl, ${STATUS}, 1);
+    }
+    Atomics.add(ctrl, ${BY_WORKERS}, 1);
+    if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
+  }
+}
+`;

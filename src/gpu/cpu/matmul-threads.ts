@@ -1,0 +1,267 @@
+// Matmuls over worker threads. The direct route of matmul.ts already copies its operands into a
+// wasm memory; here that memory is a shared one, instantiated by the calling thread and by N − 1
+// workers, so the workers need no access to the tensors (plain Float32Arrays, which stay where
+// they are) and nothing is registered per tensor. The caller copies the operands in, cuts the
+// kernel call into chunks of output rows (of 8-column panels when rows are few), publishes the
+// call in a control block of Int32s and wakes the workers; then every thread, the caller too,
+// claims chunks from a shared counter until none is left, and the caller waits (Atomics.wait)
+// for the chunks others hold before it copies C out. Claiming rather than a fixed share per
+// thread: on a busy machine a worker the OS does not run soon leaves its chunks to the others,
+// instead of holding the caller up. Each element of C is computed by the same kernel over the
+// same K blocks as with one thread, so the results are the same to the bit.
+
+import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
+import {
+  type DirectCall,
+  type DirectTarget,
+  type FastMatmulShape,
+  matmulDirectOn,
+  matmulFast,
+  runDirectBlocks,
+} from './matmul.ts';
+import {
+  ARGS,
+  BY_ROWS,
+  BY_WORKERS,
+  CHUNKS,
+  COMPLETED,
+  CONTROL_INTS,
+  FAILED,
+  NEXT,
+  SEQ,
+  STATUS,
+  STOP,
+  TAG,
+  UNITS,
+  WORKER_SOURCE,
+} from './matmul-threads-control.ts';
+import { type KernelWorker, spawnKernelWorker, threadsUnavailable } from './worker-threads.ts';
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB of address space reserved, committed as it grows
+
+/**
+ * Multiply-adds below which a chunk is not worth handing out: publishing a call, waking a worker
+ * and waiting for its chunk cost 2–20 µs here (bench/matmul-threads.ts), about this many's time.
+ */
+export const MIN_CHUNK_MACS = 1 << 18;
+/** Chunks per thread at most: a few, so that threads that start late still share the work. */
+const CHUNKS_PER_THREAD = 4;
+
+/** How a call is cut into at most `parts` chunks: by rows in blocks of 4, else by panels. */
+function splitPlan(call: DirectCall, parts: number): { byRows: boolean; units: number; chunks: number } {
+  const rowBlocks = Math.ceil(call.M / 4);
+  const byRows = rowBlocks >= parts || rowBlocks >= call.N8;
+  const units = byRows ? rowBlocks : call.N8;
+  return { byRows, units, chunks: Math.max(1, Math.min(parts, units)) };
+}
+
+/** Splits a kernel call into at most `parts` calls on disjoint blocks of C (as the workers do). */
+export function splitDirectCall(call: DirectCall, parts: number): DirectCall[] {
+  const { byRows, units, chunks } = splitPlan(call, parts);
+  const out: DirectCall[] = [];
+  for (let i = 0; i < chunks; i++) {
+    const u0 = Math.floor((i * units) / chunks);
+    const u1 = Math.floor(((i + 1) * units) / chunks);
+    if (byRows) {
+      const r0 = 4 * u0;
+      const r1 = Math.min(call.M, 4 * u1);
+      out.push({ ...call, a: call.a + r0 * call.ars, c: call.c + r0 * call.ldc, M: r1 - r0 });
+    } else {
+      out.push({ ...call, b: call.b + 32 * u0, c: call.c + 32 * u0, N8: u1 - u0 });
+    }
+  }
+  return out;
+}
+
+export interface MatmulThreadsOptions {
+  /** Multiply-adds a chunk must have (default MIN_CHUNK_MACS; tests split small calls with 1). */
+  minChunkMacs?: number;
+  /** How long the caller waits for a chunk, on top of 10 ns per multiply-add, before it gives up. */
+  timeoutMs?: number;
+  /** The 10 ns above (tests set 0). */
+  nsPerMac?: number;
+  /** Tests: workers hang once they hold a chunk, until disposed. */
+  stallWorkers?: boolean;
+}
+
+export class MatmulThreads implements DirectTarget {
+  readonly threads: number;
+  private readonly minChunkMacs: number;
+  private readonly timeoutMs: number;
+  private readonly nsPerMac: number;
+  private readonly gemm: SimdGemm;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+  private readonly workers: KernelWorker[] = [];
+  private view = new Float32Array(0);
+  private seq = 0;
+  private broken: Error | null = null;
+
+  constructor(threads: number, options: MatmulThreadsOptions = {}) {
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`CPU threads: ${threads} is not a count`);
+    this.minChunkMacs = options.minChunkMacs ?? MIN_CHUNK_MACS;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.nsPerMac = options.nsPerMac ?? 10;
+    const why = threadsUnavailable();
+    if (why) throw new Error(`CPU threads: ${why}`);
+    const gemm = createSimdGemm(1, { sharedMaxPages: MAX_PAGES });
+    if (!gemm) throw new Error('CPU threads: WebAssembly SIMD is not available here');
+    this.gemm = gemm;
+    this.threads = threads;
+    for (let i = 0; i < threads - 1; i++) {
+      const init = {
+        module: gemm.module,
+        memory: gemm.memory,
+        control: this.control.buffer,
+        stall: options.stallWorkers ?? false,
+      };
+      this.workers.push(spawnKernelWorker(WORKER_SOURCE, init, `cpu-matmul-${i + 1}`));
+    }
+  }
+
+  /** Whether a worker failed (or dispose ran): every later call throws. */
+  get failed(): boolean {
+    return this.broken !== null;
+  }
+
+  /** Chunks the workers (not the caller) have run so far: how much of the work they took. */
+  get workerChunks(): number {
+    return Atomics.load(this.control, BY_WORKERS);
+  }
+
+  /** Resolves once every worker has started (or rejects with the first that could not). */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.ready));
+  }
+
+  /** matmulFast, with the kernel's work spread over the threads when it is large enough. */
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    shape: FastMatmulShape,
+    accumulate = false,
+  ): void {
+    if (this.chunksFor(shape.M * shape.N * shape.K) < 2) matmulFast(a, b, c, shape, accumulate);
+    else matmulDirectOn(this, a, b, c, shape, accumulate);
+  }
+
+  scratch(n: number): Float32Array {
+    const memory = this.gemm.memory;
+    const have = memory.buffer.byteLength;
+    if (have < 4 * n) memory.grow(Math.ceil((4 * n - have) / PAGE));
+    if (this.view.length < n || this.view.buffer !== memory.buffer)
+      this.view = new Float32Array(memory.buffer);
+    return this.view;
+  }
+
+  /** Runs a kernel call (bytes of this memory) in at most `chunks` chunks (default: as pays). */
+  run(call: DirectCall, chunks = this.chunksFor(call.M * call.N8 * 8 * call.K)): void {
+    this.check();
+    const calls = splitDirectCall(call, chunks);
+    if (calls.length === 1 || this.workers.length === 0) {
+      for (const part of calls) runDirectBlocks(this.gemm.direct, part);
+      return;
+    }
+    const { byRows, units } = splitPlan(call, chunks);
+    const ctrl = this.control;
+    const seq = ++this.seq;
+    const args = [call.a, call.ars, call.aks, call.b, call.ldb, call.c, call.ldc, call.M, call.N8, call.K];
+    ctrl.set([...args, call.kc, call.accumulate ? 1 : 0], ARGS);
+    ctrl[CHUNKS] = calls.length;
+    ctrl[BY_ROWS] = byRows ? 1 : 0;
+    ctrl[UNITS] = units;
+    ctrl[COMPLETED] = 0;
+    Atomics.store(ctrl, NEXT, (seq & TAG) << 16);
+    Atomics.store(ctrl, SEQ, seq);
+    Atomics.notify(ctrl, SEQ, Math.min(this.workers.length, calls.length - 1));
+    // Generous: a chunk takes well under 1 ns per multiply-add; past this a worker is gone.
+    const deadline =
+      performance.now() + this.timeoutMs + (this.nsPerMac * call.M * call.N8 * 8 * call.K) / 1e6;
+    let thrown: unknown = null;
+    for (;;) {
+      const v = Atomics.load(ctrl, NEXT);
+      const i = v & 0xffff;
+      if (i >= calls.length) break;
+      if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
+      try {
+        runDirectBlocks(this.gemm.direct, calls[i]);
+      } catch (err) {
+        thrown ??= err;
+      }
+      Atomics.add(ctrl, COMPLETED, 1);
+    }
+    // Even when a chunk here threw: the workers' chunks must be done before the memory is reused.
+    this.awaitChunks(calls.length, deadline);
+    if (thrown) throw thrown;
+    if (Atomics.load(ctrl, STATUS) !== 0) this.fail('a CPU matmul worker: the kernel threw (out of bounds?)');
+  }
+
+  /** Stops the workers (never disposed, they still let a Node process end: they are unref'd). */
+  dispose(): void {
+    this.broken ??= new Error('CPU threads: used after dispose');
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    for (const w of this.workers) w.terminate();
+  }
+
+  private chunksFor(macs: number): number {
+    return Math.min(CHUNKS_PER_THREAD * this.threads, Math.floor(macs / this.minChunkMacs));
+  }
+
+  private check(): void {
+    if (this.broken) throw this.broken;
+    const failure = this.workers.map((w) => w.failure()).find((f) => f !== null);
+    if (failure) this.fail(`a CPU matmul worker failed: ${failure.message}`);
+    if (Atomics.load(this.control, FAILED) > 0) this.fail('a CPU matmul worker could not start');
+  }
+
+  private awaitChunks(chunks: number, deadline: number): void {
+    for (;;) {
+      const done = Atomics.load(this.control, COMPLETED);
+      if (done === chunks) return;
+      const left = deadline - performance.now();
+      if (left <= 0)
+        this.fail(`a CPU matmul worker did not finish its chunk of a matmul in time (crashed or hung)`);
+      Atomics.wait(this.control, COMPLETED, done, Math.min(left, 1000));
+    }
+  }
+
+  private fail(message: string): never {
+    this.broken = new Error(message);
+    this.dispose();
+    throw this.broken;
+  }
+}
+
+// One set of threads per thread count, shared by the backends that ask for it: the calls of one
+// JS thread never overlap, and a backend that is never disposed leaks no more than one set.
+const shared = new Map<number, { threads: MatmulThreads; users: number }>();
+
+export interface MatmulThreadsLease {
+  readonly threads: MatmulThreads;
+  release(): void;
+}
+
+export function acquireMatmulThreads(threads: number): MatmulThreadsLease {
+  let entry = shared.get(threads);
+  if (!entry || entry.threads.failed) {
+    entry = { threads: new MatmulThreads(threads), users: 0 };
+    shared.set(threads, entry);
+  }
+  entry.users++;
+  const e = entry;
+  let released = false;
+  return {
+    threads: e.threads,
+    release() {
+      if (released) return;
+      released = true;
+      if (--e.users > 0) return;
+      e.threads.dispose();
+      if (shared.get(threads) === e) shared.delete(threads);
+    },
+  };
+}
