@@ -74,17 +74,26 @@ export const op = {
   f32x4Mul: [0xfd, ...uleb(0xe6)] as Bytes,
   f32x4Min: [0xfd, ...uleb(0xe8)] as Bytes,
   f32x4Max: [0xfd, ...uleb(0xe9)] as Bytes,
+  /** Pseudo-min/max: b < a ? b : a and a < b ? b : a, one instruction on x86 (min/max are several). */
+  f32x4Pmin: [0xfd, ...uleb(0xea)] as Bytes,
+  f32x4Pmax: [0xfd, ...uleb(0xeb)] as Bytes,
   f32x4Nearest: [0xfd, ...uleb(0x6a)] as Bytes,
   f32x4Splat: [0xfd, ...uleb(0x13)] as Bytes,
   f32x4ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1f), lane],
   i32x4TruncSatF32x4S: [0xfd, ...uleb(0xf8)] as Bytes,
   i32x4Add: [0xfd, ...uleb(0xae)] as Bytes,
+  i32x4Sub: [0xfd, ...uleb(0xb1)] as Bytes,
   i32x4Shl: [0xfd, ...uleb(0xab)] as Bytes,
   i32x4Splat: [0xfd, ...uleb(0x11)] as Bytes,
   f32Add: [0x92] as Bytes,
   f32Max: [0x97] as Bytes,
   /** Relaxed SIMD: a·b + c, fused or not as the engine likes (both are within float32 rounding). */
   f32x4RelaxedMadd: [0xfd, ...uleb(0x105)] as Bytes,
+  /** v128.const with the int32 `v` in all four lanes. */
+  i32x4Const: (v: number): Bytes => {
+    const lane = [...new Uint8Array(Int32Array.of(v).buffer)];
+    return [0xfd, ...uleb(0x0c), ...lane, ...lane, ...lane, ...lane];
+  },
   /** v128.const with the float32 `v` in all four lanes. */
   f32x4Const: (v: number): Bytes => {
     const lane = [...new Uint8Array(Float32Array.of(v).buffer)];
