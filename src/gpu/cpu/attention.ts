@@ -9,7 +9,9 @@
 // speed. So blocks are small: 16 rows in the forward (a 4-row register tile gains nothing from
 // more rows); in the backward dK and dV sum over the block's rows, and short sums spend their
 // time loading and storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for
-// global attention. The score blocks live in the wasm memory, where the softmax's row max and
+// global attention; on the direct path those blocks go through P, dS and dQ in sub-blocks of 16
+// rows, each over the keys it sees, so the masked corner computed stays 16 rows wide (a quarter
+// of the causal waste at T = 256 with 64-row blocks). The score blocks live in the wasm memory, where the softmax's row max and
 // exp run in SIMD (rowMax, expShifted); the forward divides by Σ exp after P·V, on D values per
 // row. The backward recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
@@ -31,6 +33,9 @@ function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): nu
   if (window >= T) return 64;
   return Math.max(16, Math.min(64, window >> 1));
 }
+
+/** Rows of the backward's sub-blocks on the direct path (see attentionBackwardDirect). */
+const SUB_BLOCK = 16;
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
 function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {
@@ -273,6 +278,7 @@ function attentionBackwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
+  const SB = SUB_BLOCK;
   const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
@@ -305,11 +311,9 @@ function attentionBackwardDirect(
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
-        const nk = t0 + nq - lo;
-        const nkp = pad8(nk);
+        const off = t0 - lo; // keys before the block's first row
         const qo = hd + t0 * C;
-        gemmDirect(s, oQ + qo, C, 1, oKT + lo, Tp, oP, ldS, nq, nkp, D, false);
-        gemmDirect(s, oDO + qo, C, 1, oVT + lo, Tp, oDS, ldS, nq, nkp, D, false);
+        const ko = hd + lo * C;
         for (let i = 0; i < nq; i++) {
           // Δ_t = dout_t · out_t (float64 sum, as the twin).
           let d = 0;
@@ -317,24 +321,42 @@ function attentionBackwardDirect(
           for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
           delta[i] = d;
         }
-        for (let i = 0; i < nq; i++) {
-          const t = t0 + i;
-          const first = Math.max(lo, t - W + 1) - lo;
-          const last = t - lo;
-          const rp = oP + i * ldS;
-          const rd = oDS + i * ldS;
-          const m = last - first + 1;
-          s.fill(0, rp, rp + first);
-          s.fill(0, rd, rd + first);
-          expShifted(s, rp + first, m, scale, lse[lseRow + t]);
-          softmaxGradRow(s, rp + first, rd + first, m, delta[i], scale); // dS
-          s.fill(0, rp + last + 1, rp + nk);
-          s.fill(0, rd + last + 1, rd + nk);
+        // P, dS and dQ by sub-blocks of SB rows, each over the keys it can see (lo … its last row):
+        // the masked corner computed is SB wide, not QB.
+        for (let r0 = 0; r0 < nq; r0 += SB) {
+          const nr = Math.min(SB, nq - r0);
+          const nkr = off + r0 + nr;
+          const rq = qo + r0 * C;
+          gemmDirect(s, oQ + rq, C, 1, oKT + lo, Tp, oP + r0 * ldS, ldS, nr, pad8(nkr), D, false);
+          gemmDirect(s, oDO + rq, C, 1, oVT + lo, Tp, oDS + r0 * ldS, ldS, nr, pad8(nkr), D, false);
+          for (let i = r0; i < r0 + nr; i++) {
+            const t = t0 + i;
+            const first = Math.max(lo, t - W + 1) - lo;
+            const last = t - lo;
+            const rp = oP + i * ldS;
+            const rd = oDS + i * ldS;
+            const m = last - first + 1;
+            s.fill(0, rp, rp + first);
+            s.fill(0, rd, rd + first);
+            expShifted(s, rp + first, m, scale, lse[lseRow + t]);
+            softmaxGradRow(s, rp + first, rd + first, m, delta[i], scale); // dS
+            s.fill(0, rp + last + 1, rp + nkr);
+            s.fill(0, rd + last + 1, rd + nkr);
+          }
+          gemmDirect(s, oDS + r0 * ldS, ldS, 1, oK + ko, C, oDQ + rq, C, nr, D, nkr, false);
         }
-        const ko = hd + lo * C;
-        gemmDirect(s, oDS, ldS, 1, oK + ko, C, oDQ + qo, C, nq, D, nk, false);
-        gemmDirect(s, oDS, 1, ldS, oQ + qo, C, oDK + ko, C, nk, D, nq, true);
-        gemmDirect(s, oP, 1, ldS, oDO + qo, C, oDV + ko, C, nk, D, nq, true);
+        // dK += dSᵀ·Q, dV += Pᵀ·dO: keys up to the end of the first sub-block take all the rows;
+        // each later SB keys only the rows from the sub-block they fall in (above it, P = dS = 0).
+        const head = off + Math.min(SB, nq);
+        gemmDirect(s, oDS, 1, ldS, oQ + qo, C, oDK + ko, C, head, D, nq, true);
+        gemmDirect(s, oP, 1, ldS, oDO + qo, C, oDV + ko, C, head, D, nq, true);
+        for (let c0 = SB; c0 < nq; c0 += SB) {
+          const nc = Math.min(SB, nq - c0);
+          const j = off + c0; // the chunk's first key (block-local)
+          const rq = qo + c0 * C;
+          gemmDirect(s, oDS + c0 * ldS + j, 1, ldS, oQ + rq, C, oDK + ko + j * C, C, nc, D, nq - c0, true);
+          gemmDirect(s, oP + c0 * ldS + j, 1, ldS, oDO + rq, C, oDV + ko + j * C, C, nc, D, nq - c0, true);
+        }
       }
     }
     dq.set(s.subarray(oDQ, oDQ + n), bo);

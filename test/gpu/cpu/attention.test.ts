@@ -50,6 +50,10 @@ const SHAPES: AttentionShape[] = [
   // negative scale (the row max then cannot be taken before scaling).
   { B: 3, T: 45, H: 3, D: 8, window: Number.POSITIVE_INFINITY },
   { B: 2, T: 29, H: 2, D: 16, window: 9, scale: -0.5 },
+  // The backward's 64-row blocks split in 16-row sub-blocks (a short last one, a short last
+  // block), windowed (W ≥ 128 gives 64-row blocks) and global with W = T exactly.
+  { B: 1, T: 301, H: 1, D: 8, window: 150 },
+  { B: 2, T: 203, H: 2, D: 8, window: 203 },
 ];
 
 describe('attention (fast) against the twin', () => {
