@@ -57,6 +57,16 @@ export const op = {
   mul: [0x6c] as Bytes,
   eqz: [0x45] as Bytes,
   ltU: [0x49] as Bytes,
+  ltS: [0x48] as Bytes,
+  gtS: [0x4a] as Bytes,
+  shl: [0x74] as Bytes,
+  shrS: [0x75] as Bytes,
+  /** select(a, b, c): c ≠ 0 ? a : b. */
+  select: [0x1b] as Bytes,
+  f32Load: (offset: number): Bytes => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset: number): Bytes => [0x38, 2, ...uleb(offset)],
+  f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
+  f32Div: [0x95] as Bytes,
   if: [0x04, 0x40] as Bytes,
   else: [0x05] as Bytes,
   block: [0x02, 0x40] as Bytes,
@@ -69,6 +79,10 @@ export const op = {
   v128Store: (offset: number): Bytes => [0xfd, ...uleb(0x0b), 2, ...uleb(offset)],
   load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)] as Bytes,
+  v128And: [0xfd, ...uleb(0x4e)] as Bytes,
+  /** bitselect(a, b, mask): a where mask bits are 1, else b. */
+  v128Bitselect: [0xfd, ...uleb(0x52)] as Bytes,
+  i32x4LtS: [0xfd, ...uleb(0x39)] as Bytes,
   f32x4Add: [0xfd, ...uleb(0xe4)] as Bytes,
   f32x4Sub: [0xfd, ...uleb(0xe5)] as Bytes,
   f32x4Mul: [0xfd, ...uleb(0xe6)] as Bytes,
@@ -94,6 +108,12 @@ export const op = {
     const lane = [...new Uint8Array(Int32Array.of(v).buffer)];
     return [0xfd, ...uleb(0x0c), ...lane, ...lane, ...lane, ...lane];
   },
+  /** v128.const with the int32 lanes `v`. */
+  i32x4Lanes: (v: [number, number, number, number]): Bytes => [
+    0xfd,
+    ...uleb(0x0c),
+    ...new Uint8Array(Int32Array.from(v).buffer),
+  ],
   /** v128.const with the float32 `v` in all four lanes. */
   f32x4Const: (v: number): Bytes => {
     const lane = [...new Uint8Array(Float32Array.of(v).buffer)];

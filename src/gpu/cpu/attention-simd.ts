@@ -1,0 +1,278 @@
+// Attention's own wasm SIMD instance: the direct matmul kernel of gemm-simd.ts on a memory of
+// its own, plus two kernels that run the masked softmax of a whole block of score rows in one
+// call (one call per row from JS cost as much as the exp itself at the bench shapes).
+//
+// Row i of a block (i < rows) sees the block-local columns first … last, last = last0 + i,
+// first = max(0, last − W + 1); the rest of the row, up to `width`, is written 0. Rows are `ld`
+// bytes apart and padded (ld ≥ 4·(width + 3)): each row is read and written in whole f32x4
+// vectors from `first`, the lanes past `last` masked to 0.
+//
+// softmaxRows(s, ld, rows, last0, W, width, scale, stats): x ← softmax(x·scale) over each row's
+//   visible columns (max m of x·scale, e = exp(x·scale − m), x ← e / Σe), stats ← (m, Σe) as two
+//   float32 per row (lse = m + log Σe, taken by the caller: wasm has no log).
+// dsRows(p, d, ld, rows, last0, W, width, scale, lse, delta): the backward's P and dS from S (in
+//   p) and dP (in d): p ← exp(x·scale − lse_i), d ← p·(d − Δ_i)·scale; lse and delta are float32
+//   per row.
+// All pointers and ld are in bytes.
+
+import { createSimdGemm, emitExp } from './gemm-simd.ts';
+import { type Bytes, F32, I32, op, V128, type WasmFunction, wasmModule } from './wasm.ts';
+
+/** The loop head shared by both kernels: last, first, m = last − first + 1, n4 = ⌈m / 4⌉. */
+function rowRange(last: number, first: number, W: number, m: number, n4: number): Bytes[] {
+  return [
+    op.get(last),
+    op.get(W),
+    op.sub,
+    op.i32(1),
+    op.add,
+    op.set(first),
+    op.get(first),
+    op.i32(0),
+    op.get(first),
+    op.i32(0),
+    op.gtS,
+    op.select,
+    op.set(first),
+    op.get(last),
+    op.get(first),
+    op.sub,
+    op.i32(1),
+    op.add,
+    op.set(m),
+    op.get(m),
+    op.i32(3),
+    op.add,
+    op.i32(2),
+    op.shrS,
+    op.set(n4),
+  ];
+}
+
+/** f32.store 0 at ptr, ptr + 4, … while ptr < end (locals). */
+function zeroRange(ptr: number, end: number): Bytes[] {
+  return [
+    op.block,
+    op.loop,
+    op.get(ptr),
+    op.get(end),
+    op.ltS,
+    op.eqz,
+    op.brIf(1),
+    op.get(ptr),
+    op.f32Const(0),
+    op.f32Store(0),
+    op.get(ptr),
+    op.i32(4),
+    op.add,
+    op.set(ptr),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+}
+
+const IOTA: [number, number, number, number] = [0, 1, 2, 3];
+
+function softmaxRowsFunction(): WasmFunction {
+  const [s, ld, rows, last0, W, width, scale, stats] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [last, first, m, n4, j, p, q, end] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const [mx, sum] = [16, 17];
+  const [sc, acc, lanes, mv, x, fx, y, sh] = [18, 19, 20, 21, 22, 23, 24, 25];
+  const body: Bytes[] = [];
+  body.push(op.get(scale), op.f32x4Splat, op.set(sc), op.get(last0), op.set(last));
+  body.push(op.loop); // over rows (rows ≥ 1)
+  body.push(...rowRange(last, first, W, m, n4));
+  body.push(op.get(m), op.i32x4Splat, op.set(mv));
+  // Pass 1: the max of x·scale over the visible lanes (others −∞).
+  body.push(op.get(s), op.get(first), op.i32(2), op.shl, op.add, op.set(p), op.get(n4), op.set(j));
+  body.push(op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(acc), op.i32x4Lanes(IOTA), op.set(lanes));
+  body.push(op.loop);
+  body.push(op.get(p), op.v128Load(0), op.get(sc), op.f32x4Mul);
+  body.push(
+    op.f32x4Const(Number.NEGATIVE_INFINITY),
+    op.get(lanes),
+    op.get(mv),
+    op.i32x4LtS,
+    op.v128Bitselect,
+  );
+  body.push(op.get(acc), op.f32x4Pmax, op.set(acc)); // (a NaN score makes Σe NaN in pass 2)
+  body.push(op.get(lanes), op.i32x4Const(4), op.i32x4Add, op.set(lanes));
+  body.push(op.get(p), op.i32(16), op.add, op.set(p));
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  body.push(op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Max);
+  body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Max, op.f32Max);
+  body.push(op.tee(mx), op.f32x4Splat, op.set(sh));
+  // Pass 2: e = exp(x·scale − max), masked lanes 0, and Σe.
+  body.push(op.get(s), op.get(first), op.i32(2), op.shl, op.add, op.set(p), op.get(n4), op.set(j));
+  body.push(op.v128Zero, op.set(acc), op.i32x4Lanes(IOTA), op.set(lanes));
+  body.push(op.loop);
+  body.push(op.get(p), op.v128Load(0), op.get(sc), op.f32x4Mul, op.get(sh), op.f32x4Sub, op.set(x));
+  body.push(...emitExp(x, fx, y));
+  body.push(op.get(y), op.get(lanes), op.get(mv), op.i32x4LtS, op.v128And, op.set(y));
+  body.push(op.get(p), op.get(y), op.v128Store(0), op.get(acc), op.get(y), op.f32x4Add, op.set(acc));
+  body.push(op.get(lanes), op.i32x4Const(4), op.i32x4Add, op.set(lanes));
+  body.push(op.get(p), op.i32(16), op.add, op.set(p));
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  body.push(op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Add);
+  body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Add, op.f32Add);
+  body.push(op.set(sum));
+  // Pass 3: e ← e / Σe (as e·(1/Σe)).
+  body.push(op.get(s), op.get(first), op.i32(2), op.shl, op.add, op.set(p), op.get(n4), op.set(j));
+  body.push(op.f32Const(1), op.get(sum), op.f32Div, op.f32x4Splat, op.set(sh));
+  body.push(op.loop);
+  body.push(op.get(p), op.get(p), op.v128Load(0), op.get(sh), op.f32x4Mul, op.v128Store(0));
+  body.push(op.get(p), op.i32(16), op.add, op.set(p));
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  // Zeros before first and after the last vector, up to width.
+  body.push(op.get(s), op.set(q), op.get(s), op.get(first), op.i32(2), op.shl, op.add, op.set(end));
+  body.push(...zeroRange(q, end));
+  body.push(op.get(p), op.set(q), op.get(s), op.get(width), op.i32(2), op.shl, op.add, op.set(end));
+  body.push(...zeroRange(q, end));
+  body.push(op.get(stats), op.get(mx), op.f32Store(0), op.get(stats), op.get(sum), op.f32Store(4));
+  body.push(op.get(stats), op.i32(8), op.add, op.set(stats));
+  body.push(op.get(s), op.get(ld), op.add, op.set(s), op.get(last), op.i32(1), op.add, op.set(last));
+  body.push(op.get(rows), op.i32(1), op.sub, op.tee(rows), op.brIf(0), op.end);
+  return {
+    name: 'softmaxRows',
+    params: [I32, I32, I32, I32, I32, I32, F32, I32],
+    results: [],
+    locals: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, ...new Array<number>(8).fill(V128)],
+    body,
+  };
+}
+
+function dsRowsFunction(): WasmFunction {
+  const [p, d, ld, rows, last0, W, width, scale, lse, delta] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [last, first, m, n4, j, a, b, q, end] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const [sc, lanes, mv, x, fx, y, sh, dl, mask] = [19, 20, 21, 22, 23, 24, 25, 26, 27];
+  const body: Bytes[] = [];
+  body.push(op.get(scale), op.f32x4Splat, op.set(sc), op.get(last0), op.set(last));
+  body.push(op.loop); // over rows (rows ≥ 1)
+  body.push(...rowRange(last, first, W, m, n4));
+  body.push(op.get(m), op.i32x4Splat, op.set(mv));
+  body.push(op.get(lse), op.f32Load(0), op.f32x4Splat, op.set(sh));
+  body.push(op.get(delta), op.f32Load(0), op.f32x4Splat, op.set(dl));
+  body.push(op.get(p), op.get(first), op.i32(2), op.shl, op.add, op.set(a));
+  body.push(op.get(d), op.get(first), op.i32(2), op.shl, op.add, op.set(b));
+  body.push(op.get(n4), op.set(j), op.i32x4Lanes(IOTA), op.set(lanes));
+  body.push(op.loop);
+  body.push(op.get(a), op.v128Load(0), op.get(sc), op.f32x4Mul, op.get(sh), op.f32x4Sub, op.set(x));
+  body.push(...emitExp(x, fx, y));
+  body.push(op.get(lanes), op.get(mv), op.i32x4LtS, op.set(mask));
+  body.push(op.get(y), op.get(mask), op.v128And, op.set(y));
+  body.push(op.get(a), op.get(y), op.v128Store(0));
+  // dS = P·(dP − Δ)·scale, masked (dP past last may hold anything)
+  body.push(op.get(b), op.get(y), op.get(b), op.v128Load(0), op.get(dl), op.f32x4Sub, op.f32x4Mul);
+  body.push(op.get(sc), op.f32x4Mul, op.get(mask), op.v128And, op.v128Store(0));
+  body.push(op.get(lanes), op.i32x4Const(4), op.i32x4Add, op.set(lanes));
+  body.push(op.get(a), op.i32(16), op.add, op.set(a), op.get(b), op.i32(16), op.add, op.set(b));
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  // Zeros before first and after the last vector, up to width, in both rows.
+  for (const [row, after] of [
+    [p, a],
+    [d, b],
+  ]) {
+    body.push(op.get(row), op.set(q), op.get(row), op.get(first), op.i32(2), op.shl, op.add, op.set(end));
+    body.push(...zeroRange(q, end));
+    body.push(op.get(after), op.set(q), op.get(row), op.get(width), op.i32(2), op.shl, op.add, op.set(end));
+    body.push(...zeroRange(q, end));
+  }
+  body.push(op.get(lse), op.i32(4), op.add, op.set(lse), op.get(delta), op.i32(4), op.add, op.set(delta));
+  body.push(op.get(p), op.get(ld), op.add, op.set(p), op.get(d), op.get(ld), op.add, op.set(d));
+  body.push(op.get(last), op.i32(1), op.add, op.set(last));
+  body.push(op.get(rows), op.i32(1), op.sub, op.tee(rows), op.brIf(0), op.end);
+  return {
+    name: 'dsRows',
+    params: [I32, I32, I32, I32, I32, I32, I32, F32, I32, I32],
+    results: [],
+    locals: [...new Array<number>(9).fill(I32), ...new Array<number>(9).fill(V128)],
+    body,
+  };
+}
+
+export interface AttentionKernels {
+  /** Whether the matmul multiply-adds are fused (relaxed SIMD). */
+  fused: boolean;
+  /**
+   * n floats from the start of the kernels' memory (grown on demand). Valid until the next call,
+   * which may grow the memory and detach older views. Every other method takes float indices
+   * into this view.
+   */
+  scratch(n: number): Float32Array;
+  /** gemmDirect of matmul.ts on this memory: C (+)= op(A)·B, N a multiple of 8. */
+  gemm(
+    a: number,
+    ars: number,
+    aks: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    M: number,
+    N: number,
+    K: number,
+    accumulate: boolean,
+  ): void;
+  softmaxRows(
+    s: number,
+    ld: number,
+    rows: number,
+    last0: number,
+    W: number,
+    width: number,
+    scale: number,
+    stats: number,
+  ): void;
+  dsRows(
+    p: number,
+    d: number,
+    ld: number,
+    rows: number,
+    last0: number,
+    W: number,
+    width: number,
+    scale: number,
+    lse: number,
+    delta: number,
+  ): void;
+}
+
+const PAGE = 65536;
+
+/** The kernels, or null where wasm SIMD is missing. */
+export function createAttentionKernels(): AttentionKernels | null {
+  const simd = createSimdGemm(1);
+  if (!simd) return null;
+  const bytes = wasmModule([softmaxRowsFunction(), dsRowsFunction()], 1);
+  if (!WebAssembly.validate(bytes)) return null;
+  const { memory } = simd;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const softmaxRows = instance.exports.softmaxRows as (...args: number[]) => void;
+  const dsRows = instance.exports.dsRows as (...args: number[]) => void;
+  let view = new Float32Array(memory.buffer);
+  return {
+    fused: simd.fused,
+    scratch(n) {
+      const have = memory.buffer.byteLength;
+      if (have < 4 * n) memory.grow(Math.ceil((4 * n - have) / PAGE));
+      if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+      return view;
+    },
+    gemm(a, ars, aks, b, ldb, c, ldc, M, N, K, accumulate) {
+      if (N % 8 !== 0) throw new Error(`attention gemm: N = ${N} is not a multiple of 8`);
+      if (M === 0 || N === 0) return;
+      if (K === 0) {
+        if (!accumulate) for (let i = 0; i < M; i++) view.fill(0, c + i * ldc, c + i * ldc + N);
+        return;
+      }
+      simd.direct(4 * a, 4 * ars, 4 * aks, 4 * b, 4 * ldb, 4 * c, 4 * ldc, M, N >> 3, K, accumulate ? 1 : 0);
+    },
+    softmaxRows(s, ld, rows, last0, W, width, scale, stats) {
+      if (rows > 0) softmaxRows(4 * s, 4 * ld, rows, last0, W, width, scale, 4 * stats);
+    },
+    dsRows(p, d, ld, rows, last0, W, width, scale, lse, delta) {
+      if (rows > 0) dsRows(4 * p, 4 * d, 4 * ld, rows, last0, W, width, scale, 4 * lse, 4 * delta);
+    },
+  };
+}
