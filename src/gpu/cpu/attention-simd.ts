@@ -13,6 +13,9 @@
 // dsRows(p, d, ld, rows, last0, W, width, scale, lse, delta): the backward's P and dS from S (in
 //   p) and dP (in d): p ← exp(x·scale − lse_i), d ← p·(d − Δ_i)·scale; lse and delta are float32
 //   per row.
+// transpose(src, lds, dst, ldd, rows4, cols4): dst row c, column r ← src row r, column c, for
+//   r < 4·rows4, c < 4·cols4 (4×4 blocks transposed in registers by shuffles): Kᵀ and Vᵀ.
+// rowDots(a, b, ld, rows, d4, out): out_i ← Σ_c a_i,c·b_i,c over 4·d4 columns (float32): Δ.
 // All pointers and ld are in bytes.
 
 import { createSimdGemm, emitExp } from './gemm-simd.ts';
@@ -191,6 +194,88 @@ function dsRowsFunction(): WasmFunction {
   };
 }
 
+function transposeFunction(): WasmFunction {
+  const [src, lds, dst, ldd, rows4, cols4] = [0, 1, 2, 3, 4, 5];
+  const [j, ps, pd] = [6, 7, 8];
+  const [r0, r1, r2, r3, t0, t1, t2, t3] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const body: Bytes[] = [];
+  body.push(op.loop); // over groups of 4 source rows (rows4 ≥ 1)
+  body.push(op.get(src), op.set(ps), op.get(dst), op.set(pd), op.get(cols4), op.set(j));
+  body.push(op.loop); // over groups of 4 source columns (cols4 ≥ 1)
+  for (const [r, k] of [
+    [r0, 0],
+    [r1, 1],
+    [r2, 2],
+    [r3, 3],
+  ]) {
+    body.push(op.get(ps));
+    if (k > 0) body.push(op.get(lds), op.i32(k), op.mul, op.add);
+    body.push(op.v128Load(0), op.set(r));
+  }
+  // [a0 b0 a1 b1], [a2 b2 a3 b3], [c0 d0 c1 d1], [c2 d2 c3 d3], then columns [a_k b_k c_k d_k]
+  body.push(op.get(r0), op.get(r1), op.i32x4Shuffle([0, 4, 1, 5]), op.set(t0));
+  body.push(op.get(r0), op.get(r1), op.i32x4Shuffle([2, 6, 3, 7]), op.set(t1));
+  body.push(op.get(r2), op.get(r3), op.i32x4Shuffle([0, 4, 1, 5]), op.set(t2));
+  body.push(op.get(r2), op.get(r3), op.i32x4Shuffle([2, 6, 3, 7]), op.set(t3));
+  for (const [k, a, b, lanes] of [
+    [0, t0, t2, [0, 1, 4, 5]],
+    [1, t0, t2, [2, 3, 6, 7]],
+    [2, t1, t3, [0, 1, 4, 5]],
+    [3, t1, t3, [2, 3, 6, 7]],
+  ] as const) {
+    body.push(op.get(pd));
+    if (k > 0) body.push(op.get(ldd), op.i32(k), op.mul, op.add);
+    body.push(op.get(a), op.get(b), op.i32x4Shuffle([...lanes]), op.v128Store(0));
+  }
+  body.push(op.get(ps), op.i32(16), op.add, op.set(ps));
+  body.push(op.get(pd), op.get(ldd), op.i32(4), op.mul, op.add, op.set(pd));
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  body.push(op.get(src), op.get(lds), op.i32(4), op.mul, op.add, op.set(src));
+  body.push(op.get(dst), op.i32(16), op.add, op.set(dst));
+  body.push(op.get(rows4), op.i32(1), op.sub, op.tee(rows4), op.brIf(0), op.end);
+  return {
+    name: 'transpose',
+    params: new Array<number>(6).fill(I32),
+    results: [],
+    locals: [I32, I32, I32, ...new Array<number>(8).fill(V128)],
+    body,
+  };
+}
+
+function rowDotsFunction(): WasmFunction {
+  const [a, b, ld, rows, d4, out] = [0, 1, 2, 3, 4, 5];
+  const [j, pa, pb, acc] = [6, 7, 8, 9];
+  const body: Bytes[] = [];
+  body.push(op.loop); // over rows (rows ≥ 1)
+  body.push(op.get(a), op.set(pa), op.get(b), op.set(pb), op.get(d4), op.set(j), op.v128Zero, op.set(acc));
+  body.push(op.loop); // over 4 columns at a time (d4 ≥ 1)
+  body.push(op.get(acc), op.get(pa), op.v128Load(0), op.get(pb), op.v128Load(0), op.f32x4Mul, op.f32x4Add);
+  body.push(
+    op.set(acc),
+    op.get(pa),
+    op.i32(16),
+    op.add,
+    op.set(pa),
+    op.get(pb),
+    op.i32(16),
+    op.add,
+    op.set(pb),
+  );
+  body.push(op.get(j), op.i32(1), op.sub, op.tee(j), op.brIf(0), op.end);
+  body.push(op.get(out), op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Add);
+  body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Add, op.f32Add);
+  body.push(op.f32Store(0), op.get(out), op.i32(4), op.add, op.set(out));
+  body.push(op.get(a), op.get(ld), op.add, op.set(a), op.get(b), op.get(ld), op.add, op.set(b));
+  body.push(op.get(rows), op.i32(1), op.sub, op.tee(rows), op.brIf(0), op.end);
+  return {
+    name: 'rowDots',
+    params: new Array<number>(6).fill(I32),
+    results: [],
+    locals: [I32, I32, I32, V128],
+    body,
+  };
+}
+
 export interface AttentionKernels {
   /** Whether the matmul multiply-adds are fused (relaxed SIMD). */
   fused: boolean;
@@ -236,6 +321,10 @@ export interface AttentionKernels {
     lse: number,
     delta: number,
   ): void;
+  /** dst[c·ldd + r] ← src[r·lds + c] for r < rows, c < cols (cols a multiple of 4). */
+  transpose(src: number, lds: number, dst: number, ldd: number, rows: number, cols: number): void;
+  /** out[i] ← Σ_c a[i·ld + c]·b[i·ld + c], c < D (a multiple of 4), in float32. */
+  rowDots(a: number, b: number, ld: number, rows: number, D: number, out: number): void;
 }
 
 const PAGE = 65536;
@@ -244,12 +333,17 @@ const PAGE = 65536;
 export function createAttentionKernels(): AttentionKernels | null {
   const simd = createSimdGemm(1);
   if (!simd) return null;
-  const bytes = wasmModule([softmaxRowsFunction(), dsRowsFunction()], 1);
+  const bytes = wasmModule(
+    [softmaxRowsFunction(), dsRowsFunction(), transposeFunction(), rowDotsFunction()],
+    1,
+  );
   if (!WebAssembly.validate(bytes)) return null;
   const { memory } = simd;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const softmaxRows = instance.exports.softmaxRows as (...args: number[]) => void;
   const dsRows = instance.exports.dsRows as (...args: number[]) => void;
+  const transpose = instance.exports.transpose as (...args: number[]) => void;
+  const rowDots = instance.exports.rowDots as (...args: number[]) => void;
   let view = new Float32Array(memory.buffer);
   return {
     fused: simd.fused,
@@ -273,6 +367,18 @@ export function createAttentionKernels(): AttentionKernels | null {
     },
     dsRows(p, d, ld, rows, last0, W, width, scale, lse, delta) {
       if (rows > 0) dsRows(4 * p, 4 * d, 4 * ld, rows, last0, W, width, scale, 4 * lse, 4 * delta);
+    },
+    transpose(src, lds, dst, ldd, rows, cols) {
+      if (cols % 4 !== 0) throw new Error(`attention transpose: ${cols} columns, not a multiple of 4`);
+      const rows4 = rows >> 2;
+      if (rows4 > 0 && cols > 0) transpose(4 * src, 4 * lds, 4 * dst, 4 * ldd, rows4, cols >> 2);
+      for (let r = 4 * rows4; r < rows; r++) {
+        for (let c = 0; c < cols; c++) view[dst + c * ldd + r] = view[src + r * lds + c];
+      }
+    },
+    rowDots(a, b, ld, rows, D, out) {
+      if (D % 4 !== 0) throw new Error(`attention rowDots: D = ${D} is not a multiple of 4`);
+      if (rows > 0 && D > 0) rowDots(4 * a, 4 * b, 4 * ld, rows, D >> 2, 4 * out);
     },
   };
 }

@@ -163,36 +163,19 @@ function attentionBackwardPacked(
   }
 }
 
-// The direct path (wasm SIMD, D a multiple of 8): per batch, q, v (and in the backward k, dout)
-// are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and v) are
-// gathered transposed as [D, Tp] blocks, so that every product is the direct kernel on unpacked
-// operands, a head being a strided view (row stride C) of the batch's copies:
+// The direct path (wasm SIMD, D a multiple of 8): per batch, q, k, v (and in the backward out,
+// dout) are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and
+// v) are transposed there as [D, Tp] blocks (a SIMD kernel), so that every product is the direct
+// kernel on unpacked operands, a head being a strided view (row stride C) of the batch's copies:
 //   S = Q·Kᵀ is Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K plain; dSᵀ·Q and Pᵀ·dO read dS and P
 // column-wise (the kernel takes either stride for A). Outputs are written in place in the wasm
 // copies ([T, C], D-column panels of each head) and copied out per batch. Score rows are padded
 // to a multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels
-// can be written. The products and the block softmax run on attention's own wasm instance
-// (attention-simd.ts: the matmul kernel of gemm-simd.ts and the block softmax kernels, sharing a
-// memory), apart from matmul.ts's.
+// can be written. Δ = rowsum(dO ⊙ O) is a float32 SIMD sum. All of it runs on attention's own
+// wasm instance (attention-simd.ts: the matmul kernel of gemm-simd.ts and the block kernels,
+// sharing a memory), apart from matmul.ts's.
 
 const pad8 = (n: number) => (n + 7) & ~7;
-
-/** Copies head h of batch b into s[at …] transposed, as [D, Tp] (row d holds channel d over t). */
-function gatherHeadT(
-  x: Float32Array,
-  s: Float32Array,
-  at: number,
-  base: number,
-  T: number,
-  Tp: number,
-  C: number,
-  D: number,
-): void {
-  for (let t = 0; t < T; t++) {
-    const src = base + t * C;
-    for (let d = 0; d < D; d++) s[at + d * Tp + t] = x[src + d];
-  }
-}
 
 function attentionForwardDirect(
   K: AttentionKernels,
@@ -207,10 +190,11 @@ function attentionForwardDirect(
   const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets in the scratch: Q, V, O (one batch's [T, C] each), one head's Kᵀ, S, then the
-  // softmax's (max, Σe) per row.
+  // Float offsets in the scratch: Q, K, V, O (one batch's [T, C] each), one head's Kᵀ, S, then
+  // the softmax's (max, Σe) per row.
   const oQ = 0;
-  const oV = oQ + n;
+  const oK = oQ + n;
+  const oV = oK + n;
   const oO = oV + n;
   const oKT = oO + n;
   const oS = oKT + D * Tp;
@@ -220,12 +204,12 @@ function attentionForwardDirect(
   for (let b = 0; b < B; b++) {
     const bo = b * n;
     s.set(q.subarray(bo, bo + n), oQ);
+    s.set(k.subarray(bo, bo + n), oK);
     s.set(v.subarray(bo, bo + n), oV);
     for (let h = 0; h < H; h++) {
       const hd = h * D; // the head's first channel in the batch's copies
-      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHeadT(k, s, oKT, base, T, Tp, C, D);
+      K.transpose(oK + hd, C, oKT, Tp, T, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
@@ -260,11 +244,13 @@ function attentionBackwardDirect(
   const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets: Q, K, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ, P, dS,
-  // then the block's lse and Δ.
+  // Float offsets: Q, K, V, O, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ,
+  // P, dS, then the block's lse and Δ.
   const oQ = 0;
   const oK = oQ + n;
-  const oDO = oK + n;
+  const oV = oK + n;
+  const oO = oV + n;
+  const oDO = oO + n;
   const oDQ = oDO + n;
   const oDK = oDQ + n;
   const oDV = oDK + n;
@@ -280,27 +266,22 @@ function attentionBackwardDirect(
     const bo = b * n;
     s.set(q.subarray(bo, bo + n), oQ);
     s.set(k.subarray(bo, bo + n), oK);
+    s.set(v.subarray(bo, bo + n), oV);
+    s.set(out.subarray(bo, bo + n), oO);
     s.set(dout.subarray(bo, bo + n), oDO);
     s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
     for (let h = 0; h < H; h++) {
       const hd = h * D; // the head's first channel in the batch's copies
-      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHeadT(k, s, oKT, base, T, Tp, C, D);
-      gatherHeadT(v, s, oVT, base, T, Tp, C, D);
+      K.transpose(oK + hd, C, oKT, Tp, T, D);
+      K.transpose(oV + hd, C, oVT, Tp, T, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const off = t0 - lo; // keys before the block's first row
         const qo = hd + t0 * C;
         const ko = hd + lo * C;
-        for (let i = 0; i < nq; i++) {
-          // Δ_t = dout_t · out_t (float64 sum, as the twin).
-          let d = 0;
-          const o = bo + qo + i * C;
-          for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
-          s[oDelta + i] = d;
-        }
+        K.rowDots(oDO + qo, oO + qo, C, nq, D, oDelta); // Δ_t = dout_t · out_t
         s.set(lse.subarray(lseRow + t0, lseRow + t0 + nq), oLse);
         // P, dS and dQ by sub-blocks of SB rows, each over the keys it can see (lo … its last row):
         // the masked corner computed is SB wide, not QB.

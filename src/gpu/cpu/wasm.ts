@@ -83,6 +83,12 @@ export const op = {
   /** bitselect(a, b, mask): a where mask bits are 1, else b. */
   v128Bitselect: [0xfd, ...uleb(0x52)] as Bytes,
   i32x4LtS: [0xfd, ...uleb(0x39)] as Bytes,
+  /** i8x16.shuffle picking 32-bit lanes: 0 … 3 from the first operand, 4 … 7 from the second. */
+  i32x4Shuffle: (lanes: [number, number, number, number]): Bytes => [
+    0xfd,
+    ...uleb(0x0d),
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ],
   f32x4Add: [0xfd, ...uleb(0xe4)] as Bytes,
   f32x4Sub: [0xfd, ...uleb(0xe5)] as Bytes,
   f32x4Mul: [0xfd, ...uleb(0xe6)] as Bytes,
