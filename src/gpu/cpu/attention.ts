@@ -3,18 +3,19 @@
 // lse [B, H, T].
 //
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
-// rows can see as small matmuls on strided views of the head's rows (matmul.ts, SIMD): S = Q·Kᵀ,
-// then a masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked
-// corner (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul
-// speed. So blocks are small: 16 rows in the forward (a 4-row register tile gains nothing from
-// more rows); in the backward dK and dV sum over the block's rows, and short sums spend their
-// time loading and storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for
-// global attention; on the direct path those blocks go through P, dS and dQ in sub-blocks of 16
-// rows, each over the keys it sees, so the masked corner computed stays 16 rows wide (a quarter
-// of the causal waste at T = 256 with 64-row blocks). The score blocks live in the wasm memory;
-// on the direct path the masked softmax (normalised before P·V) and the backward's P and dS of a
-// whole block are one wasm call each (attention-simd.ts); on the packed path exp runs per row
-// (expShifted) and the forward divides by Σ exp after P·V, on D values per row. The backward recomputes P from lse, as the twin does:
+// rows can see as small matmuls on strided views of the head's rows (SIMD): S = Q·Kᵀ, then a
+// masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked corner
+// (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul speed. So
+// blocks are small: 8 rows in the forward (4 were no faster, 16 about 10% slower at W = 32). In
+// the backward dK and dV sum over the block's rows, and short sums spend their time loading and
+// storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for global attention; on
+// the direct path P, dS and dQ go by sub-blocks of 8 rows, each over the keys it sees, so the
+// masked corner computed on the diagonal stays 8 rows wide (at T = 256, 64-row blocks computed
+// 25% more scores than the causal triangle). The score blocks live in the wasm memory; on the
+// direct path the masked softmax (normalised before P·V) and the backward's P and dS of a whole
+// block are one wasm call each (attention-simd.ts); on the packed path exp runs per row
+// (expShifted) and the forward divides by Σ exp after P·V, on D values per row. The backward
+// recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
@@ -26,13 +27,13 @@ const kernels = createAttentionKernels();
 
 /** Query rows per block (see the top of the file). */
 function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): number {
-  if (pass === 'forward') return 16;
+  if (pass === 'forward') return 8;
   if (window >= T) return 64;
   return Math.max(16, Math.min(64, window >> 1));
 }
 
 /** Rows of the backward's sub-blocks on the direct path (see attentionBackwardDirect). */
-const SUB_BLOCK = 16;
+const SUB_BLOCK = 8;
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
 function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {

@@ -8,7 +8,7 @@ import {
 } from '../../../src/gpu/reference/attention.ts';
 
 // The fast attention against its float64 twin, on awkward shapes: T = 1, T not a multiple of the
-// query block (16 … 64), odd D, window 1, windows that cut blocks anywhere, global (W ≥ T and ∞).
+// query block (8 … 64), odd D, window 1, windows that cut blocks anywhere, global (W ≥ T and ∞).
 // Tolerance: every output is a chain of at most three sums (scores over D channels; softmax and
 // P·V over the visible keys, ≤ T; the backward's dS·K, dSᵀ·Q, Pᵀ·dO over ≤ T) of products of
 // O(1) float32 values (inputs in [−1, 1], P ≤ 1), each sum of n terms off by ≤ n·2⁻²⁴ of its
@@ -50,7 +50,7 @@ const SHAPES: AttentionShape[] = [
   // negative scale (the row max then cannot be taken before scaling).
   { B: 3, T: 45, H: 3, D: 8, window: Number.POSITIVE_INFINITY },
   { B: 2, T: 29, H: 2, D: 16, window: 9, scale: -0.5 },
-  // The backward's 64-row blocks split in 16-row sub-blocks (a short last one, a short last
+  // The backward's 64-row blocks split in 8-row sub-blocks (a short last one, a short last
   // block), windowed (W ≥ 128 gives 64-row blocks) and global with W = T exactly.
   { B: 1, T: 301, H: 1, D: 8, window: 150 },
   { B: 2, T: 203, H: 2, D: 8, window: 203 },
