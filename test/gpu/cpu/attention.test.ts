@@ -15,8 +15,10 @@ import {
 // magnitude in float32, so per tensor |fast − ref| ≤ 3·(D + T)·2⁻²⁴ · max(1, max|ref|).
 // The SIMD exp forms its argument in float32, which adds |a|·2⁻²⁴ relative to a weight
 // e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound; so is the backward's dS, formed in
-// float32 in SIMD (three roundings of |dS|). Both paths are checked: the direct one
-// (wasm, D a multiple of 8) and the packed one (any D).
+// float32 in SIMD (three roundings of |dS|), and on the direct path Δ = dO·O, a float32 sum over
+// D channels like the scores, and P normalised before P·V (one more rounding of each weight).
+// Both paths are checked: the direct one (wasm, D a multiple of 8: whole blocks of rows per
+// kernel call, Kᵀ by 4×4 blocks, T mod 4 rows apart) and the packed one (any D).
 
 const U = 2 ** -24;
 
