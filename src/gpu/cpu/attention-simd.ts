@@ -1,6 +1,8 @@
 // Attention's own wasm SIMD instance: the direct matmul kernel of gemm-simd.ts on a memory of
-// its own, plus two kernels that run the masked softmax of a whole block of score rows in one
-// call (one call per row from JS cost as much as the exp itself at the bench shapes).
+// its own, plus kernels for the rest of attention's work: the masked softmax of a whole block of
+// score rows in one call (one call per row from JS cost as much as the exp itself at the bench
+// shapes), the backward's P and dS likewise, Kᵀ/Vᵀ and Δ (JS loops over single floats took a
+// fifth of the windowed backward).
 //
 // Row i of a block (i < rows) sees the block-local columns first … last, last = last0 + i,
 // first = max(0, last − W + 1); the rest of the row, up to `width`, is written 0. Rows are `ld`
