@@ -6,12 +6,13 @@
 // rows can see as small matmuls on strided views of the head's rows (SIMD): S = Q·Kᵀ, then a
 // masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked corner
 // (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul speed. So
-// blocks are small: 8 rows in the forward (4 were no faster, 16 about 10% slower at W = 32). In
-// the backward dK and dV sum over the block's rows, and short sums spend their time loading and
-// storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for global attention; on
-// the direct path P, dS and dQ go by sub-blocks of 8 rows, each over the keys it sees, so the
-// masked corner computed on the diagonal stays 8 rows wide (at T = 256, 64-row blocks computed
-// 25% more scores than the causal triangle). The score blocks live in the wasm memory; on the
+// blocks are small: 8 rows in the forward (4 were no faster, 16 about 10% slower at W = 32; 16
+// on the packed path, which packs K per block). In the backward dK and dV sum over the block's
+// rows, and short sums spend their time loading and storing C, so its blocks are half a window
+// (16 … 64 rows) or 64 rows for global attention; on the direct path P, dS and dQ go by
+// sub-blocks of 8 rows, each over the keys it sees, so the masked corner computed on the
+// diagonal stays 8 rows wide (at T = 256, 64-row blocks computed 25% more scores than the
+// causal triangle). The score blocks live in the wasm memory; on the
 // direct path the masked softmax (normalised before P·V) and the backward's P and dS of a whole
 // block are one wasm call each (attention-simd.ts); on the packed path exp runs per row
 // (expShifted) and the forward divides by Σ exp after P·V, on D values per row. The backward
@@ -25,9 +26,12 @@ import { expShifted, gemm, simdScratch } from './matmul.ts';
 /** The direct path's kernels and memory (attention-simd.ts); null without wasm SIMD. */
 const kernels = createAttentionKernels();
 
+type Pass = 'forward' | 'packed forward' | 'backward';
+
 /** Query rows per block (see the top of the file). */
-function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): number {
+function queryBlock(T: number, window: number, pass: Pass): number {
   if (pass === 'forward') return 8;
+  if (pass === 'packed forward') return 16; // packing K costs per block: 8 rows were 10–25% slower
   if (window >= T) return 64;
   return Math.max(16, Math.min(64, window >> 1));
 }
@@ -36,7 +40,7 @@ function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): nu
 const SUB_BLOCK = 8;
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
-function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {
+function blocking(shape: AttentionShape, pass: Pass) {
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
   return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W, pass) };
@@ -61,7 +65,7 @@ function attentionForwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'packed forward');
   const s = simdScratch(QB * Math.min(T, QB + W - 1));
   const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
