@@ -71,12 +71,17 @@ export const op = {
   gtS: [0x4a] as Bytes,
   leS: [0x4c] as Bytes,
   geS: [0x4e] as Bytes,
+  /** select(a, b, c): c ≠ 0 ? a : b. */
   select: [0x1b] as Bytes,
   return: [0x0f] as Bytes,
   // Scalar memory; memargs give the natural alignment (a hint only) and a byte offset.
   load: (offset: number): Bytes => [0x28, 2, ...uleb(offset)],
   load8U: (offset: number): Bytes => [0x2d, 0, ...uleb(offset)],
   store: (offset: number): Bytes => [0x36, 2, ...uleb(offset)],
+  f32Load: (offset: number): Bytes => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset: number): Bytes => [0x38, 2, ...uleb(offset)],
+  f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
+  f32Div: [0x95] as Bytes,
   if: [0x04, 0x40] as Bytes,
   else: [0x05] as Bytes,
   block: [0x02, 0x40] as Bytes,
@@ -89,22 +94,47 @@ export const op = {
   v128Store: (offset: number): Bytes => [0xfd, ...uleb(0x0b), 2, ...uleb(offset)],
   load32Splat: (offset: number): Bytes => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)] as Bytes,
+  v128And: [0xfd, ...uleb(0x4e)] as Bytes,
+  /** bitselect(a, b, mask): a where mask bits are 1, else b. */
+  v128Bitselect: [0xfd, ...uleb(0x52)] as Bytes,
+  i32x4LtS: [0xfd, ...uleb(0x39)] as Bytes,
+  /** i8x16.shuffle picking 32-bit lanes: 0 … 3 from the first operand, 4 … 7 from the second. */
+  i32x4Shuffle: (lanes: [number, number, number, number]): Bytes => [
+    0xfd,
+    ...uleb(0x0d),
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ],
   f32x4Add: [0xfd, ...uleb(0xe4)] as Bytes,
   f32x4Sub: [0xfd, ...uleb(0xe5)] as Bytes,
   f32x4Mul: [0xfd, ...uleb(0xe6)] as Bytes,
   f32x4Min: [0xfd, ...uleb(0xe8)] as Bytes,
   f32x4Max: [0xfd, ...uleb(0xe9)] as Bytes,
+  /** Pseudo-min/max: b < a ? b : a and a < b ? b : a, one instruction on x86 (min/max are several). */
+  f32x4Pmin: [0xfd, ...uleb(0xea)] as Bytes,
+  f32x4Pmax: [0xfd, ...uleb(0xeb)] as Bytes,
   f32x4Nearest: [0xfd, ...uleb(0x6a)] as Bytes,
   f32x4Splat: [0xfd, ...uleb(0x13)] as Bytes,
   f32x4ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x1f), lane],
   i32x4TruncSatF32x4S: [0xfd, ...uleb(0xf8)] as Bytes,
   i32x4Add: [0xfd, ...uleb(0xae)] as Bytes,
+  i32x4Sub: [0xfd, ...uleb(0xb1)] as Bytes,
   i32x4Shl: [0xfd, ...uleb(0xab)] as Bytes,
   i32x4Splat: [0xfd, ...uleb(0x11)] as Bytes,
   f32Add: [0x92] as Bytes,
   f32Max: [0x97] as Bytes,
   /** Relaxed SIMD: a·b + c, fused or not as the engine likes (both are within float32 rounding). */
   f32x4RelaxedMadd: [0xfd, ...uleb(0x105)] as Bytes,
+  /** v128.const with the int32 `v` in all four lanes. */
+  i32x4Const: (v: number): Bytes => {
+    const lane = [...new Uint8Array(Int32Array.of(v).buffer)];
+    return [0xfd, ...uleb(0x0c), ...lane, ...lane, ...lane, ...lane];
+  },
+  /** v128.const with the int32 lanes `v`. */
+  i32x4Lanes: (v: [number, number, number, number]): Bytes => [
+    0xfd,
+    ...uleb(0x0c),
+    ...new Uint8Array(Int32Array.from(v).buffer),
+  ],
   /** v128.const with the float32 `v` in all four lanes. */
   f32x4Const: (v: number): Bytes => {
     const lane = [...new Uint8Array(Float32Array.of(v).buffer)];

@@ -3,37 +3,44 @@
 // lse [B, H, T].
 //
 // Per (batch, head), queries go in blocks of QB rows, and each block meets the keys any of its
-// rows can see as small matmuls on strided views of the head's rows (matmul.ts, SIMD): S = Q·Kᵀ,
-// then a masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked
-// corner (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul
-// speed. So blocks are small: 16 rows in the forward (a 4-row register tile gains nothing from
-// more rows); in the backward dK and dV sum over the block's rows, and short sums spend their
-// time loading and storing C, so its blocks are half a window (16 … 64 rows) or 64 rows for
-// global attention. The score blocks live in the wasm memory, where the softmax's row max and
-// exp run in SIMD (rowMax, expShifted); the forward divides by Σ exp after P·V, on D values per
-// row. The backward recomputes P from lse, as the twin does:
+// rows can see as small matmuls on strided views of the head's rows (SIMD): S = Q·Kᵀ, then a
+// masked softmax, then O = P·V. Computing the whole QB × keys rectangle wastes the masked corner
+// (QB·(QB − 1)/2 of the QB·(QB + W − 1) scores of a window's block) but runs at matmul speed. So
+// blocks are small: 8 rows in the forward (4 were no faster, 16 about 10% slower at W = 32; 16
+// on the packed path, which packs K per block). In the backward dK and dV sum over the block's
+// rows, and short sums spend their time loading and storing C, so its blocks are half a window
+// (16 … 64 rows) or 64 rows for global attention; on the direct path P, dS and dQ go by
+// sub-blocks of 8 rows, each over the keys it sees, so the masked corner computed on the
+// diagonal stays 8 rows wide (at T = 256, 64-row blocks computed 25% more scores than the
+// causal triangle). The score blocks live in the wasm memory; on the
+// direct path the masked softmax (normalised before P·V) and the backward's P and dS of a whole
+// block are one wasm call each (attention-simd.ts); on the packed path exp runs per row
+// (expShifted) and the forward divides by Σ exp after P·V, on D values per row. The backward
+// recomputes P from lse, as the twin does:
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
-import {
-  expShifted,
-  gemm,
-  gemmDirect,
-  hasGemmDirect,
-  rowMax,
-  simdScratch,
-  softmaxGradRow,
-} from './matmul.ts';
+import { type AttentionKernels, createAttentionKernels } from './attention-simd.ts';
+import { expShifted, gemm, simdScratch } from './matmul.ts';
+
+/** The direct path's kernels and memory (attention-simd.ts); null without wasm SIMD. */
+const kernels = createAttentionKernels();
+
+type Pass = 'forward' | 'packed forward' | 'backward';
 
 /** Query rows per block (see the top of the file). */
-function queryBlock(T: number, window: number, pass: 'forward' | 'backward'): number {
-  if (pass === 'forward') return 16;
+function queryBlock(T: number, window: number, pass: Pass): number {
+  if (pass === 'forward') return 8;
+  if (pass === 'packed forward') return 16; // packing K costs per block: 8 rows were 10–25% slower
   if (window >= T) return 64;
   return Math.max(16, Math.min(64, window >> 1));
 }
 
+/** Rows of the backward's sub-blocks on the direct path (see attentionBackwardDirect). */
+const SUB_BLOCK = 8;
+
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
-function blocking(shape: AttentionShape, pass: 'forward' | 'backward') {
+function blocking(shape: AttentionShape, pass: Pass) {
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
   return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W, pass) };
@@ -58,7 +65,7 @@ function attentionForwardPacked(
   shape: AttentionShape,
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
+  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'packed forward');
   const s = simdScratch(QB * Math.min(T, QB + W - 1));
   const inv = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
@@ -161,47 +168,22 @@ function attentionBackwardPacked(
   }
 }
 
-// The direct path (wasm SIMD, D a multiple of 8): per batch, q, v (and in the backward k, dout)
-// are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and v) are
-// gathered transposed as [D, Tp] blocks, so that every product is gemmDirect on unpacked
-// operands, a head being a strided view (row stride C) of the batch's copies:
+// The direct path (wasm SIMD, D a multiple of 8): per batch, q, k, v (and in the backward out,
+// dout) are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and
+// v) are transposed there as [D, Tp] blocks (a SIMD kernel), so that every product is the direct
+// kernel on unpacked operands, a head being a strided view (row stride C) of the batch's copies:
 //   S = Q·Kᵀ is Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K plain; dSᵀ·Q and Pᵀ·dO read dS and P
-// column-wise (gemmDirect takes either stride for A). Outputs are written in place in the wasm
+// column-wise (the kernel takes either stride for A). Outputs are written in place in the wasm
 // copies ([T, C], D-column panels of each head) and copied out per batch. Score rows are padded
 // to a multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels
-// can be written. Row max and dS run in wasm SIMD where scale > 0 (max(s·scale) = scale·max s).
+// can be written. Δ = rowsum(dO ⊙ O) is a float32 SIMD sum. All of it runs on attention's own
+// wasm instance (attention-simd.ts: the matmul kernel of gemm-simd.ts and the block kernels,
+// sharing a memory), apart from matmul.ts's.
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
-/** Copies head h of batch b into s[at …] transposed, as [D, Tp] (row d holds channel d over t). */
-function gatherHeadT(
-  x: Float32Array,
-  s: Float32Array,
-  at: number,
-  base: number,
-  T: number,
-  Tp: number,
-  C: number,
-  D: number,
-): void {
-  for (let t = 0; t < T; t++) {
-    const src = base + t * C;
-    for (let d = 0; d < D; d++) s[at + d * Tp + t] = x[src + d];
-  }
-}
-
-/** max over j of s[row + j]·scale, j < n. */
-function scaledMax(s: Float32Array, row: number, n: number, scale: number): number {
-  if (scale > 0) return scale * rowMax(s, row, n);
-  let max = Number.NEGATIVE_INFINITY;
-  for (let j = 0; j < n; j++) {
-    const x = s[row + j] * scale;
-    if (x > max) max = x;
-  }
-  return max;
-}
-
 function attentionForwardDirect(
+  K: AttentionKernels,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -213,47 +195,36 @@ function attentionForwardDirect(
   const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets in the scratch: Q, V, O (one batch's [T, C] each), one head's Kᵀ, S.
+  // Float offsets in the scratch: Q, K, V, O (one batch's [T, C] each), one head's Kᵀ, S, then
+  // the softmax's (max, Σe) per row.
   const oQ = 0;
-  const oV = oQ + n;
+  const oK = oQ + n;
+  const oV = oK + n;
   const oO = oV + n;
   const oKT = oO + n;
   const oS = oKT + D * Tp;
-  const s = simdScratch(oS + QB * ldS);
-  const inv = new Float64Array(QB);
+  const oStats = oS + QB * ldS;
+  const s = K.scratch(oStats + 2 * QB);
   s.fill(0, oKT, oKT + D * Tp); // the padding past T is read (and ignored) by whole panels
   for (let b = 0; b < B; b++) {
     const bo = b * n;
     s.set(q.subarray(bo, bo + n), oQ);
+    s.set(k.subarray(bo, bo + n), oK);
     s.set(v.subarray(bo, bo + n), oV);
     for (let h = 0; h < H; h++) {
       const hd = h * D; // the head's first channel in the batch's copies
-      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHeadT(k, s, oKT, base, T, Tp, C, D);
+      K.transpose(oK + hd, C, oKT, Tp, T, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
         const nk = t0 + nq - lo;
-        gemmDirect(s, oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
-        for (let i = 0; i < nq; i++) {
-          const t = t0 + i;
-          const first = Math.max(lo, t - W + 1) - lo;
-          const last = t - lo;
-          const row = oS + i * ldS;
-          const max = scaledMax(s, row + first, last - first + 1, scale);
-          const sum = expShifted(s, row + first, last - first + 1, scale, max);
-          s.fill(0, row, row + first);
-          s.fill(0, row + last + 1, row + nk);
-          inv[i] = 1 / sum;
-          lse[lseRow + t] = max + Math.log(sum);
-        }
-        const o = oO + hd + t0 * C;
-        gemmDirect(s, oS, ldS, 1, oV + hd + lo * C, C, o, C, nq, D, nk, false);
-        for (let i = 0; i < nq; i++) {
-          const r = inv[i];
-          for (let c = o + i * C, e = c + D; c < e; c++) s[c] *= r;
-        }
+        K.gemm(oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
+        // Row i sees the block-local keys up to t0 + i − lo (and W of them at most).
+        K.softmaxRows(oS, ldS, nq, t0 - lo, W, nk, scale, oStats);
+        for (let i = 0; i < nq; i++)
+          lse[lseRow + t0 + i] = s[oStats + 2 * i] + Math.log(s[oStats + 2 * i + 1]);
+        K.gemm(oS, ldS, 1, oV + hd + lo * C, C, oO + hd + t0 * C, C, nq, D, nk, false);
       }
     }
     out.set(s.subarray(oO, oO + n), bo);
@@ -261,6 +232,7 @@ function attentionForwardDirect(
 }
 
 function attentionBackwardDirect(
+  K: AttentionKernels,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -273,13 +245,17 @@ function attentionBackwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
+  const SB = SUB_BLOCK;
   const n = T * C; // one batch
   const Tp = pad8(T) + 8;
   const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets: Q, K, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ, P, dS.
+  // Float offsets: Q, K, V, O, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ,
+  // P, dS, then the block's lse and Δ.
   const oQ = 0;
   const oK = oQ + n;
-  const oDO = oK + n;
+  const oV = oK + n;
+  const oO = oV + n;
+  const oDO = oO + n;
   const oDQ = oDO + n;
   const oDK = oDQ + n;
   const oDV = oDK + n;
@@ -287,54 +263,55 @@ function attentionBackwardDirect(
   const oVT = oKT + D * Tp;
   const oP = oVT + D * Tp;
   const oDS = oP + QB * ldS;
-  const s = simdScratch(oDS + QB * ldS);
+  const oLse = oDS + QB * ldS;
+  const oDelta = oLse + QB;
+  const s = K.scratch(oDelta + QB);
   s.fill(0, oKT, oP); // Kᵀ and Vᵀ padding
-  const delta = new Float64Array(QB);
   for (let b = 0; b < B; b++) {
     const bo = b * n;
     s.set(q.subarray(bo, bo + n), oQ);
     s.set(k.subarray(bo, bo + n), oK);
+    s.set(v.subarray(bo, bo + n), oV);
+    s.set(out.subarray(bo, bo + n), oO);
     s.set(dout.subarray(bo, bo + n), oDO);
     s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
     for (let h = 0; h < H; h++) {
       const hd = h * D; // the head's first channel in the batch's copies
-      const base = bo + hd;
       const lseRow = (b * H + h) * T;
-      gatherHeadT(k, s, oKT, base, T, Tp, C, D);
-      gatherHeadT(v, s, oVT, base, T, Tp, C, D);
+      K.transpose(oK + hd, C, oKT, Tp, T, D);
+      K.transpose(oV + hd, C, oVT, Tp, T, D);
       for (let t0 = 0; t0 < T; t0 += QB) {
         const nq = Math.min(QB, T - t0);
         const lo = Math.max(0, t0 - W + 1);
-        const nk = t0 + nq - lo;
-        const nkp = pad8(nk);
+        const off = t0 - lo; // keys before the block's first row
         const qo = hd + t0 * C;
-        gemmDirect(s, oQ + qo, C, 1, oKT + lo, Tp, oP, ldS, nq, nkp, D, false);
-        gemmDirect(s, oDO + qo, C, 1, oVT + lo, Tp, oDS, ldS, nq, nkp, D, false);
-        for (let i = 0; i < nq; i++) {
-          // Δ_t = dout_t · out_t (float64 sum, as the twin).
-          let d = 0;
-          const o = bo + qo + i * C;
-          for (let c = 0; c < D; c++) d += dout[o + c] * out[o + c];
-          delta[i] = d;
-        }
-        for (let i = 0; i < nq; i++) {
-          const t = t0 + i;
-          const first = Math.max(lo, t - W + 1) - lo;
-          const last = t - lo;
-          const rp = oP + i * ldS;
-          const rd = oDS + i * ldS;
-          const m = last - first + 1;
-          s.fill(0, rp, rp + first);
-          s.fill(0, rd, rd + first);
-          expShifted(s, rp + first, m, scale, lse[lseRow + t]);
-          softmaxGradRow(s, rp + first, rd + first, m, delta[i], scale); // dS
-          s.fill(0, rp + last + 1, rp + nk);
-          s.fill(0, rd + last + 1, rd + nk);
-        }
         const ko = hd + lo * C;
-        gemmDirect(s, oDS, ldS, 1, oK + ko, C, oDQ + qo, C, nq, D, nk, false);
-        gemmDirect(s, oDS, 1, ldS, oQ + qo, C, oDK + ko, C, nk, D, nq, true);
-        gemmDirect(s, oP, 1, ldS, oDO + qo, C, oDV + ko, C, nk, D, nq, true);
+        K.rowDots(oDO + qo, oO + qo, C, nq, D, oDelta); // Δ_t = dout_t · out_t
+        s.set(lse.subarray(lseRow + t0, lseRow + t0 + nq), oLse);
+        // P, dS and dQ by sub-blocks of SB rows, each over the keys it can see (lo … its last row):
+        // the masked corner computed is SB wide, not QB.
+        for (let r0 = 0; r0 < nq; r0 += SB) {
+          const nr = Math.min(SB, nq - r0);
+          const nkr = off + r0 + nr;
+          const rq = qo + r0 * C;
+          K.gemm(oQ + rq, C, 1, oKT + lo, Tp, oP + r0 * ldS, ldS, nr, pad8(nkr), D, false);
+          K.gemm(oDO + rq, C, 1, oVT + lo, Tp, oDS + r0 * ldS, ldS, nr, pad8(nkr), D, false);
+          // Row r0 + i sees the block-local keys up to off + r0 + i (W of them at most).
+          K.dsRows(oP + r0 * ldS, oDS + r0 * ldS, ldS, nr, off + r0, W, nkr, scale, oLse + r0, oDelta + r0);
+          K.gemm(oDS + r0 * ldS, ldS, 1, oK + ko, C, oDQ + rq, C, nr, D, nkr, false);
+        }
+        // dK += dSᵀ·Q, dV += Pᵀ·dO: keys up to the end of the first sub-block take all the rows;
+        // each later SB keys only the rows from the sub-block they fall in (above it, P = dS = 0).
+        const head = off + Math.min(SB, nq);
+        K.gemm(oDS, 1, ldS, oQ + qo, C, oDK + ko, C, head, D, nq, true);
+        K.gemm(oP, 1, ldS, oDO + qo, C, oDV + ko, C, head, D, nq, true);
+        for (let c0 = SB; c0 < nq; c0 += SB) {
+          const nc = Math.min(SB, nq - c0);
+          const j = off + c0; // the chunk's first key (block-local)
+          const rq = qo + c0 * C;
+          K.gemm(oDS + c0 * ldS + j, 1, ldS, oQ + rq, C, oDK + ko + j * C, C, nc, D, nq - c0, true);
+          K.gemm(oP + c0 * ldS + j, 1, ldS, oDO + rq, C, oDV + ko + j * C, C, nc, D, nq - c0, true);
+        }
       }
     }
     dq.set(s.subarray(oDQ, oDQ + n), bo);
@@ -354,7 +331,8 @@ export function attentionForwardFast(
   path: 'auto' | 'packed' = 'auto',
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  if (path === 'auto' && hasGemmDirect && shape.D % 8 === 0) attentionForwardDirect(q, k, v, out, lse, shape);
+  if (path === 'auto' && kernels && shape.D % 8 === 0)
+    attentionForwardDirect(kernels, q, k, v, out, lse, shape);
   else attentionForwardPacked(q, k, v, out, lse, shape);
 }
 
@@ -373,8 +351,8 @@ export function attentionBackwardFast(
   path: 'auto' | 'packed' = 'auto',
 ): void {
   checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
-  if (path === 'auto' && hasGemmDirect && shape.D % 8 === 0) {
-    attentionBackwardDirect(q, k, v, out, lse, dout, dq, dk, dv, shape);
+  if (path === 'auto' && kernels && shape.D % 8 === 0) {
+    attentionBackwardDirect(kernels, q, k, v, out, lse, dout, dq, dk, dv, shape);
   } else {
     attentionBackwardPacked(q, k, v, out, lse, dout, dq, dk, dv, shape);
   }

@@ -20,7 +20,7 @@
 // of float32 over [−87.3, 88.4]; arguments are clamped to that range (exp(−87.3) ≈ 1e−38
 // stands in for 0).
 
-import { F32, I32, op, V128, type WasmFunction, wasmModule } from '../../wasm/writer.ts';
+import { type Bytes, F32, I32, op, V128, type WasmFunction, wasmModule } from '../../wasm/writer.ts';
 
 // Parameters and locals, by index.
 const PA = 0;
@@ -136,31 +136,49 @@ function directFunction(rows: number, fma: boolean): WasmFunction {
   };
 }
 
+// Adding 1.5·2²³ rounds a float32 |v| < 2²² to an integer (to nearest, in the FPU's mode) and
+// leaves that integer in the low mantissa bits: cheaper than nearest + trunc_sat, which are
+// several instructions each on x86.
+const ROUND = 12582912;
+const ROUND_BITS = new Int32Array(Float32Array.of(ROUND).buffer)[0];
+const EXP_P = [
+  1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+];
+
+/**
+ * y ← exp(x) in f32x4 lanes (locals x, fx, y; x and fx are overwritten): Cephes' expf, see the
+ * top of the file. A NaN lane stays NaN (pmin/pmax with x first keep it).
+ */
+export function emitExp(x: number, fx: number, y: number): Bytes[] {
+  const body: Bytes[] = [];
+  body.push(op.get(x), op.f32x4Const(88.3762626647949), op.f32x4Pmin);
+  body.push(op.f32x4Const(-87.3365478515625), op.f32x4Pmax, op.set(x));
+  // fx = round(x / ln 2) + 1.5·2²³ (the integer n in its low bits); x −= n·ln 2 (as C1 + C2, C1
+  // exact in float32)
+  body.push(op.get(x), op.f32x4Const(Math.LOG2E), op.f32x4Mul, op.f32x4Const(ROUND), op.f32x4Add, op.set(fx));
+  body.push(op.get(fx), op.f32x4Const(ROUND), op.f32x4Sub, op.set(y)); // n as a float
+  body.push(op.get(x), op.get(y), op.f32x4Const(0.693359375), op.f32x4Mul, op.f32x4Sub);
+  body.push(op.get(y), op.f32x4Const(-2.1219444e-4), op.f32x4Mul, op.f32x4Sub, op.set(x));
+  // y = ((((P0 x + P1) x + P2) x + P3) x + P4) x + P5;  y = y x² + x + 1
+  body.push(op.f32x4Const(EXP_P[0]));
+  for (let i = 1; i < EXP_P.length; i++)
+    body.push(op.get(x), op.f32x4Mul, op.f32x4Const(EXP_P[i]), op.f32x4Add);
+  body.push(op.get(x), op.f32x4Mul, op.get(x), op.f32x4Mul, op.get(x), op.f32x4Add);
+  body.push(op.f32x4Const(1), op.f32x4Add, op.set(y));
+  // y ·= 2ⁿ, built as the float32 bit pattern (n + 127) << 23 from fx's bits (n in the low bits)
+  body.push(op.get(y), op.get(fx), op.i32x4Const(127 - ROUND_BITS), op.i32x4Add);
+  body.push(op.i32(23), op.i32x4Shl, op.f32x4Mul, op.set(y));
+  return body;
+}
+
 function expRowFunction(): WasmFunction {
   const [ptr, n4, scale, shift, x, fx, y, acc, sc, sh] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const P = [
-    1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
-  ];
   const body = [];
   body.push(op.get(scale), op.f32x4Splat, op.set(sc), op.get(shift), op.f32x4Splat, op.set(sh));
   body.push(op.v128Zero, op.set(acc));
   body.push(op.loop);
-  // x = clamp(x·scale − shift)
-  body.push(op.get(ptr), op.v128Load(0), op.get(sc), op.f32x4Mul, op.get(sh), op.f32x4Sub);
-  body.push(op.f32x4Const(88.3762626647949), op.f32x4Min, op.f32x4Const(-87.3365478515625), op.f32x4Max);
-  body.push(op.set(x));
-  // fx = round(x / ln 2); x −= fx·ln 2 (as C1 + C2, C1 exact in float32)
-  body.push(op.get(x), op.f32x4Const(Math.LOG2E), op.f32x4Mul, op.f32x4Nearest, op.set(fx));
-  body.push(op.get(x), op.get(fx), op.f32x4Const(0.693359375), op.f32x4Mul, op.f32x4Sub);
-  body.push(op.get(fx), op.f32x4Const(-2.1219444e-4), op.f32x4Mul, op.f32x4Sub, op.set(x));
-  // y = ((((P0 x + P1) x + P2) x + P3) x + P4) x + P5;  y = y x² + x + 1
-  body.push(op.f32x4Const(P[0]));
-  for (let i = 1; i < P.length; i++) body.push(op.get(x), op.f32x4Mul, op.f32x4Const(P[i]), op.f32x4Add);
-  body.push(op.get(x), op.f32x4Mul, op.get(x), op.f32x4Mul, op.get(x), op.f32x4Add);
-  body.push(op.f32x4Const(1), op.f32x4Add, op.set(y));
-  // y ·= 2^fx, built as the float32 bit pattern (fx + 127) << 23
-  body.push(op.get(y), op.get(fx), op.i32x4TruncSatF32x4S, op.i32(127), op.i32x4Splat, op.i32x4Add);
-  body.push(op.i32(23), op.i32x4Shl, op.f32x4Mul, op.set(y));
+  body.push(op.get(ptr), op.v128Load(0), op.get(sc), op.f32x4Mul, op.get(sh), op.f32x4Sub, op.set(x));
+  body.push(...emitExp(x, fx, y));
   body.push(op.get(ptr), op.get(y), op.v128Store(0));
   body.push(op.get(acc), op.get(y), op.f32x4Add, op.set(acc));
   body.push(op.get(ptr), op.i32(16), op.add, op.set(ptr));
@@ -184,7 +202,7 @@ function rowMaxFunction(): WasmFunction {
   body.push(op.get(n4), op.i32(1), op.sub, op.set(n4));
   body.push(op.block, op.loop, op.get(n4), op.eqz, op.brIf(1));
   body.push(op.get(ptr), op.i32(16), op.add, op.set(ptr));
-  body.push(op.get(acc), op.get(ptr), op.v128Load(0), op.f32x4Max, op.set(acc));
+  body.push(op.get(acc), op.get(ptr), op.v128Load(0), op.f32x4Pmax, op.set(acc)); // pmax: one instruction
   body.push(op.get(n4), op.i32(1), op.sub, op.set(n4), op.br(0), op.end, op.end);
   body.push(op.get(acc), op.f32x4ExtractLane(0), op.get(acc), op.f32x4ExtractLane(1), op.f32Max);
   body.push(op.get(acc), op.f32x4ExtractLane(2), op.get(acc), op.f32x4ExtractLane(3), op.f32Max, op.f32Max);

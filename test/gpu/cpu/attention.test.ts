@@ -8,15 +8,17 @@ import {
 } from '../../../src/gpu/reference/attention.ts';
 
 // The fast attention against its float64 twin, on awkward shapes: T = 1, T not a multiple of the
-// query block (16 … 64), odd D, window 1, windows that cut blocks anywhere, global (W ≥ T and ∞).
+// query block (8 … 64), odd D, window 1, windows that cut blocks anywhere, global (W ≥ T and ∞).
 // Tolerance: every output is a chain of at most three sums (scores over D channels; softmax and
 // P·V over the visible keys, ≤ T; the backward's dS·K, dSᵀ·Q, Pᵀ·dO over ≤ T) of products of
 // O(1) float32 values (inputs in [−1, 1], P ≤ 1), each sum of n terms off by ≤ n·2⁻²⁴ of its
 // magnitude in float32, so per tensor |fast − ref| ≤ 3·(D + T)·2⁻²⁴ · max(1, max|ref|).
 // The SIMD exp forms its argument in float32, which adds |a|·2⁻²⁴ relative to a weight
 // e^−|a|, at most 2⁻²⁴/e absolute: inside the same bound; so is the backward's dS, formed in
-// float32 in SIMD (three roundings of |dS|). Both paths are checked: the direct one
-// (wasm, D a multiple of 8) and the packed one (any D).
+// float32 in SIMD (three roundings of |dS|), and on the direct path Δ = dO·O, a float32 sum over
+// D channels like the scores, and P normalised before P·V (one more rounding of each weight).
+// Both paths are checked: the direct one (wasm, D a multiple of 8: whole blocks of rows per
+// kernel call, Kᵀ by 4×4 blocks, T mod 4 rows apart) and the packed one (any D).
 
 const U = 2 ** -24;
 
@@ -50,6 +52,10 @@ const SHAPES: AttentionShape[] = [
   // negative scale (the row max then cannot be taken before scaling).
   { B: 3, T: 45, H: 3, D: 8, window: Number.POSITIVE_INFINITY },
   { B: 2, T: 29, H: 2, D: 16, window: 9, scale: -0.5 },
+  // The backward's 64-row blocks split in 8-row sub-blocks (a short last one, a short last
+  // block), windowed (W ≥ 128 gives 64-row blocks) and global with W = T exactly.
+  { B: 1, T: 301, H: 1, D: 8, window: 150 },
+  { B: 2, T: 203, H: 2, D: 8, window: 203 },
 ];
 
 describe('attention (fast) against the twin', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expShifted, simdScratch } from '../../../src/gpu/cpu/matmul.ts';
+import { expShifted, rowMax, simdScratch } from '../../../src/gpu/cpu/matmul.ts';
 import { sleb, uleb } from '../../../src/wasm/writer.ts';
 
 // expShifted runs Cephes' expf in wasm SIMD on the scratch memory (float32 lanes; about 2 ulp
@@ -37,6 +37,31 @@ describe('expShifted', () => {
       expect(Math.abs(sum - ref)).toBeLessThanOrEqual((n + 3 + 2 * maxA) * U * ref);
     }
   });
+  it('matches Math.exp over the whole normal range, arguments near the rounding of a·log₂e', () => {
+    // The exponent n = round(a·log₂e) is taken by adding 1.5·2²³; points on both sides of every
+    // half-integer a·log₂e = n + ½ check that the reduction and 2ⁿ agree there.
+    const xs: number[] = [];
+    for (let n = -125; n <= 126; n++) for (const d of [-1e-3, 0, 1e-3]) xs.push((n + 0.5 + d) * Math.LN2);
+    for (let i = 0; i < 4000; i++) xs.push(-87 + (175 * i) / 4000);
+    const n = xs.length - (xs.length % 4); // the SIMD body only
+    const buf = simdScratch(n);
+    buf.set(xs.slice(0, n));
+    const x = buf.slice(0, n);
+    expShifted(buf, 0, n, 1, 0);
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp(x[i]);
+      expect(Math.abs(buf[i] - e), `exp(${x[i]})`).toBeLessThanOrEqual((3 + 2 * Math.abs(x[i])) * U * e);
+    }
+  });
+  it('keeps NaN arguments NaN (and the sum), in SIMD and in the tail', () => {
+    const buf = simdScratch(6);
+    buf.set([0, Number.NaN, 1, 2, 3, Number.NaN]);
+    const sum = expShifted(buf, 0, 6, 1, 0);
+    expect(buf[1]).toBeNaN();
+    expect(buf[5]).toBeNaN();
+    expect(buf[2]).toBeCloseTo(Math.E, 5);
+    expect(sum).toBeNaN();
+  });
   it('treats arguments far below the float32 range as (almost) 0, without NaN', () => {
     const buf = simdScratch(8);
     buf.set([-1e30, -200, -120, -88, 0, 1, 2, 3]);
@@ -56,5 +81,22 @@ describe('wasm writer LEB128', () => {
     expect(sleb(63)).toEqual([63]);
     expect(sleb(64)).toEqual([0xc0, 0]);
     expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+  });
+});
+
+describe('rowMax', () => {
+  it('finds the maximum in SIMD and in the tail, negative rows and any offset', () => {
+    const buf = simdScratch(40);
+    for (const [off, n, at] of [
+      [0, 1, 0],
+      [1, 7, 6],
+      [3, 16, 0],
+      [2, 33, 17],
+      [5, 35, 34],
+    ]) {
+      for (let i = 0; i < n; i++) buf[off + i] = -100 - i;
+      buf[off + at] = -3.5;
+      expect(rowMax(buf, off, n)).toBe(-3.5);
+    }
   });
 });
