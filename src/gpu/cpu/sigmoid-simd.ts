@@ -16,27 +16,16 @@
 // If an engine's Math.exp ever stops being fdlibm's, test/gpu/cpu/sigmoid-simd.test.ts fails
 // (it compares against Math.exp on a wide sample) and the ROSA backward tests with it.
 
-import { I32, op, V128, type WasmFunction, wasmModule } from '../../wasm/writer.ts';
+import { I32, op, uleb, V128, type WasmFunction, wasmModule } from '../../wasm/writer.ts';
 
 const F64 = 0x7c;
 const PAGE = 65536;
 
-/** The f64x2 instructions this kernel needs (SIMD prefix 0xfd), beyond wasm.ts's f32x4 set. */
-const simd = (code: number): number[] => [0xfd, ...leb(code)];
-function leb(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
+/** The f64x2 instructions this kernel needs (SIMD prefix 0xfd), beyond writer.ts's f32x4 set. */
+const simd = (code: number): number[] => [0xfd, ...uleb(code)];
 const f64 = {
-  load64Zero: (offset: number) => [...simd(0x5d), 3, ...leb(offset)],
-  store: (offset: number) => [...simd(0x0b), 3, ...leb(offset)],
+  load64Zero: (offset: number) => [...simd(0x5d), 3, ...uleb(offset)],
+  store: (offset: number) => [...simd(0x0b), 3, ...uleb(offset)],
   /** v128.const with the double `v` in both lanes. */
   const: (v: number) => {
     const lane = [...new Uint8Array(Float64Array.of(v).buffer)];
