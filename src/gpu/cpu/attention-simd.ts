@@ -331,17 +331,28 @@ export interface AttentionKernels {
 
 const PAGE = 65536;
 
+/**
+ * The block kernels (softmaxRows, dsRows, transpose, rowDots) compiled, importing a memory of 1
+ * page or more (shared, of at most sharedMaxPages, for worker threads); null without wasm SIMD.
+ */
+export function attentionBlockModule(sharedMaxPages?: number): WebAssembly.Module | null {
+  if (typeof WebAssembly === 'undefined') return null;
+  const bytes = wasmModule(
+    [softmaxRowsFunction(), dsRowsFunction(), transposeFunction(), rowDotsFunction()],
+    1,
+    sharedMaxPages,
+  );
+  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+}
+
 /** The kernels, or null where wasm SIMD is missing. */
 export function createAttentionKernels(): AttentionKernels | null {
   const simd = createSimdGemm(1);
   if (!simd) return null;
-  const bytes = wasmModule(
-    [softmaxRowsFunction(), dsRowsFunction(), transposeFunction(), rowDotsFunction()],
-    1,
-  );
-  if (!WebAssembly.validate(bytes)) return null;
+  const module = attentionBlockModule();
+  if (!module) return null;
   const { memory } = simd;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   const softmaxRows = instance.exports.softmaxRows as (...args: number[]) => void;
   const dsRows = instance.exports.dsRows as (...args: number[]) => void;
   const transpose = instance.exports.transpose as (...args: number[]) => void;

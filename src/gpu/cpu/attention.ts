@@ -26,7 +26,7 @@ import { expShifted, gemm, simdScratch } from './matmul.ts';
 /** The direct path's kernels and memory (attention-simd.ts); null without wasm SIMD. */
 const kernels = createAttentionKernels();
 
-type Pass = 'forward' | 'packed forward' | 'backward';
+export type Pass = 'forward' | 'packed forward' | 'backward';
 
 /** Query rows per block (see the top of the file). */
 function queryBlock(T: number, window: number, pass: Pass): number {
@@ -37,16 +37,21 @@ function queryBlock(T: number, window: number, pass: Pass): number {
 }
 
 /** Rows of the backward's sub-blocks on the direct path (see attentionBackwardDirect). */
-const SUB_BLOCK = 8;
+export const SUB_BLOCK = 8;
 
 /** The sizes every attention loop here works with: window W ≤ T, width C, query block QB. */
-function blocking(shape: AttentionShape, pass: Pass) {
+export function blocking(shape: AttentionShape, pass: Pass) {
   const { B, T, H, D } = shape;
   const W = Math.min(shape.window, T);
   return { B, T, H, D, W, C: H * D, scale: shape.scale ?? 1 / Math.sqrt(D), QB: queryBlock(T, W, pass) };
 }
 
-function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
+/** Whether the direct path (wasm SIMD, D a multiple of 8) runs this shape. */
+export function attentionDirect(shape: AttentionShape): boolean {
+  return kernels !== null && shape.D % 8 === 0;
+}
+
+export function checkShape(shape: AttentionShape, arrays: Float32Array[], lse: Float32Array): void {
   const { B, T, H, D, window } = shape;
   if (!(window >= 1)) throw new Error(`attention: window = ${window} must be ≥ 1`);
   if (D < 1) throw new Error(`attention: D = ${D} must be ≥ 1`);
@@ -180,7 +185,7 @@ function attentionBackwardPacked(
 // wasm instance (attention-simd.ts: the matmul kernel of gemm-simd.ts and the block kernels,
 // sharing a memory), apart from matmul.ts's.
 
-const pad8 = (n: number) => (n + 7) & ~7;
+export const pad8 = (n: number) => (n + 7) & ~7;
 
 function attentionForwardDirect(
   K: AttentionKernels,

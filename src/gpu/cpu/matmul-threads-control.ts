@@ -14,16 +14,28 @@ export const BY_ROWS = 7; // 1: chunks of rows (by 4), 0: of 8-column panels
 export const UNITS = 8; // row blocks or panels in all
 export const ARGS = 9; // a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate
 export const BY_WORKERS = ARGS + 12; // chunks the workers have run, all calls together
-export const CONTROL_INTS = BY_WORKERS + 1;
+export const KIND = BY_WORKERS + 1; // the job: a matmul (0) or attention's (ATTENTION_FORWARD …)
+export const ATTENTION_FORWARD = 1;
+export const ATTENTION_BACKWARD = 2;
+export const ATTENTION_ARGS = KIND + 1; // see ATTENTION_SOURCE (attention-threads-source.ts)
+export const ATTENTION_ARG_COUNT = 20;
+/** The attention's scale, a float64 at this (even) Int32 index. */
+export const ATTENTION_SCALE = (ATTENTION_ARGS + ATTENTION_ARG_COUNT + 1) & ~1;
+export const CONTROL_INTS = ATTENTION_SCALE + 2;
 export const TAG = 0x7fff;
 
-// The worker: chunks as splitDirectCall cuts them, each run as runDirectBlocks does (matmul.ts).
+// The worker: matmul chunks as splitDirectCall cuts them, each run as runDirectBlocks does
+// (matmul.ts), or attention's (batch, head) units: attentionKernels and attentionUnit come from
+// ATTENTION_SOURCE (attention-threads-source.ts), appended by matmul-threads.ts.
 export const WORKER_SOURCE = `
 function start(init) {
   const ctrl = new Int32Array(init.control);
-  let direct;
+  let direct, attention;
   try {
-    direct = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports.direct;
+    const env = { env: { memory: init.memory } };
+    direct = new WebAssembly.Instance(init.module, env).exports.direct;
+    const blocks = new WebAssembly.Instance(init.attention, env).exports;
+    attention = attentionKernels(direct, blocks, init.memory);
   } catch (e) {
     Atomics.add(ctrl, ${FAILED}, 1);
     throw e;
@@ -34,11 +46,11 @@ function start(init) {
     Atomics.wait(ctrl, ${SEQ}, seen);
     seen = Atomics.load(ctrl, ${SEQ});
     if (Atomics.load(ctrl, ${STOP}) === 1) return;
-    claimChunks(ctrl, direct, seen & ${TAG}, init.stall);
+    claimChunks(ctrl, direct, attention, init.slot, seen & ${TAG}, init.stall);
   }
 }
 
-function claimChunks(ctrl, direct, tag, stall) {
+function claimChunks(ctrl, direct, attention, slot, tag, stall) {
   for (;;) {
     const v = Atomics.load(ctrl, ${NEXT});
     const chunks = ctrl[${CHUNKS}];
@@ -48,31 +60,36 @@ function claimChunks(ctrl, direct, tag, stall) {
     // Chunk i is ours: the call stays as published until every chunk has completed.
     if (stall) Atomics.wait(ctrl, ${STOP}, 0); // tests: a worker that hangs holding a chunk
     try {
-      const p = ${ARGS};
-      let a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
-      let c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
-      const kc = ctrl[p + 10], accumulate = ctrl[p + 11] === 1;
-      const units = ctrl[${UNITS}];
-      const u0 = Math.floor((i * units) / chunks), u1 = Math.floor(((i + 1) * units) / chunks);
-      if (ctrl[${BY_ROWS}] === 1) {
-        const r0 = 4 * u0;
-        a += r0 * ars;
-        c += r0 * ldc;
-        M = Math.min(M, 4 * u1) - r0;
-      } else {
-        b += 32 * u0;
-        c += 32 * u0;
-        N8 = u1 - u0;
-      }
-      for (let k0 = 0; k0 < K; k0 += kc) {
-        const add = accumulate || k0 > 0 ? 1 : 0;
-        direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
-      }
+      if (ctrl[${KIND}] !== 0) attentionUnit(attention, ctrl, i, slot);
+      else matmulChunk(ctrl, direct, i, chunks);
     } catch (e) {
       Atomics.store(ctrl, ${STATUS}, 1);
     }
     Atomics.add(ctrl, ${BY_WORKERS}, 1);
     if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
+  }
+}
+
+function matmulChunk(ctrl, direct, i, chunks) {
+  const p = ${ARGS};
+  let a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
+  let c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
+  const kc = ctrl[p + 10], accumulate = ctrl[p + 11] === 1;
+  const units = ctrl[${UNITS}];
+  const u0 = Math.floor((i * units) / chunks), u1 = Math.floor(((i + 1) * units) / chunks);
+  if (ctrl[${BY_ROWS}] === 1) {
+    const r0 = 4 * u0;
+    a += r0 * ars;
+    c += r0 * ldc;
+    M = Math.min(M, 4 * u1) - r0;
+  } else {
+    b += 32 * u0;
+    c += 32 * u0;
+    N8 = u1 - u0;
+  }
+  for (let k0 = 0; k0 < K; k0 += kc) {
+    const add = accumulate || k0 > 0 ? 1 : 0;
+    direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
   }
 }
 `;

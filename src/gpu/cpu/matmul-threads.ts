@@ -10,6 +10,8 @@
 // instead of holding the caller up. Each element of C is computed by the same kernel over the
 // same K blocks as with one thread, so the results are the same to the bit.
 
+import { attentionBlockModule } from './attention-simd.ts';
+import { ATTENTION_ARG_NAMES, ATTENTION_SOURCE, type AttentionArgs } from './attention-threads-source.ts';
 import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
 import {
   type DirectCall,
@@ -21,12 +23,15 @@ import {
 } from './matmul.ts';
 import {
   ARGS,
+  ATTENTION_ARGS,
+  ATTENTION_SCALE,
   BY_ROWS,
   BY_WORKERS,
   CHUNKS,
   COMPLETED,
   CONTROL_INTS,
   FAILED,
+  KIND,
   NEXT,
   SEQ,
   STATUS,
@@ -85,6 +90,22 @@ export interface MatmulThreadsOptions {
   stallWorkers?: boolean;
 }
 
+/** The calling thread's copy of ATTENTION_SOURCE's functions (the workers run the same text). */
+interface AttentionSource {
+  attentionKernels(
+    direct: SimdGemm['direct'],
+    blocks: WebAssembly.Exports,
+    memory: WebAssembly.Memory,
+  ): unknown;
+  attentionUnit(kernels: unknown, ctrl: Int32Array, unit: number, slot: number): void;
+}
+
+function loadAttentionSource(): AttentionSource {
+  return new Function(
+    `${ATTENTION_SOURCE}\nreturn { attentionKernels, attentionUnit };`,
+  )() as AttentionSource;
+}
+
 export class MatmulThreads implements DirectTarget {
   readonly threads: number;
   private readonly minChunkMacs: number;
@@ -93,6 +114,7 @@ export class MatmulThreads implements DirectTarget {
   private readonly gemm: SimdGemm;
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
   private readonly workers: KernelWorker[] = [];
+  private readonly runAttentionUnit: (unit: number) => void;
   private view = new Float32Array(0);
   private seq = 0;
   private broken: Error | null = null;
@@ -107,16 +129,25 @@ export class MatmulThreads implements DirectTarget {
     if (why) throw new Error(`CPU threads: ${why}`);
     const gemm = createSimdGemm(1, { sharedMaxPages: MAX_PAGES });
     if (!gemm) throw new Error('CPU threads: WebAssembly SIMD is not available here');
+    const blocks = attentionBlockModule(MAX_PAGES);
+    if (!blocks) throw new Error('CPU threads: WebAssembly SIMD is not available here');
     this.gemm = gemm;
     this.threads = threads;
+    // The calling thread runs attention units on scratch slot 0, worker i on slot i.
+    const source = loadAttentionSource();
+    const exports = new WebAssembly.Instance(blocks, { env: { memory: gemm.memory } }).exports;
+    const kernels = source.attentionKernels(gemm.direct, exports, gemm.memory);
+    this.runAttentionUnit = (unit) => source.attentionUnit(kernels, this.control, unit, 0);
     for (let i = 0; i < threads - 1; i++) {
       const init = {
         module: gemm.module,
+        attention: blocks,
         memory: gemm.memory,
         control: this.control.buffer,
+        slot: i + 1,
         stall: options.stallWorkers ?? false,
       };
-      this.workers.push(spawnKernelWorker(WORKER_SOURCE, init, `cpu-matmul-${i + 1}`));
+      this.workers.push(spawnKernelWorker(WORKER_SOURCE + ATTENTION_SOURCE, init, `cpu-matmul-${i + 1}`));
     }
   }
 
@@ -166,34 +197,58 @@ export class MatmulThreads implements DirectTarget {
     }
     const { byRows, units } = splitPlan(call, chunks);
     const ctrl = this.control;
-    const seq = ++this.seq;
     const args = [call.a, call.ars, call.aks, call.b, call.ldb, call.c, call.ldc, call.M, call.N8, call.K];
     ctrl.set([...args, call.kc, call.accumulate ? 1 : 0], ARGS);
-    ctrl[CHUNKS] = calls.length;
+    ctrl[KIND] = 0;
     ctrl[BY_ROWS] = byRows ? 1 : 0;
     ctrl[UNITS] = units;
+    this.dispatch(calls.length, call.M * call.N8 * 8 * call.K, (i) =>
+      runDirectBlocks(this.gemm.direct, calls[i]),
+    );
+  }
+
+  /**
+   * Attention's (batch, head) units 0 … units − 1 of a job (ATTENTION_FORWARD or _BACKWARD) on
+   * this memory, laid out as args says (attention-threads.ts), spread over the threads.
+   */
+  runAttention(kind: number, args: AttentionArgs, scale: number, units: number, macs: number): void {
+    this.check();
+    const ctrl = this.control;
+    ctrl.set(
+      ATTENTION_ARG_NAMES.map((n) => args[n]),
+      ATTENTION_ARGS,
+    );
+    new Float64Array(ctrl.buffer, 4 * ATTENTION_SCALE, 1)[0] = scale;
+    ctrl[KIND] = kind;
+    this.dispatch(units, macs, this.runAttentionUnit);
+  }
+
+  /** Publishes a job of `chunks` chunks (its arguments set), runs chunks here too, awaits the rest. */
+  private dispatch(chunks: number, macs: number, runChunk: (i: number) => void): void {
+    const ctrl = this.control;
+    const seq = ++this.seq;
+    ctrl[CHUNKS] = chunks;
     ctrl[COMPLETED] = 0;
     Atomics.store(ctrl, NEXT, (seq & TAG) << 16);
     Atomics.store(ctrl, SEQ, seq);
-    Atomics.notify(ctrl, SEQ, Math.min(this.workers.length, calls.length - 1));
+    Atomics.notify(ctrl, SEQ, Math.min(this.workers.length, chunks - 1));
     // Generous: a chunk takes well under 1 ns per multiply-add; past this a worker is gone.
-    const deadline =
-      performance.now() + this.timeoutMs + (this.nsPerMac * call.M * call.N8 * 8 * call.K) / 1e6;
+    const deadline = performance.now() + this.timeoutMs + (this.nsPerMac * macs) / 1e6;
     let thrown: unknown = null;
     for (;;) {
       const v = Atomics.load(ctrl, NEXT);
       const i = v & 0xffff;
-      if (i >= calls.length) break;
+      if (i >= chunks) break;
       if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
       try {
-        runDirectBlocks(this.gemm.direct, calls[i]);
+        runChunk(i);
       } catch (err) {
         thrown ??= err;
       }
       Atomics.add(ctrl, COMPLETED, 1);
     }
     // Even when a chunk here threw: the workers' chunks must be done before the memory is reused.
-    this.awaitChunks(calls.length, deadline);
+    this.awaitChunks(chunks, deadline);
     if (thrown) throw thrown;
     if (Atomics.load(ctrl, STATUS) !== 0) this.fail('a CPU matmul worker: the kernel threw (out of bounds?)');
   }

@@ -3,10 +3,16 @@
 // AdamW, bias, repeat-kv) their CPU twins from src/gpu/reference, which also stay the references
 // the kernel tests compare against.
 // Handles are plain typed arrays, so "recording" an op runs it at once. With `threads` > 1 the
-// matmuls of linear layers are spread over worker threads (cpu/matmul-threads.ts), same bits.
+// matmuls of linear layers and attention's heads are spread over worker threads
+// (cpu/matmul-threads.ts, cpu/attention-threads.ts), same bits.
 
 import type { RosaMode } from '../../rosa-worker/layout.ts';
 import { attentionBackwardFast, attentionForwardFast } from '../cpu/attention.ts';
+import {
+  attentionBackwardThreaded,
+  attentionForwardThreaded,
+  attentionThreaded,
+} from '../cpu/attention-threads.ts';
 import {
   type CrossEntropyStats,
   crossEntropyFast,
@@ -211,7 +217,10 @@ export class CpuBackend implements Backend<F, I> {
     for (const [i, x] of inputs.xs.entries()) this.rope({ x }, { out: outputs.outs[i] }, shape, options);
   }
   attention(inputs: { q: F; k: F; v: F }, outputs: { out: F; lse: F }, shape: AttentionShape): void {
-    attentionForwardFast(inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
+    const pool = this.lease?.threads ?? null;
+    if (attentionThreaded(pool, shape))
+      attentionForwardThreaded(pool, inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
+    else attentionForwardFast(inputs.q, inputs.k, inputs.v, outputs.out, outputs.lse, shape);
   }
   lrsaSelect(
     inputs: { k: F; v: F },
@@ -383,7 +392,10 @@ export class CpuBackend implements Backend<F, I> {
     shape: AttentionShape,
   ): void {
     const { q, k, v, out, lse, dout } = inputs;
-    attentionBackwardFast(q, k, v, out, lse, dout, outputs.dq, outputs.dk, outputs.dv, shape);
+    const pool = this.lease?.threads ?? null;
+    if (attentionThreaded(pool, shape))
+      attentionBackwardThreaded(pool, q, k, v, out, lse, dout, outputs.dq, outputs.dk, outputs.dv, shape);
+    else attentionBackwardFast(q, k, v, out, lse, dout, outputs.dq, outputs.dk, outputs.dv, shape);
   }
   lrsaAttentionBackward(
     inputs: { q: F; k: F; v: F; selected: I; out: F; lse: F; dout: F },
