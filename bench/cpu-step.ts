@@ -1,7 +1,7 @@
 // `npm run bench:cpu [-- --T 256 --width 64 --layers 2 --heads 2 --mlp 128 --batch 8 --window 32
 //   --variant window|global --steps 5 --threads 1 --profile --relaxed-simd]`
 // Times one training step (forward + backward + AdamW with clipping) of the decoder on the CPU
-// backend (--threads: cpu.threads, for the linear layers' matmuls), random tokens, the same shapes as bench/torch_step.py takes, so the two
+// backend (--threads: cpu.threads, for the linear layers' matmuls and attention), random tokens, the same shapes as bench/torch_step.py takes, so the two
 // JSON lines compare directly. --profile adds the time per backend op (summed over the timed
 // steps, divided by their count). stepFlops is the analytical count of a step (matmul and
 // attention, forward and backward: src/config/duration.ts), with the ratio to the window variant

@@ -5,7 +5,7 @@
 # per run; compare stepMsMedian of matching shapes (stepCpuMsMedian, CPU time, where the machine
 # is shared and busy).
 # RELAXED_SIMD=1 adds --relaxed-simd to the TS runs (fused multiply-add kernels on Node 20).
-# THREADS=2 gives both two threads (TS: cpu.threads, the linear layers' matmuls; torch: all ops).
+# THREADS=2 gives both two threads (TS: cpu.threads, the linear layers' matmuls and attention; torch: all ops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-2}
