@@ -11,9 +11,16 @@ import type { AttentionArgs } from './attention-threads-source.ts';
 import type { MatmulThreads } from './matmul-threads.ts';
 import { ATTENTION_BACKWARD, ATTENTION_FORWARD } from './matmul-threads-control.ts';
 
-/** Whether attention of this shape runs on the threads: the direct path, two heads or more. */
+/** Units a job may have: the claim counter's 16 bits (matmul-threads-control.ts). */
+const MAX_UNITS = 0xffff;
+
+/**
+ * Whether attention of this shape runs on the threads: the direct path, two (batch, head) units
+ * or more (and not more than the counter holds).
+ */
 export function attentionThreaded(pool: MatmulThreads | null, shape: AttentionShape): pool is MatmulThreads {
-  return pool !== null && pool.threads > 1 && shape.B * shape.H >= 2 && attentionDirect(shape);
+  const units = shape.B * shape.H;
+  return pool !== null && pool.threads > 1 && units >= 2 && units <= MAX_UNITS && attentionDirect(shape);
 }
 
 /** Multiply-adds of a pass, roughly (for the threads' time-out only). */

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { rng } from '../../../src/common/random.ts';
 import { matmulUsesSimd } from '../../../src/gpu/cpu/matmul.ts';
 import { MatmulThreads } from '../../../src/gpu/cpu/matmul-threads.ts';
+import { ATTENTION_BACKWARD, ATTENTION_FORWARD } from '../../../src/gpu/cpu/matmul-threads-control.ts';
 import { defaultModelConfig } from '../../../src/gpu/model/config.ts';
 import { CpuBackend } from '../../../src/gpu/model/cpu-backend.ts';
 import { Model } from '../../../src/gpu/model/model.ts';
@@ -9,7 +10,8 @@ import { initialParameters } from '../../../src/gpu/model/params.ts';
 import { inlineScanner } from '../../../src/gpu/model/scanners.ts';
 
 // The CPU backend on two threads against one: two training steps of a model whose linear layers
-// are large enough to be split (512 rows × 64 × 64) end with the same weights, bit for bit.
+// are large enough to be split (512 rows × 64 × 64), and whose attention goes by (batch, head)
+// over the threads, end with the same weights, bit for bit.
 
 async function train(threads: number): Promise<Map<string, Float32Array>> {
   const config = defaultModelConfig({
@@ -50,9 +52,15 @@ describe.runIf(matmulUsesSimd)('CPU backend on threads', () => {
     const one = await train(1);
     // Only calls large enough to split reach run(): some must have.
     const split = vi.spyOn(MatmulThreads.prototype, 'run');
+    const attention = vi.spyOn(MatmulThreads.prototype, 'runAttention');
     const two = await train(2);
     expect(split.mock.calls.length).toBeGreaterThan(0);
+    // Attention went over the threads too, forward and backward.
+    expect(new Set(attention.mock.calls.map((c) => c[0]))).toEqual(
+      new Set([ATTENTION_FORWARD, ATTENTION_BACKWARD]),
+    );
     split.mockRestore();
+    attention.mockRestore();
     expect([...two.keys()]).toEqual([...one.keys()]);
     for (const [name, w] of one) expect(Array.from(two.get(name)!), name).toEqual(Array.from(w));
     // And the steps changed the weights (the comparison is not of two initial states).
