@@ -448,7 +448,7 @@ export const cpuSchema = z.strictObject(
   {
     threads: int(1, MAX_CPU_THREADS, 1, {
       label: 'CPU threads',
-      help: 'CPU backend: threads sharing the large matmuls (the calling one and threads − 1 workers); more than one needs shared memory (in a browser, a cross-origin isolated page), else one is used',
+      help: 'CPU backend: threads sharing the large matmuls and the attention (the calling one and threads − 1 workers); more than one needs shared memory (in a browser, a cross-origin isolated page), else one is used',
       unit: 'threads',
     }),
   },
