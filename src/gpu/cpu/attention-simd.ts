@@ -287,6 +287,8 @@ export interface AttentionKernels {
    * into this view.
    */
   scratch(n: number): Float32Array;
+  /** The memory's current view (another thread may have grown it since scratch was called). */
+  view(): Float32Array;
   /** gemmDirect of matmul.ts on this memory: C (+)= op(A)·B, N a multiple of 8. */
   gemm(
     a: number,
@@ -329,8 +331,6 @@ export interface AttentionKernels {
   rowDots(a: number, b: number, ld: number, rows: number, D: number, out: number): void;
 }
 
-const PAGE = 65536;
-
 /**
  * The block kernels (softmaxRows, dsRows, transpose, rowDots) compiled, importing a memory of 1
  * page or more (shared, of at most sharedMaxPages, for worker threads); null without wasm SIMD.
@@ -345,35 +345,45 @@ export function attentionBlockModule(sharedMaxPages?: number): WebAssembly.Modul
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
 }
 
-/** The kernels, or null where wasm SIMD is missing. */
-export function createAttentionKernels(): AttentionKernels | null {
-  const simd = createSimdGemm(1);
-  if (!simd) return null;
-  const module = attentionBlockModule();
-  if (!module) return null;
-  const { memory } = simd;
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const softmaxRows = instance.exports.softmaxRows as (...args: number[]) => void;
-  const dsRows = instance.exports.dsRows as (...args: number[]) => void;
-  const transpose = instance.exports.transpose as (...args: number[]) => void;
-  const rowDots = instance.exports.rowDots as (...args: number[]) => void;
+/** The direct gemm kernel's export (gemm-simd.ts), byte offsets and strides. */
+type DirectKernel = (...args: number[]) => void;
+
+/**
+ * The float-index wrappers over a thread's instances of the direct gemm and the block kernels on
+ * `memory`. Self-contained (no reference outside its body): the worker threads run its source
+ * text (attention-threads-source.ts), so every thread wraps the kernels with this same code.
+ */
+export function attentionKernelsOn(
+  direct: DirectKernel,
+  blocks: WebAssembly.Exports,
+  memory: WebAssembly.Memory,
+): Omit<AttentionKernels, 'fused'> {
+  const softmaxRows = blocks.softmaxRows as DirectKernel;
+  const dsRows = blocks.dsRows as DirectKernel;
+  const transpose = blocks.transpose as DirectKernel;
+  const rowDots = blocks.rowDots as DirectKernel;
   let view = new Float32Array(memory.buffer);
   return {
-    fused: simd.fused,
     scratch(n) {
       const have = memory.buffer.byteLength;
-      if (have < 4 * n) memory.grow(Math.ceil((4 * n - have) / PAGE));
-      if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+      if (have < 4 * n) memory.grow(Math.ceil((4 * n - have) / 65536));
+      return this.view();
+    },
+    view() {
+      // Grown since, by this thread (a new buffer) or by another sharing it (a longer one).
+      if (view.buffer !== memory.buffer || view.length * 4 !== memory.buffer.byteLength)
+        view = new Float32Array(memory.buffer);
       return view;
     },
     gemm(a, ars, aks, b, ldb, c, ldc, M, N, K, accumulate) {
       if (N % 8 !== 0) throw new Error(`attention gemm: N = ${N} is not a multiple of 8`);
       if (M === 0 || N === 0) return;
       if (K === 0) {
-        if (!accumulate) for (let i = 0; i < M; i++) view.fill(0, c + i * ldc, c + i * ldc + N);
+        const v = this.view();
+        if (!accumulate) for (let i = 0; i < M; i++) v.fill(0, c + i * ldc, c + i * ldc + N);
         return;
       }
-      simd.direct(4 * a, 4 * ars, 4 * aks, 4 * b, 4 * ldb, 4 * c, 4 * ldc, M, N >> 3, K, accumulate ? 1 : 0);
+      direct(4 * a, 4 * ars, 4 * aks, 4 * b, 4 * ldb, 4 * c, 4 * ldc, M, N >> 3, K, accumulate ? 1 : 0);
     },
     softmaxRows(s, ld, rows, last0, W, width, scale, stats) {
       if (rows > 0) softmaxRows(4 * s, 4 * ld, rows, last0, W, width, scale, 4 * stats);
@@ -385,8 +395,9 @@ export function createAttentionKernels(): AttentionKernels | null {
       if (cols % 4 !== 0) throw new Error(`attention transpose: ${cols} columns, not a multiple of 4`);
       const rows4 = rows >> 2;
       if (rows4 > 0 && cols > 0) transpose(4 * src, 4 * lds, 4 * dst, 4 * ldd, rows4, cols >> 2);
+      const v = this.view();
       for (let r = 4 * rows4; r < rows; r++) {
-        for (let c = 0; c < cols; c++) view[dst + c * ldd + r] = view[src + r * lds + c];
+        for (let c = 0; c < cols; c++) v[dst + c * ldd + r] = v[src + r * lds + c];
       }
     },
     rowDots(a, b, ld, rows, D, out) {
@@ -394,4 +405,14 @@ export function createAttentionKernels(): AttentionKernels | null {
       if (rows > 0 && D > 0) rowDots(4 * a, 4 * b, 4 * ld, rows, D >> 2, 4 * out);
     },
   };
+}
+
+/** The kernels, or null where wasm SIMD is missing. */
+export function createAttentionKernels(): AttentionKernels | null {
+  const simd = createSimdGemm(1);
+  if (!simd) return null;
+  const module = attentionBlockModule();
+  if (!module) return null;
+  const instance = new WebAssembly.Instance(module, { env: { memory: simd.memory } });
+  return { fused: simd.fused, ...attentionKernelsOn(simd.direct, instance.exports, simd.memory) };
 }

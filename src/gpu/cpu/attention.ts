@@ -20,6 +20,13 @@
 //   dP = dO·Vᵀ,  dS = P ⊙ (dP − Δ)·scale,  dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO.
 
 import type { AttentionShape } from '../reference/attention.ts';
+import {
+  attentionBackwardHead,
+  attentionForwardHead,
+  backwardSlotFloats,
+  forwardSlotFloats,
+  type HeadLayout,
+} from './attention-heads.ts';
 import { type AttentionKernels, createAttentionKernels } from './attention-simd.ts';
 import { expShifted, gemm, simdScratch } from './matmul.ts';
 
@@ -174,18 +181,42 @@ function attentionBackwardPacked(
 }
 
 // The direct path (wasm SIMD, D a multiple of 8): per batch, q, k, v (and in the backward out,
-// dout) are copied into the wasm memory as [T, C] (one memcpy each), and per (batch, head) k (and
-// v) are transposed there as [D, Tp] blocks (a SIMD kernel), so that every product is the direct
-// kernel on unpacked operands, a head being a strided view (row stride C) of the batch's copies:
-//   S = Q·Kᵀ is Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K plain; dSᵀ·Q and Pᵀ·dO read dS and P
-// column-wise (the kernel takes either stride for A). Outputs are written in place in the wasm
-// copies ([T, C], D-column panels of each head) and copied out per batch. Score rows are padded
-// to a multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels
-// can be written. Δ = rowsum(dO ⊙ O) is a float32 SIMD sum. All of it runs on attention's own
-// wasm instance (attention-simd.ts: the matmul kernel of gemm-simd.ts and the block kernels,
-// sharing a memory), apart from matmul.ts's.
+// dout, lse) are copied into the wasm memory as [T, C] (one memcpy each), and each head runs
+// attention-heads.ts on them, a head being a strided view (row stride C) of the batch's copies:
+// per head k (and v) are transposed there as [D, Tp] blocks (a SIMD kernel), so that every product
+// is the direct kernel on unpacked operands (S = Q·(Kᵀ) with Kᵀ's rows contiguous; P·V, dS·K
+// plain; dSᵀ·Q and Pᵀ·dO read dS and P column-wise). Outputs are written in place in the wasm
+// copies (D-column panels of each head) and copied out per batch. Score rows are padded to a
+// multiple of 8 columns (Tp likewise, zero-filled past T) so that whole 8-column panels can be
+// written. All of it runs on attention's own wasm instance (attention-simd.ts: the matmul kernel
+// of gemm-simd.ts and the block kernels, sharing a memory), apart from matmul.ts's.
 
 export const pad8 = (n: number) => (n + 7) & ~7;
+
+/** The layout of a call's operands (`copies` tensors of `rows` × C from offset 0) and blocking. */
+export function headLayout(shape: AttentionShape, pass: 'forward' | 'backward', rows: number): HeadLayout {
+  const { T, H, D, W, C, QB } = blocking(shape, pass);
+  const n = rows * C;
+  return {
+    T,
+    H,
+    D,
+    W,
+    QB,
+    SB: SUB_BLOCK,
+    Tp: pad8(T) + 8,
+    ldS: pad8(Math.min(T, QB + W - 1)) + 8,
+    oQ: 0,
+    oK: n,
+    oV: 2 * n,
+    oO: 3 * n,
+    // The backward's dO, dQ, dK, dV follow O; the forward has none (nothing reads these there).
+    oDO: pass === 'backward' ? 4 * n : 0,
+    oDQ: pass === 'backward' ? 5 * n : 0,
+    oDK: pass === 'backward' ? 6 * n : 0,
+    oDV: pass === 'backward' ? 7 * n : 0,
+  };
+}
 
 function attentionForwardDirect(
   K: AttentionKernels,
@@ -196,43 +227,22 @@ function attentionForwardDirect(
   lse: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'forward');
+  const { B, T, H, C, scale } = blocking(shape, 'forward');
   const n = T * C; // one batch
-  const Tp = pad8(T) + 8;
-  const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets in the scratch: Q, K, V, O (one batch's [T, C] each), one head's Kᵀ, S, then
-  // the softmax's (max, Σe) per row.
-  const oQ = 0;
-  const oK = oQ + n;
-  const oV = oK + n;
-  const oO = oV + n;
-  const oKT = oO + n;
-  const oS = oKT + D * Tp;
-  const oStats = oS + QB * ldS;
-  const s = K.scratch(oStats + 2 * QB);
-  s.fill(0, oKT, oKT + D * Tp); // the padding past T is read (and ignored) by whole panels
+  const A = headLayout(shape, 'forward', T);
+  // After Q, K, V, O: the batch's lse [H, T], then the heads' scratch slot.
+  const oLse = 4 * n;
+  const slot = oLse + H * T;
+  const s = K.scratch(slot + forwardSlotFloats(A));
+  s.fill(0, slot, slot + A.D * A.Tp); // Kᵀ's padding past T is read (and ignored) by whole panels
   for (let b = 0; b < B; b++) {
     const bo = b * n;
-    s.set(q.subarray(bo, bo + n), oQ);
-    s.set(k.subarray(bo, bo + n), oK);
-    s.set(v.subarray(bo, bo + n), oV);
-    for (let h = 0; h < H; h++) {
-      const hd = h * D; // the head's first channel in the batch's copies
-      const lseRow = (b * H + h) * T;
-      K.transpose(oK + hd, C, oKT, Tp, T, D);
-      for (let t0 = 0; t0 < T; t0 += QB) {
-        const nq = Math.min(QB, T - t0);
-        const lo = Math.max(0, t0 - W + 1);
-        const nk = t0 + nq - lo;
-        K.gemm(oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, pad8(nk), D, false);
-        // Row i sees the block-local keys up to t0 + i − lo (and W of them at most).
-        K.softmaxRows(oS, ldS, nq, t0 - lo, W, nk, scale, oStats);
-        for (let i = 0; i < nq; i++)
-          lse[lseRow + t0 + i] = s[oStats + 2 * i] + Math.log(s[oStats + 2 * i + 1]);
-        K.gemm(oS, ldS, 1, oV + hd + lo * C, C, oO + hd + t0 * C, C, nq, D, nk, false);
-      }
-    }
-    out.set(s.subarray(oO, oO + n), bo);
+    s.set(q.subarray(bo, bo + n), A.oQ);
+    s.set(k.subarray(bo, bo + n), A.oK);
+    s.set(v.subarray(bo, bo + n), A.oV);
+    for (let h = 0; h < H; h++) attentionForwardHead(K, A, scale, h * A.D, oLse + h * T, slot);
+    out.set(s.subarray(A.oO, A.oO + n), bo);
+    lse.set(s.subarray(oLse, oLse + H * T), b * H * T);
   }
 }
 
@@ -249,79 +259,27 @@ function attentionBackwardDirect(
   dv: Float32Array,
   shape: AttentionShape,
 ): void {
-  const { B, T, H, D, W, C, scale, QB } = blocking(shape, 'backward');
-  const SB = SUB_BLOCK;
+  const { B, T, H, C, scale } = blocking(shape, 'backward');
   const n = T * C; // one batch
-  const Tp = pad8(T) + 8;
-  const ldS = pad8(Math.min(T, QB + W - 1)) + 8;
-  // Float offsets: Q, K, V, O, dO, dQ, dK, dV (one batch's [T, C] each), one head's Kᵀ and Vᵀ,
-  // P, dS, then the block's lse and Δ.
-  const oQ = 0;
-  const oK = oQ + n;
-  const oV = oK + n;
-  const oO = oV + n;
-  const oDO = oO + n;
-  const oDQ = oDO + n;
-  const oDK = oDQ + n;
-  const oDV = oDK + n;
-  const oKT = oDV + n;
-  const oVT = oKT + D * Tp;
-  const oP = oVT + D * Tp;
-  const oDS = oP + QB * ldS;
-  const oLse = oDS + QB * ldS;
-  const oDelta = oLse + QB;
-  const s = K.scratch(oDelta + QB);
-  s.fill(0, oKT, oP); // Kᵀ and Vᵀ padding
+  const A = headLayout(shape, 'backward', T);
+  // After Q, K, V, O, dO, dQ, dK, dV: the batch's lse [H, T], then the heads' scratch slot.
+  const oLse = 8 * n;
+  const slot = oLse + H * T;
+  const s = K.scratch(slot + backwardSlotFloats(A));
+  s.fill(0, slot, slot + 2 * A.D * A.Tp); // Kᵀ and Vᵀ padding
   for (let b = 0; b < B; b++) {
     const bo = b * n;
-    s.set(q.subarray(bo, bo + n), oQ);
-    s.set(k.subarray(bo, bo + n), oK);
-    s.set(v.subarray(bo, bo + n), oV);
-    s.set(out.subarray(bo, bo + n), oO);
-    s.set(dout.subarray(bo, bo + n), oDO);
-    s.fill(0, oDK, oDV + n); // dK and dV collect over query blocks
-    for (let h = 0; h < H; h++) {
-      const hd = h * D; // the head's first channel in the batch's copies
-      const lseRow = (b * H + h) * T;
-      K.transpose(oK + hd, C, oKT, Tp, T, D);
-      K.transpose(oV + hd, C, oVT, Tp, T, D);
-      for (let t0 = 0; t0 < T; t0 += QB) {
-        const nq = Math.min(QB, T - t0);
-        const lo = Math.max(0, t0 - W + 1);
-        const off = t0 - lo; // keys before the block's first row
-        const qo = hd + t0 * C;
-        const ko = hd + lo * C;
-        K.rowDots(oDO + qo, oO + qo, C, nq, D, oDelta); // Δ_t = dout_t · out_t
-        s.set(lse.subarray(lseRow + t0, lseRow + t0 + nq), oLse);
-        // P, dS and dQ by sub-blocks of SB rows, each over the keys it can see (lo … its last row):
-        // the masked corner computed is SB wide, not QB.
-        for (let r0 = 0; r0 < nq; r0 += SB) {
-          const nr = Math.min(SB, nq - r0);
-          const nkr = off + r0 + nr;
-          const rq = qo + r0 * C;
-          K.gemm(oQ + rq, C, 1, oKT + lo, Tp, oP + r0 * ldS, ldS, nr, pad8(nkr), D, false);
-          K.gemm(oDO + rq, C, 1, oVT + lo, Tp, oDS + r0 * ldS, ldS, nr, pad8(nkr), D, false);
-          // Row r0 + i sees the block-local keys up to off + r0 + i (W of them at most).
-          K.dsRows(oP + r0 * ldS, oDS + r0 * ldS, ldS, nr, off + r0, W, nkr, scale, oLse + r0, oDelta + r0);
-          K.gemm(oDS + r0 * ldS, ldS, 1, oK + ko, C, oDQ + rq, C, nr, D, nkr, false);
-        }
-        // dK += dSᵀ·Q, dV += Pᵀ·dO: keys up to the end of the first sub-block take all the rows;
-        // each later SB keys only the rows from the sub-block they fall in (above it, P = dS = 0).
-        const head = off + Math.min(SB, nq);
-        K.gemm(oDS, 1, ldS, oQ + qo, C, oDK + ko, C, head, D, nq, true);
-        K.gemm(oP, 1, ldS, oDO + qo, C, oDV + ko, C, head, D, nq, true);
-        for (let c0 = SB; c0 < nq; c0 += SB) {
-          const nc = Math.min(SB, nq - c0);
-          const j = off + c0; // the chunk's first key (block-local)
-          const rq = qo + c0 * C;
-          K.gemm(oDS + c0 * ldS + j, 1, ldS, oQ + rq, C, oDK + ko + j * C, C, nc, D, nq - c0, true);
-          K.gemm(oP + c0 * ldS + j, 1, ldS, oDO + rq, C, oDV + ko + j * C, C, nc, D, nq - c0, true);
-        }
-      }
-    }
-    dq.set(s.subarray(oDQ, oDQ + n), bo);
-    dk.set(s.subarray(oDK, oDK + n), bo);
-    dv.set(s.subarray(oDV, oDV + n), bo);
+    s.set(q.subarray(bo, bo + n), A.oQ);
+    s.set(k.subarray(bo, bo + n), A.oK);
+    s.set(v.subarray(bo, bo + n), A.oV);
+    s.set(out.subarray(bo, bo + n), A.oO);
+    s.set(dout.subarray(bo, bo + n), A.oDO);
+    s.set(lse.subarray(b * H * T, (b + 1) * H * T), oLse);
+    s.fill(0, A.oDK, A.oDV + n); // dK and dV collect over query blocks
+    for (let h = 0; h < H; h++) attentionBackwardHead(K, A, scale, h * A.D, oLse + h * T, slot);
+    dq.set(s.subarray(A.oDQ, A.oDQ + n), bo);
+    dk.set(s.subarray(A.oDK, A.oDK + n), bo);
+    dv.set(s.subarray(A.oDV, A.oDV + n), bo);
   }
 }
 

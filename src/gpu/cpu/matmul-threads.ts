@@ -10,8 +10,15 @@
 // instead of holding the caller up. Each element of C is computed by the same kernel over the
 // same K blocks as with one thread, so the results are the same to the bit.
 
-import { attentionBlockModule } from './attention-simd.ts';
-import { ATTENTION_ARG_NAMES, ATTENTION_SOURCE, type AttentionArgs } from './attention-threads-source.ts';
+import { attentionBackwardHead, attentionForwardHead } from './attention-heads.ts';
+import { attentionBlockModule, attentionKernelsOn } from './attention-simd.ts';
+import {
+  ATTENTION_ARG_NAMES,
+  ATTENTION_CONTROL,
+  ATTENTION_SOURCE,
+  type AttentionArgs,
+  attentionUnit,
+} from './attention-threads-source.ts';
 import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
 import {
   type DirectCall,
@@ -90,22 +97,6 @@ export interface MatmulThreadsOptions {
   stallWorkers?: boolean;
 }
 
-/** The calling thread's copy of ATTENTION_SOURCE's functions (the workers run the same text). */
-interface AttentionSource {
-  attentionKernels(
-    direct: SimdGemm['direct'],
-    blocks: WebAssembly.Exports,
-    memory: WebAssembly.Memory,
-  ): unknown;
-  attentionUnit(kernels: unknown, ctrl: Int32Array, unit: number, slot: number): void;
-}
-
-function loadAttentionSource(): AttentionSource {
-  return new Function(
-    `${ATTENTION_SOURCE}\nreturn { attentionKernels, attentionUnit };`,
-  )() as AttentionSource;
-}
-
 export class MatmulThreads implements DirectTarget {
   readonly threads: number;
   private readonly minChunkMacs: number;
@@ -133,11 +124,20 @@ export class MatmulThreads implements DirectTarget {
     if (!blocks) throw new Error('CPU threads: WebAssembly SIMD is not available here');
     this.gemm = gemm;
     this.threads = threads;
-    // The calling thread runs attention units on scratch slot 0, worker i on slot i.
-    const source = loadAttentionSource();
+    // The calling thread runs attention units on scratch slot 0, worker i on slot i, with the
+    // same functions (the workers have their source text).
     const exports = new WebAssembly.Instance(blocks, { env: { memory: gemm.memory } }).exports;
-    const kernels = source.attentionKernels(gemm.direct, exports, gemm.memory);
-    this.runAttentionUnit = (unit) => source.attentionUnit(kernels, this.control, unit, 0);
+    const kernels = attentionKernelsOn(gemm.direct, exports, gemm.memory);
+    this.runAttentionUnit = (unit) =>
+      attentionUnit(
+        kernels,
+        this.control,
+        unit,
+        0,
+        ATTENTION_CONTROL,
+        attentionForwardHead,
+        attentionBackwardHead,
+      );
     for (let i = 0; i < threads - 1; i++) {
       const init = {
         module: gemm.module,
