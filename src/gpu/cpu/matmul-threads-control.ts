@@ -12,8 +12,23 @@ export const FAILED = 5; // workers that could not start
 export const CHUNKS = 6;
 export const BY_ROWS = 7; // 1: chunks of rows (by 4), 0: of 8-column panels
 export const UNITS = 8; // row blocks or panels in all
-export const ARGS = 9; // a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate
-export const BY_WORKERS = ARGS + 12; // chunks the workers have run, all calls together
+export const ARGS = 9; // a matmul's DirectCall (matmul.ts), DIRECT_CALL_FIELDS in order
+/** The fields of a DirectCall in the control block from ARGS (accumulate as 1 or 0). */
+export const DIRECT_CALL_FIELDS = [
+  'a',
+  'ars',
+  'aks',
+  'b',
+  'ldb',
+  'c',
+  'ldc',
+  'M',
+  'N8',
+  'K',
+  'kc',
+  'accumulate',
+] as const;
+export const BY_WORKERS = ARGS + DIRECT_CALL_FIELDS.length; // chunks the workers have run, all calls together
 export const KIND = BY_WORKERS + 1; // the job: a matmul (0) or attention's (ATTENTION_FORWARD …)
 export const ATTENTION_FORWARD = 1;
 export const ATTENTION_BACKWARD = 2;
@@ -24,9 +39,9 @@ export const ATTENTION_SCALE = (ATTENTION_ARGS + ATTENTION_ARG_COUNT + 1) & ~1;
 export const CONTROL_INTS = ATTENTION_SCALE + 2;
 export const TAG = 0x7fff;
 
-// The worker: matmul chunks as splitDirectCall cuts them, each run as runDirectBlocks does
-// (matmul.ts), or attention's (batch, head) units: attentionKernels and attentionUnit come from
-// ATTENTION_SOURCE (attention-threads-source.ts), appended by matmul-threads.ts.
+// The worker: matmul chunks (directChunk and runDirectBlocks, the calling thread's functions,
+// come as source text from matmul-threads.ts) or attention's (batch, head) units
+// (attentionKernels and attentionUnit: ATTENTION_SOURCE, attention-threads-source.ts).
 export const WORKER_SOURCE = `
 function start(init) {
   const ctrl = new Int32Array(init.control);
@@ -71,25 +86,9 @@ function claimChunks(ctrl, direct, attention, slot, tag, stall) {
 }
 
 function matmulChunk(ctrl, direct, i, chunks) {
-  const p = ${ARGS};
-  let a = ctrl[p], ars = ctrl[p + 1], aks = ctrl[p + 2], b = ctrl[p + 3], ldb = ctrl[p + 4];
-  let c = ctrl[p + 5], ldc = ctrl[p + 6], M = ctrl[p + 7], N8 = ctrl[p + 8], K = ctrl[p + 9];
-  const kc = ctrl[p + 10], accumulate = ctrl[p + 11] === 1;
-  const units = ctrl[${UNITS}];
-  const u0 = Math.floor((i * units) / chunks), u1 = Math.floor(((i + 1) * units) / chunks);
-  if (ctrl[${BY_ROWS}] === 1) {
-    const r0 = 4 * u0;
-    a += r0 * ars;
-    c += r0 * ldc;
-    M = Math.min(M, 4 * u1) - r0;
-  } else {
-    b += 32 * u0;
-    c += 32 * u0;
-    N8 = u1 - u0;
-  }
-  for (let k0 = 0; k0 < K; k0 += kc) {
-    const add = accumulate || k0 > 0 ? 1 : 0;
-    direct(a + k0 * aks, ars, aks, b + k0 * ldb, ldb, c, ldc, M, N8, Math.min(kc, K - k0), add);
-  }
+  const call = {};
+  for (let f = 0; f < directCallFields.length; f++) call[directCallFields[f]] = ctrl[${ARGS} + f];
+  call.accumulate = call.accumulate === 1;
+  runDirectBlocks(direct, directChunk(call, i, chunks, ctrl[${BY_ROWS}] === 1, ctrl[${UNITS}]));
 }
 `;

@@ -37,6 +37,7 @@ import {
   CHUNKS,
   COMPLETED,
   CONTROL_INTS,
+  DIRECT_CALL_FIELDS,
   FAILED,
   KIND,
   NEXT,
@@ -68,23 +69,43 @@ function splitPlan(call: DirectCall, parts: number): { byRows: boolean; units: n
   return { byRows, units, chunks: Math.max(1, Math.min(parts, units)) };
 }
 
+/**
+ * Chunk i of `chunks` of a call cut into `units` row blocks of 4 (byRows) or 8-column panels:
+ * its own call, on a disjoint block of C. Self-contained: the workers run its source text.
+ */
+export function directChunk(
+  call: DirectCall,
+  i: number,
+  chunks: number,
+  byRows: boolean,
+  units: number,
+): DirectCall {
+  const u0 = Math.floor((i * units) / chunks);
+  const u1 = Math.floor(((i + 1) * units) / chunks);
+  if (byRows) {
+    const r0 = 4 * u0;
+    return {
+      ...call,
+      a: call.a + r0 * call.ars,
+      c: call.c + r0 * call.ldc,
+      M: Math.min(call.M, 4 * u1) - r0,
+    };
+  }
+  return { ...call, b: call.b + 32 * u0, c: call.c + 32 * u0, N8: u1 - u0 };
+}
+
 /** Splits a kernel call into at most `parts` calls on disjoint blocks of C (as the workers do). */
 export function splitDirectCall(call: DirectCall, parts: number): DirectCall[] {
   const { byRows, units, chunks } = splitPlan(call, parts);
-  const out: DirectCall[] = [];
-  for (let i = 0; i < chunks; i++) {
-    const u0 = Math.floor((i * units) / chunks);
-    const u1 = Math.floor(((i + 1) * units) / chunks);
-    if (byRows) {
-      const r0 = 4 * u0;
-      const r1 = Math.min(call.M, 4 * u1);
-      out.push({ ...call, a: call.a + r0 * call.ars, c: call.c + r0 * call.ldc, M: r1 - r0 });
-    } else {
-      out.push({ ...call, b: call.b + 32 * u0, c: call.c + 32 * u0, N8: u1 - u0 });
-    }
-  }
-  return out;
+  return Array.from({ length: chunks }, (_, i) => directChunk(call, i, chunks, byRows, units));
 }
+
+// The workers' matmul code: the functions the calling thread runs, as source text.
+const MATMUL_SOURCE = `
+const runDirectBlocks = (${runDirectBlocks.toString()});
+const directChunk = (${directChunk.toString()});
+const directCallFields = ${JSON.stringify(DIRECT_CALL_FIELDS)};
+`;
 
 export interface MatmulThreadsOptions {
   /** Multiply-adds a chunk must have (default MIN_CHUNK_MACS; tests split small calls with 1). */
@@ -147,7 +168,9 @@ export class MatmulThreads implements DirectTarget {
         slot: i + 1,
         stall: options.stallWorkers ?? false,
       };
-      this.workers.push(spawnKernelWorker(WORKER_SOURCE + ATTENTION_SOURCE, init, `cpu-matmul-${i + 1}`));
+      this.workers.push(
+        spawnKernelWorker(WORKER_SOURCE + MATMUL_SOURCE + ATTENTION_SOURCE, init, `cpu-matmul-${i + 1}`),
+      );
     }
   }
 
@@ -197,8 +220,10 @@ export class MatmulThreads implements DirectTarget {
     }
     const { byRows, units } = splitPlan(call, chunks);
     const ctrl = this.control;
-    const args = [call.a, call.ars, call.aks, call.b, call.ldb, call.c, call.ldc, call.M, call.N8, call.K];
-    ctrl.set([...args, call.kc, call.accumulate ? 1 : 0], ARGS);
+    ctrl.set(
+      DIRECT_CALL_FIELDS.map((f) => Number(call[f])),
+      ARGS,
+    );
     ctrl[KIND] = 0;
     ctrl[BY_ROWS] = byRows ? 1 : 0;
     ctrl[UNITS] = units;

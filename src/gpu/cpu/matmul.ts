@@ -340,7 +340,10 @@ export interface DirectCall {
   accumulate: boolean;
 }
 
-/** Runs a DirectCall with `direct` (a kernel instance over the memory the call's bytes are in). */
+/**
+ * Runs a DirectCall with `direct` (a kernel instance over the memory the call's bytes are in).
+ * Self-contained: the matmul worker threads run its source text (matmul-threads.ts).
+ */
 export function runDirectBlocks(direct: SimdGemm['direct'], call: DirectCall): void {
   const { a, ars, aks, b, ldb, c, ldc, M, N8, K, kc, accumulate } = call;
   for (let k0 = 0; k0 < K; k0 += kc) {
