@@ -1,6 +1,6 @@
 // One (batch, head) of the direct attention path (attention.ts), forward and backward: the loops
 // over query blocks on operands already in a wasm memory, by float offsets. attention.ts runs
-// them on this thread for each head of each batch; the worker threads run their source text
+// them on this thread, unit after unit; the worker threads run their source text
 // (attention-threads-source.ts) for the units they claim. One copy of the loops, so a head's
 // results are the same to the bit on any thread. Both functions are self-contained (nothing
 // from outside their bodies, no nested functions) for that reason.
@@ -133,4 +133,26 @@ export function attentionBackwardHead(
       K.gemm(oP + c0 * ldS + j, 1, ldS, A.oDO + rq, C, A.oDV + ko + j * C, C, nc, D, nq - c0, true);
     }
   }
+}
+
+/** A call's layout for a group of batches, where its lse [batches, H, T] is and the slots. */
+export type AttentionArgs = HeadLayout & { oLse: number; oSlots: number; slotFloats: number };
+
+type HeadPass = typeof attentionForwardHead;
+
+/**
+ * Unit u of a call laid out as A says (batch u / H of the group, head u mod H) on scratch slot
+ * `slot`, by `pass` (attentionForwardHead or attentionBackwardHead). Self-contained, as above.
+ */
+export function attentionHeadUnit(
+  K: HeadKernels,
+  A: AttentionArgs,
+  pass: HeadPass,
+  scale: number,
+  u: number,
+  slot: number,
+): void {
+  const b = Math.floor(u / A.H);
+  const hd = b * A.T * A.H * A.D + (u - b * A.H) * A.D; // the head's first channel
+  pass(K, A, scale, hd, A.oLse + u * A.T, A.oSlots + slot * A.slotFloats);
 }

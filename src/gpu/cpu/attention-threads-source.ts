@@ -7,10 +7,11 @@
 // scratch is the running thread's slot.
 
 import {
+  type AttentionArgs,
   attentionBackwardHead,
   attentionForwardHead,
+  attentionHeadUnit,
   type HeadKernels,
-  type HeadLayout,
 } from './attention-heads.ts';
 import { attentionKernelsOn } from './attention-simd.ts';
 import { ATTENTION_ARGS, ATTENTION_BACKWARD, ATTENTION_SCALE, KIND } from './matmul-threads-control.ts';
@@ -38,9 +39,6 @@ export const ATTENTION_ARG_NAMES = [
   'slotFloats',
 ] as const;
 
-/** A head layout for all the job's batches, where its lse [B, H, T] is and the threads' slots. */
-export type AttentionArgs = HeadLayout & { oLse: number; oSlots: number; slotFloats: number };
-
 /** Where a job is in the control block (an argument of attentionUnit, which is self-contained). */
 export const ATTENTION_CONTROL = {
   args: ATTENTION_ARGS,
@@ -50,27 +48,34 @@ export const ATTENTION_CONTROL = {
   names: ATTENTION_ARG_NAMES,
 };
 
-type HeadPass = typeof attentionForwardHead;
+type Heads = {
+  forward: typeof attentionForwardHead;
+  backward: typeof attentionBackwardHead;
+  unit: typeof attentionHeadUnit;
+};
 
-/** Unit u (batch u / H, head u mod H) of the job published in `ctrl`, on scratch slot `slot`. */
+/** Unit u of the job published in `ctrl`, on scratch slot `slot` (self-contained). */
 export function attentionUnit(
   K: HeadKernels,
   ctrl: Int32Array,
   u: number,
   slot: number,
   at: typeof ATTENTION_CONTROL,
-  forward: HeadPass,
-  backward: HeadPass,
+  heads: Heads,
 ): void {
   const a: Record<string, number> = {};
   for (let i = 0; i < at.names.length; i++) a[at.names[i]] = ctrl[at.args + i];
-  const A = a as unknown as AttentionArgs;
   const scale = new Float64Array(ctrl.buffer, 4 * at.scale, 1)[0];
-  const b = Math.floor(u / A.H);
-  const hd = b * A.T * A.H * A.D + (u - b * A.H) * A.D; // the head's first channel
-  const pass = ctrl[at.kind] === at.backward ? backward : forward;
-  pass(K, A, scale, hd, A.oLse + u * A.T, A.oSlots + slot * A.slotFloats);
+  const pass = ctrl[at.kind] === at.backward ? heads.backward : heads.forward;
+  heads.unit(K, a as unknown as AttentionArgs, pass, scale, u, slot);
 }
+
+/** The head functions, for attentionUnit on the calling thread. */
+export const HEADS: Heads = {
+  forward: attentionForwardHead,
+  backward: attentionBackwardHead,
+  unit: attentionHeadUnit,
+};
 
 // The workers' copy. Bound as expressions, so that a bundler's renaming of the declarations does
 // not matter; __name: the helper esbuild's keepNames (tsx) leaves in function bodies.
@@ -79,12 +84,17 @@ var __name = (f) => f;
 const attentionKernelsOn = (${attentionKernelsOn.toString()});
 const attentionForwardHead = (${attentionForwardHead.toString()});
 const attentionBackwardHead = (${attentionBackwardHead.toString()});
+const attentionHeadUnit = (${attentionHeadUnit.toString()});
 const attentionUnitOf = (${attentionUnit.toString()});
 const attentionAt = ${JSON.stringify(ATTENTION_CONTROL)};
 function attentionKernels(direct, blocks, memory) {
   return attentionKernelsOn(direct, blocks, memory);
 }
 function attentionUnit(K, ctrl, u, slot) {
-  attentionUnitOf(K, ctrl, u, slot, attentionAt, attentionForwardHead, attentionBackwardHead);
+  attentionUnitOf(K, ctrl, u, slot, attentionAt, {
+    forward: attentionForwardHead,
+    backward: attentionBackwardHead,
+    unit: attentionHeadUnit,
+  });
 }
 `;

@@ -21,8 +21,10 @@
 
 import type { AttentionShape } from '../reference/attention.ts';
 import {
+  type AttentionArgs,
   attentionBackwardHead,
   attentionForwardHead,
+  attentionHeadUnit,
   backwardSlotFloats,
   forwardSlotFloats,
   type HeadLayout,
@@ -218,8 +220,38 @@ export function headLayout(shape: AttentionShape, pass: 'forward' | 'backward', 
   };
 }
 
-function attentionForwardDirect(
-  K: AttentionKernels,
+/**
+ * Where the direct path lays out a call's operands and runs its (batch, head) units: this thread,
+ * on attention's own kernels (localRunner), or the worker threads (attention-threads.ts).
+ */
+export interface HeadRunner {
+  /** Scratch slots: one per thread that runs units. */
+  readonly slots: number;
+  /** Batches of a call laid out in the memory at once. */
+  batchesAtOnce(B: number): number;
+  scratch(n: number): Float32Array;
+  /** Runs units 0 … units − 1 of a call laid out as `args` says. */
+  run(pass: 'forward' | 'backward', args: AttentionArgs, scale: number, units: number): void;
+}
+
+/** This thread: a batch at a time (the memory holds one), its heads one after another. */
+function localRunner(K: AttentionKernels): HeadRunner {
+  return {
+    slots: 1,
+    batchesAtOnce: () => 1,
+    scratch: (n) => K.scratch(n),
+    run(pass, args, scale, units) {
+      const head = pass === 'forward' ? attentionForwardHead : attentionBackwardHead;
+      for (let u = 0; u < units; u++) attentionHeadUnit(K, args, head, scale, u, 0);
+    },
+  };
+}
+
+const local = kernels && localRunner(kernels);
+
+/** out [B, T, C] and lse [B, H, T] on the direct path, by `runner`. */
+export function attentionForwardOn(
+  runner: HeadRunner,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -228,26 +260,33 @@ function attentionForwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, C, scale } = blocking(shape, 'forward');
-  const n = T * C; // one batch
-  const A = headLayout(shape, 'forward', T);
-  // After Q, K, V, O: the batch's lse [H, T], then the heads' scratch slot.
-  const oLse = 4 * n;
-  const slot = oLse + H * T;
-  const s = K.scratch(slot + forwardSlotFloats(A));
-  s.fill(0, slot, slot + A.D * A.Tp); // Kᵀ's padding past T is read (and ignored) by whole panels
-  for (let b = 0; b < B; b++) {
-    const bo = b * n;
-    s.set(q.subarray(bo, bo + n), A.oQ);
-    s.set(k.subarray(bo, bo + n), A.oK);
-    s.set(v.subarray(bo, bo + n), A.oV);
-    for (let h = 0; h < H; h++) attentionForwardHead(K, A, scale, h * A.D, oLse + h * T, slot);
-    out.set(s.subarray(A.oO, A.oO + n), bo);
-    lse.set(s.subarray(oLse, oLse + H * T), b * H * T);
+  const G = runner.batchesAtOnce(B);
+  const A = headLayout(shape, 'forward', G * T);
+  // Q, K, V, O of G batches, their lse [G, H, T], then a scratch slot per thread.
+  const oLse = 4 * G * T * C;
+  const oSlots = pad8(oLse + G * H * T);
+  const slotFloats = pad8(forwardSlotFloats(A));
+  const size = oSlots + runner.slots * slotFloats;
+  const s0 = runner.scratch(size);
+  for (let slot = oSlots; slot < size; slot += slotFloats) s0.fill(0, slot, slot + A.D * A.Tp); // Kᵀ's padding
+  for (let b0 = 0; b0 < B; b0 += G) {
+    const g = Math.min(G, B - b0);
+    const lo = b0 * T * C;
+    const n = g * T * C;
+    const s = runner.scratch(size);
+    s.set(q.subarray(lo, lo + n), A.oQ);
+    s.set(k.subarray(lo, lo + n), A.oK);
+    s.set(v.subarray(lo, lo + n), A.oV);
+    runner.run('forward', { ...A, oLse, oSlots, slotFloats }, scale, g * H);
+    const r = runner.scratch(size); // the memory may have grown (detaching s)
+    out.set(r.subarray(A.oO, A.oO + n), lo);
+    lse.set(r.subarray(oLse, oLse + g * H * T), b0 * H * T);
   }
 }
 
-function attentionBackwardDirect(
-  K: AttentionKernels,
+/** dq, dk, dv [B, T, C] (overwritten) on the direct path, by `runner`. */
+export function attentionBackwardOn(
+  runner: HeadRunner,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -260,26 +299,33 @@ function attentionBackwardDirect(
   shape: AttentionShape,
 ): void {
   const { B, T, H, C, scale } = blocking(shape, 'backward');
-  const n = T * C; // one batch
-  const A = headLayout(shape, 'backward', T);
-  // After Q, K, V, O, dO, dQ, dK, dV: the batch's lse [H, T], then the heads' scratch slot.
-  const oLse = 8 * n;
-  const slot = oLse + H * T;
-  const s = K.scratch(slot + backwardSlotFloats(A));
-  s.fill(0, slot, slot + 2 * A.D * A.Tp); // Kᵀ and Vᵀ padding
-  for (let b = 0; b < B; b++) {
-    const bo = b * n;
-    s.set(q.subarray(bo, bo + n), A.oQ);
-    s.set(k.subarray(bo, bo + n), A.oK);
-    s.set(v.subarray(bo, bo + n), A.oV);
-    s.set(out.subarray(bo, bo + n), A.oO);
-    s.set(dout.subarray(bo, bo + n), A.oDO);
-    s.set(lse.subarray(b * H * T, (b + 1) * H * T), oLse);
-    s.fill(0, A.oDK, A.oDV + n); // dK and dV collect over query blocks
-    for (let h = 0; h < H; h++) attentionBackwardHead(K, A, scale, h * A.D, oLse + h * T, slot);
-    dq.set(s.subarray(A.oDQ, A.oDQ + n), bo);
-    dk.set(s.subarray(A.oDK, A.oDK + n), bo);
-    dv.set(s.subarray(A.oDV, A.oDV + n), bo);
+  const G = runner.batchesAtOnce(B);
+  const A = headLayout(shape, 'backward', G * T);
+  // Q, K, V, O, dO, dQ, dK, dV of G batches, their lse [G, H, T], then a slot per thread.
+  const oLse = 8 * G * T * C;
+  const oSlots = pad8(oLse + G * H * T);
+  const slotFloats = pad8(backwardSlotFloats(A));
+  const size = oSlots + runner.slots * slotFloats;
+  const s0 = runner.scratch(size);
+  for (let slot = oSlots; slot < size; slot += slotFloats) s0.fill(0, slot, slot + 2 * A.D * A.Tp); // Kᵀ, Vᵀ padding
+  for (let b0 = 0; b0 < B; b0 += G) {
+    const g = Math.min(G, B - b0);
+    const lo = b0 * T * C;
+    const n = g * T * C;
+    const s = runner.scratch(size);
+    s.set(q.subarray(lo, lo + n), A.oQ);
+    s.set(k.subarray(lo, lo + n), A.oK);
+    s.set(v.subarray(lo, lo + n), A.oV);
+    s.set(out.subarray(lo, lo + n), A.oO);
+    s.set(dout.subarray(lo, lo + n), A.oDO);
+    s.set(lse.subarray(b0 * H * T, (b0 + g) * H * T), oLse);
+    s.fill(0, A.oDK, A.oDK + n); // dK and dV collect over query blocks
+    s.fill(0, A.oDV, A.oDV + n);
+    runner.run('backward', { ...A, oLse, oSlots, slotFloats }, scale, g * H);
+    const r = runner.scratch(size);
+    dq.set(r.subarray(A.oDQ, A.oDQ + n), lo);
+    dk.set(r.subarray(A.oDK, A.oDK + n), lo);
+    dv.set(r.subarray(A.oDV, A.oDV + n), lo);
   }
 }
 
@@ -294,8 +340,7 @@ export function attentionForwardFast(
   path: 'auto' | 'packed' = 'auto',
 ): void {
   checkShape(shape, [q, k, v, out], lse);
-  if (path === 'auto' && kernels && shape.D % 8 === 0)
-    attentionForwardDirect(kernels, q, k, v, out, lse, shape);
+  if (path === 'auto' && local && shape.D % 8 === 0) attentionForwardOn(local, q, k, v, out, lse, shape);
   else attentionForwardPacked(q, k, v, out, lse, shape);
 }
 
@@ -314,8 +359,8 @@ export function attentionBackwardFast(
   path: 'auto' | 'packed' = 'auto',
 ): void {
   checkShape(shape, [q, k, v, out, dout, dq, dk, dv], lse);
-  if (path === 'auto' && kernels && shape.D % 8 === 0) {
-    attentionBackwardDirect(kernels, q, k, v, out, lse, dout, dq, dk, dv, shape);
+  if (path === 'auto' && local && shape.D % 8 === 0) {
+    attentionBackwardOn(local, q, k, v, out, lse, dout, dq, dk, dv, shape);
   } else {
     attentionBackwardPacked(q, k, v, out, lse, dout, dq, dk, dv, shape);
   }

@@ -10,14 +10,14 @@
 // instead of holding the caller up. Each element of C is computed by the same kernel over the
 // same K blocks as with one thread, so the results are the same to the bit.
 
-import { attentionBackwardHead, attentionForwardHead } from './attention-heads.ts';
+import type { AttentionArgs } from './attention-heads.ts';
 import { attentionBlockModule, attentionKernelsOn } from './attention-simd.ts';
 import {
   ATTENTION_ARG_NAMES,
   ATTENTION_CONTROL,
   ATTENTION_SOURCE,
-  type AttentionArgs,
   attentionUnit,
+  HEADS,
 } from './attention-threads-source.ts';
 import { createSimdGemm, type SimdGemm } from './gemm-simd.ts';
 import {
@@ -149,16 +149,7 @@ export class MatmulThreads implements DirectTarget {
     // same functions (the workers have their source text).
     const exports = new WebAssembly.Instance(blocks, { env: { memory: gemm.memory } }).exports;
     const kernels = attentionKernelsOn(gemm.direct, exports, gemm.memory);
-    this.runAttentionUnit = (unit) =>
-      attentionUnit(
-        kernels,
-        this.control,
-        unit,
-        0,
-        ATTENTION_CONTROL,
-        attentionForwardHead,
-        attentionBackwardHead,
-      );
+    this.runAttentionUnit = (unit) => attentionUnit(kernels, this.control, unit, 0, ATTENTION_CONTROL, HEADS);
     for (let i = 0; i < threads - 1; i++) {
       const init = {
         module: gemm.module,
