@@ -66,6 +66,7 @@ export function attentionForwardHead(
   const oKT = slot;
   const oS = oKT + D * Tp;
   const oStats = oS + QB * ldS;
+  const s = K.view(); // nothing grows the memory during a head
   K.transpose(A.oK + hd, C, oKT, Tp, T, D);
   for (let t0 = 0; t0 < T; t0 += QB) {
     const nq = Math.min(QB, T - t0);
@@ -74,7 +75,6 @@ export function attentionForwardHead(
     K.gemm(A.oQ + hd + t0 * C, C, 1, oKT + lo, Tp, oS, ldS, nq, (nk + 7) & ~7, D, false);
     // Row i sees the block-local keys up to t0 + i − lo (and W of them at most).
     K.softmaxRows(oS, ldS, nq, t0 - lo, W, nk, scale, oStats);
-    const s = K.view();
     for (let i = 0; i < nq; i++) s[lseAt + t0 + i] = s[oStats + 2 * i] + Math.log(s[oStats + 2 * i + 1]);
     K.gemm(oS, ldS, 1, A.oV + hd + lo * C, C, A.oO + hd + t0 * C, C, nq, D, nk, false);
   }
